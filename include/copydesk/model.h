@@ -1,0 +1,134 @@
+/*
+ * copydesk/model.h - naive Bayes training, the model file, classification.
+ *
+ * A cd_trainer accumulates per-label term counts from labelled texts and
+ * writes a model file.  A cd_model is a model file mapped read-only into
+ * memory (mmap), checked (magic, version, checksum, every offset) before
+ * use.  A cd_classifier holds the per-thread scratch space to classify
+ * texts with one model; many classifiers can share one cd_model.
+ *
+ * The model file layout, the scoring formula and the threshold choice are
+ * described in core/model_format.h and core/nb.c.
+ */
+#ifndef COPYDESK_MODEL_H
+#define COPYDESK_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+#include "tokenizer.h"
+
+typedef enum cd_nb_kind {
+    CD_NB_MULTINOMIAL = 0,  /* multinomial naive Bayes, additive smoothing */
+    CD_NB_COMPLEMENT = 1    /* complement naive Bayes (Rennie et al. 2003) */
+} cd_nb_kind;
+
+typedef enum cd_label_mode {
+    CD_LABELS_AUTO = 0,     /* multi-label when some training story has 2+ labels */
+    CD_LABELS_SINGLE = 1,   /* one label per story: argmax */
+    CD_LABELS_MULTI = 2     /* per-label decisions with tuned thresholds */
+} cd_label_mode;
+
+typedef struct cd_nb_opts {
+    cd_nb_kind kind;        /* default CD_NB_COMPLEMENT */
+    cd_label_mode mode;     /* default CD_LABELS_AUTO */
+    double alpha;           /* additive smoothing (default 0.1) */
+    uint8_t log_tf;         /* term frequency tf -> log(1 + tf) (default 1) */
+    uint8_t idf;            /* weigh terms by inverse document frequency (default 1) */
+    uint8_t length_norm;    /* L2-normalize each document's vector (default 1) */
+    uint8_t weight_norm;    /* normalize each label's weight vector (default 1) */
+    uint32_t cv_folds;      /* folds used to tune multi-label thresholds (default 5) */
+} cd_nb_opts;
+
+void cd_nb_opts_default(cd_nb_opts *opts);
+
+/* ---- training ---------------------------------------------------------- */
+
+typedef struct cd_trainer cd_trainer;
+
+cd_status cd_trainer_new(const cd_tok_opts *tok, const cd_nb_opts *nb,
+                         cd_trainer **out, cd_error *err);
+
+typedef struct cd_model cd_model;
+
+/* A trainer that starts from a model's counts (incremental training):
+ * texts added later add to them.  Tokenizer and classifier settings are
+ * the model's. */
+cd_status cd_trainer_from_model(const cd_model *model, cd_trainer **out, cd_error *err);
+
+/* Add one labelled text (nlabels >= 1). */
+cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
+                         const char *const *labels, size_t nlabels, cd_error *err);
+
+size_t cd_trainer_docs(const cd_trainer *t);
+
+/* Tune thresholds and write the model file (to a temporary name, then
+ * renamed into place).  progress, when not NULL, is called with a stage
+ * name and a fraction in [0,1]. */
+typedef void (*cd_progress_fn)(const char *stage, double fraction, void *ud);
+cd_status cd_trainer_save(cd_trainer *t, const char *path,
+                          cd_progress_fn progress, void *ud, cd_error *err);
+
+void cd_trainer_free(cd_trainer *t);
+
+/* ---- the model file ---------------------------------------------------- */
+
+cd_status cd_model_open(const char *path, cd_model **out, cd_error *err);
+/* Open a model from a memory buffer (copied); for tests and fuzzing. */
+cd_status cd_model_open_buffer(const void *data, size_t len, cd_model **out, cd_error *err);
+void cd_model_close(cd_model *m);
+
+typedef struct cd_model_info {
+    uint32_t format_version;
+    cd_nb_opts nb;
+    cd_tok_opts tok;
+    int multilabel;        /* 1 when per-label thresholds decide */
+    uint64_t docs;         /* training documents */
+    uint32_t labels;
+    uint32_t terms;        /* vocabulary size */
+    uint64_t file_bytes;
+} cd_model_info;
+
+void cd_model_get_info(const cd_model *m, cd_model_info *info);
+const char *cd_model_label(const cd_model *m, uint32_t i);
+/* Index of a label by name, or -1. */
+int64_t cd_model_find_label(const cd_model *m, const char *name);
+/* Training documents that carried label i. */
+uint64_t cd_model_label_docs(const cd_model *m, uint32_t i);
+/* The decision threshold of label i (probability scale, multi-label models). */
+double cd_model_label_threshold(const cd_model *m, uint32_t i);
+
+/* ---- classification ---------------------------------------------------- */
+
+typedef struct cd_label_score {
+    uint32_t label;   /* index into the model's labels */
+    double p;         /* probability in [0,1] */
+    int chosen;       /* 1 when the model assigns this label */
+} cd_label_score;
+
+typedef struct cd_token_weight {
+    const char *token;  /* points into the model (valid while it is open) */
+    size_t len;
+    double weight;      /* contribution to the label's score */
+} cd_token_weight;
+
+typedef struct cd_classifier cd_classifier;
+
+cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err);
+void cd_classifier_free(cd_classifier *c);
+
+/* Classify len bytes of text.  *scores gets an array of one entry per
+ * label, sorted by decreasing p, owned by the classifier and valid until
+ * the next call.  Single-label models choose the best label; multi-label
+ * models choose each label whose p reaches its threshold, and always at
+ * least the best one. */
+cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
+                      const cd_label_score **scores, size_t *n, cd_error *err);
+
+/* After cd_classify: the up-to-k tokens of the last text that weighed most
+ * for label (largest positive contribution first).  Returns how many were
+ * written to out. */
+size_t cd_classifier_explain(cd_classifier *c, uint32_t label,
+                             cd_token_weight *out, size_t k);
+
+#endif

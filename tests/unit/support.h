@@ -1,0 +1,24 @@
+/*
+ * support.h - small helpers shared by the unit tests: where the fixtures
+ * and corpora are, and scratch folders that are removed afterwards.
+ */
+#ifndef CD_TEST_SUPPORT_H
+#define CD_TEST_SUPPORT_H
+
+#include <stddef.h>
+
+/* Path of a file under tests/fixtures (static buffer, valid until next call). */
+const char *fixture(const char *name);
+
+/* A new empty scratch folder under $TMPDIR; the caller frees the string and
+ * removes the folder with scratch_remove. */
+char *scratch_dir(void);
+void scratch_remove(char *dir);
+
+/* Read a whole file into a new NUL-terminated buffer (NULL on error). */
+char *slurp(const char *path, size_t *len);
+
+/* Write len bytes to path; returns 0 on success. */
+int spit(const char *path, const void *data, size_t len);
+
+#endif
