@@ -1,0 +1,98 @@
+/*
+ * cli_common.c - helpers shared by the subcommands (see cli.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "copydesk: %s: ", what);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t min;
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    if (c < 0xE0) { len = 2; min = 0x80; }
+    else if (c < 0xF0) { len = 3; min = 0x800; }
+    else { len = 4; min = 0x10000; }
+    if (len > n)
+        return 0;
+    uint32_t cp = c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+void cli_json_string(FILE *out, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    putc('"', out);
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            size_t run = i + 1;
+            while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+                run++;
+            fwrite(s + i, 1, run - i, out);
+            i = run;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_seq(s + i, len - i);
+            if (n) {
+                fwrite(s + i, 1, n, out);
+                i += n;
+            } else {
+                fputs("\xEF\xBF\xBD", out);
+                i++;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default: fprintf(out, "\\u%04x", c); break;
+        }
+        i++;
+    }
+    putc('"', out);
+}
+
+long cli_parse_count(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0)
+        return -1;
+    return v;
+}
+
+int cli_stderr_is_tty(void)
+{
+    return isatty(STDERR_FILENO);
+}
