@@ -1,0 +1,102 @@
+/*
+ * topics.h - the taxonomy of a desk and the scores of its topics.
+ *
+ * A taxonomy is a tree of topics.  Each topic lists model labels that are
+ * evidence for it and keywords (words, phrases of consecutive words, and
+ * prefix wildcards "missile*").  Keywords are folded through the same
+ * tokenizer as the stories, so "Missiles" in a keyword and "missiles" in
+ * a story meet as the same token.  This layer knows nothing of Lua or of
+ * models: label probabilities come through a callback.
+ *
+ * The score of a topic, in [0,1] (see topics.c for the reasoning):
+ *
+ *     m     = the highest probability of the topic's labels (0 without labels)
+ *     h     = keyword hits: occurrences of the topic's keywords in the story
+ *     k     = 1 - 2^(-h / half)        half = hits that give 0.5 (default 2)
+ *     own   = 1 - (1 - m) * (1 - k)    noisy-OR: either kind of evidence can
+ *                                      carry the topic, both reinforce
+ *     score = max(own, max score of the children)
+ */
+#ifndef CD_TOPICS_H
+#define CD_TOPICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "copydesk/error.h"
+#include "copydesk/tokenizer.h"
+
+#define CD_TOPIC_DEFAULT_HALF 2.0
+
+/* ---- tokens of one story, and phrases matched against them -------------- */
+
+typedef struct cd_toklist cd_toklist;
+
+/* Tokenize text into a list (one allocation for all tokens). */
+cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
+                           cd_toklist **out, cd_error *err);
+size_t cd_toklist_size(const cd_toklist *l);
+void cd_toklist_free(cd_toklist *l);
+
+typedef struct cd_phrase cd_phrase;
+
+/* Fold a word, phrase or "prefix*" through tok.  A phrase that leaves no
+ * token (only stop words, too short) is refused with CD_ERR_ARG. */
+cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
+                            cd_error *err);
+/* Occurrences of the phrase in the list (consecutive tokens). */
+size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
+void cd_phrase_free(cd_phrase *p);
+
+/* ---- the taxonomy ------------------------------------------------------- */
+
+typedef struct cd_topics cd_topics;
+
+cd_status cd_topics_new(cd_topics **out, cd_error *err);
+void cd_topics_free(cd_topics *t);
+
+/* Add a topic under parent (-1 for a root).  Ids are unique. */
+cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *name,
+                        size_t *index, cd_error *err);
+/* A label is "name" (any model) or "model:name". */
+cd_status cd_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
+cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
+                                cd_error *err);
+/* Keyword hits that make k = 0.5 (> 0). */
+cd_status cd_topics_set_half(cd_topics *t, size_t topic, double half, cd_error *err);
+
+/* Fold every keyword through tok (call once all topics are added). */
+cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err);
+
+size_t cd_topics_count(const cd_topics *t);
+int64_t cd_topics_find(const cd_topics *t, const char *id);
+const char *cd_topics_id(const cd_topics *t, size_t i);
+const char *cd_topics_name(const cd_topics *t, size_t i);
+int cd_topics_parent(const cd_topics *t, size_t i);
+size_t cd_topics_labels(const cd_topics *t, size_t i);
+const char *cd_topics_label(const cd_topics *t, size_t i, size_t j);
+size_t cd_topics_keywords(const cd_topics *t, size_t i);
+const char *cd_topics_keyword(const cd_topics *t, size_t i, size_t j);
+
+/* ---- scoring ------------------------------------------------------------ */
+
+/* Probability of a label for the story being scored, or a negative value
+ * when no model has the label. */
+typedef double (*cd_label_p_fn)(const char *label, void *ud);
+
+typedef struct cd_topic_score {
+    double score;      /* the rolled-up score */
+    double own;        /* the topic's own evidence, before the roll-up */
+    double label_p;    /* m: best label probability */
+    int best_label;    /* index of that label in the topic, or -1 */
+    double hits;       /* h: keyword occurrences */
+    double keyword;    /* k */
+} cd_topic_score;
+
+/* Score every topic; out has cd_topics_count entries. */
+void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
+                     void *ud, cd_topic_score *out);
+
+/* Occurrences of keyword j of topic i (for explanations). */
+size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks);
+
+#endif
