@@ -1,6 +1,7 @@
 /*
  * support.c - helpers shared by the unit tests (see support.h).
  */
+#define _XOPEN_SOURCE 700  /* nftw */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

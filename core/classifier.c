@@ -1,0 +1,168 @@
+/*
+ * classifier.c - scoring texts with an open model.
+ *
+ * A classifier owns the per-thread scratch: the tokenizer (set up with the
+ * settings the model was trained with, so that classify tokenizes exactly
+ * as train did), a dense frequency array over the vocabulary, and the
+ * score buffers.  Tokens the model never saw are ignored.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+struct cd_classifier {
+    const cd_model *m;
+    cd_tokenizer *tok;
+    uint32_t *tf;          /* per term, zero between calls */
+    uint32_t *terms;       /* distinct terms of the last text */
+    uint32_t *freqs;       /* their frequencies */
+    double *f;             /* their features */
+    size_t n, cap;
+    int failed;
+    double *scores, *p;
+    cd_label_score *out;
+};
+
+cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err)
+{
+    *out = NULL;
+    cd_classifier *c = calloc(1, sizeof *c);
+    if (!c)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    c->m = m;
+    cd_status st = cd_tokenizer_new(&m->tok, &c->tok, err);
+    if (st) {
+        free(c);
+        return st;
+    }
+    uint32_t L = m->view.nlabels;
+    c->tf = calloc(m->view.nterms ? m->view.nterms : 1, sizeof *c->tf);
+    c->scores = malloc(sizeof *c->scores * L);
+    c->p = malloc(sizeof *c->p * L);
+    c->out = malloc(sizeof *c->out * L);
+    if (!c->tf || !c->scores || !c->p || !c->out) {
+        cd_classifier_free(c);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    *out = c;
+    return CD_OK;
+}
+
+void cd_classifier_free(cd_classifier *c)
+{
+    if (!c)
+        return;
+    cd_tokenizer_free(c->tok);
+    free(c->tf);
+    free(c->terms);
+    free(c->freqs);
+    free(c->f);
+    free(c->scores);
+    free(c->p);
+    free(c->out);
+    free(c);
+}
+
+static int grow_doc(cd_classifier *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    uint32_t *t = realloc(c->terms, sizeof *t * cap);
+    if (!t) return -1;
+    c->terms = t;
+    uint32_t *q = realloc(c->freqs, sizeof *q * cap);
+    if (!q) return -1;
+    c->freqs = q;
+    double *f = realloc(c->f, sizeof *f * cap);
+    if (!f) return -1;
+    c->f = f;
+    c->cap = cap;
+    return 0;
+}
+
+static int on_token(const char *tok, size_t len, void *ud)
+{
+    cd_classifier *c = ud;
+    int64_t id = cd_model_lookup(c->m, tok, len);
+    if (id < 0)
+        return 0;
+    if (c->tf[id]++ == 0) {
+        if (c->n == c->cap && grow_doc(c)) {
+            c->tf[id] = 0;
+            c->failed = 1;
+            return 1;
+        }
+        c->terms[c->n++] = (uint32_t)id;
+    }
+    return 0;
+}
+
+static int by_p_desc(const void *a, const void *b)
+{
+    const cd_label_score *x = a, *y = b;
+    if (x->p != y->p)
+        return (x->p < y->p) - (x->p > y->p);
+    return (x->label > y->label) - (x->label < y->label);
+}
+
+cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
+                      const cd_label_score **scores, size_t *n, cd_error *err)
+{
+    const nb_view *v = &c->m->view;
+    c->n = 0;
+    c->failed = 0;
+    cd_tokenize(c->tok, text, len, on_token, c);
+    for (size_t i = 0; i < c->n; i++) {
+        c->freqs[i] = c->tf[c->terms[i]];
+        c->tf[c->terms[i]] = 0;
+    }
+    if (c->failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    nb_doc doc = { c->terms, c->freqs, c->n };
+    nb_score(v, &doc, c->f, c->scores);
+    nb_probabilities(v, c->scores, c->p);
+    uint32_t L = v->nlabels;
+    for (uint32_t i = 0; i < L; i++) {
+        c->out[i].label = i;
+        c->out[i].p = c->p[i];
+        c->out[i].chosen = v->params->multilabel && c->p[i] >= v->labels[i].threshold;
+    }
+    qsort(c->out, L, sizeof *c->out, by_p_desc);
+    c->out[0].chosen = 1;  /* a story always gets at least its best label */
+    *scores = c->out;
+    *n = L;
+    return CD_OK;
+}
+
+static int by_weight_desc(const void *a, const void *b)
+{
+    double x = ((const cd_token_weight *)a)->weight, y = ((const cd_token_weight *)b)->weight;
+    return (x < y) - (x > y);
+}
+
+size_t cd_classifier_explain(cd_classifier *c, uint32_t label, cd_token_weight *out, size_t k)
+{
+    const nb_view *v = &c->m->view;
+    if (label >= v->nlabels || k == 0 || c->n == 0)
+        return 0;
+    cd_token_weight *all = malloc(sizeof *all * c->n);
+    if (!all)
+        return 0;
+    /* How much more a token speaks for this label than for the average label. */
+    for (size_t i = 0; i < c->n; i++) {
+        double mean = 0;
+        for (uint32_t l = 0; l < v->nlabels; l++)
+            mean += nb_weight(v, c->terms[i], l);
+        mean /= v->nlabels;
+        all[i].token = cd_model_term(c->m, c->terms[i], &all[i].len);
+        all[i].weight = c->f[i] * (nb_weight(v, c->terms[i], label) - mean);
+    }
+    qsort(all, c->n, sizeof *all, by_weight_desc);
+    size_t got = 0;
+    for (size_t i = 0; i < c->n && got < k; i++)
+        if (all[i].weight > 0)
+            out[got++] = all[i];
+    free(all);
+    return got;
+}

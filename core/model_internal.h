@@ -1,0 +1,52 @@
+/*
+ * model_internal.h - what the model loader, the writer, the trainer and
+ * the classifier share about an open model.
+ */
+#ifndef CD_MODEL_INTERNAL_H
+#define CD_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "copydesk/model.h"
+#include "nb.h"
+
+struct cd_model {
+    void *base;            /* the whole file: mapped, or a heap copy */
+    size_t size;
+    int mapped;            /* 1: munmap(base), 0: free(base) */
+    nb_params params;      /* decoded from the settings section */
+    cd_tok_opts tok;
+    nb_view view;          /* arrays point into base (read-only) */
+    const uint32_t *label_offs;
+    const char *label_names;
+    const char *term_names;
+    const uint32_t *hash;
+    uint32_t hash_mask;
+    char **label_cstr;     /* NUL-terminated copies of the label names */
+};
+
+/* Term id of a token in a model, or -1. */
+int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len);
+
+/* Name of term t (not NUL-terminated). */
+static inline const char *cd_model_term(const cd_model *m, uint32_t t, size_t *len)
+{
+    *len = m->view.terms[t].name_len;
+    return m->term_names + m->view.terms[t].name_off;
+}
+
+/* Everything the writer needs, wherever it comes from (the trainer). */
+typedef struct mf_source {
+    const nb_view *view;
+    const cd_tok_opts *tok;
+    const char *const *label_names;  /* nlabels NUL-terminated names */
+    const char *term_pool;           /* term t is term_pool + view->terms[t].name_off */
+    size_t term_pool_len;
+    const uint64_t *term_hashes;     /* cd_vocab_hash of each term */
+} mf_source;
+
+/* Write a model file to path (temporary name, then rename). */
+cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err);
+
+#endif

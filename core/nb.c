@@ -1,0 +1,335 @@
+/*
+ * nb.c - naive Bayes weights, scores and calibration (see nb.h).
+ *
+ * Smoothed estimates, with alpha the additive smoothing, V the vocabulary
+ * size, n_cw the (transformed) count of term w in documents of label c,
+ * N_c = sum_w n_cw, T_w = sum_c-free count of w over all documents and
+ * M = sum_w T_w:
+ *
+ *   theta_cw  = (n_cw + alpha) / (N_c + alpha V)              label c
+ *   theta~_cw = (T_w - n_cw + alpha) / (M - N_c + alpha V)    all but c
+ *
+ * Weights w_cw per variant, split as A_c + g_w + delta_cw (nb.h):
+ *
+ *   multinomial          log theta_cw
+ *     A_c = log alpha - log(N_c + alpha V), g_w = 0,
+ *     delta = log(n + alpha) - log alpha
+ *   complement, single   -log theta~_cw  (Rennie et al. 2003, argmax of -w~)
+ *     A_c = log(M - N_c + alpha V), g_w = -log(T_w + alpha),
+ *     delta = log(T_w + alpha) - log(T_w - n + alpha)
+ *   complement, multi    log theta_cw - log theta~_cw  (one label against
+ *     the rest: the log-count ratio), the sum of the two rows above.
+ *
+ * Weight normalization divides label c's weights by Z_c = sum_w |w_cw|
+ * (Rennie's WCNB), which keeps labels with much training text from
+ * dominating single-label decisions (multi-label models calibrate each
+ * label on its own, which makes it moot there).  Z_c needs sum_w |A_c + g_w| over the whole vocabulary; with
+ * the g_w sorted and prefix sums that is a binary search per label.
+ *
+ * Probabilities: single-label models use a softmax of the scores with a
+ * temperature fitted on held-out folds; multi-label models map each score
+ * through a per-label sigmoid fitted on held-out folds (Platt scaling) and
+ * choose labels whose probability reaches a per-label threshold (SCut).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nb.h"
+
+static double posting_delta(const nb_params *P, double alpha, double n, double T)
+{
+    double rest = T - n > 0 ? T - n : 0;
+    double lab = log(n + alpha) - log(alpha);
+    double comp = log(T + alpha) - log(rest + alpha);
+    if (P->nb.kind == CD_NB_MULTINOMIAL)
+        return lab;
+    return P->multilabel ? lab + comp : comp;
+}
+
+static double label_A(const nb_params *P, double alpha, double V, double Nc)
+{
+    double rest = P->mass - Nc > 0 ? P->mass - Nc : 0;
+    double lab = log(alpha) - log(Nc + alpha * V);
+    double comp = log(rest + alpha * V);
+    if (P->nb.kind == CD_NB_MULTINOMIAL)
+        return lab;
+    return P->multilabel ? lab + comp : comp;
+}
+
+static double label_bias(const nb_params *P, double docs_c, uint32_t L)
+{
+    if (P->multilabel)
+        return log((docs_c + 1) / (P->docs - docs_c + 1));
+    if (P->nb.kind == CD_NB_MULTINOMIAL && !P->nb.weight_norm)
+        return log((docs_c + 1) / (P->docs + L));
+    return 0;  /* Rennie drops the prior: it does not fit normalized weights */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* sum_w |A + g_w| with g sorted ascending and prefix[i] = g[0] + ... + g[i-1]. */
+static double abs_sum(double A, const double *g, const double *prefix, uint32_t n)
+{
+    /* first index with g >= -A */
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (g[mid] < -A) lo = mid + 1; else hi = mid;
+    }
+    double neg = -(A * lo + prefix[lo]);
+    double pos = A * (n - lo) + (prefix[n] - prefix[lo]);
+    return neg + pos;
+}
+
+static void normalize_weights(nb_view *v)
+{
+    uint32_t V = v->nterms, L = v->nlabels;
+    double *g = malloc(sizeof *g * (V ? V : 1));
+    double *prefix = malloc(sizeof *prefix * (V + 1));
+    double *Z = calloc(L ? L : 1, sizeof *Z);
+    if (!g || !prefix || !Z) {
+        /* Without memory the weights stay unnormalized: still a valid model. */
+        for (uint32_t c = 0; c < L; c++)
+            v->labels[c].scale = 1;
+        free(g); free(prefix); free(Z);
+        return;
+    }
+    for (uint32_t t = 0; t < V; t++)
+        g[t] = v->terms[t].g;
+    qsort(g, V, sizeof *g, cmp_double);
+    prefix[0] = 0;
+    for (uint32_t t = 0; t < V; t++)
+        prefix[t + 1] = prefix[t] + g[t];
+    for (uint32_t c = 0; c < L; c++)
+        Z[c] = abs_sum(v->labels[c].A, g, prefix, V);
+    for (uint32_t t = 0; t < V; t++) {
+        const nb_term *T = &v->terms[t];
+        for (uint32_t i = 0; i < T->post_n; i++) {
+            const nb_post *p = &v->posts[T->post_off + i];
+            double base = v->labels[p->label].A + T->g;
+            Z[p->label] += fabs(base + p->delta) - fabs(base);
+        }
+    }
+    for (uint32_t c = 0; c < L; c++)
+        v->labels[c].scale = Z[c] > 0 ? 1 / Z[c] : 1;
+    free(g); free(prefix); free(Z);
+}
+
+void nb_compute_weights(nb_view *v)
+{
+    const nb_params *P = v->params;
+    double alpha = P->nb.alpha > 0 ? P->nb.alpha : 1e-9;
+    double V = v->nterms ? v->nterms : 1;
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        nb_term *T = &v->terms[t];
+        T->idf = P->nb.idf ? (float)(log((P->docs + 1) / (T->df + 1)) + 1) : 1.0f;
+        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log(T->total + alpha);
+        for (uint32_t i = 0; i < T->post_n; i++) {
+            nb_post *p = &v->posts[T->post_off + i];
+            p->delta = (float)posting_delta(P, alpha, p->count, T->total);
+        }
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++) {
+        nb_label *l = &v->labels[c];
+        l->A = label_A(P, alpha, V, l->mass);
+        l->bias = label_bias(P, l->docs, v->nlabels);
+        l->scale = 1;
+    }
+    /* Multi-label scores go through a per-label sigmoid fitted on held-out
+     * folds, which absorbs any per-label scale: normalizing there would
+     * only add fold-to-fold noise. */
+    if (P->nb.weight_norm && !P->multilabel)
+        normalize_weights(v);
+}
+
+void nb_features(const nb_view *v, const nb_doc *d, double *f)
+{
+    const nb_params *P = v->params;
+    double norm = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        double x = P->nb.log_tf ? log1p((double)d->tf[i]) : (double)d->tf[i];
+        x *= v->terms[d->terms[i]].idf;
+        f[i] = x;
+        norm += x * x;
+    }
+    if (P->nb.length_norm && norm > 0) {
+        norm = 1 / sqrt(norm);
+        for (size_t i = 0; i < d->n; i++)
+            f[i] *= norm;
+    }
+}
+
+void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
+{
+    double F = 0, G = 0;
+    nb_features(v, d, f);
+    for (size_t i = 0; i < d->n; i++) {
+        F += f[i];
+        G += f[i] * v->terms[d->terms[i]].g;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = F * v->labels[c].A + G;
+    for (size_t i = 0; i < d->n; i++) {
+        const nb_term *T = &v->terms[d->terms[i]];
+        const nb_post *p = v->posts + T->post_off;
+        for (uint32_t k = 0; k < T->post_n; k++)
+            scores[p[k].label] += f[i] * p[k].delta;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+}
+
+static double sigmoid(double x)
+{
+    return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+}
+
+void nb_probabilities(const nb_view *v, const double *scores, double *p)
+{
+    uint32_t L = v->nlabels;
+    if (v->params->multilabel) {
+        for (uint32_t c = 0; c < L; c++)
+            p[c] = sigmoid(v->labels[c].platt_a * scores[c] + v->labels[c].platt_b);
+        return;
+    }
+    double tau = v->params->temperature > 0 ? v->params->temperature : 1;
+    double max = -INFINITY, sum = 0;
+    for (uint32_t c = 0; c < L; c++)
+        if (tau * scores[c] > max)
+            max = tau * scores[c];
+    for (uint32_t c = 0; c < L; c++) {
+        p[c] = exp(tau * scores[c] - max);
+        sum += p[c];
+    }
+    for (uint32_t c = 0; c < L; c++)
+        p[c] /= sum;
+}
+
+double nb_weight(const nb_view *v, uint32_t t, uint32_t c)
+{
+    const nb_term *T = &v->terms[t];
+    double w = v->labels[c].A + T->g;
+    for (uint32_t k = 0; k < T->post_n; k++)
+        if (v->posts[T->post_off + k].label == c)
+            w += v->posts[T->post_off + k].delta;
+    return w * v->labels[c].scale;
+}
+
+/* ---- calibration ------------------------------------------------------- */
+
+void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
+{
+    /* Standardize the scores so that Newton's steps are well scaled, fit
+     * on the standardized scale, then map a and b back. */
+    double mean = 0, var = 0, npos = 0;
+    for (size_t i = 0; i < n; i++) {
+        mean += s[i];
+        npos += y[i];
+    }
+    mean = n ? mean / n : 0;
+    for (size_t i = 0; i < n; i++)
+        var += (s[i] - mean) * (s[i] - mean);
+    double sd = n && var > 0 ? sqrt(var / n) : 1;
+    double nneg = n - npos;
+    /* Platt's targets keep the fit finite on separable data. */
+    double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
+    double a = 0, b = log((npos + 1) / (nneg + 1));
+    for (int iter = 0; iter < 100; iter++) {
+        double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h21 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double x = (s[i] - mean) / sd, t = y[i] ? hi : lo;
+            double p = sigmoid(a * x + b), d = p - t, w = p * (1 - p);
+            g1 += d * x; g2 += d;
+            h11 += w * x * x; h22 += w; h21 += w * x;
+        }
+        double det = h11 * h22 - h21 * h21;
+        if (fabs(det) < 1e-300)
+            break;
+        double da = -(h22 * g1 - h21 * g2) / det;
+        double db = -(-h21 * g1 + h11 * g2) / det;
+        a += da; b += db;
+        if (fabs(da) < 1e-9 && fabs(db) < 1e-9)
+            break;
+    }
+    *a_out = a / sd;
+    *b_out = b - a * mean / sd;
+}
+
+typedef struct ranked { double p; uint8_t y; } ranked;
+
+static int by_p_desc(const void *x, const void *y)
+{
+    double a = ((const ranked *)x)->p, b = ((const ranked *)y)->p;
+    return (a < b) - (a > b);
+}
+
+double nb_best_threshold(const double *p, const uint8_t *y, size_t n, double *f1_out)
+{
+    ranked *r = malloc(sizeof *r * (n ? n : 1));
+    double npos = 0, best_f1 = 0, best_t = 2.0;  /* > 1: never chosen */
+    if (!r) {
+        *f1_out = 0;
+        return 0.5;
+    }
+    for (size_t i = 0; i < n; i++) {
+        r[i].p = p[i];
+        r[i].y = y[i];
+        npos += y[i];
+    }
+    qsort(r, n, sizeof *r, by_p_desc);
+    double tp = 0;
+    for (size_t k = 0; k < n; k++) {
+        tp += r[k].y;
+        if (k + 1 < n && r[k + 1].p == r[k].p)
+            continue;  /* a threshold cannot split equal scores */
+        double f1 = 2 * tp / (k + 1 + npos);
+        if (f1 > best_f1) {
+            best_f1 = f1;
+            best_t = k + 1 < n ? (r[k].p + r[k + 1].p) / 2 : r[k].p;
+        }
+    }
+    free(r);
+    *f1_out = best_f1;
+    return best_t;
+}
+
+double nb_fit_temperature(const double *scores, const uint32_t *truth, size_t n, uint32_t L)
+{
+    /* The held-out log-likelihood is concave in tau: Newton on log(tau). */
+    double spread = 0;
+    for (size_t i = 0; i < n * L; i++)
+        spread += fabs(scores[i] - scores[(i / L) * L]);
+    double tau = spread > 0 ? (double)(n * L) / spread : 1;
+    double cap = tau * 1e4;  /* separable held-out data would push tau to infinity */
+    for (int iter = 0; iter < 50; iter++) {
+        double grad = 0, hess = 0;
+        for (size_t d = 0; d < n; d++) {
+            const double *s = scores + d * L;
+            double max = -INFINITY, z = 0, m1 = 0, m2 = 0;
+            for (uint32_t c = 0; c < L; c++)
+                if (tau * s[c] > max) max = tau * s[c];
+            for (uint32_t c = 0; c < L; c++) {
+                double e = exp(tau * s[c] - max);
+                z += e; m1 += e * s[c]; m2 += e * s[c] * s[c];
+            }
+            m1 /= z; m2 /= z;
+            grad += s[truth[d]] - m1;
+            hess -= m2 - m1 * m1;
+        }
+        if (hess >= 0)
+            break;
+        double step = -grad / hess;
+        double next = tau + step;
+        if (next <= tau / 4) next = tau / 4;   /* stay positive, move boldly */
+        if (next >= tau * 4) next = tau * 4;
+        if (next > cap) next = cap;
+        if (fabs(next - tau) < 1e-9 * tau) { tau = next; break; }
+        tau = next;
+    }
+    return tau;
+}

@@ -1,0 +1,115 @@
+/*
+ * nb.h - naive Bayes arithmetic shared by the trainer and the classifier.
+ *
+ * Every variant copydesk offers is a linear scorer over document features,
+ * written so that it can be evaluated sparsely:
+ *
+ *     f_w      = tf_w, or log(1 + tf_w)          (log_tf)
+ *                times idf_w                      (idf)
+ *                divided by ||f||_2               (length_norm)
+ *     w_cw     = A_c + g_w + delta_cw             (delta_cw = 0 when term w
+ *                                                  never occurred with label c)
+ *     s_c(d)   = bias_c + scale_c * sum_w f_w w_cw
+ *              = bias_c + scale_c * (F A_c + G + sum_{w in d, c in S(w)} f_w delta_cw)
+ *
+ * with F = sum_w f_w and G = sum_w f_w g_w.  So scoring a document costs one
+ * pass over its distinct terms and, for each, over the labels it occurred
+ * with in training (its "postings"), not over every label.  nb.c explains
+ * how A, g and delta come from the counts for each variant.
+ *
+ * The same arrays are the model file's sections (model_format.h): a mapped
+ * model is scored in place.
+ */
+#ifndef CD_NB_H
+#define CD_NB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "copydesk/model.h"
+
+/* Per label.  Counts first (training), then derived weights (scoring). */
+typedef struct nb_label {
+    double docs;       /* training documents with this label */
+    double mass;       /* N_c = sum of f over those documents */
+    double A;          /* label part of every weight */
+    double scale;      /* 1 / sum_w |w_cw| with weight normalization, else 1 */
+    double bias;       /* log prior (or log prior odds) */
+    double platt_a;    /* multi-label calibration: p = 1/(1+exp(-(a s + b))) */
+    double platt_b;
+    double threshold;  /* multi-label decision threshold on p */
+} nb_label;
+
+/* Per vocabulary term. */
+typedef struct nb_term {
+    uint32_t post_off;  /* first posting */
+    uint32_t post_n;    /* postings: labels the term occurred with */
+    uint32_t name_off;  /* name in the term-name pool */
+    uint32_t name_len;
+    double df;          /* documents containing the term */
+    double total;       /* T_w = sum of f_w over all documents */
+    float g;            /* term part of every weight */
+    float idf;          /* idf_w (1 without idf) */
+} nb_term;
+
+/* One (term, label) pair seen in training. */
+typedef struct nb_post {
+    uint32_t label;
+    float delta;        /* delta_cw */
+    double count;       /* n_cw = sum of f_w over documents of label c */
+} nb_post;
+
+/* Global settings and totals. */
+typedef struct nb_params {
+    cd_nb_opts nb;
+    int multilabel;
+    double docs;         /* training documents */
+    double mass;         /* M = sum of all f */
+    double temperature;  /* single-label calibration: p = softmax(temperature * s) */
+} nb_params;
+
+/* A model's arrays, wherever they live (mapped file or trainer memory). */
+typedef struct nb_view {
+    const nb_params *params;
+    uint32_t nlabels, nterms, nposts;
+    nb_label *labels;          /* const for a mapped model */
+    nb_term *terms;
+    nb_post *posts;
+} nb_view;
+
+/* One document as distinct term ids with their raw frequencies. */
+typedef struct nb_doc {
+    const uint32_t *terms;
+    const uint32_t *tf;
+    size_t n;
+} nb_doc;
+
+/* Fill A, scale, bias of every label and g, idf of every term, delta of
+ * every posting, from the counts in v. */
+void nb_compute_weights(nb_view *v);
+
+/* The features f_w of a document into f (n entries). */
+void nb_features(const nb_view *v, const nb_doc *d, double *f);
+
+/* Raw scores s_c of a document into scores (nlabels entries); f is
+ * scratch of d->n entries. */
+void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores);
+
+/* Turn raw scores into probabilities in p (nlabels entries). */
+void nb_probabilities(const nb_view *v, const double *scores, double *p);
+
+/* The weight w_cw * scale_c of term t for label c. */
+double nb_weight(const nb_view *v, uint32_t t, uint32_t c);
+
+/* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt 1999). */
+void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);
+
+/* The probability threshold that maximizes F1 on n held-out (p, truth)
+ * pairs; *f1 gets that F1. */
+double nb_best_threshold(const double *p, const uint8_t *y, size_t n, double *f1);
+
+/* Fit the softmax temperature on held-out raw scores (n docs x L labels,
+ * row-major) with the true label index of each doc. */
+double nb_fit_temperature(const double *scores, const uint32_t *truth, size_t n, uint32_t L);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * test_model.c - the model file: a round trip keeps everything, and a
+ * truncated, corrupted, foreign or future file is refused with a clear
+ * message, never read past its end (run under ASan and valgrind).
+ * Training further from a model adds to its counts.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "copydesk.h"
+#include "support.h"
+
+typedef struct sample { const char *text; const char *label; } sample;
+
+static const sample first[] = {
+    { "Tariffs on steel imports rise as the trade dispute deepens", "trade" },
+    { "Exporters fear the trade rift and new tariffs", "trade" },
+    { "The striker scored twice and the club won the cup", "sport" },
+    { "Élysée talks: the coach praised the team after the match", "sport" },
+    { "Import quotas and an embargo hit trade talks", "trade" },
+    { "The goalkeeper saved a penalty in the final", "sport" },
+};
+
+static const sample second[] = {
+    { "Trade deficit narrows as exports grow", "trade" },
+    { "A late goal sends the team into the final", "sport" },
+    { "Lawmakers debate the budget bill", "politics" },
+};
+
+static void train(cd_trainer *t, const sample *s, size_t n)
+{
+    cd_error err;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(cd_trainer_add(t, s[i].text, strlen(s[i].text), &s[i].label, 1, &err), CD_OK);
+}
+
+static char *save(cd_trainer *t, const char *dir, const char *name)
+{
+    char *path = malloc(4096);
+    cd_error err;
+    snprintf(path, 4096, "%s/%s", dir, name);
+    assert_int_equal(cd_trainer_save(t, path, NULL, NULL, &err), CD_OK);
+    return path;
+}
+
+static char *first_model(const char *dir)
+{
+    cd_tok_opts tok;
+    cd_tok_opts_default(&tok);
+    tok.bigrams = 1;
+    cd_trainer *t;
+    cd_error err;
+    assert_int_equal(cd_trainer_new(&tok, NULL, &t, &err), CD_OK);
+    train(t, first, sizeof first / sizeof first[0]);
+    char *path = save(t, dir, "first.cdm");
+    cd_trainer_free(t);
+    return path;
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *path = first_model(dir);
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    cd_model_info info;
+    cd_model_get_info(m, &info);
+    assert_int_equal(info.labels, 2);
+    assert_int_equal(info.docs, 6);
+    assert_true(info.tok.bigrams);
+    assert_int_equal(info.tok.min_len, 2);
+    assert_int_equal(info.nb.kind, CD_NB_COMPLEMENT);
+    assert_false(info.multilabel);
+    assert_true(info.terms > 20);
+    assert_string_equal(cd_model_label(m, 0), "trade");
+    assert_string_equal(cd_model_label(m, 1), "sport");
+    assert_int_equal(cd_model_find_label(m, "sport"), 1);
+    assert_int_equal(cd_model_find_label(m, "weather"), -1);
+    assert_int_equal(cd_model_label_docs(m, 0), 3);
+
+    cd_classifier *c;
+    const cd_label_score *sc;
+    size_t n;
+    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
+    const char *text = "New tariffs threaten trade";
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    assert_string_equal(cd_model_label(m, sc[0].label), "trade");
+    text = "the team won the final match";
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    assert_string_equal(cd_model_label(m, sc[0].label), "sport");
+    cd_classifier_free(c);
+
+    /* the same bytes through the buffer loader give the same model */
+    size_t len;
+    char *bytes = slurp(path, &len);
+    cd_model *m2;
+    assert_int_equal(cd_model_open_buffer(bytes, len, &m2, &err), CD_OK);
+    cd_model_info info2;
+    cd_model_get_info(m2, &info2);
+    assert_int_equal(info2.terms, info.terms);
+    cd_model_close(m2);
+    free(bytes);
+    cd_model_close(m);
+    free(path);
+    scratch_remove(dir);
+}
+
+static void truncated_at_every_length(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *path = first_model(dir);
+    size_t len;
+    char *bytes = slurp(path, &len);
+    for (size_t cut = 0; cut < len; cut++) {
+        /* an exact-size heap copy, so that ASan sees any read past the end */
+        char *copy = malloc(cut ? cut : 1);
+        memcpy(copy, bytes, cut);
+        cd_model *m = NULL;
+        cd_error err;
+        cd_status st = cd_model_open_buffer(copy, cut, &m, &err);
+        assert_int_not_equal(st, CD_OK);
+        assert_null(m);
+        assert_true(strlen(err.msg) > 0);
+        if (cut >= 40)
+            assert_non_null(strstr(err.msg, "truncated"));
+        free(copy);
+    }
+    /* and through the file loader */
+    char tpath[4096];
+    snprintf(tpath, sizeof tpath, "%s/cut.cdm", dir);
+    assert_int_equal(spit(tpath, bytes, len / 2), 0);
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(tpath, &m, &err), CD_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "cut.cdm"));
+    assert_non_null(strstr(err.msg, "truncated"));
+    free(bytes);
+    free(path);
+    scratch_remove(dir);
+}
+
+static void every_flipped_byte_is_caught(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *path = first_model(dir);
+    size_t len;
+    char *bytes = slurp(path, &len);
+    for (size_t i = 0; i < len; i++) {
+        bytes[i] ^= 0x5A;
+        cd_model *m = NULL;
+        cd_error err;
+        assert_int_not_equal(cd_model_open_buffer(bytes, len, &m, &err), CD_OK);
+        assert_null(m);
+        bytes[i] ^= 0x5A;
+    }
+    free(bytes);
+    free(path);
+    scratch_remove(dir);
+}
+
+static void checksum_mismatch_is_named(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *path = first_model(dir);
+    size_t len;
+    char *bytes = slurp(path, &len);
+    bytes[len - 1] ^= 1;
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open_buffer(bytes, len, &m, &err), CD_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "checksum"));
+    free(bytes);
+    free(path);
+    scratch_remove(dir);
+}
+
+static void foreign_and_future_files(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_model *m;
+    cd_error err;
+    const char *text = "{\"id\": \"not a model\"}\n";
+    assert_int_equal(cd_model_open_buffer(text, strlen(text), &m, &err), CD_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "not a copydesk model"));
+
+    char epath[4096];
+    snprintf(epath, sizeof epath, "%s/empty.cdm", dir);
+    assert_int_equal(spit(epath, "", 0), 0);
+    assert_int_equal(cd_model_open(epath, &m, &err), CD_ERR_FORMAT);
+    snprintf(epath, sizeof epath, "%s/missing.cdm", dir);
+    assert_int_equal(cd_model_open(epath, &m, &err), CD_ERR_IO);
+    assert_non_null(strstr(err.msg, "No such file"));
+    assert_int_equal(cd_model_open(dir, &m, &err), CD_ERR_FORMAT);
+
+    char *path = first_model(dir);
+    size_t len;
+    char *bytes = slurp(path, &len);
+    uint32_t v = 99;
+    memcpy(bytes + 8, &v, 4);  /* the format version */
+    assert_int_equal(cd_model_open_buffer(bytes, len, &m, &err), CD_ERR_VERSION);
+    assert_non_null(strstr(err.msg, "version 99"));
+    free(bytes);
+    free(path);
+    scratch_remove(dir);
+}
+
+static void incremental_training_adds_counts(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *path = first_model(dir);
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    cd_trainer *t;
+    assert_int_equal(cd_trainer_from_model(m, &t, &err), CD_OK);
+    cd_model_close(m);
+    train(t, second, sizeof second / sizeof second[0]);
+    char *more = save(t, dir, "more.cdm");
+    cd_trainer_free(t);
+
+    /* the same stories trained at once, with the same settings */
+    cd_tok_opts tok;
+    cd_tok_opts_default(&tok);
+    tok.bigrams = 1;
+    assert_int_equal(cd_trainer_new(&tok, NULL, &t, &err), CD_OK);
+    train(t, first, sizeof first / sizeof first[0]);
+    train(t, second, sizeof second / sizeof second[0]);
+    char *once = save(t, dir, "once.cdm");
+    cd_trainer_free(t);
+
+    cd_model *a, *b;
+    assert_int_equal(cd_model_open(more, &a, &err), CD_OK);
+    assert_int_equal(cd_model_open(once, &b, &err), CD_OK);
+    cd_model_info ia, ib;
+    cd_model_get_info(a, &ia);
+    cd_model_get_info(b, &ib);
+    assert_int_equal(ia.docs, 9);
+    assert_int_equal(ia.docs, ib.docs);
+    assert_int_equal(ia.terms, ib.terms);
+    assert_int_equal(ia.labels, 3);
+    assert_true(ia.tok.bigrams);  /* the model's settings carried over */
+    for (uint32_t c = 0; c < ia.labels; c++) {
+        const char *name = cd_model_label(a, c);
+        assert_int_equal(cd_model_label_docs(a, c),
+                         cd_model_label_docs(b, (uint32_t)cd_model_find_label(b, name)));
+    }
+    /* the new label is learnt */
+    cd_classifier *c;
+    const cd_label_score *sc;
+    size_t n;
+    assert_int_equal(cd_classifier_new(a, &c, &err), CD_OK);
+    const char *text = "lawmakers vote on the budget bill";
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    assert_string_equal(cd_model_label(a, sc[0].label), "politics");
+    cd_classifier_free(c);
+    cd_model_close(a);
+    cd_model_close(b);
+    free(more);
+    free(once);
+    free(path);
+    scratch_remove(dir);
+}
+
+static void multilabel_thresholds(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_trainer *t;
+    cd_error err;
+    assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
+    const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
+    for (int i = 0; i < 10; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
+        assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
+        snprintf(text, sizeof text, "tanker vessels port freight cargo %d", i);
+        assert_int_equal(cd_trainer_add(t, text, strlen(text), ship, 1, &err), CD_OK);
+        snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
+        assert_int_equal(cd_trainer_add(t, text, strlen(text), both, 2, &err), CD_OK);
+    }
+    char *path = save(t, dir, "multi.cdm");
+    cd_trainer_free(t);
+    cd_model *m;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    cd_model_info info;
+    cd_model_get_info(m, &info);
+    assert_true(info.multilabel);
+    cd_classifier *c;
+    const cd_label_score *sc;
+    size_t n;
+    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
+    const char *text = "crude oil tanker vessels barrels port";
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    assert_true(sc[0].chosen && sc[1].chosen);
+    text = "opec output crude prices";
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    assert_string_equal(cd_model_label(m, sc[0].label), "oil");
+    assert_true(sc[0].chosen);
+    assert_false(sc[1].chosen);
+    cd_classifier_free(c);
+    cd_model_close(m);
+    free(path);
+    scratch_remove(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(truncated_at_every_length),
+        cmocka_unit_test(every_flipped_byte_is_caught),
+        cmocka_unit_test(checksum_mismatch_is_named),
+        cmocka_unit_test(foreign_and_future_files),
+        cmocka_unit_test(incremental_training_adds_counts),
+        cmocka_unit_test(multilabel_thresholds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
