@@ -1,0 +1,187 @@
+/*
+ * cli_train.c - copydesk train: labelled stories in, a model file out.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_opts.h"
+#include "cli_progress.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: copydesk train -o MODEL [options] INPUT...\n\n"
+        "Train a naive Bayes model from labelled stories: JSON lines or JSON with a\n"
+        "\"labels\" array, or folders whose subfolders name the label of the plain-text\n"
+        "files inside (corpus/trade/*.txt).  INPUT may be a file, a folder, - for\n"
+        "standard input, or an http(s) URL.\n\n"
+        "  -o, --output MODEL  the model file to write (replaced atomically)\n"
+        "  --from MODEL        start from this model's counts and settings and add the\n"
+        "                      new stories to them (incremental training; MODEL may be\n"
+        "                      the output); tokenizer and classifier options are then\n"
+        "                      the model's\n"
+        "  -q, --quiet         no progress or summary on stderr\n"
+        "  -h, --help          this help\n\n"
+        CLI_TOK_HELP "\n" CLI_NB_HELP "\n"
+        "Stories without labels are reported and skipped (exit status 1).\n");
+}
+
+typedef struct train_args {
+    const char *output, *from;
+    int quiet;
+    cd_tok_opts tok;
+    cd_nb_opts nb;
+} train_args;
+
+static int parse(int argc, char **argv, train_args *a)
+{
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "from", required_argument, NULL, 'f' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        CLI_TOK_LONGOPTS, CLI_NB_LONGOPTS,
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        int r;
+        switch (c) {
+        case 'o': a->output = optarg; break;
+        case 'f': a->from = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            if ((r = cli_tok_option("train", c, optarg, &a->tok)) == 0)
+                r = cli_nb_option("train", c, optarg, &a->nb);
+            if (r == 1)
+                break;
+            if (r == 0)
+                usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (!a->output) {
+        cli_error("train", "no output model given (-o MODEL)");
+        return CLI_USAGE;
+    }
+    if (optind >= argc) {
+        cli_error("train", "no input given (use - for standard input)");
+        return CLI_USAGE;
+    }
+    return -1;
+}
+
+static int make_trainer(const train_args *a, cd_trainer **t)
+{
+    cd_error err;
+    if (a->from) {
+        cd_model *m;
+        if (cd_model_open(a->from, &m, &err)) {
+            cli_error("train", "%s", err.msg);
+            return CLI_USAGE;
+        }
+        cd_status st = cd_trainer_from_model(m, t, &err);
+        cd_model_close(m);
+        if (st) {
+            cli_error("train", "%s", err.msg);
+            return CLI_USAGE;
+        }
+        return CLI_OK;
+    }
+    if (cd_trainer_new(&a->tok, &a->nb, t, &err)) {
+        cli_error("train", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* Feed every story of the inputs to the trainer; returns the exit status so far. */
+static int feed(cd_trainer *t, char **inputs, int n, cli_progress *prog, size_t *stories)
+{
+    cd_error err;
+    cd_reader *r;
+    if (cd_reader_open((const char *const *)inputs, (size_t)n, NULL, &r, &err)) {
+        cli_error("train", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    int status = CLI_OK;
+    size_t bytes = 0;
+    cd_story s;
+    int rc;
+    while ((rc = cd_reader_next(r, &s, &err)) != CD_READ_END) {
+        if (rc == CD_READ_ERROR) {
+            cli_progress_done(prog);
+            cli_error("train", "%s", err.msg);
+            status = CLI_PARTIAL;
+            continue;
+        }
+        if (s.nlabels == 0) {
+            cli_progress_done(prog);
+            cli_error("train", "%s: story '%s' has no labels, skipped", s.source, s.id);
+            status = CLI_PARTIAL;
+        } else {
+            size_t len;
+            char *text = cd_story_text(&s, &len);
+            if (!text || cd_trainer_add(t, text, len, (const char *const *)s.labels, s.nlabels, &err)) {
+                cli_error("train", "%s: %s", s.source, text ? err.msg : "out of memory");
+                status = CLI_PARTIAL;
+            } else {
+                (*stories)++;
+                bytes += len;
+            }
+            free(text);
+        }
+        cd_story_clear(&s);
+        cli_progress_stories(prog, "reading", *stories, bytes);
+    }
+    cd_reader_free(r);
+    return status;
+}
+
+int cli_train(int argc, char **argv)
+{
+    train_args a = { 0 };
+    cd_tok_opts_default(&a.tok);
+    cd_nb_opts_default(&a.nb);
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    cd_trainer *t;
+    if ((rc = make_trainer(&a, &t)) != CLI_OK)
+        return rc;
+    cli_progress prog;
+    cli_progress_init(&prog, a.quiet);
+    size_t stories = 0;
+    int status = feed(t, argv + optind, argc - optind, &prog, &stories);
+    if (status == CLI_USAGE) {
+        cd_trainer_free(t);
+        return status;
+    }
+    cd_error err;
+    if (cd_trainer_save(t, a.output, cli_progress_stage, &prog, &err)) {
+        cli_progress_done(&prog);
+        cli_error("train", "%s", err.msg);
+        cd_trainer_free(t);
+        return CLI_USAGE;
+    }
+    cli_progress_done(&prog);
+    cd_trainer_free(t);
+    if (!a.quiet) {
+        cd_model *m;
+        if (cd_model_open(a.output, &m, &err) == CD_OK) {
+            cd_model_info info;
+            cd_model_get_info(m, &info);
+            fprintf(stderr, "copydesk: train: %s: %zu stories added (%llu in all), %u labels, "
+                            "%u terms, %s, %.2f s\n",
+                    a.output, stories, (unsigned long long)info.docs, info.labels, info.terms,
+                    info.multilabel ? "multi-label" : "single-label", cli_progress_elapsed(&prog));
+            cd_model_close(m);
+        }
+    }
+    return status;
+}
