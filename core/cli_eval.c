@@ -2,9 +2,10 @@
  * cli_eval.c - copydesk eval: how well a model labels labelled stories.
  *
  * With -m MODEL the stories are classified by that model.  With --cv K the
- * stories are split into K folds (story i goes to fold i mod K) and each
- * fold is classified by a model trained on the other folds, with the
- * tokenizer and classifier options given; the models are temporary files.
+ * stories are split into K folds, stratified by their first label (the
+ * stories of each label are dealt to the folds in turn), and each fold is
+ * classified by a model trained on the other folds, with the tokenizer and
+ * classifier options given; the models are temporary files.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -203,6 +204,7 @@ static int eval_model(const eval_args *a, char **inputs, int n, cli_metrics *mx)
 typedef struct story_list {
     cd_story *v;
     size_t n, cap;
+    size_t *fold;
 } story_list;
 
 static void story_list_free(story_list *l)
@@ -210,6 +212,35 @@ static void story_list_free(story_list *l)
     for (size_t i = 0; i < l->n; i++)
         cd_story_clear(&l->v[i]);
     free(l->v);
+    free(l->fold);
+}
+
+/* Deal the stories of each first label to the K folds in turn. */
+static int assign_folds(story_list *l, size_t K)
+{
+    const char **names = malloc(sizeof *names * (l->n + 1));
+    size_t *next = malloc(sizeof *next * (l->n + 1));
+    size_t nnames = 0;
+    l->fold = malloc(sizeof *l->fold * (l->n + 1));
+    if (!names || !next || !l->fold) {
+        free(names);
+        free(next);
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        size_t c = 0;
+        while (c < nnames && strcmp(names[c], l->v[i].labels[0]))
+            c++;
+        if (c == nnames) {
+            names[nnames] = l->v[i].labels[0];
+            next[nnames++] = c % K;  /* labels start on different folds */
+        }
+        l->fold[i] = next[c];
+        next[c] = (next[c] + 1) % K;
+    }
+    free(names);
+    free(next);
+    return 0;
 }
 
 static int read_all(char **inputs, int n, story_list *l)
@@ -261,7 +292,7 @@ static int train_fold(const eval_args *a, const story_list *l, size_t k, const c
         return -1;
     }
     for (size_t i = 0; i < l->n; i++) {
-        if (i % (size_t)a->cv == k)
+        if (l->fold[i] == k)
             continue;
         size_t len;
         char *text = cd_story_text(&l->v[i], &len);
@@ -291,6 +322,11 @@ static int eval_cv(const eval_args *a, char **inputs, int n, cli_metrics *mx)
         story_list_free(&l);
         return CLI_USAGE;
     }
+    if (assign_folds(&l, (size_t)a->cv)) {
+        cli_error("eval", "out of memory");
+        story_list_free(&l);
+        return CLI_USAGE;
+    }
     const char *tmp = getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/copydesk-cv-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -310,8 +346,8 @@ static int eval_cv(const eval_args *a, char **inputs, int n, cli_metrics *mx)
             status = CLI_USAGE;
             break;
         }
-        for (size_t i = k; i < l.n; i += (size_t)a->cv)
-            if (eval_one(&e, mx, &l.v[i]))
+        for (size_t i = 0; i < l.n; i++)
+            if (l.fold[i] == k && eval_one(&e, mx, &l.v[i]))
                 status = CLI_PARTIAL;
         evaluator_close(&e);
     }

@@ -596,6 +596,30 @@ static void cv_score_doc(const cd_trainer *t, cv_work *w, size_t i, double *scor
     nb_score(&w->view, &doc, w->f, scores);
 }
 
+/* Fold of each stored document, stratified by its first label: the
+ * documents of each label are dealt to the folds in turn, so that every
+ * fold sees every label in proportion, whatever the order of the input. */
+static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
+{
+    const stored_docs *d = &t->docs;
+    uint32_t *fold = malloc(sizeof *fold * (d->n + 1));
+    uint32_t *next = calloc(L ? L : 1, sizeof *next);
+    if (!fold || !next) {
+        free(fold);
+        free(next);
+        return NULL;
+    }
+    for (uint32_t c = 0; c < L; c++)
+        next[c] = c % K;  /* labels start on different folds */
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t c = d->labels[d->label_start[i]];
+        fold[i] = next[c];
+        next[c] = (next[c] + 1) % K;
+    }
+    free(next);
+    return fold;
+}
+
 /* Held-out scores of every stored document (rows of nlabels). */
 static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
                           cd_progress_fn progress, void *ud)
@@ -605,25 +629,31 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
     for (size_t i = 0; i < d->n; i++)
         if (d->start[i + 1] - d->start[i] > max_terms)
             max_terms = d->start[i + 1] - d->start[i];
+    uint32_t L = full->view.nlabels;
+    uint32_t *fold = assign_folds(t, K, L);
     cv_work w;
-    if (cv_work_init(&w, full, max_terms)) {
-        cv_work_free(&w);
+    if (!fold || cv_work_init(&w, full, max_terms)) {
+        if (fold)
+            cv_work_free(&w);
+        free(fold);
         return -1;
     }
-    uint32_t L = full->view.nlabels;
     for (uint32_t k = 0; k < K; k++) {
         if (progress)
             progress("calibrating", (double)k / K, ud);
         cv_reset(&w, full);
-        for (size_t i = k; i < d->n; i += K)
-            subtract_doc(t, &w.view, &w.params, i, w.f);
+        for (size_t i = 0; i < d->n; i++)
+            if (fold[i] == k)
+                subtract_doc(t, &w.view, &w.params, i, w.f);
         nb_compute_weights(&w.view);
-        for (size_t i = k; i < d->n; i += K)
-            cv_score_doc(t, &w, i, scores + i * L);
+        for (size_t i = 0; i < d->n; i++)
+            if (fold[i] == k)
+                cv_score_doc(t, &w, i, scores + i * L);
     }
     if (progress)
         progress("calibrating", 1.0, ud);
     cv_work_free(&w);
+    free(fold);
     return 0;
 }
 
