@@ -177,6 +177,8 @@ typedef struct topic {
     char *name;
     int parent;
     double half;
+    char *given;           /* own given label, or NULL */
+    const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
     strlist keywords;
     cd_phrase **phrases;   /* compiled keywords, after cd_topics_compile */
@@ -229,6 +231,7 @@ void cd_topics_free(cd_topics *t)
     for (size_t i = 0; i < t->n; i++) {
         free(t->v[i].id);
         free(t->v[i].name);
+        free(t->v[i].given);
         strlist_free(&t->v[i].labels);
         free_phrases(&t->v[i]);
         strlist_free(&t->v[i].keywords);
@@ -283,6 +286,21 @@ cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keywor
     return strlist_add(&t->v[topic_i].keywords, keyword, err);
 }
 
+cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+{
+    char *copy = strdup(label);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(t->v[topic_i].given);
+    t->v[topic_i].given = copy;
+    return CD_OK;
+}
+
+const char *cd_topics_given(const cd_topics *t, size_t i)
+{
+    return t->v[i].given_eff;
+}
+
 cd_status cd_topics_set_half(cd_topics *t, size_t topic_i, double half, cd_error *err)
 {
     if (!(half > 0) || !isfinite(half))
@@ -313,8 +331,11 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
 
 cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        cd_status st = compile_topic(&t->v[i], tok, err);
+    for (size_t i = 0; i < t->n; i++) {   /* parents come first */
+        topic *tp = &t->v[i];
+        tp->given_eff = tp->given ? tp->given
+                      : tp->parent >= 0 ? t->v[tp->parent].given_eff : NULL;
+        cd_status st = compile_topic(tp, tok, err);
         if (st != CD_OK)
             return st;
     }
@@ -359,6 +380,11 @@ static void score_own(const topic *tp, const cd_toklist *toks, cd_label_p_fn lab
             s->label_p = p > 1 ? 1 : p;
             s->best_label = (int)j;
         }
+    }
+    if (tp->given_eff && s->label_p > 0 && label_p &&
+        strcmp(tp->labels.v[s->best_label], tp->given_eff) != 0) {
+        double g = label_p(tp->given_eff, ud);
+        s->label_p *= g > 0 ? (g > 1 ? 1 : g) : 0;
     }
     for (size_t j = 0; tp->phrases && toks && j < tp->keywords.n; j++)
         s->hits += (double)cd_phrase_count(tp->phrases[j], toks);

@@ -10,7 +10,10 @@
  *
  * The score of a topic, in [0,1] (see topics.c for the reasoning):
  *
- *     m     = the highest probability of the topic's labels (0 without labels)
+ *     m     = the highest probability of the topic's labels (0 without labels),
+ *             times the probability of its `given` label when it has one
+ *             (inherited by child topics): P(trade) = P(trade | business) P(business)
+ *             when the labels come from a model trained on business news only
  *     h     = keyword hits: occurrences of the topic's keywords in the story
  *     k     = 1 - 2^(-h / half)        half = hits that give 0.5 (default 2)
  *     own   = 1 - (1 - m) * (1 - k)    noisy-OR: either kind of evidence can
@@ -61,6 +64,11 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
 cd_status cd_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
 cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
                                 cd_error *err);
+/* A label whose probability multiplies the topic's label evidence. */
+cd_status cd_topics_set_given(cd_topics *t, size_t topic, const char *label, cd_error *err);
+/* The topic's given label, its own or inherited (after compile), or NULL. */
+const char *cd_topics_given(const cd_topics *t, size_t i);
+
 /* Keyword hits that make k = 0.5 (> 0). */
 cd_status cd_topics_set_half(cd_topics *t, size_t topic, double half, cd_error *err);
 

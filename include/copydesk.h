@@ -25,5 +25,6 @@
 #include "copydesk/tokenizer.h"
 #include "copydesk/model.h"
 #include "copydesk/story.h"
+#include "copydesk/desk.h"
 
 #endif

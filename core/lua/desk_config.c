@@ -1,0 +1,504 @@
+/*
+ * desk_config.c - the functions a desk configuration calls (SPEC 5):
+ *
+ *   model "path" | model("name", "path")
+ *   taxonomy { {id=, name=, labels=, keywords=, half=, <child topics>...}, ... }
+ *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options> }
+ *   rule("name", function(story) ... end [, {continue=, to=}])
+ *   rule("name", {when = function(story) ... end, to = ..., continue = ...})
+ *   fallback "name"
+ *   dead_letter "folder"
+ *   limits { instructions = N, memory = N | "64M", seconds = N }
+ *   expect { title=, body=, meta=, id=, file=, route=, rule=, name= }
+ *
+ * Each raises a Lua error on a mistake, so the message carries the file
+ * and line of the configuration; unknown fields are errors too, so that a
+ * typo ("keyword =") is caught at load time rather than ignored.  Every
+ * object is appended to the desk zeroed and counted before it is filled,
+ * so that whatever an error interrupts is freed by cd_desk_free.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "desk_internal.h"
+
+static cd_desk *desk_of(lua_State *L)
+{
+    return cd_sandbox_owner(L);
+}
+
+/* Grow an array of n elements of size sz by one zeroed element. */
+static void *append(lua_State *L, void **arr, size_t *n, size_t sz)
+{
+    char *v = realloc(*arr, (*n + 1) * sz);
+    if (!v)
+        luaL_error(L, "out of memory");
+    memset(v + *n * sz, 0, sz);
+    *arr = v;
+    return v + (*n)++ * sz;
+}
+
+/* Error when the table at idx has a string key not in allowed. */
+static void check_fields(lua_State *L, int idx, const char *what,
+                         const char *const *allowed)
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            continue;
+        const char *key = lua_tostring(L, -1);
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = !strcmp(*a, key);
+        if (!ok) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (const char *const *a = allowed; *a; a++) {
+                luaL_addstring(&b, a == allowed ? "" : ", ");
+                luaL_addstring(&b, *a);
+            }
+            luaL_pushresult(&b);
+            luaL_error(L, "%s: unknown field '%s' (known: %s)", what, key, lua_tostring(L, -1));
+        }
+    }
+}
+
+/* A string field, or NULL when absent; error when of another type. */
+static const char *opt_string_field(lua_State *L, int idx, const char *key, const char *what)
+{
+    int t = lua_getfield(L, idx, key);
+    const char *s = NULL;
+    if (t == LUA_TSTRING)
+        s = lua_tostring(L, -1);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "%s: %s must be a string", what, key);
+    lua_pop(L, 1);   /* the string stays alive: it is in the table */
+    return s;
+}
+
+static double opt_number_field(lua_State *L, int idx, const char *key, double dflt,
+                               const char *what)
+{
+    int t = lua_getfield(L, idx, key);
+    double v = dflt;
+    if (t == LUA_TNUMBER)
+        v = lua_tonumber(L, -1);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "%s: %s must be a number", what, key);
+    lua_pop(L, 1);
+    if (!isfinite(v) || v < 0)
+        luaL_error(L, "%s: %s must be a non-negative number", what, key);
+    return v;
+}
+
+/* Call fn on each string of field key: a string or a list of strings. */
+static void each_string(lua_State *L, int idx, const char *key, const char *what,
+                        void (*fn)(lua_State *L, const char *s, void *ud), void *ud)
+{
+    int t = lua_getfield(L, idx, key);
+    if (t == LUA_TSTRING) {
+        fn(L, lua_tostring(L, -1), ud);
+    } else if (t == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+                luaL_error(L, "%s: %s[%d] must be a string", what, key, (int)i);
+            fn(L, lua_tostring(L, -1), ud);
+            lua_pop(L, 1);
+        }
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "%s: %s must be a string or a list of strings", what, key);
+    }
+    lua_pop(L, 1);
+}
+
+/* ---- model -------------------------------------------------------------- */
+
+static void open_model(lua_State *L, cd_desk *d, desk_model *m, const char *path)
+{
+    cd_error e;
+    char *full = cd_sandbox_path(d->sb, path);
+    cd_status st = full ? cd_model_open(full, &m->model, &e)
+                        : cd_error_set(&e, CD_ERR_NOMEM, "out of memory");
+    free(full);
+    if (st == CD_OK)
+        st = cd_classifier_new(m->model, &m->cls, &e);
+    if (st != CD_OK)
+        luaL_error(L, "model '%s': %s", path, e.msg);
+    cd_model_info info;
+    cd_model_get_info(m->model, &info);
+    m->nlabels = info.labels;
+    m->p = calloc(info.labels ? info.labels : 1, sizeof *m->p);
+    if (!m->p)
+        luaL_error(L, "out of memory");
+}
+
+/* "models/bbc.cdm" -> "bbc", pushed on the stack. */
+static const char *push_base_name(lua_State *L, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    return lua_pushlstring(L, base, n);
+}
+
+static int l_model(lua_State *L)
+{
+    cd_desk *d = desk_of(L);
+    const char *name, *path;
+    if (lua_gettop(L) >= 2) {
+        name = luaL_checkstring(L, 1);
+        path = luaL_checkstring(L, 2);
+    } else {
+        path = luaL_checkstring(L, 1);
+        name = push_base_name(L, path);
+    }
+    if (!*name)
+        return luaL_error(L, "model: the name cannot be empty");
+    if (cd_desk_find_model(d, name) >= 0)
+        return luaL_error(L, "model '%s' is declared twice", name);
+    desk_model *m = append(L, (void **)&d->models, &d->nmodels, sizeof *m);
+    m->name = cd_desk_strdup(L, name);
+    m->path = cd_desk_strdup(L, path);
+    m->where = cd_desk_caller_where(L);
+    open_model(L, d, m, path);
+    return 0;
+}
+
+/* ---- taxonomy ----------------------------------------------------------- */
+
+typedef struct topic_ctx {
+    cd_desk *desk;
+    size_t topic;
+} topic_ctx;
+
+static void add_label(lua_State *L, const char *s, void *ud)
+{
+    topic_ctx *c = ud;
+    cd_error e;
+    if (cd_topics_add_label(c->desk->topics, c->topic, s, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
+}
+
+static void add_keyword(lua_State *L, const char *s, void *ud)
+{
+    topic_ctx *c = ud;
+    cd_error e;
+    if (cd_topics_add_keyword(c->desk->topics, c->topic, s, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
+}
+
+static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth);
+
+static void add_children(lua_State *L, cd_desk *d, int idx, size_t topic, int depth)
+{
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, idx, i) != LUA_TTABLE)
+            luaL_error(L, "taxonomy: topic '%s': entry %d must be a topic table",
+                       cd_topics_id(d->topics, topic), (int)i);
+        add_topic(L, d, lua_gettop(L), (int)topic, depth + 1);
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, idx, "children") == LUA_TTABLE)
+        add_children(L, d, lua_gettop(L), topic, depth);
+    lua_pop(L, 1);
+}
+
+static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
+{
+    static const char *const fields[] = { "id", "name", "labels", "keywords", "half",
+                                          "given", "children", NULL };
+    if (depth > 32)
+        luaL_error(L, "taxonomy: deeper than 32 levels");
+    luaL_checkstack(L, 8, "taxonomy");
+    const char *id = opt_string_field(L, idx, "id", "taxonomy: a topic");
+    if (!id)
+        luaL_error(L, "taxonomy: a topic%s%s needs an id (a string)",
+                   parent >= 0 ? " under " : "",
+                   parent >= 0 ? cd_topics_id(d->topics, (size_t)parent) : "");
+    lua_pushfstring(L, "taxonomy: topic '%s'", id);
+    const char *what = lua_tostring(L, -1);
+    check_fields(L, idx, what, fields);
+    const char *name = opt_string_field(L, idx, "name", what);
+    cd_error e;
+    topic_ctx c = { d, 0 };
+    if (cd_topics_add(d->topics, parent, id, name, &c.topic, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
+    each_string(L, idx, "labels", what, add_label, &c);
+    each_string(L, idx, "keywords", what, add_keyword, &c);
+    const char *given = opt_string_field(L, idx, "given", what);
+    if (given && cd_topics_set_given(d->topics, c.topic, given, &e) != CD_OK)
+        luaL_error(L, "%s", e.msg);
+    double half = opt_number_field(L, idx, "half", CD_TOPIC_DEFAULT_HALF, what);
+    if (cd_topics_set_half(d->topics, c.topic, half, &e) != CD_OK)
+        luaL_error(L, "%s", e.msg);
+    lua_pop(L, 1);
+    add_children(L, d, idx, c.topic, depth);
+}
+
+static int l_taxonomy(lua_State *L)
+{
+    cd_desk *d = desk_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!d->taxonomy_where)
+        d->taxonomy_where = cd_desk_caller_where(L);
+    lua_Integer n = luaL_len(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+            return luaL_error(L, "taxonomy: entry %d must be a topic table", (int)i);
+        add_topic(L, d, lua_gettop(L), -1, 0);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* ---- destination -------------------------------------------------------- */
+
+static cd_dest_kind dest_kind(lua_State *L, int idx, const char *what, const char **target)
+{
+    static const char *const kinds[] = { "folder", "jsonl", "stdout", "url" };
+    int found = -1;
+    for (int k = 0; k < 4; k++) {
+        int t = lua_getfield(L, idx, kinds[k]);
+        int off = t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1));
+        lua_pop(L, 1);
+        if (off)
+            continue;
+        if (found >= 0)
+            luaL_error(L, "%s: give one of folder, jsonl, stdout, url (not %s and %s)", what,
+                       kinds[found], kinds[k]);
+        found = k;
+    }
+    if (found < 0)
+        luaL_error(L, "%s: needs one of folder, jsonl, stdout = true, url", what);
+    if (found == CD_DEST_STDOUT) {
+        *target = NULL;
+    } else if (!(*target = opt_string_field(L, idx, kinds[found], what)) || !**target) {
+        luaL_error(L, "%s: %s must be a non-empty string", what, kinds[found]);
+    }
+    return (cd_dest_kind)found;
+}
+
+static int define_destination(lua_State *L, const char *name, int idx)
+{
+    static const char *const fields[] = { "folder", "jsonl", "stdout", "url", "timeout",
+                                          "connect_timeout", "retries", "backoff",
+                                          "dead_letter", NULL };
+    cd_desk *d = desk_of(L);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    const char *what = lua_pushfstring(L, "destination '%s'", name);
+    check_fields(L, idx, what, fields);
+    if (cd_desk_find_dest(d, name) >= 0)
+        return luaL_error(L, "%s is declared twice", what);
+    cd_dest_opts o;
+    cd_dest_opts_default(&o);
+    o.kind = dest_kind(L, idx, what, &o.target);
+    o.timeout_s = opt_number_field(L, idx, "timeout", o.timeout_s, what);
+    o.connect_timeout_s = opt_number_field(L, idx, "connect_timeout", o.connect_timeout_s, what);
+    o.retries = (unsigned)opt_number_field(L, idx, "retries", o.retries, what);
+    o.backoff_s = opt_number_field(L, idx, "backoff", o.backoff_s, what);
+    const char *dl = opt_string_field(L, idx, "dead_letter", what);
+    desk_dest *ds = append(L, (void **)&d->dests, &d->ndests, sizeof *ds);
+    ds->name = cd_desk_strdup(L, name);
+    ds->where = cd_desk_caller_where(L);
+    ds->dead_letter = dl ? cd_desk_strdup(L, dl) : NULL;
+    cd_error e;
+    if (cd_dest_new(&o, &ds->dest, &e) != CD_OK)
+        return luaL_error(L, "%s: %s", what, e.msg);
+    return 0;
+}
+
+static int l_destination_curried(lua_State *L)
+{
+    return define_destination(L, lua_tostring(L, lua_upvalueindex(1)), 1);
+}
+
+static int l_destination(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (!*name)
+        return luaL_error(L, "destination: the name cannot be empty");
+    if (lua_gettop(L) >= 2)
+        return define_destination(L, name, 2);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, l_destination_curried, 1);
+    return 1;
+}
+
+/* ---- rule --------------------------------------------------------------- */
+
+static void add_to(lua_State *L, const char *s, void *ud)
+{
+    desk_rule *r = ud;
+    char **to = realloc(r->to, (r->nto + 1) * sizeof *to);
+    if (!to)
+        luaL_error(L, "out of memory");
+    r->to = to;
+    r->to[r->nto] = cd_desk_strdup(L, s);
+    r->nto++;
+}
+
+/* Where the function at idx is defined: "file:line", and for the source
+ * scan of cd_desk_validate, its file and lines. */
+static void function_where(lua_State *L, int idx, desk_rule *r)
+{
+    lua_Debug ar;
+    lua_pushvalue(L, idx);
+    lua_getinfo(L, ">S", &ar);
+    lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+    r->where = cd_desk_strdup(L, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (ar.source[0] == '@') {
+        r->src = cd_desk_strdup(L, ar.source + 1);
+        r->first_line = ar.linedefined;
+        r->last_line = ar.lastlinedefined;
+    }
+}
+
+static int l_rule(lua_State *L)
+{
+    static const char *const fields[] = { "continue", "to", "when", NULL };
+    cd_desk *d = desk_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    int fn = lua_isfunction(L, 2) ? 2 : 0;
+    int opts = lua_istable(L, fn ? 3 : 2) ? (fn ? 3 : 2) : 0;
+    if (!fn && !opts)
+        return luaL_error(L, "rule '%s': give a function, or a table with when/to", name);
+    const char *what = lua_pushfstring(L, "rule '%s'", name);
+    for (size_t i = 0; i < d->nrules; i++)
+        if (!strcmp(d->rules[i].name, name))
+            return luaL_error(L, "%s is declared twice", what);
+    if (opts)
+        check_fields(L, opts, what, fields);
+    desk_rule *r = append(L, (void **)&d->rules, &d->nrules, sizeof *r);
+    r->fn_ref = LUA_NOREF;
+    r->name = cd_desk_strdup(L, name);
+    if (opts) {
+        lua_getfield(L, opts, "continue");
+        r->cont = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        each_string(L, opts, "to", what, add_to, r);
+        if (!fn && lua_getfield(L, opts, "when") != LUA_TNIL) {
+            if (!lua_isfunction(L, -1))
+                return luaL_error(L, "%s: when must be a function", what);
+            fn = lua_gettop(L);
+        }
+        if (!fn && r->nto == 0)
+            return luaL_error(L, "%s: a rule without a function needs to = ...", what);
+        r->when_only = !lua_isfunction(L, 2);
+    }
+    if (fn)
+        function_where(L, fn, r);
+    else
+        r->where = cd_desk_caller_where(L);
+    if (fn) {
+        lua_pushvalue(L, fn);
+        r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    return 0;
+}
+
+/* ---- fallback, dead_letter, limits, expect ------------------------------ */
+
+static int l_fallback(lua_State *L)
+{
+    cd_desk *d = desk_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    if (d->fallback)
+        return luaL_error(L, "fallback is declared twice (first at %s)", d->fallback_where);
+    d->fallback_where = cd_desk_caller_where(L);
+    d->fallback = cd_desk_strdup(L, name);
+    return 0;
+}
+
+static int l_dead_letter(lua_State *L)
+{
+    cd_desk *d = desk_of(L);
+    const char *path = luaL_checkstring(L, 1);
+    if (!*path)
+        return luaL_error(L, "dead_letter: the folder cannot be empty");
+    char *copy = cd_desk_strdup(L, path);
+    free(d->dead_letter);
+    d->dead_letter = copy;
+    return 0;
+}
+
+static size_t parse_size(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        lua_Number n = lua_tonumber(L, idx);
+        if (!(n >= 1) || n > 1e15)
+            luaL_error(L, "limits: memory must be a positive number of bytes");
+        return (size_t)n;
+    }
+    const char *s = luaL_checkstring(L, idx);
+    char *end;
+    double v = strtod(s, &end);
+    double unit = 1;
+    switch (*end) {
+    case 'K': case 'k': unit = 1024; end++; break;
+    case 'M': case 'm': unit = 1024.0 * 1024; end++; break;
+    case 'G': case 'g': unit = 1024.0 * 1024 * 1024; end++; break;
+    }
+    if (*end || end == s || !(v > 0) || v * unit > 1e15)
+        luaL_error(L, "limits: memory '%s' is not a size like 65536, \"512K\", \"64M\"", s);
+    return (size_t)(v * unit);
+}
+
+static int l_limits(lua_State *L)
+{
+    static const char *const fields[] = { "instructions", "memory", "seconds", NULL };
+    cd_desk *d = desk_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_fields(L, 1, "limits", fields);
+    double ins = opt_number_field(L, 1, "instructions", 0, "limits");
+    if (ins > 0 && ins < 1000)
+        return luaL_error(L, "limits: instructions must be at least 1000");
+    d->cfg_instructions = (uint64_t)ins;
+    d->cfg_seconds = opt_number_field(L, 1, "seconds", 0, "limits");
+    if (lua_getfield(L, 1, "memory") != LUA_TNIL) {
+        d->cfg_memory = parse_size(L, lua_gettop(L));
+        if (d->cfg_memory < ((size_t)1 << 20))
+            return luaL_error(L, "limits: memory must be at least 1M");
+    }
+    return 0;
+}
+
+static int l_expect(lua_State *L)
+{
+    static const char *const fields[] = { "name", "id", "title", "body", "meta", "file",
+                                          "route", "rule", NULL };
+    cd_desk *d = desk_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_fields(L, 1, "expect", fields);
+    int t = lua_getfield(L, 1, "route");
+    if (t != LUA_TSTRING && t != LUA_TTABLE)
+        return luaL_error(L, "expect: route must be a destination name or a list of names");
+    lua_pop(L, 1);
+    desk_expect *x = append(L, (void **)&d->expects, &d->nexpects, sizeof *x);
+    x->ref = LUA_NOREF;
+    x->where = cd_desk_caller_where(L);
+    lua_pushvalue(L, 1);
+    x->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+void cd_desk_config_register(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        { "model", l_model },             { "taxonomy", l_taxonomy },
+        { "destination", l_destination }, { "rule", l_rule },
+        { "fallback", l_fallback },       { "dead_letter", l_dead_letter },
+        { "limits", l_limits },           { "expect", l_expect },
+        { NULL, NULL },
+    };
+    lua_pushglobaltable(L);
+    luaL_setfuncs(L, fns, 0);
+    lua_pop(L, 1);
+}

@@ -1,0 +1,490 @@
+/*
+ * sandbox.c - the Lua state of a desk: safe libraries, file access
+ * confined to two folders, and the limits (see sandbox.h).
+ *
+ * Design, after Redis's scripting: the state is prepared once with the
+ * dangerous globals never opened (os, io, debug, package) rather than
+ * removed afterwards, and replacements of load, dofile, loadfile and
+ * require that read text chunks only, from the configuration's folder or
+ * the scripts folder.
+ *
+ * Limits.  The count hook is installed on the main thread when the state
+ * is made, so every coroutine inherits it, and it does nothing unless a
+ * call is armed by cd_sandbox_pcall.  Each firing adds its granularity to
+ * a counter shared by all threads and checks a wall-clock deadline; when
+ * either is exceeded the hook raises an error, and from then on fires at
+ * every instruction, so a rule that catches the error with pcall cannot
+ * go on.  Memory is held by the allocator: strictly while desk code runs,
+ * with a little slack while the engine itself builds error messages.
+ * Known gap: a Lua pattern match runs in C, between two hook firings;
+ * the memory limit and the wall-clock check bound most abuse, not all.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "sandbox.h"
+
+#define SLACK_BYTES ((size_t)1 << 20)
+#define HOOK_EVERY 1000
+static const char LOADED_KEY[] = "copydesk.loaded";
+
+struct cd_sandbox {
+    lua_State *L;
+    void *owner;
+    char *config_dir;    /* real path, no trailing slash */
+    char *scripts_dir;   /* real path, or NULL */
+    size_t used, limit;
+    int strict;          /* 1 while desk code runs */
+    uint64_t budget, count;
+    int every;           /* hook granularity */
+    int armed, tripped;
+    double seconds, deadline;
+    char where[256];
+};
+
+/* ---- memory ------------------------------------------------------------- */
+
+static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    cd_sandbox *sb = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        sb->used -= old;
+        return NULL;
+    }
+    if (nsize > old && sb->limit) {
+        size_t cap = sb->limit + (sb->strict ? 0 : SLACK_BYTES);
+        if (sb->used - old + nsize > cap)
+            return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p)
+        sb->used = sb->used - old + nsize;
+    return p;
+}
+
+/* ---- instruction budget and wall clock ----------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sb_hook(lua_State *L, lua_Debug *ar)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    if (!sb->armed)
+        return;
+    if (!sb->tripped) {
+        if (lua_gethookcount(L) != sb->every)
+            lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
+        sb->count += (uint64_t)lua_gethookcount(L);
+        int over_count = sb->count > sb->budget;
+        if (!over_count && !(sb->seconds > 0 && now_s() > sb->deadline))
+            return;
+        sb->tripped = over_count ? 1 : 2;
+    }
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+    lua_getinfo(L, "Sl", ar);
+    if (sb->tripped == 1)
+        luaL_error(L, "%s:%d: instruction budget of %llu exceeded", ar->short_src,
+                   ar->currentline, (unsigned long long)sb->budget);
+    luaL_error(L, "%s:%d: time limit of %.3g s exceeded", ar->short_src, ar->currentline,
+               sb->seconds);
+}
+
+/* Message handler: keeps the message, records the innermost Lua line. */
+static int sb_msgh(lua_State *L)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0) {
+            snprintf(sb->where, sizeof sb->where, "%s:%d", ar.short_src, ar.currentline);
+            break;
+        }
+    }
+    if (!lua_isstring(L, 1)) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    return 1;
+}
+
+int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
+{
+    lua_State *L = sb->L;
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, sb_msgh);
+    lua_insert(L, base);
+    sb->where[0] = '\0';
+    sb->count = 0;
+    sb->tripped = 0;
+    sb->deadline = now_s() + sb->seconds;
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
+    sb->armed = 1;
+    sb->strict = 1;
+    int rc = lua_pcall(L, nargs, nresults, base);
+    sb->strict = 0;
+    sb->armed = 0;
+    sb->tripped = 0;
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
+    lua_remove(L, base);
+    if (rc != LUA_OK) {
+        lua_gc(L, LUA_GCCOLLECT);
+        if (rc == LUA_ERRMEM) {
+            lua_pop(L, 1);
+            lua_pushfstring(L, "memory limit of %I bytes exceeded", (lua_Integer)sb->limit);
+        } else if (!lua_isstring(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "error without a message");
+        }
+    }
+    return rc;
+}
+
+const char *cd_sandbox_where(const cd_sandbox *sb)
+{
+    return sb->where;
+}
+
+/* ---- files: the two folders --------------------------------------------- */
+
+char *cd_sandbox_path(const cd_sandbox *sb, const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    size_t n = strlen(sb->config_dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s/%s", sb->config_dir, path);
+    return out;
+}
+
+static int inside(const char *real, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    return dir && strncmp(real, dir, n) == 0 && (real[n] == '/' || n == 1);
+}
+
+int cd_sandbox_loadfile(lua_State *L, const char *path)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    char *full = cd_sandbox_path(sb, path);
+    char *real = full ? realpath(full, NULL) : NULL;
+    int rc;
+    if (!real) {
+        lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+        rc = LUA_ERRFILE;
+    } else if (!inside(real, sb->config_dir) && !inside(real, sb->scripts_dir)) {
+        lua_pushfstring(L, "%s: outside the configuration's folder and scripts/", path);
+        rc = LUA_ERRFILE;
+    } else {
+        rc = luaL_loadfilex(L, real, "t");
+    }
+    free(full);
+    free(real);
+    return rc;
+}
+
+static int sb_loadfile(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int env = !lua_isnoneornil(L, 3);
+    if (cd_sandbox_loadfile(L, path) != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, 3);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int sb_dofile(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    if (cd_sandbox_loadfile(L, path) != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+static int sb_load(lua_State *L)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, 1, &len);
+    luaL_argexpected(L, s != NULL, 1, "string (a desk loads text chunks only)");
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int env = !lua_isnone(L, 4);
+    if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* ---- require ------------------------------------------------------------ */
+
+static int module_name_ok(const char *name)
+{
+    if (!*name || *name == '.')
+        return 0;
+    for (const char *p = name; *p; p++) {
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.';
+        if (!ok || (p[0] == '.' && p[1] == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Push the path of module name's file, or nil. */
+static void find_module(lua_State *L, cd_sandbox *sb, const char *name)
+{
+    static const char *const forms[] = { "%s/%s.lua", "%s/%s/init.lua" };
+    const char *dirs[2] = { sb->config_dir, sb->scripts_dir };
+    const char *rel = luaL_gsub(L, name, ".", "/");
+    for (int i = 0; i < 2; i++) {
+        for (int f = 0; dirs[i] && f < 2; f++) {
+            const char *path = lua_pushfstring(L, forms[f], dirs[i], rel);
+            if (access(path, R_OK) == 0) {
+                lua_remove(L, -2);
+                return;
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+}
+
+static int sb_require(lua_State *L)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    if (!module_name_ok(name))
+        return luaL_error(L, "require: bad module name '%s'", name);
+    lua_settop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED_KEY);          /* 2 */
+    if (lua_getfield(L, 2, name) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    find_module(L, sb, name);                                 /* 3 */
+    if (lua_isnil(L, 3))
+        return luaL_error(L, "module '%s' not found in %s%s%s", name, sb->config_dir,
+                          sb->scripts_dir ? " or " : "", sb->scripts_dir ? sb->scripts_dir : "");
+    if (cd_sandbox_loadfile(L, lua_tostring(L, 3)) != LUA_OK)
+        return lua_error(L);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 2, name);
+    return 1;
+}
+
+/* ---- replacements of base functions ------------------------------------- */
+
+static int sb_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    fprintf(stderr, "copydesk: lua: %s\n", lua_tostring(L, -1));
+    return 0;
+}
+
+static int sb_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        lua_getfield(L, 2, "__gc");
+        if (!lua_isnil(L, -1))
+            return luaL_error(L, "__gc metamethods are not allowed in a desk");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+static int sb_collectgarbage(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "collect");
+    if (!strcmp(opt, "count")) {
+        lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT) +
+                              (lua_Number)lua_gc(L, LUA_GCCOUNTB) / 1024);
+        return 1;
+    }
+    if (!strcmp(opt, "collect") || !strcmp(opt, "step")) {
+        lua_gc(L, LUA_GCCOLLECT);
+        lua_pushinteger(L, 0);
+        return 1;
+    }
+    return luaL_error(L, "collectgarbage('%s') is not allowed in a desk", opt);
+}
+
+static void open_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base },      { LUA_STRLIBNAME, luaopen_string },
+        { LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { LUA_COLIBNAME, luaopen_coroutine },
+    };
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+        luaL_requiref(L, libs[i].name, libs[i].func, 1);
+        lua_pop(L, 1);
+    }
+    static const luaL_Reg base[] = {
+        { "load", sb_load },         { "loadfile", sb_loadfile },
+        { "dofile", sb_dofile },     { "require", sb_require },
+        { "print", sb_print },       { "setmetatable", sb_setmetatable },
+        { "collectgarbage", sb_collectgarbage }, { NULL, NULL },
+    };
+    lua_pushglobaltable(L);
+    luaL_setfuncs(L, base, 0);
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");    /* binary chunks have no use here */
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+}
+
+/* Runs protected: libraries can fail to allocate. */
+static int prepare(lua_State *L)
+{
+    open_libs(L);
+    return 0;
+}
+
+/* ---- the state ---------------------------------------------------------- */
+
+cd_status cd_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
+                         cd_sandbox **out, cd_error *err)
+{
+    *out = NULL;
+    cd_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    sb->owner = owner;
+    sb->budget = 1000000;
+    sb->every = HOOK_EVERY;
+    sb->seconds = 2;
+    sb->config_dir = realpath(config_dir, NULL);
+    if (!sb->config_dir) {
+        cd_status st = cd_error_set(err, CD_ERR_IO, "%s: %s", config_dir, strerror(errno));
+        free(sb);
+        return st;
+    }
+    if (scripts_dir)
+        sb->scripts_dir = realpath(scripts_dir, NULL);
+    sb->L = lua_newstate(sb_alloc, sb);
+    if (!sb->L) {
+        cd_sandbox_free(sb);
+        return cd_error_set(err, CD_ERR_NOMEM, "cannot create a Lua state");
+    }
+    *(cd_sandbox **)lua_getextraspace(sb->L) = sb;
+    lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, sb->every);
+    lua_pushcfunction(sb->L, prepare);
+    if (lua_pcall(sb->L, 0, 0, 0) != LUA_OK) {
+        cd_sandbox_free(sb);
+        return cd_error_set(err, CD_ERR_NOMEM, "cannot prepare the Lua state");
+    }
+    *out = sb;
+    return CD_OK;
+}
+
+void cd_sandbox_free(cd_sandbox *sb)
+{
+    if (!sb)
+        return;
+    if (sb->L)
+        lua_close(sb->L);
+    free(sb->config_dir);
+    free(sb->scripts_dir);
+    free(sb);
+}
+
+lua_State *cd_sandbox_state(cd_sandbox *sb)
+{
+    return sb->L;
+}
+
+cd_sandbox *cd_sandbox_of(lua_State *L)
+{
+    return *(cd_sandbox **)lua_getextraspace(L);
+}
+
+void *cd_sandbox_owner(lua_State *L)
+{
+    return cd_sandbox_of(L)->owner;
+}
+
+void cd_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
+                           double seconds)
+{
+    if (instructions) {
+        sb->budget = instructions;
+        sb->every = instructions < HOOK_EVERY ? (int)instructions : HOOK_EVERY;
+    }
+    if (memory)
+        sb->limit = memory;
+    if (seconds > 0)
+        sb->seconds = seconds;
+}
+
+void cd_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
+                           double *seconds)
+{
+    if (instructions)
+        *instructions = sb->budget;
+    if (memory)
+        *memory = sb->limit;
+    if (seconds)
+        *seconds = sb->seconds;
+}
+
+size_t cd_sandbox_memory_used(const cd_sandbox *sb)
+{
+    return sb->used;
+}

@@ -1,0 +1,385 @@
+/*
+ * story_binding.c - the story object a rule receives (SPEC 5).
+ *
+ * Fields:  story.id, story.title, story.body, story.source, story.meta
+ *          (the pass-through fields as a read-only-by-convention table)
+ * Methods: story:topic(id)        score of a topic in [0,1]
+ *          story:topics([min])    {{id=, name=, score=}, ...} best first
+ *          story:label([model])   best label of a model and its probability
+ *          story:labels([model], [min])  {{label=, p=, chosen=}, ...}
+ *          story:prob(label)      probability of "label" or "model:label"
+ *          story:has(phrase)      true when the phrase occurs (tokenized)
+ *          story:count(phrase)    how many times it occurs
+ *          story:tag(name)        add a tag to the delivered JSON
+ *          story:tags()           the tags so far
+ *          story:log(fmt, ...)    a note for --explain and dry runs
+ *
+ * The userdata holds the desk and the number of the story it was made for;
+ * a rule that keeps a story in a global and uses it after its decision
+ * gets an error, never another story's data.  Field values are cached in
+ * the userdata's user value, so that reading story.body twice does not
+ * copy the body twice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <lauxlib.h>
+
+#include "desk_internal.h"
+
+#define STORY_MT "copydesk.story"
+#define MAX_NOTES 100
+#define MAX_META_DEPTH 64
+
+typedef struct story_ud {
+    cd_desk *desk;
+    uint64_t gen;
+} story_ud;
+
+static cd_desk *check_story(lua_State *L)
+{
+    story_ud *u = luaL_checkudata(L, 1, STORY_MT);
+    cd_desk *d = u->desk;
+    if (!d->cur.live || d->cur.gen != u->gen)
+        luaL_error(L, "this story object is no longer valid (kept after its rule returned)");
+    return d;
+}
+
+static int64_t check_topic(lua_State *L, cd_desk *d, int idx)
+{
+    const char *id = luaL_checkstring(L, idx);
+    int64_t t = d->topics ? cd_topics_find(d->topics, id) : -1;
+    if (t < 0)
+        luaL_error(L, "unknown topic '%s' (not in the taxonomy)", id);
+    return t;
+}
+
+static desk_model *check_model(lua_State *L, cd_desk *d, int idx)
+{
+    if (d->nmodels == 0)
+        luaL_error(L, "this desk has no model");
+    if (lua_isnoneornil(L, idx))
+        return &d->models[0];
+    const char *name = luaL_checkstring(L, idx);
+    int64_t m = cd_desk_find_model(d, name);
+    if (m < 0)
+        luaL_error(L, "unknown model '%s'", name);
+    return &d->models[m];
+}
+
+/* ---- topics and labels -------------------------------------------------- */
+
+static int m_topic(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    int64_t t = check_topic(L, d, 2);
+    lua_pushnumber(L, d->cur.scores[t].score);
+    return 1;
+}
+
+static int m_topics(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    double min = luaL_optnumber(L, 2, 0);
+    size_t n = d->topics ? cd_topics_count(d->topics) : 0;
+    lua_createtable(L, (int)n, 0);
+    int k = 0;
+    char *used = calloc(n ? n : 1, 1);
+    if (!used)
+        return luaL_error(L, "out of memory");
+    for (size_t round = 0; round < n; round++) {       /* selection: n is small */
+        int64_t best = -1;
+        for (size_t i = 0; i < n; i++)
+            if (!used[i] && (best < 0 || d->cur.scores[i].score > d->cur.scores[best].score))
+                best = (int64_t)i;
+        used[best] = 1;
+        if (d->cur.scores[best].score < min)
+            break;
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, cd_topics_id(d->topics, (size_t)best));
+        lua_setfield(L, -2, "id");
+        lua_pushstring(L, cd_topics_name(d->topics, (size_t)best));
+        lua_setfield(L, -2, "name");
+        lua_pushnumber(L, d->cur.scores[best].score);
+        lua_setfield(L, -2, "score");
+        lua_rawseti(L, -2, ++k);
+    }
+    free(used);
+    return 1;
+}
+
+static int m_label(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    desk_model *m = check_model(L, d, 2);
+    if (m->nscores == 0) {
+        lua_pushnil(L);
+        lua_pushnumber(L, 0);
+        return 2;
+    }
+    lua_pushstring(L, cd_model_label(m->model, m->scores[0].label));
+    lua_pushnumber(L, m->scores[0].p);
+    return 2;
+}
+
+static int m_labels(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    desk_model *m = check_model(L, d, 2);
+    double min = luaL_optnumber(L, 3, 0.01);
+    lua_newtable(L);
+    int k = 0;
+    for (size_t i = 0; i < m->nscores && m->scores[i].p >= min; i++) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, cd_model_label(m->model, m->scores[i].label));
+        lua_setfield(L, -2, "label");
+        lua_pushnumber(L, m->scores[i].p);
+        lua_setfield(L, -2, "p");
+        lua_pushboolean(L, m->scores[i].chosen);
+        lua_setfield(L, -2, "chosen");
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+static int m_prob(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    const char *label = luaL_checkstring(L, 2);
+    double p = cd_desk_label_p(label, d);
+    if (p < 0)
+        return luaL_error(L, "no model of this desk has the label '%s'", label);
+    lua_pushnumber(L, p);
+    return 1;
+}
+
+/* ---- words -------------------------------------------------------------- */
+
+static size_t phrase_count(lua_State *L, cd_desk *d)
+{
+    const char *text = luaL_checkstring(L, 2);
+    cd_phrase *p;
+    cd_error e;
+    if (cd_phrase_compile(d->tok, text, &p, &e) != CD_OK)
+        luaL_error(L, "%s", e.msg);
+    size_t n = cd_phrase_count(p, d->cur.toks);
+    cd_phrase_free(p);
+    return n;
+}
+
+static int m_has(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    lua_pushboolean(L, phrase_count(L, d) > 0);
+    return 1;
+}
+
+static int m_count(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    lua_pushinteger(L, (lua_Integer)phrase_count(L, d));
+    return 1;
+}
+
+/* ---- notes: tags and log ------------------------------------------------ */
+
+static void add_note(lua_State *L, char ***list, size_t *n, const char *s, int unique)
+{
+    for (size_t i = 0; unique && i < *n; i++)
+        if (!strcmp((*list)[i], s))
+            return;
+    if (*n >= MAX_NOTES)
+        luaL_error(L, "more than %d tags or log lines for one story", MAX_NOTES);
+    char **v = realloc(*list, (*n + 1) * sizeof *v);
+    if (!v)
+        luaL_error(L, "out of memory");
+    *list = v;
+    v[*n] = cd_desk_strdup(L, s);
+    (*n)++;
+}
+
+static int m_tag(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    const char *tag = luaL_checkstring(L, 2);
+    if (!*tag)
+        return luaL_error(L, "a tag cannot be empty");
+    add_note(L, &d->cur.tags, &d->cur.ntags, tag, 1);
+    return 0;
+}
+
+static int m_tags(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    lua_createtable(L, (int)d->cur.ntags, 0);
+    for (size_t i = 0; i < d->cur.ntags; i++) {
+        lua_pushstring(L, d->cur.tags[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int m_log(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    int n = lua_gettop(L);
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "format");
+    for (int i = 2; i <= n; i++)
+        lua_pushvalue(L, i);
+    lua_call(L, n - 1, 1);
+    char *where = cd_desk_caller_where(L);
+    lua_pushfstring(L, "%s: %s", where, lua_tostring(L, -1));
+    free(where);
+    add_note(L, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
+    return 0;
+}
+
+/* ---- fields ------------------------------------------------------------- */
+
+static void push_json(lua_State *L, const cJSON *j, int depth)
+{
+    luaL_checkstack(L, 4, "meta");
+    if (depth > MAX_META_DEPTH) {
+        lua_pushnil(L);
+    } else if (cJSON_IsString(j)) {
+        lua_pushstring(L, j->valuestring);
+    } else if (cJSON_IsNumber(j)) {
+        double v = j->valuedouble;
+        if (v == (double)(lua_Integer)v)
+            lua_pushinteger(L, (lua_Integer)v);
+        else
+            lua_pushnumber(L, v);
+    } else if (cJSON_IsBool(j)) {
+        lua_pushboolean(L, cJSON_IsTrue(j));
+    } else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
+        lua_newtable(L);
+        lua_Integer i = 0;
+        for (const cJSON *c = j->child; c; c = c->next) {
+            push_json(L, c, depth + 1);
+            if (cJSON_IsArray(j))
+                lua_rawseti(L, -2, ++i);
+            else
+                lua_setfield(L, -2, c->string ? c->string : "");
+        }
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+static int push_json_protected(lua_State *L)
+{
+    push_json(L, lua_touserdata(L, 1), 0);
+    return 1;
+}
+
+static void push_meta(lua_State *L, cd_desk *d)
+{
+    if (d->cur.meta_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, d->cur.meta_ref);
+        return;
+    }
+    const char *text = d->cur.story->meta_json ? d->cur.story->meta_json : "{}";
+    cJSON *j = cJSON_Parse(text);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        lua_newtable(L);
+        return;
+    }
+    /* converting can raise (memory): convert protected, free, then rethrow */
+    lua_pushcfunction(L, push_json_protected);
+    lua_pushlightuserdata(L, j);
+    int rc = lua_pcall(L, 1, 1, 0);
+    cJSON_Delete(j);
+    if (rc != LUA_OK)
+        lua_error(L);
+}
+
+/* Push field key of the story, or return 0 when it is no field. */
+static int push_field(lua_State *L, cd_desk *d, const char *key)
+{
+    const cd_story *s = d->cur.story;
+    if (!strcmp(key, "id"))
+        lua_pushstring(L, s->id ? s->id : "");
+    else if (!strcmp(key, "title"))
+        lua_pushlstring(L, s->title ? s->title : "", s->title ? s->title_len : 0);
+    else if (!strcmp(key, "body"))
+        lua_pushlstring(L, s->body ? s->body : "", s->body ? s->body_len : 0);
+    else if (!strcmp(key, "source"))
+        lua_pushstring(L, s->source ? s->source : "");
+    else if (!strcmp(key, "meta"))
+        push_meta(L, d);
+    else
+        return 0;
+    return 1;
+}
+
+static int story_index(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    const char *key = luaL_checkstring(L, 2);
+    luaL_getmetatable(L, STORY_MT);
+    lua_getfield(L, -1, "methods");
+    if (lua_getfield(L, -1, key) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 3);
+    lua_getiuservalue(L, 1, 1);                 /* the cache */
+    if (lua_getfield(L, -1, key) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    if (!push_field(L, d, key))
+        return luaL_error(L, "a story has no field '%s' (id, title, body, source, meta; "
+                             "methods: topic, topics, label, labels, prob, has, count, "
+                             "tag, tags, log)", key);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, key);
+    return 1;
+}
+
+static int story_newindex(lua_State *L)
+{
+    return luaL_error(L, "story fields are read-only (use story:tag to mark a story)");
+}
+
+static int story_tostring(lua_State *L)
+{
+    story_ud *u = luaL_checkudata(L, 1, STORY_MT);
+    cd_desk *d = u->desk;
+    if (d->cur.live && d->cur.gen == u->gen)
+        lua_pushfstring(L, "story %s", d->cur.story->id ? d->cur.story->id : "?");
+    else
+        lua_pushliteral(L, "story (expired)");
+    return 1;
+}
+
+void cd_story_binding_register(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        { "topic", m_topic },   { "topics", m_topics }, { "label", m_label },
+        { "labels", m_labels }, { "prob", m_prob },     { "has", m_has },
+        { "count", m_count },   { "tag", m_tag },       { "tags", m_tags },
+        { "log", m_log },       { NULL, NULL },
+    };
+    static const luaL_Reg meta[] = {
+        { "__index", story_index }, { "__newindex", story_newindex },
+        { "__tostring", story_tostring }, { NULL, NULL },
+    };
+    luaL_newmetatable(L, STORY_MT);
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "methods");
+    lua_pushliteral(L, "story");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}
+
+void cd_story_binding_push(lua_State *L, cd_desk *desk)
+{
+    story_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
+    u->desk = desk;
+    u->gen = desk->cur.gen;
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, STORY_MT);
+}
