@@ -97,11 +97,13 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
     }
     lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
+    char msg[200];
     if (sb->tripped == 1)
-        luaL_error(L, "%s:%d: instruction budget of %llu exceeded", ar->short_src,
-                   ar->currentline, (unsigned long long)sb->budget);
-    luaL_error(L, "%s:%d: time limit of %.3g s exceeded", ar->short_src, ar->currentline,
-               sb->seconds);
+        snprintf(msg, sizeof msg, "instruction budget of %llu exceeded",
+                 (unsigned long long)sb->budget);
+    else
+        snprintf(msg, sizeof msg, "time limit of %.3g s exceeded", sb->seconds);
+    luaL_error(L, "%s:%d: %s", ar->short_src, ar->currentline, msg);
 }
 
 /* Message handler: keeps the message, records the innermost Lua line. */

@@ -45,19 +45,40 @@ void cd_story_clear(cd_story *story);
  * buffer (caller frees) or NULL when out of memory; *len gets its length. */
 char *cd_story_text(const cd_story *story, size_t *len);
 
+/* Convert len bytes of JSON text holding one object into a story, with the
+ * field rules of the readers (core/story.c documents them).  source is
+ * copied into story->source and is the id when the object has none.  On
+ * failure returns CD_ERR_FORMAT (or CD_ERR_NOMEM), leaves the story zeroed,
+ * err says what is wrong without a location, and *err_off (when not NULL)
+ * gets the byte offset in json the problem is at (0 for a wrong field). */
+cd_status cd_story_from_json(const char *json, size_t len, const char *source,
+                             cd_story *story, size_t *err_off, cd_error *err);
+
+/* Convert len bytes of plain text (any bytes, NUL included) into a story:
+ * the first non-blank line, trimmed, is the title; the rest, without its
+ * leading blank lines and trailing white space, is the body.  source is
+ * both the id and the source; label, when not NULL, is the one gold label. */
+cd_status cd_story_from_text(const char *text, size_t len, const char *source,
+                             const char *label, cd_story *story, cd_error *err);
+
 typedef struct cd_reader_opts {
     size_t max_story_bytes;  /* a story (or JSON line) larger than this is refused
-                                and skipped (default CD_MAX_STORY_BYTES) */
-    int url_timeout_s;       /* timeout for http(s) inputs (default 30) */
+                                and skipped (default CD_MAX_STORY_BYTES; 0 means
+                                the default).  A fetched URL document may be up
+                                to CD_FETCH_STORIES times this. */
+    int url_timeout_s;       /* timeout for http(s) inputs (default 30; <= 0
+                                means the default) */
 } cd_reader_opts;
 
 #define CD_MAX_STORY_BYTES ((size_t)64 << 20)
+#define CD_FETCH_STORIES 4
 
 void cd_reader_opts_default(cd_reader_opts *opts);
 
 typedef struct cd_reader cd_reader;
 
-/* Open a reader over n inputs; nothing is read until cd_reader_next. */
+/* Open a reader over n inputs (copied; opts NULL means the defaults);
+ * nothing is read until cd_reader_next.  No inputs: no stories. */
 cd_status cd_reader_open(const char *const *inputs, size_t n,
                          const cd_reader_opts *opts, cd_reader **out, cd_error *err);
 

@@ -1,0 +1,469 @@
+/*
+ * story.c - the story record: releasing it, the text that is classified,
+ * and the two conversions the readers (core/reader.c) are built on: one
+ * JSON object -> story (with cJSON) and one plain-text document -> story.
+ *
+ * JSON object rules:
+ *   - id: a string or a number (integers up to 2^53 print without a
+ *     fraction, other numbers with %.17g); ninjs "uri" is accepted instead.
+ *     An absent, null or empty id becomes the story's source.
+ *   - title / body: strings; ninjs "headline" / "body_text" instead.
+ *     Absent or null means "".
+ *   - When a plain name and its ninjs alias are both present (and the plain
+ *     one is not null), the plain one is used and the alias is kept in meta.
+ *   - labels: an array of non-empty strings (duplicates dropped), or one
+ *     non-empty string standing for a one-label array.  A field named
+ *     "label" has no special meaning: it is metadata like any other.
+ *   - Every other field is kept, in order, in meta_json (compact JSON).
+ *   - A raw NUL byte in the JSON text is an error (it is not valid JSON and
+ *     cJSON would stop reading there).  The escape \u0000 inside a string is
+ *     read as U+FFFD, because cJSON's strings end at a NUL and would silently
+ *     cut the text short; the story is kept rather than lost.
+ *   - Invalid UTF-8 inside strings passes through byte for byte.
+ *   - Nesting deeper than CJSON_NESTING_LIMIT (1000) is an error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "copydesk/story.h"
+
+void cd_story_clear(cd_story *story)
+{
+    if (!story)
+        return;
+    free(story->id);
+    free(story->title);
+    free(story->body);
+    for (size_t i = 0; i < story->nlabels; i++)
+        free(story->labels[i]);
+    free(story->labels);
+    free(story->meta_json);
+    free(story->source);
+    memset(story, 0, sizeof *story);
+}
+
+char *cd_story_text(const cd_story *story, size_t *len)
+{
+    size_t tl = story->title ? story->title_len : 0;
+    size_t bl = story->body ? story->body_len : 0;
+    if (tl > (size_t)-1 / 2 - 2 || bl > (size_t)-1 / 2 - 2)
+        return NULL;
+    size_t n = tl + 1 + bl;
+    char *text = malloc(n + 1);
+    if (!text)
+        return NULL;
+    if (tl)
+        memcpy(text, story->title, tl);
+    text[tl] = '\n';
+    if (bl)
+        memcpy(text + tl + 1, story->body, bl);
+    text[n] = '\0';
+    if (len)
+        *len = n;
+    return text;
+}
+
+/* A NUL-terminated copy of n bytes (which may themselves hold NULs). */
+static char *dup_bytes(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static char *dup_str(const char *s)
+{
+    return dup_bytes(s, strlen(s));
+}
+
+/* ---- plain text ------------------------------------------------------- */
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int is_blank(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (!is_space((unsigned char)*p))
+            return 0;
+    return 1;
+}
+
+static const char *line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl : end;
+}
+
+/* Skip whole blank lines; returns the start of the first non-blank line. */
+static const char *skip_blank_lines(const char *p, const char *end)
+{
+    while (p < end) {
+        const char *e = line_end(p, end);
+        if (!is_blank(p, e))
+            break;
+        p = e < end ? e + 1 : end;
+    }
+    return p;
+}
+
+static void trim(const char **p, const char **end)
+{
+    while (*p < *end && is_space((unsigned char)**p))
+        (*p)++;
+    while (*end > *p && is_space((unsigned char)(*end)[-1]))
+        (*end)--;
+}
+
+static cd_status set_labels1(cd_story *story, const char *label)
+{
+    story->labels = malloc(sizeof *story->labels);
+    if (!story->labels)
+        return CD_ERR_NOMEM;
+    story->labels[0] = dup_str(label);
+    if (!story->labels[0])
+        return CD_ERR_NOMEM;
+    story->nlabels = 1;
+    return CD_OK;
+}
+
+static cd_status text_fields(const char *text, size_t len, cd_story *story)
+{
+    const char *end = text + len;
+    const char *p = text;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;  /* a UTF-8 byte order mark is not part of the title */
+    p = skip_blank_lines(p, end);
+    const char *te = line_end(p, end);
+    const char *body = skip_blank_lines(te < end ? te + 1 : end, end);
+    const char *be = end;
+    trim(&p, &te);
+    while (be > body && is_space((unsigned char)be[-1]))
+        be--;
+    story->title = dup_bytes(p, (size_t)(te - p));
+    story->title_len = (size_t)(te - p);
+    story->body = dup_bytes(body, (size_t)(be - body));
+    story->body_len = (size_t)(be - body);
+    return story->title && story->body ? CD_OK : CD_ERR_NOMEM;
+}
+
+cd_status cd_story_from_text(const char *text, size_t len, const char *source,
+                             const char *label, cd_story *story, cd_error *err)
+{
+    memset(story, 0, sizeof *story);
+    cd_status st = text_fields(text, len, story);
+    if (st == CD_OK && label)
+        st = set_labels1(story, label);
+    if (st == CD_OK) {
+        story->id = dup_str(source);
+        story->source = dup_str(source);
+        story->meta_json = dup_str("{}");
+        if (!story->id || !story->source || !story->meta_json)
+            st = CD_ERR_NOMEM;
+    }
+    if (st != CD_OK) {
+        cd_story_clear(story);
+        return cd_error_set(err, st, "out of memory");
+    }
+    return CD_OK;
+}
+
+/* ---- JSON text checks ------------------------------------------------- */
+
+/* Count the \u0000 escapes inside the strings of s; when patch (a copy of
+ * s) is given, rewrite each of them there as \uFFFD. */
+static size_t nul_escapes(const char *s, size_t n, char *patch)
+{
+    size_t count = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_str) {
+            in_str = s[i] == '"';
+            continue;
+        }
+        if (s[i] == '"') {
+            in_str = 0;
+        } else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0) {
+                if (patch)
+                    memcpy(patch + i + 2, "FFFD", 4);
+                count++;
+            }
+            i++;
+        }
+    }
+    return count;
+}
+
+/* Offset of the first bracket nested deeper than limit, or n when none. */
+static size_t too_deep(const char *s, size_t n, size_t limit)
+{
+    size_t depth = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit)
+                return i;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return n;
+}
+
+static const char *type_name(const cJSON *v)
+{
+    if (cJSON_IsArray(v)) return "an array";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    return "an object";
+}
+
+static cd_status syntax_error(const char *json, size_t len, const char *end,
+                              size_t *err_off, cd_error *err)
+{
+    size_t deep = too_deep(json, len, CJSON_NESTING_LIMIT);
+    size_t off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+    if (deep < len) {
+        *err_off = deep;
+        return cd_error_set(err, CD_ERR_FORMAT, "JSON nested deeper than %d levels",
+                            CJSON_NESTING_LIMIT);
+    }
+    *err_off = off;
+    if (off >= len)
+        return cd_error_set(err, CD_ERR_FORMAT, "invalid JSON: unexpected end of text");
+    return cd_error_set(err, CD_ERR_FORMAT, "invalid JSON");
+}
+
+/* A parsed value must be an object with nothing but white space after it. */
+static cd_status check_value(const cJSON *v, const char *text, size_t len, const char *end,
+                             size_t *err_off, cd_error *err)
+{
+    size_t off = (size_t)(end - text);
+    while (off < len && is_space((unsigned char)text[off]))
+        off++;
+    if (off < len) {
+        *err_off = off;
+        return cd_error_set(err, CD_ERR_FORMAT, "unexpected data after the JSON value");
+    }
+    if (!cJSON_IsObject(v))
+        return cd_error_set(err, CD_ERR_FORMAT, "not a JSON object but %s", type_name(v));
+    return CD_OK;
+}
+
+/* Parse json as exactly one JSON object (surrounding white space allowed). */
+static cd_status parse_object(const char *json, size_t len, cJSON **out,
+                              size_t *err_off, cd_error *err)
+{
+    const char *nul = memchr(json, '\0', len);
+    if (nul) {
+        *err_off = (size_t)(nul - json);
+        return cd_error_set(err, CD_ERR_FORMAT, "NUL byte in JSON text");
+    }
+    char *patched = NULL;
+    const char *text = json;
+    if (nul_escapes(json, len, NULL) > 0) {
+        patched = dup_bytes(json, len);
+        if (!patched)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        nul_escapes(json, len, patched);
+        text = patched;
+    }
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    cd_status st = v ? check_value(v, text, len, end, err_off, err)
+                     : syntax_error(text, len, end, err_off, err);
+    free(patched);
+    if (st != CD_OK) {
+        cJSON_Delete(v);
+        return st;
+    }
+    *out = v;
+    return CD_OK;
+}
+
+/* ---- JSON object -> story --------------------------------------------- */
+
+/* The story fields taken out of the object (owned, deleted at the end). */
+typedef struct fields {
+    cJSON *id, *title, *body, *labels;
+} fields;
+
+static void fields_free(fields *f)
+{
+    cJSON_Delete(f->id);
+    cJSON_Delete(f->title);
+    cJSON_Delete(f->body);
+    cJSON_Delete(f->labels);
+}
+
+/* Detach the field `name` (or, when it is absent or null, its `alias`) from
+ * obj.  A null plain field is dropped; an unused alias stays as metadata. */
+static cJSON *take_field(cJSON *obj, const char *name, const char *alias)
+{
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (item && !cJSON_IsNull(item))
+        return cJSON_DetachItemViaPointer(obj, item);
+    if (item)
+        cJSON_Delete(cJSON_DetachItemViaPointer(obj, item));
+    cJSON *al = alias ? cJSON_GetObjectItemCaseSensitive(obj, alias) : NULL;
+    if (al && !cJSON_IsNull(al))
+        return cJSON_DetachItemViaPointer(obj, al);
+    return NULL;
+}
+
+static char *number_text(double v)
+{
+    char buf[64];
+    if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v)
+        snprintf(buf, sizeof buf, "%lld", (long long)v);
+    else
+        snprintf(buf, sizeof buf, "%.17g", v);
+    return dup_str(buf);
+}
+
+static cd_status set_id(cd_story *story, const cJSON *id, const char *source, cd_error *err)
+{
+    if (id && !cJSON_IsString(id) && !cJSON_IsNumber(id))
+        return cd_error_set(err, CD_ERR_FORMAT, "%s is %s, not a string or a number",
+                            id->string, type_name(id));
+    if (id && cJSON_IsNumber(id))
+        story->id = number_text(id->valuedouble);
+    else if (id && id->valuestring[0] != '\0')
+        story->id = dup_str(id->valuestring);
+    else
+        story->id = dup_str(source);
+    return story->id ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+}
+
+static cd_status set_string(char **dst, size_t *dst_len, const cJSON *v, cd_error *err)
+{
+    if (v && !cJSON_IsString(v))
+        return cd_error_set(err, CD_ERR_FORMAT, "%s is %s, not a string",
+                            v->string, type_name(v));
+    *dst = dup_str(v ? v->valuestring : "");
+    if (!*dst)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    *dst_len = strlen(*dst);
+    return CD_OK;
+}
+
+static int has_label(const cd_story *story, const char *label)
+{
+    for (size_t i = 0; i < story->nlabels; i++)
+        if (strcmp(story->labels[i], label) == 0)
+            return 1;
+    return 0;
+}
+
+static cd_status add_label(cd_story *story, const cJSON *v, cd_error *err)
+{
+    if (!cJSON_IsString(v) || !v->valuestring || v->valuestring[0] == '\0')
+        return cd_error_set(err, CD_ERR_FORMAT,
+                            "labels must be an array of non-empty strings");
+    if (has_label(story, v->valuestring))
+        return CD_OK;
+    char *copy = dup_str(v->valuestring);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    story->labels[story->nlabels++] = copy;
+    return CD_OK;
+}
+
+static cd_status set_labels(cd_story *story, const cJSON *v, cd_error *err)
+{
+    if (!v)
+        return CD_OK;
+    if (!cJSON_IsArray(v) && !cJSON_IsString(v))
+        return cd_error_set(err, CD_ERR_FORMAT,
+                            "labels must be an array of non-empty strings");
+    size_t n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 1;
+    if (n == 0)
+        return CD_OK;
+    story->labels = calloc(n, sizeof *story->labels);
+    if (!story->labels)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    if (cJSON_IsString(v))
+        return add_label(story, v, err);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, v) {
+        cd_status st = add_label(story, item, err);
+        if (st != CD_OK)
+            return st;
+    }
+    return CD_OK;
+}
+
+static cd_status set_meta(cd_story *story, const cJSON *obj, cd_error *err)
+{
+    char *printed = cJSON_PrintUnformatted(obj);
+    if (printed) {
+        story->meta_json = dup_str(printed);
+        cJSON_free(printed);
+    }
+    return story->meta_json ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+}
+
+static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_error *err)
+{
+    fields f = {
+        .id = take_field(obj, "id", "uri"),
+        .title = take_field(obj, "title", "headline"),
+        .body = take_field(obj, "body", "body_text"),
+        .labels = take_field(obj, "labels", NULL),
+    };
+    cd_status st = set_id(story, f.id, source, err);
+    if (st == CD_OK)
+        st = set_string(&story->title, &story->title_len, f.title, err);
+    if (st == CD_OK)
+        st = set_string(&story->body, &story->body_len, f.body, err);
+    if (st == CD_OK)
+        st = set_labels(story, f.labels, err);
+    if (st == CD_OK)
+        st = set_meta(story, obj, err);
+    if (st == CD_OK) {
+        story->source = dup_str(source);
+        if (!story->source)
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    fields_free(&f);
+    return st;
+}
+
+cd_status cd_story_from_json(const char *json, size_t len, const char *source,
+                             cd_story *story, size_t *err_off, cd_error *err)
+{
+    size_t off_unused;
+    if (!err_off)
+        err_off = &off_unused;
+    *err_off = 0;
+    memset(story, 0, sizeof *story);
+    cJSON *obj = NULL;
+    cd_status st = parse_object(json, len, &obj, err_off, err);
+    if (st != CD_OK)
+        return st;
+    st = fill_story(obj, source, story, err);
+    cJSON_Delete(obj);
+    if (st != CD_OK)
+        cd_story_clear(story);
+    return st;
+}
