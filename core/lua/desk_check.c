@@ -390,6 +390,7 @@ cd_status cd_desk_run_expect(cd_desk *d, size_t i, cd_expect_result *res, cd_err
     res->passed = same_route(d, &c) && (!c.rule || (d->rule && !strcmp(d->rule, c.rule)));
     describe(res->detail, sizeof res->detail, d, &c);
     cd_story_clear(&s);
+    d->cur.story = NULL;
     case_free(d->L, &c);
     return CD_OK;
 }

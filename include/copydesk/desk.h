@@ -76,8 +76,9 @@ cd_status cd_desk_route(cd_desk *desk, const cd_story *story, int dry_run,
 
 /* The last routed story's decision as one JSON line (no newline): id,
  * route, rule, reason, outcome, top topics, model labels, tags, rule log;
- * explain adds each topic's evidence (labels and keyword hits).  Caller
- * frees; NULL when out of memory. */
+ * explain adds each topic's evidence (labels and keyword hits).  Call it
+ * before releasing the story given to cd_desk_route (the desk reads it).
+ * Caller frees; NULL when out of memory or after an expect case. */
 char *cd_desk_decision_json(cd_desk *desk, int explain);
 
 /* ---- counters, for the summary of a run --------------------------------- */
