@@ -7,6 +7,17 @@
  * models; those over their threshold for multi-label models); --top N lists
  * the N most probable instead.  --explain adds, per label, the tokens that
  * weighed most for it.
+ *
+ * With a desk (-c DESK.lua) each line also has the desk's topic scores,
+ * and --explain adds each topic's evidence (the labels and keyword hits
+ * that contributed), the same as route --explain shows:
+ *
+ *   {"id":..,"labels":[..],"topics":[{"id":"trade","name":"Trade","score":0.93}],
+ *    "evidence":[{"topic":"trade","score":..,"own":..,"labels":[..],"keywords":[..]}]}
+ *
+ * Without -m, the labels are the desk's models' ("models":{"name":[..]}).
+ * The desk decides the story as a dry run does (its rules run, nothing is
+ * delivered); only the topics and evidence are printed.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,22 +30,32 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-        "usage: copydesk classify -m MODEL [--top N] [--explain] [INPUT...]\n\n"
+        "usage: copydesk classify -m MODEL [--top N] [--explain] [INPUT...]\n"
+        "       copydesk classify -c DESK.lua [-m MODEL] [--explain] [INPUT...]\n\n"
         "Print one JSON line per story with its labels and their probabilities:\n"
         "  {\"id\":\"...\",\"labels\":[{\"label\":\"trade\",\"p\":0.97}]}\n"
         "INPUT may be a file, a folder, - for standard input (the default), or an\n"
         "http(s) URL; JSON lines, JSON and plain text are recognized.\n\n"
         "  -m, --model MODEL   the model file\n"
+        "  -c, --config DESK.lua\n"
+        "                      also score the desk's topics: \"topics\":[{\"id\":..,\n"
+        "                      \"name\":..,\"score\":..}], best first; without -m the\n"
+        "                      labels are the desk's models' (\"models\":{\"name\":[..]})\n"
         "  -n, --top N         the N most probable labels instead of the chosen ones\n"
-        "  -e, --explain       add the tokens that weighed most for each label\n"
+        "  -e, --explain       add the tokens that weighed most for each label; with\n"
+        "                      -c, also each topic's evidence: \"evidence\":[{\"topic\":..,\n"
+        "                      \"labels\":[..],\"keywords\":[{\"keyword\":..,\"hits\":..}]}]\n"
         "  --explain-tokens K  how many tokens --explain shows (default 8)\n"
         "  -h, --help          this help\n\n"
+        "With -c the desk's rules run as in a dry run (nothing is delivered);\n"
+        "copydesk route -n shows where stories would go.\n\n"
         "Exit status: 0 all stories classified, 1 some input failed (reported on\n"
-        "stderr, the others were classified), 2 usage or model error.\n");
+        "stderr, the others were classified), 2 usage, model or desk error.\n");
 }
 
 typedef struct classify_args {
     const char *model;
+    const char *config;
     long top;
     int explain;
     long explain_k;
@@ -46,6 +67,7 @@ static int parse(int argc, char **argv, classify_args *a)
 {
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
+        { "config", required_argument, NULL, 'c' },
         { "top", required_argument, NULL, 'n' },
         { "explain", no_argument, NULL, 'e' },
         { "explain-tokens", required_argument, NULL, OPT_EXPLAIN_TOKENS },
@@ -54,9 +76,10 @@ static int parse(int argc, char **argv, classify_args *a)
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:n:eh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:c:n:eh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': a->model = optarg; break;
+        case 'c': a->config = optarg; break;
         case 'n':
             if ((a->top = cli_parse_count(optarg)) < 1) {
                 cli_error("classify", "--top: expected a positive number, got '%s'", optarg);
@@ -74,8 +97,12 @@ static int parse(int argc, char **argv, classify_args *a)
         default: usage(stderr); return CLI_USAGE;
         }
     }
-    if (!a->model) {
-        cli_error("classify", "no model given (-m MODEL)");
+    if (!a->model && !a->config) {
+        cli_error("classify", "no model given (-m MODEL, or a desk: -c DESK.lua)");
+        return CLI_USAGE;
+    }
+    if (!a->model && a->top) {
+        cli_error("classify", "--top needs a model (-m MODEL)");
         return CLI_USAGE;
     }
     return -1;
@@ -93,12 +120,11 @@ static void print_tokens(FILE *out, cd_classifier *c, uint32_t label, cd_token_w
     fputc(']', out);
 }
 
-static void print_story(FILE *out, const cd_model *m, cd_classifier *c, const cd_story *s,
-                        const cd_label_score *sc, size_t n, const classify_args *a,
-                        cd_token_weight *tw)
+/* The model's labels of the story: ,"labels":[...] */
+static void print_labels(FILE *out, const cd_model *m, cd_classifier *c,
+                         const cd_label_score *sc, size_t n, const classify_args *a,
+                         cd_token_weight *tw)
 {
-    fputs("{\"id\":", out);
-    cli_json_string(out, s->id, strlen(s->id));
     fputs(",\"labels\":[", out);
     size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
@@ -112,58 +138,207 @@ static void print_story(FILE *out, const cd_model *m, cd_classifier *c, const cd
             print_tokens(out, c, sc[i].label, tw, (size_t)a->explain_k);
         fputc('}', out);
     }
-    fputs("]}\n", out);
+    fputc(']', out);
+}
+
+/* ---- topics from a desk ------------------------------------------------- */
+
+/* Past the JSON string whose opening quote is at p. */
+static const char *skip_string(const char *p)
+{
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+            p++;
+    return *p ? p + 1 : p;
+}
+
+/* Past the JSON value at p.  The text is the desk's own compact JSON
+ * (cd_desk_decision_json): valid, no white space between tokens. */
+static const char *skip_value(const char *p)
+{
+    int depth = 0;
+    while (*p) {
+        if (*p == '"') {
+            p = skip_string(p);
+        } else {
+            if (*p == '[' || *p == '{')
+                depth++;
+            else if (*p == ']' || *p == '}')
+                depth--;
+            else if (*p == ',' && depth == 0)
+                return p;
+            if (depth < 0)
+                return p;   /* the end of the enclosing object or array */
+            p++;
+        }
+        if (depth == 0 && (*p == ',' || *p == '}' || *p == ']'))
+            return p;
+    }
+    return p;
+}
+
+/* The value of the member key of the JSON object text json (its top
+ * level only), *len bytes at the returned pointer; NULL when absent. */
+static const char *json_member(const char *json, const char *key, size_t *len)
+{
+    size_t klen = strlen(key);
+    const char *p = json;
+    if (*p++ != '{')
+        return NULL;
+    while (*p == '"') {
+        const char *k = p + 1;
+        p = skip_string(p);
+        int match = (size_t)(p - k - 1) == klen && !strncmp(k, key, klen);
+        if (*p++ != ':')
+            return NULL;
+        const char *v = p;
+        p = skip_value(p);
+        if (match) {
+            *len = (size_t)(p - v);
+            return v;
+        }
+        if (*p++ != ',')
+            return NULL;
+    }
+    return NULL;
+}
+
+static void print_member(FILE *out, const char *json, const char *key, const char *as)
+{
+    size_t len;
+    const char *v = json_member(json, key, &len);
+    fprintf(out, ",\"%s\":", as);
+    if (v)
+        fwrite(v, 1, len, out);
+    else
+        fputs("null", out);
+}
+
+/* Have the desk score the story (a dry run) and print its topics, the
+ * desk's model labels when there is no -m model, and with --explain the
+ * evidence.  Returns 0 when the desk could not consider the story. */
+static int print_desk(FILE *out, cd_desk *desk, const cd_story *s, const classify_args *a,
+                      cd_error *err)
+{
+    cd_decision dec;
+    if (cd_desk_route(desk, s, 1, &dec, err) != CD_OK)
+        return 0;
+    /* explain: every topic over 0.01 and each one's evidence */
+    char *json = cd_desk_decision_json(desk, 1);
+    if (!json) {
+        cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    if (!a->model)
+        print_member(out, json, "labels", "models");
+    print_member(out, json, "topics", "topics");
+    if (a->explain)
+        print_member(out, json, "evidence", "evidence");
+    free(json);
+    return 1;
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+typedef struct classify_run {
+    cd_model *m;
+    cd_classifier *c;
+    cd_desk *desk;
+    cd_token_weight *tw;
+} classify_run;
+
+static void run_free(classify_run *r)
+{
+    free(r->tw);
+    cd_classifier_free(r->c);
+    cd_model_close(r->m);
+    cd_desk_free(r->desk);
+}
+
+static int run_open(const classify_args *a, classify_run *r)
+{
+    cd_error err;
+    memset(r, 0, sizeof *r);
+    if (a->model && (cd_model_open(a->model, &r->m, &err) ||
+                     cd_classifier_new(r->m, &r->c, &err))) {
+        cli_error("classify", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    if (a->config && cd_desk_load(a->config, NULL, &r->desk, &err) != CD_OK) {
+        cli_error("classify", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    if (!(r->tw = malloc(sizeof *r->tw * (size_t)a->explain_k))) {
+        cli_error("classify", "out of memory");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* One story; 0 when it failed (reported). */
+static int classify_story(const classify_args *a, classify_run *r, const cd_story *s)
+{
+    cd_error err;
+    const cd_label_score *sc = NULL;
+    size_t n = 0;
+    if (r->c) {
+        size_t len;
+        char *text = cd_story_text(s, &len);
+        if (!text)
+            cd_error_set(&err, CD_ERR_NOMEM, "out of memory");
+        int ok = text && cd_classify(r->c, text, len, &sc, &n, &err) == CD_OK;
+        free(text);
+        if (!ok) {
+            cli_error("classify", "%s: %s", s->source, err.msg);
+            return 0;
+        }
+    }
+    FILE *out = stdout;
+    fputs("{\"id\":", out);
+    cli_json_string(out, s->id, strlen(s->id));
+    if (r->c)
+        print_labels(out, r->m, r->c, sc, n, a, r->tw);
+    if (r->desk && !print_desk(out, r->desk, s, a, &err)) {
+        /* the line is half written: end it, so that stdout stays JSON lines */
+        fputs(",\"topics\":null}\n", out);
+        cli_error("classify", "%s: %s", s->source, err.msg);
+        return 0;
+    }
+    fputs("}\n", out);
+    return 1;
 }
 
 static int run(const classify_args *a, char **inputs, int ninputs)
 {
-    cd_error err;
-    cd_model *m;
-    if (cd_model_open(a->model, &m, &err)) {
-        cli_error("classify", "%s", err.msg);
-        return CLI_USAGE;
-    }
-    cd_classifier *c;
-    if (cd_classifier_new(m, &c, &err)) {
-        cli_error("classify", "%s", err.msg);
-        cd_model_close(m);
-        return CLI_USAGE;
+    classify_run cr;
+    int status = run_open(a, &cr);
+    if (status != CLI_OK) {
+        run_free(&cr);
+        return status;
     }
     static const char *stdin_only[] = { "-" };
     cd_reader *r;
+    cd_error err;
     if (cd_reader_open(ninputs ? (const char *const *)inputs : stdin_only,
                        ninputs ? (size_t)ninputs : 1, NULL, &r, &err)) {
         cli_error("classify", "%s", err.msg);
-        cd_classifier_free(c);
-        cd_model_close(m);
+        run_free(&cr);
         return CLI_USAGE;
     }
-    cd_token_weight *tw = malloc(sizeof *tw * (size_t)a->explain_k);
-    int status = tw ? CLI_OK : CLI_USAGE;
     cd_story s;
     int rc;
-    while (tw && (rc = cd_reader_next(r, &s, &err)) != CD_READ_END) {
+    while ((rc = cd_reader_next(r, &s, &err)) != CD_READ_END) {
         if (rc == CD_READ_ERROR) {
             cli_error("classify", "%s", err.msg);
             status = CLI_PARTIAL;
             continue;
         }
-        size_t len, n;
-        const cd_label_score *sc;
-        char *text = cd_story_text(&s, &len);
-        if (!text || cd_classify(c, text, len, &sc, &n, &err)) {
-            cli_error("classify", "%s: %s", s.source, text ? err.msg : "out of memory");
+        if (!classify_story(a, &cr, &s))
             status = CLI_PARTIAL;
-        } else {
-            print_story(stdout, m, c, &s, sc, n, a, tw);
-        }
-        free(text);
         cd_story_clear(&s);
     }
-    free(tw);
     cd_reader_free(r);
-    cd_classifier_free(c);
-    cd_model_close(m);
+    run_free(&cr);
     if (fflush(stdout) != 0) {
         cli_error("classify", "standard output: write failed");
         return CLI_USAGE;

@@ -114,6 +114,33 @@ grep '^{"id":"t1"' "$T/out" >"$T/t1.json"; grep '^{"id":"s1"' "$T/out" >"$T/s1.j
 jqtrue "explain: keywords that contributed" "$T/t1.json" '[.evidence[] | select(.topic == "trade") | .keywords[] | .keyword] | index("tariff*") != null'
 jqtrue "explain: labels that contributed" "$T/s1.json" '[.evidence[] | select(.topic == "sport") | .labels[] | .label] == ["sections:sport"]'
 
+# ---- classify with a desk: topics and their evidence -----------------------
+
+run 0 "classify -m -c" -- cd_ classify -m "$W/sections.cdm" -c desk.lua "$T/stories.jsonl"
+same "classify -c: one line per story" "$(wc -l <"$T/out")" "3"
+jqtrue "classify -c: labels as without a desk" "$T/out" '(.labels | length == 1) and (.labels[0] | has("label") and has("p"))'
+jqtrue "classify -c: topics, best first" "$T/out" '(.topics | length >= 1) and (.topics[0] | has("id") and has("score")) and ([.topics[].score] == ([.topics[].score] | sort | reverse))'
+grep '^{"id":"t1"' "$T/out" >"$T/t1.json"
+jqtrue "classify -c: the trade story's topics" "$T/t1.json" '[.topics[] | select(.id == "trade")][0].score >= 0.5'
+lacks "classify -c: no evidence without --explain" "$T/out" '"evidence"'
+[ ! -e out ] && pass "classify -c delivers nothing" || fail "classify -c delivers nothing" "$(find out)"
+run 0 "classify -c --explain" -- cd_ classify -m "$W/sections.cdm" -c desk.lua --explain "$T/stories.jsonl"
+grep '^{"id":"t1"' "$T/out" >"$T/t1.json"; grep '^{"id":"s1"' "$T/out" >"$T/s1.json"
+jqtrue "classify --explain: label tokens still there" "$T/t1.json" '.labels[0].tokens | length > 0'
+jqtrue "classify --explain: keywords per topic" "$T/t1.json" '[.evidence[] | select(.topic == "trade") | .keywords[] | .keyword + "=" + (.hits | tostring)] == ["tariff*=3", "trade war=2"]'
+jqtrue "classify --explain: labels per topic" "$T/s1.json" '[.evidence[] | select(.topic == "sport") | .labels[].label] == ["sections:sport"]'
+run 0 "route -n --explain, for comparison" -- cd_ route -n --explain -c desk.lua "$T/stories.jsonl"
+grep '^{"id":"t1"' "$T/out" | jq -c .evidence >"$T/route-evidence"
+jq -c .evidence "$T/t1.json" >"$T/classify-evidence"
+same "classify --explain shows the evidence route --explain shows" "$(cat "$T/classify-evidence")" "$(cat "$T/route-evidence")"
+run 0 "classify -c without -m: the desk's models" -- cd_ classify -c desk.lua "$T/stories.jsonl"
+jqtrue "classify -c alone: labels per desk model" "$T/out" '(has("labels") | not) and (.models.sections | length >= 1) and (.topics | type == "array")'
+run 2 "classify -c with a broken desk" -- cd_ classify -c "$W/nowhere.lua" "$T/stories.jsonl"
+has "classify -c: the desk error" "$T/err" "copydesk: classify: .*nowhere.lua"
+run 2 "classify --top without a model" -- cd_ classify -c desk.lua --top 2 "$T/stories.jsonl"
+run 0 "classify --help names -c" -- cd_ classify --help
+has "classify --help: -c" "$T/out" "-c, --config DESK.lua"
+
 # ---- url destination against a real server ----------------------------
 
 # start_sink NAME STATUS|hang: starts tests/cli/http_sink, sets $port.
