@@ -167,6 +167,7 @@ void cd_desk_free(cd_desk *d)
     for (size_t i = 0; i < d->nexpects; i++)
         free(d->expects[i].where);
     free(d->expects);
+    cd_desk_free_feeds(d);
     cd_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
     free(d->taxonomy_where);
@@ -655,7 +656,10 @@ static cd_outcome deliver(cd_desk *d)
     for (size_t i = 0; i < d->nroute; i++) {
         desk_dest *ds = &d->dests[d->route[i]];
         cd_error e;
-        if (cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e) == CD_OK) {
+        cd_status st = d->handoff && cd_dest_get_kind(ds->dest) == CD_DEST_URL
+            ? d->handoff(d->handoff_ud, d->route[i], id, d->json.data, d->json.len, &e)
+            : cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e);
+        if (st == CD_OK) {
             ds->delivered++;
             continue;
         }

@@ -10,6 +10,7 @@
  *   dead_letter "folder"
  *   limits { instructions = N, memory = N | "64M", seconds = N }
  *   expect { title=, body=, meta=, id=, file=, route=, rule=, name= }
+ *   feed "name" { url=, every=, timeout=, format= }   (copydesk watch)
  *
  * Each raises a Lua error on a mistake, so the message carries the file
  * and line of the configuration; unknown fields are errors too, so that a
@@ -489,6 +490,77 @@ static int l_expect(lua_State *L)
     return 0;
 }
 
+/* ---- feed (copydesk watch) ---------------------------------------------- */
+
+/* feed "name" { url = "https://...", every = 60, timeout = 30, format = "rss" }:
+ * a feed copydesk watch polls; its new items are routed like any story.
+ * route and check only declare it. */
+static int define_feed(lua_State *L, const char *name, int idx)
+{
+    static const char *const fields[] = { "url", "every", "timeout", "format", NULL };
+    static const char *const formats[] = { "rss", "atom", "jsonfeed", "jsonl", NULL };
+    cd_desk *d = desk_of(L);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    const char *what = lua_pushfstring(L, "feed '%s'", name);
+    check_fields(L, idx, what, fields);
+    for (size_t i = 0; i < d->nfeeds; i++)
+        if (!strcmp(d->feeds[i].name, name))
+            return luaL_error(L, "%s is declared twice", what);
+    const char *url = opt_string_field(L, idx, "url", what);
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+        return luaL_error(L, "%s: url must be an http:// or https:// URL", what);
+    double every = opt_number_field(L, idx, "every", 300, what);
+    double timeout = opt_number_field(L, idx, "timeout", 30, what);
+    if (every < 1)
+        return luaL_error(L, "%s: every must be at least 1 (seconds)", what);
+    if (timeout < 1)
+        return luaL_error(L, "%s: timeout must be at least 1 (seconds)", what);
+    const char *format = opt_string_field(L, idx, "format", what);
+    int known = !format;
+    for (const char *const *f = formats; format && *f; f++)
+        known |= !strcmp(*f, format);
+    if (!known)
+        return luaL_error(L, "%s: format must be rss, atom, jsonfeed or jsonl", what);
+    desk_feed *f = append(L, (void **)&d->feeds, &d->nfeeds, sizeof *f);
+    f->name = cd_desk_strdup(L, name);
+    f->url = cd_desk_strdup(L, url);
+    f->format = format ? cd_desk_strdup(L, format) : NULL;
+    f->where = cd_desk_caller_where(L);
+    f->every_s = every;
+    f->timeout_s = timeout;
+    return 0;
+}
+
+static int l_feed_curried(lua_State *L)
+{
+    return define_feed(L, lua_tostring(L, lua_upvalueindex(1)), 1);
+}
+
+static int l_feed(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (!*name)
+        return luaL_error(L, "feed: the name cannot be empty");
+    if (lua_gettop(L) >= 2)
+        return define_feed(L, name, 2);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, l_feed_curried, 1);
+    return 1;
+}
+
+void cd_desk_free_feeds(cd_desk *d)
+{
+    for (size_t i = 0; i < d->nfeeds; i++) {
+        free(d->feeds[i].name);
+        free(d->feeds[i].url);
+        free(d->feeds[i].format);
+        free(d->feeds[i].where);
+    }
+    free(d->feeds);
+    d->feeds = NULL;
+    d->nfeeds = 0;
+}
+
 void cd_desk_config_register(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -496,6 +568,7 @@ void cd_desk_config_register(lua_State *L)
         { "destination", l_destination }, { "rule", l_rule },
         { "fallback", l_fallback },       { "dead_letter", l_dead_letter },
         { "limits", l_limits },           { "expect", l_expect },
+        { "feed", l_feed },
         { NULL, NULL },
     };
     lua_pushglobaltable(L);

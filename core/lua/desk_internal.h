@@ -48,6 +48,12 @@ typedef struct desk_rule {
     uint64_t decided, errors;
 } desk_rule;
 
+/* feed "name" { url = ..., every = ... } (desk_config.c; copydesk watch). */
+typedef struct desk_feed {
+    char *name, *url, *format, *where;
+    double every_s, timeout_s;
+} desk_feed;
+
 typedef struct desk_expect {
     int ref;                       /* registry ref: the expect table */
     char *where;
@@ -100,10 +106,18 @@ struct cd_desk {
     cd_buf reason;
     cd_buf json;
     cd_outcome outcome;
+    /* live routing (desk_live.c, copydesk watch) */
+    desk_feed *feeds;
+    size_t nfeeds;
+    cd_desk_handoff_fn handoff;    /* url deliveries go here when set */
+    void *handoff_ud;
 };
 
 /* desk_config.c: register the configuration functions as globals. */
 void cd_desk_config_register(lua_State *L);
+
+/* desk_config.c: release the feeds a configuration declared. */
+void cd_desk_free_feeds(cd_desk *desk);
 
 /* story_binding.c: push the story object for desk->cur; register its
  * metatable; after a decision, invalidate it (a rule that kept it gets an

@@ -125,4 +125,43 @@ size_t cd_desk_expects(const cd_desk *desk);
 cd_status cd_desk_run_expect(cd_desk *desk, size_t i, cd_expect_result *res,
                              cd_error *err);
 
+/* ---- live routing (copydesk watch) -------------------------------------- */
+
+/* Hand-off of url deliveries.  When set, the desk gives each story bound
+ * for a url destination (index dest) to fn instead of posting it; fn
+ * returns CD_OK once the story is kept safely (copydesk watch writes it to
+ * an on-disk spool and posts it later), else an error, and the story goes
+ * to dead letter as after a failed post.  NULL restores posting. */
+typedef cd_status (*cd_desk_handoff_fn)(void *ud, size_t dest, const char *id,
+                                        const char *json, size_t len, cd_error *err);
+void cd_desk_set_handoff(cd_desk *desk, cd_desk_handoff_fn fn, void *ud);
+
+typedef struct cd_desk_url {
+    const char *url;
+    double timeout_s, connect_timeout_s;  /* per attempt */
+    double backoff_s;                     /* first wait after a failure */
+    const char *dead_letter;              /* for answers a retry cannot fix */
+} cd_desk_url;
+
+/* 1 and *out filled (strings owned by the desk) when destination i posts
+ * to a URL, else 0. */
+int cd_desk_destination_url(const cd_desk *desk, size_t i, cd_desk_url *out);
+
+/* The file of model i as opened (relative paths resolved from the
+ * configuration's folder); caller frees; NULL when out of memory. */
+char *cd_desk_model_file(const cd_desk *desk, size_t i);
+
+/* Feeds the configuration declares: feed "name" { url = ..., every = 60 }. */
+typedef struct cd_desk_feed {
+    const char *name;
+    const char *url;
+    const char *format;   /* "rss", "atom", "jsonfeed", "jsonl" or NULL (detect) */
+    const char *where;    /* "file:line" of the declaration */
+    double every_s;       /* polling interval (default 300) */
+    double timeout_s;     /* whole request (default 30) */
+} cd_desk_feed;
+
+size_t cd_desk_feeds(const cd_desk *desk);
+void cd_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
+
 #endif
