@@ -215,9 +215,15 @@ static cd_status check_header(const char *name, const unsigned char *b, size_t s
     return CD_OK;
 }
 
+/* Document counts are whole numbers a double holds exactly. */
+static int count_ok(double n)
+{
+    return n >= 0 && n <= 9007199254740992.0;
+}
+
 static int finite_label(const nb_label *l)
 {
-    return isfinite(l->docs) && isfinite(l->mass) && isfinite(l->A) && isfinite(l->scale) &&
+    return count_ok(l->docs) && isfinite(l->mass) && isfinite(l->A) && isfinite(l->scale) &&
            isfinite(l->bias) && isfinite(l->platt_a) && isfinite(l->platt_b) && !isnan(l->threshold);
 }
 
@@ -230,7 +236,7 @@ static cd_status check_settings(const char *name, const mf_settings *s, const mf
         return CORRUPT("no labels");
     if (s->kind > CD_NB_COMPLEMENT || s->mode > CD_LABELS_MULTI || s->multilabel > 1)
         return CORRUPT("classifier settings");
-    if (!(s->alpha > 0) || !isfinite(s->alpha) || !isfinite(s->docs) || !isfinite(s->mass) ||
+    if (!(s->alpha > 0) || !isfinite(s->alpha) || !count_ok(s->docs) || !isfinite(s->mass) ||
         !isfinite(s->temperature))
         return CORRUPT("classifier totals");
     if (s->tok_min_len == 0 || s->tok_min_len > s->tok_max_len || s->tok_max_len > CD_TOK_MAX_LEN)
@@ -255,6 +261,10 @@ static cd_status check_arrays(const char *name, const cd_model *m, const mf_head
         return CORRUPT("label names");
     for (uint32_t c = 0; c < v->nlabels; c++) {
         if (m->label_offs[c + 1] <= m->label_offs[c] || m->label_offs[c + 1] > label_bytes)
+            return CORRUPT("label names");
+        /* label names are handed out as C strings: no NUL inside */
+        if (memchr(m->label_names + m->label_offs[c], '\0',
+                   m->label_offs[c + 1] - m->label_offs[c]))
             return CORRUPT("label names");
         if (!finite_label(&v->labels[c]))
             return CORRUPT("label weights");

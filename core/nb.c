@@ -189,21 +189,32 @@ static double sigmoid(double x)
     return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
 }
 
+/* Scores of a sound model are finite; a crafted one (weights near the
+ * largest double) can overflow to infinities and NaN.  Probabilities stay
+ * numbers in [0,1] all the same: NaN counts as the lowest score. */
 void nb_probabilities(const nb_view *v, const double *scores, double *p)
 {
     uint32_t L = v->nlabels;
     if (v->params->multilabel) {
-        for (uint32_t c = 0; c < L; c++)
-            p[c] = sigmoid(v->labels[c].platt_a * scores[c] + v->labels[c].platt_b);
+        for (uint32_t c = 0; c < L; c++) {
+            double x = v->labels[c].platt_a * scores[c] + v->labels[c].platt_b;
+            p[c] = isnan(x) ? 0 : sigmoid(x);
+        }
         return;
     }
     double tau = v->params->temperature > 0 ? v->params->temperature : 1;
     double max = -INFINITY, sum = 0;
-    for (uint32_t c = 0; c < L; c++)
-        if (tau * scores[c] > max)
-            max = tau * scores[c];
     for (uint32_t c = 0; c < L; c++) {
-        p[c] = exp(tau * scores[c] - max);
+        double x = tau * scores[c];
+        p[c] = isnan(x) ? -INFINITY : x;
+        if (p[c] > max)
+            max = p[c];
+    }
+    for (uint32_t c = 0; c < L; c++) {
+        if (isinf(max))   /* all -inf (even odds), or some +inf (they share) */
+            p[c] = max < 0 || p[c] == max ? 1 : 0;
+        else
+            p[c] = exp(p[c] - max);
         sum += p[c];
     }
     for (uint32_t c = 0; c < L; c++)

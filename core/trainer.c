@@ -218,6 +218,9 @@ static cd_status load_counts(cd_trainer *t, const cd_model *m, cd_error *err)
         int64_t id = intern_label(t, cd_model_label(m, c));
         if (id < 0)
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if ((uint64_t)id != c)   /* the same name twice: counts would mix */
+            return cd_error_set(err, CD_ERR_CORRUPT, "model: label '%s' appears twice",
+                                cd_model_label(m, c));
         t->labels[id] = v->labels[c];
         t->calibrated[id] = 1;
     }
@@ -229,6 +232,8 @@ static cd_status load_counts(cd_trainer *t, const cd_model *m, cd_error *err)
         int64_t id = cd_vocab_intern(&t->vocab, name, len);
         if (id < 0)
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if ((uint64_t)id != w)
+            return cd_error_set(err, CD_ERR_CORRUPT, "model: a term appears twice");
         t->df[id] = v->terms[w].df;
         t->total[id] = v->terms[w].total;
         for (uint32_t k = 0; k < v->terms[w].post_n; k++) {

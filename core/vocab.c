@@ -107,6 +107,8 @@ static int pool_append(cd_vocab *v, const char *s, size_t len)
         v->pool = p;
         v->pool_cap = cap;
     }
+    if (len == 0)
+        return 0;   /* nothing to copy, and the pool may not exist yet */
     memcpy(v->pool + v->pool_len, s, len);
     v->pool_len += len;
     return 0;
