@@ -263,6 +263,25 @@ else
     fail "the test HTTP server compiles" "$(head -c 600 "$T/cc.err")"
 fi
 
+# ---- failed: the destination and the dead letter both fail -----------------
+
+cat >"$W/failed.lua" <<'EOF'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+dead_letter "/dev/null/dead"
+destination "bad"    { folder = "/dev/null/out" }
+destination "review" { folder = "out/failed-review" }
+rule("bad title", function(story) if story.title == "bad" then return "bad" end end)
+fallback "review"
+EOF
+printf '%s\n' '{"id":"f1","title":"bad","body":"x"}' '{"id":"f2","title":"good","body":"x"}' >"$T/failed.jsonl"
+run 1 "route: a story neither delivered nor dead-lettered fails (exit 1)" -- cd_ route -c failed.lua "$T/failed.jsonl"
+has "failed: said on the story's line" "$T/err" "^f1 -> bad \[FAILED\]"
+has "failed: both errors named" "$T/err" "destination 'bad' and dead letter: /dev/null/dead"
+has "failed: counted" "$T/err" "^  failed +1$"
+has "failed: stories in = 2" "$T/err" "^  stories in +2$"
+has "failed: the other story delivered" "$T/err" "^  fallback \(review\) +1$"
+
 # ---- an editor's change to a rule file, no recompiling ---------------------
 
 cat >"$W/editor.lua" <<'EOF'
