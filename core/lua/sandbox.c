@@ -387,6 +387,27 @@ static void open_libs(lua_State *L)
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");    /* binary chunks have no use here */
+    /* Strings share one metatable whose __index is the string library:
+     * hide it (getmetatable("") is false), keep the library the engine
+     * and method calls (s:upper()) use in the registry, and give the
+     * desk a copy as the global `string`, so that a rule that changes
+     * string.format or getmetatable("").__index changes nothing for the
+     * engine or for other rules' method calls. */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CD_SANDBOX_STRLIB);
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_settable(L, -4);
+    }
+    lua_setglobal(L, LUA_STRLIBNAME);
     lua_pop(L, 1);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);

@@ -24,6 +24,10 @@
 
 typedef struct cd_sandbox cd_sandbox;
 
+/* Registry field holding the string library as the engine uses it (the
+ * global `string` of a desk is a copy that rules may change). */
+#define CD_SANDBOX_STRLIB "copydesk.string"
+
 /* A new state; dirs are the folders dofile/loadfile/require may read
  * (scripts_dir may be NULL or absent).  owner is for the bindings. */
 cd_status cd_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,

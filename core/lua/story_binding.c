@@ -224,7 +224,7 @@ static int m_log(lua_State *L)
 {
     cd_desk *d = check_story(L);
     int n = lua_gettop(L);
-    lua_getglobal(L, "string");
+    lua_getfield(L, LUA_REGISTRYINDEX, CD_SANDBOX_STRLIB);  /* not the desk's copy */
     lua_getfield(L, -1, "format");
     for (int i = 2; i <= n; i++)
         lua_pushvalue(L, i);
