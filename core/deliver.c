@@ -181,6 +181,26 @@ cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd
     return write_all(fd, data, len, what, err);
 }
 
+/* The process's umask, read without changing it (umask(2) cannot read
+ * it alone, and setting it twice races with other threads); 022 when
+ * /proc does not say. */
+static mode_t current_umask(void)
+{
+    mode_t mask = 022;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return mask;
+    char line[256];
+    unsigned int m;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %o", &m) == 1) {
+            mask = (mode_t)(m & 0777);
+            break;
+        }
+    fclose(f);
+    return mask;
+}
+
 cd_status cd_folder_write(const char *dir, const char *name, const char *data,
                           size_t len, cd_error *err)
 {
@@ -197,7 +217,12 @@ cd_status cd_folder_write(const char *dir, const char *name, const char *data,
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
         goto done;
     }
-    fchmod(fd, 0644);
+    /* mkstemp makes 0600; a delivered story is a file like any other the
+     * user writes: 0644 less the umask (like the jsonl destination) */
+    static _Atomic int mask = -1;
+    if (mask < 0)
+        mask = (int)current_umask();
+    fchmod(fd, 0644 & ~(mode_t)mask);
     st = write_all(fd, data, len, final.data, err);
     if (st == CD_OK)
         st = write_all(fd, "\n", 1, final.data, err);

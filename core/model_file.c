@@ -367,7 +367,8 @@ static cd_status attach(cd_model *m, const char *name, cd_error *err)
 cd_status cd_model_open(const char *path, cd_model **out, cd_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO given as a model is refused below, not waited on */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat st;

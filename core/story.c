@@ -19,7 +19,10 @@
  *     cJSON would stop reading there).  The escape \u0000 inside a string is
  *     read as U+FFFD, because cJSON's strings end at a NUL and would silently
  *     cut the text short; the story is kept rather than lost.
- *   - Invalid UTF-8 inside strings passes through byte for byte.
+ *   - Invalid UTF-8 inside strings passes through byte for byte (writers
+ *     of JSON replace it when they print id, title and body), except in
+ *     meta_json, which is passed on verbatim: there each invalid sequence
+ *     becomes U+FFFD, so that delivered JSON is always valid UTF-8.
  *   - Nesting deeper than CJSON_NESTING_LIMIT (1000) is an error.
  */
 #include <stdio.h>
@@ -413,11 +416,65 @@ static cd_status set_labels(cd_story *story, const cJSON *v, cd_error *err)
     return CD_OK;
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xBF;   /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4;
+    else
+        return 0;
+    if (c == 0xE0) lo = 0xA0;        /* overlong */
+    if (c == 0xED) hi = 0x9F;        /* surrogates */
+    if (c == 0xF0) lo = 0x90;        /* overlong */
+    if (c == 0xF4) hi = 0x8F;        /* above U+10FFFF */
+    if (n < k || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
+/* A copy of s with each invalid UTF-8 sequence replaced by U+FFFD. */
+static char *utf8_clean(const char *s)
+{
+    size_t n = strlen(s), bad = 0;
+    for (size_t i = 0, k; i < n; i += k ? k : 1)
+        bad += (k = utf8_len((const unsigned char *)s + i, n - i)) == 0;
+    if (bad == 0)
+        return dup_bytes(s, n);
+    char *out = malloc(n + 2 * bad + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0, k; i < n; i += k ? k : 1) {
+        k = utf8_len((const unsigned char *)s + i, n - i);
+        if (k) {
+            memcpy(o, s + i, k);
+            o += k;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static cd_status set_meta(cd_story *story, const cJSON *obj, cd_error *err)
 {
     char *printed = cJSON_PrintUnformatted(obj);
     if (printed) {
-        story->meta_json = dup_str(printed);
+        story->meta_json = utf8_clean(printed);
         cJSON_free(printed);
     }
     return story->meta_json ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
