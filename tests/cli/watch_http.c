@@ -12,14 +12,18 @@
  *   GET /NAME   the file ROOT/NAME, with an ETag and Last-Modified; a
  *               request whose If-None-Match matches gets 304;
  *   POST ...    the body, appended as one line to LOG; answered 200, or
- *               with the status written in the file ROOT/.status if any.
+ *               with the status written in the file ROOT/.status if any,
+ *               after the milliseconds written in ROOT/.delay if any (a
+ *               slow endpoint, so that a test can act in the middle).
  * Every request is also noted ("METHOD PATH STATUS") in LOG.req.
  * Ends by itself after 180 seconds, so that a failed test leaves nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +60,8 @@ static void answer(int c, int status, const char *extra, const char *body, size_
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
                      status, len, extra ? extra : "");
-    if (write(c, head, (size_t)n) < 0 || (len && write(c, body, len) < 0))
+    if ((write(c, head, (size_t)n) < 0 || (len && write(c, body, len) < 0)) && errno != EPIPE &&
+        errno != ECONNRESET)
         perror("watch_http");
 }
 
@@ -71,18 +76,19 @@ static void note(const char *method, const char *path, int status)
     }
 }
 
-static int post_status(void)
+/* The number in ROOT/name, or dflt. */
+static int setting(const char *name, int dflt)
 {
     char p[4096];
-    snprintf(p, sizeof p, "%s/.status", root);
+    snprintf(p, sizeof p, "%s/%s", root, name);
     FILE *f = fopen(p, "r");
-    int st = 200;
+    int v = dflt;
     if (f) {
-        if (fscanf(f, "%d", &st) != 1)
-            st = 200;
+        if (fscanf(f, "%d", &v) != 1)
+            v = dflt;
         fclose(f);
     }
-    return st;
+    return v;
 }
 
 static void get(int c, const char *req, const char *path)
@@ -145,7 +151,11 @@ static void serve(int c)
     char method[16] = "", path[2048] = "";
     sscanf(buf, "%15s %2047s", method, path);
     if (!strcmp(method, "POST")) {
-        int st = post_status();
+        int st = setting(".status", 200), delay = setting(".delay", 0);
+        if (delay > 0) {
+            struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+            nanosleep(&ts, NULL);
+        }
         if (st >= 200 && st < 300) {
             FILE *f = fopen(logpath, "a");
             if (f) {
@@ -170,6 +180,7 @@ int main(int argc, char **argv)
     }
     root = argv[2];
     logpath = argv[3];
+    signal(SIGPIPE, SIG_IGN);   /* a client killed mid-answer must not kill the server */
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = { 0 };

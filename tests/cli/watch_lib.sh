@@ -8,7 +8,7 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
-    [ -n "${KEEP_LOG:-}" ] && cp "$W/log" "$KEEP_LOG" 2>/dev/null
+    [ -n "${KEEP:-}" ] && rm -rf "$KEEP" && cp -r "$W" "$KEEP"
     rm -rf "$T"
 }
 trap cleanup EXIT
