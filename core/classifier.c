@@ -122,14 +122,22 @@ cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
     nb_doc doc = { c->terms, c->freqs, c->n };
     nb_score(v, &doc, c->f, c->scores);
     nb_probabilities(v, c->scores, c->p);
-    uint32_t L = v->nlabels;
+    uint32_t L = v->nlabels, best = 0, any = 0;
     for (uint32_t i = 0; i < L; i++) {
         c->out[i].label = i;
         c->out[i].p = c->p[i];
         c->out[i].chosen = v->params->multilabel && c->p[i] >= v->labels[i].threshold;
+        any |= c->out[i].chosen;
+        /* the best label: by probability, or for multi-label models by how
+         * near it comes to its own threshold */
+        double gap = c->p[i] - (v->params->multilabel ? v->labels[i].threshold : 0);
+        double best_gap = c->p[best] - (v->params->multilabel ? v->labels[best].threshold : 0);
+        if (gap > best_gap)
+            best = i;
     }
+    if (!any)
+        c->out[best].chosen = 1;  /* a story always gets at least one label */
     qsort(c->out, L, sizeof *c->out, by_p_desc);
-    c->out[0].chosen = 1;  /* a story always gets at least its best label */
     *scores = c->out;
     *n = L;
     return CD_OK;

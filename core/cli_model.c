@@ -29,10 +29,16 @@ static void print_text(const cd_model *m, const cd_model_info *i, const char *pa
     printf("model        %s\n", path);
     printf("format       copydesk model version %u, %llu bytes\n", i->format_version,
            (unsigned long long)i->file_bytes);
-    printf("classifier   %s naive Bayes, %s, alpha %g%s%s%s%s\n", kind_name(i->nb.kind),
-           i->multilabel ? "multi-label" : "single-label", i->nb.alpha,
-           i->nb.log_tf ? ", log tf" : "", i->nb.idf ? ", idf" : "",
-           i->nb.length_norm ? ", length norm" : "", i->nb.weight_norm ? ", weight norm" : "");
+    printf("classifier   %s naive Bayes, %s, alpha %g", kind_name(i->nb.kind),
+           i->multilabel ? "multi-label" : "single-label", i->nb.alpha);
+    if (i->nb.kind == CD_NB_COMPLEMENT)
+        printf(", alpha-rest %g", i->nb.alpha_rest);
+    printf(", min-df %u%s%s%s%s", i->nb.min_df, i->nb.log_tf ? ", log tf" : "", i->nb.idf ? ", idf" : "",
+           i->nb.length_norm ? ", length norm" : "",
+           i->nb.weight_norm && !i->multilabel ? ", weight norm" : "");
+    if (i->refined)
+        printf(", refined (%u iterations)", i->nb.refine);
+    putchar('\n');
     printf("tokenizer    length %u-%u%s%s%s%s\n", i->tok.min_len, i->tok.max_len,
            i->tok.stopwords ? ", stop words removed" : "", i->tok.bigrams ? ", bigrams" : "",
            i->tok.stem ? ", stemmed" : "", i->tok.fold_numbers ? ", numbers folded" : "");
@@ -49,13 +55,13 @@ static void print_text(const cd_model *m, const cd_model_info *i, const char *pa
 
 static void print_json(const cd_model *m, const cd_model_info *i)
 {
-    printf("{\"format_version\":%u,\"bytes\":%llu,\"kind\":\"%s\",\"multilabel\":%s,\"alpha\":%g,"
+    printf("{\"format_version\":%u,\"bytes\":%llu,\"kind\":\"%s\",\"multilabel\":%s,\"refined\":%s,\"alpha\":%g,\"alpha_rest\":%g,\"min_df\":%u,"
            "\"log_tf\":%s,\"idf\":%s,\"length_norm\":%s,\"weight_norm\":%s,"
            "\"tokenizer\":{\"min_len\":%u,\"max_len\":%u,\"stopwords\":%s,\"bigrams\":%s,"
            "\"stem\":%s,\"fold_numbers\":%s},\"docs\":%llu,\"terms\":%u,\"labels\":[",
            i->format_version, (unsigned long long)i->file_bytes, kind_name(i->nb.kind),
-           i->multilabel ? "true" : "false", i->nb.alpha,
-           i->nb.log_tf ? "true" : "false", i->nb.idf ? "true" : "false",
+           i->multilabel ? "true" : "false", i->refined ? "true" : "false", i->nb.alpha,
+           i->nb.alpha_rest, i->nb.min_df, i->nb.log_tf ? "true" : "false", i->nb.idf ? "true" : "false",
            i->nb.length_norm ? "true" : "false", i->nb.weight_norm ? "true" : "false",
            i->tok.min_len, i->tok.max_len, i->tok.stopwords ? "true" : "false",
            i->tok.bigrams ? "true" : "false", i->tok.stem ? "true" : "false",

@@ -13,7 +13,7 @@ enum {
     OPT_MIN_LEN = 1000, OPT_MAX_LEN, OPT_NO_STOPWORDS, OPT_BIGRAMS, OPT_STEM,
     OPT_FOLD_NUMBERS,
     OPT_KIND, OPT_LABELS, OPT_ALPHA, OPT_NO_LOG_TF, OPT_NO_IDF, OPT_NO_LENGTH_NORM,
-    OPT_NO_WEIGHT_NORM, OPT_FOLDS,
+    OPT_NO_WEIGHT_NORM, OPT_FOLDS, OPT_ALPHA_REST, OPT_MIN_DF, OPT_REFINE,
     OPT_FIRST_FREE
 };
 
@@ -33,7 +33,10 @@ enum {
     { "no-idf", no_argument, NULL, OPT_NO_IDF }, \
     { "no-length-norm", no_argument, NULL, OPT_NO_LENGTH_NORM }, \
     { "no-weight-norm", no_argument, NULL, OPT_NO_WEIGHT_NORM }, \
-    { "folds", required_argument, NULL, OPT_FOLDS }
+    { "folds", required_argument, NULL, OPT_FOLDS }, \
+    { "alpha-rest", required_argument, NULL, OPT_ALPHA_REST }, \
+    { "min-df", required_argument, NULL, OPT_MIN_DF }, \
+    { "refine", required_argument, NULL, OPT_REFINE }
 
 #define CLI_TOK_HELP \
     "tokenizer:\n" \
@@ -45,10 +48,22 @@ enum {
     "  --fold-numbers      every run of digits becomes 0\n"
 
 #define CLI_NB_HELP \
-    "classifier:\n" \
-    "  --kind KIND         complement (default) or multinomial naive Bayes\n" \
+    "classifier (the defaults suit the data: see 'Classifier' in the README):\n" \
+    "  --kind KIND         auto (default): multinomial naive Bayes on raw counts for\n" \
+    "                      single-label data, complement naive Bayes (one label\n" \
+    "                      against the rest) on log tf-idf, refined, for\n" \
+    "                      multi-label data; or complement, or multinomial with\n" \
+    "                      the settings below as given\n" \
     "  --labels MODE       auto (default), single or multi\n" \
-    "  --alpha X           additive smoothing (default 0.1)\n" \
+    "  --alpha X           additive smoothing of a label's counts (default 0.01;\n" \
+    "                      0.05 for single-label data with kind auto)\n" \
+    "  --alpha-rest X      additive smoothing of the other labels' counts, for\n" \
+    "                      complement models (default 0.3)\n" \
+    "  --min-df N          ignore terms in fewer than N training stories (default 3;\n" \
+    "                      1 for single-label data with kind auto)\n" \
+    "  --refine N          multi-label complement models: N iterations of logistic\n" \
+    "                      refinement of the weights, 0 for plain naive Bayes\n" \
+    "                      (default 60)\n" \
     "  --no-log-tf         raw term frequencies instead of log(1 + tf)\n" \
     "  --no-idf            no inverse document frequency weighting\n" \
     "  --no-length-norm    no length normalization of documents\n" \

@@ -43,6 +43,11 @@ static void fill_settings(mf_settings *s, const mf_source *src, uint32_t slots)
     const nb_params *P = src->view->params;
     memset(s, 0, sizeof *s);
     s->alpha = P->nb.alpha;
+    s->alpha_rest = P->nb.alpha_rest;
+    s->min_df = P->nb.min_df;
+    s->refine = P->nb.refine;
+    s->refined = (uint32_t)P->refined;
+    s->tok_version = CD_TOK_VERSION;
     s->docs = P->docs;
     s->mass = P->mass;
     s->temperature = P->temperature;
@@ -236,7 +241,14 @@ static cd_status check_settings(const char *name, const mf_settings *s, const mf
         return CORRUPT("no labels");
     if (s->kind > CD_NB_COMPLEMENT || s->mode > CD_LABELS_MULTI || s->multilabel > 1)
         return CORRUPT("classifier settings");
-    if (!(s->alpha > 0) || !isfinite(s->alpha) || !count_ok(s->docs) || !isfinite(s->mass) ||
+    if (s->tok_version != CD_TOK_VERSION)
+        return cd_error_set(err, CD_ERR_VERSION,
+                            "%s: model made with tokenizer version %u, this copydesk tokenizes with version %u: retrain it",
+                            name, s->tok_version, CD_TOK_VERSION);
+    if (s->refined > 1)
+        return CORRUPT("classifier settings");
+    if (!(s->alpha > 0) || !isfinite(s->alpha) || !(s->alpha_rest > 0) || !isfinite(s->alpha_rest) ||
+        !count_ok(s->docs) || !isfinite(s->mass) ||
         !isfinite(s->temperature))
         return CORRUPT("classifier totals");
     if (s->tok_min_len == 0 || s->tok_min_len > s->tok_max_len || s->tok_max_len > CD_TOK_MAX_LEN)
@@ -298,6 +310,10 @@ static void decode_settings(cd_model *m, const mf_settings *s)
     P->nb.kind = (cd_nb_kind)s->kind;
     P->nb.mode = (cd_label_mode)s->mode;
     P->nb.alpha = s->alpha;
+    P->nb.alpha_rest = s->alpha_rest;
+    P->nb.min_df = s->min_df;
+    P->nb.refine = s->refine;
+    P->refined = (int)s->refined;
     P->nb.log_tf = s->log_tf;
     P->nb.idf = s->idf;
     P->nb.length_norm = s->length_norm;
@@ -462,6 +478,7 @@ void cd_model_get_info(const cd_model *m, cd_model_info *info)
     info->nb = m->params.nb;
     info->tok = m->tok;
     info->multilabel = m->params.multilabel;
+    info->refined = m->params.refined;
     info->docs = (uint64_t)m->params.docs;
     info->labels = m->view.nlabels;
     info->terms = m->view.nterms;

@@ -30,7 +30,7 @@
 #include "nb.h"
 
 #define MF_MAGIC "CDMODEL"      /* 8 bytes with the NUL */
-#define MF_VERSION 1u
+#define MF_VERSION 2u
 #define MF_BYTE_ORDER 0x01020304u
 #define MF_CHECKED_FROM 32u     /* the checksum covers [32, file_size) */
 
@@ -58,6 +58,7 @@ typedef struct mf_header {
 
 typedef struct mf_settings {
     double alpha;
+    double alpha_rest;
     double docs;
     double mass;
     double temperature;
@@ -66,10 +67,12 @@ typedef struct mf_settings {
     uint8_t log_tf, idf, length_norm, weight_norm;
     uint32_t kind, mode, cv_folds, multilabel;
     uint32_t nlabels, nterms, nposts, hash_slots;
+    uint32_t min_df, refine, refined;
+    uint32_t tok_version;   /* CD_TOK_VERSION the model was trained with */
 } mf_settings;
 
 _Static_assert(sizeof(mf_header) == 40 + 16 * MF_NSECTIONS, "mf_header has no padding");
-_Static_assert(sizeof(mf_settings) == 80, "mf_settings has no padding");
+_Static_assert(sizeof(mf_settings) == 104, "mf_settings has no padding");
 _Static_assert(sizeof(nb_label) == 64, "nb_label layout");
 _Static_assert(sizeof(nb_term) == 40, "nb_term layout");
 _Static_assert(sizeof(nb_post) == 16, "nb_post layout");

@@ -1,13 +1,15 @@
 /*
  * nb.c - naive Bayes weights, scores and calibration (see nb.h).
  *
- * Smoothed estimates, with alpha the additive smoothing, V the vocabulary
- * size, n_cw the (transformed) count of term w in documents of label c,
+ * Smoothed estimates, with alpha and beta the additive smoothing of a
+ * label's own counts and of the others' (Rennie's complement estimate
+ * wants the larger beta: rare words then cannot dominate), V the size of
+ * the vocabulary kept (terms in at least min_df training documents), n_cw the (transformed) count of term w in documents of label c,
  * N_c = sum_w n_cw, T_w = sum_c-free count of w over all documents and
  * M = sum_w T_w:
  *
  *   theta_cw  = (n_cw + alpha) / (N_c + alpha V)              label c
- *   theta~_cw = (T_w - n_cw + alpha) / (M - N_c + alpha V)    all but c
+ *   theta~_cw = (T_w - n_cw + beta) / (M - N_c + beta V)      all but c
  *
  * Weights w_cw per variant, split as A_c + g_w + delta_cw (nb.h):
  *
@@ -15,8 +17,8 @@
  *     A_c = log alpha - log(N_c + alpha V), g_w = 0,
  *     delta = log(n + alpha) - log alpha
  *   complement, single   -log theta~_cw  (Rennie et al. 2003, argmax of -w~)
- *     A_c = log(M - N_c + alpha V), g_w = -log(T_w + alpha),
- *     delta = log(T_w + alpha) - log(T_w - n + alpha)
+ *     A_c = log(M - N_c + beta V), g_w = -log(T_w + beta),
+ *     delta = log(T_w + beta) - log(T_w - n + beta)
  *   complement, multi    log theta_cw - log theta~_cw  (one label against
  *     the rest: the log-count ratio), the sum of the two rows above.
  *
@@ -37,21 +39,23 @@
 
 #include "nb.h"
 
-static double posting_delta(const nb_params *P, double alpha, double n, double T)
+/* The two halves of every weight, smoothed with alpha (a label's own
+ * counts) and beta (the counts of all other labels). */
+static double posting_delta(const nb_params *P, double alpha, double beta, double n, double T)
 {
     double rest = T - n > 0 ? T - n : 0;
     double lab = log(n + alpha) - log(alpha);
-    double comp = log(T + alpha) - log(rest + alpha);
+    double comp = log(T + beta) - log(rest + beta);
     if (P->nb.kind == CD_NB_MULTINOMIAL)
         return lab;
     return P->multilabel ? lab + comp : comp;
 }
 
-static double label_A(const nb_params *P, double alpha, double V, double Nc)
+static double label_A(const nb_params *P, double alpha, double beta, double V, double Nc)
 {
     double rest = P->mass - Nc > 0 ? P->mass - Nc : 0;
     double lab = log(alpha) - log(Nc + alpha * V);
-    double comp = log(rest + alpha * V);
+    double comp = log(rest + beta * V);
     if (P->nb.kind == CD_NB_MULTINOMIAL)
         return lab;
     return P->multilabel ? lab + comp : comp;
@@ -99,16 +103,21 @@ static void normalize_weights(nb_view *v)
         free(g); free(prefix); free(Z);
         return;
     }
+    uint32_t n = 0;
     for (uint32_t t = 0; t < V; t++)
-        g[t] = v->terms[t].g;
+        if (v->terms[t].idf != 0.0f)
+            g[n++] = v->terms[t].g;
+    V = n;
     qsort(g, V, sizeof *g, cmp_double);
     prefix[0] = 0;
     for (uint32_t t = 0; t < V; t++)
         prefix[t + 1] = prefix[t] + g[t];
     for (uint32_t c = 0; c < L; c++)
         Z[c] = abs_sum(v->labels[c].A, g, prefix, V);
-    for (uint32_t t = 0; t < V; t++) {
+    for (uint32_t t = 0; t < v->nterms; t++) {
         const nb_term *T = &v->terms[t];
+        if (T->idf == 0.0f)
+            continue;
         for (uint32_t i = 0; i < T->post_n; i++) {
             const nb_post *p = &v->posts[T->post_off + i];
             double base = v->labels[p->label].A + T->g;
@@ -120,23 +129,38 @@ static void normalize_weights(nb_view *v)
     free(g); free(prefix); free(Z);
 }
 
+/* Terms seen in fewer than min_df training documents are left out: their
+ * idf is 0, so their features vanish from every document. */
+static int term_kept(const nb_params *P, const nb_term *T)
+{
+    return T->df >= (P->nb.min_df ? P->nb.min_df : 1) && T->df > 0;
+}
+
 void nb_compute_weights(nb_view *v)
 {
     const nb_params *P = v->params;
     double alpha = P->nb.alpha > 0 ? P->nb.alpha : 1e-9;
-    double V = v->nterms ? v->nterms : 1;
+    double beta = P->nb.alpha_rest > 0 ? P->nb.alpha_rest : alpha;
+    double V = 0;
+    for (uint32_t t = 0; t < v->nterms; t++)
+        V += term_kept(P, &v->terms[t]);
+    if (V < 1)
+        V = 1;
     for (uint32_t t = 0; t < v->nterms; t++) {
         nb_term *T = &v->terms[t];
-        T->idf = P->nb.idf ? (float)(log((P->docs + 1) / (T->df + 1)) + 1) : 1.0f;
-        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log(T->total + alpha);
+        if (!term_kept(P, T))
+            T->idf = 0.0f;
+        else
+            T->idf = P->nb.idf ? (float)log(P->docs / T->df) : 1.0f;
+        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log(T->total + beta);
         for (uint32_t i = 0; i < T->post_n; i++) {
             nb_post *p = &v->posts[T->post_off + i];
-            p->delta = (float)posting_delta(P, alpha, p->count, T->total);
+            p->delta = (float)posting_delta(P, alpha, beta, p->count, T->total);
         }
     }
     for (uint32_t c = 0; c < v->nlabels; c++) {
         nb_label *l = &v->labels[c];
-        l->A = label_A(P, alpha, V, l->mass);
+        l->A = label_A(P, alpha, beta, V, l->mass);
         l->bias = label_bias(P, l->docs, v->nlabels);
         l->scale = 1;
     }
@@ -164,24 +188,30 @@ void nb_features(const nb_view *v, const nb_doc *d, double *f)
     }
 }
 
-void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
+void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
+                       double *scores)
 {
     double F = 0, G = 0;
-    nb_features(v, d, f);
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         F += f[i];
-        G += f[i] * v->terms[d->terms[i]].g;
+        G += f[i] * v->terms[terms[i]].g;
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = F * v->labels[c].A + G;
-    for (size_t i = 0; i < d->n; i++) {
-        const nb_term *T = &v->terms[d->terms[i]];
+    for (size_t i = 0; i < n; i++) {
+        const nb_term *T = &v->terms[terms[i]];
         const nb_post *p = v->posts + T->post_off;
         for (uint32_t k = 0; k < T->post_n; k++)
             scores[p[k].label] += f[i] * p[k].delta;
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+}
+
+void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
+{
+    nb_features(v, d, f);
+    nb_score_features(v, d->terms, f, d->n, scores);
 }
 
 static double sigmoid(double x)

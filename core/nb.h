@@ -63,6 +63,7 @@ typedef struct nb_post {
 typedef struct nb_params {
     cd_nb_opts nb;
     int multilabel;
+    int refined;         /* weights refined by refine.c (not from counts alone) */
     double docs;         /* training documents */
     double mass;         /* M = sum of all f */
     double temperature;  /* single-label calibration: p = softmax(temperature * s) */
@@ -94,6 +95,10 @@ void nb_features(const nb_view *v, const nb_doc *d, double *f);
 /* Raw scores s_c of a document into scores (nlabels entries); f is
  * scratch of d->n entries. */
 void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores);
+
+/* The same, from features already computed. */
+void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
+                       double *scores);
 
 /* Turn raw scores into probabilities in p (nlabels entries). */
 void nb_probabilities(const nb_view *v, const double *scores, double *p);

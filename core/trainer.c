@@ -24,12 +24,16 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "refine.h"
 #include "vocab.h"
 
 /* Texts beyond this many are counted but not kept for calibration. */
 #define MAX_STORED_DOCS 200000
 /* Labels with fewer held-out positives keep their earlier calibration. */
 #define MIN_POSITIVES 1
+/* A label whose best held-out F1 is lower than this is assigned only to
+ * texts that score above every held-out text. */
+#define FBR_MIN_F1 0.2
 
 typedef struct plist {
     uint32_t *label;
@@ -73,14 +77,17 @@ struct cd_trainer {
 void cd_nb_opts_default(cd_nb_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->kind = CD_NB_COMPLEMENT;
+    o->kind = CD_NB_AUTO;
     o->mode = CD_LABELS_AUTO;
-    o->alpha = 0.1;
+    o->alpha = 0.01;
+    o->alpha_rest = 0.3;
     o->log_tf = 1;
     o->idf = 1;
     o->length_norm = 1;
     o->weight_norm = 1;
+    o->min_df = 3;
     o->cv_folds = 5;
+    o->refine = 60;
 }
 
 /* ---- growth ------------------------------------------------------------ */
@@ -188,7 +195,8 @@ static cd_status trainer_alloc(const cd_tok_opts *tok, const cd_nb_opts *nb,
         t->params.nb = *nb;
     else
         cd_nb_opts_default(&t->params.nb);
-    if (!(t->params.nb.alpha > 0) || !isfinite(t->params.nb.alpha)) {
+    if (!(t->params.nb.alpha > 0) || !isfinite(t->params.nb.alpha) ||
+        !(t->params.nb.alpha_rest > 0) || !isfinite(t->params.nb.alpha_rest)) {
         free(t);
         return cd_error_set(err, CD_ERR_ARG, "smoothing alpha must be a positive number");
     }
@@ -507,6 +515,75 @@ static int compile(const cd_trainer *t, compiled *c)
 
 /* ---- calibration on held-out folds ---------------------------------------- */
 
+
+/* Refinement needs every document the counts hold: after training further
+ * from a model, only plain naive Bayes weights are computed. */
+static int refining(const cd_trainer *t, const nb_params *P)
+{
+    return P->multilabel && P->nb.kind == CD_NB_COMPLEMENT && P->nb.refine > 0 &&
+           (double)t->docs.n == t->params.docs;
+}
+
+typedef struct refine_set {
+    refine_doc *docs;
+    uint32_t *terms;
+    double *f;
+    size_t n;
+} refine_set;
+
+static void refine_set_free(refine_set *r)
+{
+    free(r->docs);
+    free(r->terms);
+    free(r->f);
+}
+
+/* The stored documents outside fold skip (all when fold is NULL), as
+ * features of view v; features that vanish (left-out terms) are dropped. */
+static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_t *fold,
+                            uint32_t skip, refine_set *r)
+{
+    const stored_docs *d = &t->docs;
+    memset(r, 0, sizeof *r);
+    r->docs = malloc(sizeof *r->docs * (d->n + 1));
+    r->terms = malloc(sizeof *r->terms * (d->len + 1));
+    r->f = malloc(sizeof *r->f * (d->len + 1));
+    if (!r->docs || !r->terms || !r->f)
+        return -1;
+    size_t at = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (fold && fold[i] == skip)
+            continue;
+        nb_doc doc = { d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i] };
+        nb_features(v, &doc, r->f + at);
+        refine_doc *rd = &r->docs[r->n++];
+        rd->terms = r->terms + at;
+        rd->f = r->f + at;
+        rd->n = 0;
+        for (size_t j = 0; j < doc.n; j++) {
+            if (r->f[at + j] == 0)
+                continue;
+            r->terms[at + rd->n] = doc.terms[j];
+            r->f[at + rd->n] = r->f[at + j];
+            rd->n++;
+        }
+        rd->labels = d->labels + d->label_start[i];
+        rd->nlabels = d->label_start[i + 1] - d->label_start[i];
+        at += doc.n;
+    }
+    return 0;
+}
+
+static int refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip)
+{
+    refine_set r;
+    int rc = refine_set_build(t, v, fold, skip, &r);
+    if (!rc)
+        rc = nb_refine(v, r.docs, r.n, (int)v->params->nb.refine);
+    refine_set_free(&r);
+    return rc;
+}
+
 static nb_post *find_posting(const nb_view *v, uint32_t w, uint32_t c)
 {
     nb_post *p = v->posts + v->terms[w].post_off;
@@ -651,6 +728,11 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
             if (fold[i] == k)
                 subtract_doc(t, &w.view, &w.params, i, w.f);
         nb_compute_weights(&w.view);
+        if (refining(t, &w.params) && refine_view(t, &w.view, fold, k)) {
+            cv_work_free(&w);
+            free(fold);
+            return -1;
+        }
         for (size_t i = 0; i < d->n; i++)
             if (fold[i] == k)
                 cv_score_doc(t, &w, i, scores + i * L);
@@ -708,8 +790,16 @@ static int calibrate_multi(const cd_trainer *t, compiled *full, const double *sc
         nb_fit_platt(s, y, n, &l->platt_a, &l->platt_b);
         for (size_t i = 0; i < n; i++)
             p[i] = 1 / (1 + exp(-(l->platt_a * s[i] + l->platt_b)));
-        double f1;
+        double f1, top = 0;
         l->threshold = nb_best_threshold(p, y, n, &f1);
+        /* SCut.fbr (Yang 2001): a label the folds could not learn keeps
+         * out of the way of the others unless a text outscores them all. */
+        if (f1 < FBR_MIN_F1) {
+            for (size_t i = 0; i < n; i++)
+                if (p[i] > top)
+                    top = p[i];
+            l->threshold = top;
+        }
         as[nfit] = l->platt_a;
         bs[nfit] = l->platt_b;
         nfit++;
@@ -776,6 +866,89 @@ static cd_status calibrate(const cd_trainer *t, compiled *full, cd_progress_fn p
 
 /* ---- saving ---------------------------------------------------------------- */
 
+/* Settings of kind auto for the data at hand (see cd_nb_opts_default),
+ * except those pinned. */
+static void resolve_auto(nb_params *P)
+{
+    cd_nb_opts *o = &P->nb;
+    cd_nb_opts preset;
+    cd_nb_opts_default(&preset);
+    if (P->multilabel) {
+        preset.kind = CD_NB_COMPLEMENT;
+    } else {
+        preset.kind = CD_NB_MULTINOMIAL;
+        preset.alpha = 0.05;
+        preset.log_tf = preset.idf = preset.length_norm = preset.weight_norm = 0;
+        preset.min_df = 1;
+        preset.refine = 0;
+    }
+    o->kind = preset.kind;
+    if (!(o->pinned & CD_NB_PIN_ALPHA)) o->alpha = preset.alpha;
+    if (!(o->pinned & CD_NB_PIN_ALPHA_REST)) o->alpha_rest = preset.alpha_rest;
+    if (!(o->pinned & CD_NB_PIN_LOG_TF)) o->log_tf = preset.log_tf;
+    if (!(o->pinned & CD_NB_PIN_IDF)) o->idf = preset.idf;
+    if (!(o->pinned & CD_NB_PIN_LENGTH_NORM)) o->length_norm = preset.length_norm;
+    if (!(o->pinned & CD_NB_PIN_WEIGHT_NORM)) o->weight_norm = preset.weight_norm;
+    if (!(o->pinned & CD_NB_PIN_MIN_DF)) o->min_df = preset.min_df;
+    if (!(o->pinned & CD_NB_PIN_REFINE)) o->refine = preset.refine;
+}
+
+/* Count the stored texts again with the features of P (used when kind
+ * auto chose other features than those counted while adding). */
+static void recount(const cd_trainer *t, compiled *full)
+{
+    nb_view *v = &full->view;
+    nb_params *P = &full->params;
+    const stored_docs *d = &t->docs;
+    double *f = malloc(sizeof *f * (d->len + 1));
+    if (!f)
+        return;
+    for (uint32_t p = 0; p < v->nposts; p++)
+        v->posts[p].count = 0;
+    for (uint32_t w = 0; w < v->nterms; w++)
+        v->terms[w].total = 0;
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        v->labels[c].mass = 0;
+    P->mass = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        size_t n = d->start[i + 1] - d->start[i];
+        const uint32_t *terms = d->terms + d->start[i];
+        double sum;
+        train_features(P, d->tf + d->start[i], n, f, &sum);
+        for (size_t j = 0; j < n; j++) {
+            v->terms[terms[j]].total += f[j];
+            for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++) {
+                nb_post *p = find_posting(v, terms[j], d->labels[k]);
+                if (p)
+                    p->count += f[j];
+            }
+        }
+        for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+            v->labels[d->labels[k]].mass += sum;
+        P->mass += sum;
+    }
+    free(f);
+}
+
+/* Resolve kind auto; returns 1 when the counts must be recounted. */
+static int settle_kind(const cd_trainer *t, compiled *full)
+{
+    nb_params *P = &full->params;
+    if (P->nb.kind != CD_NB_AUTO)
+        return 0;
+    uint8_t log_tf = P->nb.log_tf, norm = P->nb.length_norm;
+    resolve_auto(P);
+    if (P->nb.log_tf == log_tf && P->nb.length_norm == norm)
+        return 0;
+    if ((double)t->docs.n != t->params.docs) {
+        /* Not every text is at hand: keep the features they were counted with. */
+        P->nb.log_tf = log_tf;
+        P->nb.length_norm = norm;
+        return 0;
+    }
+    return 1;
+}
+
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err)
 {
@@ -795,9 +968,18 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     }
     for (uint32_t c = 0; c < full.view.nlabels; c++)
         full.label_names[c] = t->label_vocab.pool + t->label_vocab.name_off[c];
+    if (settle_kind(t, &full))
+        recount(t, &full);
     cd_status st = calibrate(t, &full, progress, ud, err);
     if (!st) {
         nb_compute_weights(&full.view);
+        full.params.refined = refining(t, &full.params);
+        if (progress && full.params.refined)
+            progress("refining", 0.5, ud);
+        if (full.params.refined && refine_view(t, &full.view, NULL, 0))
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+    }
+    if (!st) {
         /* label names in the pool are not NUL-terminated: copy them */
         char **names = calloc(full.view.nlabels, sizeof *names);
         for (uint32_t c = 0; names && c < full.view.nlabels; c++) {

@@ -20,7 +20,10 @@
 
 typedef enum cd_nb_kind {
     CD_NB_MULTINOMIAL = 0,  /* multinomial naive Bayes, additive smoothing */
-    CD_NB_COMPLEMENT = 1    /* complement naive Bayes (Rennie et al. 2003) */
+    CD_NB_COMPLEMENT = 1,   /* complement naive Bayes (Rennie et al. 2003); for
+                               multi-label data one label against the rest */
+    CD_NB_AUTO = 2          /* chosen when the model is saved, with the settings
+                               that do best for the data: see cd_nb_opts_default */
 } cd_nb_kind;
 
 typedef enum cd_label_mode {
@@ -32,14 +35,39 @@ typedef enum cd_label_mode {
 typedef struct cd_nb_opts {
     cd_nb_kind kind;        /* default CD_NB_COMPLEMENT */
     cd_label_mode mode;     /* default CD_LABELS_AUTO */
-    double alpha;           /* additive smoothing (default 0.1) */
+    double alpha;           /* additive smoothing of a label's own counts (default 0.01) */
+    double alpha_rest;      /* additive smoothing of the counts of all other labels,
+                               used by complement models (default 0.3) */
     uint8_t log_tf;         /* term frequency tf -> log(1 + tf) (default 1) */
     uint8_t idf;            /* weigh terms by inverse document frequency (default 1) */
     uint8_t length_norm;    /* L2-normalize each document's vector (default 1) */
     uint8_t weight_norm;    /* normalize each label's weight vector (default 1) */
-    uint32_t cv_folds;      /* folds used to tune multi-label thresholds (default 5) */
+    uint32_t min_df;        /* ignore terms found in fewer training documents (default 3) */
+    uint32_t cv_folds;      /* folds used to calibrate (default 5) */
+    uint32_t refine;        /* multi-label complement models: iterations of the
+                               discriminative refinement of the weights (L-BFGS),
+                               0 for plain naive Bayes (default 60) */
+    uint32_t pinned;        /* CD_NB_PIN_* bits: settings that kind CD_NB_AUTO
+                               must keep as given */
 } cd_nb_opts;
 
+enum {
+    CD_NB_PIN_ALPHA = 1 << 0, CD_NB_PIN_ALPHA_REST = 1 << 1, CD_NB_PIN_LOG_TF = 1 << 2,
+    CD_NB_PIN_IDF = 1 << 3, CD_NB_PIN_LENGTH_NORM = 1 << 4, CD_NB_PIN_WEIGHT_NORM = 1 << 5,
+    CD_NB_PIN_MIN_DF = 1 << 6, CD_NB_PIN_REFINE = 1 << 7
+};
+
+/* The defaults: kind CD_NB_AUTO, which the trainer resolves when it saves,
+ * once it knows whether the data is single- or multi-label:
+ *   single-label: multinomial naive Bayes on raw term counts (no log tf,
+ *     idf or normalization), alpha 0.05, min_df 1;
+ *   multi-label: complement naive Bayes, one label against the rest, on
+ *     log(1 + tf) * idf, length-normalized, alpha 0.01, alpha_rest 0.3,
+ *     min_df 3, refined by 60 iterations of logistic regression.
+ * Settings marked in pinned are kept as given.  The fields below hold the
+ * multi-label values, which are also how texts are counted while training
+ * (the trainer recounts its stored texts when the single-label preset
+ * wants raw counts). */
 void cd_nb_opts_default(cd_nb_opts *opts);
 
 /* ---- training ---------------------------------------------------------- */
@@ -83,6 +111,7 @@ typedef struct cd_model_info {
     cd_nb_opts nb;
     cd_tok_opts tok;
     int multilabel;        /* 1 when per-label thresholds decide */
+    int refined;           /* 1 when the weights were refined (refine.h) */
     uint64_t docs;         /* training documents */
     uint32_t labels;
     uint32_t terms;        /* vocabulary size */
@@ -119,9 +148,9 @@ void cd_classifier_free(cd_classifier *c);
 
 /* Classify len bytes of text.  *scores gets an array of one entry per
  * label, sorted by decreasing p, owned by the classifier and valid until
- * the next call.  Single-label models choose the best label; multi-label
- * models choose each label whose p reaches its threshold, and always at
- * least the best one. */
+ * the next call.  Single-label models choose the most probable label;
+ * multi-label models choose each label whose p reaches its threshold, or
+ * when none does, the one that comes nearest (largest p - threshold). */
 cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
                       const cd_label_score **scores, size_t *n, cd_error *err);
 

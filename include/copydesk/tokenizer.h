@@ -27,6 +27,12 @@ typedef struct cd_tok_opts {
     uint8_t fold_numbers;  /* digit runs become "0": "10.5bn" -> "0.0bn" (default 0) */
 } cd_tok_opts;
 
+/* The version of the tokenization rules (core/tokenizer.c, the stop-word
+ * list, the Unicode data of utf8proc).  A model records the version it was
+ * trained with and is refused by a tokenizer of another version, since its
+ * vocabulary would no longer match the tokens. */
+#define CD_TOK_VERSION 1u
+
 /* Upper bound of min_len/max_len accepted by cd_tokenizer_new. */
 #define CD_TOK_MAX_LEN 256
 

@@ -12,7 +12,7 @@ has "model info names labels" "$T/out" "^sport +12"
 has "model info tells the tokenizer" "$T/out" "^tokenizer +length 2-40"
 run 0 "model info --json" -- cd_ model info --json "$T/m.cdm"
 jqtrue "model info JSON" "$T/out" '.labels | length == 5'
-jqtrue "model info JSON settings" "$T/out" '.docs == 60 and .kind == "complement" and .multilabel == false'
+jqtrue "model info JSON settings" "$T/out" '.docs == 60 and .kind == "multinomial" and .multilabel == false and .refined == false'
 
 run 0 "classify JSON lines" -- cd_ classify -m "$T/m.cdm" "$FIX/mini/bbc-test.jsonl"
 same "one line per story" "$(wc -l <"$T/out")" "20"

@@ -78,7 +78,7 @@ static void round_trip(void **state)
     assert_int_equal(info.docs, 6);
     assert_true(info.tok.bigrams);
     assert_int_equal(info.tok.min_len, 2);
-    assert_int_equal(info.nb.kind, CD_NB_COMPLEMENT);
+    assert_int_equal(info.nb.kind, CD_NB_MULTINOMIAL);  /* kind auto, single-label data */
     assert_false(info.multilabel);
     assert_true(info.terms > 20);
     assert_string_equal(cd_model_label(m, 0), "trade");
@@ -299,6 +299,10 @@ static void multilabel_thresholds(void **state)
     cd_model_info info;
     cd_model_get_info(m, &info);
     assert_true(info.multilabel);
+    /* kind auto chose complement naive Bayes, refined, for multi-label data */
+    assert_int_equal(info.nb.kind, CD_NB_COMPLEMENT);
+    assert_true(info.refined);
+    assert_true(info.nb.log_tf && info.nb.idf && info.nb.length_norm);
     cd_classifier *c;
     const cd_label_score *sc;
     size_t n;
@@ -312,6 +316,26 @@ static void multilabel_thresholds(void **state)
     assert_true(sc[0].chosen);
     assert_false(sc[1].chosen);
     cd_classifier_free(c);
+
+    /* training further keeps counting, but cannot refine without the old
+     * stories: the new model is plain naive Bayes, and still right */
+    assert_int_equal(cd_trainer_from_model(m, &t, &err), CD_OK);
+    text = "crude oil barrels opec";
+    assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
+    char *more = save(t, dir, "more.cdm");
+    cd_trainer_free(t);
+    cd_model *m2;
+    assert_int_equal(cd_model_open(more, &m2, &err), CD_OK);
+    cd_model_get_info(m2, &info);
+    assert_false(info.refined);
+    assert_int_equal(info.docs, 31);
+    assert_int_equal(cd_classifier_new(m2, &c, &err), CD_OK);
+    text = "opec output crude prices";
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    assert_string_equal(cd_model_label(m2, sc[0].label), "oil");
+    cd_classifier_free(c);
+    cd_model_close(m2);
+    free(more);
     cd_model_close(m);
     free(path);
     scratch_remove(dir);

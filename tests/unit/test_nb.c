@@ -36,6 +36,8 @@ static void plain_opts(cd_nb_opts *nb, cd_nb_kind kind)
     cd_nb_opts_default(nb);
     nb->kind = kind;
     nb->alpha = 1.0;
+    nb->alpha_rest = 1.0;
+    nb->min_df = 1;
     nb->log_tf = 0;
     nb->idf = 0;
     nb->length_norm = 0;
