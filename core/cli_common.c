@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "copydesk.h"
 
 void cli_error(const char *what, const char *fmt, ...)
 {
@@ -17,30 +18,6 @@ void cli_error(const char *what, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c < 0xC2 || c > 0xF4)
-        return 0;
-    if (c < 0xE0) { len = 2; min = 0x80; }
-    else if (c < 0xF0) { len = 3; min = 0x800; }
-    else { len = 4; min = 0x10000; }
-    if (len > n)
-        return 0;
-    uint32_t cp = c & (0x3F >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 void cli_json_string(FILE *out, const char *str, size_t len)
@@ -59,7 +36,7 @@ void cli_json_string(FILE *out, const char *str, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq(s + i, len - i);
+            size_t n = cd_utf8_seq((const char *)s + i, len - i);
             if (n) {
                 fwrite(s + i, 1, n, out);
                 i += n;

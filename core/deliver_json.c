@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copydesk/story.h"
 #include "deliver_json.h"
 
 static int grow(cd_buf *b, size_t extra)
@@ -62,30 +63,6 @@ void cd_buf_printf(cd_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c < 0xC2 || c > 0xF4)
-        return 0;
-    if (c < 0xE0) { len = 2; min = 0x80; }
-    else if (c < 0xF0) { len = 3; min = 0x800; }
-    else { len = 4; min = 0x10000; }
-    if (len > n)
-        return 0;
-    uint32_t cp = c & (0x3F >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 static int plain_ascii(unsigned char c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
@@ -116,7 +93,7 @@ void cd_buf_json_string(cd_buf *b, const char *str, size_t len)
             cd_buf_put(b, str + i, run - i);
             i = run;
         } else if (s[i] >= 0x80) {
-            size_t n = utf8_seq(s + i, len - i);
+            size_t n = cd_utf8_seq((const char *)s + i, len - i);
             cd_buf_put(b, n ? str + i : "\xEF\xBF\xBD", n ? n : 3);
             i += n ? n : 1;
         } else {
