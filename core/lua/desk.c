@@ -696,8 +696,8 @@ static void count(cd_desk *d, int rule_error)
     }
 }
 
-/* Decide (and deliver unless dry) the story; counted when counted. */
-static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
+/* Analyse the story and run the rules: the route, the rule, the reason. */
+static void decide_story(cd_desk *d, const cd_story *s)
 {
     reset_story(d);
     d->cur.story = s;
@@ -713,8 +713,13 @@ static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
         decide(d);
     }
     d->cur.live = 0;
-    int rule_error = d->error != NULL;
     make_reason(d);
+}
+
+/* Deliver the decided story unless dry; counted when counted. */
+static void finish_story(cd_desk *d, int dry, int counted)
+{
+    int rule_error = d->error != NULL;
     if (dry)
         d->outcome = d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
     else
@@ -725,6 +730,13 @@ static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
             for (size_t i = 0; i < d->nroute; i++)
                 d->dests[d->route[i]].delivered++;
     }
+}
+
+/* Decide (and deliver unless dry) the story; counted when counted. */
+static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
+{
+    decide_story(d, s);
+    finish_story(d, dry, counted);
 }
 
 void cd_desk_decide_quietly(cd_desk *d, const cd_story *story)
@@ -744,6 +756,22 @@ cd_status cd_desk_route(cd_desk *d, const cd_story *story, int dry_run, cd_decis
     out->reason = d->reason.data ? d->reason.data : "";
     out->error = d->error;
     return CD_OK;
+}
+
+void cd_desk_decide(cd_desk *d, const cd_story *story)
+{
+    decide_story(d, story);
+}
+
+void cd_desk_deliver(cd_desk *d, int dry_run, cd_decision *out)
+{
+    finish_story(d, dry_run, 1);
+    out->outcome = d->outcome;
+    out->route = d->route_names;
+    out->nroute = d->nroute;
+    out->rule = d->rule;
+    out->reason = d->reason.data ? d->reason.data : "";
+    out->error = d->error;
 }
 
 static const char *outcome_name(cd_outcome o)

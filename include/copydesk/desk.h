@@ -74,6 +74,15 @@ typedef struct cd_decision {
 cd_status cd_desk_route(cd_desk *desk, const cd_story *story, int dry_run,
                         cd_decision *out, cd_error *err);
 
+/* cd_desk_route in two steps, for routing on several threads (copydesk
+ * route --threads: each thread has its own desk and decides in parallel,
+ * then delivers in input order).  cd_desk_decide runs the models and the
+ * rules; cd_desk_deliver then delivers the story (unless dry_run), counts
+ * it and fills out, exactly as cd_desk_route would have.  The story must
+ * stay valid, and nothing else be routed on the desk, between the two. */
+void cd_desk_decide(cd_desk *desk, const cd_story *story);
+void cd_desk_deliver(cd_desk *desk, int dry_run, cd_decision *out);
+
 /* The last routed story's decision as one JSON line (no newline): id,
  * route, rule, reason, outcome, top topics, model labels, tags, rule log;
  * explain adds each topic's evidence (labels and keyword hits).  Call it
