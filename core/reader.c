@@ -58,8 +58,8 @@
 #define KEEP_BYTES ((size_t)1 << 20)
 
 enum {
-    STEP_DONE = 2,  /* the file is finished: close it and go on */
-    STEP_SKIP = 3   /* nothing to report for this line: read the next */
+    STEP_DONE = 10, /* the file is finished: close it and go on */
+    STEP_SKIP = 11  /* nothing to report for this line: read the next */
 };
 
 /* A growing byte buffer that refuses to hold more than max bytes. */
@@ -109,6 +109,7 @@ struct cd_reader {
     size_t source_cap;
     unsigned long elem_line;  /* array: line of the last element start */
     unsigned same_line;       /* array: elements started on that line */
+    cd_raw_story *raw;        /* cd_reader_next_raw: JSON lines go here */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -415,6 +416,56 @@ static int end_of_file(cd_reader *r, cd_error *err)
     return STEP_DONE;
 }
 
+/* ---- raw JSON lines, parsed elsewhere ----------------------------------- */
+
+static int raw_put(char **p, size_t *cap, const char *s, size_t n)
+{
+    if (n + 1 > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < n + 1)
+            c *= 2;
+        char *q = realloc(*p, c);
+        if (!q)
+            return -1;
+        *p = q;
+        *cap = c;
+    }
+    memcpy(*p, s, n);
+    (*p)[n] = '\0';
+    return 0;
+}
+
+/* Hand the line (len bytes at json) and its source over in raw. */
+static int raw_line(cd_raw_story *raw, const char *json, size_t len, const char *source,
+                    cd_error *err)
+{
+    if (raw_put(&raw->json, &raw->cap, json, len) != 0 ||
+        raw_put(&raw->source, &raw->source_cap, source, strlen(source)) != 0)
+        return fail(err, CD_ERR_NOMEM, "%s: out of memory", source);
+    raw->len = len;
+    return CD_READ_RAW;
+}
+
+int cd_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
+{
+    cd_error e = { 0 };
+    /* a line holds no newline: an error is on the line itself, whose
+     * source is "path:LINE", as json_story says it */
+    if (cd_story_from_json(raw->json, raw->len, raw->source, story, NULL, &e) == CD_OK)
+        return CD_READ_STORY;
+    cd_error_set(err, e.code, "%s: %s", raw->source, e.msg);
+    return CD_READ_ERROR;
+}
+
+void cd_raw_story_free(cd_raw_story *raw)
+{
+    if (!raw)
+        return;
+    free(raw->json);
+    free(raw->source);
+    memset(raw, 0, sizeof *raw);
+}
+
 /* One JSON line, already in acc. */
 static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_error *err)
 {
@@ -426,6 +477,8 @@ static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_erro
         return rc;
     if (is_blank(r->acc.p, r->acc.len))
         return STEP_SKIP;
+    if (r->raw)
+        return raw_line(r->raw, r->acc.p, r->acc.len, where, err);
     return json_story(r, where, line, story, err);
 }
 
@@ -845,6 +898,14 @@ int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err)
         if (rc < 0)
             return CD_READ_ERROR;
     }
+}
+
+int cd_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err)
+{
+    r->raw = raw;
+    int rc = cd_reader_next(r, story, err);
+    r->raw = NULL;
+    return rc;
 }
 
 void cd_reader_free(cd_reader *r)
