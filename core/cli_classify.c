@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_pipe.h"
 #include "copydesk.h"
 
 static void usage(FILE *out)
@@ -46,6 +47,8 @@ static void usage(FILE *out)
         "                      -c, also each topic's evidence: \"evidence\":[{\"topic\":..,\n"
         "                      \"labels\":[..],\"keywords\":[{\"keyword\":..,\"hits\":..}]}]\n"
         "  --explain-tokens K  how many tokens --explain shows (default 8)\n"
+        "  --threads N         classify on N threads (default: the number of cores);\n"
+        "                      the output keeps the order of the input\n"
         "  -h, --help          this help\n\n"
         "With -c the desk's rules run as in a dry run (nothing is delivered);\n"
         "copydesk route -n shows where stories would go.\n\n"
@@ -59,9 +62,16 @@ typedef struct classify_args {
     long top;
     int explain;
     long explain_k;
+    size_t threads;     /* 0: the number of cores */
 } classify_args;
 
-enum { OPT_EXPLAIN_TOKENS = 1000 };
+enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS };
+
+/* ,"p":0.97 as fprintf's %.4g writes it */
+static void put_p(cd_buf *out, double p)
+{
+    cd_buf_printf(out, ",\"p\":%.4g", p);
+}
 
 static int parse(int argc, char **argv, classify_args *a)
 {
@@ -71,6 +81,7 @@ static int parse(int argc, char **argv, classify_args *a)
         { "top", required_argument, NULL, 'n' },
         { "explain", no_argument, NULL, 'e' },
         { "explain-tokens", required_argument, NULL, OPT_EXPLAIN_TOKENS },
+        { "threads", required_argument, NULL, OPT_THREADS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -93,6 +104,12 @@ static int parse(int argc, char **argv, classify_args *a)
                 return CLI_USAGE;
             }
             break;
+        case OPT_THREADS:
+            if (!(a->threads = cli_pipe_parse_threads(optarg))) {
+                cli_error("classify", "--threads: expected a number from 1 to 256, got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return CLI_USAGE;
         }
@@ -108,37 +125,37 @@ static int parse(int argc, char **argv, classify_args *a)
     return -1;
 }
 
-static void print_tokens(FILE *out, cd_classifier *c, uint32_t label, cd_token_weight *tw, size_t k)
+static void print_tokens(cd_buf *out, cd_classifier *c, uint32_t label, cd_token_weight *tw, size_t k)
 {
     size_t n = cd_classifier_explain(c, label, tw, k);
-    fputs(",\"tokens\":[", out);
+    cd_buf_puts(out, ",\"tokens\":[");
     for (size_t i = 0; i < n; i++) {
-        fputs(i ? ",{\"token\":" : "{\"token\":", out);
-        cli_json_string(out, tw[i].token, tw[i].len);
-        fprintf(out, ",\"weight\":%.4g}", tw[i].weight);
+        cd_buf_puts(out, i ? ",{\"token\":" : "{\"token\":");
+        cd_buf_json_string(out, tw[i].token, tw[i].len);
+        cd_buf_printf(out, ",\"weight\":%.4g}", tw[i].weight);
     }
-    fputc(']', out);
+    cd_buf_put(out, "]", 1);
 }
 
 /* The model's labels of the story: ,"labels":[...] */
-static void print_labels(FILE *out, const cd_model *m, cd_classifier *c,
+static void print_labels(cd_buf *out, const cd_model *m, cd_classifier *c,
                          const cd_label_score *sc, size_t n, const classify_args *a,
                          cd_token_weight *tw)
 {
-    fputs(",\"labels\":[", out);
+    cd_buf_puts(out, ",\"labels\":[");
     size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
         if (a->top ? i >= (size_t)a->top : !sc[i].chosen)
             continue;
         const char *name = cd_model_label(m, sc[i].label);
-        fputs(shown++ ? ",{\"label\":" : "{\"label\":", out);
-        cli_json_string(out, name, strlen(name));
-        fprintf(out, ",\"p\":%.4g", sc[i].p);
+        cd_buf_puts(out, shown++ ? ",{\"label\":" : "{\"label\":");
+        cd_buf_json_string(out, name, strlen(name));
+        put_p(out, sc[i].p);
         if (a->explain)
             print_tokens(out, c, sc[i].label, tw, (size_t)a->explain_k);
-        fputc('}', out);
+        cd_buf_put(out, "}", 1);
     }
-    fputc(']', out);
+    cd_buf_put(out, "]", 1);
 }
 
 /* ---- topics from a desk ------------------------------------------------- */
@@ -203,21 +220,21 @@ static const char *json_member(const char *json, const char *key, size_t *len)
     return NULL;
 }
 
-static void print_member(FILE *out, const char *json, const char *key, const char *as)
+static void print_member(cd_buf *out, const char *json, const char *key, const char *as)
 {
     size_t len;
     const char *v = json_member(json, key, &len);
-    fprintf(out, ",\"%s\":", as);
+    cd_buf_printf(out, ",\"%s\":", as);
     if (v)
-        fwrite(v, 1, len, out);
+        cd_buf_put(out, v, len);
     else
-        fputs("null", out);
+        cd_buf_puts(out, "null");
 }
 
 /* Have the desk score the story (a dry run) and print its topics, the
  * desk's model labels when there is no -m model, and with --explain the
  * evidence.  Returns 0 when the desk could not consider the story. */
-static int print_desk(FILE *out, cd_desk *desk, const cd_story *s, const classify_args *a,
+static int print_desk(cd_buf *out, cd_desk *desk, const cd_story *s, const classify_args *a,
                       cd_error *err)
 {
     cd_decision dec;
@@ -240,78 +257,140 @@ static int print_desk(FILE *out, cd_desk *desk, const cd_story *s, const classif
 
 /* ---- the run -------------------------------------------------------------- */
 
-typedef struct classify_run {
-    cd_model *m;
+/* One worker's own objects: nothing here is shared with another worker
+ * but the model, which is read-only. */
+typedef struct classify_worker {
+    const classify_args *a;
+    const cd_model *m;
     cd_classifier *c;
     cd_desk *desk;
     cd_token_weight *tw;
+} classify_worker;
+
+typedef struct classify_run {
+    const classify_args *a;
+    cd_model *m;
+    classify_worker *w;
+    size_t nw;
+    int status;
 } classify_run;
 
 static void run_free(classify_run *r)
 {
-    free(r->tw);
-    cd_classifier_free(r->c);
+    for (size_t i = 0; r->w && i < r->nw; i++) {
+        free(r->w[i].tw);
+        cd_classifier_free(r->w[i].c);
+        cd_desk_free(r->w[i].desk);
+    }
+    free(r->w);
     cd_model_close(r->m);
-    cd_desk_free(r->desk);
 }
 
-static int run_open(const classify_args *a, classify_run *r)
+static int run_open(const classify_args *a, size_t threads, classify_run *r)
 {
     cd_error err;
     memset(r, 0, sizeof *r);
-    if (a->model && (cd_model_open(a->model, &r->m, &err) ||
-                     cd_classifier_new(r->m, &r->c, &err))) {
+    r->a = a;
+    if (a->model && cd_model_open(a->model, &r->m, &err) != CD_OK) {
         cli_error("classify", "%s", err.msg);
         return CLI_USAGE;
     }
-    if (a->config && cd_desk_load(a->config, NULL, &r->desk, &err) != CD_OK) {
-        cli_error("classify", "%s", err.msg);
-        return CLI_USAGE;
-    }
-    if (!(r->tw = malloc(sizeof *r->tw * (size_t)a->explain_k))) {
+    if (!(r->w = calloc(threads, sizeof *r->w))) {
         cli_error("classify", "out of memory");
         return CLI_USAGE;
+    }
+    r->nw = threads;
+    for (size_t i = 0; i < threads; i++) {
+        classify_worker *w = &r->w[i];
+        w->a = a;
+        w->m = r->m;
+        if (r->m && cd_classifier_new(r->m, &w->c, &err) != CD_OK) {
+            cli_error("classify", "%s", err.msg);
+            return CLI_USAGE;
+        }
+        /* one desk, one Lua state, per worker */
+        if (a->config && cd_desk_load(a->config, NULL, &w->desk, &err) != CD_OK) {
+            cli_error("classify", "%s", err.msg);
+            return CLI_USAGE;
+        }
+        if (!(w->tw = malloc(sizeof *w->tw * (size_t)a->explain_k))) {
+            cli_error("classify", "out of memory");
+            return CLI_USAGE;
+        }
     }
     return CLI_OK;
 }
 
-/* One story; 0 when it failed (reported). */
-static int classify_story(const classify_args *a, classify_run *r, const cd_story *s)
+enum { STORY_FAILED = 1 };
+
+static void story_error(cli_item *it, const char *msg)
 {
+    cd_buf_printf(&it->msg, "copydesk: classify: %s: %s\n", it->story.source, msg);
+    it->flags |= STORY_FAILED;
+}
+
+/* One story, in a worker: its line into it->out, errors into it->msg. */
+static void classify_story(void *wp, cli_item *it, cli_pipe *p)
+{
+    (void)p;
+    classify_worker *w = wp;
+    const classify_args *a = w->a;
+    const cd_story *s = &it->story;
+    cd_buf *out = &it->out;
     cd_error err;
     const cd_label_score *sc = NULL;
     size_t n = 0;
-    if (r->c) {
+    if (w->c) {
         size_t len;
         char *text = cd_story_text(s, &len);
         if (!text)
             cd_error_set(&err, CD_ERR_NOMEM, "out of memory");
-        int ok = text && cd_classify(r->c, text, len, &sc, &n, &err) == CD_OK;
+        int ok = text && cd_classify(w->c, text, len, &sc, &n, &err) == CD_OK;
         free(text);
         if (!ok) {
-            cli_error("classify", "%s: %s", s->source, err.msg);
-            return 0;
+            story_error(it, err.msg);
+            return;
         }
     }
-    FILE *out = stdout;
-    fputs("{\"id\":", out);
-    cli_json_string(out, s->id, strlen(s->id));
-    if (r->c)
-        print_labels(out, r->m, r->c, sc, n, a, r->tw);
-    if (r->desk && !print_desk(out, r->desk, s, a, &err)) {
+    cd_buf_puts(out, "{\"id\":");
+    cd_buf_json_string(out, s->id, strlen(s->id));
+    if (w->c)
+        print_labels(out, w->m, w->c, sc, n, a, w->tw);
+    if (w->desk && !print_desk(out, w->desk, s, a, &err)) {
         /* the line is half written: end it, so that stdout stays JSON lines */
-        fputs(",\"topics\":null}\n", out);
-        cli_error("classify", "%s: %s", s->source, err.msg);
-        return 0;
+        cd_buf_puts(out, ",\"topics\":null}\n");
+        story_error(it, err.msg);
+        return;
     }
-    fputs("}\n", out);
-    return 1;
+    cd_buf_puts(out, "}\n");
+}
+
+/* In input order: the line, the messages. */
+static void emit_story(void *ctx, cli_item *it)
+{
+    classify_run *r = ctx;
+    if (it->rc == CD_READ_ERROR) {
+        cli_error("classify", "%s", it->err.msg);
+        r->status = CLI_PARTIAL;
+        return;
+    }
+    if (it->out.failed || it->msg.failed) {
+        cli_error("classify", "out of memory");
+        r->status = CLI_PARTIAL;
+        return;
+    }
+    if (it->out.len)
+        fwrite(it->out.data, 1, it->out.len, stdout);
+    if (it->msg.len)
+        fwrite(it->msg.data, 1, it->msg.len, stderr);
+    if (it->flags & STORY_FAILED)
+        r->status = CLI_PARTIAL;
 }
 
 static int run(const classify_args *a, char **inputs, int ninputs)
 {
     classify_run cr;
-    int status = run_open(a, &cr);
+    int status = run_open(a, a->threads, &cr);
     if (status != CLI_OK) {
         run_free(&cr);
         return status;
@@ -325,18 +404,19 @@ static int run(const classify_args *a, char **inputs, int ninputs)
         run_free(&cr);
         return CLI_USAGE;
     }
-    cd_story s;
-    int rc;
-    while ((rc = cd_reader_next(r, &s, &err)) != CD_READ_END) {
-        if (rc == CD_READ_ERROR) {
-            cli_error("classify", "%s", err.msg);
-            status = CLI_PARTIAL;
-            continue;
-        }
-        if (!classify_story(a, &cr, &s))
-            status = CLI_PARTIAL;
-        cd_story_clear(&s);
+    void **ws = malloc(sizeof *ws * cr.nw);
+    if (!ws) {
+        cli_error("classify", "out of memory");
+        cd_reader_free(r);
+        run_free(&cr);
+        return CLI_USAGE;
     }
+    for (size_t i = 0; i < cr.nw; i++)
+        ws[i] = &cr.w[i];
+    cr.status = CLI_OK;
+    cli_pipe_run(r, ws, cr.nw, 0, classify_story, emit_story, &cr);
+    free(ws);
+    status = cr.status;
     cd_reader_free(r);
     run_free(&cr);
     if (fflush(stdout) != 0) {
@@ -352,6 +432,8 @@ int cli_classify(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         return rc;
+    if (!a.threads)
+        a.threads = cli_pipe_cores();
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     return run(&a, argv + optind, argc - optind);

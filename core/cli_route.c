@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_pipe.h"
 #include "copydesk.h"
 
 static void usage(FILE *out)
@@ -35,6 +36,9 @@ static void usage(FILE *out)
         "  --instructions N        Lua instructions a rule may run per story\n"
         "                          (default: the desk's limits{}, else 1000000)\n"
         "  --memory BYTES          memory limit of the desk's Lua state (default 64M)\n"
+        "  --threads N             route on N threads, each with its own desk and Lua\n"
+        "                          state (default: the number of cores); output and\n"
+        "                          deliveries keep the order of the input\n"
         "  -h, --help              this help\n\n"
         "Paths the desk reads (models, modules) are relative to its folder; paths\n"
         "it writes (destination folders and files, dead letter) to the current\n"
@@ -48,10 +52,11 @@ static void usage(FILE *out)
 typedef struct route_args {
     const char *config;
     int dry, explain, quiet;
+    size_t threads;       /* 0: the number of cores */
     cd_desk_opts opts;
 } route_args;
 
-enum { OPT_INSTRUCTIONS = 1000, OPT_MEMORY };
+enum { OPT_INSTRUCTIONS = 1000, OPT_MEMORY, OPT_THREADS };
 
 static int parse(int argc, char **argv, route_args *a)
 {
@@ -62,6 +67,7 @@ static int parse(int argc, char **argv, route_args *a)
         { "quiet", no_argument, NULL, 'q' },
         { "instructions", required_argument, NULL, OPT_INSTRUCTIONS },
         { "memory", required_argument, NULL, OPT_MEMORY },
+        { "threads", required_argument, NULL, OPT_THREADS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -88,6 +94,12 @@ static int parse(int argc, char **argv, route_args *a)
             }
             a->opts.memory = (size_t)v;
             break;
+        case OPT_THREADS:
+            if (!(a->threads = cli_pipe_parse_threads(optarg))) {
+                cli_error("route", "--threads: expected a number from 1 to 256, got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return CLI_USAGE;
         }
@@ -105,24 +117,45 @@ static void warn_problem(const char *msg, void *ud)
     fprintf(stderr, "copydesk: warning: %s\n", msg);
 }
 
-/* One line on stderr: "id -> a, b  (reason)". */
-static void story_line(const cd_story *s, const cd_decision *dec)
+/* The sum of every worker desk's counters (one desk without threads). */
+typedef struct route_run {
+    const route_args *a;
+    cd_desk **desks;
+    size_t ndesks;
+    uint64_t unreadable;
+} route_run;
+
+static uint64_t sum_dest(const route_run *r, size_t i, int failed)
 {
-    fprintf(stderr, "%s -> ", s->id);
-    for (size_t i = 0; i < dec->nroute; i++)
-        fprintf(stderr, "%s%s", i ? ", " : "", dec->route[i]);
-    if (dec->outcome == CD_OUTCOME_DEAD_LETTER)
-        fputs(" [dead letter]", stderr);
-    else if (dec->outcome == CD_OUTCOME_FAILED)
-        fputs(" [FAILED]", stderr);
-    fprintf(stderr, "  (%s)\n", dec->reason);
+    uint64_t n = 0;
+    for (size_t k = 0; k < r->ndesks; k++)
+        n += failed ? cd_desk_destination_failed(r->desks[k], i)
+                    : cd_desk_destination_delivered(r->desks[k], i);
+    return n;
 }
 
-static void summary(cd_desk *desk, const char *config, uint64_t unreadable, int dry)
+static void sum_stats(const route_run *r, cd_desk_stats *st)
 {
+    memset(st, 0, sizeof *st);
+    for (size_t k = 0; k < r->ndesks; k++) {
+        cd_desk_stats one;
+        cd_desk_get_stats(r->desks[k], &one);
+        st->stories += one.stories;
+        st->routed += one.routed;
+        st->fallback += one.fallback;
+        st->dead_letter += one.dead_letter;
+        st->failed += one.failed;
+        st->rule_errors += one.rule_errors;
+    }
+}
+
+static void summary(const route_run *r)
+{
+    cd_desk *desk = r->desks[0];
+    int dry = r->a->dry;
     cd_desk_stats st;
-    cd_desk_get_stats(desk, &st);
-    fprintf(stderr, "\ncopydesk route: %s%s\n", config, dry ? " (dry run: nothing delivered)" : "");
+    sum_stats(r, &st);
+    fprintf(stderr, "\ncopydesk route: %s%s\n", r->a->config, dry ? " (dry run: nothing delivered)" : "");
     fprintf(stderr, "  %-28s %8llu\n", "stories in", (unsigned long long)st.stories);
     fprintf(stderr, "  %-28s %8llu\n", "routed by a rule", (unsigned long long)st.routed);
     char fb[64];
@@ -130,11 +163,11 @@ static void summary(cd_desk *desk, const char *config, uint64_t unreadable, int 
     fprintf(stderr, "  %-28s %8llu\n", fb, (unsigned long long)st.fallback);
     fprintf(stderr, "  %-28s %8llu\n", "dead letter", (unsigned long long)st.dead_letter);
     fprintf(stderr, "  %-28s %8llu\n", "failed", (unsigned long long)st.failed);
-    fprintf(stderr, "  %-28s %8llu\n", "unreadable inputs", (unsigned long long)unreadable);
+    fprintf(stderr, "  %-28s %8llu\n", "unreadable inputs", (unsigned long long)r->unreadable);
     fprintf(stderr, "  %s\n", dry ? "would deliver to:" : "delivered to:");
     for (size_t i = 0; i < cd_desk_destinations(desk); i++) {
-        uint64_t ok = cd_desk_destination_delivered(desk, i);
-        uint64_t bad = cd_desk_destination_failed(desk, i);
+        uint64_t ok = sum_dest(r, i, 0);
+        uint64_t bad = sum_dest(r, i, 1);
         if (!ok && !bad)
             continue;
         fprintf(stderr, "    %-26s %8llu", cd_desk_destination_name(desk, i),
@@ -144,31 +177,98 @@ static void summary(cd_desk *desk, const char *config, uint64_t unreadable, int 
         fputc('\n', stderr);
     }
     fprintf(stderr, "  %-28s %8llu\n", "rule errors", (unsigned long long)st.rule_errors);
-    for (size_t i = 0; i < cd_desk_rules(desk); i++)
-        if (cd_desk_rule_errors(desk, i))
+    for (size_t i = 0; i < cd_desk_rules(desk); i++) {
+        uint64_t n = 0;
+        for (size_t k = 0; k < r->ndesks; k++)
+            n += cd_desk_rule_errors(r->desks[k], i);
+        if (n)
             fprintf(stderr, "    %-26s %8llu\n", cd_desk_rule_name(desk, i),
-                    (unsigned long long)cd_desk_rule_errors(desk, i));
+                    (unsigned long long)n);
+    }
 }
 
-static void report(cd_desk *desk, const cd_story *s, const cd_decision *dec,
-                   const route_args *a)
+/* One line: "id -> a, b  (reason)". */
+static void story_line(cd_buf *b, const cd_story *s, const cd_decision *dec)
+{
+    cd_buf_printf(b, "%s -> ", s->id);
+    for (size_t i = 0; i < dec->nroute; i++)
+        cd_buf_printf(b, "%s%s", i ? ", " : "", dec->route[i]);
+    if (dec->outcome == CD_OUTCOME_DEAD_LETTER)
+        cd_buf_puts(b, " [dead letter]");
+    else if (dec->outcome == CD_OUTCOME_FAILED)
+        cd_buf_puts(b, " [FAILED]");
+    cd_buf_printf(b, "  (%s)\n", dec->reason);
+}
+
+static void report(cd_desk *desk, cli_item *it, const cd_decision *dec, const route_args *a)
 {
     if (dec->error)
-        cli_error("route", "%s", dec->error);
+        cd_buf_printf(&it->msg, "copydesk: route: %s\n", dec->error);
     if (a->dry || a->explain) {
         char *json = cd_desk_decision_json(desk, a->explain);
         if (json) {
-            fputs(json, a->dry ? stdout : stderr);
-            fputc('\n', a->dry ? stdout : stderr);
+            cd_buf *b = a->dry ? &it->out : &it->msg;
+            cd_buf_puts(b, json);
+            cd_buf_put(b, "\n", 1);
             free(json);
         }
     }
     if (!a->quiet && !a->dry)
-        story_line(s, dec);
+        story_line(&it->msg, &it->story, dec);
 }
 
-static int run(cd_desk *desk, char **inputs, size_t n, const route_args *a)
+typedef struct route_worker {
+    const route_args *a;
+    cd_desk *desk;
+} route_worker;
+
+enum { STORY_UNREADABLE = 1 };
+
+/* One story, in a worker with its own desk.  A dry run needs no order;
+ * deliveries are made in input order (cli_pipe's ordered section), so that
+ * a jsonl destination gets its lines in the order of the input. */
+static void route_one(void *wp, cli_item *it, cli_pipe *p)
 {
+    route_worker *w = wp;
+    const route_args *a = w->a;
+    cd_decision dec;
+    if (a->dry) {
+        cd_error err;
+        if (cd_desk_route(w->desk, &it->story, 1, &dec, &err) != CD_OK) {
+            cd_buf_printf(&it->msg, "copydesk: %s: %s\n", it->story.id, err.msg);
+            it->flags |= STORY_UNREADABLE;
+            return;
+        }
+    } else {
+        cd_desk_decide(w->desk, &it->story);
+        cli_pipe_turn_wait(p, it);
+        cd_desk_deliver(w->desk, 0, &dec);
+        cli_pipe_turn_done(p, it);
+    }
+    report(w->desk, it, &dec, a);
+}
+
+static void emit_one(void *ctx, cli_item *it)
+{
+    route_run *r = ctx;
+    if (it->rc == CD_READ_ERROR) {
+        cli_error("route", "%s", it->err.msg);
+        r->unreadable++;
+        return;
+    }
+    if (it->out.failed || it->msg.failed)
+        cli_error("route", "out of memory");
+    if (it->out.len)
+        fwrite(it->out.data, 1, it->out.len, stdout);
+    if (it->msg.len)
+        fwrite(it->msg.data, 1, it->msg.len, stderr);
+    if (it->flags & STORY_UNREADABLE)
+        r->unreadable++;
+}
+
+static int run(route_run *rr, char **inputs, size_t n)
+{
+    const route_args *a = rr->a;
     static const char *const stdin_only[] = { "-" };
     cd_reader *r;
     cd_error err;
@@ -177,30 +277,29 @@ static int run(cd_desk *desk, char **inputs, size_t n, const route_args *a)
         cli_error("route", "%s", err.msg);
         return CLI_USAGE;
     }
-    uint64_t unreadable = 0;
-    cd_story s;
-    int got;
-    while ((got = cd_reader_next(r, &s, &err)) != CD_READ_END) {
-        if (got == CD_READ_ERROR) {
-            cli_error("route", "%s", err.msg);
-            unreadable++;
-            continue;
-        }
-        cd_decision dec;
-        if (cd_desk_route(desk, &s, a->dry, &dec, &err) != CD_OK) {
-            cli_error(s.id, "%s", err.msg);
-            unreadable++;
-        } else {
-            report(desk, &s, &dec, a);
-        }
-        cd_story_clear(&s);
+    route_worker *ws = calloc(rr->ndesks, sizeof *ws);
+    void **wp = calloc(rr->ndesks, sizeof *wp);
+    if (!ws || !wp) {
+        free(ws);
+        free(wp);
+        cd_reader_free(r);
+        cli_error("route", "out of memory");
+        return CLI_USAGE;
     }
+    for (size_t i = 0; i < rr->ndesks; i++) {
+        ws[i] = (route_worker){ a, rr->desks[i] };
+        wp[i] = &ws[i];
+    }
+    cli_pipe_run(r, wp, rr->ndesks, !a->dry, route_one, emit_one, rr);
+    free(ws);
+    free(wp);
     cd_reader_free(r);
+    fflush(stdout);
     if (!a->quiet)
-        summary(desk, a->config, unreadable, a->dry);
+        summary(rr);
     cd_desk_stats st;
-    cd_desk_get_stats(desk, &st);
-    return unreadable || st.dead_letter || st.failed || st.rule_errors ? CLI_PARTIAL : CLI_OK;
+    sum_stats(rr, &st);
+    return rr->unreadable || st.dead_letter || st.failed || st.rule_errors ? CLI_PARTIAL : CLI_OK;
 }
 
 int cli_route(int argc, char **argv)
@@ -211,14 +310,30 @@ int cli_route(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    cd_desk *desk;
-    cd_error err;
-    if (cd_desk_load(a.config, &a.opts, &desk, &err) != CD_OK) {
-        cli_error("route", "%s", err.msg);
+    if (!a.threads)
+        a.threads = cli_pipe_cores();
+    route_run rr = { .a = &a };
+    if (!(rr.desks = calloc(a.threads, sizeof *rr.desks))) {
+        cli_error("route", "out of memory");
         return CLI_USAGE;
     }
-    cd_desk_validate(desk, warn_problem, NULL);
-    rc = run(desk, argv + optind, (size_t)(argc - optind), &a);
-    cd_desk_free(desk);
+    /* one desk, one Lua state, per worker */
+    cd_error err;
+    for (size_t i = 0; i < a.threads; i++) {
+        if (cd_desk_load(a.config, &a.opts, &rr.desks[i], &err) != CD_OK) {
+            cli_error("route", "%s", err.msg);
+            for (size_t k = 0; k < i; k++)
+                cd_desk_free(rr.desks[k]);
+            free(rr.desks);
+            return CLI_USAGE;
+        }
+        rr.ndesks = i + 1;
+        if (i == 0)
+            cd_desk_validate(rr.desks[0], warn_problem, NULL);
+    }
+    rc = run(&rr, argv + optind, (size_t)(argc - optind));
+    for (size_t k = 0; k < rr.ndesks; k++)
+        cd_desk_free(rr.desks[k]);
+    free(rr.desks);
     return rc;
 }
