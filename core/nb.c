@@ -206,6 +206,17 @@ void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f,
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+    /* A single-label score is a sum over the text's words, and naive
+     * Bayes counts each word as fresh evidence: the gaps between labels
+     * grow with the length of the text, and one softmax temperature would
+     * make long texts certain and short ones vague.  Dividing by the root
+     * of the text's mass keeps the winner and lets one temperature fit
+     * texts of every length. */
+    if (!v->params->multilabel) {
+        double k = 1 / sqrt(F > 1 ? F : 1);
+        for (uint32_t c = 0; c < v->nlabels; c++)
+            scores[c] *= k;
+    }
 }
 
 void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)

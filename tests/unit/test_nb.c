@@ -8,12 +8,13 @@
  * Vocabulary V = 3.  With raw counts and alpha = 1:
  *   theta_A = apple 3/6, banana 2/6, cherry 1/6
  *   theta_B = apple 1/5, banana 2/5, cherry 2/5
- * Text "apple cherry":
- *   multinomial: P(A) = (1/2 * 1/6) / (1/2 * 1/6 + 1/5 * 2/5) = 0.510204...
- *     (equal priors, so they cancel)
+ * Text "apple cherry" (two words, so single-label scores are divided by
+ * sqrt(2) before the softmax, temperature 1 without calibration folds):
+ *   multinomial: log P(A)/P(B) = log((1/2 * 1/6) / (1/5 * 2/5)) = log(25/24)
+ *     (equal priors, so they cancel): P(A) = sigmoid(log(25/24) / sqrt 2)
  *   complement:  score_A = -log(1/5) - log(2/5) = log 12.5,
  *                score_B = -log(3/6) - log(1/6) = log 12,
- *     so P(A) = 12.5 / 24.5 = 0.510204... with temperature 1.
+ *     the same gap log(25/24), so the same P(A).
  * Weights are stored as 32-bit floats, so results agree to about 1e-7.
  */
 #include <math.h>
@@ -85,7 +86,7 @@ static void multinomial_by_hand(void **state)
     (void)state;
     char *dir = scratch_dir();
     cd_model *m = train_two(CD_NB_MULTINOMIAL, dir);
-    double expect = (0.5 / 6) / (0.5 / 6 + 0.2 * 0.4);
+    double expect = 1 / (1 + exp(-log(25.0 / 24) / sqrt(2)));
     assert_true(fabs(p_of(m, "apple cherry", "A") - expect) < 1e-6);
     assert_true(fabs(p_of(m, "apple cherry", "B") - (1 - expect)) < 1e-6);
     /* unknown words are ignored: same answer */
@@ -99,7 +100,8 @@ static void complement_by_hand(void **state)
     (void)state;
     char *dir = scratch_dir();
     cd_model *m = train_two(CD_NB_COMPLEMENT, dir);
-    assert_true(fabs(p_of(m, "apple cherry", "A") - 12.5 / 24.5) < 1e-6);
+    double expect = 1 / (1 + exp(-log(25.0 / 24) / sqrt(2)));
+    assert_true(fabs(p_of(m, "apple cherry", "A") - expect) < 1e-6);
     /* "banana" alone: score_A = -log(2/5), score_B = -log(2/6) -> P(A) = 2.5/5.5 */
     assert_true(fabs(p_of(m, "banana", "A") - 2.5 / 5.5) < 1e-6);
     cd_model_close(m);
