@@ -15,8 +15,10 @@
  *   published  pubDate (RSS), published, else updated (Atom), dc:date
  *
  * Text inside a kept element is gathered from all its descendants (Atom
- * XHTML content).  expat does not fetch external entities, and its
- * protection against entity expansion attacks is on by default.
+ * XHTML content), with a space between elements.  expat does not fetch
+ * external entities; entity declarations are refused outright (no feed
+ * needs them, and they are how expansion attacks start), and a field
+ * larger than FIELD_MAX stops the parse.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@
 #include <expat.h>
 
 #include "feed.h"
+
+#define FIELD_MAX ((size_t)8 << 20)
 
 enum { F_ID, F_TITLE, F_CONTENT, F_SUMMARY, F_LINK, F_PUBLISHED, F_UPDATED, F_COUNT };
 
@@ -36,6 +40,7 @@ typedef struct xml_state {
     size_t tlen[F_COUNT];
     int nomem;
     int stopped;
+    const char *refused;  /* why the document was refused, or NULL */
     size_t items;
     cd_feed_item_fn fn;
     void *ud;
@@ -56,8 +61,19 @@ static void clear_item(xml_state *s)
     }
 }
 
+static void refuse(xml_state *s, const char *why)
+{
+    if (!s->refused)
+        s->refused = why;
+    XML_StopParser(s->p, XML_FALSE);
+}
+
 static void append(xml_state *s, int f, const char *data, size_t n)
 {
+    if (s->tlen[f] + n > FIELD_MAX) {
+        refuse(s, "an item field larger than 8 MB");
+        return;
+    }
     char *t = realloc(s->text[f], s->tlen[f] + n + 1);
     if (!t) {
         s->nomem = 1;
@@ -115,7 +131,11 @@ static void XMLCALL on_start(void *ud, const char *name, const char **attrs)
         }
         return;
     }
-    if (s->depth != s->item_depth + 1 || s->field >= 0)
+    if (s->field >= 0) {   /* markup inside a gathered field: words stay apart */
+        append(s, s->field, " ", 1);
+        return;
+    }
+    if (s->depth != s->item_depth + 1)
         return;
     int keep_href;
     int f = field_of(local, attrs, &keep_href);
@@ -183,10 +203,21 @@ static void emit(xml_state *s)
     }
 }
 
+static void XMLCALL on_entity(void *ud, const char *name, int is_param, const char *value,
+                              int value_len, const char *base, const char *system_id,
+                              const char *public_id, const char *notation)
+{
+    (void)name; (void)is_param; (void)value; (void)value_len; (void)base;
+    (void)system_id; (void)public_id; (void)notation;
+    refuse(ud, "entity declarations are refused");
+}
+
 static void XMLCALL on_end(void *ud, const char *name)
 {
     xml_state *s = ud;
     (void)name;
+    if (s->field >= 0 && s->depth > s->item_depth + 1)
+        append(s, s->field, " ", 1);
     if (s->item_depth && s->depth == s->item_depth + 1)
         s->field = -1;
     if (s->item_depth && s->depth == s->item_depth) {
@@ -209,10 +240,14 @@ cd_status cd_feed_parse_xml(const char *doc, size_t len, cd_feed_item_fn fn, voi
     XML_SetUserData(s.p, &s);
     XML_SetElementHandler(s.p, on_start, on_end);
     XML_SetCharacterDataHandler(s.p, on_text);
+    XML_SetEntityDeclHandler(s.p, on_entity);
     enum XML_Status rc = XML_Parse(s.p, doc, (int)len, XML_TRUE);
     cd_status st = CD_OK;
     if (s.nomem)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    else if (s.refused)
+        st = cd_error_set(err, CD_ERR_FORMAT, "line %lu: %s",
+                          (unsigned long)XML_GetCurrentLineNumber(s.p), s.refused);
     else if (rc == XML_STATUS_ERROR && !s.stopped)
         st = cd_error_set(err, CD_ERR_FORMAT, "line %lu: %s",
                           (unsigned long)XML_GetCurrentLineNumber(s.p),
