@@ -207,6 +207,20 @@ static size_t nul_escapes(const char *s, size_t n, char *patch)
     return count;
 }
 
+/* Whether the six bytes \u0000 appear anywhere in s: a quick test that
+ * spares nearly every story the careful scan of nul_escapes, which cost a
+ * twentieth of classify's time when it ran on each one. */
+static int has_nul_escape(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 /* Offset of the first bracket nested deeper than limit, or n when none. */
 static size_t too_deep(const char *s, size_t n, size_t limit)
 {
@@ -284,7 +298,7 @@ static cd_status parse_object(const char *json, size_t len, cJSON **out,
     }
     char *patched = NULL;
     const char *text = json;
-    if (nul_escapes(json, len, NULL) > 0) {
+    if (has_nul_escape(json, len) && nul_escapes(json, len, NULL) > 0) {
         patched = dup_bytes(json, len);
         if (!patched)
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
