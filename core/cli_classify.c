@@ -67,10 +67,16 @@ typedef struct classify_args {
 
 enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS };
 
-/* ,"p":0.97 as fprintf's %.4g writes it */
+/* ,"p":0.97 as fprintf's %.4g writes it; formatted once into a local
+ * buffer (cd_buf_printf formats twice: to measure, then to write). */
 static void put_p(cd_buf *out, double p)
 {
-    cd_buf_printf(out, ",\"p\":%.4g", p);
+    char num[64];
+    int n = snprintf(num, sizeof num, ",\"p\":%.4g", p);
+    if (n > 0 && (size_t)n < sizeof num)
+        cd_buf_put(out, num, (size_t)n);
+    else
+        cd_buf_printf(out, ",\"p\":%.4g", p);
 }
 
 static int parse(int argc, char **argv, classify_args *a)
