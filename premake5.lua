@@ -33,7 +33,8 @@ local syslibs = { "lua5.4", "cjson", "curl", "expat", "utf8proc", "stemmer", "xx
 local function common()
     language "C"
     includedirs { "include", "core", "/usr/include/lua5.4" }
-    buildoptions { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes" }
+    buildoptions { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pthread" }
+    linkoptions { "-pthread" }
     defines { "_DEFAULT_SOURCE" }
     when "release"
         buildoptions { "-O2", "-g" }
