@@ -723,6 +723,21 @@ static void finish_word(emitter *e, build *b)
     emit_kept(e, p, n);
 }
 
+/* finish_word for a word of n ASCII letters in tok->word (no digits, no
+ * joiners, not over max_len): the same rules in the same order. */
+static void finish_letters(emitter *e, size_t n)
+{
+    cd_tokenizer *tok = e->tok;
+    if (n < tok->opts.min_len)
+        return;
+    if (tok->opts.stopwords && cd_is_stopword(tok->word, n))
+        return;
+    const char *p = tok->word;
+    if (tok->stemmer)
+        stem(tok, &p, &n);
+    emit_kept(e, p, n);
+}
+
 size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                    cd_token_fn fn, void *ud)
 {
@@ -737,6 +752,24 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
         if (byte_class[s[i]] == C_SEP) {  /* the fast path: ASCII separators */
             i++;
             continue;
+        }
+        if (byte_class[s[i]] == C_LETTER) {
+            /* The fast path of words: ASCII letters that a separator or a
+             * sentence end follows ("market", "Tokyo").  No joiner can
+             * apply, so the word is its letters lowercased; anything else
+             * (a digit, ' - . , or non-ASCII next, a word too long) takes
+             * the general path from the same place. */
+            size_t j = i + 1;
+            while (j < len && byte_class[s[j]] == C_LETTER)
+                j++;
+            unsigned next = j < len ? byte_class[s[j]] : C_SEP;
+            if ((next == C_SEP || next == C_END) && j - i <= tok->opts.max_len) {
+                for (size_t k = i; k < j; k++)
+                    tok->word[k - i] = (char)(s[k] | 0x20);
+                finish_letters(&e, j - i);
+                i = j;
+                continue;
+            }
         }
         int32_t cp;
         size_t w;
