@@ -33,6 +33,17 @@ check() {
     if wait_for "$secs" "$@"; then pass "$name"; else fail "$name" "not true after ${secs}s: $*"; fi
 }
 
+# matching N FILE PATTERN: FILE has N or more lines matching PATTERN (a
+# command for check: it counts afresh on every poll).
+matching() {
+    [ "$(grep -c -- "$3" "$2" 2>/dev/null)" -ge "$1" ]
+}
+
+# no_files DIR: DIR holds no plain file (again: counted on every poll).
+no_files() {
+    [ -z "$(find "$1" -maxdepth 1 -type f)" ]
+}
+
 # lines FILE: number of lines (0 when missing).
 lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
 at_least() { [ "$(lines "$1")" -ge "$2" ]; }
