@@ -69,3 +69,17 @@ run 0 "tokens --json" -- cd_ tokens --json --stem "running trains"
 jqtrue "tokens JSON array, stemmed" "$T/out" '. == ["run", "train"]'
 run 0 "tokens of a story file" -- cd_ tokens --model "$T/m.cdm" "$T/story.txt"
 jqtrue "tokens per story" "$T/out" '.tokens[0] == "chelsea"'
+
+# Stories at the edges are classified, never a crash: an empty body, a
+# title only, and a 50 MB body (under the 64 MiB story limit).
+{
+    printf '{"id":"empty","title":"","body":""}\n'
+    printf '{"id":"title-only","title":"Chelsea striker scores twice"}\n'
+    printf '{"id":"fifty","title":"Long read","body":"'
+    yes 'The striker scored twice as the team won the cup final. ' | tr -d '\n' | head -c 52428800
+    printf '"}\n'
+} >"$T/edges.jsonl"
+run 0 "edge stories are classified" -- cd_ classify -m "$T/m.cdm" "$T/edges.jsonl"
+same "edge stories: one line each" "$(jq -r .id "$T/out" | tr '\n' ' ')" "empty title-only fifty "
+jqtrue "edge stories: every one gets a label" "$T/out" '.labels | length == 1'
+same "a 50 MB sport story is sport" "$(jq -r 'select(.id == "fifty") | .labels[0].label' "$T/out")" "sport"
