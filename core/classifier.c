@@ -23,6 +23,7 @@ struct cd_classifier {
     int failed;
     double *scores, *p;
     cd_label_score *out;
+    cd_label_score *sort_tmp;
 };
 
 cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err)
@@ -42,7 +43,8 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     c->scores = malloc(sizeof *c->scores * L);
     c->p = malloc(sizeof *c->p * L);
     c->out = malloc(sizeof *c->out * L);
-    if (!c->tf || !c->scores || !c->p || !c->out) {
+    c->sort_tmp = malloc(sizeof *c->sort_tmp * L);
+    if (!c->tf || !c->scores || !c->p || !c->out || !c->sort_tmp) {
         cd_classifier_free(c);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -62,6 +64,7 @@ void cd_classifier_free(cd_classifier *c)
     free(c->scores);
     free(c->p);
     free(c->out);
+    free(c->sort_tmp);
     free(c);
 }
 
@@ -98,12 +101,35 @@ static int on_token(const char *tok, size_t len, void *ud)
     return 0;
 }
 
-static int by_p_desc(const void *a, const void *b)
+/* Sort by decreasing p, ties by label index: a merge sort with the
+ * comparison inlined, since qsort's call per comparison was a fifth of
+ * the time of classify.  tmp holds n entries. */
+static int before(const cd_label_score *x, const cd_label_score *y)
 {
-    const cd_label_score *x = a, *y = b;
-    if (x->p != y->p)
-        return (x->p < y->p) - (x->p > y->p);
-    return (x->label > y->label) - (x->label < y->label);
+    return x->p > y->p || (x->p == y->p && x->label < y->label);
+}
+
+static void sort_scores(cd_label_score *s, cd_label_score *tmp, uint32_t n)
+{
+    cd_label_score *from = s, *to = tmp;
+    for (uint32_t width = 1; width < n; width *= 2) {
+        for (uint32_t lo = 0; lo < n; lo += 2 * width) {
+            uint32_t mid = lo + width < n ? lo + width : n;
+            uint32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            uint32_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                to[k++] = before(&from[j], &from[i]) ? from[j++] : from[i++];
+            while (i < mid)
+                to[k++] = from[i++];
+            while (j < hi)
+                to[k++] = from[j++];
+        }
+        cd_label_score *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != s)
+        memcpy(s, from, sizeof *s * n);
 }
 
 cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
@@ -137,7 +163,7 @@ cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
     }
     if (!any)
         c->out[best].chosen = 1;  /* a story always gets at least one label */
-    qsort(c->out, L, sizeof *c->out, by_p_desc);
+    sort_scores(c->out, c->sort_tmp, L);
     *scores = c->out;
     *n = L;
     return CD_OK;
