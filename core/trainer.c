@@ -334,9 +334,12 @@ cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
 {
     if (nlabels == 0)
         return cd_error_set(err, CD_ERR_ARG, "a training story needs at least one label");
-    int64_t ids[64];
+    int64_t ids[MAX_LABELS_PER_TEXT];
     size_t nids = 0;
-    for (size_t i = 0; i < nlabels && nids < 64; i++) {
+    if (nlabels > MAX_LABELS_PER_TEXT)
+        return cd_error_set(err, CD_ERR_LIMIT, "a training story may carry at most %d labels, this one has %zu",
+                            MAX_LABELS_PER_TEXT, nlabels);
+    for (size_t i = 0; i < nlabels; i++) {
         if (!labels[i] || !labels[i][0])
             return cd_error_set(err, CD_ERR_ARG, "empty label name");
         int64_t id = intern_label(t, labels[i]);
@@ -490,14 +493,14 @@ static void resolve_auto(nb_params *P)
 
 /* Count the stored texts again with the features of P (used when kind
  * auto chose other features than those counted while adding). */
-static void recount(const cd_trainer *t, compiled *full)
+static int recount(const cd_trainer *t, compiled *full)
 {
     nb_view *v = &full->view;
     nb_params *P = &full->params;
     const stored_docs *d = &t->docs;
     double *f = malloc(sizeof *f * (d->len + 1));
     if (!f)
-        return;
+        return -1;
     for (uint32_t p = 0; p < v->nposts; p++)
         v->posts[p].count = 0;
     for (uint32_t w = 0; w < v->nterms; w++)
@@ -523,6 +526,7 @@ static void recount(const cd_trainer *t, compiled *full)
         P->mass += sum;
     }
     free(f);
+    return 0;
 }
 
 /* Resolve kind auto; returns 1 when the counts must be recounted. */
@@ -563,9 +567,11 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     }
     for (uint32_t c = 0; c < full.view.nlabels; c++)
         full.label_names[c] = t->label_vocab.pool + t->label_vocab.name_off[c];
-    if (settle_kind(t, &full))
-        recount(t, &full);
-    cd_status st = tr_calibrate(t, &full, progress, ud, err);
+    cd_status st = CD_OK;
+    if (settle_kind(t, &full) && recount(t, &full))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
+    if (!st)
+        st = tr_calibrate(t, &full, progress, ud, err);
     if (!st) {
         nb_compute_weights(&full.view);
         full.params.refined = tr_refining(t, &full.params);

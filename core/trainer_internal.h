@@ -14,6 +14,8 @@
 
 /* Texts beyond this many are counted but not kept for calibration. */
 #define MAX_STORED_DOCS 200000
+/* Labels one training text may carry. */
+#define MAX_LABELS_PER_TEXT 64
 
 typedef struct plist {
     uint32_t *label;

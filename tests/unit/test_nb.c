@@ -166,6 +166,11 @@ static void trainer_refuses_bad_input(void **state)
     assert_non_null(strstr(err.msg, "alpha"));
     assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
     assert_int_equal(cd_trainer_add(t, "text", 4, NULL, 0, &err), CD_ERR_ARG);
+    const char *many[65];
+    for (int i = 0; i < 65; i++)
+        many[i] = "same";
+    assert_int_equal(cd_trainer_add(t, "text", 4, many, 65, &err), CD_ERR_LIMIT);
+    assert_non_null(strstr(err.msg, "at most 64 labels"));
     char *dir = scratch_dir();
     char path[4096];
     snprintf(path, sizeof path, "%s/empty.cdm", dir);
