@@ -4,9 +4,10 @@
  * Smoothed estimates, with alpha and beta the additive smoothing of a
  * label's own counts and of the others' (Rennie's complement estimate
  * wants the larger beta: rare words then cannot dominate), V the size of
- * the vocabulary kept (terms in at least min_df training documents), n_cw the (transformed) count of term w in documents of label c,
- * N_c = sum_w n_cw, T_w = sum_c-free count of w over all documents and
- * M = sum_w T_w:
+ * the vocabulary kept (terms in at least min_df training documents),
+ * n_cw the (transformed) count of term w in documents of label c,
+ * N_c = sum_w n_cw, T_w the count of w over all documents (each counted
+ * once, whatever its labels) and M = sum_w T_w:
  *
  *   theta_cw  = (n_cw + alpha) / (N_c + alpha V)              label c
  *   theta~_cw = (T_w - n_cw + beta) / (M - N_c + beta V)      all but c
@@ -25,8 +26,13 @@
  * Weight normalization divides label c's weights by Z_c = sum_w |w_cw|
  * (Rennie's WCNB), which keeps labels with much training text from
  * dominating single-label decisions (multi-label models calibrate each
- * label on its own, which makes it moot there).  Z_c needs sum_w |A_c + g_w| over the whole vocabulary; with
- * the g_w sorted and prefix sums that is a binary search per label.
+ * label on its own, which makes it moot there).  Z_c needs
+ * sum_w |A_c + g_w| over the whole vocabulary; with the g_w sorted and
+ * prefix sums that is a binary search per label.
+ *
+ * Multi-label complement models are then refined (refine.h), and
+ * single-label scores are divided by the root of the text's mass before
+ * the softmax (see nb_score_features).
  *
  * Probabilities: single-label models use a softmax of the scores with a
  * temperature fitted on held-out folds; multi-label models map each score
