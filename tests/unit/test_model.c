@@ -64,6 +64,47 @@ static char *first_model(const char *dir)
     return path;
 }
 
+/* A fixture: the first model saved in a scratch folder, and its bytes. */
+typedef struct saved {
+    char *dir, *path, *bytes;
+    size_t len;
+} saved;
+
+static int saved_setup(void **state)
+{
+    saved *s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = scratch_dir()))
+        return -1;
+    s->path = first_model(s->dir);
+    s->bytes = slurp(s->path, &s->len);
+    *state = s;
+    return s->bytes ? 0 : -1;
+}
+
+static int saved_teardown(void **state)
+{
+    saved *s = *state;
+    free(s->bytes);
+    free(s->path);
+    scratch_remove(s->dir);
+    free(s);
+    return 0;
+}
+
+/* The name of the most probable label of text. */
+static const char *best_label(const cd_model *m, const char *text)
+{
+    cd_classifier *c;
+    cd_error err;
+    const cd_label_score *sc;
+    size_t n;
+    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    const char *name = cd_model_label(m, sc[0].label);
+    cd_classifier_free(c);
+    return name;
+}
+
 static void round_trip(void **state)
 {
     (void)state;
@@ -87,17 +128,8 @@ static void round_trip(void **state)
     assert_int_equal(cd_model_find_label(m, "weather"), -1);
     assert_int_equal(cd_model_label_docs(m, 0), 3);
 
-    cd_classifier *c;
-    const cd_label_score *sc;
-    size_t n;
-    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
-    const char *text = "New tariffs threaten trade";
-    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
-    assert_string_equal(cd_model_label(m, sc[0].label), "trade");
-    text = "the team won the final match";
-    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
-    assert_string_equal(cd_model_label(m, sc[0].label), "sport");
-    cd_classifier_free(c);
+    assert_string_equal(best_label(m, "New tariffs threaten trade"), "trade");
+    assert_string_equal(best_label(m, "the team won the final match"), "sport");
 
     /* the same bytes through the buffer loader give the same model */
     size_t len;
@@ -116,11 +148,9 @@ static void round_trip(void **state)
 
 static void truncated_at_every_length(void **state)
 {
-    (void)state;
-    char *dir = scratch_dir();
-    char *path = first_model(dir);
-    size_t len;
-    char *bytes = slurp(path, &len);
+    saved *s = *state;
+    const char *bytes = s->bytes;
+    size_t len = s->len;
     for (size_t cut = 0; cut < len; cut++) {
         /* an exact-size heap copy, so that ASan sees any read past the end */
         char *copy = malloc(cut ? cut : 1);
@@ -137,25 +167,20 @@ static void truncated_at_every_length(void **state)
     }
     /* and through the file loader */
     char tpath[4096];
-    snprintf(tpath, sizeof tpath, "%s/cut.cdm", dir);
+    snprintf(tpath, sizeof tpath, "%s/cut.cdm", s->dir);
     assert_int_equal(spit(tpath, bytes, len / 2), 0);
     cd_model *m;
     cd_error err;
     assert_int_equal(cd_model_open(tpath, &m, &err), CD_ERR_CORRUPT);
     assert_non_null(strstr(err.msg, "cut.cdm"));
     assert_non_null(strstr(err.msg, "truncated"));
-    free(bytes);
-    free(path);
-    scratch_remove(dir);
 }
 
 static void every_flipped_byte_is_caught(void **state)
 {
-    (void)state;
-    char *dir = scratch_dir();
-    char *path = first_model(dir);
-    size_t len;
-    char *bytes = slurp(path, &len);
+    saved *s = *state;
+    char *bytes = s->bytes;
+    size_t len = s->len;
     for (size_t i = 0; i < len; i++) {
         bytes[i] ^= 0x5A;
         cd_model *m = NULL;
@@ -164,32 +189,22 @@ static void every_flipped_byte_is_caught(void **state)
         assert_null(m);
         bytes[i] ^= 0x5A;
     }
-    free(bytes);
-    free(path);
-    scratch_remove(dir);
 }
 
 static void checksum_mismatch_is_named(void **state)
 {
-    (void)state;
-    char *dir = scratch_dir();
-    char *path = first_model(dir);
-    size_t len;
-    char *bytes = slurp(path, &len);
-    bytes[len - 1] ^= 1;
+    saved *s = *state;
+    s->bytes[s->len - 1] ^= 1;
     cd_model *m;
     cd_error err;
-    assert_int_equal(cd_model_open_buffer(bytes, len, &m, &err), CD_ERR_CORRUPT);
+    assert_int_equal(cd_model_open_buffer(s->bytes, s->len, &m, &err), CD_ERR_CORRUPT);
     assert_non_null(strstr(err.msg, "checksum"));
-    free(bytes);
-    free(path);
-    scratch_remove(dir);
 }
 
 static void foreign_and_future_files(void **state)
 {
-    (void)state;
-    char *dir = scratch_dir();
+    saved *s = *state;
+    const char *dir = s->dir;
     cd_model *m;
     cd_error err;
     const char *text = "{\"id\": \"not a model\"}\n";
@@ -205,16 +220,10 @@ static void foreign_and_future_files(void **state)
     assert_non_null(strstr(err.msg, "No such file"));
     assert_int_equal(cd_model_open(dir, &m, &err), CD_ERR_FORMAT);
 
-    char *path = first_model(dir);
-    size_t len;
-    char *bytes = slurp(path, &len);
     uint32_t v = 99;
-    memcpy(bytes + 8, &v, 4);  /* the format version */
-    assert_int_equal(cd_model_open_buffer(bytes, len, &m, &err), CD_ERR_VERSION);
+    memcpy(s->bytes + 8, &v, 4);  /* the format version */
+    assert_int_equal(cd_model_open_buffer(s->bytes, s->len, &m, &err), CD_ERR_VERSION);
     assert_non_null(strstr(err.msg, "version 99"));
-    free(bytes);
-    free(path);
-    scratch_remove(dir);
 }
 
 static void incremental_training_adds_counts(void **state)
@@ -259,14 +268,7 @@ static void incremental_training_adds_counts(void **state)
                          cd_model_label_docs(b, (uint32_t)cd_model_find_label(b, name)));
     }
     /* the new label is learnt */
-    cd_classifier *c;
-    const cd_label_score *sc;
-    size_t n;
-    assert_int_equal(cd_classifier_new(a, &c, &err), CD_OK);
-    const char *text = "lawmakers vote on the budget bill";
-    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
-    assert_string_equal(cd_model_label(a, sc[0].label), "politics");
-    cd_classifier_free(c);
+    assert_string_equal(best_label(a, "lawmakers vote on the budget bill"), "politics");
     cd_model_close(a);
     cd_model_close(b);
     free(more);
@@ -329,11 +331,7 @@ static void multilabel_thresholds(void **state)
     cd_model_get_info(m2, &info);
     assert_false(info.refined);
     assert_int_equal(info.docs, 31);
-    assert_int_equal(cd_classifier_new(m2, &c, &err), CD_OK);
-    text = "opec output crude prices";
-    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
-    assert_string_equal(cd_model_label(m2, sc[0].label), "oil");
-    cd_classifier_free(c);
+    assert_string_equal(best_label(m2, "opec output crude prices"), "oil");
     cd_model_close(m2);
     free(more);
     cd_model_close(m);
@@ -345,10 +343,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
-        cmocka_unit_test(truncated_at_every_length),
-        cmocka_unit_test(every_flipped_byte_is_caught),
-        cmocka_unit_test(checksum_mismatch_is_named),
-        cmocka_unit_test(foreign_and_future_files),
+        cmocka_unit_test_setup_teardown(truncated_at_every_length, saved_setup, saved_teardown),
+        cmocka_unit_test_setup_teardown(every_flipped_byte_is_caught, saved_setup, saved_teardown),
+        cmocka_unit_test_setup_teardown(checksum_mismatch_is_named, saved_setup, saved_teardown),
+        cmocka_unit_test_setup_teardown(foreign_and_future_files, saved_setup, saved_teardown),
         cmocka_unit_test(incremental_training_adds_counts),
         cmocka_unit_test(multilabel_thresholds),
     };
