@@ -79,3 +79,31 @@ int spit(const char *path, const void *data, size_t len)
     size_t put = fwrite(data, 1, len, f);
     return (fclose(f) == 0 && put == len) ? 0 : -1;
 }
+
+void make_story(cd_story *s, const char *id, const char *title, const char *body,
+                const char *meta)
+{
+    memset(s, 0, sizeof *s);
+    s->id = strdup(id);
+    s->title = strdup(title);
+    s->body = strdup(body);
+    s->title_len = strlen(title);
+    s->body_len = strlen(body);
+    s->meta_json = strdup(meta ? meta : "{}");
+    s->source = strdup("test");
+}
+
+cd_desk *load_desk(const char *dir, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/desk.lua", dir);
+    if (spit(path, text, strlen(text)) != 0)
+        return NULL;
+    cd_desk *desk = NULL;
+    cd_error err;
+    if (cd_desk_load(path, NULL, &desk, &err) != CD_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return NULL;
+    }
+    return desk;
+}

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "copydesk.h"
+
 /* Path of a file under tests/fixtures (static buffer, valid until next call). */
 const char *fixture(const char *name);
 
@@ -20,5 +22,14 @@ char *slurp(const char *path, size_t *len);
 
 /* Write len bytes to path; returns 0 on success. */
 int spit(const char *path, const void *data, size_t len);
+
+/* A story for tests, every field owned (release with cd_story_clear);
+ * meta NULL means "{}", source is "test". */
+void make_story(cd_story *s, const char *id, const char *title, const char *body,
+                const char *meta);
+
+/* Write text as DIR/desk.lua and load it; NULL (with the error printed)
+ * when it does not load. */
+cd_desk *load_desk(const char *dir, const char *text);
 
 #endif

@@ -111,19 +111,6 @@ static cd_desk *load_ok(const char *path)
     return d;
 }
 
-static void make_story(cd_story *s, const char *id, const char *title, const char *body,
-                       const char *meta)
-{
-    memset(s, 0, sizeof *s);
-    s->id = strdup(id);
-    s->title = strdup(title);
-    s->body = strdup(body);
-    s->title_len = strlen(title);
-    s->body_len = strlen(body);
-    s->meta_json = strdup(meta ? meta : "{}");
-    s->source = strdup("test");
-}
-
 /* Route a story; when json is not NULL, *json gets the decision JSON
  * (taken while the story is alive, as the API asks). */
 static cd_decision route_json(cd_desk *d, const char *id, const char *title,

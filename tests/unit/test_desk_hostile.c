@@ -77,17 +77,10 @@ static int setup(void **state)
 {
     (void)state;
     dir = scratch_dir();
-    char path[4200], text[sizeof config + 8400];
-    snprintf(path, sizeof path, "%s/desk.lua", dir);
+    char text[sizeof config + 8400];
     snprintf(text, sizeof text, config, dir);
-    if (spit(path, text, strlen(text)) != 0)
-        return -1;
-    cd_error err;
-    if (cd_desk_load(path, NULL, &desk, &err) != CD_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    desk = load_desk(dir, text);
+    return desk ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -105,14 +98,7 @@ static const char meta[] = "{\"desk\":\"business\",\"n\":[1,2]}";
 static cd_decision attack(const char *name)
 {
     cd_story s;
-    memset(&s, 0, sizeof s);
-    s.id = strdup("story-7");
-    s.title = strdup(name);
-    s.title_len = strlen(name);
-    s.body = strdup(body);
-    s.body_len = strlen(body);
-    s.meta_json = strdup(meta);
-    s.source = strdup("test:1");
+    make_story(&s, "story-7", name, body, meta);
     cd_decision dec;
     cd_error err;
     assert_int_equal(cd_desk_route(desk, &s, 0, &dec, &err), CD_OK);

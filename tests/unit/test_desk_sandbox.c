@@ -57,16 +57,8 @@ static int setup(void **state)
 {
     (void)state;
     dir = scratch_dir();
-    char path[4200];
-    snprintf(path, sizeof path, "%s/desk.lua", dir);
-    if (spit(path, config, strlen(config)) != 0)
-        return -1;
-    cd_error err;
-    if (cd_desk_load(path, NULL, &desk, &err) != CD_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    desk = load_desk(dir, config);
+    return desk ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -80,12 +72,7 @@ static int teardown(void **state)
 static cd_decision attack(const char *name)
 {
     cd_story s;
-    memset(&s, 0, sizeof s);
-    s.id = strdup("story-7");
-    s.title = strdup(name);
-    s.title_len = strlen(name);
-    s.body = strdup("");
-    s.meta_json = strdup("{}");
+    make_story(&s, "story-7", name, "", NULL);
     cd_decision dec;
     cd_error err;
     assert_int_equal(cd_desk_route(desk, &s, 1, &dec, &err), CD_OK);
