@@ -383,7 +383,7 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
             }
             add_route(d, (size_t)k);
         }
-        return 1;
+        return r->nto > 0;   /* the loader refuses an empty to; never decide nowhere */
     }
     if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
         return 0;

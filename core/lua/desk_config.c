@@ -390,8 +390,8 @@ static int l_rule(lua_State *L)
                 return luaL_error(L, "%s: when must be a function", what);
             fn = lua_gettop(L);
         }
-        if (!fn && r->nto == 0)
-            return luaL_error(L, "%s: a rule without a function needs to = ...", what);
+        if (!lua_isfunction(L, 2) && r->nto == 0)
+            return luaL_error(L, "%s: a rule given as a table needs to = ...", what);
         r->when_only = !lua_isfunction(L, 2);
     }
     if (fn)

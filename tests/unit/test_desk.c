@@ -279,6 +279,9 @@ static void broken_configurations_name_file_and_line(void **state)
     expect_load_error("topic.lua", "taxonomy { { id = \"t\", keyword = \"x\" } }\n",
                       "unknown field 'keyword'");
     expect_load_error("loop.lua", "while true do end\n", "instruction budget");
+    /* found by fuzzing: a when without a to decided the story to nowhere */
+    expect_load_error("whenonly.lua", "rule(\"r\", { when = function() return true end })\n"
+                      "fallback \"review\"\n", "whenonly.lua:14: rule 'r': a rule given as a table needs to");
     expect_load_error("binary.lua", "fallback \"review\"\nload(string.dump)\n", "");
 }
 
