@@ -42,7 +42,6 @@ typedef struct mf_source {
     const cd_tok_opts *tok;
     const char *const *label_names;  /* nlabels NUL-terminated names */
     const char *term_pool;           /* term t is term_pool + view->terms[t].name_off */
-    size_t term_pool_len;
     const uint64_t *term_hashes;     /* cd_vocab_hash of each term */
 } mf_source;
 

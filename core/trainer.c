@@ -598,7 +598,7 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
             mf_source src = {
                 .view = &full.view, .tok = &t->tok,
                 .label_names = (const char *const *)names,
-                .term_pool = t->vocab.pool, .term_pool_len = t->vocab.pool_len,
+                .term_pool = t->vocab.pool,
                 .term_hashes = t->vocab.hashes,
             };
             st = cd_model_write(&src, path, err);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "copydesk.h"
+#include "model_internal.h"
 #include "support.h"
 
 typedef struct sample { const char *text; const char *label; } sample;
@@ -339,10 +340,40 @@ static void multilabel_thresholds(void **state)
     scratch_remove(dir);
 }
 
+/* Terms are stored most frequent first (for cache locality when
+ * classifying), and every one of them is still found by its name. */
+static void terms_most_frequent_first(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *path = first_model(dir);
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    const nb_view *v = &m->view;
+    assert_true(v->nterms > 20);
+    /* "trade" is in 3 of the 6 stories, more than any other word */
+    size_t len;
+    const char *top = cd_model_term(m, 0, &len);
+    assert_int_equal(len, 5);
+    assert_memory_equal(top, "trade", 5);
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        if (t > 0)
+            assert_true(v->terms[t - 1].df >= v->terms[t].df);
+        const char *name = cd_model_term(m, t, &len);
+        assert_int_equal(cd_model_lookup(m, name, len), t);
+    }
+    assert_int_equal(cd_model_lookup(m, "nowhere", 7), -1);
+    cd_model_close(m);
+    free(path);
+    scratch_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(terms_most_frequent_first),
         cmocka_unit_test_setup_teardown(truncated_at_every_length, saved_setup, saved_teardown),
         cmocka_unit_test_setup_teardown(every_flipped_byte_is_caught, saved_setup, saved_teardown),
         cmocka_unit_test_setup_teardown(checksum_mismatch_is_named, saved_setup, saved_teardown),
