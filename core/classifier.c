@@ -117,8 +117,13 @@ static void sort_scores(cd_label_score *s, cd_label_score *tmp, uint32_t n)
             uint32_t mid = lo + width < n ? lo + width : n;
             uint32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
             uint32_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                to[k++] = before(&from[j], &from[i]) ? from[j++] : from[i++];
+            while (i < mid && j < hi) {
+                /* branch-free: which side wins is unpredictable */
+                int right = before(&from[j], &from[i]);
+                to[k++] = from[right ? j : i];
+                j += (uint32_t)right;
+                i += (uint32_t)!right;
+            }
             while (i < mid)
                 to[k++] = from[i++];
             while (j < hi)
@@ -132,13 +137,37 @@ static void sort_scores(cd_label_score *s, cd_label_score *tmp, uint32_t n)
         memcpy(s, from, sizeof *s * n);
 }
 
+typedef struct text_source {
+    cd_tokenizer *tok;
+    const char *text;
+    size_t len;
+} text_source;
+
+static void tokenize_text(const void *src, cd_token_fn fn, void *ud)
+{
+    const text_source *t = src;
+    cd_tokenize(t->tok, t->text, t->len, fn, ud);
+}
+
 cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
                       const cd_label_score **scores, size_t *n, cd_error *err)
+{
+    text_source src = { c->tok, text, len };
+    return cd_classify_from(c, tokenize_text, &src, scores, n, err);
+}
+
+const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c)
+{
+    return cd_tokenizer_opts(c->tok);
+}
+
+cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                           const cd_label_score **scores, size_t *n, cd_error *err)
 {
     const nb_view *v = &c->m->view;
     c->n = 0;
     c->failed = 0;
-    cd_tokenize(c->tok, text, len, on_token, c);
+    each(src, on_token, c);
     for (size_t i = 0; i < c->n; i++) {
         c->freqs[i] = c->tf[c->terms[i]];
         c->tf[c->terms[i]] = 0;

@@ -29,6 +29,17 @@ struct cd_model {
 /* Term id of a token in a model, or -1. */
 int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len);
 
+/* Calls fn on each token of src, in order, until fn returns non-zero. */
+typedef void (*cd_token_source)(const void *src, cd_token_fn fn, void *ud);
+
+/* cd_classify on tokens made already (for a caller that tokenized the
+ * text once for several purposes, with the model's tokenizer settings:
+ * see cd_classifier_tok_opts). */
+cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                           const cd_label_score **scores, size_t *n, cd_error *err);
+/* The settings the classifier tokenizes with (the model's). */
+const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c);
+
 /* Name of term t (not NUL-terminated). */
 static inline const char *cd_model_term(const cd_model *m, uint32_t t, size_t *len)
 {

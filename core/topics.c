@@ -16,8 +16,11 @@
  *
  * Matching.  Stories are tokenized once into a cd_toklist; each keyword is
  * a sequence of folded tokens, the last one a prefix when the keyword ends
- * in '*'.  Counting is a linear scan per keyword: taxonomies have tens of
- * keywords and stories a few thousand tokens.
+ * in '*'.  Every keyword of the taxonomy is indexed by the first two bytes
+ * of its first word, so scoring is one pass over the story's tokens that
+ * tries, at each token, only the keywords that can start there (a
+ * keyword whose first word is a one-byte prefix, "x*", is tried at every
+ * token).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -80,13 +83,39 @@ cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
     *out = NULL;
     if (!l)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_tokenize(tok, text, len, toklist_push, l);
-    if (l->failed) {
+    cd_status st = cd_toklist_fill(l, tok, text, len, err);
+    if (st != CD_OK) {
         cd_toklist_free(l);
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        return st;
     }
     *out = l;
     return CD_OK;
+}
+
+cd_toklist *cd_toklist_new(void)
+{
+    return calloc(1, sizeof(cd_toklist));
+}
+
+cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                          cd_error *err)
+{
+    l->n = l->text_len = 0;
+    l->failed = 0;
+    cd_tokenize(tok, text, len, toklist_push, l);
+    if (l->failed) {
+        l->n = l->text_len = 0;
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    return CD_OK;
+}
+
+void cd_toklist_each(const void *list, cd_token_fn fn, void *ud)
+{
+    const cd_toklist *l = list;
+    for (size_t i = 0; i < l->n; i++)
+        if (fn(l->text + l->off[i], l->len[i], ud))
+            return;
 }
 
 size_t cd_toklist_size(const cd_toklist *l)
@@ -142,18 +171,23 @@ static int token_matches(const cd_toklist *l, size_t i, const cd_toklist *w, siz
     return memcmp(l->text + l->off[i], w->text + w->off[j], wl) == 0;
 }
 
-size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
+/* Does the phrase occur at token i of l? */
+static int phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
 {
     const cd_toklist *w = p->toks;
-    size_t count = 0;
-    if (l->n < w->n)
+    if (i + w->n > l->n)
         return 0;
-    for (size_t i = 0; i + w->n <= l->n; i++) {
-        size_t j = 0;
-        while (j < w->n && token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
-            j++;
-        count += (j == w->n);
-    }
+    for (size_t j = 0; j < w->n; j++)
+        if (!token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
+            return 0;
+    return 1;
+}
+
+size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
+{
+    size_t count = 0;
+    for (size_t i = 0; l && i < l->n; i++)
+        count += (size_t)phrase_at(p, l, i);
     return count;
 }
 
@@ -184,10 +218,37 @@ typedef struct topic {
     cd_phrase **phrases;   /* compiled keywords, after cd_topics_compile */
 } topic;
 
+/* A keyword of a topic, in the index. */
+typedef struct phrase_ref {
+    const cd_phrase *p;
+    size_t topic;
+} phrase_ref;
+
+#define NBUCKETS 4096u   /* of the first two bytes of a keyword's first word */
+
 struct cd_topics {
     topic *v;
     size_t n, cap;
+    /* after compile: keywords by bucket (refs[start[b]] .. refs[start[b+1]]),
+     * then those whose first word is one byte, tried everywhere */
+    phrase_ref *refs;
+    uint32_t *start;
+    size_t nshort;
 };
+
+static uint32_t bucket_of(const char *w)
+{
+    return (((uint32_t)(unsigned char)w[0] * 131u) ^ (unsigned char)w[1]) & (NBUCKETS - 1);
+}
+
+static void drop_index(cd_topics *t)
+{
+    free(t->refs);
+    free(t->start);
+    t->refs = NULL;
+    t->start = NULL;
+    t->nshort = 0;
+}
 
 static cd_status strlist_add(strlist *l, const char *s, cd_error *err)
 {
@@ -237,6 +298,7 @@ void cd_topics_free(cd_topics *t)
         strlist_free(&t->v[i].keywords);
     }
     free(t->v);
+    drop_index(t);
     free(t);
 }
 
@@ -283,6 +345,7 @@ cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keywor
                                 cd_error *err)
 {
     free_phrases(&t->v[topic_i]);
+    drop_index(t);   /* it pointed at those phrases: compile again */
     return strlist_add(&t->v[topic_i].keywords, keyword, err);
 }
 
@@ -329,6 +392,48 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
     return CD_OK;
 }
 
+/* The bucket of a compiled keyword, or NBUCKETS when its first word is a
+ * single byte (a one-letter prefix, tried at every token). */
+static uint32_t phrase_bucket(const cd_phrase *p)
+{
+    const cd_toklist *w = p->toks;
+    return w->len[0] < 2 ? NBUCKETS : bucket_of(w->text + w->off[0]);
+}
+
+/* Index every compiled keyword by bucket: a counting sort into refs. */
+static cd_status build_index(cd_topics *t, cd_error *err)
+{
+    drop_index(t);
+    size_t nrefs = 0;
+    for (size_t i = 0; i < t->n; i++)
+        nrefs += t->v[i].phrases ? t->v[i].keywords.n : 0;
+    t->start = calloc(NBUCKETS + 2, sizeof *t->start);
+    t->refs = malloc((nrefs ? nrefs : 1) * sizeof *t->refs);
+    if (!t->start || !t->refs || nrefs > UINT32_MAX) {
+        drop_index(t);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++)
+            t->start[phrase_bucket(t->v[i].phrases[j]) + 1]++;
+    for (uint32_t b = 0; b <= NBUCKETS; b++)
+        t->start[b + 1] += t->start[b];
+    t->nshort = nrefs - t->start[NBUCKETS];
+    uint32_t *fill = malloc((NBUCKETS + 1) * sizeof *fill);
+    if (!fill) {
+        drop_index(t);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    memcpy(fill, t->start, (NBUCKETS + 1) * sizeof *fill);
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++) {
+            const cd_phrase *p = t->v[i].phrases[j];
+            t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i };
+        }
+    free(fill);
+    return CD_OK;
+}
+
 cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
 {
     for (size_t i = 0; i < t->n; i++) {   /* parents come first */
@@ -339,7 +444,7 @@ cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
         if (st != CD_OK)
             return st;
     }
-    return CD_OK;
+    return build_index(t, err);
 }
 
 size_t cd_topics_count(const cd_topics *t) { return t->n; }
@@ -369,10 +474,29 @@ size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_t
     return cd_phrase_count(tp->phrases[j], toks);
 }
 
-static void score_own(const topic *tp, const cd_toklist *toks, cd_label_p_fn label_p,
-                      void *ud, cd_topic_score *s)
+/* Keyword hits of every topic, into out[].hits: one pass over the story. */
+static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *out)
 {
+    if (!t->refs || !l)
+        return;
+    const phrase_ref *shorts = t->refs + t->start[NBUCKETS];
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->len[i] >= 2) {
+            uint32_t b = bucket_of(l->text + l->off[i]);
+            for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
+                out[t->refs[r].topic].hits += phrase_at(t->refs[r].p, l, i);
+        }
+        for (size_t r = 0; r < t->nshort; r++)
+            out[shorts[r].topic].hits += phrase_at(shorts[r].p, l, i);
+    }
+}
+
+/* The topic's own score from its labels and its hits (already counted). */
+static void score_own(const topic *tp, cd_label_p_fn label_p, void *ud, cd_topic_score *s)
+{
+    double hits = s->hits;
     memset(s, 0, sizeof *s);
+    s->hits = hits;
     s->best_label = -1;
     for (size_t j = 0; j < tp->labels.n && label_p; j++) {
         double p = label_p(tp->labels.v[j], ud);
@@ -386,8 +510,6 @@ static void score_own(const topic *tp, const cd_toklist *toks, cd_label_p_fn lab
         double g = label_p(tp->given_eff, ud);
         s->label_p *= g > 0 ? (g > 1 ? 1 : g) : 0;
     }
-    for (size_t j = 0; tp->phrases && toks && j < tp->keywords.n; j++)
-        s->hits += (double)cd_phrase_count(tp->phrases[j], toks);
     s->keyword = 1 - exp2(-s->hits / tp->half);
     s->own = 1 - (1 - s->label_p) * (1 - s->keyword);
     s->score = s->own;
@@ -397,7 +519,10 @@ void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn l
                      void *ud, cd_topic_score *out)
 {
     for (size_t i = 0; i < t->n; i++)
-        score_own(&t->v[i], toks, label_p, ud, &out[i]);
+        out[i].hits = 0;
+    count_hits(t, toks, out);
+    for (size_t i = 0; i < t->n; i++)
+        score_own(&t->v[i], label_p, ud, &out[i]);
     /* children come after their parents: a backward pass rolls scores up */
     for (size_t i = t->n; i-- > 0;) {
         int p = t->v[i].parent;

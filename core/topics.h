@@ -37,6 +37,14 @@ typedef struct cd_toklist cd_toklist;
 /* Tokenize text into a list (one allocation for all tokens). */
 cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
                            cd_toklist **out, cd_error *err);
+/* An empty list to fill again and again (NULL when out of memory). */
+cd_toklist *cd_toklist_new(void);
+/* Tokenize text into l, replacing what it held; reuses its memory. */
+cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                          cd_error *err);
+/* Call fn on each token of the list (a cd_toklist) in order, until fn
+ * returns non-zero: the tokens once more, without tokenizing again. */
+void cd_toklist_each(const void *list, cd_token_fn fn, void *ud);
 size_t cd_toklist_size(const cd_toklist *l);
 void cd_toklist_free(cd_toklist *l);
 

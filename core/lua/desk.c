@@ -29,6 +29,7 @@
 #include <lauxlib.h>
 
 #include "desk_internal.h"
+#include "model_internal.h"
 
 #define ERRBUF 1024
 
@@ -120,8 +121,6 @@ static void free_strv(char **v, size_t n)
 
 static void reset_story(cd_desk *d)
 {
-    cd_toklist_free(d->cur.toks);
-    d->cur.toks = NULL;
     free_strv(d->cur.tags, d->cur.ntags);
     free_strv(d->cur.log, d->cur.nlog);
     d->cur.tags = d->cur.log = NULL;
@@ -140,6 +139,7 @@ void cd_desk_free(cd_desk *d)
     if (!d)
         return;
     reset_story(d);
+    cd_toklist_free(d->cur.toks);
     cd_sandbox_free(d->sb);     /* first: closing the state frees the refs */
     for (size_t i = 0; i < d->nmodels; i++) {
         cd_classifier_free(d->models[i].cls);
@@ -243,6 +243,13 @@ static cd_status run_config(cd_desk *d, const char *path, cd_error *err)
     return CD_OK;
 }
 
+static int same_tokens(const cd_tok_opts *a, const cd_tok_opts *b)
+{
+    return a->min_len == b->min_len && a->max_len == b->max_len &&
+           a->stopwords == b->stopwords && a->bigrams == b->bigrams &&
+           a->stem == b->stem && a->fold_numbers == b->fold_numbers;
+}
+
 /* After the file ran: tokenizer, keywords, fallback, limits. */
 static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
 {
@@ -258,6 +265,10 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     cd_status st = cd_tokenizer_new(&tok, &d->tok, err);
     if (st != CD_OK)
         return st;
+    /* a model that tokenizes as the keywords do classifies the story from
+     * the same token list: each story is tokenized once, not once per model */
+    for (size_t i = 0; i < d->nmodels; i++)
+        d->models[i].shares_tokens = same_tokens(cd_classifier_tok_opts(d->models[i].cls), &tok);
     cd_error e;
     if ((st = cd_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
@@ -319,17 +330,23 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     if (!text)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     cd_status st = CD_OK;
+    if (!d->cur.toks && !(d->cur.toks = cd_toklist_new()))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    if (st == CD_OK)
+        st = cd_toklist_fill(d->cur.toks, d->tok, text, len, err);
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
-        st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
+        if (m->shares_tokens)
+            st = cd_classify_from(m->cls, cd_toklist_each, d->cur.toks, &m->scores,
+                                  &m->nscores, err);
+        else
+            st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
         for (size_t j = 0; st == CD_OK && j < m->nscores; j++)
             if (m->scores[j].label < m->nlabels)
                 m->p[m->scores[j].label] = m->scores[j].p;
     }
-    if (st == CD_OK)
-        st = cd_toklist_build(d->tok, text, len, &d->cur.toks, err);
     free(text);
     if (st == CD_OK)
         cd_topics_score(d->topics, d->cur.toks, cd_desk_label_p, d, d->cur.scores);

@@ -21,6 +21,7 @@ typedef struct desk_model {
     char *where;                   /* "file:line" of the declaration */
     cd_model *model;
     cd_classifier *cls;
+    int shares_tokens;             /* classified from the desk's token list */
     uint32_t nlabels;
     double *p;                     /* per story: probability by label index */
     const cd_label_score *scores;  /* per story: sorted, owned by cls */

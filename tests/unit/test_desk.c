@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "copydesk.h"
+#include "lua/desk_internal.h"
 #include "support.h"
 
 static char *dir;          /* scratch folder: model, configs, outputs */
@@ -37,11 +38,12 @@ static const char *const sport_texts[] = {
     "The goalkeeper saved a penalty and the team reached the final",
 };
 
-static void train_model(const char *path)
+static void train_model(const char *path, int bigrams)
 {
     cd_tok_opts tok;
     cd_nb_opts nb;
     cd_tok_opts_default(&tok);
+    tok.bigrams = (uint8_t)bigrams;
     cd_nb_opts_default(&nb);
     cd_trainer *t;
     cd_error err;
@@ -64,7 +66,9 @@ static int setup(void **state)
     dir = scratch_dir();
     char path[4096];
     snprintf(path, sizeof path, "%s/news.cdm", dir);
-    train_model(path);
+    train_model(path, 0);
+    snprintf(path, sizeof path, "%s/bigrams.cdm", dir);
+    train_model(path, 1);
     return 0;
 }
 
@@ -373,6 +377,55 @@ static void expect_cases_pass_and_fail(void **state)
 
 /* ---- delivery and accounting ------------------------------------------------- */
 
+/* The probability of label for text, by the model file alone. */
+static double model_p(const char *file, const char *label, const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    cd_model *m;
+    cd_classifier *c;
+    cd_error err;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
+    const cd_label_score *sc;
+    size_t n;
+    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
+    double p = -1;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(cd_model_label(m, sc[i].label), label))
+            p = sc[i].p;
+    cd_classifier_free(c);
+    cd_model_close(m);
+    return p;
+}
+
+/* The desk tokenizes a story once and classifies it from those tokens
+ * with every model that tokenizes the same way; a model that does not
+ * (here one with bigrams) tokenizes for itself.  Either way a model gives
+ * the desk exactly the probabilities it gives on its own. */
+static void models_score_as_on_their_own(void **state)
+{
+    (void)state;
+    cd_desk *d = load_ok(write_config("two.lua", "model(\"bi\", \"bigrams.cdm\")\n"
+                                                 "fallback \"review\"\n"));
+    cd_story st;
+    make_story(&st, "two-1", "Trade war fears", "Tariffs on chips rise; the striker scored",
+               "{}");
+    size_t len;
+    char *text = cd_story_text(&st, &len);   /* the text the desk classifies */
+    assert_non_null(text);
+    cd_decision dec;
+    cd_error err;
+    assert_int_equal(cd_desk_route(d, &st, 1, &dec, &err), CD_OK);
+    double news = model_p("news.cdm", "trade", text), bi = model_p("bigrams.cdm", "trade", text);
+    assert_true(news > 0 && bi > 0);
+    assert_true(cd_desk_label_p("news:trade", d) == news);
+    assert_true(cd_desk_label_p("bi:trade", d) == bi);
+    free(text);
+    cd_story_clear(&st);
+    cd_desk_free(d);
+}
+
 static void every_story_is_accounted_for(void **state)
 {
     (void)state;
@@ -436,6 +489,7 @@ int main(void)
         cmocka_unit_test(editing_a_rule_changes_the_route),
         cmocka_unit_test(validate_finds_unknown_names),
         cmocka_unit_test(expect_cases_pass_and_fail),
+        cmocka_unit_test(models_score_as_on_their_own),
         cmocka_unit_test(every_story_is_accounted_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "copydesk.h"
@@ -156,6 +157,94 @@ static void taxonomy_lookups(void **state)
     cd_topics_free(t);
 }
 
+/* The one-pass keyword index counts exactly what counting each keyword
+ * alone counts: keywords that share a first word or its first bytes, a
+ * one-byte prefix ("x*", tried at every token), phrases cut short by the
+ * end of the story, the same keyword in two topics. */
+static void index_counts_as_each_keyword_alone(void **state)
+{
+    (void)state;
+    static const char *const kw[][4] = {
+        { "trade war", "trade*", "tr*", "trace" },
+        { "x*", "xi jinping", "tariff*", "trade" },
+        { "z*", "zone", "trade war", "tariffs" },
+    };
+    cd_tok_opts o;
+    cd_tok_opts_default(&o);
+    o.min_len = 1;   /* one-byte words, so that "x*" is a one-byte prefix */
+    cd_tokenizer *t1;
+    assert_int_equal(cd_tokenizer_new(&o, &t1, NULL), CD_OK);
+    cd_topics *t;
+    assert_int_equal(cd_topics_new(&t, NULL), CD_OK);
+    for (size_t i = 0; i < 3; i++) {
+        char id[8];
+        size_t at;
+        snprintf(id, sizeof id, "t%zu", i);
+        assert_int_equal(cd_topics_add(t, -1, id, NULL, &at, NULL), CD_OK);
+        for (size_t j = 0; j < 4; j++)
+            assert_int_equal(cd_topics_add_keyword(t, at, kw[i][j], NULL), CD_OK);
+    }
+    assert_int_equal(cd_topics_compile(t, t1, NULL), CD_OK);
+    const char *texts[] = {
+        "Trade war: tariffs rise as the trade war deepens; traders trace Xi Jinping's "
+        "x-ray zone of trade. Zones, zeal, x y z. The last words: trade",
+        "", "x", "trade", "tr", "zz zone trade war trade",
+    };
+    cd_toklist *l = cd_toklist_new();
+    assert_non_null(l);
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        assert_int_equal(cd_toklist_fill(l, t1, texts[k], strlen(texts[k]), NULL), CD_OK);
+        cd_topic_score s[3];
+        cd_topics_score(t, l, NULL, NULL, s);
+        for (size_t i = 0; i < 3; i++) {
+            size_t want = 0;
+            for (size_t j = 0; j < 4; j++)
+                want += cd_topics_keyword_hits(t, i, j, l);
+            if (s[i].hits != (double)want)
+                fail_msg("text %zu, topic %zu: %g hits, counted alone %zu", k, i, s[i].hits, want);
+        }
+        if (k == 0)
+            assert_true(s[1].hits >= 5);   /* the index did find things */
+    }
+    /* a keyword added after compile: no stale index, and compiling again counts it */
+    assert_int_equal(cd_topics_add_keyword(t, 0, "zeal", NULL), CD_OK);
+    assert_int_equal(cd_topics_compile(t, t1, NULL), CD_OK);
+    assert_int_equal(cd_toklist_fill(l, t1, texts[0], strlen(texts[0]), NULL), CD_OK);
+    cd_topic_score s[3];
+    cd_topics_score(t, l, NULL, NULL, s);
+    assert_int_equal(cd_topics_keyword_hits(t, 0, 4, l), 1);
+    size_t want = 0;
+    for (size_t j = 0; j < 5; j++)
+        want += cd_topics_keyword_hits(t, 0, j, l);
+    assert_true(s[0].hits == (double)want);
+    cd_toklist_free(l);
+    cd_topics_free(t);
+    cd_tokenizer_free(t1);
+}
+
+/* Filling a list again replaces its tokens, and each gives them in order. */
+static int collect(const char *w, size_t len, void *ud)
+{
+    char *out = ud;
+    strncat(out, w, len);
+    strcat(out, "|");
+    return 0;
+}
+
+static void toklist_refill_and_each(void **state)
+{
+    (void)state;
+    cd_toklist *l = cd_toklist_new();
+    assert_non_null(l);
+    assert_int_equal(cd_toklist_fill(l, tok, "Long first story, many words here", 33, NULL), CD_OK);
+    assert_int_equal(cd_toklist_fill(l, tok, "Short one", 9, NULL), CD_OK);
+    assert_int_equal(cd_toklist_size(l), 2);
+    char out[64] = "";
+    cd_toklist_each(l, collect, out);
+    assert_string_equal(out, "short|one|");
+    cd_toklist_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +253,8 @@ int main(void)
         cmocka_unit_test(scores_follow_the_formula),
         cmocka_unit_test(no_evidence_scores_zero),
         cmocka_unit_test(taxonomy_lookups),
+        cmocka_unit_test(index_counts_as_each_keyword_alone),
+        cmocka_unit_test(toklist_refill_and_each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
