@@ -119,6 +119,7 @@ static int evaluator_open(evaluator *e, const char *path)
         cd_model_close(e->model);
         return -1;
     }
+    cd_classifier_set_order(e->c, 1);   /* eval reads the chosen labels only */
     cd_model_info info;
     cd_model_get_info(e->model, &info);
     if (!(e->names = malloc(sizeof *e->names * info.labels))) {

@@ -599,7 +599,8 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
     free(top);
 }
 
-/* {"bbc":[{"label":..,"p":..},...],...}: the chosen labels, at least one. */
+/* {"bbc":[{"label":..,"p":..},...],...}: up to max of the chosen labels
+ * (a model always chooses at least one), most probable first. */
 static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
 {
     cd_buf_puts(b, "{");
@@ -608,10 +609,11 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
         cd_buf_puts(b, i ? "," : "");
         json_str(b, m->name);
         cd_buf_puts(b, ":[");
-        for (size_t j = 0; j < m->nscores && j < max; j++) {
-            if (j > 0 && !m->scores[j].chosen)
-                break;
-            cd_buf_puts(b, j ? ",{\"label\":" : "{\"label\":");
+        size_t shown = 0;
+        for (size_t j = 0; j < m->nscores && shown < max; j++) {
+            if (!m->scores[j].chosen)
+                continue;
+            cd_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
             json_str(b, cd_model_label(m->model, m->scores[j].label));
             cd_buf_puts(b, ",\"p\":");
             cd_buf_json_number(b, m->scores[j].p);

@@ -130,6 +130,9 @@ static void open_model(lua_State *L, cd_desk *d, desk_model *m, const char *path
         st = cd_classifier_new(m->model, &m->cls, &e);
     if (st != CD_OK)
         luaL_error(L, "model '%s': %s", path, e.msg);
+    /* the best label and the chosen ones in order: story:labels sorts what
+     * it returns itself */
+    cd_classifier_set_order(m->cls, 1);
     cd_model_info info;
     cd_model_get_info(m->model, &info);
     m->nlabels = info.labels;

@@ -123,24 +123,41 @@ static int m_label(lua_State *L)
     return 2;
 }
 
+/* By decreasing p, ties by label. */
+static int by_p_desc(const void *a, const void *b)
+{
+    const cd_label_score *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? 1 : -1;
+    return (x->label > y->label) - (x->label < y->label);
+}
+
 static int m_labels(lua_State *L)
 {
     cd_desk *d = check_story(L);
     desk_model *m = check_model(L, d, 2);
     double min = luaL_optnumber(L, 3, 0.01);
-    lua_newtable(L);
-    int k = 0;
-    for (size_t i = 0; i < m->nscores && m->scores[i].p >= min; i++) {
+    /* the scores are sorted only as far as the best and the chosen labels
+     * (cd_classifier_set_order): gather those that reach min and sort them */
+    /* a userdata, not malloc: the tables below may raise out of memory */
+    cd_label_score *v = lua_newuserdatauv(L, sizeof *v * (m->nscores ? m->nscores : 1), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < m->nscores; i++)
+        if (m->scores[i].p >= min)
+            v[n++] = m->scores[i];
+    qsort(v, n, sizeof *v, by_p_desc);
+    lua_createtable(L, (int)(n < 1000 ? n : 1000), 0);
+    for (size_t i = 0; i < n; i++) {
         lua_createtable(L, 0, 3);
-        lua_pushstring(L, cd_model_label(m->model, m->scores[i].label));
+        lua_pushstring(L, cd_model_label(m->model, v[i].label));
         lua_setfield(L, -2, "label");
-        lua_pushnumber(L, m->scores[i].p);
+        lua_pushnumber(L, v[i].p);
         lua_setfield(L, -2, "p");
-        lua_pushboolean(L, m->scores[i].chosen);
+        lua_pushboolean(L, v[i].chosen);
         lua_setfield(L, -2, "chosen");
-        lua_rawseti(L, -2, ++k);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    return 1;
+    return 1;   /* the table, above the buffer */
 }
 
 static int m_prob(lua_State *L)

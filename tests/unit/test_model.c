@@ -369,11 +369,80 @@ static void terms_most_frequent_first(void **state)
     scratch_remove(dir);
 }
 
+/* With cd_classifier_set_order(c, top) the scores hold the same entries
+ * as a full sort; the top first ones are the full sort's; every chosen
+ * label comes in the sorted head, in the full sort's order; the others
+ * follow in label order.  On the shipped 90-label Reuters model. */
+static void partial_order_keeps_what_callers_read(void **state)
+{
+    (void)state;
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    const char *files[] = { "tests/samples/reuters-14826.json", "tests/samples/reuters-14828.json",
+                            "tests/samples/reuters-15244.json", "tests/samples/bbc-sport-005.json" };
+    const char *texts[] = { "", "grain wheat corn exports", "the the the",
+                            "Profit rose to 12 mln dlrs; net shr 10 cts; oil prices and tariffs" };
+    cd_classifier *full, *part;
+    assert_int_equal(cd_classifier_new(m, &full, &err), CD_OK);
+    assert_int_equal(cd_classifier_new(m, &part, &err), CD_OK);
+    for (size_t top = 1; top <= 5; top += 2) {
+        cd_classifier_set_order(part, top);
+        for (size_t t = 0; t < 8; t++) {
+            size_t len = 0;
+            char *text = t < 4 ? slurp(files[t], &len) : strdup(texts[t - 4]);
+            assert_non_null(text);
+            len = strlen(text);
+            const cd_label_score *a, *b;
+            size_t na, nb;
+            assert_int_equal(cd_classify(full, text, len, &a, &na, &err), CD_OK);
+            assert_int_equal(cd_classify(part, text, len, &b, &nb, &err), CD_OK);
+            assert_int_equal(na, 90);
+            assert_int_equal(nb, na);
+            for (size_t i = 0; i < top; i++)
+                assert_int_equal(b[i].label, a[i].label);
+            /* the head: the top, then chosen ones only, sorted */
+            size_t head = top;
+            for (size_t i = 0; i < nb; i++)
+                if (b[i].chosen && i + 1 > head)
+                    head = i + 1;
+            for (size_t i = 1; i < head; i++)
+                assert_true(b[i].p <= b[i - 1].p);
+            for (size_t i = top; i < head; i++)
+                assert_true(b[i].chosen);
+            for (size_t i = head + 1; i < nb; i++)   /* the rest by label */
+                assert_true(b[i].label > b[i - 1].label);
+            /* same entries; chosen ones in the full sort's order */
+            size_t ca = 0, cb = 0;
+            for (size_t i = 0; i < na; i++) {
+                size_t j = 0;
+                while (j < nb && b[j].label != a[i].label)
+                    j++;
+                assert_true(j < nb);
+                assert_true(b[j].p == a[i].p && b[j].chosen == a[i].chosen);
+                if (a[i].chosen) {
+                    while (cb < nb && !b[cb].chosen)
+                        cb++;
+                    assert_int_equal(b[cb].label, a[i].label);
+                    cb++;
+                    ca++;
+                }
+            }
+            assert_true(ca >= 1);
+            free(text);
+        }
+    }
+    cd_classifier_free(full);
+    cd_classifier_free(part);
+    cd_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(terms_most_frequent_first),
+        cmocka_unit_test(partial_order_keeps_what_callers_read),
         cmocka_unit_test_setup_teardown(truncated_at_every_length, saved_setup, saved_teardown),
         cmocka_unit_test_setup_teardown(every_flipped_byte_is_caught, saved_setup, saved_teardown),
         cmocka_unit_test_setup_teardown(checksum_mismatch_is_named, saved_setup, saved_teardown),
