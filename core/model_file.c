@@ -357,6 +357,53 @@ static cd_status check_arrays(const char *name, const cd_model *m, const mf_head
     return CD_OK;
 }
 
+/* How many of the first (most frequent) terms get a dense row: the
+ * prefix where walking the postings costs most against adding a whole row.
+ * Measured with cachegrind: about 7 instructions per posting walked, 2 per
+ * label of a row added with SSE2. */
+static uint32_t dense_terms(const nb_view *v)
+{
+    int64_t gain = 0, best = 0;
+    uint32_t n = 0;
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        gain += 7 * (int64_t)v->terms[t].post_n - 2 * (int64_t)v->nlabels;
+        if (gain > best) {
+            best = gain;
+            n = t + 1;
+        }
+    }
+    return n;
+}
+
+/* The postings as scoring reads them: without the counts only training
+ * needs (half the bytes per posting), and for the common terms, whose
+ * postings cover most labels, as dense rows.  A few milliseconds at most
+ * (a millisecond for the Reuters model). */
+static cd_status pack_postings(cd_model *m, const char *name, cd_error *err)
+{
+    nb_view *v = &m->view;
+    uint32_t nd = dense_terms(v);
+    m->fposts = malloc(sizeof *m->fposts * (v->nposts ? v->nposts : 1));
+    m->dense = calloc((size_t)nd * v->nlabels + 1, sizeof *m->dense);
+    if (!m->fposts || !m->dense)
+        return cd_error_set(err, CD_ERR_NOMEM, "%s: out of memory", name);
+    for (uint32_t p = 0; p < v->nposts; p++) {
+        m->fposts[p].label = v->posts[p].label;
+        m->fposts[p].delta = v->posts[p].delta;
+    }
+    for (uint32_t t = 0; t < nd; t++) {
+        const nb_term *T = &v->terms[t];
+        for (uint32_t k = 0; k < T->post_n; k++) {
+            const nb_post *p = &v->posts[T->post_off + k];
+            m->dense[(size_t)t * v->nlabels + p->label] = p->delta;
+        }
+    }
+    v->fposts = m->fposts;
+    v->dense = m->dense;
+    v->ndense = nd;
+    return CD_OK;
+}
+
 static void decode_settings(cd_model *m, const mf_settings *s)
 {
     nb_params *P = &m->params;
@@ -429,7 +476,7 @@ static cd_status attach(cd_model *m, const char *name, cd_error *err)
     m->term_names = (const char *)(b + h.sections[MF_TERM_NAMES].offset);
     m->hash = (const uint32_t *)(b + h.sections[MF_HASH].offset);
     m->hash_mask = s.hash_slots - 1;
-    if ((st = check_arrays(name, m, &h, err)))
+    if ((st = check_arrays(name, m, &h, err)) || (st = pack_postings(m, name, err)))
         return st;
     return make_label_names(m, name, err);
 }
@@ -502,6 +549,8 @@ void cd_model_close(cd_model *m)
         for (uint32_t c = 0; c < m->view.nlabels; c++)
             free(m->label_cstr[c]);
     free(m->label_cstr);
+    free(m->fposts);
+    free(m->dense);
     if (m->mapped)
         munmap(m->base, m->size);
     else

@@ -24,6 +24,8 @@ struct cd_model {
     const uint32_t *hash;
     uint32_t hash_mask;
     char **label_cstr;     /* NUL-terminated copies of the label names */
+    nb_fpost *fposts;      /* view.fposts: the postings packed for scoring */
+    float *dense;          /* view.dense: rows of the most common terms */
 };
 
 /* Term id of a token in a model, or -1. */

@@ -45,6 +45,10 @@
 
 #include "nb.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* The two halves of every weight, smoothed with alpha (a label's own
  * counts) and beta (the counts of all other labels). */
 static double posting_delta(const nb_params *P, double alpha, double beta, double n, double T)
@@ -194,6 +198,27 @@ void nb_features(const nb_view *v, const nb_doc *d, double *f)
     }
 }
 
+/* scores[c] += f * row[c] for every label: the common terms' postings
+ * cover most labels, and a dense row is cheaper than a sparse walk.  The
+ * result is the sparse walk's, bit for bit: a label without a posting
+ * adds f * 0 = +0, and SSE2 rounds each product and sum as scalar code
+ * does. */
+static void add_row(double *scores, const float *row, uint32_t L, double f)
+{
+    uint32_t c = 0;
+#ifdef __SSE2__
+    __m128d F = _mm_set1_pd(f);
+    for (; c + 4 <= L; c += 4) {
+        __m128 r = _mm_loadu_ps(row + c);
+        __m128d lo = _mm_cvtps_pd(r), hi = _mm_cvtps_pd(_mm_movehl_ps(r, r));
+        _mm_storeu_pd(scores + c, _mm_add_pd(_mm_loadu_pd(scores + c), _mm_mul_pd(F, lo)));
+        _mm_storeu_pd(scores + c + 2, _mm_add_pd(_mm_loadu_pd(scores + c + 2), _mm_mul_pd(F, hi)));
+    }
+#endif
+    for (; c < L; c++)
+        scores[c] += f * row[c];
+}
+
 void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
                        double *scores)
 {
@@ -204,11 +229,24 @@ void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f,
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = F * v->labels[c].A + G;
-    for (size_t i = 0; i < n; i++) {
-        const nb_term *T = &v->terms[terms[i]];
-        const nb_post *p = v->posts + T->post_off;
-        for (uint32_t k = 0; k < T->post_n; k++)
-            scores[p[k].label] += f[i] * p[k].delta;
+    if (v->fposts) {
+        for (size_t i = 0; i < n; i++) {
+            if (terms[i] < v->ndense) {
+                add_row(scores, v->dense + (size_t)terms[i] * v->nlabels, v->nlabels, f[i]);
+                continue;
+            }
+            const nb_term *T = &v->terms[terms[i]];
+            const nb_fpost *p = v->fposts + T->post_off;
+            for (uint32_t k = 0; k < T->post_n; k++)
+                scores[p[k].label] += f[i] * p[k].delta;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const nb_term *T = &v->terms[terms[i]];
+            const nb_post *p = v->posts + T->post_off;
+            for (uint32_t k = 0; k < T->post_n; k++)
+                scores[p[k].label] += f[i] * p[k].delta;
+        }
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
@@ -233,7 +271,10 @@ void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
 
 static double sigmoid(double x)
 {
-    return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+    if (x >= 0)
+        return 1 / (1 + exp(-x));
+    double e = exp(x);   /* once: exp may set errno, so the compiler calls it twice */
+    return e / (1 + e);
 }
 
 /* The sigmoid for classifying: above 40 it is 1 in double precision

@@ -70,12 +70,22 @@ typedef struct nb_params {
 } nb_params;
 
 /* A model's arrays, wherever they live (mapped file or trainer memory). */
+/* A posting as scoring reads it: half the bytes of an nb_post, whose
+ * count only training needs. */
+typedef struct nb_fpost {
+    uint32_t label;
+    float delta;
+} nb_fpost;
+
 typedef struct nb_view {
     const nb_params *params;
     uint32_t nlabels, nterms, nposts;
     nb_label *labels;          /* const for a mapped model */
     nb_term *terms;
     nb_post *posts;
+    const nb_fpost *fposts;    /* posts packed for scoring (an open model), or NULL */
+    const float *dense;        /* terms t < ndense: delta of every label, row t */
+    uint32_t ndense;
 } nb_view;
 
 /* One document as distinct term ids with their raw frequencies. */

@@ -56,7 +56,10 @@ static double softplus(double x)
 
 static double sigmoid(double x)
 {
-    return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+    if (x >= 0)
+        return 1 / (1 + exp(-x));
+    double e = exp(x);   /* once: exp may set errno, so the compiler calls it twice */
+    return e / (1 + e);
 }
 
 /* Loss and gradient over the documents of one chunk. */
