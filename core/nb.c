@@ -185,8 +185,22 @@ void nb_features(const nb_view *v, const nb_doc *d, double *f)
 {
     const nb_params *P = v->params;
     double norm = 0;
+    /* most terms occur once or twice in a story: log1p of small counts is
+     * taken once per story, not once per term (the same values) */
+    double small[8];
+    uint8_t have[8] = { 0 };
     for (size_t i = 0; i < d->n; i++) {
-        double x = P->nb.log_tf ? log1p((double)d->tf[i]) : (double)d->tf[i];
+        uint32_t tf = d->tf[i];
+        double x = tf;
+        if (P->nb.log_tf && tf < 8) {
+            if (!have[tf]) {
+                small[tf] = log1p((double)tf);
+                have[tf] = 1;
+            }
+            x = small[tf];
+        } else if (P->nb.log_tf) {
+            x = log1p((double)tf);
+        }
         x *= v->terms[d->terms[i]].idf;
         f[i] = x;
         norm += x * x;

@@ -759,13 +759,15 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
              * apply, so the word is its letters lowercased; anything else
              * (a digit, ' - . , or non-ASCII next, a word too long) takes
              * the general path from the same place. */
-            size_t j = i + 1;
-            while (j < len && byte_class[s[j]] == C_LETTER)
+            size_t j = i, cap = tok->cap;
+            char *w = tok->word;
+            while (j < len && byte_class[s[j]] == C_LETTER) {
+                if (j - i < cap)   /* lowercased as it is scanned */
+                    w[j - i] = (char)(s[j] | 0x20);
                 j++;
+            }
             unsigned next = j < len ? byte_class[s[j]] : C_SEP;
             if ((next == C_SEP || next == C_END) && j - i <= tok->opts.max_len) {
-                for (size_t k = i; k < j; k++)
-                    tok->word[k - i] = (char)(s[k] | 0x20);
                 finish_letters(&e, j - i);
                 i = j;
                 continue;

@@ -27,6 +27,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "copydesk.h"
@@ -172,6 +173,36 @@ static void test_story_text_and_clear(void **state)
     assert_int_equal(len, 1);
     assert_string_equal(text, "\n");
     free(text);
+}
+
+/* The JSON reader scans strings 16 bytes at a time: an escape, a quote or
+ * a control byte at any place around those blocks reads as cJSON reads
+ * it (an escape decoded, a raw control byte refused). */
+static void test_json_strings_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const specials[] = { "\\\"", "\\\\", "\\n", "\\u00e9", "\t" };
+    for (size_t sp = 0; sp < sizeof specials / sizeof specials[0]; sp++)
+        for (size_t at = 0; at < 40; at++) {
+            char body[128], line[256];
+            memset(body, 'a', at);
+            snprintf(body + at, sizeof body - at, "%sbcdefghijklmnopqrstuvwxyz", specials[sp]);
+            snprintf(line, sizeof line, "{\"id\":\"x\",\"body\":\"%s\"}", body);
+            cd_story s;
+            cd_error err;
+            cd_status st = cd_story_from_json(line, strlen(line), "src", &s, NULL, &err);
+            cJSON *j = cJSON_Parse(line);
+            if (!j) {   /* the raw tab: invalid JSON either way */
+                assert_int_equal(st, CD_ERR_FORMAT);
+                continue;
+            }
+            assert_int_equal(st, CD_OK);
+            const char *want = cJSON_GetObjectItem(j, "body")->valuestring;
+            assert_int_equal(s.body_len, strlen(want));
+            assert_memory_equal(s.body, want, s.body_len);
+            cJSON_Delete(j);
+            cd_story_clear(&s);
+        }
 }
 
 static void test_from_json_rules(void **state)
@@ -1077,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_stdin_huge_line),
+        cmocka_unit_test(test_json_strings_at_every_offset),
         cmocka_unit_test_setup_teardown(test_http_stories, server_start, server_stop),
         cmocka_unit_test_setup_teardown(test_http_errors, server_start, server_stop),
         cmocka_unit_test(test_http_refused),
