@@ -51,15 +51,28 @@ void cd_buf_puts(cd_buf *b, const char *s)
 
 void cd_buf_printf(cd_buf *b, const char *fmt, ...)
 {
+    /* straight into the free room, which is mostly enough; measuring
+     * first cost a second formatting of every number written */
+    if (!grow(b, 64))
+        return;
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0 || !grow(b, (size_t)n))
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    if ((size_t)n >= room) {
+        if (!grow(b, (size_t)n)) {
+            b->data[b->len] = '\0';
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 

@@ -78,36 +78,104 @@ int64_t cd_desk_find_model(const cd_desk *d, const char *name)
     return -1;
 }
 
-/* Probability of label in model m for the current story, or -1. */
-static double model_label_p(const desk_model *m, const char *label, size_t len)
+/* Index of label (len bytes) in model m, or -1. */
+static int64_t model_label_index(const desk_model *m, const char *label, size_t len)
 {
     char name[256];
     if (len >= sizeof name)
         return -1;
     memcpy(name, label, len);
     name[len] = '\0';
-    int64_t i = cd_model_find_label(m->model, name);
-    return i < 0 ? -1 : m->p[i];
+    return cd_model_find_label(m->model, name);
+}
+
+/* A label's index in each model: "model:label" names one model (when a
+ * model has that name), a plain label any model that has it. */
+static void resolve_label(const cd_desk *d, const char *label, int64_t *idx)
+{
+    for (size_t i = 0; i < d->nmodels; i++)
+        idx[i] = -1;
+    const char *colon = strchr(label, ':');
+    if (colon) {
+        for (size_t i = 0; i < d->nmodels; i++) {
+            const char *n = d->models[i].name;
+            if (strlen(n) == (size_t)(colon - label) && !strncmp(n, label, strlen(n))) {
+                idx[i] = model_label_index(&d->models[i], colon + 1, strlen(colon + 1));
+                return;
+            }
+        }
+    }
+    for (size_t i = 0; i < d->nmodels; i++)
+        idx[i] = model_label_index(&d->models[i], label, strlen(label));
+}
+
+/* The best probability for the current story over the resolved indexes,
+ * or -1 when no model has the label. */
+static double resolved_p(const cd_desk *d, const int64_t *idx)
+{
+    double best = -1;
+    for (size_t i = 0; i < d->nmodels; i++)
+        if (idx[i] >= 0 && d->models[i].p[idx[i]] > best)
+            best = d->models[i].p[idx[i]];
+    return best;
 }
 
 double cd_desk_label_p(const char *label, void *desk)
 {
     cd_desk *d = desk;
-    const char *colon = strchr(label, ':');
-    if (colon) {
-        for (size_t i = 0; i < d->nmodels; i++) {
-            const char *n = d->models[i].name;
-            if (strlen(n) == (size_t)(colon - label) && !strncmp(n, label, strlen(n)))
-                return model_label_p(&d->models[i], colon + 1, strlen(colon + 1));
-        }
+    int64_t stack[8], *idx = d->nmodels <= 8 ? stack : malloc(sizeof *idx * d->nmodels);
+    if (!idx)
+        return -1;
+    resolve_label(d, label, idx);
+    double p = resolved_p(d, idx);
+    if (idx != stack)
+        free(idx);
+    return p;
+}
+
+/* cd_desk_label_p for the topics' own label strings, resolved at load
+ * (looking labels up by name for every topic of every story was a tenth
+ * of route). */
+static double topic_label_p(const char *label, void *desk)
+{
+    cd_desk *d = desk;
+    for (size_t i = 0; i < d->nlabel_refs; i++)
+        if (d->label_refs[i].name == label)
+            return resolved_p(d, d->label_refs[i].idx);
+    return cd_desk_label_p(label, desk);
+}
+
+static cd_status add_label_ref(cd_desk *d, const char *label, cd_error *err)
+{
+    if (!label)
+        return CD_OK;
+    for (size_t i = 0; i < d->nlabel_refs; i++)
+        if (d->label_refs[i].name == label)
+            return CD_OK;
+    label_ref *v = realloc(d->label_refs, sizeof *v * (d->nlabel_refs + 1));
+    if (!v)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    d->label_refs = v;
+    label_ref *r = &v[d->nlabel_refs];
+    r->name = label;
+    r->idx = malloc(sizeof *r->idx * (d->nmodels ? d->nmodels : 1));
+    if (!r->idx)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    d->nlabel_refs++;
+    resolve_label(d, label, r->idx);
+    return CD_OK;
+}
+
+static cd_status resolve_topic_labels(cd_desk *d, cd_error *err)
+{
+    cd_status st = CD_OK;
+    for (size_t i = 0; st == CD_OK && i < cd_topics_count(d->topics); i++) {
+        for (size_t j = 0; st == CD_OK && j < cd_topics_labels(d->topics, i); j++)
+            st = add_label_ref(d, cd_topics_label(d->topics, i, j), err);
+        if (st == CD_OK)
+            st = add_label_ref(d, cd_topics_given(d->topics, i), err);
     }
-    double best = -1;
-    for (size_t i = 0; i < d->nmodels; i++) {
-        double p = model_label_p(&d->models[i], label, strlen(label));
-        if (p > best)
-            best = p;
-    }
-    return best;
+    return st;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -140,6 +208,9 @@ void cd_desk_free(cd_desk *d)
         return;
     reset_story(d);
     cd_toklist_free(d->cur.toks);
+    for (size_t i = 0; i < d->nlabel_refs; i++)
+        free(d->label_refs[i].idx);
+    free(d->label_refs);
     cd_sandbox_free(d->sb);     /* first: closing the state frees the refs */
     for (size_t i = 0; i < d->nmodels; i++) {
         cd_classifier_free(d->models[i].cls);
@@ -273,6 +344,8 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     if ((st = cd_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
                             d->taxonomy_where ? d->taxonomy_where : d->path, e.msg);
+    if ((st = resolve_topic_labels(d, err)) != CD_OK)
+        return st;
     if (!d->fallback)
         return cd_error_set(err, CD_ERR_SCRIPT,
                             "%s: no fallback declared (add: fallback \"<destination>\")", d->path);
@@ -349,7 +422,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     }
     free(text);
     if (st == CD_OK)
-        cd_topics_score(d->topics, d->cur.toks, cd_desk_label_p, d, d->cur.scores);
+        cd_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
     return st;
 }
 

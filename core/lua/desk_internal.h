@@ -74,6 +74,13 @@ typedef struct desk_story {
     uint64_t gen;                  /* which story: stale story objects are refused */
 } desk_story;
 
+/* A label a topic names, resolved once the desk is loaded: its index in
+ * each model (-1 where the model has no such label). */
+typedef struct label_ref {
+    const char *name;              /* the topic's string (compared by address) */
+    int64_t *idx;                  /* nmodels entries */
+} label_ref;
+
 struct cd_desk {
     cd_sandbox *sb;
     lua_State *L;
@@ -81,6 +88,8 @@ struct cd_desk {
     desk_model *models;
     size_t nmodels;
     cd_topics *topics;
+    label_ref *label_refs;         /* every label and given label of the topics */
+    size_t nlabel_refs;
     char *taxonomy_where;
     cd_tokenizer *tok;
     desk_dest *dests;
