@@ -88,33 +88,43 @@ static void fill_hash(uint32_t *hash, uint32_t slots, const mf_source *src,
  * terms (and their names and postings) packed together at the front of
  * each section, most lookups stay within a few hot cache lines and pages
  * instead of landing anywhere in megabytes of model. */
-static const nb_term *sort_terms;
+typedef struct term_df {
+    double df;
+    uint32_t t;
+} term_df;
 
 static int by_df_desc(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    double dx = sort_terms[x].df, dy = sort_terms[y].df;
-    if (dx != dy)
-        return dx < dy ? 1 : -1;
-    return (x > y) - (x < y);
+    const term_df *x = a, *y = b;
+    if (x->df != y->df)
+        return x->df < y->df ? 1 : -1;
+    return (x->t > y->t) - (x->t < y->t);
 }
 
+/* The view's term ids, most frequent first (ties in id order). */
 static uint32_t *frequency_order(const nb_view *v)
 {
-    uint32_t *order = malloc(sizeof *order * (v->nterms ? v->nterms : 1));
-    if (!order)
+    size_t n = v->nterms ? v->nterms : 1;
+    uint32_t *order = malloc(sizeof *order * n);
+    term_df *by = malloc(sizeof *by * n);
+    if (!order || !by) {
+        free(order);
+        free(by);
         return NULL;
+    }
     for (uint32_t t = 0; t < v->nterms; t++)
-        order[t] = t;
-    sort_terms = v->terms;   /* qsort has no user pointer; writing is single-threaded */
-    qsort(order, v->nterms, sizeof *order, by_df_desc);
+        by[t] = (term_df){ v->terms[t].df, t };
+    qsort(by, v->nterms, sizeof *by, by_df_desc);
+    for (uint32_t t = 0; t < v->nterms; t++)
+        order[t] = by[t].t;
+    free(by);
     return order;
 }
 
 /* Terms, their names and postings in the given order, into the TERMS,
  * TERM_NAMES and POSTS sections. */
 static void write_terms(char *buf, const mf_header *h, const mf_source *src,
-                            const uint32_t *order)
+                        const uint32_t *order)
 {
     const nb_view *v = src->view;
     nb_term *terms = (nb_term *)(buf + h->sections[MF_TERMS].offset);
