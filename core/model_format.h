@@ -17,6 +17,9 @@
  *                  XXH3-64 of the name modulo hash_slots (a power of two),
  *                  linear probing; at least one slot is empty.
  *
+ * Terms are written most frequent first (by document frequency), so that
+ * a story's common words, their names and postings, share cache lines.
+ *
  * The arrays are stored in the host's layout (little-endian; the byte-order
  * mark refuses other hosts), so a mapped model is scored in place without
  * decoding.  Counts are kept next to the weights so that a model can be
