@@ -754,11 +754,15 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
             continue;
         }
         if (byte_class[s[i]] == C_LETTER) {
-            /* The fast path of words: ASCII letters that a separator or a
-             * sentence end follows ("market", "Tokyo").  No joiner can
-             * apply, so the word is its letters lowercased; anything else
-             * (a digit, ' - . , or non-ASCII next, a word too long) takes
-             * the general path from the same place. */
+            /* The fast path of words: ASCII letters that a separator, a
+             * sentence end or a comma follows ("market", "Tokyo,"), or a
+             * period after two letters or more ("said."; one letter may
+             * be an acronym, "U.S.").  No joiner can apply (a comma or a
+             * period joins only digits, and dots single letters), so the
+             * word is its letters lowercased, and the main loop then reads
+             * the comma or period as the general path would.  Anything
+             * else (a digit, ' or -, non-ASCII next, a word too long)
+             * takes the general path from the same place. */
             size_t j = i, cap = tok->cap;
             char *w = tok->word;
             while (j < len && byte_class[s[j]] == C_LETTER) {
@@ -767,7 +771,9 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                 j++;
             }
             unsigned next = j < len ? byte_class[s[j]] : C_SEP;
-            if ((next == C_SEP || next == C_END) && j - i <= tok->opts.max_len) {
+            int ends = next == C_SEP || next == C_END || next == C_COMMA ||
+                       (next == C_DOT && j - i >= 2);
+            if (ends && j - i <= tok->opts.max_len) {
                 finish_letters(&e, j - i);
                 i = j;
                 continue;
