@@ -186,8 +186,8 @@ static void index_counts_as_each_keyword_alone(void **state)
     }
     assert_int_equal(cd_topics_compile(t, t1, NULL), CD_OK);
     const char *texts[] = {
-        "Trade war: tariffs rise as the trade war deepens; traders trace Xi Jinping's "
-        "x-ray zone of trade. Zones, zeal, x y z. The last words: trade",
+        ("Trade war: tariffs rise as the trade war deepens; traders trace Xi Jinping's "
+         "x-ray zone of trade. Zones, zeal, x y z. The last words: trade"),
         "", "x", "trade", "tr", "zz zone trade war trade",
     };
     cd_toklist *l = cd_toklist_new();
