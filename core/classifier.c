@@ -40,7 +40,14 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     if (!c)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     c->m = m;
-    cd_status st = cd_tokenizer_new(&m->tok, &c->tok, err);
+    /* Without bigrams or stemming, a stop word the tokenizer drops is a
+     * word the model cannot have: leave it to the lookup, whose hot table
+     * answers stop words in one read, instead of testing every token
+     * against the list first.  The terms counted are the same. */
+    cd_tok_opts tok = m->tok;
+    if (tok.stopwords && m->hot_stops && !tok.bigrams && !tok.stem)
+        tok.stopwords = 0;
+    cd_status st = cd_tokenizer_new(&tok, &c->tok, err);
     if (st) {
         free(c);
         return st;
@@ -227,7 +234,7 @@ cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
 
 const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c)
 {
-    return cd_tokenizer_opts(c->tok);
+    return &c->m->tok;   /* the model's: its own tokenizer may leave stop words to the lookup */
 }
 
 cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,

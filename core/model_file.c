@@ -414,6 +414,86 @@ static cd_status pack_postings(cd_model *m, const char *name, cd_error *err)
     return CD_OK;
 }
 
+/* ---- the hot table --------------------------------------------------------
+ *
+ * Looking a token up in the file's hash table is three dependent reads
+ * (slot, term, name) into megabytes: with the postings, the largest cost
+ * of classify.  Most tokens of a story are among a few thousand common
+ * words, so those get a small table of their own, built at open, whose
+ * slot holds the (short) name itself: one read.  The stop words go in too,
+ * marked, when the model's tokenizer drops them (and does not stem, which
+ * can make a stop word of another word): the classifier can then
+ * leave them to the lookup instead of testing every token against the
+ * stop-word list first (cd_classifier_new).  Stop words first, so that a
+ * term of the same name (possible only in a crafted file) is never found,
+ * as it never is when the tokenizer drops stop words. */
+
+#define HOT_TERMS 4096
+
+static void hot_key(const char *s, size_t len, uint64_t *a, uint32_t *b)
+{
+    unsigned char k[12] = { (unsigned char)len };
+    for (size_t i = 0; i < len; i++)
+        k[1 + i] = (unsigned char)s[i];
+    memcpy(a, k, 8);
+    memcpy(b, k + 8, 4);
+}
+
+static void hot_insert(cd_model *m, const char *s, size_t len, uint32_t id)
+{
+    uint64_t a;
+    uint32_t b;
+    hot_key(s, len, &a, &b);
+    uint32_t i = (uint32_t)(cd_vocab_hash(s, len) >> 32) & m->hot_mask;
+    for (; m->hot[i].id; i = (i + 1) & m->hot_mask)
+        if (m->hot[i].a == a && m->hot[i].b == b)
+            return;   /* there already */
+    m->hot[i] = (hot_slot){ a, b, id };
+}
+
+static void insert_stop(const char *word, size_t len, void *m)
+{
+    hot_insert(m, word, len, HOT_STOP);
+}
+
+static void insert_count(const char *word, size_t len, void *n)
+{
+    (void)word;
+    (void)len;
+    ++*(size_t *)n;
+}
+
+static cd_status build_hot(cd_model *m, const char *name, cd_error *err)
+{
+    /* stop words are never tokens of such a model, unless stemming makes
+     * one ("others" -> "other"): then they are terms like any other */
+    int stops = m->tok.stopwords && !m->tok.stem;
+    size_t nstop = 0;
+    if (stops)
+        cd_stopwords_each(insert_count, &nstop);
+    uint32_t slots = 64;
+    while (slots < 2 * (HOT_TERMS + nstop))
+        slots *= 2;
+    m->hot = calloc(slots, sizeof *m->hot);
+    if (!m->hot)
+        return cd_error_set(err, CD_ERR_NOMEM, "%s: out of memory", name);
+    m->hot_mask = slots - 1;
+    if (stops) {
+        cd_stopwords_each(insert_stop, m);
+        m->hot_stops = 1;
+    }
+    uint32_t n = 0;
+    for (uint32_t t = 0; t < m->view.nterms && n < HOT_TERMS; t++) {
+        size_t len;
+        const char *s = cd_model_term(m, t, &len);
+        if (len <= HOT_MAX_LEN) {
+            hot_insert(m, s, len, t + 1);
+            n++;
+        }
+    }
+    return CD_OK;
+}
+
 static void decode_settings(cd_model *m, const mf_settings *s)
 {
     nb_params *P = &m->params;
@@ -486,7 +566,8 @@ static cd_status attach(cd_model *m, const char *name, cd_error *err)
     m->term_names = (const char *)(b + h.sections[MF_TERM_NAMES].offset);
     m->hash = (const uint32_t *)(b + h.sections[MF_HASH].offset);
     m->hash_mask = s.hash_slots - 1;
-    if ((st = check_arrays(name, m, &h, err)) || (st = pack_postings(m, name, err)))
+    if ((st = check_arrays(name, m, &h, err)) || (st = pack_postings(m, name, err)) ||
+        (st = build_hot(m, name, err)))
         return st;
     return make_label_names(m, name, err);
 }
@@ -561,6 +642,7 @@ void cd_model_close(cd_model *m)
     free(m->label_cstr);
     free(m->fposts);
     free(m->dense);
+    free(m->hot);
     if (m->mapped)
         munmap(m->base, m->size);
     else
@@ -572,7 +654,16 @@ void cd_model_close(cd_model *m)
 
 int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len)
 {
-    uint32_t i = (uint32_t)cd_vocab_hash(s, len) & m->hash_mask;
+    uint64_t h = cd_vocab_hash(s, len);
+    if (len <= HOT_MAX_LEN) {
+        uint64_t a;
+        uint32_t b;
+        hot_key(s, len, &a, &b);
+        for (uint32_t j = (uint32_t)(h >> 32) & m->hot_mask; m->hot[j].id; j = (j + 1) & m->hot_mask)
+            if (m->hot[j].a == a && m->hot[j].b == b)
+                return m->hot[j].id == HOT_STOP ? -1 : (int64_t)m->hot[j].id - 1;
+    }
+    uint32_t i = (uint32_t)h & m->hash_mask;
     for (;;) {
         uint32_t id = m->hash[i];
         if (!id)

@@ -11,6 +11,16 @@
 #include "copydesk/model.h"
 #include "nb.h"
 
+/* A slot of the hot table (see cd_model_lookup): the key is the length
+ * byte and up to HOT_MAX_LEN bytes of name, zero-padded, in a and b. */
+#define HOT_MAX_LEN 11
+#define HOT_STOP UINT32_MAX   /* a stop word: no term */
+typedef struct hot_slot {
+    uint64_t a;
+    uint32_t b;
+    uint32_t id;              /* term id + 1, HOT_STOP, or 0 when empty */
+} hot_slot;
+
 struct cd_model {
     void *base;            /* the whole file: mapped, or a heap copy */
     size_t size;
@@ -26,9 +36,13 @@ struct cd_model {
     char **label_cstr;     /* NUL-terminated copies of the label names */
     nb_fpost *fposts;      /* view.fposts: the postings packed for scoring */
     float *dense;          /* view.dense: rows of the most common terms */
+    hot_slot *hot;         /* the commonest short terms and the stop words */
+    uint32_t hot_mask;
+    int hot_stops;         /* the hot table answers stop words (-1) */
 };
 
-/* Term id of a token in a model, or -1. */
+/* Term id of a token in a model, or -1 (also for a stop word when the
+ * model's tokenizer drops them: m->hot_stops). */
 int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len);
 
 /* Calls fn on each token of src, in order, until fn returns non-zero. */

@@ -161,3 +161,10 @@ int cd_is_stopword(const char *word, size_t len)
             return 1;
     }
 }
+
+void cd_stopwords_each(void (*fn)(const char *word, size_t len, void *ud), void *ud)
+{
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t k = 0; k < groups[g].n; k++)
+            fn(groups[g].words[k], g + 1, ud);
+}

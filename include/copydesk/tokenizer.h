@@ -57,4 +57,8 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
 /* Non-zero when word (already folded, len bytes) is an English stop word. */
 int cd_is_stopword(const char *word, size_t len);
 
+/* Call fn on every word of the stop-word list (as cd_is_stopword sees
+ * them: lowercase, apostrophes removed). */
+void cd_stopwords_each(void (*fn)(const char *word, size_t len, void *ud), void *ud);
+
 #endif

@@ -490,6 +490,85 @@ static void packed_scoring_is_exact(void **state)
     cd_model_close(m);
 }
 
+/* The hot table (common short terms and stop words, built at open) finds
+ * what the file's table finds: every term of the shipped Reuters model,
+ * short and long, common and rare, by name. */
+static void every_term_is_found(void **state)
+{
+    (void)state;
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    assert_true(m->view.nterms > 10000);
+    for (uint32_t t = 0; t < m->view.nterms; t++) {
+        size_t len;
+        const char *name = cd_model_term(m, t, &len);
+        assert_int_equal(cd_model_lookup(m, name, len), t);
+    }
+    assert_true(m->hot_stops);   /* stop words dropped, no stemming */
+    assert_int_equal(cd_model_lookup(m, "the", 3), -1);
+    assert_int_equal(cd_model_lookup(m, "themselves", 10), -1);
+    assert_int_equal(cd_model_lookup(m, "tariffz", 7), -1);
+    cd_model_close(m);
+}
+
+/* With stemming a stop word can be a term ("others" -> "other"): then it
+ * is looked up like any other, and texts with and without stop words
+ * score alike only where the tokenizer says so. */
+static void stemmed_stop_words_are_terms(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_tok_opts tok;
+    cd_tok_opts_default(&tok);
+    tok.stem = 1;
+    cd_trainer *t;
+    cd_error err;
+    assert_int_equal(cd_trainer_new(&tok, NULL, &t, &err), CD_OK);
+    train(t, first, sizeof first / sizeof first[0]);
+    const char *lab = "trade";
+    const char *text = "The others rose as others fell";
+    assert_int_equal(cd_trainer_add(t, text, strlen(text), &lab, 1, &err), CD_OK);
+    char *path = save(t, dir, "stem.cdm");
+    cd_trainer_free(t);
+    cd_model *m;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    assert_false(m->hot_stops);
+    assert_true(cd_model_lookup(m, "other", 5) >= 0);
+    cd_model_close(m);
+    free(path);
+    scratch_remove(dir);
+}
+
+/* A classifier that leaves stop words to the hot table scores a text as
+ * one that drops them first: the same terms are counted. */
+static void stop_words_left_to_the_lookup(void **state)
+{
+    (void)state;
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    cd_classifier *c;
+    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
+    const char *with = "The tariffs of the United States and the exports of Japan, they are";
+    const char *without = "tariffs United States exports Japan";
+    const cd_label_score *a, *b;
+    size_t na, nb;
+    assert_int_equal(cd_classify(c, with, strlen(with), &a, &na, &err), CD_OK);
+    cd_label_score *keep = malloc(sizeof *keep * na);
+    assert_non_null(keep);
+    memcpy(keep, a, sizeof *keep * na);
+    assert_int_equal(cd_classify(c, without, strlen(without), &b, &nb, &err), CD_OK);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(keep[i].label, b[i].label);
+        assert_true(keep[i].p == b[i].p);
+    }
+    free(keep);
+    cd_classifier_free(c);
+    cd_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +576,9 @@ int main(void)
         cmocka_unit_test(terms_most_frequent_first),
         cmocka_unit_test(partial_order_keeps_what_callers_read),
         cmocka_unit_test(packed_scoring_is_exact),
+        cmocka_unit_test(every_term_is_found),
+        cmocka_unit_test(stemmed_stop_words_are_terms),
+        cmocka_unit_test(stop_words_left_to_the_lookup),
         cmocka_unit_test_setup_teardown(truncated_at_every_length, saved_setup, saved_teardown),
         cmocka_unit_test_setup_teardown(every_flipped_byte_is_caught, saved_setup, saved_teardown),
         cmocka_unit_test_setup_teardown(checksum_mismatch_is_named, saved_setup, saved_teardown),
