@@ -169,43 +169,43 @@ static int ahead(sort_key a, sort_key b)
 /* by_label (n scores in label order) into out: all of them sorted, or
  * with 0 < top < n only the chosen labels and the top most probable ones,
  * sorted, in front of the others in label order (see
- * cd_classifier_set_order). */
+ * cd_classifier_set_order).  Each label's key is made once. */
 static void sort_scores(const cd_label_score *by_label, cd_label_score *out, sort_key *keys,
                         sort_key *tmp, uint32_t n, uint32_t top)
 {
-    sort_key last = { 0, 0 };   /* the top-th best key */
+    for (uint32_t i = 0; i < n; i++)
+        keys[i] = key_of(&by_label[i], i);
+    uint32_t h = n;
     if (top && top < n) {
         /* the top best keys, by insertion into tmp (top is small) */
         uint32_t have = 0;
         for (uint32_t i = 0; i < n; i++) {
-            sort_key k = key_of(&by_label[i], i);
-            if (have == top && !ahead(k, tmp[top - 1]))
+            if (have == top && !ahead(keys[i], tmp[top - 1]))
                 continue;
             uint32_t j = have < top ? have++ : top - 1;
-            while (j > 0 && ahead(k, tmp[j - 1])) {
+            while (j > 0 && ahead(keys[i], tmp[j - 1])) {
                 tmp[j] = tmp[j - 1];
                 j--;
             }
-            tmp[j] = k;
+            tmp[j] = keys[i];
         }
-        last = tmp[top - 1];
-    }
-    uint32_t h = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        sort_key k = key_of(&by_label[i], i);
-        if (!top || top >= n || by_label[i].chosen || !ahead(last, k))
-            keys[h++] = k;
+        sort_key last = tmp[top - 1];
+        /* the head (chosen or among the top) stays in keys, the rest goes
+         * to tmp, both in label order; the rest is written out behind */
+        uint32_t t = 0;
+        h = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (by_label[i].chosen || !ahead(last, keys[i]))
+                keys[h++] = keys[i];
+            else
+                tmp[t++] = keys[i];
+        }
+        for (uint32_t k = 0; k < t; k++)
+            out[h + k] = by_label[tmp[k].label];
     }
     sort_key *sorted = sort_keys(keys, tmp, h);
-    uint32_t o = 0;
     for (uint32_t k = 0; k < h; k++)
-        out[o++] = by_label[sorted[k].label];
-    if (h < n)
-        for (uint32_t i = 0; i < n; i++) {
-            sort_key k = key_of(&by_label[i], i);
-            if (!by_label[i].chosen && ahead(last, k))
-                out[o++] = by_label[i];
-        }
+        out[k] = by_label[sorted[k].label];
 }
 
 void cd_classifier_set_order(cd_classifier *c, size_t top)

@@ -243,20 +243,19 @@ void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f,
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = F * v->labels[c].A + G;
-    if (v->fposts) {
-        for (size_t i = 0; i < n; i++) {
-            if (terms[i] < v->ndense) {
-                add_row(scores, v->dense + (size_t)terms[i] * v->nlabels, v->nlabels, f[i]);
-                continue;
-            }
-            const nb_term *T = &v->terms[terms[i]];
+    /* an open model's dense rows and packed postings, or (training) the
+     * postings themselves: ndense is 0 and fposts NULL then */
+    for (size_t i = 0; i < n; i++) {
+        if (terms[i] < v->ndense) {
+            add_row(scores, v->dense + (size_t)terms[i] * v->nlabels, v->nlabels, f[i]);
+            continue;
+        }
+        const nb_term *T = &v->terms[terms[i]];
+        if (v->fposts) {
             const nb_fpost *p = v->fposts + T->post_off;
             for (uint32_t k = 0; k < T->post_n; k++)
                 scores[p[k].label] += f[i] * p[k].delta;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            const nb_term *T = &v->terms[terms[i]];
+        } else {
             const nb_post *p = v->posts + T->post_off;
             for (uint32_t k = 0; k < T->post_n; k++)
                 scores[p[k].label] += f[i] * p[k].delta;

@@ -393,9 +393,9 @@ static int l_rule(lua_State *L)
                 return luaL_error(L, "%s: when must be a function", what);
             fn = lua_gettop(L);
         }
-        if (!lua_isfunction(L, 2) && r->nto == 0)
-            return luaL_error(L, "%s: a rule given as a table needs to = ...", what);
         r->when_only = !lua_isfunction(L, 2);
+        if (r->when_only && r->nto == 0)
+            return luaL_error(L, "%s: a rule given as a table needs to = ...", what);
     }
     if (fn)
         function_where(L, fn, r);

@@ -138,8 +138,8 @@ static int m_labels(lua_State *L)
     desk_model *m = check_model(L, d, 2);
     double min = luaL_optnumber(L, 3, 0.01);
     /* the scores are sorted only as far as the best and the chosen labels
-     * (cd_classifier_set_order): gather those that reach min and sort them */
-    /* a userdata, not malloc: the tables below may raise out of memory */
+     * (cd_classifier_set_order): gather those that reach min and sort them,
+     * in a userdata, not malloc, since the tables below may raise */
     cd_label_score *v = lua_newuserdatauv(L, sizeof *v * (m->nscores ? m->nscores : 1), 0);
     size_t n = 0;
     for (size_t i = 0; i < m->nscores; i++)
