@@ -107,3 +107,19 @@ cd_desk *load_desk(const char *dir, const char *text)
     }
     return desk;
 }
+
+double label_prob(const cd_model *m, const char *text, const char *label)
+{
+    cd_classifier *c;
+    const cd_label_score *sc;
+    size_t n;
+    double p = -1;
+    if (cd_classifier_new(m, &c, NULL) != CD_OK)
+        return -1;
+    if (cd_classify(c, text, strlen(text), &sc, &n, NULL) == CD_OK)
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(cd_model_label(m, sc[i].label), label))
+                p = sc[i].p;
+    cd_classifier_free(c);
+    return p;
+}

@@ -28,6 +28,10 @@ int spit(const char *path, const void *data, size_t len);
 void make_story(cd_story *s, const char *id, const char *title, const char *body,
                 const char *meta);
 
+/* The probability a fresh classifier of m gives label for text, or -1
+ * when m has no such label or classifying fails. */
+double label_prob(const cd_model *m, const char *text, const char *label);
+
 /* Write text as DIR/desk.lua and load it; NULL (with the error printed)
  * when it does not load. */
 cd_desk *load_desk(const char *dir, const char *text);

@@ -383,18 +383,9 @@ static double model_p(const char *file, const char *label, const char *text)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     cd_model *m;
-    cd_classifier *c;
     cd_error err;
     assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
-    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
-    const cd_label_score *sc;
-    size_t n;
-    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
-    double p = -1;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(cd_model_label(m, sc[i].label), label))
-            p = sc[i].p;
-    cd_classifier_free(c);
+    double p = label_prob(m, text, label);
     cd_model_close(m);
     return p;
 }

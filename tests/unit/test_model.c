@@ -340,6 +340,15 @@ static void multilabel_thresholds(void **state)
     scratch_remove(dir);
 }
 
+/* The shipped 90-label Reuters model (tests run from the repository). */
+static cd_model *shipped_reuters(void)
+{
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    return m;
+}
+
 /* Terms are stored most frequent first (for cache locality when
  * classifying), and every one of them is still found by its name. */
 static void terms_most_frequent_first(void **state)
@@ -376,9 +385,8 @@ static void terms_most_frequent_first(void **state)
 static void partial_order_keeps_what_callers_read(void **state)
 {
     (void)state;
-    cd_model *m;
     cd_error err;
-    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    cd_model *m = shipped_reuters();
     const char *files[] = { "tests/samples/reuters-14826.json", "tests/samples/reuters-14828.json",
                             "tests/samples/reuters-15244.json", "tests/samples/bbc-sport-005.json" };
     const char *texts[] = { "", "grain wheat corn exports", "the the the",
@@ -389,10 +397,9 @@ static void partial_order_keeps_what_callers_read(void **state)
     for (size_t top = 1; top <= 5; top += 2) {
         cd_classifier_set_order(part, top);
         for (size_t t = 0; t < 8; t++) {
-            size_t len = 0;
-            char *text = t < 4 ? slurp(files[t], &len) : strdup(texts[t - 4]);
+            char *text = t < 4 ? slurp(files[t], NULL) : strdup(texts[t - 4]);
             assert_non_null(text);
-            len = strlen(text);
+            size_t len = strlen(text);
             const cd_label_score *a, *b;
             size_t na, nb;
             assert_int_equal(cd_classify(full, text, len, &a, &na, &err), CD_OK);
@@ -444,9 +451,7 @@ static void partial_order_keeps_what_callers_read(void **state)
 static void packed_scoring_is_exact(void **state)
 {
     (void)state;
-    cd_model *m;
-    cd_error err;
-    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    cd_model *m = shipped_reuters();
     const nb_view *v = &m->view;
     assert_true(v->ndense > 100 && v->ndense < v->nterms);   /* both paths are taken */
     assert_non_null(v->fposts);
@@ -496,9 +501,7 @@ static void packed_scoring_is_exact(void **state)
 static void every_term_is_found(void **state)
 {
     (void)state;
-    cd_model *m;
-    cd_error err;
-    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    cd_model *m = shipped_reuters();
     assert_true(m->view.nterms > 10000);
     for (uint32_t t = 0; t < m->view.nterms; t++) {
         size_t len;
@@ -545,9 +548,8 @@ static void stemmed_stop_words_are_terms(void **state)
 static void stop_words_left_to_the_lookup(void **state)
 {
     (void)state;
-    cd_model *m;
     cd_error err;
-    assert_int_equal(cd_model_open("models/reuters.cdm", &m, &err), CD_OK);
+    cd_model *m = shipped_reuters();
     cd_classifier *c;
     assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
     const char *with = "The tariffs of the United States and the exports of Japan, they are";

@@ -65,32 +65,16 @@ static cd_model *train_two(cd_nb_kind kind, char *dir)
     return m;
 }
 
-static double p_of(cd_model *m, const char *text, const char *label)
-{
-    cd_classifier *c;
-    cd_error err;
-    const cd_label_score *sc;
-    size_t n;
-    assert_int_equal(cd_classifier_new(m, &c, &err), CD_OK);
-    assert_int_equal(cd_classify(c, text, strlen(text), &sc, &n, &err), CD_OK);
-    double p = -1;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(cd_model_label(m, sc[i].label), label))
-            p = sc[i].p;
-    cd_classifier_free(c);
-    return p;
-}
-
 static void multinomial_by_hand(void **state)
 {
     (void)state;
     char *dir = scratch_dir();
     cd_model *m = train_two(CD_NB_MULTINOMIAL, dir);
     double expect = 1 / (1 + exp(-log(25.0 / 24) / sqrt(2)));
-    assert_true(fabs(p_of(m, "apple cherry", "A") - expect) < 1e-6);
-    assert_true(fabs(p_of(m, "apple cherry", "B") - (1 - expect)) < 1e-6);
+    assert_true(fabs(label_prob(m, "apple cherry", "A") - expect) < 1e-6);
+    assert_true(fabs(label_prob(m, "apple cherry", "B") - (1 - expect)) < 1e-6);
     /* unknown words are ignored: same answer */
-    assert_true(fabs(p_of(m, "apple zebra cherry", "A") - expect) < 1e-6);
+    assert_true(fabs(label_prob(m, "apple zebra cherry", "A") - expect) < 1e-6);
     cd_model_close(m);
     scratch_remove(dir);
 }
@@ -101,9 +85,9 @@ static void complement_by_hand(void **state)
     char *dir = scratch_dir();
     cd_model *m = train_two(CD_NB_COMPLEMENT, dir);
     double expect = 1 / (1 + exp(-log(25.0 / 24) / sqrt(2)));
-    assert_true(fabs(p_of(m, "apple cherry", "A") - expect) < 1e-6);
+    assert_true(fabs(label_prob(m, "apple cherry", "A") - expect) < 1e-6);
     /* "banana" alone: score_A = -log(2/5), score_B = -log(2/6) -> P(A) = 2.5/5.5 */
-    assert_true(fabs(p_of(m, "banana", "A") - 2.5 / 5.5) < 1e-6);
+    assert_true(fabs(label_prob(m, "banana", "A") - 2.5 / 5.5) < 1e-6);
     cd_model_close(m);
     scratch_remove(dir);
 }
