@@ -9,8 +9,15 @@
 --   release  optimized (-O2), the default
 --   debug    AddressSanitizer + UndefinedBehaviorSanitizer, no optimization
 --
--- Outputs: build/<config>/libcopydesk.a, build/<config>/copydesk and one
--- build/<config>/test_<name> program per tests/unit/test_<name>.c.
+-- Outputs: build/<config>/libcopydesk.a and build/<config>/copydesk; with
+-- `--tests` (what tests/run passes) also one build/<config>/test_<name>
+-- program per tests/unit/test_<name>.c.  The unit tests need cmocka, a
+-- test-only package, so building the program alone never needs it.
+
+newoption {
+    trigger = "tests",
+    description = "Also build the unit test programs (they need cmocka)"
+}
 
 local premake5 = _PREMAKE_VERSION ~= nil and _PREMAKE_VERSION:sub(1, 1) == "5"
 
@@ -32,7 +39,7 @@ local syslibs = { "lua5.4", "cjson", "curl", "expat", "utf8proc", "stemmer", "xx
 
 local function common()
     language "C"
-    includedirs { "include", "core", "/usr/include/lua5.4" }
+    includedirs { "include", "core", "cli", "/usr/include/lua5.4" }
     buildoptions { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pthread" }
     linkoptions { "-pthread" }
     defines { "_DEFAULT_SOURCE" }
@@ -58,23 +65,24 @@ project "libcopydesk"
     kind "StaticLib"
     targetname "copydesk"
     common()
-    files { "core/*.c", "core/lua/*.c" }
-    excludes { "core/cli*.c", "core/main.c" }
+    files { "core/**.c" }
 
 project "copydesk"
     kind "ConsoleApp"
     common()
-    files { "core/cli*.c", "core/main.c" }
+    files { "cli/*.c" }
     links { "libcopydesk" }
     links(syslibs)
 
-for _, path in ipairs(os.matchfiles("tests/unit/test_*.c")) do
-    local name = path:match("([^/]+)%.c$")
-    project(name)
-        kind "ConsoleApp"
-        common()
-        files { path, "tests/unit/support.c" }
-        links { "libcopydesk" }
-        links(syslibs)
-        links { "cmocka" }
+if _OPTIONS["tests"] then
+    for _, path in ipairs(os.matchfiles("tests/unit/test_*.c")) do
+        local name = path:match("([^/]+)%.c$")
+        project(name)
+            kind "ConsoleApp"
+            common()
+            files { path, "tests/unit/support.c" }
+            links { "libcopydesk" }
+            links(syslibs)
+            links { "cmocka" }
+    end
 end

@@ -24,7 +24,7 @@
 
 #include <lauxlib.h>
 
-#include "desk_internal.h"
+#include "desk/desk_internal.h"
 
 static cd_desk *desk_of(lua_State *L)
 {

@@ -30,7 +30,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "sandbox.h"
+#include "lua/sandbox.h"
 
 #define SLACK_BYTES ((size_t)1 << 20)
 #define HOOK_EVERY 1000

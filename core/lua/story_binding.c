@@ -26,7 +26,7 @@
 #include <cjson/cJSON.h>
 #include <lauxlib.h>
 
-#include "desk_internal.h"
+#include "desk/desk_internal.h"
 
 #define STORY_MT "copydesk.story"
 #define MAX_NOTES 100

@@ -4,7 +4,7 @@
  *
  * A desk is loaded from a Lua file (SPEC section 5; the Lua API is in
  * docs/desk-api.md).  For each story, cd_desk_route classifies it with
- * every model of the desk, scores the topics (core/topics.h), runs the
+ * every model of the desk, scores the topics (core/desk/topics.h), runs the
  * rules in order in a sandboxed Lua state under an instruction budget and
  * a memory limit, and delivers the story to the destinations the deciding
  * rule named, or to the fallback.  A story is never lost: a failing rule

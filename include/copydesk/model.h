@@ -8,7 +8,7 @@
  * texts with one model; many classifiers can share one cd_model.
  *
  * The model file layout, the scoring formula and the threshold choice are
- * described in core/model_format.h and core/nb.c.
+ * described in core/model/model_format.h and core/model/nb.c.
  */
 #ifndef COPYDESK_MODEL_H
 #define COPYDESK_MODEL_H

@@ -52,7 +52,7 @@ void cd_story_clear(cd_story *story);
 char *cd_story_text(const cd_story *story, size_t *len);
 
 /* Convert len bytes of JSON text holding one object into a story, with the
- * field rules of the readers (core/story.c documents them).  source is
+ * field rules of the readers (core/story/story.c documents them).  source is
  * copied into story->source and is the id when the object has none.  On
  * failure returns CD_ERR_FORMAT (or CD_ERR_NOMEM), leaves the story zeroed,
  * err says what is wrong without a location, and *err_off (when not NULL)

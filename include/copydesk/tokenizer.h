@@ -8,7 +8,7 @@
  * A tokenizer is not thread-safe; use one per thread.
  *
  * The exact treatment of apostrophes, hyphens, dots in acronyms, numbers,
- * invalid UTF-8 and NUL bytes is documented in core/tokenizer.c and tested
+ * invalid UTF-8 and NUL bytes is documented in core/text/tokenizer.c and tested
  * in tests/unit/test_tokenizer.c.
  */
 #ifndef COPYDESK_TOKENIZER_H
@@ -27,7 +27,7 @@ typedef struct cd_tok_opts {
     uint8_t fold_numbers;  /* digit runs become "0": "10.5bn" -> "0.0bn" (default 0) */
 } cd_tok_opts;
 
-/* The version of the tokenization rules (core/tokenizer.c, the stop-word
+/* The version of the tokenization rules (core/text/tokenizer.c, the stop-word
  * list, the Unicode data of utf8proc).  A model records the version it was
  * trained with and is refused by a tokenizer of another version, since its
  * vocabulary would no longer match the tokens. */

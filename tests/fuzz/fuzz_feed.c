@@ -1,5 +1,5 @@
 /*
- * fuzz_feed.c - libFuzzer target: the feed parsers (core/feed.h) on any
+ * fuzz_feed.c - libFuzzer target: the feed parsers (core/live/feed.h) on any
  * bytes.  The first byte chooses the format (detected, rss/atom,
  * jsonfeed, jsonl); every item is turned into a story, which must have
  * its fields.  An error must say why.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "copydesk.h"
-#include "feed.h"
+#include "live/feed.h"
 
 static int on_item(void *ud, const cd_feed_item *item)
 {

@@ -6,7 +6,7 @@
  * must be non-empty, not longer than the scratch bound, and valid UTF-8
  * (the tokenizer folds and recomposes, so whatever it emits is its own
  * output, never a copy of invalid input).  The same text then goes through
- * the token list and phrase matching the desk uses (core/topics.h).
+ * the token list and phrase matching the desk uses (core/desk/topics.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "copydesk.h"
-#include "topics.h"
+#include "desk/topics.h"
 
 static int valid_utf8(const unsigned char *s, size_t n)
 {

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver.h"
-#include "deliver_json.h"
+#include "deliver/deliver.h"
+#include "deliver/deliver_json.h"
 #include "support.h"
 
 static int count_files(const char *dir)

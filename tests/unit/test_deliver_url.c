@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "deliver.h"
+#include "deliver/deliver.h"
 #include "http_server.h"
 #include "support.h"
 

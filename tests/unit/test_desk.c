@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "copydesk.h"
-#include "lua/desk_internal.h"
+#include "desk/desk_internal.h"
 #include "support.h"
 
 static char *dir;          /* scratch folder: model, configs, outputs */

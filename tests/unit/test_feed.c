@@ -1,6 +1,6 @@
 /*
  * test_feed.c - feed parsing (RSS 2.0, Atom, JSON Feed, JSON lines), HTML
- * to text, items to stories, and the remembered ids of core/seen.c.
+ * to text, items to stories, and the remembered ids of core/live/seen.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed.h"
-#include "seen.h"
+#include "live/feed.h"
+#include "live/seen.h"
 #include "support.h"
 
 typedef struct got {

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "copydesk.h"
-#include "model_internal.h"
+#include "model/model_internal.h"
 #include "support.h"
 
 typedef struct sample { const char *text; const char *label; } sample;

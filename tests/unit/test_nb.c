@@ -28,7 +28,7 @@
 #include <cmocka.h>
 
 #include "copydesk.h"
-#include "nb.h"
+#include "model/nb.h"
 #include "support.h"
 
 /* Plain counts, no transforms, no calibration folds. */

@@ -1,6 +1,6 @@
 /*
- * test_reader.c - unit tests of the story readers (core/story.c,
- * core/reader.c, core/fetch.c): formats, field rules, label folders,
+ * test_reader.c - unit tests of the story readers (core/story/story.c,
+ * core/story/reader.c, core/story/fetch.c): formats, field rules, label folders,
  * errors that name file and line, size limits, bad bytes, standard input,
  * and http inputs served by a real HTTP server on 127.0.0.1 (a forked
  * child), never a mock of libcurl.

@@ -1,5 +1,5 @@
 /*
- * test_spool.c - the persistent delivery queue (core/deliver_spool.h):
+ * test_spool.c - the persistent delivery queue (core/deliver/deliver_spool.h):
  * stories survive reopening, are posted oldest first, wait with backoff
  * while the endpoint fails, go to dead letter when refused for good, and
  * leftovers of a killed writer are cleaned up.
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver_spool.h"
+#include "deliver/deliver_spool.h"
 #include "http_server.h"
 #include "support.h"
 

@@ -1,6 +1,6 @@
 /*
- * test_tokenizer.c - unit tests of the tokenizer (core/tokenizer.c) and
- * the stop-word list (core/stopwords.c).
+ * test_tokenizer.c - unit tests of the tokenizer (core/text/tokenizer.c) and
+ * the stop-word list (core/text/stopwords.c).
  *
  * Each test tokenizes a text and compares the tokens with the expected
  * list.  Every text is first copied into a malloc'd buffer of exactly its
@@ -275,7 +275,7 @@ static int is_mark(int32_t cp)
 }
 
 /* Two facts about Unicode (as the utf8proc in use knows it) that
- * core/tokenizer.c is built on:
+ * core/text/tokenizer.c is built on:
  *   - no code point has a canonical decomposition longer than 4 code
  *     points (DECOMP_MAX, which sizes the code point buffer);
  *   - U+0345 is the only mark whose case folding holds a non-mark (the

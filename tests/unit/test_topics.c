@@ -1,7 +1,7 @@
 /*
  * test_topics.c - the taxonomy and topic scores: keywords folded through
  * the tokenizer (case, phrases, prefix wildcards), the score formula of
- * core/topics.h, and the roll-up (a parent scores at least its best child).
+ * core/desk/topics.h, and the roll-up (a parent scores at least its best child).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "copydesk.h"
-#include "topics.h"
+#include "desk/topics.h"
 
 static cd_tokenizer *tok;
 

@@ -1,0 +1,485 @@
+/*
+ * deliver_spool.c - the persistent queue of url deliveries (see
+ * deliver_spool.h for the design and its guarantees).
+ *
+ * Each queue is a contiguous range of sequence numbers [head, next): the
+ * files are named by their number, so the order of the queue is the order
+ * of the names and nothing but the folder is needed to recover it after a
+ * restart.  Posting reuses the url destination code (one attempt, no
+ * inline retries: the waits between attempts are the spool's).
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver/deliver_impl.h"
+#include "deliver/deliver_spool.h"
+
+typedef struct queue {
+    char *name;          /* the destination, or the folder name until one claims it */
+    char *dir;           /* SPOOL/<safe name> */
+    int named;           /* a destination declared it (cd_spool_set_dest) */
+    uint64_t head, next; /* files head .. next-1 wait */
+    cd_dest *dest;       /* NULL until named */
+    char *dead_letter;
+    double backoff_s, wait_s, next_try;
+    uint64_t sent, refused, failures;
+    char *last_error;
+    int dirty;           /* added to since the last folder sync */
+} queue;
+
+struct cd_spool {
+    char *dir;
+    queue *q;
+    size_t nq;
+};
+
+double cd_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const cd_dest_opts *cd_dest_get_opts(const cd_dest *d)
+{
+    return &d->opts;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+static int parse_seq(const char *name, uint64_t *seq)
+{
+    size_t n = strlen(name);
+    if (n != 25 || strcmp(name + 20, ".json") != 0)
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(name[i] - '0');
+    }
+    *seq = v;
+    return 1;
+}
+
+static void seq_name(uint64_t seq, char *out, size_t cap)
+{
+    snprintf(out, cap, "%020" PRIu64 ".json", seq);
+}
+
+/* Scan a queue folder: its range, and temporary files of a killed writer removed. */
+static cd_status scan_queue(queue *q, cd_error *err)
+{
+    DIR *dir = opendir(q->dir);
+    if (!dir)
+        return cd_error_set(err, CD_ERR_IO, "%s: %s", q->dir, strerror(errno));
+    uint64_t lo = UINT64_MAX, hi = 0;
+    int any = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        uint64_t s;
+        if (e->d_name[0] == '.' && strncmp(e->d_name, ".tmp-", 5) == 0) {
+            char *p = join(q->dir, e->d_name);
+            if (p)
+                unlink(p);
+            free(p);
+        } else if (parse_seq(e->d_name, &s)) {
+            any = 1;
+            lo = s < lo ? s : lo;
+            hi = s > hi ? s : hi;
+        }
+    }
+    closedir(dir);
+    q->head = any ? lo : 1;
+    q->next = any ? hi + 1 : 1;
+    return CD_OK;
+}
+
+static void queue_free(queue *q)
+{
+    free(q->name);
+    free(q->dir);
+    cd_dest_free(q->dest);
+    free(q->dead_letter);
+    free(q->last_error);
+}
+
+static queue *add_queue(cd_spool *sp, const char *name, const char *folder, cd_error *err)
+{
+    queue *v = realloc(sp->q, (sp->nq + 1) * sizeof *v);
+    if (!v) {
+        cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    sp->q = v;
+    queue *q = &v[sp->nq];
+    memset(q, 0, sizeof *q);
+    q->name = strdup(name);
+    q->dir = join(sp->dir, folder);
+    if (!q->name || !q->dir) {
+        queue_free(q);
+        cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (cd_mkdirs(q->dir, err) != CD_OK || scan_queue(q, err) != CD_OK) {
+        queue_free(q);
+        return NULL;
+    }
+    sp->nq++;
+    return q;
+}
+
+cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
+{
+    *out = NULL;
+    cd_spool *sp = calloc(1, sizeof *sp);
+    if (!sp || !(sp->dir = strdup(dir))) {
+        free(sp);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    cd_status st = cd_mkdirs(dir, err);
+    DIR *d = st == CD_OK ? opendir(dir) : NULL;
+    if (st == CD_OK && !d)
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
+    struct dirent *e;
+    while (st == CD_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat sb;
+        char *p = join(dir, e->d_name);
+        int isdir = p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+        free(p);
+        if (isdir && !add_queue(sp, e->d_name, e->d_name, err))
+            st = err ? err->code : CD_ERR_IO;
+    }
+    if (d)
+        closedir(d);
+    if (st != CD_OK) {
+        cd_spool_free(sp);
+        return st;
+    }
+    *out = sp;
+    return CD_OK;
+}
+
+void cd_spool_free(cd_spool *sp)
+{
+    if (!sp)
+        return;
+    for (size_t i = 0; i < sp->nq; i++)
+        queue_free(&sp->q[i]);
+    free(sp->q);
+    free(sp->dir);
+    free(sp);
+}
+
+static queue *find_queue(cd_spool *sp, const char *name)
+{
+    char folder[160];
+    cd_safe_filename(name, folder, sizeof folder);
+    for (size_t i = 0; i < sp->nq; i++) {
+        queue *q = &sp->q[i];
+        if (q->named ? !strcmp(q->name, name) : !strcmp(q->name, folder))
+            return q;
+    }
+    return NULL;
+}
+
+cd_status cd_spool_set_dest(cd_spool *sp, const char *name, const cd_dest_opts *opts,
+                            const char *dead_letter, cd_error *err)
+{
+    if (opts->kind != CD_DEST_URL)
+        return cd_error_set(err, CD_ERR_ARG, "spool: destination '%s' is not a url", name);
+    queue *q = find_queue(sp, name);
+    if (!q) {
+        char folder[160];
+        cd_safe_filename(name, folder, sizeof folder);
+        if (!(q = add_queue(sp, name, folder, err)))
+            return err ? err->code : CD_ERR_IO;
+    }
+    cd_dest_opts o = *opts;
+    o.retries = 0;
+    cd_dest *d;
+    cd_status st = cd_dest_new(&o, &d, err);
+    if (st != CD_OK)
+        return st;
+    char *nm = strdup(name);
+    char *dl = strdup(dead_letter ? dead_letter : "dead-letter");
+    if (!nm || !dl) {
+        free(nm);
+        free(dl);
+        cd_dest_free(d);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    cd_dest_free(q->dest);
+    free(q->name);
+    free(q->dead_letter);
+    q->dest = d;
+    q->name = nm;
+    q->dead_letter = dl;
+    q->named = 1;
+    q->backoff_s = opts->backoff_s > 0 ? opts->backoff_s : 0.5;
+    q->wait_s = 0;
+    q->next_try = 0;   /* settings changed: worth a try now */
+    return CD_OK;
+}
+
+static cd_status write_file(const char *path, const char *data, size_t len, cd_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
+    cd_status st = cd_write_fd(fd, data, len, path, err);
+    if (st == CD_OK && fsync(fd) != 0)
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
+    if (close(fd) != 0 && st == CD_OK)
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
+    return st;
+}
+
+cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
+                       size_t len, cd_error *err)
+{
+    (void)id;
+    queue *q = find_queue(sp, name);
+    if (!q || !q->named)
+        return cd_error_set(err, CD_ERR_ARG, "spool: no destination '%s'", name);
+    char seq[32], tmpname[48];
+    seq_name(q->next, seq, sizeof seq);
+    snprintf(tmpname, sizeof tmpname, ".tmp-%s", seq);
+    char *tmp = join(q->dir, tmpname), *final = join(q->dir, seq);
+    cd_status st = CD_OK;
+    if (!tmp || !final)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    if (st == CD_OK)
+        st = write_file(tmp, json, len, err);
+    if (st == CD_OK && rename(tmp, final) != 0)
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final, strerror(errno));
+    if (st != CD_OK && tmp)
+        unlink(tmp);
+    free(tmp);
+    free(final);
+    if (st == CD_OK) {
+        q->next++;
+        q->dirty = 1;
+    }
+    return st;
+}
+
+cd_status cd_spool_sync(cd_spool *sp, cd_error *err)
+{
+    for (size_t i = 0; i < sp->nq; i++) {
+        queue *q = &sp->q[i];
+        if (!q->dirty)
+            continue;
+        int fd = open(q->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0) {
+            cd_status st = cd_error_set(err, CD_ERR_IO, "%s: %s", q->dir, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return st;
+        }
+        close(fd);
+        q->dirty = 0;
+    }
+    return CD_OK;
+}
+
+/* Read the head story of q; 0 when there is none (files removed by hand are skipped). */
+static char *read_head(queue *q, size_t *len, char **path)
+{
+    while (q->head < q->next) {
+        char seq[32];
+        seq_name(q->head, seq, sizeof seq);
+        *path = join(q->dir, seq);
+        if (!*path)
+            return NULL;
+        FILE *f = fopen(*path, "rb");
+        if (f) {
+            char *buf = NULL;
+            size_t cap = 0, n = 0, got;
+            char chunk[65536];
+            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+                if (n + got + 1 > cap) {
+                    cap = (n + got + 1) * 2;
+                    char *nb = realloc(buf, cap);
+                    if (!nb) {
+                        free(buf);
+                        fclose(f);
+                        free(*path);
+                        *path = NULL;
+                        return NULL;
+                    }
+                    buf = nb;
+                }
+                memcpy(buf + n, chunk, got);
+                n += got;
+            }
+            fclose(f);
+            if (!buf)
+                buf = calloc(1, 1);
+            else
+                buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        free(*path);
+        *path = NULL;
+        q->head++;
+    }
+    return NULL;
+}
+
+/* The story id in a story JSON, for messages ("?" when not found). */
+static void story_id(const char *json, char *out, size_t cap)
+{
+    snprintf(out, cap, "?");
+    if (strncmp(json, "{\"id\":\"", 7) != 0)
+        return;
+    const char *p = json + 7;
+    size_t n = 0;
+    while (*p && *p != '"' && n + 1 < cap) {
+        if (*p == '\\' && p[1])
+            p++;
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+}
+
+static void set_error(queue *q, const char *msg)
+{
+    char *m = strdup(msg);
+    if (m) {
+        free(q->last_error);
+        q->last_error = m;
+    }
+}
+
+/* One attempt at q's head: 1 delivered or refused (the head moved), 0 failed. */
+static int post_head(queue *q, cd_spool_fn fn, void *ud)
+{
+    size_t len = 0;
+    char *path = NULL;
+    char *json = read_head(q, &len, &path);
+    if (!json) {
+        free(path);
+        return 0;
+    }
+    char id[200];
+    story_id(json, id, sizeof id);
+    cd_error e;
+    int moved = 0;
+    if (cd_dest_deliver(q->dest, id, json, len, &e) == CD_OK) {
+        unlink(path);
+        q->head++;
+        q->sent++;
+        q->failures = 0;
+        q->wait_s = 0;
+        moved = 1;
+        if (fn)
+            fn(ud, CD_SPOOL_SENT, q->name, id, NULL, 0);
+    } else {
+        long code = 0;
+        curl_easy_getinfo(q->dest->curl, CURLINFO_RESPONSE_CODE, &code);
+        int permanent = code >= 400 && code < 500 && code != 408 && code != 429;
+        cd_error e2;
+        if (permanent && cd_dead_letter_write(q->dead_letter, id, q->name, e.msg, json, len,
+                                              &e2) == CD_OK) {
+            unlink(path);
+            q->head++;
+            q->refused++;
+            moved = 1;
+            if (fn)
+                fn(ud, CD_SPOOL_REFUSED, q->name, id, e.msg, 0);
+        } else {
+            q->failures++;
+            q->wait_s = q->wait_s > 0 ? q->wait_s * 2 : q->backoff_s;
+            if (q->wait_s > CD_SPOOL_MAX_WAIT)
+                q->wait_s = CD_SPOOL_MAX_WAIT;
+            q->next_try = cd_monotonic() + q->wait_s;
+            set_error(q, e.msg);
+            if (fn)
+                fn(ud, CD_SPOOL_RETRY, q->name, id, e.msg, q->wait_s);
+        }
+    }
+    free(json);
+    free(path);
+    return moved;
+}
+
+size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud)
+{
+    double start = cd_monotonic();
+    size_t sent = 0;
+    int progress = 1;
+    while (progress && cd_monotonic() - start < budget_s) {
+        progress = 0;
+        for (size_t i = 0; i < sp->nq; i++) {
+            queue *q = &sp->q[i];
+            if (!q->dest || q->head >= q->next || cd_monotonic() < q->next_try)
+                continue;
+            uint64_t before = q->sent;
+            if (post_head(q, fn, ud))
+                progress = 1;
+            sent += (size_t)(q->sent - before);
+        }
+    }
+    return sent;
+}
+
+double cd_spool_next_due(const cd_spool *sp)
+{
+    double now = cd_monotonic(), best = -1;
+    for (size_t i = 0; i < sp->nq; i++) {
+        const queue *q = &sp->q[i];
+        if (!q->dest || q->head >= q->next)
+            continue;
+        double in = q->next_try > now ? q->next_try - now : 0;
+        if (best < 0 || in < best)
+            best = in;
+    }
+    return best;
+}
+
+uint64_t cd_spool_depth(const cd_spool *sp)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < sp->nq; i++)
+        n += sp->q[i].next - sp->q[i].head;
+    return n;
+}
+
+size_t cd_spool_queues(const cd_spool *sp)
+{
+    return sp->nq;
+}
+
+void cd_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out)
+{
+    const queue *q = &sp->q[i];
+    double now = cd_monotonic();
+    out->name = q->name;
+    out->url = q->dest ? q->dest->target : NULL;
+    out->depth = q->next - q->head;
+    out->sent = q->sent;
+    out->refused = q->refused;
+    out->failures = q->failures;
+    out->last_error = q->last_error;
+    out->retry_in = q->next_try > now ? q->next_try - now : 0;
+}

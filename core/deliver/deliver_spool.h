@@ -1,0 +1,92 @@
+/*
+ * deliver_spool.h - a persistent, ordered queue of stories per url
+ * destination: what lets copydesk watch lose nothing when a desk's
+ * endpoint is down, and nothing when the process is killed.
+ *
+ * Layout: one folder per destination under the spool folder,
+ *
+ *   SPOOL/<safe destination name>/00000000000000000042.json
+ *
+ * holding the story JSON exactly as it would have been posted.  A story
+ * is added by writing a hidden temporary file, fsync, and a rename to the
+ * next sequence number, so that a file with a final name is always whole;
+ * cd_spool_sync then fsyncs the folders, after which the caller may
+ * forget the story (copydesk watch moves the inbox file out).  Leftover
+ * temporary files of a killed process are removed when the spool opens.
+ *
+ * Draining posts the oldest story of each queue first, one attempt at a
+ * time; the file is removed only after a 2xx answer, so a kill between
+ * the post and the removal means a duplicate (same story id), never a
+ * loss.  A failed attempt (network error, timeout, 408, 429, 5xx) leaves
+ * the story at the head and retries the queue after a wait that starts at
+ * the destination's backoff and doubles up to CD_SPOOL_MAX_WAIT; another
+ * 4xx answer cannot be fixed by retrying, so that story goes to the dead
+ * letter folder and the queue goes on.  Queues found on disk that no
+ * destination names yet wait until one does.
+ */
+#ifndef CD_DELIVER_SPOOL_H
+#define CD_DELIVER_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deliver/deliver.h"
+
+#define CD_SPOOL_MAX_WAIT 30.0   /* seconds, the longest wait between attempts */
+
+typedef struct cd_spool cd_spool;
+
+/* Open (creating) the spool folder and every queue already in it. */
+cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err);
+void cd_spool_free(cd_spool *sp);
+
+/* Declare or update how destination name is posted to (opts->kind must be
+ * CD_DEST_URL; retries are the spool's business, opts->retries is
+ * ignored) and where stories it refuses go. */
+cd_status cd_spool_set_dest(cd_spool *sp, const char *name, const cd_dest_opts *opts,
+                            const char *dead_letter, cd_error *err);
+
+/* Append a story to name's queue; the file is whole and synced on return. */
+cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
+                       size_t len, cd_error *err);
+
+/* Make every add so far survive a crash of the machine (fsync folders). */
+cd_status cd_spool_sync(cd_spool *sp, cd_error *err);
+
+/* What happened to one story while draining, for the log. */
+typedef enum { CD_SPOOL_SENT, CD_SPOOL_RETRY, CD_SPOOL_REFUSED } cd_spool_event;
+typedef void (*cd_spool_fn)(void *ud, cd_spool_event ev, const char *dest,
+                            const char *id, const char *error, double retry_in);
+
+/* Post due stories, oldest first in each queue, until nothing is due or
+ * budget_s seconds have passed (an attempt under way is finished).
+ * Returns the stories delivered. */
+size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud);
+
+/* Seconds until a queue is due (0: now), or -1 when nothing is waiting. */
+double cd_spool_next_due(const cd_spool *sp);
+
+/* Stories waiting, in all queues. */
+uint64_t cd_spool_depth(const cd_spool *sp);
+
+typedef struct cd_spool_queue_info {
+    const char *name;
+    const char *url;          /* NULL while no destination names the queue */
+    uint64_t depth;           /* stories waiting */
+    uint64_t sent;            /* delivered since the spool opened */
+    uint64_t refused;         /* moved to dead letter */
+    uint64_t failures;        /* failed attempts since the last success */
+    const char *last_error;   /* of the last failed attempt, or NULL */
+    double retry_in;          /* seconds until the next attempt, 0 when due */
+} cd_spool_queue_info;
+
+size_t cd_spool_queues(const cd_spool *sp);
+void cd_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
+
+/* The options a destination was created with (for copying them). */
+const cd_dest_opts *cd_dest_get_opts(const cd_dest *d);
+
+/* CLOCK_MONOTONIC in seconds. */
+double cd_monotonic(void);
+
+#endif

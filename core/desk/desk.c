@@ -1,0 +1,975 @@
+/*
+ * desk.c - the desk: load a Lua configuration, then for each story
+ * classify, score topics, run the rules, deliver (see copydesk/desk.h).
+ *
+ * Flow of one story (cd_desk_route):
+ *
+ *   analyse   cd_classify with every model (probability per label), the
+ *             story's tokens (for keywords and story:has), topic scores
+ *   decide    rules in order, each under the sandbox's limits; the first
+ *             rule that returns destinations decides, unless it was
+ *             declared continue = true (its destinations are added and the
+ *             next rules run).  No deciding rule: the fallback is added.
+ *             A rule that fails: the story goes to the fallback alone.
+ *   deliver   the story JSON to each destination; a failing destination
+ *             hands it to the dead-letter folder with the error.
+ *
+ * Every Lua API call that can raise happens inside a protected call, so
+ * an exhausted memory limit or a misbehaving rule is an error value, never
+ * a panic.  The decision (route, reason, error) lives in the desk until the
+ * next story, so that routing a story allocates little.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+
+#include "desk/desk_internal.h"
+#include "model/model_internal.h"
+
+#define ERRBUF 1024
+
+void cd_desk_opts_default(cd_desk_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+}
+
+/* ---- helpers for the bindings ------------------------------------------- */
+
+char *cd_desk_strdup(lua_State *L, const char *s)
+{
+    char *c = strdup(s);
+    if (!c)
+        luaL_error(L, "out of memory");
+    return c;
+}
+
+char *cd_desk_caller_where(lua_State *L)
+{
+    lua_Debug ar;
+    char buf[300] = "?";
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0) {
+            snprintf(buf, sizeof buf, "%s:%d", ar.short_src, ar.currentline);
+            break;
+        }
+    }
+    return cd_desk_strdup(L, buf);
+}
+
+int64_t cd_desk_find_dest(const cd_desk *d, const char *name)
+{
+    for (size_t i = 0; i < d->ndests; i++)
+        if (!strcmp(d->dests[i].name, name))
+            return (int64_t)i;
+    return -1;
+}
+
+int64_t cd_desk_find_model(const cd_desk *d, const char *name)
+{
+    for (size_t i = 0; i < d->nmodels; i++)
+        if (!strcmp(d->models[i].name, name))
+            return (int64_t)i;
+    return -1;
+}
+
+/* Index of label (len bytes) in model m, or -1. */
+static int64_t model_label_index(const desk_model *m, const char *label, size_t len)
+{
+    char name[256];
+    if (len >= sizeof name)
+        return -1;
+    memcpy(name, label, len);
+    name[len] = '\0';
+    return cd_model_find_label(m->model, name);
+}
+
+/* A label's index in each model: "model:label" names one model (when a
+ * model has that name), a plain label any model that has it. */
+static void resolve_label(const cd_desk *d, const char *label, int64_t *idx)
+{
+    for (size_t i = 0; i < d->nmodels; i++)
+        idx[i] = -1;
+    const char *colon = strchr(label, ':');
+    if (colon) {
+        for (size_t i = 0; i < d->nmodels; i++) {
+            const char *n = d->models[i].name;
+            if (strlen(n) == (size_t)(colon - label) && !strncmp(n, label, strlen(n))) {
+                idx[i] = model_label_index(&d->models[i], colon + 1, strlen(colon + 1));
+                return;
+            }
+        }
+    }
+    for (size_t i = 0; i < d->nmodels; i++)
+        idx[i] = model_label_index(&d->models[i], label, strlen(label));
+}
+
+/* The best probability for the current story over the resolved indexes,
+ * or -1 when no model has the label. */
+static double resolved_p(const cd_desk *d, const int64_t *idx)
+{
+    double best = -1;
+    for (size_t i = 0; i < d->nmodels; i++)
+        if (idx[i] >= 0 && d->models[i].p[idx[i]] > best)
+            best = d->models[i].p[idx[i]];
+    return best;
+}
+
+double cd_desk_label_p(const char *label, void *desk)
+{
+    cd_desk *d = desk;
+    int64_t stack[8], *idx = d->nmodels <= 8 ? stack : malloc(sizeof *idx * d->nmodels);
+    if (!idx)
+        return -1;
+    resolve_label(d, label, idx);
+    double p = resolved_p(d, idx);
+    if (idx != stack)
+        free(idx);
+    return p;
+}
+
+/* cd_desk_label_p for the topics' own label strings, resolved at load
+ * (looking labels up by name for every topic of every story was a tenth
+ * of route). */
+static double topic_label_p(const char *label, void *desk)
+{
+    cd_desk *d = desk;
+    for (size_t i = 0; i < d->nlabel_refs; i++)
+        if (d->label_refs[i].name == label)
+            return resolved_p(d, d->label_refs[i].idx);
+    return cd_desk_label_p(label, desk);
+}
+
+static cd_status add_label_ref(cd_desk *d, const char *label, cd_error *err)
+{
+    if (!label)
+        return CD_OK;
+    for (size_t i = 0; i < d->nlabel_refs; i++)
+        if (d->label_refs[i].name == label)
+            return CD_OK;
+    label_ref *v = realloc(d->label_refs, sizeof *v * (d->nlabel_refs + 1));
+    if (!v)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    d->label_refs = v;
+    label_ref *r = &v[d->nlabel_refs];
+    r->name = label;
+    r->idx = malloc(sizeof *r->idx * (d->nmodels ? d->nmodels : 1));
+    if (!r->idx)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    d->nlabel_refs++;
+    resolve_label(d, label, r->idx);
+    return CD_OK;
+}
+
+static cd_status resolve_topic_labels(cd_desk *d, cd_error *err)
+{
+    cd_status st = CD_OK;
+    for (size_t i = 0; st == CD_OK && i < cd_topics_count(d->topics); i++) {
+        for (size_t j = 0; st == CD_OK && j < cd_topics_labels(d->topics, i); j++)
+            st = add_label_ref(d, cd_topics_label(d->topics, i, j), err);
+        if (st == CD_OK)
+            st = add_label_ref(d, cd_topics_given(d->topics, i), err);
+    }
+    return st;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void reset_story(cd_desk *d)
+{
+    free_strv(d->cur.tags, d->cur.ntags);
+    free_strv(d->cur.log, d->cur.nlog);
+    d->cur.tags = d->cur.log = NULL;
+    d->cur.ntags = d->cur.nlog = 0;
+    d->cur.live = 0;
+    d->nroute = 0;
+    d->rule = NULL;
+    d->error = NULL;
+    if (d->errbuf)
+        d->errbuf[0] = '\0';
+    cd_buf_reset(&d->reason);
+}
+
+void cd_desk_free(cd_desk *d)
+{
+    if (!d)
+        return;
+    reset_story(d);
+    cd_toklist_free(d->cur.toks);
+    for (size_t i = 0; i < d->nlabel_refs; i++)
+        free(d->label_refs[i].idx);
+    free(d->label_refs);
+    cd_sandbox_free(d->sb);     /* first: closing the state frees the refs */
+    for (size_t i = 0; i < d->nmodels; i++) {
+        cd_classifier_free(d->models[i].cls);
+        cd_model_close(d->models[i].model);
+        free(d->models[i].name);
+        free(d->models[i].path);
+        free(d->models[i].where);
+        free(d->models[i].p);
+    }
+    free(d->models);
+    for (size_t i = 0; i < d->ndests; i++) {
+        cd_dest_free(d->dests[i].dest);
+        free(d->dests[i].name);
+        free(d->dests[i].where);
+        free(d->dests[i].dead_letter);
+    }
+    free(d->dests);
+    for (size_t i = 0; i < d->nrules; i++) {
+        free(d->rules[i].name);
+        free(d->rules[i].where);
+        free(d->rules[i].src);
+        free_strv(d->rules[i].to, d->rules[i].nto);
+    }
+    free(d->rules);
+    for (size_t i = 0; i < d->nexpects; i++)
+        free(d->expects[i].where);
+    free(d->expects);
+    cd_desk_free_feeds(d);
+    cd_topics_free(d->topics);
+    cd_tokenizer_free(d->tok);
+    free(d->taxonomy_where);
+    free(d->fallback);
+    free(d->fallback_where);
+    free(d->dead_letter);
+    free(d->route);
+    free(d->route_names);
+    free(d->cur.scores);
+    free(d->path);
+    free(d->errbuf);
+    cd_buf_free(&d->reason);
+    cd_buf_free(&d->json);
+    free(d);
+}
+
+static int register_all(lua_State *L)
+{
+    cd_desk_config_register(L);
+    cd_story_binding_register(L);
+    return 0;
+}
+
+static const char *scripts_folder(const cd_desk_opts *opts)
+{
+    if (opts && opts->scripts_dir)
+        return opts->scripts_dir;
+    const char *env = getenv("COPYDESK_SCRIPTS");
+    if (env && *env)
+        return env;
+    struct stat sb;
+    return stat("scripts", &sb) == 0 && S_ISDIR(sb.st_mode) ? "scripts" : NULL;
+}
+
+/* Create the sandbox for the configuration at path. */
+static cd_status make_state(cd_desk *d, const char *path, const cd_desk_opts *opts,
+                            cd_error *err)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    cd_status st = cd_sandbox_new(dirname(copy), scripts_folder(opts), d, &d->sb, err);
+    free(copy);
+    if (st != CD_OK)
+        return st;
+    d->L = cd_sandbox_state(d->sb);
+    cd_sandbox_set_limits(d->sb, CD_DESK_DEFAULT_INSTRUCTIONS * 100,
+                          opts && opts->memory ? opts->memory : CD_DESK_DEFAULT_MEMORY,
+                          CD_DESK_DEFAULT_SECONDS * 10);
+    lua_pushcfunction(d->L, register_all);
+    if (lua_pcall(d->L, 0, 0, 0) != LUA_OK)
+        return cd_error_set(err, CD_ERR_NOMEM, "cannot prepare the Lua state");
+    return cd_topics_new(&d->topics, err);
+}
+
+/* Run the configuration file in the sandbox. */
+static cd_status run_config(cd_desk *d, const char *path, cd_error *err)
+{
+    lua_State *L = d->L;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        cd_error_set(err, CD_ERR_SCRIPT, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return CD_ERR_SCRIPT;
+    }
+    if (cd_sandbox_pcall(d->sb, 0, 0) != LUA_OK) {
+        cd_error_set(err, CD_ERR_SCRIPT, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return CD_ERR_SCRIPT;
+    }
+    return CD_OK;
+}
+
+static int same_tokens(const cd_tok_opts *a, const cd_tok_opts *b)
+{
+    return a->min_len == b->min_len && a->max_len == b->max_len &&
+           a->stopwords == b->stopwords && a->bigrams == b->bigrams &&
+           a->stem == b->stem && a->fold_numbers == b->fold_numbers;
+}
+
+/* After the file ran: tokenizer, keywords, fallback, limits. */
+static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
+{
+    cd_tok_opts tok;
+    if (d->nmodels) {
+        cd_model_info info;
+        cd_model_get_info(d->models[0].model, &info);
+        tok = info.tok;
+    } else {
+        cd_tok_opts_default(&tok);
+    }
+    tok.bigrams = 0;   /* keywords match consecutive words, not pairs */
+    cd_status st = cd_tokenizer_new(&tok, &d->tok, err);
+    if (st != CD_OK)
+        return st;
+    /* a model that tokenizes as the keywords do classifies the story from
+     * the same token list: each story is tokenized once, not once per model */
+    for (size_t i = 0; i < d->nmodels; i++)
+        d->models[i].shares_tokens = same_tokens(cd_classifier_tok_opts(d->models[i].cls), &tok);
+    cd_error e;
+    if ((st = cd_topics_compile(d->topics, d->tok, &e)) != CD_OK)
+        return cd_error_set(err, st, "%s: taxonomy: %s",
+                            d->taxonomy_where ? d->taxonomy_where : d->path, e.msg);
+    if ((st = resolve_topic_labels(d, err)) != CD_OK)
+        return st;
+    if (!d->fallback)
+        return cd_error_set(err, CD_ERR_SCRIPT,
+                            "%s: no fallback declared (add: fallback \"<destination>\")", d->path);
+    if (cd_desk_find_dest(d, d->fallback) < 0)
+        return cd_error_set(err, CD_ERR_SCRIPT, "%s: fallback '%s' is not a destination",
+                            d->fallback_where, d->fallback);
+    size_t nt = cd_topics_count(d->topics);
+    d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
+    d->route = calloc(d->ndests, sizeof *d->route);
+    d->route_names = calloc(d->ndests, sizeof *d->route_names);
+    d->errbuf = malloc(ERRBUF);
+    if (!d->dead_letter)
+        d->dead_letter = strdup("dead-letter");
+    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->dead_letter)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    d->errbuf[0] = '\0';
+    cd_sandbox_set_limits(d->sb,
+        opts && opts->instructions ? opts->instructions
+            : d->cfg_instructions ? d->cfg_instructions : CD_DESK_DEFAULT_INSTRUCTIONS,
+        opts && opts->memory ? opts->memory : d->cfg_memory,
+        opts && opts->seconds > 0 ? opts->seconds
+            : d->cfg_seconds > 0 ? d->cfg_seconds : CD_DESK_DEFAULT_SECONDS);
+    return CD_OK;
+}
+
+cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out,
+                       cd_error *err)
+{
+    *out = NULL;
+    cd_desk *d = calloc(1, sizeof *d);
+    if (!d || !(d->path = strdup(path))) {
+        free(d);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    d->cur.meta_ref = LUA_NOREF;
+    cd_status st = make_state(d, path, opts, err);
+    if (st == CD_OK)
+        st = run_config(d, path, err);
+    if (st == CD_OK)
+        st = finish(d, opts, err);
+    if (st != CD_OK) {
+        cd_desk_free(d);
+        return st;
+    }
+    *out = d;
+    return CD_OK;
+}
+
+/* ---- analyse: classify, tokenize, score ---------------------------------- */
+
+static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
+{
+    size_t len;
+    char *text = cd_story_text(s, &len);
+    if (!text)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    cd_status st = CD_OK;
+    if (!d->cur.toks && !(d->cur.toks = cd_toklist_new()))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    if (st == CD_OK)
+        st = cd_toklist_fill(d->cur.toks, d->tok, text, len, err);
+    for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
+        desk_model *m = &d->models[i];
+        m->nscores = 0;
+        memset(m->p, 0, m->nlabels * sizeof *m->p);
+        if (m->shares_tokens)
+            st = cd_classify_from(m->cls, cd_toklist_each, d->cur.toks, &m->scores,
+                                  &m->nscores, err);
+        else
+            st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
+        for (size_t j = 0; st == CD_OK && j < m->nscores; j++)
+            if (m->scores[j].label < m->nlabels)
+                m->p[m->scores[j].label] = m->scores[j].p;
+    }
+    free(text);
+    if (st == CD_OK)
+        cd_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
+    return st;
+}
+
+/* ---- decide: the rules ---------------------------------------------------- */
+
+static void add_route(cd_desk *d, size_t dest)
+{
+    for (size_t i = 0; i < d->nroute; i++)
+        if (d->route[i] == dest)
+            return;
+    d->route_names[d->nroute] = d->dests[dest].name;
+    d->route[d->nroute++] = dest;
+}
+
+/* Add the destination named at idx to the route; 0 and a message in
+ * d->errbuf when it is not a destination name. */
+static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
+{
+    if (lua_type(L, idx) != LUA_TSTRING) {
+        snprintf(why, cap, "returned a list holding a %s; expected destination names",
+                 luaL_typename(L, idx));
+        return 0;
+    }
+    const char *name = lua_tostring(L, idx);
+    int64_t k = cd_desk_find_dest(d, name);
+    if (k < 0) {
+        snprintf(why, cap, "returned '%.100s', which is not a destination", name);
+        return 0;
+    }
+    add_route(d, (size_t)k);
+    return 1;
+}
+
+/* The rule's answer at the top of the stack -> route additions.  Returns
+ * 1 when the rule named destinations, 0 when not, -1 with why filled when
+ * the answer is wrong.  Raises nothing. */
+static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
+{
+    int t = lua_type(L, -1);
+    if (r->when_only) {
+        if (!lua_toboolean(L, -1) && r->fn_ref != LUA_NOREF)
+            return 0;
+        for (size_t i = 0; i < r->nto; i++) {
+            int64_t k = cd_desk_find_dest(d, r->to[i]);
+            if (k < 0) {
+                snprintf(why, cap, "to = '%.100s', which is not a destination", r->to[i]);
+                return -1;
+            }
+            add_route(d, (size_t)k);
+        }
+        return r->nto > 0;   /* the loader refuses an empty to; never decide nowhere */
+    }
+    if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
+        return 0;
+    if (t == LUA_TSTRING)
+        return route_name(L, d, -1, why, cap) ? 1 : -1;
+    if (t != LUA_TTABLE) {
+        snprintf(why, cap, "returned a %s; expected nothing, a destination name or a list "
+                 "of names", luaL_typename(L, -1));
+        return -1;
+    }
+    size_t n = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        int ok = route_name(L, d, -1, why, cap);
+        lua_pop(L, 1);
+        if (!ok)
+            return -1;
+    }
+    return n > 0;
+}
+
+static void rule_failed(cd_desk *d, size_t i, const char *msg)
+{
+    desk_rule *r = &d->rules[i];
+    r->errors++;
+    const char *id = d->cur.story->id ? d->cur.story->id : "?";
+    /* msg may live in errbuf's neighbour Lua string: format from a copy */
+    char copy[600];
+    snprintf(copy, sizeof copy, "%s", msg ? msg : "error");
+    snprintf(d->errbuf, ERRBUF, "rule '%.100s' (%.100s) failed on story %.100s: %s", r->name,
+             r->where, id, copy);
+    d->error = d->errbuf;
+}
+
+/* Run rule i on the story at stack index story: 1 when it decided, 0 when
+ * not, -1 when it failed (d->error says why). */
+static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
+{
+    desk_rule *r = &d->rules[i];
+    int top = lua_gettop(L);
+    if (r->fn_ref == LUA_NOREF) {
+        lua_pushnil(L);
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
+        lua_pushvalue(L, story);
+        if (cd_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
+            rule_failed(d, i, lua_tostring(L, -1));
+            lua_settop(L, top);
+            return -1;
+        }
+    }
+    char why[300];
+    int r_ans = take_answer(L, d, r, why, sizeof why);
+    lua_settop(L, top);
+    if (r_ans < 0)
+        rule_failed(d, i, why);
+    return r_ans;
+}
+
+/* Protected: make the story object and run the rules.  Sets d->rule when
+ * a rule decided; on a rule error d->error is set and the route emptied. */
+static int decide_protected(lua_State *L)
+{
+    cd_desk *d = lua_touserdata(L, 1);
+    cd_story_binding_push(L, d);
+    int story = lua_gettop(L);
+    for (size_t i = 0; i < d->nrules; i++) {
+        int r = run_rule(L, d, i, story);
+        if (r < 0) {
+            d->nroute = 0;
+            return 0;
+        }
+        if (r > 0 && !d->rules[i].cont) {
+            d->rule = d->rules[i].name;
+            d->rules[i].decided++;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static void decide(cd_desk *d)
+{
+    lua_State *L = d->L;
+    lua_pushcfunction(L, decide_protected);
+    lua_pushlightuserdata(L, d);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        snprintf(d->errbuf, ERRBUF, "story %s: %s", d->cur.story->id ? d->cur.story->id : "?",
+                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        d->error = d->errbuf;
+        d->nroute = 0;
+        d->rule = NULL;
+        lua_pop(L, 1);
+    }
+    if (!d->rule) {
+        if (d->error)
+            d->nroute = 0;
+        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
+    }
+}
+
+/* ---- reasons and JSON ----------------------------------------------------- */
+
+/* The indexes of the (up to) k best topics scoring at least min. */
+static size_t top_topics(const cd_desk *d, size_t *out, size_t k, double min)
+{
+    size_t n = 0, nt = cd_topics_count(d->topics);
+    for (size_t i = 0; i < nt; i++) {
+        double s = d->cur.scores[i].score;
+        if (s < min)
+            continue;
+        size_t j = n < k ? n++ : k;
+        if (j == k && s <= d->cur.scores[out[k - 1]].score)
+            continue;
+        if (j == k)
+            j = k - 1;
+        while (j > 0 && d->cur.scores[out[j - 1]].score < s) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = i;
+    }
+    return n;
+}
+
+static void make_reason(cd_desk *d)
+{
+    cd_buf *b = &d->reason;
+    cd_buf_reset(b);
+    if (d->rule) {
+        int64_t i = -1;
+        for (size_t k = 0; k < d->nrules && i < 0; k++)
+            if (d->rules[k].name == d->rule)
+                i = (int64_t)k;
+        cd_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
+    } else if (d->error) {
+        cd_buf_printf(b, "fallback: %s", d->error);
+    } else {
+        cd_buf_puts(b, "fallback: no rule decided");
+    }
+    size_t top[3];
+    size_t n = top_topics(d, top, 3, 0.01);
+    for (size_t i = 0; i < n; i++)
+        cd_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
+                      cd_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
+}
+
+static void json_str(cd_buf *b, const char *s)
+{
+    if (s)
+        cd_buf_json_string(b, s, strlen(s));
+    else
+        cd_buf_puts(b, "null");
+}
+
+static void json_route(cd_buf *b, const cd_desk *d)
+{
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < d->nroute; i++) {
+        cd_buf_puts(b, i ? "," : "");
+        json_str(b, d->route_names[i]);
+    }
+    cd_buf_puts(b, "]");
+}
+
+static void json_strv(cd_buf *b, char **v, size_t n)
+{
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        cd_buf_puts(b, i ? "," : "");
+        json_str(b, v[i]);
+    }
+    cd_buf_puts(b, "]");
+}
+
+static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
+{
+    size_t nt = cd_topics_count(d->topics);
+    size_t *top = malloc((nt ? nt : 1) * sizeof *top);
+    if (!top) {
+        b->failed = 1;
+        return;
+    }
+    size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        cd_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        json_str(b, cd_topics_id(d->topics, top[i]));
+        cd_buf_puts(b, ",\"name\":");
+        json_str(b, cd_topics_name(d->topics, top[i]));
+        cd_buf_puts(b, ",\"score\":");
+        cd_buf_json_number(b, d->cur.scores[top[i]].score);
+        cd_buf_puts(b, "}");
+    }
+    cd_buf_puts(b, "]");
+    free(top);
+}
+
+/* {"bbc":[{"label":..,"p":..},...],...}: up to max of the chosen labels
+ * (a model always chooses at least one), most probable first. */
+static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
+{
+    cd_buf_puts(b, "{");
+    for (size_t i = 0; i < d->nmodels; i++) {
+        const desk_model *m = &d->models[i];
+        cd_buf_puts(b, i ? "," : "");
+        json_str(b, m->name);
+        cd_buf_puts(b, ":[");
+        size_t shown = 0;
+        for (size_t j = 0; j < m->nscores && shown < max; j++) {
+            if (!m->scores[j].chosen)
+                continue;
+            cd_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
+            json_str(b, cd_model_label(m->model, m->scores[j].label));
+            cd_buf_puts(b, ",\"p\":");
+            cd_buf_json_number(b, m->scores[j].p);
+            cd_buf_puts(b, "}");
+        }
+        cd_buf_puts(b, "]");
+    }
+    cd_buf_puts(b, "}");
+}
+
+/* The JSON delivered: the story, its topics and labels, route and rule. */
+static void story_json(cd_desk *d, cd_buf *b)
+{
+    const cd_story *s = d->cur.story;
+    cd_buf_reset(b);
+    cd_buf_puts(b, "{\"id\":");
+    json_str(b, s->id ? s->id : "");
+    cd_buf_puts(b, ",\"title\":");
+    cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
+    cd_buf_puts(b, ",\"body\":");
+    cd_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
+    cd_buf_puts(b, ",\"meta\":");
+    const char *meta = s->meta_json;
+    cd_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
+    cd_buf_puts(b, ",\"topics\":");
+    json_topics(b, d, cd_topics_count(d->topics));
+    cd_buf_puts(b, ",\"labels\":");
+    json_labels(b, d, 5);
+    cd_buf_puts(b, ",\"tags\":");
+    json_strv(b, d->cur.tags, d->cur.ntags);
+    cd_buf_puts(b, ",\"route\":");
+    json_route(b, d);
+    cd_buf_puts(b, ",\"rule\":");
+    json_str(b, d->rule);
+    cd_buf_puts(b, ",\"reason\":");
+    json_str(b, d->reason.data ? d->reason.data : "");
+    cd_buf_puts(b, "}");
+}
+
+/* ---- deliver -------------------------------------------------------------- */
+
+static void note_error(cd_desk *d, const char *fmt, const char *a, const char *b)
+{
+    if (d->error)
+        return;   /* keep the first */
+    snprintf(d->errbuf, ERRBUF, fmt, a, b);
+    d->error = d->errbuf;
+}
+
+static cd_outcome deliver(cd_desk *d)
+{
+    story_json(d, &d->json);
+    if (d->json.failed) {
+        note_error(d, "%s%s", "out of memory building the story JSON", "");
+        return CD_OUTCOME_FAILED;
+    }
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    int dead = 0, failed = 0;
+    for (size_t i = 0; i < d->nroute; i++) {
+        desk_dest *ds = &d->dests[d->route[i]];
+        cd_error e;
+        cd_status st = d->handoff && cd_dest_get_kind(ds->dest) == CD_DEST_URL
+            ? d->handoff(d->handoff_ud, d->route[i], id, d->json.data, d->json.len, &e)
+            : cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e);
+        if (st == CD_OK) {
+            ds->delivered++;
+            continue;
+        }
+        ds->failed++;
+        char why[sizeof e.msg];
+        memcpy(why, e.msg, sizeof why);
+        const char *dl = ds->dead_letter ? ds->dead_letter : d->dead_letter;
+        if (cd_dead_letter_write(dl, id, ds->name, why, d->json.data, d->json.len, &e) == CD_OK) {
+            dead = 1;
+            note_error(d, "destination '%s': %s (story kept in dead letter)", ds->name, why);
+        } else {
+            failed = 1;
+            note_error(d, "destination '%s' and dead letter: %s", ds->name, e.msg);
+        }
+    }
+    if (failed)
+        return CD_OUTCOME_FAILED;
+    if (dead)
+        return CD_OUTCOME_DEAD_LETTER;
+    return d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
+}
+
+/* ---- one story ------------------------------------------------------------ */
+
+static void count(cd_desk *d, int rule_error)
+{
+    d->stats.stories++;
+    d->stats.rule_errors += rule_error != 0;
+    switch (d->outcome) {
+    case CD_OUTCOME_ROUTED: d->stats.routed++; break;
+    case CD_OUTCOME_FALLBACK: d->stats.fallback++; break;
+    case CD_OUTCOME_DEAD_LETTER: d->stats.dead_letter++; break;
+    case CD_OUTCOME_FAILED: d->stats.failed++; break;
+    }
+}
+
+/* Analyse the story and run the rules: the route, the rule, the reason. */
+static void decide_story(cd_desk *d, const cd_story *s)
+{
+    reset_story(d);
+    d->cur.story = s;
+    d->cur.gen++;
+    d->cur.live = 1;
+    cd_error e;
+    if (analyse(d, s, &e) != CD_OK) {
+        snprintf(d->errbuf, ERRBUF, "story %s: %s", s->id ? s->id : "?", e.msg);
+        d->error = d->errbuf;
+        memset(d->cur.scores, 0, cd_topics_count(d->topics) * sizeof *d->cur.scores);
+        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
+    } else {
+        decide(d);
+    }
+    d->cur.live = 0;
+    make_reason(d);
+}
+
+/* Deliver the decided story unless dry; counted when counted. */
+static void finish_story(cd_desk *d, int dry, int counted)
+{
+    int rule_error = d->error != NULL;
+    if (dry)
+        d->outcome = d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
+    else
+        d->outcome = deliver(d);
+    if (counted) {
+        count(d, rule_error);
+        if (dry)
+            for (size_t i = 0; i < d->nroute; i++)
+                d->dests[d->route[i]].delivered++;
+    }
+}
+
+/* Decide (and deliver unless dry) the story; counted when counted. */
+static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
+{
+    decide_story(d, s);
+    finish_story(d, dry, counted);
+}
+
+void cd_desk_decide_quietly(cd_desk *d, const cd_story *story)
+{
+    route_story(d, story, 1, 0);
+}
+
+cd_status cd_desk_route(cd_desk *d, const cd_story *story, int dry_run, cd_decision *out,
+                        cd_error *err)
+{
+    (void)err;
+    route_story(d, story, dry_run, 1);
+    out->outcome = d->outcome;
+    out->route = d->route_names;
+    out->nroute = d->nroute;
+    out->rule = d->rule;
+    out->reason = d->reason.data ? d->reason.data : "";
+    out->error = d->error;
+    return CD_OK;
+}
+
+void cd_desk_decide(cd_desk *d, const cd_story *story)
+{
+    decide_story(d, story);
+}
+
+void cd_desk_deliver(cd_desk *d, int dry_run, cd_decision *out)
+{
+    finish_story(d, dry_run, 1);
+    out->outcome = d->outcome;
+    out->route = d->route_names;
+    out->nroute = d->nroute;
+    out->rule = d->rule;
+    out->reason = d->reason.data ? d->reason.data : "";
+    out->error = d->error;
+}
+
+static const char *outcome_name(cd_outcome o)
+{
+    switch (o) {
+    case CD_OUTCOME_ROUTED: return "routed";
+    case CD_OUTCOME_FALLBACK: return "fallback";
+    case CD_OUTCOME_DEAD_LETTER: return "dead-letter";
+    case CD_OUTCOME_FAILED: return "failed";
+    }
+    return "?";
+}
+
+/* Per topic with a score: its labels and keywords that contributed. */
+static void json_evidence(cd_buf *b, const cd_desk *d)
+{
+    const cd_topics *t = d->topics;
+    int first = 1;
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < cd_topics_count(t); i++) {
+        const cd_topic_score *s = &d->cur.scores[i];
+        if (s->score < 0.01)
+            continue;
+        cd_buf_puts(b, first ? "{\"topic\":" : ",{\"topic\":");
+        first = 0;
+        json_str(b, cd_topics_id(t, i));
+        cd_buf_puts(b, ",\"score\":");
+        cd_buf_json_number(b, s->score);
+        cd_buf_puts(b, ",\"own\":");
+        cd_buf_json_number(b, s->own);
+        cd_buf_puts(b, ",\"labels\":[");
+        for (size_t j = 0, k = 0; j < cd_topics_labels(t, i); j++) {
+            double p = cd_desk_label_p(cd_topics_label(t, i, j), (void *)d);
+            if (p < 0.01)
+                continue;
+            cd_buf_puts(b, k++ ? ",{\"label\":" : "{\"label\":");
+            json_str(b, cd_topics_label(t, i, j));
+            cd_buf_puts(b, ",\"p\":");
+            cd_buf_json_number(b, p);
+            cd_buf_puts(b, "}");
+        }
+        cd_buf_puts(b, "],\"keywords\":[");
+        for (size_t j = 0, k = 0; j < cd_topics_keywords(t, i); j++) {
+            size_t hits = cd_topics_keyword_hits(t, i, j, d->cur.toks);
+            if (!hits)
+                continue;
+            cd_buf_puts(b, k++ ? ",{\"keyword\":" : "{\"keyword\":");
+            json_str(b, cd_topics_keyword(t, i, j));
+            cd_buf_printf(b, ",\"hits\":%zu}", hits);
+        }
+        cd_buf_puts(b, "]}");
+    }
+    cd_buf_puts(b, "]");
+}
+
+char *cd_desk_decision_json(cd_desk *d, int explain)
+{
+    if (!d->cur.story)
+        return NULL;
+    cd_buf b = { 0 };
+    cd_buf_puts(&b, "{\"id\":");
+    json_str(&b, d->cur.story->id ? d->cur.story->id : "");
+    cd_buf_puts(&b, ",\"source\":");
+    json_str(&b, d->cur.story->source);
+    cd_buf_puts(&b, ",\"outcome\":");
+    json_str(&b, outcome_name(d->outcome));
+    cd_buf_puts(&b, ",\"route\":");
+    json_route(&b, d);
+    cd_buf_puts(&b, ",\"rule\":");
+    json_str(&b, d->rule);
+    cd_buf_puts(&b, ",\"reason\":");
+    json_str(&b, d->reason.data ? d->reason.data : "");
+    cd_buf_puts(&b, ",\"error\":");
+    json_str(&b, d->error);
+    cd_buf_puts(&b, ",\"topics\":");
+    json_topics(&b, d, explain ? cd_topics_count(d->topics) : 3);
+    cd_buf_puts(&b, ",\"labels\":");
+    json_labels(&b, d, explain ? 5 : 1);
+    cd_buf_puts(&b, ",\"tags\":");
+    json_strv(&b, d->cur.tags, d->cur.ntags);
+    cd_buf_puts(&b, ",\"log\":");
+    json_strv(&b, d->cur.log, d->cur.nlog);
+    if (explain) {
+        cd_buf_puts(&b, ",\"evidence\":");
+        json_evidence(&b, d);
+    }
+    cd_buf_puts(&b, "}");
+    if (b.failed) {
+        cd_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ---- counters --------------------------------------------------------------- */
+
+void cd_desk_get_stats(const cd_desk *d, cd_desk_stats *stats) { *stats = d->stats; }
+const char *cd_desk_fallback(const cd_desk *d) { return d->fallback; }
+size_t cd_desk_destinations(const cd_desk *d) { return d->ndests; }
+const char *cd_desk_destination_name(const cd_desk *d, size_t i) { return d->dests[i].name; }
+uint64_t cd_desk_destination_delivered(const cd_desk *d, size_t i) { return d->dests[i].delivered; }
+uint64_t cd_desk_destination_failed(const cd_desk *d, size_t i) { return d->dests[i].failed; }
+size_t cd_desk_rules(const cd_desk *d) { return d->nrules; }
+const char *cd_desk_rule_name(const cd_desk *d, size_t i) { return d->rules[i].name; }
+uint64_t cd_desk_rule_decided(const cd_desk *d, size_t i) { return d->rules[i].decided; }
+uint64_t cd_desk_rule_errors(const cd_desk *d, size_t i) { return d->rules[i].errors; }
+size_t cd_desk_models(const cd_desk *d) { return d->nmodels; }
+size_t cd_desk_topics(const cd_desk *d) { return cd_topics_count(d->topics); }
+size_t cd_desk_expects(const cd_desk *d) { return d->nexpects; }

@@ -1,0 +1,532 @@
+/*
+ * topics.c - the taxonomy tree and topic scores (see topics.h).
+ *
+ * Why this formula.  A topic has two kinds of evidence: a model's label
+ * probability, which is calibrated on the training corpus but exists only
+ * for the labels the model knows (no corpus here has a "defense" label),
+ * and keywords chosen by an editor, which cover any topic but are noisy.
+ * The keyword evidence saturates, k = 1 - 2^(-h/half), so that one stray
+ * mention counts for little (0.29 with half = 2), a handful makes the
+ * topic likely, and a long story repeating a word cannot push k past 1.
+ * The two are combined with a noisy-OR, 1 - (1-m)(1-k): each source alone
+ * can carry a topic, agreement raises the score, and a topic with no
+ * labels (or no keywords) scores by the other source alone.  A parent
+ * scores at least its best child, so "world" is high whenever "defense"
+ * is, without listing every child's evidence again.
+ *
+ * Matching.  Stories are tokenized once into a cd_toklist; each keyword is
+ * a sequence of folded tokens, the last one a prefix when the keyword ends
+ * in '*'.  Every keyword of the taxonomy is indexed by the first two bytes
+ * of its first word, so scoring is one pass over the story's tokens that
+ * tries, at each token, only the keywords that can start there (a
+ * keyword whose first word is a one-byte prefix, "x*", is tried at every
+ * token).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk/topics.h"
+
+/* ---- token lists -------------------------------------------------------- */
+
+struct cd_toklist {
+    char *text;       /* tokens, each NUL-terminated, back to back */
+    size_t text_len, text_cap;
+    size_t *off;      /* start of token i in text */
+    size_t *len;      /* length of token i */
+    size_t n, cap;
+    int failed;
+};
+
+static int toklist_push(const char *tok, size_t len, void *ud)
+{
+    cd_toklist *l = ud;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        size_t *off = realloc(l->off, cap * sizeof *off);
+        if (off)
+            l->off = off;
+        size_t *lens = off ? realloc(l->len, cap * sizeof *lens) : NULL;
+        if (!off || !lens) {
+            l->failed = 1;
+            return 1;
+        }
+        l->len = lens;
+        l->cap = cap;
+    }
+    if (l->text_len + len + 1 > l->text_cap) {
+        size_t cap = l->text_cap ? l->text_cap * 2 : 4096;
+        while (cap < l->text_len + len + 1)
+            cap *= 2;
+        char *text = realloc(l->text, cap);
+        if (!text) {
+            l->failed = 1;
+            return 1;
+        }
+        l->text = text;
+        l->text_cap = cap;
+    }
+    memcpy(l->text + l->text_len, tok, len);
+    l->text[l->text_len + len] = '\0';
+    l->off[l->n] = l->text_len;
+    l->len[l->n] = len;
+    l->text_len += len + 1;
+    l->n++;
+    return 0;
+}
+
+cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
+                           cd_toklist **out, cd_error *err)
+{
+    cd_toklist *l = calloc(1, sizeof *l);
+    *out = NULL;
+    if (!l)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    cd_status st = cd_toklist_fill(l, tok, text, len, err);
+    if (st != CD_OK) {
+        cd_toklist_free(l);
+        return st;
+    }
+    *out = l;
+    return CD_OK;
+}
+
+cd_toklist *cd_toklist_new(void)
+{
+    return calloc(1, sizeof(cd_toklist));
+}
+
+cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                          cd_error *err)
+{
+    l->n = l->text_len = 0;
+    l->failed = 0;
+    cd_tokenize(tok, text, len, toklist_push, l);
+    if (l->failed) {
+        l->n = l->text_len = 0;
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    return CD_OK;
+}
+
+void cd_toklist_each(const void *list, cd_token_fn fn, void *ud)
+{
+    const cd_toklist *l = list;
+    for (size_t i = 0; i < l->n; i++)
+        if (fn(l->text + l->off[i], l->len[i], ud))
+            return;
+}
+
+size_t cd_toklist_size(const cd_toklist *l)
+{
+    return l->n;
+}
+
+void cd_toklist_free(cd_toklist *l)
+{
+    if (!l)
+        return;
+    free(l->text);
+    free(l->off);
+    free(l->len);
+    free(l);
+}
+
+/* ---- phrases ------------------------------------------------------------ */
+
+struct cd_phrase {
+    cd_toklist *toks;   /* the folded words */
+    int prefix;         /* the last word is a prefix */
+};
+
+cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
+                            cd_error *err)
+{
+    *out = NULL;
+    size_t len = strlen(text);
+    int prefix = len > 0 && text[len - 1] == '*';
+    cd_phrase *p = calloc(1, sizeof *p);
+    if (!p)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    p->prefix = prefix;
+    cd_status st = cd_toklist_build(tok, text, len - (size_t)prefix, &p->toks, err);
+    if (st == CD_OK && p->toks->n == 0)
+        st = cd_error_set(err, CD_ERR_ARG,
+                          "'%s' leaves no word once tokenized (stop words or too short)", text);
+    if (st != CD_OK) {
+        cd_phrase_free(p);
+        return st;
+    }
+    *out = p;
+    return CD_OK;
+}
+
+static int token_matches(const cd_toklist *l, size_t i, const cd_toklist *w, size_t j,
+                         int prefix)
+{
+    size_t wl = w->len[j];
+    if (prefix ? l->len[i] < wl : l->len[i] != wl)
+        return 0;
+    return memcmp(l->text + l->off[i], w->text + w->off[j], wl) == 0;
+}
+
+/* Does the phrase occur at token i of l? */
+static int phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
+{
+    const cd_toklist *w = p->toks;
+    if (i + w->n > l->n)
+        return 0;
+    for (size_t j = 0; j < w->n; j++)
+        if (!token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
+            return 0;
+    return 1;
+}
+
+size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
+{
+    size_t count = 0;
+    for (size_t i = 0; l && i < l->n; i++)
+        count += (size_t)phrase_at(p, l, i);
+    return count;
+}
+
+void cd_phrase_free(cd_phrase *p)
+{
+    if (!p)
+        return;
+    cd_toklist_free(p->toks);
+    free(p);
+}
+
+/* ---- the taxonomy ------------------------------------------------------- */
+
+typedef struct strlist {
+    char **v;
+    size_t n;
+} strlist;
+
+typedef struct topic {
+    char *id;
+    char *name;
+    int parent;
+    double half;
+    char *given;           /* own given label, or NULL */
+    const char *given_eff; /* own or inherited, set by cd_topics_compile */
+    strlist labels;
+    strlist keywords;
+    cd_phrase **phrases;   /* compiled keywords, after cd_topics_compile */
+} topic;
+
+/* A keyword of a topic, in the index. */
+typedef struct phrase_ref {
+    const cd_phrase *p;
+    size_t topic;
+} phrase_ref;
+
+#define NBUCKETS 4096u   /* of the first two bytes of a keyword's first word */
+
+struct cd_topics {
+    topic *v;
+    size_t n, cap;
+    /* after compile: keywords by bucket (refs[start[b]] .. refs[start[b+1]]),
+     * then those whose first word is one byte, tried everywhere */
+    phrase_ref *refs;
+    uint32_t *start;
+    size_t nshort;
+};
+
+static uint32_t bucket_of(const char *w)
+{
+    return (((uint32_t)(unsigned char)w[0] * 131u) ^ (unsigned char)w[1]) & (NBUCKETS - 1);
+}
+
+static void drop_index(cd_topics *t)
+{
+    free(t->refs);
+    free(t->start);
+    t->refs = NULL;
+    t->start = NULL;
+    t->nshort = 0;
+}
+
+static cd_status strlist_add(strlist *l, const char *s, cd_error *err)
+{
+    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    l->v = v;
+    if (!(v[l->n] = strdup(s)))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    l->n++;
+    return CD_OK;
+}
+
+static void strlist_free(strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+cd_status cd_topics_new(cd_topics **out, cd_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+}
+
+static void free_phrases(topic *tp)
+{
+    if (!tp->phrases)
+        return;
+    for (size_t j = 0; j < tp->keywords.n; j++)
+        cd_phrase_free(tp->phrases[j]);
+    free(tp->phrases);
+    tp->phrases = NULL;
+}
+
+void cd_topics_free(cd_topics *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].id);
+        free(t->v[i].name);
+        free(t->v[i].given);
+        strlist_free(&t->v[i].labels);
+        free_phrases(&t->v[i]);
+        strlist_free(&t->v[i].keywords);
+    }
+    free(t->v);
+    drop_index(t);
+    free(t);
+}
+
+cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *name,
+                        size_t *index, cd_error *err)
+{
+    if (!*id)
+        return cd_error_set(err, CD_ERR_ARG, "a topic id cannot be empty");
+    if (cd_topics_find(t, id) >= 0)
+        return cd_error_set(err, CD_ERR_ARG, "topic '%s' is declared twice", id);
+    if (parent >= (int)t->n)
+        return cd_error_set(err, CD_ERR_ARG, "no parent topic %d", parent);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        topic *v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        t->v = v;
+        t->cap = cap;
+    }
+    topic *tp = &t->v[t->n];
+    memset(tp, 0, sizeof *tp);
+    tp->parent = parent < 0 ? -1 : parent;
+    tp->half = CD_TOPIC_DEFAULT_HALF;
+    tp->id = strdup(id);
+    tp->name = strdup(name ? name : id);
+    if (!tp->id || !tp->name) {
+        free(tp->id);
+        free(tp->name);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    *index = t->n++;
+    return CD_OK;
+}
+
+cd_status cd_topics_add_label(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+{
+    if (!*label)
+        return cd_error_set(err, CD_ERR_ARG, "topic '%s': empty label", t->v[topic_i].id);
+    return strlist_add(&t->v[topic_i].labels, label, err);
+}
+
+cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
+                                cd_error *err)
+{
+    free_phrases(&t->v[topic_i]);
+    drop_index(t);   /* it pointed at those phrases: compile again */
+    return strlist_add(&t->v[topic_i].keywords, keyword, err);
+}
+
+cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+{
+    char *copy = strdup(label);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(t->v[topic_i].given);
+    t->v[topic_i].given = copy;
+    return CD_OK;
+}
+
+const char *cd_topics_given(const cd_topics *t, size_t i)
+{
+    return t->v[i].given_eff;
+}
+
+cd_status cd_topics_set_half(cd_topics *t, size_t topic_i, double half, cd_error *err)
+{
+    if (!(half > 0) || !isfinite(half))
+        return cd_error_set(err, CD_ERR_ARG, "topic '%s': half must be a positive number",
+                            t->v[topic_i].id);
+    t->v[topic_i].half = half;
+    return CD_OK;
+}
+
+static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
+{
+    free_phrases(tp);
+    if (tp->keywords.n == 0)
+        return CD_OK;
+    tp->phrases = calloc(tp->keywords.n, sizeof *tp->phrases);
+    if (!tp->phrases)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < tp->keywords.n; j++) {
+        cd_error e;
+        cd_status st = cd_phrase_compile(tok, tp->keywords.v[j], &tp->phrases[j], &e);
+        if (st != CD_OK) {
+            free_phrases(tp);
+            return cd_error_set(err, st, "topic '%s': keyword %s", tp->id, e.msg);
+        }
+    }
+    return CD_OK;
+}
+
+/* The bucket of a compiled keyword, or NBUCKETS when its first word is a
+ * single byte (a one-letter prefix, tried at every token). */
+static uint32_t phrase_bucket(const cd_phrase *p)
+{
+    const cd_toklist *w = p->toks;
+    return w->len[0] < 2 ? NBUCKETS : bucket_of(w->text + w->off[0]);
+}
+
+/* Index every compiled keyword by bucket: a counting sort into refs. */
+static cd_status build_index(cd_topics *t, cd_error *err)
+{
+    drop_index(t);
+    size_t nrefs = 0;
+    for (size_t i = 0; i < t->n; i++)
+        nrefs += t->v[i].phrases ? t->v[i].keywords.n : 0;
+    t->start = calloc(NBUCKETS + 2, sizeof *t->start);
+    t->refs = malloc((nrefs ? nrefs : 1) * sizeof *t->refs);
+    if (!t->start || !t->refs || nrefs > UINT32_MAX) {
+        drop_index(t);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++)
+            t->start[phrase_bucket(t->v[i].phrases[j]) + 1]++;
+    for (uint32_t b = 0; b <= NBUCKETS; b++)
+        t->start[b + 1] += t->start[b];
+    t->nshort = nrefs - t->start[NBUCKETS];
+    uint32_t *fill = malloc((NBUCKETS + 1) * sizeof *fill);
+    if (!fill) {
+        drop_index(t);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    memcpy(fill, t->start, (NBUCKETS + 1) * sizeof *fill);
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++) {
+            const cd_phrase *p = t->v[i].phrases[j];
+            t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i };
+        }
+    free(fill);
+    return CD_OK;
+}
+
+cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
+{
+    for (size_t i = 0; i < t->n; i++) {   /* parents come first */
+        topic *tp = &t->v[i];
+        tp->given_eff = tp->given ? tp->given
+                      : tp->parent >= 0 ? t->v[tp->parent].given_eff : NULL;
+        cd_status st = compile_topic(tp, tok, err);
+        if (st != CD_OK)
+            return st;
+    }
+    return build_index(t, err);
+}
+
+size_t cd_topics_count(const cd_topics *t) { return t->n; }
+const char *cd_topics_id(const cd_topics *t, size_t i) { return t->v[i].id; }
+const char *cd_topics_name(const cd_topics *t, size_t i) { return t->v[i].name; }
+int cd_topics_parent(const cd_topics *t, size_t i) { return t->v[i].parent; }
+size_t cd_topics_labels(const cd_topics *t, size_t i) { return t->v[i].labels.n; }
+const char *cd_topics_label(const cd_topics *t, size_t i, size_t j) { return t->v[i].labels.v[j]; }
+size_t cd_topics_keywords(const cd_topics *t, size_t i) { return t->v[i].keywords.n; }
+const char *cd_topics_keyword(const cd_topics *t, size_t i, size_t j) { return t->v[i].keywords.v[j]; }
+
+int64_t cd_topics_find(const cd_topics *t, const char *id)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->v[i].id, id))
+            return (int64_t)i;
+    return -1;
+}
+
+/* ---- scoring ------------------------------------------------------------ */
+
+size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks)
+{
+    const topic *tp = &t->v[i];
+    if (!tp->phrases || !toks)
+        return 0;
+    return cd_phrase_count(tp->phrases[j], toks);
+}
+
+/* Keyword hits of every topic, into out[].hits: one pass over the story. */
+static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *out)
+{
+    if (!t->refs || !l)
+        return;
+    const phrase_ref *shorts = t->refs + t->start[NBUCKETS];
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->len[i] >= 2) {
+            uint32_t b = bucket_of(l->text + l->off[i]);
+            for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
+                out[t->refs[r].topic].hits += phrase_at(t->refs[r].p, l, i);
+        }
+        for (size_t r = 0; r < t->nshort; r++)
+            out[shorts[r].topic].hits += phrase_at(shorts[r].p, l, i);
+    }
+}
+
+/* The topic's own score from its labels and its hits (already counted). */
+static void score_own(const topic *tp, cd_label_p_fn label_p, void *ud, cd_topic_score *s)
+{
+    double hits = s->hits;
+    memset(s, 0, sizeof *s);
+    s->hits = hits;
+    s->best_label = -1;
+    for (size_t j = 0; j < tp->labels.n && label_p; j++) {
+        double p = label_p(tp->labels.v[j], ud);
+        if (p > s->label_p) {
+            s->label_p = p > 1 ? 1 : p;
+            s->best_label = (int)j;
+        }
+    }
+    if (tp->given_eff && s->label_p > 0 && label_p &&
+        strcmp(tp->labels.v[s->best_label], tp->given_eff) != 0) {
+        double g = label_p(tp->given_eff, ud);
+        s->label_p *= g > 0 ? (g > 1 ? 1 : g) : 0;
+    }
+    s->keyword = 1 - exp2(-s->hits / tp->half);
+    s->own = 1 - (1 - s->label_p) * (1 - s->keyword);
+    s->score = s->own;
+}
+
+void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
+                     void *ud, cd_topic_score *out)
+{
+    for (size_t i = 0; i < t->n; i++)
+        out[i].hits = 0;
+    count_hits(t, toks, out);
+    for (size_t i = 0; i < t->n; i++)
+        score_own(&t->v[i], label_p, ud, &out[i]);
+    /* children come after their parents: a backward pass rolls scores up */
+    for (size_t i = t->n; i-- > 0;) {
+        int p = t->v[i].parent;
+        if (p >= 0 && out[i].score > out[p].score)
+            out[p].score = out[i].score;
+    }
+}

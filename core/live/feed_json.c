@@ -1,0 +1,164 @@
+/*
+ * feed_json.c - JSON Feed (https://jsonfeed.org, versions 1 and 1.1) and
+ * JSON lines feeds, parsed with cJSON (see feed.h).
+ *
+ * JSON Feed items give id, title, content_text (else content_html with
+ * its tags removed, else summary), url and date_published.  A JSON lines
+ * feed is one story object per line (or a JSON array of them), read with
+ * the same field rules as any story (core/story/story.c): the item is passed on
+ * as its JSON and known by its id (or uri), else by its line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "live/feed.h"
+
+static const char *str_field(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
+                                 void *ud, size_t *nitems, cd_error *err)
+{
+    if (nitems)
+        *nitems = 0;
+    cJSON *root = cJSON_ParseWithLength(doc, len);
+    if (!root)
+        return cd_error_set(err, CD_ERR_FORMAT, "JSON Feed: malformed JSON near byte %ld",
+                            (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - doc : 0));
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
+    if (!cJSON_IsArray(items)) {
+        cJSON_Delete(root);
+        return cd_error_set(err, CD_ERR_FORMAT, "JSON Feed: no items array");
+    }
+    cd_status st = CD_OK;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items) {
+        if (!cJSON_IsObject(it))
+            continue;
+        cd_feed_item item = { 0 };
+        char idbuf[32];
+        const cJSON *idv = cJSON_GetObjectItemCaseSensitive(it, "id");
+        item.id = str_field(it, "id");
+        if (!item.id && cJSON_IsNumber(idv)) {   /* version 1 allowed numbers */
+            snprintf(idbuf, sizeof idbuf, "%.17g", idv->valuedouble);
+            item.id = idbuf;
+        }
+        item.title = str_field(it, "title");
+        item.link = str_field(it, "url");
+        item.published = str_field(it, "date_published");
+        char *html = NULL;
+        item.body = str_field(it, "content_text");
+        if (!item.body && str_field(it, "content_html")) {
+            if (!(html = strdup(str_field(it, "content_html")))) {
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+                break;
+            }
+            cd_feed_strip_html(html);
+            item.body = html;
+        }
+        if (!item.body)
+            item.body = str_field(it, "summary");
+        if (!item.id)
+            item.id = item.link ? item.link : item.title;
+        int stop = 0;
+        if (item.id) {
+            if (nitems)
+                (*nitems)++;
+            stop = fn(ud, &item);
+        }
+        free(html);
+        if (stop)
+            break;
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+/* One story object: its id (or uri), else fallback. */
+static int object_item(const cJSON *o, const char *json, size_t n, const char *fallback,
+                       cd_feed_item_fn fn, void *ud, size_t *nitems)
+{
+    cd_feed_item item = { 0 };
+    item.id = str_field(o, "id");
+    if (!item.id)
+        item.id = str_field(o, "uri");
+    if (!item.id)
+        item.id = fallback;
+    item.title = str_field(o, "title");
+    item.json = json;
+    item.json_len = n;
+    if (nitems)
+        (*nitems)++;
+    return fn(ud, &item);
+}
+
+cd_status cd_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                              size_t *nitems, cd_error *err)
+{
+    if (nitems)
+        *nitems = 0;
+    const char *p = doc, *end = doc + len;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    if (p < end && *p == '[') {   /* an array of story objects */
+        cJSON *root = cJSON_ParseWithLength(doc, len);
+        if (!cJSON_IsArray(root)) {
+            cJSON_Delete(root);
+            return cd_error_set(err, CD_ERR_FORMAT, "malformed JSON array");
+        }
+        cd_status st = CD_OK;
+        const cJSON *o;
+        int i = 0;
+        cJSON_ArrayForEach(o, root) {
+            i++;
+            if (!cJSON_IsObject(o))
+                continue;
+            char *json = cJSON_PrintUnformatted(o);
+            char fallback[32];
+            snprintf(fallback, sizeof fallback, "item-%d", i);
+            if (!json) {
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+                break;
+            }
+            int stop = object_item(o, json, strlen(json), fallback, fn, ud, nitems);
+            cJSON_free(json);
+            if (stop)
+                break;
+        }
+        cJSON_Delete(root);
+        return st;
+    }
+    cd_status st = CD_OK;
+    unsigned long line = 0;
+    for (p = doc; p < end; ) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        line++;
+        const char *q = p;
+        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q < le) {
+            cJSON *o = cJSON_ParseWithLength(p, (size_t)(le - p));
+            if (!cJSON_IsObject(o)) {
+                if (st == CD_OK)   /* report the first bad line, keep the others */
+                    st = cd_error_set(err, CD_ERR_FORMAT, "line %lu: not a JSON object", line);
+            } else {
+                char fallback[32];
+                snprintf(fallback, sizeof fallback, "line-%lu", line);
+                if (object_item(o, p, (size_t)(le - p), fallback, fn, ud, nitems)) {
+                    cJSON_Delete(o);
+                    break;
+                }
+            }
+            cJSON_Delete(o);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return st;
+}

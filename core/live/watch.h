@@ -1,0 +1,61 @@
+/*
+ * watch.h - the live desk: copydesk watch as a library call.
+ *
+ * cd_watch_run loads a desk configuration and then runs until SIGTERM or
+ * SIGINT (or, with once, until the inbox is empty and every spool queue
+ * is drained or waiting).  It routes:
+ *
+ *   inbox files  complete files in the inbox folder (closed after writing,
+ *                or renamed in; found with inotify), those already there
+ *                first, in name order; each file's stories are routed,
+ *                then the file moves to done/, or to failed/ with a
+ *                NAME.error beside it saying why;
+ *   feed items   the feeds the configuration declares, polled every
+ *                `every` seconds with conditional requests; items not
+ *                seen before (remembered in the state folder) are routed.
+ *
+ * Stories bound for url destinations are handed to a spool in the state
+ * folder (core/deliver/deliver_spool.h), so that a file leaves the inbox only once
+ * every destination has its stories or a durable copy of them; the spool
+ * is drained in order, retried with backoff, across restarts.
+ *
+ * When the configuration, a Lua module beside it or in the scripts
+ * folder, or a model it names changes on disk (or on SIGHUP), the new
+ * version is loaded beside the running one and replaces it only if it
+ * loads and all its expect cases pass; otherwise routing goes on with the
+ * old one and the error is logged.  SIGTERM and SIGINT finish the story
+ * in hand and stop.  A status file (JSON) in the state folder says what
+ * the process has done; cd_watch_status prints it.
+ *
+ * State folder layout:
+ *   status.json   the status, rewritten atomically as things happen
+ *   lock          held (flock) by the running process
+ *   spool/        url deliveries waiting
+ *   feeds/NAME.seen, feeds/NAME.http   remembered ids, last validators
+ */
+#ifndef CD_WATCH_H
+#define CD_WATCH_H
+
+#include <stdio.h>
+
+#include "copydesk.h"
+
+typedef struct cd_watch_opts {
+    const char *config;      /* the desk configuration (required) */
+    const char *inbox;       /* folder to watch, or NULL (feeds only) */
+    const char *state;       /* state folder (required) */
+    cd_desk_opts desk;       /* limits, scripts folder */
+    int json_log;            /* log JSON lines instead of key=value lines */
+    int once;                /* stop when there is nothing left to do now */
+    FILE *log;               /* where the log goes (stderr when NULL) */
+} cd_watch_opts;
+
+/* Run until stopped.  Returns 0 after a clean stop, 2 when the desk or
+ * the folders could not be set up (err says why). */
+int cd_watch_run(const cd_watch_opts *opts, cd_error *err);
+
+/* Print the status file of the state folder to out, saying whether the
+ * process that wrote it still runs.  0, or 2 when there is none. */
+int cd_watch_status(const char *state, FILE *out, cd_error *err);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * calibrate.c - how a model learns what its scores mean.
+ *
+ * The trainer keeps each text it was given as a short list of (term id,
+ * frequency) pairs.  For each of K folds (the texts of each label dealt to
+ * the folds in turn) it takes the fold's counts out of the model, computes
+ * the weights from what is left (refined, for multi-label complement
+ * models), scores the fold and puts the counts back.  From those held-out
+ * scores it fits the softmax temperature (single-label) or, per label, a
+ * sigmoid (Platt scaling) and the probability threshold that maximizes F1
+ * (SCut, with the fbr rule for labels the folds cannot learn).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/refine.h"
+#include "model/trainer_internal.h"
+
+/* Labels with fewer held-out positives keep their earlier calibration. */
+#define MIN_POSITIVES 1
+/* A label whose best held-out F1 is lower than this is assigned only to
+ * texts that score above every held-out text. */
+#define FBR_MIN_F1 0.2
+
+/* Refinement needs every document the counts hold: after training further
+ * from a model, only plain naive Bayes weights are computed. */
+int tr_refining(const cd_trainer *t, const nb_params *P)
+{
+    return P->multilabel && P->nb.kind == CD_NB_COMPLEMENT && P->nb.refine > 0 &&
+           (double)t->docs.n == t->params.docs;
+}
+
+typedef struct refine_set {
+    refine_doc *docs;
+    uint32_t *terms;
+    double *f;
+    size_t n;
+} refine_set;
+
+static void refine_set_free(refine_set *r)
+{
+    free(r->docs);
+    free(r->terms);
+    free(r->f);
+}
+
+/* The stored documents outside fold skip (all when fold is NULL), as
+ * features of view v; features that vanish (left-out terms) are dropped. */
+static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_t *fold,
+                            uint32_t skip, refine_set *r)
+{
+    const stored_docs *d = &t->docs;
+    memset(r, 0, sizeof *r);
+    r->docs = malloc(sizeof *r->docs * (d->n + 1));
+    r->terms = malloc(sizeof *r->terms * (d->len + 1));
+    r->f = malloc(sizeof *r->f * (d->len + 1));
+    if (!r->docs || !r->terms || !r->f)
+        return -1;
+    size_t at = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (fold && fold[i] == skip)
+            continue;
+        nb_doc doc = { d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i] };
+        nb_features(v, &doc, r->f + at);
+        refine_doc *rd = &r->docs[r->n++];
+        rd->terms = r->terms + at;
+        rd->f = r->f + at;
+        rd->n = 0;
+        for (size_t j = 0; j < doc.n; j++) {
+            if (r->f[at + j] == 0)
+                continue;
+            r->terms[at + rd->n] = doc.terms[j];
+            r->f[at + rd->n] = r->f[at + j];
+            rd->n++;
+        }
+        rd->labels = d->labels + d->label_start[i];
+        rd->nlabels = d->label_start[i + 1] - d->label_start[i];
+        at += doc.n;
+    }
+    return 0;
+}
+
+int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip)
+{
+    refine_set r;
+    int rc = refine_set_build(t, v, fold, skip, &r);
+    if (!rc)
+        rc = nb_refine(v, r.docs, r.n, (int)v->params->nb.refine);
+    refine_set_free(&r);
+    return rc;
+}
+
+nb_post *tr_find_posting(const nb_view *v, uint32_t w, uint32_t c)
+{
+    nb_post *p = v->posts + v->terms[w].post_off;
+    uint32_t lo = 0, hi = v->terms[w].post_n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p[mid].label < c) lo = mid + 1; else hi = mid;
+    }
+    return lo < v->terms[w].post_n && p[lo].label == c ? &p[lo] : NULL;
+}
+
+/* Take stored document i's contribution out of the counts in v. */
+static void subtract_doc(const cd_trainer *t, nb_view *v, nb_params *P, size_t i, double *f)
+{
+    const stored_docs *d = &t->docs;
+    size_t n = d->start[i + 1] - d->start[i];
+    const uint32_t *terms = d->terms + d->start[i];
+    double sum;
+    tr_features(P, d->tf + d->start[i], n, f, &sum);
+    for (size_t j = 0; j < n; j++) {
+        nb_term *T = &v->terms[terms[j]];
+        T->df -= 1;
+        T->total -= f[j];
+        for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++) {
+            nb_post *p = tr_find_posting(v, terms[j], d->labels[k]);
+            if (p)
+                p->count -= f[j];
+        }
+    }
+    for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++) {
+        v->labels[d->labels[k]].docs -= 1;
+        v->labels[d->labels[k]].mass -= sum;
+    }
+    P->docs -= 1;
+    P->mass -= sum;
+}
+
+typedef struct cv_work {
+    nb_params params;
+    nb_view view;
+    uint32_t *terms, *tf;   /* one held-out doc, unseen terms dropped */
+    double *f;
+} cv_work;
+
+static int cv_work_init(cv_work *w, const compiled *full, size_t max_doc_terms)
+{
+    memset(w, 0, sizeof *w);
+    const nb_view *v = &full->view;
+    w->view = *v;
+    w->view.params = &w->params;
+    w->view.labels = malloc(sizeof(nb_label) * (v->nlabels ? v->nlabels : 1));
+    w->view.terms = malloc(sizeof(nb_term) * (v->nterms ? v->nterms : 1));
+    w->view.posts = malloc(sizeof(nb_post) * (v->nposts ? v->nposts : 1));
+    w->terms = malloc(sizeof *w->terms * (max_doc_terms + 1));
+    w->tf = malloc(sizeof *w->tf * (max_doc_terms + 1));
+    w->f = malloc(sizeof *w->f * (max_doc_terms + 1));
+    return w->view.labels && w->view.terms && w->view.posts && w->terms && w->tf && w->f ? 0 : -1;
+}
+
+static void cv_work_free(cv_work *w)
+{
+    free(w->view.labels);
+    free(w->view.terms);
+    free(w->view.posts);
+    free(w->terms);
+    free(w->tf);
+    free(w->f);
+}
+
+static void cv_reset(cv_work *w, const compiled *full)
+{
+    const nb_view *v = &full->view;
+    w->params = full->params;
+    memcpy(w->view.labels, v->labels, sizeof(nb_label) * v->nlabels);
+    memcpy(w->view.terms, v->terms, sizeof(nb_term) * v->nterms);
+    memcpy(w->view.posts, v->posts, sizeof(nb_post) * v->nposts);
+}
+
+/* Score stored document i with the fold model in w, as classification
+ * would: terms the fold model never saw are left out. */
+static void cv_score_doc(const cd_trainer *t, cv_work *w, size_t i, double *scores)
+{
+    const stored_docs *d = &t->docs;
+    nb_doc doc = { w->terms, w->tf, 0 };
+    for (size_t j = d->start[i]; j < d->start[i + 1]; j++) {
+        if (w->view.terms[d->terms[j]].df <= 0.5)
+            continue;
+        w->terms[doc.n] = d->terms[j];
+        w->tf[doc.n] = d->tf[j];
+        doc.n++;
+    }
+    nb_score(&w->view, &doc, w->f, scores);
+}
+
+/* Fold of each stored document, stratified by its first label: the
+ * documents of each label are dealt to the folds in turn, so that every
+ * fold sees every label in proportion, whatever the order of the input. */
+static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
+{
+    const stored_docs *d = &t->docs;
+    uint32_t *fold = malloc(sizeof *fold * (d->n + 1));
+    uint32_t *next = calloc(L ? L : 1, sizeof *next);
+    if (!fold || !next) {
+        free(fold);
+        free(next);
+        return NULL;
+    }
+    for (uint32_t c = 0; c < L; c++)
+        next[c] = c % K;  /* labels start on different folds */
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t c = d->labels[d->label_start[i]];
+        fold[i] = next[c];
+        next[c] = (next[c] + 1) % K;
+    }
+    free(next);
+    return fold;
+}
+
+/* Held-out scores of every stored document (rows of nlabels). */
+static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
+                          cd_progress_fn progress, void *ud)
+{
+    const stored_docs *d = &t->docs;
+    size_t max_terms = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->start[i + 1] - d->start[i] > max_terms)
+            max_terms = d->start[i + 1] - d->start[i];
+    uint32_t L = full->view.nlabels;
+    uint32_t *fold = assign_folds(t, K, L);
+    cv_work w;
+    if (!fold || cv_work_init(&w, full, max_terms)) {
+        if (fold)
+            cv_work_free(&w);
+        free(fold);
+        return -1;
+    }
+    for (uint32_t k = 0; k < K; k++) {
+        if (progress)
+            progress("calibrating", (double)k / K, ud);
+        cv_reset(&w, full);
+        for (size_t i = 0; i < d->n; i++)
+            if (fold[i] == k)
+                subtract_doc(t, &w.view, &w.params, i, w.f);
+        nb_compute_weights(&w.view);
+        if (tr_refining(t, &w.params) && tr_refine_view(t, &w.view, fold, k)) {
+            cv_work_free(&w);
+            free(fold);
+            return -1;
+        }
+        for (size_t i = 0; i < d->n; i++)
+            if (fold[i] == k)
+                cv_score_doc(t, &w, i, scores + i * L);
+    }
+    if (progress)
+        progress("calibrating", 1.0, ud);
+    cv_work_free(&w);
+    free(fold);
+    return 0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, size_t n, double dflt)
+{
+    if (!n)
+        return dflt;
+    qsort(x, n, sizeof *x, cmp_dbl);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+/* Per-label sigmoid and F1-optimal threshold from held-out scores. */
+static int calibrate_multi(const cd_trainer *t, compiled *full, const double *scores)
+{
+    const stored_docs *d = &t->docs;
+    uint32_t L = full->view.nlabels;
+    size_t n = d->n;
+    double *s = malloc(sizeof *s * (n + 1)), *p = malloc(sizeof *p * (n + 1));
+    uint8_t *y = malloc(n + 1);
+    double *as = malloc(sizeof *as * L), *bs = malloc(sizeof *bs * L);
+    uint8_t *done = calloc(L, 1);
+    if (!s || !p || !y || !as || !bs || !done) {
+        free(s); free(p); free(y); free(as); free(bs); free(done);
+        return -1;
+    }
+    size_t nfit = 0;
+    for (uint32_t c = 0; c < L; c++) {
+        nb_label *l = &full->view.labels[c];
+        size_t pos = 0;
+        for (size_t i = 0; i < n; i++) {
+            s[i] = scores[i * L + c];
+            y[i] = 0;
+            for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+                y[i] |= d->labels[k] == c;
+            pos += y[i];
+        }
+        if (pos < MIN_POSITIVES) {
+            done[c] = t->calibrated[c];
+            continue;
+        }
+        nb_fit_platt(s, y, n, &l->platt_a, &l->platt_b);
+        for (size_t i = 0; i < n; i++)
+            p[i] = 1 / (1 + exp(-(l->platt_a * s[i] + l->platt_b)));
+        double f1, top = 0;
+        l->threshold = nb_best_threshold(p, y, n, &f1);
+        /* SCut.fbr (Yang 2001): a label the folds could not learn keeps
+         * out of the way of the others unless a text outscores them all. */
+        if (f1 < FBR_MIN_F1) {
+            for (size_t i = 0; i < n; i++)
+                if (p[i] > top)
+                    top = p[i];
+            l->threshold = top;
+        }
+        as[nfit] = l->platt_a;
+        bs[nfit] = l->platt_b;
+        nfit++;
+        done[c] = 1;
+    }
+    /* Labels with no held-out evidence get the typical sigmoid. */
+    double a = median(as, nfit, 1), b = median(bs, nfit, 0);
+    for (uint32_t c = 0; c < L; c++)
+        if (!done[c]) {
+            full->view.labels[c].platt_a = a;
+            full->view.labels[c].platt_b = b;
+            full->view.labels[c].threshold = 0.5;
+        }
+    free(s); free(p); free(y); free(as); free(bs); free(done);
+    return 0;
+}
+
+static int calibrate_single(const cd_trainer *t, compiled *full, const double *scores)
+{
+    const stored_docs *d = &t->docs;
+    uint32_t *truth = malloc(sizeof *truth * (d->n + 1));
+    if (!truth)
+        return -1;
+    for (size_t i = 0; i < d->n; i++)
+        truth[i] = d->labels[d->label_start[i]];
+    full->params.temperature = nb_fit_temperature(scores, truth, d->n, full->view.nlabels);
+    free(truth);
+    return 0;
+}
+
+static void calibrate_defaults(compiled *full)
+{
+    if (!(full->params.temperature > 0))
+        full->params.temperature = 1;
+    for (uint32_t c = 0; c < full->view.nlabels; c++) {
+        nb_label *l = &full->view.labels[c];
+        if (l->platt_a == 0 && l->platt_b == 0 && l->threshold == 0) {
+            l->platt_a = 1;
+            l->threshold = 0.5;
+        }
+    }
+}
+
+cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progress,
+                           void *ud, cd_error *err)
+{
+    calibrate_defaults(full);
+    uint32_t K = full->params.nb.cv_folds;
+    if (K > t->docs.n)
+        K = (uint32_t)t->docs.n;
+    if (K < 2)
+        return CD_OK;  /* too few texts to hold any out: defaults stay */
+    uint32_t L = full->view.nlabels;
+    double *scores = malloc(sizeof *scores * t->docs.n * L);
+    if (!scores || cross_validate(t, full, K, scores, progress, ud)) {
+        free(scores);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory while calibrating");
+    }
+    int rc = full->params.multilabel ? calibrate_multi(t, full, scores)
+                                     : calibrate_single(t, full, scores);
+    free(scores);
+    return rc ? cd_error_set(err, CD_ERR_NOMEM, "out of memory while calibrating") : CD_OK;
+}
+

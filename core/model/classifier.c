@@ -1,0 +1,307 @@
+/*
+ * classifier.c - scoring texts with an open model.
+ *
+ * A classifier owns the per-thread scratch: the tokenizer (set up with the
+ * settings the model was trained with, so that classify tokenizes exactly
+ * as train did), a dense frequency array over the vocabulary, and the
+ * score buffers.  Tokens the model never saw are ignored.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+typedef struct sort_key {
+    uint64_t p;
+    uint32_t label;
+} sort_key;
+
+struct cd_classifier {
+    const cd_model *m;
+    cd_tokenizer *tok;
+    uint32_t *tf;          /* per term, zero between calls */
+    uint32_t *terms;       /* distinct terms of the last text */
+    uint32_t *freqs;       /* their frequencies */
+    double *f;             /* their features */
+    size_t n, cap;
+    int failed;
+    double *scores, *p;
+    cd_label_score *by_label;  /* the scores in label order */
+    cd_label_score *out;       /* the same, sorted */
+    struct sort_key *keys;     /* 2 * nlabels: the sort's keys and scratch */
+    uint32_t top;              /* cd_classifier_set_order; 0: sort all */
+};
+
+cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err)
+{
+    *out = NULL;
+    cd_classifier *c = calloc(1, sizeof *c);
+    if (!c)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    c->m = m;
+    /* Without bigrams or stemming, a stop word the tokenizer drops is a
+     * word the model cannot have: leave it to the lookup, whose hot table
+     * answers stop words in one read, instead of testing every token
+     * against the list first.  The terms counted are the same. */
+    cd_tok_opts tok = m->tok;
+    if (tok.stopwords && m->hot_stops && !tok.bigrams && !tok.stem)
+        tok.stopwords = 0;
+    cd_status st = cd_tokenizer_new(&tok, &c->tok, err);
+    if (st) {
+        free(c);
+        return st;
+    }
+    uint32_t L = m->view.nlabels;
+    c->tf = calloc(m->view.nterms ? m->view.nterms : 1, sizeof *c->tf);
+    c->scores = malloc(sizeof *c->scores * L);
+    c->p = malloc(sizeof *c->p * L);
+    c->out = malloc(sizeof *c->out * L);
+    c->by_label = malloc(sizeof *c->by_label * L);
+    c->keys = malloc(sizeof *c->keys * 2 * L);
+    if (!c->tf || !c->scores || !c->p || !c->out || !c->by_label || !c->keys) {
+        cd_classifier_free(c);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    *out = c;
+    return CD_OK;
+}
+
+void cd_classifier_free(cd_classifier *c)
+{
+    if (!c)
+        return;
+    cd_tokenizer_free(c->tok);
+    free(c->tf);
+    free(c->terms);
+    free(c->freqs);
+    free(c->f);
+    free(c->scores);
+    free(c->p);
+    free(c->out);
+    free(c->by_label);
+    free(c->keys);
+    free(c);
+}
+
+static int grow_doc(cd_classifier *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    uint32_t *t = realloc(c->terms, sizeof *t * cap);
+    if (!t) return -1;
+    c->terms = t;
+    uint32_t *q = realloc(c->freqs, sizeof *q * cap);
+    if (!q) return -1;
+    c->freqs = q;
+    double *f = realloc(c->f, sizeof *f * cap);
+    if (!f) return -1;
+    c->f = f;
+    c->cap = cap;
+    return 0;
+}
+
+static int on_token(const char *tok, size_t len, void *ud)
+{
+    cd_classifier *c = ud;
+    int64_t id = cd_model_lookup(c->m, tok, len);
+    if (id < 0)
+        return 0;
+    if (c->tf[id]++ == 0) {
+        if (c->n == c->cap && grow_doc(c)) {
+            c->tf[id] = 0;
+            c->failed = 1;
+            return 1;
+        }
+        c->terms[c->n++] = (uint32_t)id;
+    }
+    return 0;
+}
+
+/* Sort by decreasing p, ties by label index.  Classify sorts the labels
+ * of every story (90 for Reuters), so this is made cheap: the sort moves
+ * 16-byte keys, not scores, and compares integers: for numbers in [0,1]
+ * (never NaN, see nb_probabilities) the bits of a double order as the
+ * double does.  A stable merge of keys made in label order leaves equal p
+ * in label order.  keys and tmp hold n entries each.  Returns the sorted
+ * keys (keys or tmp). */
+static sort_key *sort_keys(sort_key *keys, sort_key *tmp, uint32_t n)
+{
+    sort_key *from = keys, *to = tmp;
+    for (uint32_t width = 1; width < n; width *= 2) {
+        for (uint32_t lo = 0; lo < n; lo += 2 * width) {
+            uint32_t mid = lo + width < n ? lo + width : n;
+            uint32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            uint32_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                /* branch-free: which side wins is unpredictable; the
+                 * right one only when strictly larger (stable) */
+                uint32_t right = from[j].p > from[i].p;
+                to[k++] = from[right ? j : i];
+                j += right;
+                i += right ^ 1;
+            }
+            while (i < mid)
+                to[k++] = from[i++];
+            while (j < hi)
+                to[k++] = from[j++];
+        }
+        sort_key *swap = from;
+        from = to;
+        to = swap;
+    }
+    return from;
+}
+
+static sort_key key_of(const cd_label_score *s, uint32_t label)
+{
+    double p = s->p > 0 ? s->p : 0;   /* no -0.0: its sign bit would sort it first */
+    sort_key k = { 0, label };
+    memcpy(&k.p, &p, sizeof p);
+    return k;
+}
+
+/* Does key a come before key b in the order of the sort? */
+static int ahead(sort_key a, sort_key b)
+{
+    return a.p > b.p || (a.p == b.p && a.label < b.label);
+}
+
+/* by_label (n scores in label order) into out: all of them sorted, or
+ * with 0 < top < n only the chosen labels and the top most probable ones,
+ * sorted, in front of the others in label order (see
+ * cd_classifier_set_order).  Each label's key is made once. */
+static void sort_scores(const cd_label_score *by_label, cd_label_score *out, sort_key *keys,
+                        sort_key *tmp, uint32_t n, uint32_t top)
+{
+    for (uint32_t i = 0; i < n; i++)
+        keys[i] = key_of(&by_label[i], i);
+    uint32_t h = n;
+    if (top && top < n) {
+        /* the top best keys, by insertion into tmp (top is small) */
+        uint32_t have = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (have == top && !ahead(keys[i], tmp[top - 1]))
+                continue;
+            uint32_t j = have < top ? have++ : top - 1;
+            while (j > 0 && ahead(keys[i], tmp[j - 1])) {
+                tmp[j] = tmp[j - 1];
+                j--;
+            }
+            tmp[j] = keys[i];
+        }
+        sort_key last = tmp[top - 1];
+        /* the head (chosen or among the top) stays in keys, the rest goes
+         * to tmp, both in label order; the rest is written out behind */
+        uint32_t t = 0;
+        h = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (by_label[i].chosen || !ahead(last, keys[i]))
+                keys[h++] = keys[i];
+            else
+                tmp[t++] = keys[i];
+        }
+        for (uint32_t k = 0; k < t; k++)
+            out[h + k] = by_label[tmp[k].label];
+    }
+    sort_key *sorted = sort_keys(keys, tmp, h);
+    for (uint32_t k = 0; k < h; k++)
+        out[k] = by_label[sorted[k].label];
+}
+
+void cd_classifier_set_order(cd_classifier *c, size_t top)
+{
+    c->top = top > UINT32_MAX ? 0 : (uint32_t)top;
+}
+
+typedef struct text_source {
+    cd_tokenizer *tok;
+    const char *text;
+    size_t len;
+} text_source;
+
+static void tokenize_text(const void *src, cd_token_fn fn, void *ud)
+{
+    const text_source *t = src;
+    cd_tokenize(t->tok, t->text, t->len, fn, ud);
+}
+
+cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
+                      const cd_label_score **scores, size_t *n, cd_error *err)
+{
+    text_source src = { c->tok, text, len };
+    return cd_classify_from(c, tokenize_text, &src, scores, n, err);
+}
+
+const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c)
+{
+    return &c->m->tok;   /* the model's: its own tokenizer may leave stop words to the lookup */
+}
+
+cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                           const cd_label_score **scores, size_t *n, cd_error *err)
+{
+    const nb_view *v = &c->m->view;
+    c->n = 0;
+    c->failed = 0;
+    each(src, on_token, c);
+    for (size_t i = 0; i < c->n; i++) {
+        c->freqs[i] = c->tf[c->terms[i]];
+        c->tf[c->terms[i]] = 0;
+    }
+    if (c->failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    nb_doc doc = { c->terms, c->freqs, c->n };
+    nb_score(v, &doc, c->f, c->scores);
+    nb_probabilities(v, c->scores, c->p);
+    uint32_t L = v->nlabels, best = 0, any = 0;
+    for (uint32_t i = 0; i < L; i++) {
+        c->by_label[i].label = i;
+        c->by_label[i].p = c->p[i];
+        c->by_label[i].chosen = v->params->multilabel && c->p[i] >= v->labels[i].threshold;
+        any |= c->by_label[i].chosen;
+        /* the best label: by probability, or for multi-label models by how
+         * near it comes to its own threshold */
+        double gap = c->p[i] - (v->params->multilabel ? v->labels[i].threshold : 0);
+        double best_gap = c->p[best] - (v->params->multilabel ? v->labels[best].threshold : 0);
+        if (gap > best_gap)
+            best = i;
+    }
+    if (!any)
+        c->by_label[best].chosen = 1;  /* a story always gets at least one label */
+    sort_scores(c->by_label, c->out, c->keys, c->keys + L, L, c->top);
+    *scores = c->out;
+    *n = L;
+    return CD_OK;
+}
+
+static int by_weight_desc(const void *a, const void *b)
+{
+    double x = ((const cd_token_weight *)a)->weight, y = ((const cd_token_weight *)b)->weight;
+    return (x < y) - (x > y);
+}
+
+size_t cd_classifier_explain(cd_classifier *c, uint32_t label, cd_token_weight *out, size_t k)
+{
+    const nb_view *v = &c->m->view;
+    if (label >= v->nlabels || k == 0 || c->n == 0)
+        return 0;
+    cd_token_weight *all = malloc(sizeof *all * c->n);
+    if (!all)
+        return 0;
+    /* How much more a token speaks for this label than for the average label. */
+    for (size_t i = 0; i < c->n; i++) {
+        double mean = 0;
+        for (uint32_t l = 0; l < v->nlabels; l++)
+            mean += nb_weight(v, c->terms[i], l);
+        mean /= v->nlabels;
+        all[i].token = cd_model_term(c->m, c->terms[i], &all[i].len);
+        all[i].weight = c->f[i] * (nb_weight(v, c->terms[i], label) - mean);
+    }
+    qsort(all, c->n, sizeof *all, by_weight_desc);
+    size_t got = 0;
+    for (size_t i = 0; i < c->n && got < k; i++)
+        if (all[i].weight > 0)
+            out[got++] = all[i];
+    free(all);
+    return got;
+}

@@ -1,0 +1,78 @@
+/*
+ * model_internal.h - what the model loader, the writer, the trainer and
+ * the classifier share about an open model.
+ */
+#ifndef CD_MODEL_INTERNAL_H
+#define CD_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "copydesk/model.h"
+#include "model/nb.h"
+
+/* A slot of the hot table (see cd_model_lookup): the key is the length
+ * byte and up to HOT_MAX_LEN bytes of name, zero-padded, in a and b. */
+#define HOT_MAX_LEN 11
+#define HOT_STOP UINT32_MAX   /* a stop word: no term */
+typedef struct hot_slot {
+    uint64_t a;
+    uint32_t b;
+    uint32_t id;              /* term id + 1, HOT_STOP, or 0 when empty */
+} hot_slot;
+
+struct cd_model {
+    void *base;            /* the whole file: mapped, or a heap copy */
+    size_t size;
+    int mapped;            /* 1: munmap(base), 0: free(base) */
+    nb_params params;      /* decoded from the settings section */
+    cd_tok_opts tok;
+    nb_view view;          /* arrays point into base (read-only) */
+    const uint32_t *label_offs;
+    const char *label_names;
+    const char *term_names;
+    const uint32_t *hash;
+    uint32_t hash_mask;
+    char **label_cstr;     /* NUL-terminated copies of the label names */
+    nb_fpost *fposts;      /* view.fposts: the postings packed for scoring */
+    float *dense;          /* view.dense: rows of the most common terms */
+    hot_slot *hot;         /* the commonest short terms and the stop words */
+    uint32_t hot_mask;
+    int hot_stops;         /* the hot table answers stop words (-1) */
+};
+
+/* Term id of a token in a model, or -1 (also for a stop word when the
+ * model's tokenizer drops them: m->hot_stops). */
+int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len);
+
+/* Calls fn on each token of src, in order, until fn returns non-zero. */
+typedef void (*cd_token_source)(const void *src, cd_token_fn fn, void *ud);
+
+/* cd_classify on tokens made already (for a caller that tokenized the
+ * text once for several purposes, with the model's tokenizer settings:
+ * see cd_classifier_tok_opts). */
+cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                           const cd_label_score **scores, size_t *n, cd_error *err);
+/* The settings the classifier tokenizes with (the model's). */
+const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c);
+
+/* Name of term t (not NUL-terminated). */
+static inline const char *cd_model_term(const cd_model *m, uint32_t t, size_t *len)
+{
+    *len = m->view.terms[t].name_len;
+    return m->term_names + m->view.terms[t].name_off;
+}
+
+/* Everything the writer needs, wherever it comes from (the trainer). */
+typedef struct mf_source {
+    const nb_view *view;
+    const cd_tok_opts *tok;
+    const char *const *label_names;  /* nlabels NUL-terminated names */
+    const char *term_pool;           /* term t is term_pool + view->terms[t].name_off */
+    const uint64_t *term_hashes;     /* cd_vocab_hash of each term */
+} mf_source;
+
+/* Write a model file to path (temporary name, then rename). */
+cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err);
+
+#endif

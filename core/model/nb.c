@@ -1,0 +1,458 @@
+/*
+ * nb.c - naive Bayes weights, scores and calibration (see nb.h).
+ *
+ * Smoothed estimates, with alpha and beta the additive smoothing of a
+ * label's own counts and of the others' (Rennie's complement estimate
+ * wants the larger beta: rare words then cannot dominate), V the size of
+ * the vocabulary kept (terms in at least min_df training documents),
+ * n_cw the (transformed) count of term w in documents of label c,
+ * N_c = sum_w n_cw, T_w the count of w over all documents (each counted
+ * once, whatever its labels) and M = sum_w T_w:
+ *
+ *   theta_cw  = (n_cw + alpha) / (N_c + alpha V)              label c
+ *   theta~_cw = (T_w - n_cw + beta) / (M - N_c + beta V)      all but c
+ *
+ * Weights w_cw per variant, split as A_c + g_w + delta_cw (nb.h):
+ *
+ *   multinomial          log theta_cw
+ *     A_c = log alpha - log(N_c + alpha V), g_w = 0,
+ *     delta = log(n + alpha) - log alpha
+ *   complement, single   -log theta~_cw  (Rennie et al. 2003, argmax of -w~)
+ *     A_c = log(M - N_c + beta V), g_w = -log(T_w + beta),
+ *     delta = log(T_w + beta) - log(T_w - n + beta)
+ *   complement, multi    log theta_cw - log theta~_cw  (one label against
+ *     the rest: the log-count ratio), the sum of the two rows above.
+ *
+ * Weight normalization divides label c's weights by Z_c = sum_w |w_cw|
+ * (Rennie's WCNB), which keeps labels with much training text from
+ * dominating single-label decisions (multi-label models calibrate each
+ * label on its own, which makes it moot there).  Z_c needs
+ * sum_w |A_c + g_w| over the whole vocabulary; with the g_w sorted and
+ * prefix sums that is a binary search per label.
+ *
+ * Multi-label complement models are then refined (refine.h), and
+ * single-label scores are divided by the root of the text's mass before
+ * the softmax (see nb_score_features).
+ *
+ * Probabilities: single-label models use a softmax of the scores with a
+ * temperature fitted on held-out folds; multi-label models map each score
+ * through a per-label sigmoid fitted on held-out folds (Platt scaling) and
+ * choose labels whose probability reaches a per-label threshold (SCut).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/nb.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* The two halves of every weight, smoothed with alpha (a label's own
+ * counts) and beta (the counts of all other labels). */
+static double posting_delta(const nb_params *P, double alpha, double beta, double n, double T)
+{
+    double rest = T - n > 0 ? T - n : 0;
+    double lab = log(n + alpha) - log(alpha);
+    double comp = log(T + beta) - log(rest + beta);
+    if (P->nb.kind == CD_NB_MULTINOMIAL)
+        return lab;
+    return P->multilabel ? lab + comp : comp;
+}
+
+static double label_A(const nb_params *P, double alpha, double beta, double V, double Nc)
+{
+    double rest = P->mass - Nc > 0 ? P->mass - Nc : 0;
+    double lab = log(alpha) - log(Nc + alpha * V);
+    double comp = log(rest + beta * V);
+    if (P->nb.kind == CD_NB_MULTINOMIAL)
+        return lab;
+    return P->multilabel ? lab + comp : comp;
+}
+
+static double label_bias(const nb_params *P, double docs_c, uint32_t L)
+{
+    if (P->multilabel)
+        return log((docs_c + 1) / (P->docs - docs_c + 1));
+    if (P->nb.kind == CD_NB_MULTINOMIAL && !P->nb.weight_norm)
+        return log((docs_c + 1) / (P->docs + L));
+    return 0;  /* Rennie drops the prior: it does not fit normalized weights */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* sum_w |A + g_w| with g sorted ascending and prefix[i] = g[0] + ... + g[i-1]. */
+static double abs_sum(double A, const double *g, const double *prefix, uint32_t n)
+{
+    /* first index with g >= -A */
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (g[mid] < -A) lo = mid + 1; else hi = mid;
+    }
+    double neg = -(A * lo + prefix[lo]);
+    double pos = A * (n - lo) + (prefix[n] - prefix[lo]);
+    return neg + pos;
+}
+
+static void normalize_weights(nb_view *v)
+{
+    uint32_t V = v->nterms, L = v->nlabels;
+    double *g = malloc(sizeof *g * (V ? V : 1));
+    double *prefix = malloc(sizeof *prefix * (V + 1));
+    double *Z = calloc(L ? L : 1, sizeof *Z);
+    if (!g || !prefix || !Z) {
+        /* Without memory the weights stay unnormalized: still a valid model. */
+        for (uint32_t c = 0; c < L; c++)
+            v->labels[c].scale = 1;
+        free(g); free(prefix); free(Z);
+        return;
+    }
+    uint32_t n = 0;
+    for (uint32_t t = 0; t < V; t++)
+        if (v->terms[t].idf != 0.0f)
+            g[n++] = v->terms[t].g;
+    V = n;
+    qsort(g, V, sizeof *g, cmp_double);
+    prefix[0] = 0;
+    for (uint32_t t = 0; t < V; t++)
+        prefix[t + 1] = prefix[t] + g[t];
+    for (uint32_t c = 0; c < L; c++)
+        Z[c] = abs_sum(v->labels[c].A, g, prefix, V);
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        const nb_term *T = &v->terms[t];
+        if (T->idf == 0.0f)
+            continue;
+        for (uint32_t i = 0; i < T->post_n; i++) {
+            const nb_post *p = &v->posts[T->post_off + i];
+            double base = v->labels[p->label].A + T->g;
+            Z[p->label] += fabs(base + p->delta) - fabs(base);
+        }
+    }
+    for (uint32_t c = 0; c < L; c++)
+        v->labels[c].scale = Z[c] > 0 ? 1 / Z[c] : 1;
+    free(g); free(prefix); free(Z);
+}
+
+/* Terms seen in fewer than min_df training documents are left out: their
+ * idf is 0, so their features vanish from every document. */
+static int term_kept(const nb_params *P, const nb_term *T)
+{
+    return T->df >= (P->nb.min_df ? P->nb.min_df : 1) && T->df > 0;
+}
+
+void nb_compute_weights(nb_view *v)
+{
+    const nb_params *P = v->params;
+    double alpha = P->nb.alpha > 0 ? P->nb.alpha : 1e-9;
+    double beta = P->nb.alpha_rest > 0 ? P->nb.alpha_rest : alpha;
+    double V = 0;
+    for (uint32_t t = 0; t < v->nterms; t++)
+        V += term_kept(P, &v->terms[t]);
+    if (V < 1)
+        V = 1;
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        nb_term *T = &v->terms[t];
+        if (!term_kept(P, T))
+            T->idf = 0.0f;
+        else
+            T->idf = P->nb.idf ? (float)log(P->docs / T->df) : 1.0f;
+        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log(T->total + beta);
+        for (uint32_t i = 0; i < T->post_n; i++) {
+            nb_post *p = &v->posts[T->post_off + i];
+            p->delta = (float)posting_delta(P, alpha, beta, p->count, T->total);
+        }
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++) {
+        nb_label *l = &v->labels[c];
+        l->A = label_A(P, alpha, beta, V, l->mass);
+        l->bias = label_bias(P, l->docs, v->nlabels);
+        l->scale = 1;
+    }
+    /* Multi-label scores go through a per-label sigmoid fitted on held-out
+     * folds, which absorbs any per-label scale: normalizing there would
+     * only add fold-to-fold noise. */
+    if (P->nb.weight_norm && !P->multilabel)
+        normalize_weights(v);
+}
+
+void nb_features(const nb_view *v, const nb_doc *d, double *f)
+{
+    const nb_params *P = v->params;
+    double norm = 0;
+    /* most terms occur once or twice in a story: log1p of small counts is
+     * taken once per story, not once per term (the same values) */
+    double small[8];
+    uint8_t have[8] = { 0 };
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t tf = d->tf[i];
+        double x = tf;
+        if (P->nb.log_tf && tf < 8) {
+            if (!have[tf]) {
+                small[tf] = log1p((double)tf);
+                have[tf] = 1;
+            }
+            x = small[tf];
+        } else if (P->nb.log_tf) {
+            x = log1p((double)tf);
+        }
+        x *= v->terms[d->terms[i]].idf;
+        f[i] = x;
+        norm += x * x;
+    }
+    if (P->nb.length_norm && norm > 0) {
+        norm = 1 / sqrt(norm);
+        for (size_t i = 0; i < d->n; i++)
+            f[i] *= norm;
+    }
+}
+
+/* scores[c] += f * row[c] for every label: the common terms' postings
+ * cover most labels, and a dense row is cheaper than a sparse walk.  The
+ * result is the sparse walk's, bit for bit: a label without a posting
+ * adds f * 0 = +0, and SSE2 rounds each product and sum as scalar code
+ * does. */
+static void add_row(double *scores, const float *row, uint32_t L, double f)
+{
+    uint32_t c = 0;
+#ifdef __SSE2__
+    __m128d F = _mm_set1_pd(f);
+    for (; c + 4 <= L; c += 4) {
+        __m128 r = _mm_loadu_ps(row + c);
+        __m128d lo = _mm_cvtps_pd(r), hi = _mm_cvtps_pd(_mm_movehl_ps(r, r));
+        _mm_storeu_pd(scores + c, _mm_add_pd(_mm_loadu_pd(scores + c), _mm_mul_pd(F, lo)));
+        _mm_storeu_pd(scores + c + 2, _mm_add_pd(_mm_loadu_pd(scores + c + 2), _mm_mul_pd(F, hi)));
+    }
+#endif
+    for (; c < L; c++)
+        scores[c] += f * row[c];
+}
+
+void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
+                       double *scores)
+{
+    double F = 0, G = 0;
+    for (size_t i = 0; i < n; i++) {
+        F += f[i];
+        G += f[i] * v->terms[terms[i]].g;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = F * v->labels[c].A + G;
+    /* an open model's dense rows and packed postings, or (training) the
+     * postings themselves: ndense is 0 and fposts NULL then */
+    for (size_t i = 0; i < n; i++) {
+        if (terms[i] < v->ndense) {
+            add_row(scores, v->dense + (size_t)terms[i] * v->nlabels, v->nlabels, f[i]);
+            continue;
+        }
+        const nb_term *T = &v->terms[terms[i]];
+        if (v->fposts) {
+            const nb_fpost *p = v->fposts + T->post_off;
+            for (uint32_t k = 0; k < T->post_n; k++)
+                scores[p[k].label] += f[i] * p[k].delta;
+        } else {
+            const nb_post *p = v->posts + T->post_off;
+            for (uint32_t k = 0; k < T->post_n; k++)
+                scores[p[k].label] += f[i] * p[k].delta;
+        }
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+    /* A single-label score is a sum over the text's words, and naive
+     * Bayes counts each word as fresh evidence: the gaps between labels
+     * grow with the length of the text, and one softmax temperature would
+     * make long texts certain and short ones vague.  Dividing by the root
+     * of the text's mass keeps the winner and lets one temperature fit
+     * texts of every length. */
+    if (!v->params->multilabel) {
+        double k = 1 / sqrt(F > 1 ? F : 1);
+        for (uint32_t c = 0; c < v->nlabels; c++)
+            scores[c] *= k;
+    }
+}
+
+void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
+{
+    nb_features(v, d, f);
+    nb_score_features(v, d->terms, f, d->n, scores);
+}
+
+static double sigmoid(double x)
+{
+    if (x >= 0)
+        return 1 / (1 + exp(-x));
+    double e = exp(x);   /* once: exp may set errno, so the compiler calls it twice */
+    return e / (1 + e);
+}
+
+/* The sigmoid for classifying: above 40 it is 1 in double precision
+ * anyway, and below -700 it is held at about 1e-304 instead of going on
+ * into subnormals, where exp takes its slow underflow path (a few percent
+ * of classify: most labels of a story score far below zero). */
+static double sigmoid_clamped(double x)
+{
+    if (x > 40)
+        return 1;
+    return sigmoid(x < -700 ? -700 : x);
+}
+
+/* Scores of a sound model are finite; a crafted one (weights near the
+ * largest double) can overflow to infinities and NaN.  Probabilities stay
+ * numbers in [0,1] all the same: NaN counts as the lowest score. */
+void nb_probabilities(const nb_view *v, const double *scores, double *p)
+{
+    uint32_t L = v->nlabels;
+    if (v->params->multilabel) {
+        for (uint32_t c = 0; c < L; c++) {
+            double x = v->labels[c].platt_a * scores[c] + v->labels[c].platt_b;
+            p[c] = isnan(x) ? 0 : sigmoid_clamped(x);
+        }
+        return;
+    }
+    double tau = v->params->temperature > 0 ? v->params->temperature : 1;
+    double max = -INFINITY, sum = 0;
+    for (uint32_t c = 0; c < L; c++) {
+        double x = tau * scores[c];
+        p[c] = isnan(x) ? -INFINITY : x;
+        if (p[c] > max)
+            max = p[c];
+    }
+    for (uint32_t c = 0; c < L; c++) {
+        if (isinf(max))   /* all -inf (even odds), or some +inf (they share) */
+            p[c] = max < 0 || p[c] == max ? 1 : 0;
+        else
+            p[c] = exp(p[c] - max);
+        sum += p[c];
+    }
+    for (uint32_t c = 0; c < L; c++)
+        p[c] /= sum;
+}
+
+double nb_weight(const nb_view *v, uint32_t t, uint32_t c)
+{
+    const nb_term *T = &v->terms[t];
+    double w = v->labels[c].A + T->g;
+    for (uint32_t k = 0; k < T->post_n; k++)
+        if (v->posts[T->post_off + k].label == c)
+            w += v->posts[T->post_off + k].delta;
+    return w * v->labels[c].scale;
+}
+
+/* ---- calibration ------------------------------------------------------- */
+
+void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
+{
+    /* Standardize the scores so that Newton's steps are well scaled, fit
+     * on the standardized scale, then map a and b back. */
+    double mean = 0, var = 0, npos = 0;
+    for (size_t i = 0; i < n; i++) {
+        mean += s[i];
+        npos += y[i];
+    }
+    mean = n ? mean / n : 0;
+    for (size_t i = 0; i < n; i++)
+        var += (s[i] - mean) * (s[i] - mean);
+    double sd = n && var > 0 ? sqrt(var / n) : 1;
+    double nneg = n - npos;
+    /* Platt's targets keep the fit finite on separable data. */
+    double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
+    double a = 0, b = log((npos + 1) / (nneg + 1));
+    for (int iter = 0; iter < 100; iter++) {
+        double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h21 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double x = (s[i] - mean) / sd, t = y[i] ? hi : lo;
+            double p = sigmoid(a * x + b), d = p - t, w = p * (1 - p);
+            g1 += d * x; g2 += d;
+            h11 += w * x * x; h22 += w; h21 += w * x;
+        }
+        double det = h11 * h22 - h21 * h21;
+        if (fabs(det) < 1e-300)
+            break;
+        double da = -(h22 * g1 - h21 * g2) / det;
+        double db = -(-h21 * g1 + h11 * g2) / det;
+        a += da; b += db;
+        if (fabs(da) < 1e-9 && fabs(db) < 1e-9)
+            break;
+    }
+    *a_out = a / sd;
+    *b_out = b - a * mean / sd;
+}
+
+typedef struct ranked { double p; uint8_t y; } ranked;
+
+static int by_p_desc(const void *x, const void *y)
+{
+    double a = ((const ranked *)x)->p, b = ((const ranked *)y)->p;
+    return (a < b) - (a > b);
+}
+
+double nb_best_threshold(const double *p, const uint8_t *y, size_t n, double *f1_out)
+{
+    ranked *r = malloc(sizeof *r * (n ? n : 1));
+    double npos = 0, best_f1 = 0, best_t = 2.0;  /* > 1: never chosen */
+    if (!r) {
+        *f1_out = 0;
+        return 0.5;
+    }
+    for (size_t i = 0; i < n; i++) {
+        r[i].p = p[i];
+        r[i].y = y[i];
+        npos += y[i];
+    }
+    qsort(r, n, sizeof *r, by_p_desc);
+    double tp = 0;
+    for (size_t k = 0; k < n; k++) {
+        tp += r[k].y;
+        if (k + 1 < n && r[k + 1].p == r[k].p)
+            continue;  /* a threshold cannot split equal scores */
+        double f1 = 2 * tp / (k + 1 + npos);
+        if (f1 > best_f1) {
+            best_f1 = f1;
+            best_t = k + 1 < n ? (r[k].p + r[k + 1].p) / 2 : r[k].p;
+        }
+    }
+    free(r);
+    *f1_out = best_f1;
+    return best_t;
+}
+
+double nb_fit_temperature(const double *scores, const uint32_t *truth, size_t n, uint32_t L)
+{
+    /* The held-out log-likelihood is concave in tau: Newton on log(tau). */
+    double spread = 0;
+    for (size_t i = 0; i < n * L; i++)
+        spread += fabs(scores[i] - scores[(i / L) * L]);
+    double tau = spread > 0 ? (double)(n * L) / spread : 1;
+    double cap = tau * 1e4;  /* separable held-out data would push tau to infinity */
+    for (int iter = 0; iter < 50; iter++) {
+        double grad = 0, hess = 0;
+        for (size_t d = 0; d < n; d++) {
+            const double *s = scores + d * L;
+            double max = -INFINITY, z = 0, m1 = 0, m2 = 0;
+            for (uint32_t c = 0; c < L; c++)
+                if (tau * s[c] > max) max = tau * s[c];
+            for (uint32_t c = 0; c < L; c++) {
+                double e = exp(tau * s[c] - max);
+                z += e; m1 += e * s[c]; m2 += e * s[c] * s[c];
+            }
+            m1 /= z; m2 /= z;
+            grad += s[truth[d]] - m1;
+            hess -= m2 - m1 * m1;
+        }
+        if (hess >= 0)
+            break;
+        double step = -grad / hess;
+        double next = tau + step;
+        if (next <= tau / 4) next = tau / 4;   /* stay positive, move boldly */
+        if (next >= tau * 4) next = tau * 4;
+        if (next > cap) next = cap;
+        if (fabs(next - tau) < 1e-9 * tau) { tau = next; break; }
+        tau = next;
+    }
+    return tau;
+}

@@ -1,0 +1,42 @@
+/*
+ * refine.h - discriminative refinement of multi-label naive Bayes weights.
+ *
+ * Naive Bayes ranks documents well within a label's own vocabulary but
+ * weighs correlated words as if independent.  Refinement keeps the naive
+ * Bayes model as a prior and fits, per label, a logistic regression that
+ * starts from it and is pulled back towards it:
+ *
+ *   s_c(d) = b_c + scale * nb_c(d) + sum_{w in d, c in S(w)} f_w u_cw
+ *   minimize  sum_c sum_d logloss(s_c(d), y_cd)  +  lambda/2 * sum u_cw^2
+ *
+ * where nb_c(d) is the naive Bayes score (nb.h) and the corrections u_cw
+ * live only on the (term, label) pairs seen in training, so the refined
+ * model keeps the sparse form of nb.h: u_cw / scale is added to delta_cw.
+ * The minimization is L-BFGS (liblbfgs).
+ */
+#ifndef CD_REFINE_H
+#define CD_REFINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/nb.h"
+
+#define REFINE_SCALE 0.3    /* the naive Bayes weights' share of the start point */
+#define REFINE_LAMBDA 0.03  /* pull of the corrections towards zero */
+
+/* The training documents, as features of the view being refined. */
+typedef struct refine_doc {
+    const uint32_t *terms;   /* distinct term ids (features 0 left out) */
+    const double *f;         /* their features */
+    size_t n;
+    const uint32_t *labels;  /* label ids of the document */
+    size_t nlabels;
+} refine_doc;
+
+/* Refine the weights of v in place (labels' bias and scale, postings'
+ * delta) on n documents, for at most iterations L-BFGS steps.  Returns 0,
+ * or -1 when out of memory (v is then unchanged). */
+int nb_refine(nb_view *v, const refine_doc *docs, size_t n, int iterations);
+
+#endif

@@ -1,0 +1,614 @@
+/*
+ * trainer.c - accumulating naive Bayes counts and writing a model.
+ *
+ * Adding a text tokenizes it, maps its tokens to term ids (vocab.c) and
+ * adds its feature vector to the counts of each of its labels.  Counts
+ * only ever add up, so training further from an existing model
+ * (cd_trainer_from_model) is the same operation as training from scratch.
+ *
+ * The trainer also keeps each text as a short list of (term id,
+ * frequency) pairs.  Saving settles kind auto (the settings that suit
+ * single- or multi-label data; the kept texts are counted again when those
+ * want other features), calibrates the model on held-out folds of the
+ * kept texts (calibrate.c), computes the weights (nb.c), refines them
+ * (refine.c) and writes the file (model_file.c).
+ *
+ * Training features leave idf out (f = log(1 + tf), length-normalized, or
+ * raw counts): idf depends on document frequencies that change as texts
+ * are added, so it is applied when a text is scored instead, from the
+ * stored df.  That keeps the stored counts additive.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "model/refine.h"
+#include "model/trainer_internal.h"
+
+void cd_nb_opts_default(cd_nb_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = CD_NB_AUTO;
+    o->mode = CD_LABELS_AUTO;
+    o->alpha = 0.01;
+    o->alpha_rest = 0.3;
+    o->log_tf = 1;
+    o->idf = 1;
+    o->length_norm = 1;
+    o->weight_norm = 1;
+    o->min_df = 3;
+    o->cv_folds = 5;
+    o->refine = 60;
+}
+
+/* ---- growth ------------------------------------------------------------ */
+
+static int grow(void **p, size_t elem, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, elem * n);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int grow_terms(cd_trainer *t, uint32_t need)
+{
+    if (need <= t->terms_cap)
+        return 0;
+    uint32_t cap = t->terms_cap ? t->terms_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    double *df = realloc(t->df, sizeof *df * cap);
+    if (!df) return -1;
+    t->df = df;
+    double *total = realloc(t->total, sizeof *total * cap);
+    if (!total) return -1;
+    t->total = total;
+    plist *posts = realloc(t->posts, sizeof *posts * cap);
+    if (!posts) return -1;
+    t->posts = posts;
+    uint32_t *tf = realloc(t->tf, sizeof *tf * cap);
+    if (!tf) return -1;
+    t->tf = tf;
+    for (uint32_t i = t->terms_cap; i < cap; i++) {
+        t->df[i] = t->total[i] = 0;
+        memset(&t->posts[i], 0, sizeof t->posts[i]);
+        t->tf[i] = 0;
+    }
+    t->terms_cap = cap;
+    return 0;
+}
+
+static int64_t intern_label(cd_trainer *t, const char *name)
+{
+    int64_t id = cd_vocab_intern(&t->label_vocab, name, strlen(name));
+    if (id < 0)
+        return -1;
+    if ((uint32_t)id >= t->labels_cap) {
+        uint32_t cap = t->labels_cap ? t->labels_cap * 2 : 16;
+        nb_label *l = realloc(t->labels, sizeof *l * cap);
+        if (!l) return -1;
+        t->labels = l;
+        uint8_t *cal = realloc(t->calibrated, cap);
+        if (!cal) return -1;
+        t->calibrated = cal;
+        for (uint32_t i = t->labels_cap; i < cap; i++) {
+            memset(&t->labels[i], 0, sizeof t->labels[i]);
+            t->calibrated[i] = 0;
+        }
+        t->labels_cap = cap;
+    }
+    return id;
+}
+
+/* The posting of label c in term w's list, added when absent. */
+static double *posting(plist *pl, uint32_t c)
+{
+    for (uint32_t i = 0; i < pl->n; i++)
+        if (pl->label[i] == c)
+            return &pl->count[i];
+    if (pl->n == pl->cap) {
+        uint32_t cap = pl->cap ? pl->cap * 2 : 2;
+        uint32_t *l = realloc(pl->label, sizeof *l * cap);
+        if (!l) return NULL;
+        pl->label = l;
+        double *n = realloc(pl->count, sizeof *n * cap);
+        if (!n) return NULL;
+        pl->count = n;
+        pl->cap = cap;
+    }
+    pl->label[pl->n] = c;
+    pl->count[pl->n] = 0;
+    return &pl->count[pl->n++];
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static cd_status trainer_alloc(const cd_tok_opts *tok, const cd_nb_opts *nb,
+                               cd_trainer **out, cd_error *err)
+{
+    *out = NULL;
+    cd_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    if (tok)
+        t->tok = *tok;
+    else
+        cd_tok_opts_default(&t->tok);
+    if (nb)
+        t->params.nb = *nb;
+    else
+        cd_nb_opts_default(&t->params.nb);
+    if (!(t->params.nb.alpha > 0) || !isfinite(t->params.nb.alpha) ||
+        !(t->params.nb.alpha_rest > 0) || !isfinite(t->params.nb.alpha_rest)) {
+        free(t);
+        return cd_error_set(err, CD_ERR_ARG, "smoothing alpha must be a positive number");
+    }
+    cd_status st = cd_tokenizer_new(&t->tok, &t->tokenizer, err);
+    if (st) {
+        free(t);
+        return st;
+    }
+    if (cd_vocab_init(&t->vocab) || cd_vocab_init(&t->label_vocab)) {
+        cd_trainer_free(t);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    *out = t;
+    return CD_OK;
+}
+
+cd_status cd_trainer_new(const cd_tok_opts *tok, const cd_nb_opts *nb,
+                         cd_trainer **out, cd_error *err)
+{
+    return trainer_alloc(tok, nb, out, err);
+}
+
+static cd_status load_counts(cd_trainer *t, const cd_model *m, cd_error *err)
+{
+    const nb_view *v = &m->view;
+    for (uint32_t c = 0; c < v->nlabels; c++) {
+        int64_t id = intern_label(t, cd_model_label(m, c));
+        if (id < 0)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if ((uint64_t)id != c)   /* the same name twice: counts would mix */
+            return cd_error_set(err, CD_ERR_CORRUPT, "model: label '%s' appears twice",
+                                cd_model_label(m, c));
+        t->labels[id] = v->labels[c];
+        t->calibrated[id] = 1;
+    }
+    if (grow_terms(t, v->nterms))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    for (uint32_t w = 0; w < v->nterms; w++) {
+        size_t len;
+        const char *name = cd_model_term(m, w, &len);
+        int64_t id = cd_vocab_intern(&t->vocab, name, len);
+        if (id < 0)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if ((uint64_t)id != w)
+            return cd_error_set(err, CD_ERR_CORRUPT, "model: a term appears twice");
+        t->df[id] = v->terms[w].df;
+        t->total[id] = v->terms[w].total;
+        for (uint32_t k = 0; k < v->terms[w].post_n; k++) {
+            const nb_post *p = &v->posts[v->terms[w].post_off + k];
+            double *n = posting(&t->posts[id], p->label);
+            if (!n)
+                return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+            *n = p->count;
+        }
+    }
+    t->params.docs = m->params.docs;
+    t->params.mass = m->params.mass;
+    t->params.temperature = m->params.temperature;
+    t->any_multi = m->params.multilabel;
+    return CD_OK;
+}
+
+cd_status cd_trainer_from_model(const cd_model *m, cd_trainer **out, cd_error *err)
+{
+    cd_status st = trainer_alloc(&m->tok, &m->params.nb, out, err);
+    if (st)
+        return st;
+    if ((st = load_counts(*out, m, err))) {
+        cd_trainer_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+void cd_trainer_free(cd_trainer *t)
+{
+    if (!t)
+        return;
+    cd_tokenizer_free(t->tokenizer);
+    for (uint32_t i = 0; i < t->vocab.count && t->posts; i++) {
+        free(t->posts[i].label);
+        free(t->posts[i].count);
+    }
+    cd_vocab_free(&t->vocab);
+    cd_vocab_free(&t->label_vocab);
+    free(t->df);
+    free(t->total);
+    free(t->posts);
+    free(t->labels);
+    free(t->calibrated);
+    free(t->tf);
+    free(t->touched);
+    free(t->doc_tf);
+    free(t->doc_f);
+    free(t->docs.terms);
+    free(t->docs.tf);
+    free(t->docs.start);
+    free(t->docs.labels);
+    free(t->docs.label_start);
+    free(t);
+}
+
+size_t cd_trainer_docs(const cd_trainer *t)
+{
+    return (size_t)t->params.docs;
+}
+
+/* ---- adding texts -------------------------------------------------------- */
+
+static int on_token(const char *tok, size_t len, void *ud)
+{
+    cd_trainer *t = ud;
+    int64_t id = cd_vocab_intern(&t->vocab, tok, len);
+    if (id < 0 || grow_terms(t, (uint32_t)id + 1) ||
+        grow((void **)&t->touched, sizeof *t->touched, &t->touched_cap, t->ntouched + 1)) {
+        t->failed = 1;
+        return 1;
+    }
+    if (t->tf[id]++ == 0)
+        t->touched[t->ntouched++] = (uint32_t)id;
+    return 0;
+}
+
+/* Training features of one text: log(1 + tf), length-normalized. */
+void tr_features(const nb_params *P, const uint32_t *tf, size_t n, double *f, double *sum)
+{
+    double norm = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        f[i] = P->nb.log_tf ? log1p((double)tf[i]) : (double)tf[i];
+        norm += f[i] * f[i];
+    }
+    norm = P->nb.length_norm && norm > 0 ? 1 / sqrt(norm) : 1;
+    for (size_t i = 0; i < n; i++) {
+        f[i] *= norm;
+        s += f[i];
+    }
+    *sum = s;
+}
+
+/* Grow two parallel arrays that share one capacity. */
+static int grow_pair(void **a, void **b, size_t elem, size_t *cap, size_t need)
+{
+    size_t n = *cap;
+    if (grow(a, elem, &n, need))
+        return -1;
+    if (n != *cap) {
+        void *q = realloc(*b, elem * n);
+        if (!q)
+            return -1;  /* *a is larger than *cap says: harmless */
+        *b = q;
+        *cap = n;
+    }
+    return 0;
+}
+
+static void store_doc(cd_trainer *t, const uint32_t *tf, const int64_t *labels, size_t nlabels)
+{
+    stored_docs *d = &t->docs;
+    if (d->n >= MAX_STORED_DOCS)
+        return;
+    if (grow_pair((void **)&d->terms, (void **)&d->tf, sizeof *d->terms, &d->cap, d->len + t->ntouched) ||
+        grow_pair((void **)&d->start, (void **)&d->label_start, sizeof *d->start, &d->n_cap, d->n + 2) ||
+        grow((void **)&d->labels, sizeof *d->labels, &d->labels_cap, d->labels_len + nlabels)) {
+        t->failed = 1;
+        return;
+    }
+    if (d->n == 0)
+        d->start[0] = d->label_start[0] = 0;
+    for (size_t i = 0; i < t->ntouched; i++) {
+        d->terms[d->len + i] = t->touched[i];
+        d->tf[d->len + i] = tf[i];
+    }
+    d->len += t->ntouched;
+    for (size_t i = 0; i < nlabels; i++)
+        d->labels[d->labels_len++] = (uint32_t)labels[i];
+    d->n++;
+    d->start[d->n] = d->len;
+    d->label_start[d->n] = d->labels_len;
+}
+
+cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
+                         const char *const *labels, size_t nlabels, cd_error *err)
+{
+    if (nlabels == 0)
+        return cd_error_set(err, CD_ERR_ARG, "a training story needs at least one label");
+    int64_t ids[MAX_LABELS_PER_TEXT];
+    size_t nids = 0;
+    if (nlabels > MAX_LABELS_PER_TEXT)
+        return cd_error_set(err, CD_ERR_LIMIT, "a training story may carry at most %d labels, this one has %zu",
+                            MAX_LABELS_PER_TEXT, nlabels);
+    for (size_t i = 0; i < nlabels; i++) {
+        if (!labels[i] || !labels[i][0])
+            return cd_error_set(err, CD_ERR_ARG, "empty label name");
+        int64_t id = intern_label(t, labels[i]);
+        if (id < 0)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        int dup = 0;
+        for (size_t j = 0; j < nids; j++)
+            dup |= ids[j] == id;
+        if (!dup)
+            ids[nids++] = id;
+    }
+    t->ntouched = 0;
+    t->failed = 0;
+    cd_tokenize(t->tokenizer, text, len, on_token, t);
+    if (t->failed || grow_pair((void **)&t->doc_tf, (void **)&t->doc_f, sizeof *t->doc_f,
+                               &t->doc_cap, t->ntouched + 1)) {
+        for (size_t i = 0; i < t->ntouched; i++)
+            t->tf[t->touched[i]] = 0;
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    uint32_t *tf = t->doc_tf;
+    double *f = t->doc_f;
+    for (size_t i = 0; i < t->ntouched; i++) {
+        tf[i] = t->tf[t->touched[i]];
+        t->tf[t->touched[i]] = 0;
+    }
+    double sum;
+    tr_features(&t->params, tf, t->ntouched, f, &sum);
+    for (size_t i = 0; i < t->ntouched; i++) {
+        uint32_t w = t->touched[i];
+        t->df[w] += 1;
+        t->total[w] += f[i];
+        for (size_t j = 0; j < nids; j++) {
+            double *n = posting(&t->posts[w], (uint32_t)ids[j]);
+            if (!n) {
+                t->failed = 1;
+                break;
+            }
+            *n += f[i];
+        }
+    }
+    for (size_t j = 0; j < nids; j++) {
+        t->labels[ids[j]].docs += 1;
+        t->labels[ids[j]].mass += sum;
+    }
+    t->params.docs += 1;
+    t->params.mass += sum;
+    if (nids > 1)
+        t->any_multi = 1;
+    store_doc(t, tf, ids, nids);
+    if (t->failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return CD_OK;
+}
+
+/* ---- compiling the counts into model arrays ------------------------------ */
+
+static void compiled_free(compiled *c)
+{
+    free(c->view.labels);
+    free(c->view.terms);
+    free(c->view.posts);
+    free(c->label_names);
+}
+
+static void sort_postings(nb_post *p, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        nb_post x = p[i];
+        uint32_t j = i;
+        while (j > 0 && p[j - 1].label > x.label) {
+            p[j] = p[j - 1];
+            j--;
+        }
+        p[j] = x;
+    }
+}
+
+static int compile(const cd_trainer *t, compiled *c)
+{
+    memset(c, 0, sizeof *c);
+    uint32_t L = t->label_vocab.count, V = t->vocab.count;
+    size_t nposts = 0;
+    for (uint32_t w = 0; w < V; w++)
+        nposts += t->posts[w].n;
+    if (nposts > UINT32_MAX)
+        return -1;
+    c->params = t->params;
+    c->view.params = &c->params;
+    c->view.nlabels = L;
+    c->view.nterms = V;
+    c->view.nposts = (uint32_t)nposts;
+    c->view.labels = malloc(sizeof(nb_label) * (L ? L : 1));
+    c->view.terms = malloc(sizeof(nb_term) * (V ? V : 1));
+    c->view.posts = malloc(sizeof(nb_post) * (nposts ? nposts : 1));
+    c->label_names = malloc(sizeof(char *) * (L ? L : 1));
+    if (!c->view.labels || !c->view.terms || !c->view.posts || !c->label_names)
+        return -1;
+    for (uint32_t i = 0; i < L; i++)
+        c->view.labels[i] = t->labels[i];
+    uint32_t at = 0;
+    for (uint32_t w = 0; w < V; w++) {
+        nb_term *T = &c->view.terms[w];
+        memset(T, 0, sizeof *T);
+        T->post_off = at;
+        T->post_n = t->posts[w].n;
+        T->name_off = t->vocab.name_off[w];
+        T->name_len = t->vocab.name_len[w];
+        T->df = t->df[w];
+        T->total = t->total[w];
+        for (uint32_t k = 0; k < T->post_n; k++) {
+            nb_post *p = &c->view.posts[at + k];
+            memset(p, 0, sizeof *p);
+            p->label = t->posts[w].label[k];
+            p->count = t->posts[w].count[k];
+        }
+        sort_postings(&c->view.posts[at], T->post_n);
+        at += T->post_n;
+    }
+    return 0;
+}
+
+/* ---- saving ---------------------------------------------------------------- */
+
+/* Settings of kind auto for the data at hand (see cd_nb_opts_default),
+ * except those pinned. */
+static void resolve_auto(nb_params *P)
+{
+    cd_nb_opts *o = &P->nb;
+    cd_nb_opts preset;
+    cd_nb_opts_default(&preset);
+    if (P->multilabel) {
+        preset.kind = CD_NB_COMPLEMENT;
+    } else {
+        preset.kind = CD_NB_MULTINOMIAL;
+        preset.alpha = 0.05;
+        preset.log_tf = preset.idf = preset.length_norm = preset.weight_norm = 0;
+        preset.min_df = 1;
+        preset.refine = 0;
+    }
+    o->kind = preset.kind;
+    if (!(o->pinned & CD_NB_PIN_ALPHA)) o->alpha = preset.alpha;
+    if (!(o->pinned & CD_NB_PIN_ALPHA_REST)) o->alpha_rest = preset.alpha_rest;
+    if (!(o->pinned & CD_NB_PIN_LOG_TF)) o->log_tf = preset.log_tf;
+    if (!(o->pinned & CD_NB_PIN_IDF)) o->idf = preset.idf;
+    if (!(o->pinned & CD_NB_PIN_LENGTH_NORM)) o->length_norm = preset.length_norm;
+    if (!(o->pinned & CD_NB_PIN_WEIGHT_NORM)) o->weight_norm = preset.weight_norm;
+    if (!(o->pinned & CD_NB_PIN_MIN_DF)) o->min_df = preset.min_df;
+    if (!(o->pinned & CD_NB_PIN_REFINE)) o->refine = preset.refine;
+}
+
+/* Count the stored texts again with the features of P (used when kind
+ * auto chose other features than those counted while adding). */
+static int recount(const cd_trainer *t, compiled *full)
+{
+    nb_view *v = &full->view;
+    nb_params *P = &full->params;
+    const stored_docs *d = &t->docs;
+    double *f = malloc(sizeof *f * (d->len + 1));
+    if (!f)
+        return -1;
+    for (uint32_t p = 0; p < v->nposts; p++)
+        v->posts[p].count = 0;
+    for (uint32_t w = 0; w < v->nterms; w++)
+        v->terms[w].total = 0;
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        v->labels[c].mass = 0;
+    P->mass = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        size_t n = d->start[i + 1] - d->start[i];
+        const uint32_t *terms = d->terms + d->start[i];
+        double sum;
+        tr_features(P, d->tf + d->start[i], n, f, &sum);
+        for (size_t j = 0; j < n; j++) {
+            v->terms[terms[j]].total += f[j];
+            for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++) {
+                nb_post *p = tr_find_posting(v, terms[j], d->labels[k]);
+                if (p)
+                    p->count += f[j];
+            }
+        }
+        for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+            v->labels[d->labels[k]].mass += sum;
+        P->mass += sum;
+    }
+    free(f);
+    return 0;
+}
+
+/* Resolve kind auto; returns 1 when the counts must be recounted. */
+static int settle_kind(const cd_trainer *t, compiled *full)
+{
+    nb_params *P = &full->params;
+    if (P->nb.kind != CD_NB_AUTO)
+        return 0;
+    uint8_t log_tf = P->nb.log_tf, norm = P->nb.length_norm;
+    resolve_auto(P);
+    if (P->nb.log_tf == log_tf && P->nb.length_norm == norm)
+        return 0;
+    if ((double)t->docs.n != t->params.docs) {
+        /* Not every text is at hand: keep the features they were counted with. */
+        P->nb.log_tf = log_tf;
+        P->nb.length_norm = norm;
+        return 0;
+    }
+    return 1;
+}
+
+cd_status cd_trainer_save(cd_trainer *t, const char *path,
+                          cd_progress_fn progress, void *ud, cd_error *err)
+{
+    if (t->label_vocab.count == 0 || t->params.docs <= 0)
+        return cd_error_set(err, CD_ERR_ARG, "no labelled stories to train on");
+    if (t->failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory while training");
+    switch (t->params.nb.mode) {
+    case CD_LABELS_SINGLE: t->params.multilabel = 0; break;
+    case CD_LABELS_MULTI: t->params.multilabel = 1; break;
+    default: t->params.multilabel = t->any_multi; break;
+    }
+    compiled full;
+    if (compile(t, &full)) {
+        compiled_free(&full);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory while compiling the model");
+    }
+    for (uint32_t c = 0; c < full.view.nlabels; c++)
+        full.label_names[c] = t->label_vocab.pool + t->label_vocab.name_off[c];
+    cd_status st = CD_OK;
+    if (settle_kind(t, &full) && recount(t, &full))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
+    if (!st)
+        st = tr_calibrate(t, &full, progress, ud, err);
+    if (!st) {
+        nb_compute_weights(&full.view);
+        full.params.refined = tr_refining(t, &full.params);
+        if (progress && full.params.refined)
+            progress("refining", 0.5, ud);
+        if (full.params.refined && tr_refine_view(t, &full.view, NULL, 0))
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+    }
+    if (!st) {
+        /* label names in the pool are not NUL-terminated: copy them */
+        char **names = calloc(full.view.nlabels, sizeof *names);
+        for (uint32_t c = 0; names && c < full.view.nlabels; c++) {
+            size_t n = t->label_vocab.name_len[c];
+            names[c] = malloc(n + 1);
+            if (!names[c])
+                break;
+            memcpy(names[c], full.label_names[c], n);
+            names[c][n] = '\0';
+        }
+        int ok = names != NULL;
+        for (uint32_t c = 0; ok && c < full.view.nlabels; c++)
+            ok = names[c] != NULL;
+        if (ok) {
+            mf_source src = {
+                .view = &full.view, .tok = &t->tok,
+                .label_names = (const char *const *)names,
+                .term_pool = t->vocab.pool,
+                .term_hashes = t->vocab.hashes,
+            };
+            st = cd_model_write(&src, path, err);
+        } else {
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        }
+        for (uint32_t c = 0; names && c < full.view.nlabels; c++)
+            free(names[c]);
+        free(names);
+    }
+    compiled_free(&full);
+    return st;
+}

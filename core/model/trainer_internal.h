@@ -1,0 +1,86 @@
+/*
+ * trainer_internal.h - what trainer.c (counting, saving) and calibrate.c
+ * (held-out folds, calibration, refinement) share about a trainer.
+ */
+#ifndef CD_TRAINER_INTERNAL_H
+#define CD_TRAINER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "copydesk/model.h"
+#include "model/nb.h"
+#include "model/vocab.h"
+
+/* Texts beyond this many are counted but not kept for calibration. */
+#define MAX_STORED_DOCS 200000
+/* Labels one training text may carry. */
+#define MAX_LABELS_PER_TEXT 64
+
+typedef struct plist {
+    uint32_t *label;
+    double *count;
+    uint32_t n, cap;
+} plist;
+
+typedef struct stored_docs {
+    uint32_t *terms, *tf;   /* concatenated (term, tf) pairs */
+    size_t len, cap;
+    size_t *start;          /* doc i is [start[i], start[i+1]) */
+    uint32_t *labels;       /* concatenated label ids */
+    size_t labels_len, labels_cap;
+    size_t *label_start;
+    size_t n, n_cap;
+} stored_docs;
+
+struct cd_trainer {
+    cd_tok_opts tok;
+    cd_tokenizer *tokenizer;
+    nb_params params;
+    cd_vocab vocab;
+    double *df, *total;
+    plist *posts;
+    uint32_t terms_cap;
+    cd_vocab label_vocab;
+    nb_label *labels;
+    uint8_t *calibrated;    /* labels carried over from a model */
+    uint32_t labels_cap;
+    uint32_t *tf;           /* dense scratch: frequency of each term in the text */
+    uint32_t *touched;      /* distinct terms of the text */
+    size_t ntouched, touched_cap;
+    uint32_t *doc_tf;       /* frequencies of the distinct terms */
+    double *doc_f;          /* their features */
+    size_t doc_cap;
+    int failed;             /* out of memory while tokenizing */
+    int any_multi;
+    stored_docs docs;
+};
+
+/* The counts as model arrays (nb.h), with the label names. */
+typedef struct compiled {
+    nb_params params;
+    nb_view view;
+    const char **label_names;
+} compiled;
+
+/* Training features of one text: log(1 + tf) or tf, length-normalized or
+ * not, as P says; *sum gets their sum. */
+void tr_features(const nb_params *P, const uint32_t *tf, size_t n, double *f, double *sum);
+
+/* The posting of label c in term w's postings (sorted by label), or NULL. */
+nb_post *tr_find_posting(const nb_view *v, uint32_t w, uint32_t c);
+
+/* Whether the weights of full are refined: multi-label complement models
+ * whose every training text is stored. */
+int tr_refining(const cd_trainer *t, const nb_params *P);
+
+/* Refine v's weights on the stored texts outside fold skip (all of them
+ * when fold is NULL). */
+int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip);
+
+/* Fit the probabilities and thresholds of full on held-out folds of the
+ * stored texts. */
+cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud,
+                       cd_error *err);
+
+#endif
