@@ -8,8 +8,9 @@
  * poll, a reload, a drain of the spool for a short budget) so that none
  * starves the others.
  *
- * The order that makes delivery lossless: route a story (url deliveries
- * become spool files, written and fsynced), fsync the spool folders, and
+ * The order that makes delivery lossless: route a story (the desk's url
+ * destinations append it to the spool: files written and fsynced), fsync
+ * the spool folders, and
  * only then move the inbox file out (or remember a feed item as seen).  A
  * kill before the move means the file is routed again after a restart:
  * duplicates with the same story id, never a loss.
@@ -73,8 +74,10 @@ typedef struct dest_count {
 typedef struct watch {
     const cd_watch_opts *o;
     FILE *log;
+    cd_desk_opts desk_opts;   /* the options' desk settings, with the spool folder */
     cd_desk *desk;
-    cd_spool *spool;
+    char *spool_dir;
+    cd_spool *spool;          /* the desk's too (one spool per folder) */
     int ino, sigfd, lockfd;
     dir_watch *dirs;
     size_t ndirs;
@@ -579,13 +582,6 @@ static void read_signals(watch *w)
 
 /* ---- the desk: install, reload ------------------------------------------------------ */
 
-static cd_status handoff(void *ud, size_t dest, const char *id, const char *json, size_t len,
-                         cd_error *err)
-{
-    watch *w = ud;
-    return cd_spool_add(w->spool, cd_desk_destination_name(w->desk, dest), id, json, len, err);
-}
-
 static void free_feed(feed_state *f)
 {
     free(f->name);
@@ -652,31 +648,14 @@ static void install_feeds(watch *w, cd_desk *desk)
     w->nfeeds = n;
 }
 
-/* Make desk the running one: its url destinations post through the spool. */
-static cd_status install(watch *w, cd_desk *desk, cd_error *err)
+/* Make desk the running one (its url destinations, loaded with the
+ * spool folder, are already bound to the spool). */
+static void install(watch *w, cd_desk *desk)
 {
-    for (size_t i = 0; i < cd_desk_destinations(desk); i++) {
-        cd_desk_url u;
-        if (!cd_desk_destination_url(desk, i, &u))
-            continue;
-        cd_dest_opts o;
-        cd_dest_opts_default(&o);
-        o.kind = CD_DEST_URL;
-        o.target = u.url;
-        o.timeout_s = u.timeout_s;
-        o.connect_timeout_s = u.connect_timeout_s;
-        o.backoff_s = u.backoff_s;
-        cd_status st = cd_spool_set_dest(w->spool, cd_desk_destination_name(desk, i), &o,
-                                         u.dead_letter, err);
-        if (st != CD_OK)
-            return st;
-    }
-    cd_desk_set_handoff(desk, handoff, w);
     cd_desk_free(w->desk);
     w->desk = desk;
     watch_models(w);
     install_feeds(w, desk);
-    return CD_OK;
 }
 
 typedef struct problems {
@@ -700,7 +679,7 @@ static cd_desk *load_checked(watch *w, char *msg, size_t cap)
 {
     cd_desk *desk;
     cd_error e;
-    if (cd_desk_load(w->o->config, &w->o->desk, &desk, &e) != CD_OK) {
+    if (cd_desk_load(w->o->config, &w->desk_opts, &desk, &e) != CD_OK) {
         snprintf(msg, cap, "%s", e.msg);
         return NULL;
     }
@@ -733,12 +712,8 @@ static void reload(watch *w)
     w->reload_due = 0;
     char msg[1200];
     cd_desk *desk = load_checked(w, msg, sizeof msg);
-    cd_error e;
-    if (desk && install(w, desk, &e) != CD_OK) {
-        cd_desk_free(desk);
-        snprintf(msg, sizeof msg, "%s", e.msg);
-        desk = NULL;
-    }
+    if (desk)
+        install(w, desk);
     w->reloads++;
     w->reload_at = time(NULL);
     w->reload_ok = desk != NULL;
@@ -1093,12 +1068,16 @@ static cd_status setup(watch *w, cd_error *err)
     if (dir)
         st = cd_mkdirs(dir, err);
     free(dir);
-    dir = st == CD_OK ? cd_path_join(o->state, "spool") : NULL;
-    if (dir)
-        st = cd_spool_open(dir, &w->spool, err);
-    free(dir);
+    /* the desk's url destinations append to this spool; watch drains it */
+    w->spool_dir = st == CD_OK ? cd_path_join(o->state, "spool") : NULL;
+    if (w->spool_dir)
+        st = cd_spool_open(w->spool_dir, &w->spool, err);
+    else if (st == CD_OK)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st != CD_OK)
         return st;
+    w->desk_opts = o->desk;
+    w->desk_opts.spool_dir = w->spool_dir;
     if (o->inbox && (st = cd_mkdirs(o->inbox, err)) != CD_OK)
         return st;
     sigset_t set;
@@ -1133,10 +1112,7 @@ static cd_status setup(watch *w, cd_error *err)
     cd_desk *desk = load_checked(w, msg, sizeof msg);
     if (!desk)
         return cd_error_set(err, CD_ERR_SCRIPT, "%s", msg);
-    if ((st = install(w, desk, err)) != CD_OK) {
-        cd_desk_free(desk);
-        return st;
-    }
+    install(w, desk);
     if (o->inbox)
         scan_inbox(w);
     return CD_OK;
@@ -1146,6 +1122,7 @@ static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
     cd_spool_free(w->spool);
+    free(w->spool_dir);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
     free(w->dirs);
