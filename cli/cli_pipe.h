@@ -29,6 +29,7 @@
 
 #include "copydesk.h"
 #include "base/json.h"
+#include "story/raw.h"
 
 /* Stories (their text) held in the ring at most, unless it holds only one. */
 #define CLI_PIPE_BYTES ((size_t)32 << 20)

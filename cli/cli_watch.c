@@ -100,18 +100,14 @@ int cli_watch(int argc, char **argv)
         }
     }
     cd_error err;
-    int rc;
-    if (status) {
-        rc = cd_watch_status(o.state, stdout, &err);
-        if (rc)
-            cli_error("watch", "%s", err.msg);
-    } else if (!o.config) {
+    int rc = CLI_OK;
+    if (!status && !o.config) {
         cli_error("watch", "no desk configuration (-c DESK.lua)");
         rc = CLI_USAGE;
-    } else {
-        rc = cd_watch_run(&o, &err);
-        if (rc)
-            cli_error("watch", "%s", err.msg);
+    } else if ((status ? cd_watch_status(o.state, stdout, &err) : cd_watch_run(&o, &err)) != CD_OK) {
+        /* no status file, or a desk or folder that cannot be set up */
+        cli_error("watch", "%s", err.msg);
+        rc = CLI_USAGE;
     }
     free(state);
     return rc;

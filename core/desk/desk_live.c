@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/desk_live.h"
 
 char *cd_desk_model_file(const cd_desk *d, size_t i)
 {

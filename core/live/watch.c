@@ -334,7 +334,7 @@ static void turn(watch *w)
         cd_watch_write_status(w, 1);
 }
 
-int cd_watch_run(const cd_watch_opts *o, cd_error *err)
+cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
 {
     watch w;
     memset(&w, 0, sizeof w);
@@ -342,9 +342,10 @@ int cd_watch_run(const cd_watch_opts *o, cd_error *err)
     w.log = o->log ? o->log : stderr;
     w.ino = w.sigfd = w.lockfd = -1;
     w.started = time(NULL);
-    if (setup(&w, err) != CD_OK) {
+    cd_status st = setup(&w, err);
+    if (st != CD_OK) {
         teardown(&w);
-        return 2;
+        return st;
     }
     logline l;
     cd_log_begin(&l, &w, "start");
@@ -369,5 +370,5 @@ int cd_watch_run(const cd_watch_opts *o, cd_error *err)
     cd_log_end(&l);
     cd_watch_write_status(&w, 0);
     teardown(&w);
-    return 0;
+    return CD_OK;
 }

@@ -51,12 +51,12 @@ typedef struct cd_watch_opts {
     FILE *log;               /* where the log goes (stderr when NULL) */
 } cd_watch_opts;
 
-/* Run until stopped.  Returns 0 after a clean stop, 2 when the desk or
- * the folders could not be set up (err says why). */
-int cd_watch_run(const cd_watch_opts *opts, cd_error *err);
+/* Run until stopped.  CD_OK after a clean stop; an error when the desk
+ * or the folders could not be set up (err says why). */
+cd_status cd_watch_run(const cd_watch_opts *opts, cd_error *err);
 
 /* Print the status file of the state folder to out, saying whether the
- * process that wrote it still runs.  0, or 2 when there is none. */
-int cd_watch_status(const char *state, FILE *out, cd_error *err);
+ * process that wrote it still runs; an error when there is none. */
+cd_status cd_watch_status(const char *state, FILE *out, cd_error *err);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "deliver/deliver_spool.h"
+#include "desk/desk_live.h"
 #include "live/feed.h"
 #include "live/seen.h"
 #include "live/watch.h"

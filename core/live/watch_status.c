@@ -129,11 +129,11 @@ void cd_watch_write_status(watch *w, int running)
     w->status_at = cd_monotonic();
 }
 
-int cd_watch_status(const char *state, FILE *out, cd_error *err)
+cd_status cd_watch_status(const char *state, FILE *out, cd_error *err)
 {
     char *path = cd_path_join(state, "status.json");
     if (!path)
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory"), 2;
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     char *text;
     size_t len;
     cd_status st = cd_read_file(path, 0, &text, &len, err);
@@ -142,14 +142,14 @@ int cd_watch_status(const char *state, FILE *out, cd_error *err)
                      path, strerror(errno));
     if (st != CD_OK) {
         free(path);
-        return 2;
+        return st;
     }
     cJSON *s = cJSON_ParseWithLength(text, len);
     free(text);
     if (!s) {
-        cd_error_set(err, CD_ERR_FORMAT, "%s: not a status file", path);
+        st = cd_error_set(err, CD_ERR_FORMAT, "%s: not a status file", path);
         free(path);
-        return 2;
+        return st;
     }
     free(path);
     /* running: the writer said so, and it still holds the lock */
@@ -165,8 +165,8 @@ int cd_watch_status(const char *state, FILE *out, cd_error *err)
     char *printed = cJSON_Print(s);
     cJSON_Delete(s);
     if (!printed)
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory"), 2;
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     fprintf(out, "%s\n", printed);
     cJSON_free(printed);
-    return 0;
+    return CD_OK;
 }

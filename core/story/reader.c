@@ -54,6 +54,7 @@
 #include "base/ascii.h"
 #include "copydesk/story.h"
 #include "story/fetch.h"
+#include "story/raw.h"
 
 #define CHUNK ((size_t)64 << 10)
 #define KEEP_BYTES ((size_t)1 << 20)

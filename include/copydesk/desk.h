@@ -43,15 +43,15 @@ typedef struct cd_desk_opts {
                                 later, in order, with retries (copydesk watch) */
 } cd_desk_opts;
 
-void cd_desk_opts_default(cd_desk_opts *opts);
+CD_API void cd_desk_opts_default(cd_desk_opts *opts);
 
 typedef struct cd_desk cd_desk;
 
 /* Load a desk configuration: run the file in the sandbox, open its models,
  * compile its taxonomy.  Errors name the file and the line. */
-cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out,
-                       cd_error *err);
-void cd_desk_free(cd_desk *desk);
+CD_API cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out,
+                              cd_error *err);
+CD_API void cd_desk_free(cd_desk *desk);
 
 /* ---- routing ------------------------------------------------------------ */
 
@@ -64,7 +64,7 @@ typedef enum cd_outcome {
 
 /* The outcome as logs and the decision JSON spell it: "routed", "fallback",
  * "dead-letter", "failed". */
-const char *cd_outcome_name(cd_outcome o);
+CD_API const char *cd_outcome_name(cd_outcome o);
 
 typedef struct cd_decision {
     cd_outcome outcome;
@@ -79,8 +79,8 @@ typedef struct cd_decision {
  * strings belong to the desk and stay valid until the next call.  Returns
  * CD_OK whenever the story has an outcome (even FAILED); an error return
  * means the story could not be considered at all. */
-cd_status cd_desk_route(cd_desk *desk, const cd_story *story, int dry_run,
-                        cd_decision *out, cd_error *err);
+CD_API cd_status cd_desk_route(cd_desk *desk, const cd_story *story, int dry_run,
+                               cd_decision *out, cd_error *err);
 
 /* cd_desk_route in two steps, for routing on several threads (copydesk
  * route --threads: each thread has its own desk and decides in parallel,
@@ -88,15 +88,15 @@ cd_status cd_desk_route(cd_desk *desk, const cd_story *story, int dry_run,
  * rules; cd_desk_deliver then delivers the story (unless dry_run), counts
  * it and fills out, exactly as cd_desk_route would have.  The story must
  * stay valid, and nothing else be routed on the desk, between the two. */
-void cd_desk_decide(cd_desk *desk, const cd_story *story);
-void cd_desk_deliver(cd_desk *desk, int dry_run, cd_decision *out);
+CD_API void cd_desk_decide(cd_desk *desk, const cd_story *story);
+CD_API void cd_desk_deliver(cd_desk *desk, int dry_run, cd_decision *out);
 
 /* The last routed story's decision as one JSON line (no newline): id,
  * route, rule, reason, outcome, top topics, model labels, tags, rule log;
  * explain adds each topic's evidence (labels and keyword hits).  Call it
  * before releasing the story given to cd_desk_route (the desk reads it).
  * Caller frees; NULL when out of memory or after an expect case. */
-char *cd_desk_decision_json(cd_desk *desk, int explain);
+CD_API char *cd_desk_decision_json(cd_desk *desk, int explain);
 
 /* ---- counters, for the summary of a run --------------------------------- */
 
@@ -109,18 +109,18 @@ typedef struct cd_desk_stats {
     uint64_t rule_errors;
 } cd_desk_stats;
 
-void cd_desk_get_stats(const cd_desk *desk, cd_desk_stats *stats);
-const char *cd_desk_fallback(const cd_desk *desk);
-size_t cd_desk_destinations(const cd_desk *desk);
-const char *cd_desk_destination_name(const cd_desk *desk, size_t i);
-uint64_t cd_desk_destination_delivered(const cd_desk *desk, size_t i);
-uint64_t cd_desk_destination_failed(const cd_desk *desk, size_t i);
-size_t cd_desk_rules(const cd_desk *desk);
-const char *cd_desk_rule_name(const cd_desk *desk, size_t i);
-uint64_t cd_desk_rule_decided(const cd_desk *desk, size_t i);
-uint64_t cd_desk_rule_errors(const cd_desk *desk, size_t i);
-size_t cd_desk_models(const cd_desk *desk);
-size_t cd_desk_topics(const cd_desk *desk);
+CD_API void cd_desk_get_stats(const cd_desk *desk, cd_desk_stats *stats);
+CD_API const char *cd_desk_fallback(const cd_desk *desk);
+CD_API size_t cd_desk_destinations(const cd_desk *desk);
+CD_API const char *cd_desk_destination_name(const cd_desk *desk, size_t i);
+CD_API uint64_t cd_desk_destination_delivered(const cd_desk *desk, size_t i);
+CD_API uint64_t cd_desk_destination_failed(const cd_desk *desk, size_t i);
+CD_API size_t cd_desk_rules(const cd_desk *desk);
+CD_API const char *cd_desk_rule_name(const cd_desk *desk, size_t i);
+CD_API uint64_t cd_desk_rule_decided(const cd_desk *desk, size_t i);
+CD_API uint64_t cd_desk_rule_errors(const cd_desk *desk, size_t i);
+CD_API size_t cd_desk_models(const cd_desk *desk);
+CD_API size_t cd_desk_topics(const cd_desk *desk);
 
 /* ---- checking ----------------------------------------------------------- */
 
@@ -129,7 +129,7 @@ size_t cd_desk_topics(const cd_desk *desk);
  * return a literal name that is not a destination.  Calls fn once per
  * problem ("file:line: what"); returns the number of problems. */
 typedef void (*cd_problem_fn)(const char *msg, void *ud);
-size_t cd_desk_validate(cd_desk *desk, cd_problem_fn fn, void *ud);
+CD_API size_t cd_desk_validate(cd_desk *desk, cd_problem_fn fn, void *ud);
 
 typedef struct cd_expect_result {
     int passed;
@@ -137,28 +137,9 @@ typedef struct cd_expect_result {
     char detail[768];   /* what was expected and what happened */
 } cd_expect_result;
 
-size_t cd_desk_expects(const cd_desk *desk);
+CD_API size_t cd_desk_expects(const cd_desk *desk);
 /* Run expect case i (decides, never delivers; not counted in the stats). */
-cd_status cd_desk_run_expect(cd_desk *desk, size_t i, cd_expect_result *res,
-                             cd_error *err);
-
-/* ---- live routing (copydesk watch) -------------------------------------- */
-
-/* The file of model i as opened (relative paths resolved from the
- * configuration's folder); caller frees; NULL when out of memory. */
-char *cd_desk_model_file(const cd_desk *desk, size_t i);
-
-/* Feeds the configuration declares: feed "name" { url = ..., every = 60 }. */
-typedef struct cd_desk_feed {
-    const char *name;
-    const char *url;
-    const char *format;   /* "rss", "atom", "jsonfeed", "jsonl" or NULL (detect) */
-    const char *where;    /* "file:line" of the declaration */
-    double every_s;       /* polling interval (default 300) */
-    double timeout_s;     /* whole request (default 30) */
-} cd_desk_feed;
-
-size_t cd_desk_feeds(const cd_desk *desk);
-void cd_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
+CD_API cd_status cd_desk_run_expect(cd_desk *desk, size_t i, cd_expect_result *res,
+                                    cd_error *err);
 
 #endif

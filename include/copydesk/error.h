@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "export.h"
+
 typedef enum cd_status {
     CD_OK = 0,
     CD_ERR_NOMEM,    /* out of memory */
@@ -26,10 +28,10 @@ typedef struct cd_error {
 } cd_error;
 
 /* A short, static description of a status code ("out of memory"). */
-const char *cd_strerror(cd_status code);
+CD_API const char *cd_strerror(cd_status code);
 
 /* Fill err (when not NULL) with code and a printf-style message; returns code. */
-cd_status cd_error_set(cd_error *err, cd_status code, const char *fmt, ...)
+CD_API cd_status cd_error_set(cd_error *err, cd_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif

@@ -68,43 +68,43 @@ enum {
  * multi-label values, which are also how texts are counted while training
  * (the trainer recounts its stored texts when the single-label preset
  * wants raw counts). */
-void cd_nb_opts_default(cd_nb_opts *opts);
+CD_API void cd_nb_opts_default(cd_nb_opts *opts);
 
 /* ---- training ---------------------------------------------------------- */
 
 typedef struct cd_trainer cd_trainer;
 
-cd_status cd_trainer_new(const cd_tok_opts *tok, const cd_nb_opts *nb,
-                         cd_trainer **out, cd_error *err);
+CD_API cd_status cd_trainer_new(const cd_tok_opts *tok, const cd_nb_opts *nb,
+                                cd_trainer **out, cd_error *err);
 
 typedef struct cd_model cd_model;
 
 /* A trainer that starts from a model's counts (incremental training):
  * texts added later add to them.  Tokenizer and classifier settings are
  * the model's. */
-cd_status cd_trainer_from_model(const cd_model *model, cd_trainer **out, cd_error *err);
+CD_API cd_status cd_trainer_from_model(const cd_model *model, cd_trainer **out, cd_error *err);
 
 /* Add one labelled text (nlabels >= 1). */
-cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
-                         const char *const *labels, size_t nlabels, cd_error *err);
+CD_API cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
+                                const char *const *labels, size_t nlabels, cd_error *err);
 
-size_t cd_trainer_docs(const cd_trainer *t);
+CD_API size_t cd_trainer_docs(const cd_trainer *t);
 
 /* Tune thresholds and write the model file (to a temporary name, then
  * renamed into place).  progress, when not NULL, is called with a stage
  * name and a fraction in [0,1]. */
 typedef void (*cd_progress_fn)(const char *stage, double fraction, void *ud);
-cd_status cd_trainer_save(cd_trainer *t, const char *path,
-                          cd_progress_fn progress, void *ud, cd_error *err);
+CD_API cd_status cd_trainer_save(cd_trainer *t, const char *path,
+                                 cd_progress_fn progress, void *ud, cd_error *err);
 
-void cd_trainer_free(cd_trainer *t);
+CD_API void cd_trainer_free(cd_trainer *t);
 
 /* ---- the model file ---------------------------------------------------- */
 
-cd_status cd_model_open(const char *path, cd_model **out, cd_error *err);
+CD_API cd_status cd_model_open(const char *path, cd_model **out, cd_error *err);
 /* Open a model from a memory buffer (copied); for tests and fuzzing. */
-cd_status cd_model_open_buffer(const void *data, size_t len, cd_model **out, cd_error *err);
-void cd_model_close(cd_model *m);
+CD_API cd_status cd_model_open_buffer(const void *data, size_t len, cd_model **out, cd_error *err);
+CD_API void cd_model_close(cd_model *m);
 
 typedef struct cd_model_info {
     uint32_t format_version;
@@ -118,14 +118,14 @@ typedef struct cd_model_info {
     uint64_t file_bytes;
 } cd_model_info;
 
-void cd_model_get_info(const cd_model *m, cd_model_info *info);
-const char *cd_model_label(const cd_model *m, uint32_t i);
+CD_API void cd_model_get_info(const cd_model *m, cd_model_info *info);
+CD_API const char *cd_model_label(const cd_model *m, uint32_t i);
 /* Index of a label by name, or -1. */
-int64_t cd_model_find_label(const cd_model *m, const char *name);
+CD_API int64_t cd_model_find_label(const cd_model *m, const char *name);
 /* Training documents that carried label i. */
-uint64_t cd_model_label_docs(const cd_model *m, uint32_t i);
+CD_API uint64_t cd_model_label_docs(const cd_model *m, uint32_t i);
 /* The decision threshold of label i (probability scale, multi-label models). */
-double cd_model_label_threshold(const cd_model *m, uint32_t i);
+CD_API double cd_model_label_threshold(const cd_model *m, uint32_t i);
 
 /* ---- classification ---------------------------------------------------- */
 
@@ -143,16 +143,16 @@ typedef struct cd_token_weight {
 
 typedef struct cd_classifier cd_classifier;
 
-cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err);
-void cd_classifier_free(cd_classifier *c);
+CD_API cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err);
+CD_API void cd_classifier_free(cd_classifier *c);
 
 /* Classify len bytes of text.  *scores gets an array of one entry per
  * label, sorted by decreasing p, owned by the classifier and valid until
  * the next call.  Single-label models choose the most probable label;
  * multi-label models choose each label whose p reaches its threshold, or
  * when none does, the one that comes nearest (largest p - threshold). */
-cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
-                      const cd_label_score **scores, size_t *n, cd_error *err);
+CD_API cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
+                             const cd_label_score **scores, size_t *n, cd_error *err);
 
 /* Most callers read only a story's chosen labels or its few most probable
  * ones, and sorting every label of every story is a tenth of the time of
@@ -161,12 +161,12 @@ cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
  * probable ones, sorted by decreasing p (so the first top entries are the
  * top most probable labels); the other labels follow in label order.
  * top = 0 (the default) sorts them all. */
-void cd_classifier_set_order(cd_classifier *c, size_t top);
+CD_API void cd_classifier_set_order(cd_classifier *c, size_t top);
 
 /* After cd_classify: the up-to-k tokens of the last text that weighed most
  * for label (largest positive contribution first).  Returns how many were
  * written to out. */
-size_t cd_classifier_explain(cd_classifier *c, uint32_t label,
-                             cd_token_weight *out, size_t k);
+CD_API size_t cd_classifier_explain(cd_classifier *c, uint32_t label,
+                                    cd_token_weight *out, size_t k);
 
 #endif

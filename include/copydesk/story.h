@@ -39,11 +39,11 @@ typedef struct cd_story {
 } cd_story;
 
 /* Release what a story owns and zero it. */
-void cd_story_clear(cd_story *story);
+CD_API void cd_story_clear(cd_story *story);
 
 /* The text that is classified: title, a newline, body.  Returns a new
  * buffer (caller frees) or NULL when out of memory; *len gets its length. */
-char *cd_story_text(const cd_story *story, size_t *len);
+CD_API char *cd_story_text(const cd_story *story, size_t *len);
 
 /* Convert len bytes of JSON text holding one object into a story, with the
  * field rules of the readers (core/story/story.c documents them).  source is
@@ -51,15 +51,15 @@ char *cd_story_text(const cd_story *story, size_t *len);
  * failure returns CD_ERR_FORMAT (or CD_ERR_NOMEM), leaves the story zeroed,
  * err says what is wrong without a location, and *err_off (when not NULL)
  * gets the byte offset in json the problem is at (0 for a wrong field). */
-cd_status cd_story_from_json(const char *json, size_t len, const char *source,
-                             cd_story *story, size_t *err_off, cd_error *err);
+CD_API cd_status cd_story_from_json(const char *json, size_t len, const char *source,
+                                    cd_story *story, size_t *err_off, cd_error *err);
 
 /* Convert len bytes of plain text (any bytes, NUL included) into a story:
  * the first non-blank line, trimmed, is the title; the rest, without its
  * leading blank lines and trailing white space, is the body.  source is
  * both the id and the source; label, when not NULL, is the one gold label. */
-cd_status cd_story_from_text(const char *text, size_t len, const char *source,
-                             const char *label, cd_story *story, cd_error *err);
+CD_API cd_status cd_story_from_text(const char *text, size_t len, const char *source,
+                                    const char *label, cd_story *story, cd_error *err);
 
 typedef struct cd_reader_opts {
     size_t max_story_bytes;  /* a story (or JSON line) larger than this is refused
@@ -73,14 +73,14 @@ typedef struct cd_reader_opts {
 #define CD_MAX_STORY_BYTES ((size_t)64 << 20)
 #define CD_FETCH_STORIES 4
 
-void cd_reader_opts_default(cd_reader_opts *opts);
+CD_API void cd_reader_opts_default(cd_reader_opts *opts);
 
 typedef struct cd_reader cd_reader;
 
 /* Open a reader over n inputs (copied; opts NULL means the defaults);
  * nothing is read until cd_reader_next.  No inputs: no stories. */
-cd_status cd_reader_open(const char *const *inputs, size_t n,
-                         const cd_reader_opts *opts, cd_reader **out, cd_error *err);
+CD_API cd_status cd_reader_open(const char *const *inputs, size_t n,
+                                const cd_reader_opts *opts, cd_reader **out, cd_error *err);
 
 enum {
     CD_READ_END = 0,    /* no more stories */
@@ -89,30 +89,7 @@ enum {
                            ("file:line: what"); call again to go on */
 };
 
-int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err);
-void cd_reader_free(cd_reader *r);
-
-/* ---- parsing elsewhere (copydesk classify and route on several threads) */
-
-/* One line of a JSON lines file, read but not yet parsed. */
-typedef struct cd_raw_story {
-    char *json;       /* the line, NUL-terminated; owned */
-    size_t len, cap;
-    char *source;     /* "path:LINE"; owned */
-    size_t source_cap;
-} cd_raw_story;
-
-enum { CD_READ_RAW = 2 };  /* *raw was filled: parse it with cd_raw_story_parse */
-
-/* cd_reader_next, except that a line of a JSON lines file comes back
- * unparsed (CD_READ_RAW) so that another thread can parse it; every other
- * input comes back as cd_reader_next gives it.  raw's buffers are reused
- * from call to call. */
-int cd_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err);
-
-/* Parse a raw line: CD_READ_STORY with *story filled, or CD_READ_ERROR with
- * the message cd_reader_next would have given ("path:LINE: what"). */
-int cd_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err);
-void cd_raw_story_free(cd_raw_story *raw);
+CD_API int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err);
+CD_API void cd_reader_free(cd_reader *r);
 
 #endif

@@ -36,14 +36,14 @@ typedef struct cd_tok_opts {
 /* Upper bound of min_len/max_len accepted by cd_tokenizer_new. */
 #define CD_TOK_MAX_LEN 256
 
-void cd_tok_opts_default(cd_tok_opts *opts);
+CD_API void cd_tok_opts_default(cd_tok_opts *opts);
 
 typedef struct cd_tokenizer cd_tokenizer;
 
 /* Create a tokenizer; opts NULL means the defaults. */
-cd_status cd_tokenizer_new(const cd_tok_opts *opts, cd_tokenizer **out, cd_error *err);
-void cd_tokenizer_free(cd_tokenizer *tok);
-const cd_tok_opts *cd_tokenizer_opts(const cd_tokenizer *tok);
+CD_API cd_status cd_tokenizer_new(const cd_tok_opts *opts, cd_tokenizer **out, cd_error *err);
+CD_API void cd_tokenizer_free(cd_tokenizer *tok);
+CD_API const cd_tok_opts *cd_tokenizer_opts(const cd_tokenizer *tok);
 
 /* Called once per token, in text order.  tok is not NUL-terminated.
  * Return non-zero to stop tokenizing. */
@@ -51,14 +51,14 @@ typedef int (*cd_token_fn)(const char *tok, size_t len, void *ud);
 
 /* Tokenize len bytes of text (any bytes: invalid UTF-8 and NUL are treated
  * as separators).  Returns the number of tokens emitted. */
-size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
-                   cd_token_fn fn, void *ud);
+CD_API size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
+                          cd_token_fn fn, void *ud);
 
 /* Non-zero when word (already folded, len bytes) is an English stop word. */
-int cd_is_stopword(const char *word, size_t len);
+CD_API int cd_is_stopword(const char *word, size_t len);
 
 /* Call fn on every word of the stop-word list (as cd_is_stopword sees
  * them: lowercase, apostrophes removed). */
-void cd_stopwords_each(void (*fn)(const char *word, size_t len, void *ud), void *ud);
+CD_API void cd_stopwords_each(void (*fn)(const char *word, size_t len, void *ud), void *ud);
 
 #endif
