@@ -212,6 +212,7 @@ typedef struct topic {
     int parent;
     double half;
     char *given;           /* own given label, or NULL */
+    char *iptc;            /* IPTC Media Topic qcode, or NULL */
     const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
     strlist keywords;
@@ -293,6 +294,7 @@ void cd_topics_free(cd_topics *t)
         free(t->v[i].id);
         free(t->v[i].name);
         free(t->v[i].given);
+        free(t->v[i].iptc);
         strlist_free(&t->v[i].labels);
         free_phrases(&t->v[i]);
         strlist_free(&t->v[i].keywords);
@@ -357,6 +359,37 @@ cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, c
     free(t->v[topic_i].given);
     t->v[topic_i].given = copy;
     return CD_OK;
+}
+
+int cd_iptc_qcode_ok(const char *s)
+{
+    if (strncmp(s, "medtop:", 7))
+        return 0;
+    for (int i = 7; i < 15; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return s[15] == '\0';
+}
+
+cd_status cd_topics_set_iptc(cd_topics *t, size_t topic_i, const char *qcode, cd_error *err)
+{
+    if (!cd_iptc_qcode_ok(qcode))
+        return cd_error_set(err, CD_ERR_ARG,
+                            "topic '%s': iptc '%s' is not a Media Topic code: write "
+                            "\"medtop:\" and its eight digits, as in \"medtop:20000385\" "
+                            "(http://cv.iptc.org/newscodes/mediatopic/)",
+                            t->v[topic_i].id, qcode);
+    char *copy = strdup(qcode);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(t->v[topic_i].iptc);
+    t->v[topic_i].iptc = copy;
+    return CD_OK;
+}
+
+const char *cd_topics_iptc(const cd_topics *t, size_t i)
+{
+    return t->v[i].iptc;
 }
 
 const char *cd_topics_given(const cd_topics *t, size_t i)

@@ -2,7 +2,8 @@
  * desk_config.c - the functions a desk configuration calls (SPEC 5):
  *
  *   model "path" | model("name", "path")
- *   taxonomy { {id=, name=, labels=, keywords=, half=, <child topics>...}, ... }
+ *   taxonomy { {id=, name=, labels=, keywords=, half=, given=, iptc=,
+ *               <child topics>...}, ... }
  *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options> }
  *   rule("name", function(story) ... end [, {continue=, to=}])
  *   rule("name", {when = function(story) ... end, to = ..., continue = ...})
@@ -217,7 +218,7 @@ static void add_children(lua_State *L, cd_desk *d, int idx, size_t topic, int de
 static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
 {
     static const char *const fields[] = { "id", "name", "labels", "keywords", "half",
-                                          "given", "children", NULL };
+                                          "given", "iptc", "children", NULL };
     if (depth > 32)
         luaL_error(L, "taxonomy: deeper than 32 levels");
     luaL_checkstack(L, 8, "taxonomy");
@@ -239,6 +240,9 @@ static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
     const char *given = opt_string_field(L, idx, "given", what);
     if (given && cd_topics_set_given(d->topics, c.topic, given, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
+    const char *iptc = opt_string_field(L, idx, "iptc", what);
+    if (iptc && cd_topics_set_iptc(d->topics, c.topic, iptc, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
     double half = opt_number_field(L, idx, "half", CD_TOPIC_DEFAULT_HALF, what);
     if (cd_topics_set_half(d->topics, c.topic, half, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
