@@ -213,6 +213,7 @@ typedef struct topic {
     double half;
     char *given;           /* own given label, or NULL */
     char *iptc;            /* IPTC Media Topic qcode, or NULL */
+    double threshold;      /* ninjs subjects from this score */
     const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
     strlist keywords;
@@ -325,6 +326,7 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
     memset(tp, 0, sizeof *tp);
     tp->parent = parent < 0 ? -1 : parent;
     tp->half = CD_TOPIC_DEFAULT_HALF;
+    tp->threshold = CD_TOPIC_DEFAULT_THRESHOLD;
     tp->id = strdup(id);
     tp->name = strdup(name ? name : id);
     if (!tp->id || !tp->name) {
@@ -385,6 +387,20 @@ cd_status cd_topics_set_iptc(cd_topics *t, size_t topic_i, const char *qcode, cd
     free(t->v[topic_i].iptc);
     t->v[topic_i].iptc = copy;
     return CD_OK;
+}
+
+cd_status cd_topics_set_threshold(cd_topics *t, size_t topic_i, double threshold, cd_error *err)
+{
+    if (!(threshold >= 0 && threshold <= 1))
+        return cd_error_set(err, CD_ERR_ARG, "topic '%s': threshold must be a number from 0 to 1",
+                            t->v[topic_i].id);
+    t->v[topic_i].threshold = threshold;
+    return CD_OK;
+}
+
+double cd_topics_threshold(const cd_topics *t, size_t i)
+{
+    return t->v[i].threshold;
 }
 
 const char *cd_topics_iptc(const cd_topics *t, size_t i)

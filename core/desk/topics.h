@@ -29,6 +29,7 @@
 #include "copydesk/tokenizer.h"
 
 #define CD_TOPIC_DEFAULT_HALF 2.0
+#define CD_TOPIC_DEFAULT_THRESHOLD 0.5   /* score from which ninjs output names it */
 
 /* ---- tokens of one story, and phrases matched against them -------------- */
 
@@ -84,6 +85,11 @@ cd_status cd_topics_set_iptc(cd_topics *t, size_t topic, const char *qcode, cd_e
 const char *cd_topics_iptc(const cd_topics *t, size_t i);
 /* 1 when s has the form of a Media Topic qcode: "medtop:" and 8 digits. */
 int cd_iptc_qcode_ok(const char *s);
+
+/* The score from which the topic is one of the story's subjects in ninjs
+ * output, in [0, 1] (default CD_TOPIC_DEFAULT_THRESHOLD). */
+cd_status cd_topics_set_threshold(cd_topics *t, size_t topic, double threshold, cd_error *err);
+double cd_topics_threshold(const cd_topics *t, size_t i);
 
 /* Keyword hits that make k = 0.5 (> 0). */
 cd_status cd_topics_set_half(cd_topics *t, size_t topic, double half, cd_error *err);
