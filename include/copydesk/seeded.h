@@ -39,7 +39,9 @@ void cd_seeded_opts_default(cd_seeded_opts *opts);
 cd_status cd_seeded_open(const char *desk_path, cd_seeded **out, cd_error *err);
 void cd_seeded_free(cd_seeded *s);
 
-/* Add one unlabelled story's text (title, newline, body). */
+/* Add one unlabelled story's text (title, newline, body).  Every story's
+ * term counts and text stay in memory until the model is saved (the text
+ * is trained on once EM has labelled it): about twice the archive's size. */
 cd_status cd_seeded_add(cd_seeded *s, const char *text, size_t len, cd_error *err);
 
 /* Bootstrap from the keywords, then EM.  progress may be NULL. */
