@@ -21,6 +21,7 @@ enum {
 };
 
 int cli_train(int argc, char **argv);
+int cli_train_seeded(int argc, char **argv);   /* train --seeds */
 int cli_classify(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tokens(int argc, char **argv);

@@ -27,6 +27,8 @@
 #include "cli.h"
 #include "cli_pipe.h"
 #include "copydesk.h"
+#include "deliver/deliver_ninjs.h"
+#include "desk/topics.h"
 
 static void usage(FILE *out)
 {
@@ -47,6 +49,10 @@ static void usage(FILE *out)
         "                      -c, also each topic's evidence: \"evidence\":[{\"topic\":..,\n"
         "                      \"labels\":[..],\"keywords\":[{\"keyword\":..,\"hits\":..}]}]\n"
         "  --explain-tokens K  how many tokens --explain shows (default 8)\n"
+        "  --format ninjs      one IPTC ninjs 2.2 document per story instead: the\n"
+        "                      story with a subject per topic at or above its\n"
+        "                      threshold (with -c; its Media Topic uri when the topic\n"
+        "                      has an iptc code), else per chosen label\n"
         "  --threads N         classify on N threads (default: the number of cores);\n"
         "                      the output keeps the order of the input\n"
         "  -h, --help          this help\n\n"
@@ -63,9 +69,10 @@ typedef struct classify_args {
     int explain;
     long explain_k;
     size_t threads;     /* 0: the number of cores */
+    int ninjs;          /* --format ninjs */
 } classify_args;
 
-enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS };
+enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS, OPT_FORMAT };
 
 /* ,"p":0.97 as fprintf's %.4g writes it; formatted once into a local
  * buffer (cd_buf_printf formats twice: to measure, then to write). */
@@ -88,6 +95,7 @@ static int parse(int argc, char **argv, classify_args *a)
         { "explain", no_argument, NULL, 'e' },
         { "explain-tokens", required_argument, NULL, OPT_EXPLAIN_TOKENS },
         { "threads", required_argument, NULL, OPT_THREADS },
+        { "format", required_argument, NULL, OPT_FORMAT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -115,6 +123,13 @@ static int parse(int argc, char **argv, classify_args *a)
                 cli_error("classify", "--threads: expected a number from 1 to 256, got '%s'", optarg);
                 return CLI_USAGE;
             }
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "ninjs") && strcmp(optarg, "copydesk")) {
+                cli_error("classify", "--format: expected ninjs or copydesk, got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            a->ninjs = !strcmp(optarg, "ninjs");
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return CLI_USAGE;
@@ -329,6 +344,48 @@ static int run_open(const classify_args *a, size_t threads, classify_run *r)
     return CLI_OK;
 }
 
+/* --format ninjs: the desk's document (-c), else one with a subject per
+ * chosen label (or the --top N); a label of the form medtop:NNNNNNNN (a
+ * model trained --labels-from subjects) gets its Media Topic uri.
+ * Returns 0 on failure (err set). */
+static int print_ninjs(cd_buf *out, classify_worker *w, const cd_story *s,
+                       const cd_label_score *sc, size_t n, cd_error *err)
+{
+    if (w->desk) {
+        cd_decision dec;
+        if (cd_desk_route(w->desk, s, 1, &dec, err) != CD_OK)
+            return 0;
+        char *doc = cd_desk_ninjs(w->desk);
+        if (!doc) {
+            cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+            return 0;
+        }
+        cd_buf_puts(out, doc);
+        cd_buf_puts(out, "\n");
+        free(doc);
+        return 1;
+    }
+    cd_ninjs_subject *subj = calloc(n ? n : 1, sizeof *subj);
+    if (!subj) {
+        cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w->a->top ? i >= (size_t)w->a->top : !sc[i].chosen)
+            continue;
+        const char *label = cd_model_label(w->m, sc[i].label);
+        subj[k++] = (cd_ninjs_subject){ .id = label, .name = label,
+            .iptc = cd_iptc_qcode_ok(label) ? label : NULL, .creator = "copydesk",
+            .score = sc[i].p };
+    }
+    cd_ninjs_doc doc = { .story = s, .subjects = subj, .nsubjects = k };
+    cd_ninjs_write(out, &doc);
+    cd_buf_puts(out, "\n");
+    free(subj);
+    return 1;
+}
+
 enum { STORY_FAILED = 1 };
 
 static void story_error(cli_item *it, const char *msg)
@@ -359,6 +416,11 @@ static void classify_story(void *wp, cli_item *it, cli_pipe *p)
             story_error(it, err.msg);
             return;
         }
+    }
+    if (a->ninjs) {
+        if (!print_ninjs(out, w, s, sc, n, &err))
+            story_error(it, err.msg);
+        return;
     }
     cd_buf_puts(out, "{\"id\":");
     cd_buf_json_string(out, s->id, strlen(s->id));

@@ -33,6 +33,9 @@ static void usage(FILE *out)
         "                      micro_recall, micro_f1, macro_precision, macro_recall,\n"
         "                      macro_f1, labels {name: {precision, recall, f1, support}},\n"
         "                      and confusion {labels, matrix} for single-label data\n"
+        "  --labels-from subjects\n"
+        "                      take the gold labels from the stories' IPTC ninjs\n"
+        "                      subjects (medtop:CODE for a Media Topic)\n"
         "  -q, --quiet         no progress on stderr\n"
         "  -h, --help          this help\n\n"
         CLI_TOK_HELP "\n" CLI_NB_HELP);
@@ -42,11 +45,12 @@ typedef struct eval_args {
     const char *model;
     long cv;
     int json, quiet;
+    int subjects;       /* --labels-from subjects */
     cd_tok_opts tok;
     cd_nb_opts nb;
 } eval_args;
 
-enum { OPT_CV = OPT_FIRST_FREE, OPT_JSON };
+enum { OPT_CV = OPT_FIRST_FREE, OPT_JSON, OPT_LABELS_FROM };
 
 static int parse(int argc, char **argv, eval_args *a)
 {
@@ -54,6 +58,7 @@ static int parse(int argc, char **argv, eval_args *a)
         { "model", required_argument, NULL, 'm' },
         { "cv", required_argument, NULL, OPT_CV },
         { "json", no_argument, NULL, OPT_JSON },
+        { "labels-from", required_argument, NULL, OPT_LABELS_FROM },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         CLI_TOK_LONGOPTS, CLI_NB_LONGOPTS,
@@ -71,6 +76,13 @@ static int parse(int argc, char **argv, eval_args *a)
             }
             break;
         case OPT_JSON: a->json = 1; break;
+        case OPT_LABELS_FROM:
+            if (strcmp(optarg, "subjects")) {
+                cli_error("eval", "--labels-from: expected 'subjects', got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            a->subjects = 1;
+            break;
         case 'q': a->quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -183,7 +195,11 @@ static int eval_model(const eval_args *a, char **inputs, int n, cli_metrics *mx)
             status = CLI_PARTIAL;
             continue;
         }
-        if (s.nlabels == 0) {
+        if (a->subjects && cd_story_labels_from_subjects(&s, &err) != CD_OK) {
+            cli_progress_done(&prog);
+            cli_error("eval", "%s: %s", s.source, err.msg);
+            status = CLI_PARTIAL;
+        } else if (s.nlabels == 0) {
             cli_progress_done(&prog);
             cli_error("eval", "%s: story '%s' has no labels, skipped", s.source, s.id);
             status = CLI_PARTIAL;
@@ -244,7 +260,7 @@ static int assign_folds(story_list *l, size_t K)
     return 0;
 }
 
-static int read_all(char **inputs, int n, story_list *l)
+static int read_all(char **inputs, int n, int subjects, story_list *l)
 {
     cd_error err;
     cd_reader *r;
@@ -257,6 +273,12 @@ static int read_all(char **inputs, int n, story_list *l)
     while ((rc = cd_reader_next(r, &s, &err)) != CD_READ_END) {
         if (rc == CD_READ_ERROR) {
             cli_error("eval", "%s", err.msg);
+            status = CLI_PARTIAL;
+            continue;
+        }
+        if (subjects && cd_story_labels_from_subjects(&s, &err) != CD_OK) {
+            cli_error("eval", "%s: %s", s.source, err.msg);
+            cd_story_clear(&s);
             status = CLI_PARTIAL;
             continue;
         }
@@ -316,7 +338,7 @@ static int train_fold(const eval_args *a, const story_list *l, size_t k, const c
 static int eval_cv(const eval_args *a, char **inputs, int n, cli_metrics *mx)
 {
     story_list l = { 0 };
-    int status = read_all(inputs, n, &l);
+    int status = read_all(inputs, n, a->subjects, &l);
     if (status == CLI_USAGE || l.n < (size_t)a->cv) {
         if (status != CLI_USAGE)
             cli_error("eval", "--cv %ld needs at least %ld labelled stories, got %zu", a->cv, a->cv, l.n);

@@ -30,6 +30,10 @@ static void usage(FILE *out)
         "  -c, --config DESK.lua   the desk configuration (required)\n"
         "  -n, --dry-run           decide without delivering: one JSON line per story\n"
         "                          on stdout with its route and reason\n"
+        "  --format ninjs          with --dry-run: one IPTC ninjs 2.2 document per story\n"
+        "                          instead, as a ninjs destination would receive it\n"
+        "                          (subjects per topic at or above its threshold, the\n"
+        "                          route in descriptions with role copydesk:route)\n"
         "  -e, --explain           add each topic's evidence (labels, keyword hits):\n"
         "                          in the JSON lines, or as JSON on stderr\n"
         "  -q, --quiet             no per-story lines and no summary\n"
@@ -52,11 +56,12 @@ static void usage(FILE *out)
 typedef struct route_args {
     const char *config;
     int dry, explain, quiet;
+    int ninjs;            /* --format ninjs (with --dry-run) */
     size_t threads;       /* 0: the number of cores */
     cd_desk_opts opts;
 } route_args;
 
-enum { OPT_INSTRUCTIONS = 1000, OPT_MEMORY, OPT_THREADS };
+enum { OPT_INSTRUCTIONS = 1000, OPT_MEMORY, OPT_THREADS, OPT_FORMAT };
 
 static int parse(int argc, char **argv, route_args *a)
 {
@@ -68,6 +73,7 @@ static int parse(int argc, char **argv, route_args *a)
         { "instructions", required_argument, NULL, OPT_INSTRUCTIONS },
         { "memory", required_argument, NULL, OPT_MEMORY },
         { "threads", required_argument, NULL, OPT_THREADS },
+        { "format", required_argument, NULL, OPT_FORMAT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -91,12 +97,24 @@ static int parse(int argc, char **argv, route_args *a)
                 return CLI_USAGE;
             }
             break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "ninjs") && strcmp(optarg, "copydesk")) {
+                cli_error("route", "--format: expected ninjs or copydesk, got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            a->ninjs = !strcmp(optarg, "ninjs");
+            break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return CLI_USAGE;
         }
     }
     if (!a->config) {
         cli_error("route", "no desk configuration (-c DESK.lua)");
+        return CLI_USAGE;
+    }
+    if (a->ninjs && !a->dry) {
+        cli_error("route", "--format ninjs goes with --dry-run (a destination's format = "
+                           "\"ninjs\" makes it deliver ninjs)");
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -195,7 +213,14 @@ static void report(cd_desk *desk, cli_item *it, const cd_decision *dec, const ro
 {
     if (dec->error)
         cd_buf_printf(&it->msg, "copydesk: route: %s\n", dec->error);
-    if (a->dry || a->explain) {
+    if (a->dry && a->ninjs) {
+        char *doc = cd_desk_ninjs(desk);
+        if (doc) {
+            cd_buf_puts(&it->out, doc);
+            cd_buf_put(&it->out, "\n", 1);
+            free(doc);
+        }
+    } else if (a->dry || a->explain) {
         char *json = cd_desk_decision_json(desk, a->explain);
         if (json) {
             cd_buf *b = a->dry ? &it->out : &it->msg;

@@ -23,6 +23,12 @@ static void usage(FILE *out)
         "                      new stories to them (incremental training; MODEL may be\n"
         "                      the output); tokenizer and classifier options are then\n"
         "                      the model's\n"
+        "  --labels-from subjects\n"
+        "                      take the gold labels from the stories' IPTC ninjs\n"
+        "                      subjects (medtop:CODE for a Media Topic) instead of\n"
+        "                      their \"labels\"\n"
+        "  --seeds DESK.lua    learn the desk's taxonomy from unlabelled stories and\n"
+        "                      its topics' keywords (copydesk train --seeds --help)\n"
         "  -q, --quiet         no progress or summary on stderr\n"
         "  -h, --help          this help\n\n"
         CLI_TOK_HELP "\n" CLI_NB_HELP "\n"
@@ -32,14 +38,27 @@ static void usage(FILE *out)
 typedef struct train_args {
     const char *output, *from;
     int quiet;
+    int subjects;       /* --labels-from subjects */
     cd_tok_opts tok;
     cd_nb_opts nb;
 } train_args;
+
+enum { OPT_LABELS_FROM = OPT_FIRST_FREE + 40 };
+
+/* --labels-from VALUE: 1 for subjects, -1 (said) otherwise. */
+static int labels_from(const char *arg)
+{
+    if (!strcmp(arg, "subjects"))
+        return 1;
+    cli_error("train", "--labels-from: expected 'subjects', got '%s'", arg);
+    return -1;
+}
 
 static int parse(int argc, char **argv, train_args *a)
 {
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
+        { "labels-from", required_argument, NULL, OPT_LABELS_FROM },
         { "from", required_argument, NULL, 'f' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -54,6 +73,10 @@ static int parse(int argc, char **argv, train_args *a)
         case 'o': a->output = optarg; break;
         case 'f': a->from = optarg; break;
         case 'q': a->quiet = 1; break;
+        case OPT_LABELS_FROM:
+            if ((a->subjects = labels_from(optarg)) < 0)
+                return CLI_USAGE;
+            break;
         case 'h': usage(stdout); return 0;
         default:
             if ((r = cli_tok_option("train", c, optarg, &a->tok)) == 0)
@@ -101,7 +124,8 @@ static int make_trainer(const train_args *a, cd_trainer **t)
 }
 
 /* Feed every story of the inputs to the trainer; returns the exit status so far. */
-static int feed(cd_trainer *t, char **inputs, int n, cli_progress *prog, size_t *stories)
+static int feed(cd_trainer *t, char **inputs, int n, int subjects, cli_progress *prog,
+                size_t *stories)
 {
     cd_error err;
     cd_reader *r;
@@ -120,7 +144,11 @@ static int feed(cd_trainer *t, char **inputs, int n, cli_progress *prog, size_t 
             status = CLI_PARTIAL;
             continue;
         }
-        if (s.nlabels == 0) {
+        if (subjects && cd_story_labels_from_subjects(&s, &err) != CD_OK) {
+            cli_progress_done(prog);
+            cli_error("train", "%s: %s", s.source, err.msg);
+            status = CLI_PARTIAL;
+        } else if (s.nlabels == 0) {
             cli_progress_done(prog);
             cli_error("train", "%s: story '%s' has no labels, skipped", s.source, s.id);
             status = CLI_PARTIAL;
@@ -145,6 +173,9 @@ static int feed(cd_trainer *t, char **inputs, int n, cli_progress *prog, size_t 
 
 int cli_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--seeds") || !strncmp(argv[i], "--seeds=", 8))
+            return cli_train_seeded(argc, argv);   /* cli_seeded.c */
     train_args a = { 0 };
     cd_tok_opts_default(&a.tok);
     cd_nb_opts_default(&a.nb);
@@ -157,7 +188,7 @@ int cli_train(int argc, char **argv)
     cli_progress prog;
     cli_progress_init(&prog, a.quiet);
     size_t stories = 0;
-    int status = feed(t, argv + optind, argc - optind, &prog, &stories);
+    int status = feed(t, argv + optind, argc - optind, a.subjects, &prog, &stories);
     if (status == CLI_USAGE) {
         cd_trainer_free(t);
         return status;

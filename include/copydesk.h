@@ -26,5 +26,6 @@
 #include "copydesk/model.h"
 #include "copydesk/story.h"
 #include "copydesk/desk.h"
+#include "copydesk/seeded.h"
 
 #endif

@@ -20,16 +20,37 @@ model("topics", "../models/reuters.cdm")
 -- Scores: a topic's labels (model probabilities) and keywords (hits in the
 -- story, saturating: 2 hits give 0.5, 4 give 0.75) combine with a noisy-OR;
 -- a parent scores at least its best child (docs/desk-api.md, "Topic scores").
+--
+-- iptc: each topic's IPTC Media Topic (http://cv.iptc.org/newscodes/mediatopic/
+-- followed by the code), written into the subjects of ninjs output.  Every
+-- code was checked against the Media Topics vocabulary published by the IPTC
+-- at cv.iptc.org (tree view: https://www.iptc.org/std/NewsCodes/treeview/
+-- mediatopic/mediatopic-en-GB.html), in a published copy of its first two
+-- levels.  Where the exact concept sits deeper (defence, diplomacy,
+-- international trade, energy industry), the topic takes the nearest broader
+-- concept that could be checked; the name is the vocabulary's, in en-GB:
+--   medtop:16000000  conflict, war and peace
+--   medtop:20000638  international relations       (under politics)
+--   medtop:04000000  economy, business and finance
+--   medtop:20000344  economy                        (under economy, business and finance)
+--   medtop:20000385  market and exchange            (under economy, business and finance)
+--   medtop:20000209  economic sector                (under economy, business and finance)
+--   medtop:11000000  politics
+--   medtop:15000000  sport
+--   medtop:20000756  technology and engineering     (under science and technology)
+--   medtop:20000002  arts and entertainment         (under arts, culture, entertainment and media)
+-- "world" is a region of the paper, not a subject: Media Topics have no
+-- concept for it, and it carries no code.
 taxonomy {
   { id = "world", name = "World",
-    { id = "defense", name = "Defense and security",
+    { id = "defense", name = "Defense and security", iptc = "medtop:16000000",
       -- no corpus has a defense label: keywords carry this topic
       keywords = { "military", "troops", "soldier*", "army", "armed forces",
                    "mutual defense", "mutual defence", "defense minister",
                    "defence minister", "defense treaty", "defence spending",
                    "missile*", "nuclear weapon*", "warship*", "navy", "air force",
                    "regiment*", "invasion" } },
-    { id = "diplomacy", name = "Diplomacy",
+    { id = "diplomacy", name = "Diplomacy", iptc = "medtop:20000638",
       keywords = { "diplomat*", "ambassador*", "embass*", "treaty", "summit",
                    "foreign minister", "foreign ministry", "strategic partnership",
                    "bilateral" } },
@@ -37,21 +58,26 @@ taxonomy {
   -- The Reuters model knows business news only: its labels count in
   -- proportion to how much the story reads like business (given = ...).
   { id = "business", name = "Business", labels = { "sections:business" },
+    iptc = "medtop:04000000",
     given = "sections:business",
-    { id = "trade", name = "Trade", labels = { "topics:trade" },
+    { id = "trade", name = "Trade", labels = { "topics:trade" }, iptc = "medtop:20000344",
       keywords = { "tariff*", "trade deficit", "trade surplus", "trade war",
                    "trade dispute", "trade sanctions", "protectionis*", "embargo",
                    "world trade organization", "gatt" } },
-    { id = "markets", name = "Markets",
+    { id = "markets", name = "Markets", iptc = "medtop:20000385",
       labels = { "topics:money-fx", "topics:interest", "topics:money-supply" },
       keywords = { "exchange rate*", "interest rate*", "central bank*" } },
     { id = "energy", name = "Energy", labels = { "topics:crude", "topics:nat-gas" },
+      iptc = "medtop:20000209",
       keywords = { "opec", "crude oil", "oil price*", "barrels" } },
   },
-  { id = "politics", name = "Politics", labels = { "sections:politics" } },
-  { id = "sport", name = "Sport", labels = { "sections:sport" } },
-  { id = "technology", name = "Technology", labels = { "sections:tech" } },
-  { id = "entertainment", name = "Entertainment", labels = { "sections:entertainment" } },
+  { id = "politics", name = "Politics", labels = { "sections:politics" },
+    iptc = "medtop:11000000" },
+  { id = "sport", name = "Sport", labels = { "sections:sport" }, iptc = "medtop:15000000" },
+  { id = "technology", name = "Technology", labels = { "sections:tech" },
+    iptc = "medtop:20000756" },
+  { id = "entertainment", name = "Entertainment", labels = { "sections:entertainment" },
+    iptc = "medtop:20000002" },
 }
 
 dead_letter "out/dead-letter"

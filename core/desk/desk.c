@@ -254,6 +254,7 @@ void cd_desk_free(cd_desk *d)
     cd_spool_free(d->spool);    /* after the destinations bound to it */
     cd_buf_free(&d->reason);
     cd_buf_free(&d->json);
+    cd_buf_free(&d->ninjs);
     free(d);
 }
 
@@ -329,7 +330,7 @@ static int same_tokens(const cd_tok_opts *a, const cd_tok_opts *b)
 static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
 {
     cd_tok_opts tok;
-    if (d->nmodels) {
+    if (d->nmodels && !d->taxonomy_only) {
         cd_model_info info;
         cd_model_get_info(d->models[0].model, &info);
         tok = info.tok;
@@ -342,12 +343,14 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
         return st;
     /* a model that tokenizes as the keywords do classifies the story from
      * the same token list: each story is tokenized once, not once per model */
-    for (size_t i = 0; i < d->nmodels; i++)
+    for (size_t i = 0; i < d->nmodels && !d->taxonomy_only; i++)
         d->models[i].shares_tokens = same_tokens(cd_classifier_tok_opts(d->models[i].cls), &tok);
     cd_error e;
     if ((st = cd_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
                             d->taxonomy_where ? d->taxonomy_where : d->path, e.msg);
+    if (d->taxonomy_only)
+        return CD_OK;
     if ((st = resolve_topic_labels(d, err)) != CD_OK)
         return st;
     if (!d->fallback)
@@ -387,6 +390,7 @@ cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     d->cur.meta_ref = LUA_NOREF;
+    d->taxonomy_only = opts && opts->taxonomy_only;
     cd_status st = make_state(d, path, opts, err);
     if (st == CD_OK)
         st = run_config(d, path, err);
@@ -750,11 +754,20 @@ static cd_outcome deliver(cd_desk *d)
         return CD_OUTCOME_FAILED;
     }
     const char *id = d->cur.story->id ? d->cur.story->id : "";
-    int dead = 0, failed = 0;
+    int dead = 0, failed = 0, ninjs_made = 0;
     for (size_t i = 0; i < d->nroute; i++) {
         desk_dest *ds = &d->dests[d->route[i]];
+        cd_buf *doc = &d->json;
+        if (ds->ninjs) {   /* format = "ninjs": made once, for the first that wants it */
+            if (!ninjs_made++)
+                cd_desk_ninjs_write(d, &d->ninjs);
+            doc = &d->ninjs;
+        }
         cd_error e;
-        if (cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e) == CD_OK) {
+        cd_status st = doc->failed
+            ? cd_error_set(&e, CD_ERR_NOMEM, "out of memory building the story's ninjs")
+            : cd_dest_deliver(ds->dest, id, doc->data, doc->len, &e);
+        if (st == CD_OK) {
             ds->delivered++;
             continue;
         }

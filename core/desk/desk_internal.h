@@ -32,6 +32,7 @@ typedef struct desk_model {
 typedef struct desk_dest {
     char *name;
     char *where;
+    int ninjs;                     /* format = "ninjs": IPTC ninjs 2.2 documents */
     cd_dest *dest;                 /* owns its dead-letter folder */
     uint64_t delivered, failed;
 } desk_dest;
@@ -83,6 +84,7 @@ typedef struct label_ref {
 
 struct cd_desk {
     cd_sandbox *sb;
+    int taxonomy_only;             /* cd_desk_opts.taxonomy_only */
     lua_State *L;
     char *path;                    /* the configuration file as given */
     desk_model *models;
@@ -116,6 +118,7 @@ struct cd_desk {
     char *errbuf;
     cd_buf reason;
     cd_buf json;
+    cd_buf ninjs;                  /* the story as ninjs, for ninjs destinations */
     cd_outcome outcome;
     /* live routing (desk_live.c, copydesk watch) */
     desk_feed *feeds;
@@ -144,6 +147,10 @@ double cd_desk_label_p(const char *label, void *desk);
 char *cd_desk_caller_where(lua_State *L);
 /* Decide a story without delivering or counting it (expect cases). */
 void cd_desk_decide_quietly(cd_desk *desk, const cd_story *story);
+/* desk_ninjs.c: the current story as a ninjs 2.2 document, into b
+ * (reset first). */
+void cd_desk_ninjs_write(cd_desk *desk, cd_buf *b);
+
 /* strdup or raise a Lua memory error. */
 char *cd_desk_strdup(lua_State *L, const char *s);
 

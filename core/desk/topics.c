@@ -42,6 +42,8 @@ typedef struct topic {
     int parent;
     double half;
     char *given;           /* own given label, or NULL */
+    char *iptc;            /* IPTC Media Topic qcode, or NULL */
+    double threshold;      /* ninjs subjects from this score */
     const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
     strlist keywords;
@@ -123,6 +125,7 @@ void cd_topics_free(cd_topics *t)
         free(t->v[i].id);
         free(t->v[i].name);
         free(t->v[i].given);
+        free(t->v[i].iptc);
         strlist_free(&t->v[i].labels);
         free_phrases(&t->v[i]);
         strlist_free(&t->v[i].keywords);
@@ -153,6 +156,7 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
     memset(tp, 0, sizeof *tp);
     tp->parent = parent < 0 ? -1 : parent;
     tp->half = CD_TOPIC_DEFAULT_HALF;
+    tp->threshold = CD_TOPIC_DEFAULT_THRESHOLD;
     tp->id = strdup(id);
     tp->name = strdup(name ? name : id);
     if (!tp->id || !tp->name) {
@@ -187,6 +191,51 @@ cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, c
     free(t->v[topic_i].given);
     t->v[topic_i].given = copy;
     return CD_OK;
+}
+
+int cd_iptc_qcode_ok(const char *s)
+{
+    if (strncmp(s, "medtop:", 7))
+        return 0;
+    for (int i = 7; i < 15; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return s[15] == '\0';
+}
+
+cd_status cd_topics_set_iptc(cd_topics *t, size_t topic_i, const char *qcode, cd_error *err)
+{
+    if (!cd_iptc_qcode_ok(qcode))
+        return cd_error_set(err, CD_ERR_ARG,
+                            "topic '%s': iptc '%s' is not a Media Topic code: write "
+                            "\"medtop:\" and its eight digits, as in \"medtop:20000385\" "
+                            "(http://cv.iptc.org/newscodes/mediatopic/)",
+                            t->v[topic_i].id, qcode);
+    char *copy = strdup(qcode);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(t->v[topic_i].iptc);
+    t->v[topic_i].iptc = copy;
+    return CD_OK;
+}
+
+cd_status cd_topics_set_threshold(cd_topics *t, size_t topic_i, double threshold, cd_error *err)
+{
+    if (!(threshold >= 0 && threshold <= 1))
+        return cd_error_set(err, CD_ERR_ARG, "topic '%s': threshold must be a number from 0 to 1",
+                            t->v[topic_i].id);
+    t->v[topic_i].threshold = threshold;
+    return CD_OK;
+}
+
+double cd_topics_threshold(const cd_topics *t, size_t i)
+{
+    return t->v[i].threshold;
+}
+
+const char *cd_topics_iptc(const cd_topics *t, size_t i)
+{
+    return t->v[i].iptc;
 }
 
 const char *cd_topics_given(const cd_topics *t, size_t i)

@@ -30,6 +30,7 @@
 #include "text/toklist.h"
 
 #define CD_TOPIC_DEFAULT_HALF 2.0
+#define CD_TOPIC_DEFAULT_THRESHOLD 0.5   /* score from which ninjs output names it */
 
 /* ---- the taxonomy ------------------------------------------------------- */
 
@@ -49,6 +50,19 @@ cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
 cd_status cd_topics_set_given(cd_topics *t, size_t topic, const char *label, cd_error *err);
 /* The topic's given label, its own or inherited (after compile), or NULL. */
 const char *cd_topics_given(const cd_topics *t, size_t i);
+
+/* The topic's IPTC Media Topic, "medtop:" and eight digits
+ * ("medtop:20000385"); anything else is refused with CD_ERR_ARG. */
+cd_status cd_topics_set_iptc(cd_topics *t, size_t topic, const char *qcode, cd_error *err);
+/* Its qcode, or NULL when it has none. */
+const char *cd_topics_iptc(const cd_topics *t, size_t i);
+/* 1 when s has the form of a Media Topic qcode: "medtop:" and 8 digits. */
+int cd_iptc_qcode_ok(const char *s);
+
+/* The score from which the topic is one of the story's subjects in ninjs
+ * output, in [0, 1] (default CD_TOPIC_DEFAULT_THRESHOLD). */
+cd_status cd_topics_set_threshold(cd_topics *t, size_t topic, double threshold, cd_error *err);
+double cd_topics_threshold(const cd_topics *t, size_t i);
 
 /* Keyword hits that make k = 0.5 (> 0). */
 cd_status cd_topics_set_half(cd_topics *t, size_t topic, double half, cd_error *err);

@@ -2,8 +2,10 @@
  * desk_config.c - the functions a desk configuration calls (SPEC 5):
  *
  *   model "path" | model("name", "path")
- *   taxonomy { {id=, name=, labels=, keywords=, half=, <child topics>...}, ... }
- *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options> }
+ *   taxonomy { {id=, name=, labels=, keywords=, half=, given=, iptc=,
+ *               <child topics>...}, ... }
+ *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options>,
+ *                        format = "copydesk" | "ninjs" }
  *   rule("name", function(story) ... end [, {continue=, to=}])
  *   rule("name", {when = function(story) ... end, to = ..., continue = ...})
  *   fallback "name"
@@ -170,7 +172,8 @@ static int l_model(lua_State *L)
     m->name = cd_desk_strdup(L, name);
     m->path = cd_desk_strdup(L, path);
     m->where = cd_desk_caller_where(L);
-    open_model(L, d, m, path);
+    if (!d->taxonomy_only)   /* train --seeds: the model is what it makes */
+        open_model(L, d, m, path);
     return 0;
 }
 
@@ -217,7 +220,8 @@ static void add_children(lua_State *L, cd_desk *d, int idx, size_t topic, int de
 static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
 {
     static const char *const fields[] = { "id", "name", "labels", "keywords", "half",
-                                          "given", "children", NULL };
+                                          "given", "iptc", "threshold", "children",
+                                          NULL };
     if (depth > 32)
         luaL_error(L, "taxonomy: deeper than 32 levels");
     luaL_checkstack(L, 8, "taxonomy");
@@ -239,6 +243,12 @@ static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
     const char *given = opt_string_field(L, idx, "given", what);
     if (given && cd_topics_set_given(d->topics, c.topic, given, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
+    const char *iptc = opt_string_field(L, idx, "iptc", what);
+    if (iptc && cd_topics_set_iptc(d->topics, c.topic, iptc, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
+    double thr = opt_number_field(L, idx, "threshold", CD_TOPIC_DEFAULT_THRESHOLD, what);
+    if (cd_topics_set_threshold(d->topics, c.topic, thr, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
     double half = opt_number_field(L, idx, "half", CD_TOPIC_DEFAULT_HALF, what);
     if (cd_topics_set_half(d->topics, c.topic, half, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
@@ -293,7 +303,7 @@ static int define_destination(lua_State *L, const char *name, int idx)
 {
     static const char *const fields[] = { "folder", "jsonl", "stdout", "url", "timeout",
                                           "connect_timeout", "retries", "backoff",
-                                          "dead_letter", NULL };
+                                          "dead_letter", "format", NULL };
     cd_desk *d = desk_of(L);
     luaL_checktype(L, idx, LUA_TTABLE);
     const char *what = lua_pushfstring(L, "destination '%s'", name);
@@ -310,7 +320,11 @@ static int define_destination(lua_State *L, const char *name, int idx)
     o.dead_letter = opt_string_field(L, idx, "dead_letter", what);
     o.name = name;
     o.spool = d->spool;
+    const char *format = opt_string_field(L, idx, "format", what);
+    if (format && strcmp(format, "copydesk") && strcmp(format, "ninjs"))
+        return luaL_error(L, "%s: format must be \"copydesk\" (the default) or \"ninjs\"", what);
     desk_dest *ds = append(L, (void **)&d->dests, &d->ndests, sizeof *ds);
+    ds->ninjs = format && !strcmp(format, "ninjs");
     ds->name = cd_desk_strdup(L, name);
     ds->where = cd_desk_caller_where(L);
     cd_error e;

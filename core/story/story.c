@@ -7,8 +7,11 @@
  *   - id: a string or a number (integers up to 2^53 print without a
  *     fraction, other numbers with %.17g); ninjs "uri" is accepted instead.
  *     An absent, null or empty id becomes the story's source.
- *   - title / body: strings; ninjs "headline" / "body_text" instead.
+ *   - title / body: strings; ninjs 1.x "headline" / "body_text" instead.
  *     Absent or null means "".
+ *   - A ninjs 2.x object (a "headlines" or "bodies" array) takes its
+ *     title and body from those (the main headline, the main body with
+ *     its markup stripped): the rules are in core/story/ninjs.c.
  *   - When a plain name and its ninjs alias are both present (and the plain
  *     one is not null), the plain one is used and the alias is kept in meta.
  *   - labels: an array of non-empty strings (duplicates dropped), or one
@@ -38,6 +41,7 @@
 
 #include "base/ascii.h"
 #include "copydesk/story.h"
+#include "story/ninjs.h"
 
 void cd_story_clear(cd_story *story)
 {
@@ -489,16 +493,21 @@ static cd_status set_meta(cd_story *story, const cJSON *obj, cd_error *err)
 
 static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_error *err)
 {
+    /* ninjs 2.x: title and body from headlines and bodies (story/ninjs.c),
+     * which stay in meta with every other field */
+    int v2 = cd_ninjs_is_v2(obj);
     fields f = {
         .id = take_field(obj, "id", "uri"),
-        .title = take_field(obj, "title", "headline"),
-        .body = take_field(obj, "body", "body_text"),
+        .title = v2 ? NULL : take_field(obj, "title", "headline"),
+        .body = v2 ? NULL : take_field(obj, "body", "body_text"),
         .labels = take_field(obj, "labels", NULL),
     };
     cd_status st = set_id(story, f.id, source, err);
-    if (st == CD_OK)
+    if (st == CD_OK && v2)
+        st = cd_ninjs_read_text(obj, story, err);
+    if (st == CD_OK && !v2)
         st = set_string(&story->title, &story->title_len, f.title, err);
-    if (st == CD_OK)
+    if (st == CD_OK && !v2)
         st = set_string(&story->body, &story->body_len, f.body, err);
     if (st == CD_OK)
         st = set_labels(story, f.labels, err);

@@ -41,6 +41,10 @@ typedef struct cd_desk_opts {
                                 Set: they append it to a spool in this folder
                                 instead, for a long-running program to post
                                 later, in order, with retries (copydesk watch) */
+    int taxonomy_only;       /* load the taxonomy alone: model files are not
+                                opened (they may not exist yet: copydesk train
+                                --seeds makes them), no fallback is needed;
+                                such a desk cannot route */
 } cd_desk_opts;
 
 CD_API void cd_desk_opts_default(cd_desk_opts *opts);
@@ -97,6 +101,15 @@ CD_API void cd_desk_deliver(cd_desk *desk, int dry_run, cd_decision *out);
  * before releasing the story given to cd_desk_route (the desk reads it).
  * Caller frees; NULL when out of memory or after an expect case. */
 CD_API char *cd_desk_decision_json(cd_desk *desk, int explain);
+
+/* The last routed story as an IPTC ninjs 2.2 document (one line, no
+ * newline): what a destination with format = "ninjs" receives, with a
+ * subject per topic at or above its threshold (its Media Topic uri when
+ * the topic has an iptc code) and the route in descriptions with the role
+ * "copydesk:route" (core/deliver/deliver_ninjs.c has every field).  Call
+ * it before releasing the story.  Caller frees; NULL when out of memory
+ * or after an expect case. */
+CD_API char *cd_desk_ninjs(cd_desk *desk);
 
 /* ---- counters, for the summary of a run --------------------------------- */
 

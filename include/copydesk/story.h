@@ -7,9 +7,11 @@
  * grow with the number of stories.  Formats are detected per file:
  *
  *   - JSON lines, or one JSON object, or a JSON array of objects: id, title,
- *     body are read (the IPTC ninjs names uri, headline, body_text as well);
- *     labels (array of strings) is the gold label set; every other field is
- *     kept, as a JSON object text, in meta.
+ *     body are read (the IPTC ninjs 1.x names uri, headline, body_text as
+ *     well); labels (array of strings) is the gold label set; every other
+ *     field is kept, as a JSON object text, in meta.  IPTC ninjs 2.x
+ *     stories (headlines[] and bodies[] arrays) give their main headline
+ *     and their main body, markup stripped (core/story/ninjs.c).
  *   - plain text: the first non-empty line is the title, the rest the body,
  *     the path the id.
  *   - inside a directory given as input, a plain-text file in a subfolder
@@ -60,6 +62,13 @@ CD_API cd_status cd_story_from_json(const char *json, size_t len, const char *so
  * both the id and the source; label, when not NULL, is the one gold label. */
 CD_API cd_status cd_story_from_text(const char *text, size_t len, const char *source,
                                     const char *label, cd_story *story, cd_error *err);
+
+/* Replace the story's gold labels by its ninjs subjects (read from its
+ * metadata): a Media Topic uri http://cv.iptc.org/newscodes/mediatopic/CODE
+ * as "medtop:CODE", another uri as it is, else the subject's literal,
+ * else its name; duplicates dropped.  No subjects: no labels.
+ * (copydesk train and eval --labels-from subjects.) */
+CD_API cd_status cd_story_labels_from_subjects(cd_story *story, cd_error *err);
 
 typedef struct cd_reader_opts {
     size_t max_story_bytes;  /* a story (or JSON line) larger than this is refused

@@ -5,9 +5,10 @@
  * Each input is written as desk.lua into a scratch folder that also holds
  * a tiny model (m.cdm, trained once at start-up) and loaded with small
  * limits (instructions, memory, wall clock) so that no input can hang the
- * run or take much memory.  A desk that loads is validated, routes two
- * stories in dry-run mode (nothing is written anywhere), prints their
- * decisions as JSON, and runs its expect cases.  The engine must never
+ * run or take much memory.  It is first loaded for its taxonomy alone (as
+ * train --seeds does), then whole.  A desk that loads is validated, routes
+ * two stories in dry-run mode (nothing is written anywhere), prints their
+ * decisions as JSON and as ninjs, and runs its expect cases.  The engine must never
  * crash, leak or lose a story: every routed story has an outcome and at
  * least one destination.
  */
@@ -88,6 +89,10 @@ static void route_one(cd_desk *d, const char *id, const char *title, const char 
             if (!dec.route[i])
                 abort();
         free(cd_desk_decision_json(d, 1));
+        char *doc = cd_desk_ninjs(d);   /* what a format = "ninjs" destination gets */
+        if (doc && (doc[0] != '{' || !strstr(doc, "\"uri\":")))
+            abort();
+        free(doc);
     }
     cd_story_clear(&s);
 }
@@ -115,6 +120,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.scripts_dir = dir;
     cd_desk *d;
     cd_error err;
+    cd_desk_opts tax = o;   /* the taxonomy alone, as train --seeds loads it */
+    tax.taxonomy_only = 1;
+    if (cd_desk_load(path, &tax, &d, &err) == CD_OK)
+        cd_desk_free(d);
+    else if (!err.msg[0])
+        abort();
     if (cd_desk_load(path, &o, &d, &err) != CD_OK) {
         if (!err.msg[0])
             abort();   /* a refusal always says why */
