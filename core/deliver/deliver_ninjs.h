@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 #include "copydesk/story.h"
-#include "deliver/deliver_json.h"
+#include "base/buf.h"
+#include "base/json.h"
 
 #define CD_MEDTOP_URI "http://cv.iptc.org/newscodes/mediatopic/"
 
