@@ -48,7 +48,8 @@ static void usage(FILE *out)
         "  -s, --state DIR         replay the archive of this state folder (default\n"
         "                          .copydesk, as watch)\n"
         "      --json              one JSON object: base, new, stories, moved,\n"
-        "                          unreadable, rule_errors {base, new}, moves\n"
+        "                          unreadable, rule_errors {base, new}, shared\n"
+        "                          {models, tokens} (what the new desk reused), moves\n"
         "                          [{from, to, count}], changes [{id, source, from,\n"
         "                          to, base, new}] where base and new are the\n"
         "                          decisions as 'route --dry-run --explain' prints\n"
@@ -460,6 +461,8 @@ typedef struct diff_run {
     move *moves;
     size_t nmoves, cap;
     uint64_t stories, moved, listed, unreadable, base_errors, new_errors;
+    size_t shared_models;  /* models whose results the new desk reuses */
+    int shared_tokens;
     int failed;
 } diff_run;
 
@@ -579,10 +582,12 @@ static void print_report(diff_run *r, const char *base, const char *config)
         fputs(",\"new\":", stdout);
         cli_json_string(stdout, config, strlen(config));
         printf(",\"stories\":%llu,\"moved\":%llu,\"unreadable\":%llu,"
-               "\"rule_errors\":{\"base\":%llu,\"new\":%llu},\"moves\":[",
+               "\"rule_errors\":{\"base\":%llu,\"new\":%llu},"
+               "\"shared\":{\"models\":%zu,\"tokens\":%s},\"moves\":[",
                (unsigned long long)r->stories, (unsigned long long)r->moved,
                (unsigned long long)r->unreadable, (unsigned long long)r->base_errors,
-               (unsigned long long)r->new_errors);
+               (unsigned long long)r->new_errors, r->shared_models,
+               r->shared_tokens ? "true" : "false");
         for (size_t i = 0; i < r->nmoves; i++) {
             fputs(i ? ",{\"from\":" : "{\"from\":", stdout);
             json_names(stdout, r->moves[i].from);
@@ -683,6 +688,7 @@ int cli_diff(int argc, char **argv)
     diff_worker *ws = calloc(a.threads, sizeof *ws);
     void **wp = calloc(a.threads, sizeof *wp);
     size_t n = 0;
+    diff_run r = { .a = &a };
     rc = bases && desks && ws && wp ? CLI_OK : CLI_USAGE;
     for (; rc == CLI_OK && n < a.threads; n++) {
         cd_error err;
@@ -698,11 +704,15 @@ int cli_diff(int argc, char **argv)
         }
         if (n == 0)
             cd_desk_validate(desks[0], warn_problem, NULL);
-        cd_desk_share(desks[n], bases[n], NULL);
+        int toks;
+        size_t shared = cd_desk_share(desks[n], bases[n], &toks);
+        if (n == 0) {
+            r.shared_models = shared;
+            r.shared_tokens = toks;
+        }
         ws[n] = (diff_worker){ &a, replay, bases[n], desks[n] };
         wp[n] = &ws[n];
     }
-    diff_run r = { .a = &a };
     cd_reader *reader = NULL;
     if (rc == CLI_OK) {
         cd_error err;
