@@ -21,7 +21,8 @@
 #define SEGMENT_MAX ((uint64_t)64 << 20)
 #define SEGMENT_MIN ((uint64_t)64 << 10)
 #define SYNC_EVERY 1.0          /* seconds between fdatasync calls */
-#define NAME_LEN 32             /* "YYYYMMDDTHHMMSSZ-NNNNNN.jsonl" and a NUL */
+#define NAME_CHARS 29           /* "YYYYMMDDTHHMMSSZ-NNNNNN.jsonl" */
+#define NAME_LEN 32
 
 typedef struct segment {
     char name[NAME_LEN];
@@ -64,7 +65,7 @@ static char *path_of(const cd_archive *a, const char *name)
 static int is_segment(const char *name)
 {
     size_t n = strlen(name);
-    return n == NAME_LEN - 1 && name[8] == 'T' && name[15] == 'Z' && name[16] == '-' &&
+    return n == NAME_CHARS && name[8] == 'T' && name[15] == 'Z' && name[16] == '-' &&
            !strcmp(name + n - 6, ".jsonl");
 }
 
