@@ -429,7 +429,14 @@ cd_status cd_archive_unwrap(cd_story *s, char **recorded)
     cJSON *meta = cJSON_Parse(s->meta_json);
     if (!meta)
         return CD_OK;   /* the reader wrote it: not expected; leave it */
-    cJSON *rec = cJSON_DetachItemFromObjectCaseSensitive(meta, "archived");
+    /* the archive writes its record last: a story's own "archived" field,
+     * if it had one, comes before and stays */
+    cJSON *rec = NULL, *c;
+    cJSON_ArrayForEach(c, meta)
+        if (c->string && !strcmp(c->string, "archived"))
+            rec = c;
+    if (rec)
+        cJSON_DetachItemViaPointer(meta, rec);
     char *text = cJSON_PrintUnformatted(meta);
     char *rtext = rec && recorded ? cJSON_PrintUnformatted(rec) : NULL;
     cJSON_Delete(meta);
