@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "cli_eval_desk.h"
 #include "cli_metrics.h"
-#include "deliver/deliver_json.h"
+#include "base/json.h"
 
 #define SWEEP_STEPS 9
 

@@ -14,8 +14,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "deliver/deliver.h"
-#include "deliver/deliver_json.h"
+#include "base/fs.h"
+#include "base/json.h"
 #include "live/archive.h"
 
 #define SEGMENT_MAX ((uint64_t)64 << 20)
