@@ -409,6 +409,14 @@ void cd_archive_tick(cd_archive *a, double now)
         prune(a, now);
 }
 
+double cd_archive_sync_due(const cd_archive *a, double now)
+{
+    if (!a || !a->dirty || a->fd < 0)
+        return -1;
+    double t = a->last_sync + SYNC_EVERY - now;
+    return t > 0 ? t : 0;
+}
+
 void cd_archive_close(cd_archive *a)
 {
     if (!a)

@@ -47,6 +47,9 @@ cd_status cd_archive_add(cd_archive *a, const cd_story *s, const cd_decision *de
                          cd_error *err);
 /* Sync what was written when a second has passed; rotate and prune. */
 void cd_archive_tick(cd_archive *a, double now);
+/* Seconds until what was written is due to be synced (0: now), or -1 when
+ * all of it is (NULL is fine). */
+double cd_archive_sync_due(const cd_archive *a, double now);
 /* Sync and close (NULL is fine). */
 void cd_archive_close(cd_archive *a);
 

@@ -123,5 +123,33 @@ jqtrue "archive: story and decision" "$seg" '.id and .title and .archived.route 
 run 0 "diff replays the archive" -- cd_ diff --json -c desks/new.lua --base desks/desk.lua --inbox inbox
 jqtrue "replay: every story, the same moves" "$T/out" '.stories == 5 and .moved == 2 and .unreadable == 0'
 jqtrue "replay: the archived record is not story metadata" "$T/out" '[.changes[].new.rule] == ["sport","sport"]'
+# a second run appends; SIGKILL loses no line written (one write per line)
+cp stories.jsonl inbox/again.jsonl
+run 0 "watch --once again" -- cd_ watch --once -c desks/desk.lua --inbox inbox
+same "archive: ten complete lines" "$(cat inbox/.copydesk/archive/*.jsonl | jq -c .id | wc -l)" "10"
+run 0 "diff replays both runs" -- cd_ diff --json -c desks/new.lua --base desks/desk.lua --state inbox/.copydesk
+jqtrue "replay: ten stories, four moved" "$T/out" '.stories == 10 and .moved == 4'
+mkdir -p inbox2
+cp stories.jsonl inbox2/a.jsonl
+run 0 "watch --no-archive" -- cd_ watch --once --no-archive -c desks/desk.lua --inbox inbox2
+lacks "no archive kept" <(ls inbox2/.copydesk) "^archive$"
+run 2 "--archive-max below 1M is refused" -- cd_ watch --once --archive-max 10K -c desks/desk.lua --inbox inbox2
+has "says what it expects" "$T/err" "--archive-max: expected a size of 1M or more"
+run 2 "--archive-days must be a number" -- cd_ watch --once --archive-days x -c desks/desk.lua --inbox inbox2
+run 0 "watch with bounds given" -- cd_ watch --once --archive-days 1.5 --archive-max 2M -c desks/desk.lua --inbox inbox2
+has "help names the archive options" <(cd_ watch --help) "--archive-days N"
+
+# SIGKILL right after routing: every line written is whole and replays
+mkdir -p inbox3
+"$COPYDESK" watch -c desks/desk.lua --inbox inbox3 2>"$T/watch3.log" &
+wpid=$!
+trap 'kill -9 $wpid 2>/dev/null; rm -rf "$T"' EXIT
+cp stories.jsonl inbox3/a.jsonl
+for _ in $(seq 100); do grep -q "story id=s5" "$T/watch3.log" && break; sleep 0.1; done
+kill -9 $wpid; wait $wpid 2>/dev/null
+same "after kill -9: five whole lines" "$(cat inbox3/.copydesk/archive/*.jsonl | jq -c .archived.route | wc -l)" "5"
+run 0 "diff replays what the killed watch archived" -- cd_ diff --json -c desks/new.lua --base desks/desk.lua --inbox inbox3
+jqtrue "replay after kill: five stories" "$T/out" '.stories == 5 and .moved == 2'
+
 run 2 "diff without stories or archive" -- cd_ diff -c desks/new.lua --base desks/desk.lua --state nowhere
 has "says where it looked" "$T/err" "no archive to replay at nowhere/archive"
