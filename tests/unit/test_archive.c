@@ -81,8 +81,8 @@ static void test_round_trip(void **state)
     uint64_t bytes;
     assert_int_equal(segments(dir, names, 8, &bytes), 1);
     assert_true(bytes > 0);
-    char *adir = cd_archive_dir(dir), path[4096];
-    snprintf(path, sizeof path, "%s/%s", adir, names[0]);
+    char *adir = cd_archive_dir(dir), path[4200];
+    snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[0]);
     size_t len;
     char *text = slurp(path, &len);
     assert_non_null(text);
@@ -137,8 +137,8 @@ static void test_bounds_and_reopen(void **state)
         assert_true(strcmp(names[i - 1], names[i]) < 0);
 
     /* a torn last line is cut off when reopening, and adding goes on there */
-    char *adir = cd_archive_dir(dir), path[4096];
-    snprintf(path, sizeof path, "%s/%s", adir, names[n - 1]);
+    char *adir = cd_archive_dir(dir), path[4200];
+    snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[n - 1]);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     FILE *f = fopen(path, "a");
@@ -157,7 +157,7 @@ static void test_bounds_and_reopen(void **state)
     cd_archive_opts young = { .max_age_s = 3600, .max_bytes = 1 << 20 };
     struct timespec old[2] = { { .tv_sec = (time_t)now - 7200 }, { .tv_sec = (time_t)now - 7200 } };
     for (size_t i = 0; i + 1 < n; i++) {
-        snprintf(path, sizeof path, "%s/%s", adir, names[i]);
+        snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[i]);
         assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
     }
     assert_int_equal(cd_archive_open(dir, &young, &a, &e), CD_OK);
