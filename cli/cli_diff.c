@@ -690,6 +690,8 @@ int cli_diff(int argc, char **argv)
     size_t n = 0;
     diff_run r = { .a = &a };
     rc = bases && desks && ws && wp ? CLI_OK : CLI_USAGE;
+    if (rc != CLI_OK)
+        cli_error("diff", "out of memory");
     for (; rc == CLI_OK && n < a.threads; n++) {
         cd_error err;
         if (load_base(&a, &bases[n]) != 0) {
