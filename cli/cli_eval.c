@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_eval_desk.h"
 #include "cli_metrics.h"
 #include "cli_opts.h"
 #include "cli_progress.h"
@@ -22,7 +23,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: copydesk eval -m MODEL [--json] INPUT...\n"
-        "       copydesk eval --cv K [training options] [--json] INPUT...\n\n"
+        "       copydesk eval --cv K [training options] [--json] INPUT...\n"
+        "       copydesk eval -c DESK.lua [--errors] [--sweep TOPIC] [--json] INPUT...\n\n"
         "Measure how well a model labels stories whose labels are known: accuracy\n"
         "(exact label set), micro and macro precision, recall and F1, a per-label\n"
         "table, and a confusion matrix for single-label data.  Macro figures average\n"
@@ -38,6 +40,7 @@ static void usage(FILE *out)
         "                      subjects (medtop:CODE for a Media Topic)\n"
         "  -q, --quiet         no progress on stderr\n"
         "  -h, --help          this help\n\n"
+        CLI_EVAL_DESK_HELP "\n"
         CLI_TOK_HELP "\n" CLI_NB_HELP);
 }
 
@@ -48,15 +51,20 @@ typedef struct eval_args {
     int subjects;       /* --labels-from subjects */
     cd_tok_opts tok;
     cd_nb_opts nb;
+    cli_eval_desk_args desk;   /* -c DESK.lua */
 } eval_args;
 
-enum { OPT_CV = OPT_FIRST_FREE, OPT_JSON, OPT_LABELS_FROM };
+enum { OPT_CV = OPT_FIRST_FREE, OPT_JSON, OPT_LABELS_FROM, OPT_ERRORS, OPT_SWEEP, OPT_THRESHOLD };
 
 static int parse(int argc, char **argv, eval_args *a)
 {
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "cv", required_argument, NULL, OPT_CV },
+        { "config", required_argument, NULL, 'c' },
+        { "errors", no_argument, NULL, OPT_ERRORS },
+        { "sweep", required_argument, NULL, OPT_SWEEP },
+        { "threshold", required_argument, NULL, OPT_THRESHOLD },
         { "json", no_argument, NULL, OPT_JSON },
         { "labels-from", required_argument, NULL, OPT_LABELS_FROM },
         { "quiet", no_argument, NULL, 'q' },
@@ -66,9 +74,20 @@ static int parse(int argc, char **argv, eval_args *a)
     };
     int c, r;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:qh", longopts, NULL)) != -1) {
+    char *end;
+    while ((c = getopt_long(argc, argv, "m:c:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': a->model = optarg; break;
+        case 'c': a->desk.config = optarg; break;
+        case OPT_ERRORS: a->desk.errors = 1; break;
+        case OPT_SWEEP: a->desk.sweep = optarg; break;
+        case OPT_THRESHOLD:
+            a->desk.threshold = strtod(optarg, &end);
+            if (end == optarg || *end || !(a->desk.threshold > 0 && a->desk.threshold <= 1)) {
+                cli_error("eval", "--threshold: expected a number in (0, 1], got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
         case OPT_CV:
             if ((a->cv = cli_parse_count(optarg)) < 2 || a->cv > 100) {
                 cli_error("eval", "--cv: expected a number from 2 to 100, got '%s'", optarg);
@@ -95,8 +114,12 @@ static int parse(int argc, char **argv, eval_args *a)
             return CLI_USAGE;
         }
     }
-    if (!a->model == !a->cv) {
-        cli_error("eval", "give either a model (-m MODEL) or --cv K");
+    if ((a->model != NULL) + (a->cv != 0) + (a->desk.config != NULL) != 1) {
+        cli_error("eval", "give one of a model (-m MODEL), --cv K or a desk (-c DESK.lua)");
+        return CLI_USAGE;
+    }
+    if (!a->desk.config && (a->desk.errors || a->desk.sweep || a->desk.threshold > 0)) {
+        cli_error("eval", "--errors, --sweep and --threshold need a desk (-c DESK.lua)");
         return CLI_USAGE;
     }
     if (optind >= argc) {
@@ -385,9 +408,16 @@ int cli_eval(int argc, char **argv)
     eval_args a = { 0 };
     cd_tok_opts_default(&a.tok);
     cd_nb_opts_default(&a.nb);
+    cd_desk_opts_default(&a.desk.opts);
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         return rc;
+    if (a.desk.config) {
+        a.desk.json = a.json;
+        if (!(a.desk.threshold > 0))
+            a.desk.threshold = 0.5;
+        return cli_eval_desk(&a.desk, argv + optind, argc - optind);
+    }
     cli_metrics mx;
     cli_metrics_init(&mx);
     int status = a.cv ? eval_cv(&a, argv + optind, argc - optind, &mx)

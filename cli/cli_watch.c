@@ -39,12 +39,32 @@ static void usage(FILE *out)
         "                          folder, running or not, and exit\n"
         "      --instructions N    Lua instructions a rule may run per story\n"
         "      --memory BYTES      memory limit of the desk's Lua state\n"
+        "      --archive-days N    keep what was routed (each story and its decision,\n"
+        "                          in STATE/archive/, for copydesk diff) N days\n"
+        "                          (default 7)\n"
+        "      --archive-max SIZE  and at most SIZE (bytes, or with K, M, G; default 1G)\n"
+        "      --no-archive        keep no archive\n"
         "  -h, --help              this help\n\n"
         "Exit status: 0 after a clean stop; 2 usage or configuration error (a desk\n"
         "that does not load or whose expect cases fail does not start).\n");
 }
 
-enum { OPT_JSON_LOG = 1000, OPT_ONCE, OPT_STATUS, OPT_INSTRUCTIONS, OPT_MEMORY };
+enum { OPT_JSON_LOG = 1000, OPT_ONCE, OPT_STATUS, OPT_INSTRUCTIONS, OPT_MEMORY,
+       OPT_ARCHIVE_DAYS, OPT_ARCHIVE_MAX, OPT_NO_ARCHIVE };
+
+/* "1073741824", "512K", "64M", "1G" -> bytes; 0 when invalid. */
+static uint64_t parse_size(const char *s)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = !*end ? 0 : !strcmp(end, "K") ? 10 : !strcmp(end, "M") ? 20
+              : !strcmp(end, "G") ? 30 : -1;
+    if (shift < 0 || v > (1ULL << (62 - shift)))
+        return 0;
+    return (uint64_t)v << shift;
+}
 
 int cli_watch(int argc, char **argv)
 {
@@ -57,6 +77,9 @@ int cli_watch(int argc, char **argv)
         { "status", no_argument, NULL, OPT_STATUS },
         { "instructions", required_argument, NULL, OPT_INSTRUCTIONS },
         { "memory", required_argument, NULL, OPT_MEMORY },
+        { "archive-days", required_argument, NULL, OPT_ARCHIVE_DAYS },
+        { "archive-max", required_argument, NULL, OPT_ARCHIVE_MAX },
+        { "no-archive", no_argument, NULL, OPT_NO_ARCHIVE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -73,6 +96,24 @@ int cli_watch(int argc, char **argv)
         case OPT_JSON_LOG: o.json_log = 1; break;
         case OPT_ONCE: o.once = 1; break;
         case OPT_STATUS: status = 1; break;
+        case OPT_ARCHIVE_DAYS: {
+            char *end;
+            double days = strtod(optarg, &end);
+            if (end == optarg || *end || !(days > 0 && days <= 3650)) {
+                cli_error("watch", "--archive-days: expected a number of days, got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            o.archive.max_age_s = days * 86400;
+            break;
+        }
+        case OPT_ARCHIVE_MAX:
+            if ((o.archive.max_bytes = parse_size(optarg)) < (1u << 20)) {
+                cli_error("watch", "--archive-max: expected a size of 1M or more (bytes, or "
+                          "with K, M, G), got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case OPT_NO_ARCHIVE: o.no_archive = 1; break;
         case OPT_INSTRUCTIONS:
         case OPT_MEMORY:
             if (cli_parse_desk_limit("watch", c == OPT_MEMORY ? "memory" : "instructions",

@@ -196,6 +196,7 @@ static void reset_story(cd_desk *d)
     d->cur.tags = d->cur.log = NULL;
     d->cur.ntags = d->cur.nlog = 0;
     d->cur.live = 0;
+    d->cur.analysed = 0;
     d->nroute = 0;
     d->rule = NULL;
     d->error = NULL;
@@ -209,7 +210,8 @@ void cd_desk_free(cd_desk *d)
     if (!d)
         return;
     reset_story(d);
-    cd_toklist_free(d->cur.toks);
+    cd_toklist_free(d->cur.own_toks);
+    cd_desk_share_free(d);
     for (size_t i = 0; i < d->nlabel_refs; i++)
         free(d->label_refs[i].idx);
     free(d->label_refs);
@@ -299,14 +301,31 @@ static cd_status make_state(cd_desk *d, const char *path, const cd_desk_opts *op
     return cd_topics_new(&d->topics, err);
 }
 
-/* Run the configuration file in the sandbox. */
-static cd_status run_config(cd_desk *d, const char *path, cd_error *err)
+/* The configuration's text when it does not come from its file (a git
+ * revision: copydesk diff --base REV:PATH). */
+typedef struct config_text {
+    const char *text;
+    size_t len;
+    const char *name;    /* shown in messages instead of the path */
+} config_text;
+
+/* Run the configuration file (or its given text) in the sandbox. */
+static cd_status run_config(cd_desk *d, const char *path, const config_text *ct,
+                            cd_error *err)
 {
     lua_State *L = d->L;
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+    int rc;
+    if (ct) {
+        char chunk[1100];
+        snprintf(chunk, sizeof chunk, "@%s", ct->name);
+        rc = luaL_loadbufferx(L, ct->text, ct->len, chunk, "t");
+    } else {
+        if (stat(path, &sb) != 0)
+            return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
+        rc = luaL_loadfilex(L, path, "t");
+    }
+    if (rc != LUA_OK) {
         cd_error_set(err, CD_ERR_SCRIPT, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return CD_ERR_SCRIPT;
@@ -380,12 +399,12 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out,
-                       cd_error *err)
+static cd_status load(const char *path, const config_text *ct, const cd_desk_opts *opts,
+                      cd_desk **out, cd_error *err)
 {
     *out = NULL;
     cd_desk *d = calloc(1, sizeof *d);
-    if (!d || !(d->path = strdup(path))) {
+    if (!d || !(d->path = strdup(ct ? ct->name : path))) {
         free(d);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -393,7 +412,7 @@ cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out
     d->taxonomy_only = opts && opts->taxonomy_only;
     cd_status st = make_state(d, path, opts, err);
     if (st == CD_OK)
-        st = run_config(d, path, err);
+        st = run_config(d, path, ct, err);
     if (st == CD_OK)
         st = finish(d, opts, err);
     if (st != CD_OK) {
@@ -404,21 +423,51 @@ cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out
     return CD_OK;
 }
 
+cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out,
+                       cd_error *err)
+{
+    return load(path, NULL, opts, out, err);
+}
+
+cd_status cd_desk_load_text(const char *text, size_t len, const char *path, const char *name,
+                            const cd_desk_opts *opts, cd_desk **out, cd_error *err)
+{
+    config_text ct = { text, len, name ? name : path };
+    return load(path, &ct, opts, out, err);
+}
+
 /* ---- analyse: classify, tokenize, score ---------------------------------- */
 
 static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
 {
+    /* diff decides each story under two desks: what the other desk already
+     * computed for this story (tokens, identical models) is reused */
+    int share_toks = 0;
+    const int64_t *share_models = NULL;
+    const cd_desk *from = d->share ? cd_desk_shared(d, s, &share_toks, &share_models) : NULL;
     size_t len;
     char *text = cd_story_text(s, &len);
     if (!text)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     cd_status st = CD_OK;
-    if (!d->cur.toks && !(d->cur.toks = cd_toklist_new()))
-        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    if (st == CD_OK)
-        st = cd_toklist_fill(d->cur.toks, d->tok, text, len, err);
+    if (from && share_toks) {
+        d->cur.toks = from->cur.toks;
+    } else {
+        if (!d->cur.own_toks && !(d->cur.own_toks = cd_toklist_new()))
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if (st == CD_OK)
+            st = cd_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
+        d->cur.toks = d->cur.own_toks;
+    }
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
+        if (from && share_models[i] >= 0) {
+            const desk_model *fm = &from->models[share_models[i]];
+            memcpy(m->p, fm->p, m->nlabels * sizeof *m->p);
+            m->scores = fm->scores;
+            m->nscores = fm->nscores;
+            continue;
+        }
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
         if (m->shares_tokens)
@@ -431,8 +480,10 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
                 m->p[m->scores[j].label] = m->scores[j].p;
     }
     free(text);
-    if (st == CD_OK)
+    if (st == CD_OK) {
         cd_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
+        d->cur.analysed = 1;
+    }
     return st;
 }
 

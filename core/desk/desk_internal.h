@@ -65,7 +65,9 @@ typedef struct desk_expect {
 typedef struct desk_story {
     const cd_story *story;
     int meta_ref;                  /* expect cases: a Lua meta table, or LUA_NOREF */
-    cd_toklist *toks;
+    const cd_toklist *toks;        /* own_toks, or a desk's it shares (desk_share.c) */
+    cd_toklist *own_toks;
+    int analysed;                  /* the models and tokens are this story's */
     cd_topic_score *scores;        /* one per topic */
     char **tags;
     size_t ntags;
@@ -123,6 +125,8 @@ struct cd_desk {
     /* live routing (desk_live.c, copydesk watch) */
     desk_feed *feeds;
     size_t nfeeds;
+    /* another desk whose analysis of the same story is reused (desk_share.c) */
+    struct desk_share *share;
 };
 
 /* desk_config.c: register the configuration functions as globals. */
@@ -150,6 +154,12 @@ void cd_desk_decide_quietly(cd_desk *desk, const cd_story *story);
 /* desk_ninjs.c: the current story as a ninjs 2.2 document, into b
  * (reset first). */
 void cd_desk_ninjs_write(cd_desk *desk, cd_buf *b);
+/* desk_share.c: the desk whose tokens (*toks) and model results (index
+ * in it per model of d, -1 when not shared) d may reuse for story s, or
+ * NULL when it has not analysed s. */
+const cd_desk *cd_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
+                              const int64_t **models);
+void cd_desk_share_free(cd_desk *d);
 
 /* strdup or raise a Lua memory error. */
 char *cd_desk_strdup(lua_State *L, const char *s);

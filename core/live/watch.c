@@ -212,6 +212,10 @@ static cd_status setup(watch *w, cd_error *err)
         return st;
     w->desk_opts = o->desk;
     w->desk_opts.spool_dir = w->spool_dir;
+    /* the archive serves previews: without it, routing still goes on */
+    cd_error ae;
+    if (!o->no_archive && cd_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
+        cd_watch_note_error(w, "archive-failed", o->state, ae.msg);
     if (o->inbox && (st = cd_mkdirs(o->inbox, err)) != CD_OK)
         return st;
     sigset_t set;
@@ -257,6 +261,7 @@ static void teardown(watch *w)
     cd_desk_free(w->desk);
     cd_spool_free(w->spool);
     free(w->spool_dir);
+    cd_archive_close(w->archive);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
     free(w->dirs);
@@ -288,6 +293,9 @@ static int sleep_ms(watch *w)
     if (in >= 0 && in < t)
         t = in;
     in = cd_spool_next_due(w->spool);
+    if (in >= 0 && in < t)
+        t = in;
+    in = cd_archive_sync_due(w->archive, (double)time(NULL));
     if (in >= 0 && in < t)
         t = in;
     if (w->reload_due > 0 && w->reload_due - now < t)
@@ -330,6 +338,7 @@ static void turn(watch *w)
         cd_watch_poll_feed(w, f);
     if (!w->stopping)
         cd_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
+    cd_archive_tick(w->archive, (double)time(NULL));
     if (w->status_dirty && cd_monotonic() - w->status_at >= STATUS_EVERY)
         cd_watch_write_status(w, 1);
 }

@@ -33,6 +33,8 @@
  *   lock          held (flock) by the running process
  *   spool/        url deliveries waiting
  *   feeds/NAME.seen, feeds/NAME.http   remembered ids, last validators
+ *   archive/      the routed stories and their decisions, for copydesk
+ *                 diff to replay (core/live/archive.h)
  */
 #ifndef CD_WATCH_H
 #define CD_WATCH_H
@@ -40,6 +42,7 @@
 #include <stdio.h>
 
 #include "copydesk.h"
+#include "live/archive.h"
 
 typedef struct cd_watch_opts {
     const char *config;      /* the desk configuration (required) */
@@ -49,6 +52,8 @@ typedef struct cd_watch_opts {
     int json_log;            /* log JSON lines instead of key=value lines */
     int once;                /* stop when there is nothing left to do now */
     FILE *log;               /* where the log goes (stderr when NULL) */
+    cd_archive_opts archive; /* bounds of the archive of routed stories */
+    int no_archive;          /* keep no archive */
 } cd_watch_opts;
 
 /* Run until stopped.  CD_OK after a clean stop; an error when the desk

@@ -179,6 +179,8 @@ int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *
         w->errors++;
         cd_watch_set_str(&w->last_error, dec.error);
     }
+    if (w->archive && cd_archive_add(w->archive, s, &dec, (double)time(NULL), &e) != CD_OK)
+        cd_watch_note_error(w, "archive-failed", s->id, e.msg);
     if (dec.outcome == CD_OUTCOME_FAILED) {
         snprintf(why, cap, "story %s: %s", s->id, dec.error ? dec.error : "delivery failed");
         return -1;

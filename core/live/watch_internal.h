@@ -114,6 +114,7 @@ typedef struct watch {
     cd_desk *desk;
     char *spool_dir;
     cd_spool *spool;          /* the desk's too (one spool per folder) */
+    cd_archive *archive;      /* what was routed, or NULL (core/live/archive.h) */
     int ino, sigfd, lockfd;
     dir_watch *dirs;
     size_t ndirs;
