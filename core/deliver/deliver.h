@@ -54,6 +54,15 @@ const char *cd_dest_target(const cd_dest *d);
 cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
                           cd_error *err);
 
+/* Whether the destination can be written, by trying (deliver_probe.c):
+ * a folder's missing parents are created, a file created and removed in
+ * it, and the folders made for the test removed again; a jsonl file is
+ * opened for appending (or its folder probed when it does not exist).
+ * Nothing for stdout and url.  err says what cannot be written and why. */
+cd_status cd_dest_probe(const cd_dest *d, cd_error *err);
+cd_status cd_probe_folder(const char *dir, cd_error *err);
+cd_status cd_probe_file(const char *path, cd_error *err);
+
 /* ---- helpers shared by the kinds and by the dead-letter folder ---------- */
 
 /* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a

@@ -10,7 +10,8 @@
  *             rule that returns destinations decides, unless it was
  *             declared continue = true (its destinations are added and the
  *             next rules run).  No deciding rule: the fallback is added.
- *             A rule that fails: the story goes to the fallback alone.
+ *             A rule that fails: the story keeps what earlier continue
+ *             rules added and goes to the fallback as well.
  *   deliver   the story JSON to each destination; a failing destination
  *             hands it to the dead-letter folder with the error.
  *
@@ -194,7 +195,9 @@ static void reset_story(cd_desk *d)
     d->cur.tags = d->cur.log = NULL;
     d->cur.ntags = d->cur.nlog = 0;
     d->cur.live = 0;
-    d->nroute = 0;
+    d->nroute = d->nkept = 0;
+    if (d->rule_result)
+        memset(d->rule_result, 0, d->nrules);
     d->rule = NULL;
     d->error = NULL;
     if (d->errbuf)
@@ -247,6 +250,7 @@ void cd_desk_free(cd_desk *d)
     free(d->dead_letter);
     free(d->route);
     free(d->route_names);
+    free(d->rule_result);
     free(d->cur.scores);
     free(d->path);
     free(d->errbuf);
@@ -357,9 +361,11 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
+    d->rule_result = calloc(d->nrules ? d->nrules : 1, 1);
     if (!d->dead_letter)
         d->dead_letter = strdup("dead-letter");
-    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->dead_letter)
+    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->dead_letter ||
+        !d->rule_result)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     d->errbuf[0] = '\0';
     cd_sandbox_set_limits(d->sb,
@@ -437,9 +443,20 @@ static void add_route(cd_desk *d, size_t dest)
     d->route[d->nroute++] = dest;
 }
 
+/* Whether rule r may return destination name: any, unless it declared
+ * to = ..., which then lists every name it may return. */
+static int rule_allows(const desk_rule *r, const char *name)
+{
+    for (size_t i = 0; i < r->nto; i++)
+        if (!strcmp(r->to[i], name))
+            return 1;
+    return r->nto == 0;
+}
+
 /* Add the destination named at idx to the route; 0 and a message in
- * d->errbuf when it is not a destination name. */
-static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
+ * why when it is not a destination name, or not one of the rule's to. */
+static int route_name(lua_State *L, cd_desk *d, const desk_rule *r, int idx, char *why,
+                      size_t cap)
 {
     if (lua_type(L, idx) != LUA_TSTRING) {
         snprintf(why, cap, "returned a list holding a %s; expected destination names",
@@ -450,6 +467,10 @@ static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
     int64_t k = cd_desk_find_dest(d, name);
     if (k < 0) {
         snprintf(why, cap, "returned '%.100s', which is not a destination", name);
+        return 0;
+    }
+    if (!rule_allows(r, name)) {
+        snprintf(why, cap, "returned '%.100s', which its to = ... does not list", name);
         return 0;
     }
     add_route(d, (size_t)k);
@@ -478,7 +499,7 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
     if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
         return 0;
     if (t == LUA_TSTRING)
-        return route_name(L, d, -1, why, cap) ? 1 : -1;
+        return route_name(L, d, r, -1, why, cap) ? 1 : -1;
     if (t != LUA_TTABLE) {
         snprintf(why, cap, "returned a %s; expected nothing, a destination name or a list "
                  "of names", luaL_typename(L, -1));
@@ -487,7 +508,7 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
     size_t n = lua_rawlen(L, -1);
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, (lua_Integer)i);
-        int ok = route_name(L, d, -1, why, cap);
+        int ok = route_name(L, d, r, -1, why, cap);
         lua_pop(L, 1);
         if (!ok)
             return -1;
@@ -534,7 +555,9 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
 }
 
 /* Protected: make the story object and run the rules.  Sets d->rule when
- * a rule decided; on a rule error d->error is set and the route emptied. */
+ * a rule decided.  On a rule error d->error is set, and the route keeps
+ * what earlier continue = true rules added (d->nkept), never a part of
+ * the failing rule's answer. */
 static int decide_protected(lua_State *L)
 {
     cd_desk *d = lua_touserdata(L, 1);
@@ -543,14 +566,17 @@ static int decide_protected(lua_State *L)
     for (size_t i = 0; i < d->nrules; i++) {
         int r = run_rule(L, d, i, story);
         if (r < 0) {
-            d->nroute = 0;
+            d->rule_result[i] = RULE_FAILED;
+            d->nroute = d->nkept;
             return 0;
         }
+        d->rule_result[i] = r == 0 ? RULE_NOTHING : d->rules[i].cont ? RULE_ADDED : RULE_DECIDED;
         if (r > 0 && !d->rules[i].cont) {
             d->rule = d->rules[i].name;
             d->rules[i].decided++;
             return 0;
         }
+        d->nkept = d->nroute;
     }
     return 0;
 }
@@ -564,13 +590,12 @@ static void decide(cd_desk *d)
         snprintf(d->errbuf, ERRBUF, "story %s: %s", d->cur.story->id ? d->cur.story->id : "?",
                  lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         d->error = d->errbuf;
-        d->nroute = 0;
         d->rule = NULL;
         lua_pop(L, 1);
     }
     if (!d->rule) {
         if (d->error)
-            d->nroute = 0;
+            d->nroute = d->nkept;   /* the copies decided before the failure stay */
         add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
     }
 }
@@ -611,6 +636,9 @@ static void make_reason(cd_desk *d)
         cd_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
     } else if (d->error) {
         cd_buf_printf(b, "fallback: %s", d->error);
+        for (size_t i = 0; i < d->nkept && i < d->nroute; i++)
+            cd_buf_printf(b, "%s%s", i ? ", " : "; kept the copies earlier rules decided: ",
+                          d->route_names[i]);
     } else {
         cd_buf_puts(b, "fallback: no rule decided");
     }

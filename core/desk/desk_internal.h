@@ -110,6 +110,8 @@ struct cd_desk {
     size_t *route;                 /* destination indexes, deduplicated */
     const char **route_names;      /* their names, for cd_decision */
     size_t nroute;
+    size_t nkept;                  /* route entries decided by continue rules */
+    unsigned char *rule_result;    /* per rule, for --explain: enum rule_result */
     const char *rule;
     char *error;                   /* errbuf when there is an error, else NULL */
     char *errbuf;
@@ -122,6 +124,9 @@ struct cd_desk {
     cd_desk_handoff_fn handoff;    /* url deliveries go here when set */
     void *handoff_ud;
 };
+
+/* What a rule did with the current story (--explain). */
+enum rule_result { RULE_NOT_RUN = 0, RULE_NOTHING, RULE_ADDED, RULE_DECIDED, RULE_FAILED };
 
 /* desk_config.c: register the configuration functions as globals. */
 void cd_desk_config_register(lua_State *L);

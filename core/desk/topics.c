@@ -199,6 +199,19 @@ void cd_phrase_free(cd_phrase *p)
     free(p);
 }
 
+int cd_scope_parse(const char *s, int near)
+{
+    if (!strcmp(s, "title"))
+        return CD_SCOPE_TITLE;
+    if (!strcmp(s, "lede"))
+        return CD_SCOPE_LEDE;
+    if (!strcmp(s, "body"))
+        return CD_SCOPE_BODY;
+    if (near && !strcmp(s, "sentence"))
+        return CD_SCOPE_SENTENCE;
+    return -1;
+}
+
 /* ---- the taxonomy ------------------------------------------------------- */
 
 typedef struct strlist {

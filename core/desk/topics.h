@@ -58,6 +58,16 @@ cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out
 size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
 void cd_phrase_free(cd_phrase *p);
 
+/* Where in a story a phrase must occur (story:has(phrase, scope)):
+ * title, lede (the first paragraph of the body), body; near(a, b, scope):
+ * both in one sentence. */
+typedef enum cd_scope {
+    CD_SCOPE_ALL = 0, CD_SCOPE_TITLE, CD_SCOPE_LEDE, CD_SCOPE_BODY, CD_SCOPE_SENTENCE
+} cd_scope;
+
+/* "title", "lede", "body" (and "sentence" when near): the scope, or -1. */
+int cd_scope_parse(const char *s, int near);
+
 /* ---- the taxonomy ------------------------------------------------------- */
 
 typedef struct cd_topics cd_topics;

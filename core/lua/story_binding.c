@@ -27,6 +27,7 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/suggest.h"
 
 #define STORY_MT "copydesk.story"
 #define MAX_NOTES 100
@@ -46,12 +47,26 @@ static cd_desk *check_story(lua_State *L)
     return d;
 }
 
+static const char *topic_name_at(const void *ud, size_t i)
+{
+    return cd_topics_id(ud, i);
+}
+
+static const char *model_name_at(const void *ud, size_t i)
+{
+    return ((const cd_desk *)ud)->models[i].name;
+}
+
 static int64_t check_topic(lua_State *L, cd_desk *d, int idx)
 {
     const char *id = luaL_checkstring(L, idx);
     int64_t t = d->topics ? cd_topics_find(d->topics, id) : -1;
-    if (t < 0)
-        luaL_error(L, "unknown topic '%s' (not in the taxonomy)", id);
+    if (t < 0) {
+        const char *near = d->topics ? cd_suggest(id, topic_name_at, d->topics,
+                                                  cd_topics_count(d->topics)) : NULL;
+        luaL_error(L, "unknown topic '%s' (not in the taxonomy%s%s%s)", id,
+                   near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    }
     return t;
 }
 
@@ -63,8 +78,11 @@ static desk_model *check_model(lua_State *L, cd_desk *d, int idx)
         return &d->models[0];
     const char *name = luaL_checkstring(L, idx);
     int64_t m = cd_desk_find_model(d, name);
-    if (m < 0)
-        luaL_error(L, "unknown model '%s'", name);
+    if (m < 0) {
+        const char *near = cd_suggest(name, model_name_at, d, d->nmodels);
+        luaL_error(L, "unknown model '%s'%s%s%s", name, near ? " (did you mean '" : "",
+                   near ? near : "", near ? "'?)" : "");
+    }
     return &d->models[m];
 }
 

@@ -117,9 +117,12 @@ size_t cd_desk_topics(const cd_desk *desk);
 /* ---- checking ----------------------------------------------------------- */
 
 /* Static checks of a loaded desk: topic labels that no model has, rules
- * (to = ...) and expect cases naming unknown destinations, rules that
- * return a literal name that is not a destination.  Calls fn once per
- * problem ("file:line: what"); returns the number of problems. */
+ * (to = ...) and expect cases naming unknown destinations, the literals
+ * a rule's source shows (returned names, within its to = ...; topic ids,
+ * model names, labels, phrases), and folder and jsonl destinations that
+ * cannot be written (tried: what the probe creates it removes).  Calls fn
+ * once per problem ("file:line: what", with the nearest known name when
+ * one is close); returns the number of problems. */
 typedef void (*cd_problem_fn)(const char *msg, void *ud);
 size_t cd_desk_validate(cd_desk *desk, cd_problem_fn fn, void *ud);
 

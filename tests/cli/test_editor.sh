@@ -1,0 +1,146 @@
+#!/bin/bash
+# The editor's loop (docs/desk-api.md): check cannot be fooled (a rule that
+# fails fails its case whatever the route; literal topic ids, models,
+# labels, phrases and to = ... are verified; destinations are tried), a
+# failing rule keeps the copies earlier continue rules decided, every JSON
+# copydesk writes reads back as the same story, time in the desk (now(),
+# iso8601, expect { now = }, hold), --explain's given factor and rules,
+# and keyword evidence with proximity, scope and counts.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+W="$T/w"
+mkdir -p "$W" && cd "$W" || exit 1
+
+run 0 "train a small sections model" -- cd_ train -q -o "$W/sections.cdm" "$FIX/mini/bbc-train.jsonl"
+
+# ---- check: a rule that fails fails its case, whatever the route ----------
+
+cat >"$W/crash.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+destination "review" { folder = "out/review" }
+destination "sport-desk" { folder = "out/sport" }
+rule("x", function(story)
+  if story.title:contains("x") then return "sport-desk" end
+end)
+fallback "review"
+expect { name = "a note goes to review", title = "Notice", body = "Lorem ipsum.", route = "review" }
+LUA
+run 1 "check: a case expecting the fallback fails when a rule crashed" -- cd_ check -c crash.lua
+has "the failure says a rule failed" "$T/out" "^FAIL  a note goes to review crash.lua:9: a rule failed .*attempt to call a nil value \(method 'contains'\)"
+
+cat >"$W/memory.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+limits { memory = "2M" }
+destination "review" { folder = "out/review" }
+rule("hog", function(story)
+  local t = {}
+  for i = 1, 1e7 do t[i] = string.rep("x", 64) .. i end
+end)
+fallback "review"
+expect { name = "memory", title = "Notice", body = "Lorem ipsum.", route = "review" }
+LUA
+run 1 "check: a case fails when a rule hit the memory limit" -- cd_ check -c memory.lua
+has "the memory limit is named" "$T/out" "^FAIL  memory .*memory limit"
+
+cat >"$W/nofallback.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+destination "review" { folder = "out/review" }
+destination "sport-desk" { folder = "out/sport" }
+rule("sport", function(story) return "sport-desk" end)
+fallback "review"
+expect { name = "nothing decides", title = "Notice", body = "Lorem ipsum.", route = "sport-desk", rule = false }
+LUA
+run 1 "check: rule = false fails when a rule decided" -- cd_ check -c nofallback.lua
+has "rule = false is described" "$T/out" "^FAIL  nothing decides .*by no rule"
+
+# ---- check: literal names in rules ----------------------------------------
+
+cat >"$W/typos.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy {
+  { id = "sport", labels = { "sections:sport" } },
+  { id = "world", { id = "defense", keywords = { "military", "missile*" } } },
+}
+destination "review" { folder = "out/review" }
+destination "sport-desk" { folder = "out/sport" }
+rule("typos", function(story)
+  if story:topic("defence") > 0.5 then return "review" end
+  if story:prob("sections:sprot") > 0.5 then return "review" end
+  if story:label("section") == "x" then return "review" end
+  if story:has("the") then return "review" end
+  for _, t in ipairs(story:topics()) do if t.id == "wrld" then return "review" end end
+  if story.id == "not-a-topic" then return "review" end
+end)
+rule("to", function(story)
+  if story:topic("sport") > 0.5 then return "sport-desk" end
+end, { to = "review" })
+fallback "review"
+LUA
+run 2 "check: typos in a rule are problems" -- cd_ check -c typos.lua
+has "topic typo, with the nearest id" "$T/err" "^copydesk: check: typos.lua:9: rule 'typos': unknown topic 'defence' \(did you mean 'defense'\?\)"
+has "label typo, with the model's labels" "$T/err" "^copydesk: check: typos.lua:10: rule 'typos': model 'sections' has no label 'sprot' \(did you mean 'sport'\?\); its labels: business, entertainment, politics, sport, tech"
+has "model typo" "$T/err" "^copydesk: check: typos.lua:11: rule 'typos': unknown model 'section' \(did you mean 'sections'\?\)"
+has "a phrase of stop words" "$T/err" "^copydesk: check: typos.lua:12: rule 'typos': 'the' leaves no word"
+has "t.id == literal after story:topics" "$T/err" "^copydesk: check: typos.lua:13: rule 'typos': unknown topic 'wrld' \(did you mean 'world'\?\)"
+lacks "story.id is the story's id, not a topic" "$T/err" "not-a-topic"
+has "a return outside to = ..." "$T/err" "^copydesk: check: typos.lua:17: rule 'to' returns 'sport-desk', which its to = ... does not list"
+has "the total counts them" "$T/out" "; 6 problems$"
+
+# the runtime message names the nearest topic too
+cat >"$W/story.jsonl" <<'J'
+{"id":"s1","title":"Chelsea win the cup","body":"The striker scored twice as Chelsea won the cup final against Arsenal."}
+J
+cat >"$W/rt.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "world", { id = "defense", keywords = { "military" } } } }
+destination "review" { folder = "out/review" }
+destination "sport-desk" { folder = "out/sport" }
+rule("typo", function(story) if story:topic("defence") > 0.5 then return "review" end end)
+rule("to", function(story) return "sport-desk" end, { to = "review" })
+fallback "review"
+LUA
+run 1 "route: a topic typo fails the rule" -- cd_ route -n -q -c rt.lua story.jsonl
+jqtrue "route: the error suggests the topic" "$T/out" '.error | contains("did you mean '"'"'defense'"'"'?")'
+sed -i '/rule("typo"/d' rt.lua
+run 1 "route: to = ... is enforced at run time" -- cd_ route -n -q -c rt.lua story.jsonl
+jqtrue "route: a return outside to = ... fails the rule" "$T/out" '(.error | contains("which its to = ... does not list")) and .route == ["review"]'
+
+# ---- check: destinations that cannot be written ---------------------------
+
+cat >"$W/paths.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+destination "review" { folder = "out/review" }
+destination "sport-desk" { folder = "/proc/sport" }
+destination "wire" { jsonl = "/proc/wire/all.jsonl" }
+destination "file" { jsonl = "blocker/all.jsonl" }
+destination "ok" { jsonl = "out/deep/all.jsonl" }
+fallback "review"
+LUA
+: >"$W/blocker"
+run 2 "check: unwritable destinations are problems" -- cd_ check -c paths.lua
+has "a folder under /proc" "$T/err" "^copydesk: check: paths.lua:4: destination 'sport-desk' cannot be written: cannot create the folder /proc/sport"
+has "a jsonl under /proc" "$T/err" "^copydesk: check: paths.lua:5: destination 'wire' cannot be written: cannot create the folder /proc/wire"
+has "a jsonl whose folder is a file" "$T/err" "^copydesk: check: paths.lua:6: destination 'file' cannot be written: blocker is not a folder"
+lacks "a writable jsonl is fine" "$T/err" "'ok'"
+[ ! -e out ] && pass "check leaves no folder behind" || fail "check leaves no folder behind" "$(find out)"
+
+# ---- a failing rule keeps the copies earlier continue rules decided -------
+
+cat >"$W/keep.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+destination "review" { folder = "out/review" }
+destination "archive" { jsonl = "out/archive.jsonl" }
+destination "sport-desk" { folder = "out/sport" }
+rule("archive everything", { to = "archive", continue = true })
+rule("broken", function(story) error("boom") end)
+fallback "review"
+LUA
+run 1 "route: a failing rule after an archive rule" -- cd_ route -q -c keep.lua story.jsonl
+same "the archive copy is kept" "$(jq -r .id out/archive.jsonl 2>/dev/null)" "s1"
+[ -e out/review/s1.json ] && pass "and the fallback gets it too" || fail "and the fallback gets it too" "$(find out)"
+jqtrue "the delivered reason says so" out/review/s1.json '.route == ["archive","review"] and (.reason | contains("kept the copies earlier rules decided: archive"))'
