@@ -725,13 +725,11 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
     cd_buf_puts(b, "}");
 }
 
-/* The JSON delivered: the story, its topics and labels, route and rule. */
-static void story_json(cd_desk *d, cd_buf *b)
+/* ,"title":..,"body":..,"meta":{..} and, when the story has gold labels,
+ * ,"gold_labels":[..]: what reading the JSON back needs to give the same
+ * story (core/story/story.c). */
+static void json_story_fields(cd_buf *b, const cd_story *s)
 {
-    const cd_story *s = d->cur.story;
-    cd_buf_reset(b);
-    cd_buf_puts(b, "{\"id\":");
-    json_str(b, s->id ? s->id : "");
     cd_buf_puts(b, ",\"title\":");
     cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
     cd_buf_puts(b, ",\"body\":");
@@ -739,6 +737,20 @@ static void story_json(cd_desk *d, cd_buf *b)
     cd_buf_puts(b, ",\"meta\":");
     const char *meta = s->meta_json;
     cd_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
+    if (s->nlabels) {
+        cd_buf_puts(b, ",\"gold_labels\":");
+        json_strv(b, s->labels, s->nlabels);
+    }
+}
+
+/* The JSON delivered: the story, its topics and labels, route and rule. */
+static void story_json(cd_desk *d, cd_buf *b)
+{
+    const cd_story *s = d->cur.story;
+    cd_buf_reset(b);
+    cd_buf_puts(b, "{\"id\":");
+    json_str(b, s->id ? s->id : "");
+    json_story_fields(b, s);
     cd_buf_puts(b, ",\"topics\":");
     json_topics(b, d, cd_topics_count(d->topics));
     cd_buf_puts(b, ",\"labels\":");
@@ -978,6 +990,7 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
         cd_buf_puts(&b, ",\"evidence\":");
         json_evidence(&b, d);
     }
+    json_story_fields(&b, d->cur.story);
     cd_buf_puts(&b, "}");
     if (b.failed) {
         cd_buf_free(&b);

@@ -9,7 +9,9 @@
  *   - JSON lines, or one JSON object, or a JSON array of objects: id, title,
  *     body are read (the IPTC ninjs names uri, headline, body_text as well);
  *     labels (array of strings) is the gold label set; every other field is
- *     kept, as a JSON object text, in meta.
+ *     kept, as a JSON object text, in meta (a nested "meta" object's fields
+ *     first).  copydesk's own outputs read back as the stories they carry
+ *     (core/story/story.c has the rules).
  *   - plain text: the first non-empty line is the title, the rest the body,
  *     the path the id.
  *   - inside a directory given as input, a plain-text file in a subfolder

@@ -144,3 +144,50 @@ run 1 "route: a failing rule after an archive rule" -- cd_ route -q -c keep.lua 
 same "the archive copy is kept" "$(jq -r .id out/archive.jsonl 2>/dev/null)" "s1"
 [ -e out/review/s1.json ] && pass "and the fallback gets it too" || fail "and the fallback gets it too" "$(find out)"
 jqtrue "the delivered reason says so" out/review/s1.json '.route == ["archive","review"] and (.reason | contains("kept the copies earlier rules decided: archive"))'
+
+# ---- round trip: every JSON copydesk writes reads back as the same story --
+
+cat >"$W/rt.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+destination "review" { folder = "out/review" }
+destination "priority" { folder = "out/priority" }
+destination "all" { jsonl = "out/all.jsonl" }
+destination "down" { url = "http://127.0.0.1:9/refused", retries = 0, timeout = 2,
+                     connect_timeout = 1, dead_letter = "out/dead" }
+rule("archive", { to = "all", continue = true })
+rule("post", { to = "down", continue = true })
+-- metadata a CMS sends in a nested meta object
+rule("priority", function(story)
+  if story.meta.priority == "high" then return "priority" end
+end)
+fallback "review"
+LUA
+cat >"$W/rt.jsonl" <<'J'
+{"id":"p1","title":"Chelsea win the cup","body":"The striker scored twice.\nA second line, \u00e9.","meta":{"priority":"high","desk":"meta wins"},"desk":"top level","labels":["sport"]}
+{"id":"p2","headline":"Markets calm","body_text":"Shares rose.","region":"asia","tags":["cms tag"],"labels":"business"}
+J
+rm -rf out
+run 1 "route to a folder, a jsonl file and a refused url" -- cd_ route -q -c rt.lua rt.jsonl
+[ -e out/priority/p1.json ] && pass "a nested meta object is the story's metadata (the rule fired)" \
+    || fail "a nested meta object is the story's metadata (the rule fired)" "$(find out)"
+run 0 "the dry run" -- cd_ route -n -q -c rt.lua rt.jsonl
+cp "$T/out" dry.jsonl
+# the story as copydesk read it the first time, from the dry run of the input
+jq -c '{id, title, body, meta, gold_labels}' dry.jsonl >want.jsonl
+same "nested meta: meta's value wins, the other fields join it" \
+    "$(jq -c .meta want.jsonl | head -1)" '{"priority":"high","desk":"meta wins"}'
+for f in out/all.jsonl "out/priority out/review" out/dead dry.jsonl; do
+    # shellcheck disable=SC2086
+    "$COPYDESK" route -n -q -c rt.lua $f >"$T/again" 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 0 ] && pass "round trip of $f: read back with no error" \
+        || fail "round trip of $f: read back with no error" "exit $rc" "$(head -c 300 "$T/err")"
+    same "round trip of $f: the same stories" \
+        "$(jq -c '{id, title, body, meta, gold_labels}' "$T/again" | sort)" "$(sort want.jsonl)"
+done
+jqtrue "delivered: the model's labels and the gold labels apart" out/priority/p1.json \
+    '(.labels | type == "object") and .gold_labels == ["sport"]'
+run 0 "train on delivered stories (gold_labels)" -- cd_ train -q -o again.cdm out/all.jsonl
+run 0 "model info of a model trained on delivered stories" -- cd_ model info again.cdm
+same "its labels are the gold ones" "$(awk '/^label /{on=1; next} on && NF {print $1}' "$T/out" | sort | tr '\n' ' ')" "business sport "
