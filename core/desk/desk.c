@@ -30,6 +30,7 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/isotime.h"
 #include "model/model_internal.h"
 
 #define ERRBUF 1024
@@ -200,6 +201,7 @@ static void reset_story(cd_desk *d)
         memset(d->rule_result, 0, d->nrules);
     d->rule = NULL;
     d->error = NULL;
+    d->hold_until = 0;
     if (d->errbuf)
         d->errbuf[0] = '\0';
     cd_buf_reset(&d->reason);
@@ -262,6 +264,7 @@ void cd_desk_free(cd_desk *d)
 static int register_all(lua_State *L)
 {
     cd_desk_config_register(L);
+    cd_desk_time_register(L);
     cd_story_binding_register(L);
     return 0;
 }
@@ -480,22 +483,11 @@ static int route_name(lua_State *L, cd_desk *d, const desk_rule *r, int idx, cha
 /* The rule's answer at the top of the stack -> route additions.  Returns
  * 1 when the rule named destinations, 0 when not, -1 with why filled when
  * the answer is wrong.  Raises nothing. */
-static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
+/* A name or a list of names at the top of the stack -> route additions,
+ * as take_answer counts them. */
+static int take_names(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
 {
     int t = lua_type(L, -1);
-    if (r->when_only) {
-        if (!lua_toboolean(L, -1) && r->fn_ref != LUA_NOREF)
-            return 0;
-        for (size_t i = 0; i < r->nto; i++) {
-            int64_t k = cd_desk_find_dest(d, r->to[i]);
-            if (k < 0) {
-                snprintf(why, cap, "to = '%.100s', which is not a destination", r->to[i]);
-                return -1;
-            }
-            add_route(d, (size_t)k);
-        }
-        return r->nto > 0;   /* the loader refuses an empty to; never decide nowhere */
-    }
     if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
         return 0;
     if (t == LUA_TSTRING)
@@ -514,6 +506,34 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
             return -1;
     }
     return n > 0;
+}
+
+static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
+{
+    if (r->when_only) {
+        if (!lua_toboolean(L, -1) && r->fn_ref != LUA_NOREF)
+            return 0;
+        for (size_t i = 0; i < r->nto; i++) {
+            int64_t k = cd_desk_find_dest(d, r->to[i]);
+            if (k < 0) {
+                snprintf(why, cap, "to = '%.100s', which is not a destination", r->to[i]);
+                return -1;
+            }
+            add_route(d, (size_t)k);
+        }
+        return r->nto > 0;   /* the loader refuses an empty to; never decide nowhere */
+    }
+    double until;
+    if (cd_desk_hold_at(L, -1, &until)) {
+        /* hold(time, dests): the destinations, held while time is ahead */
+        lua_getfield(L, -1, "to");
+        int got = take_names(L, d, r, why, cap);
+        lua_pop(L, 1);
+        if (got > 0 && until > cd_desk_now(d) && until > d->hold_until)
+            d->hold_until = until;
+        return got;
+    }
+    return take_names(L, d, r, why, cap);
 }
 
 static void rule_failed(cd_desk *d, size_t i, const char *msg)
@@ -642,6 +662,11 @@ static void make_reason(cd_desk *d)
     } else {
         cd_buf_puts(b, "fallback: no rule decided");
     }
+    if (d->hold_until > 0) {
+        char when[40];
+        cd_iso8601_format(d->hold_until, when, sizeof when);
+        cd_buf_printf(b, "; held until %s", when);
+    }
     size_t top[3];
     size_t n = top_topics(d, top, 3, 0.01);
     for (size_t i = 0; i < n; i++)
@@ -725,6 +750,17 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
     cd_buf_puts(b, "}");
 }
 
+/* ,"held_until":"2026-...Z" when the story is held. */
+static void json_held(cd_buf *b, const cd_desk *d)
+{
+    if (d->hold_until <= 0)
+        return;
+    char when[40];
+    cd_iso8601_format(d->hold_until, when, sizeof when);
+    cd_buf_puts(b, ",\"held_until\":");
+    json_str(b, when);
+}
+
 /* ,"title":..,"body":..,"meta":{..} and, when the story has gold labels,
  * ,"gold_labels":[..]: what reading the JSON back needs to give the same
  * story (core/story/story.c). */
@@ -763,6 +799,7 @@ static void story_json(cd_desk *d, cd_buf *b)
     json_str(b, d->rule);
     cd_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
+    json_held(b, d);
     cd_buf_puts(b, "}");
 }
 
@@ -776,21 +813,18 @@ static void note_error(cd_desk *d, const char *fmt, const char *a, const char *b
     d->error = d->errbuf;
 }
 
-static cd_outcome deliver(cd_desk *d)
+/* Deliver json to the destinations of the current route; the outcome
+ * when every destination took it is ok. */
+static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, size_t len,
+                               cd_outcome ok)
 {
-    story_json(d, &d->json);
-    if (d->json.failed) {
-        note_error(d, "%s%s", "out of memory building the story JSON", "");
-        return CD_OUTCOME_FAILED;
-    }
-    const char *id = d->cur.story->id ? d->cur.story->id : "";
     int dead = 0, failed = 0;
     for (size_t i = 0; i < d->nroute; i++) {
         desk_dest *ds = &d->dests[d->route[i]];
         cd_error e;
         cd_status st = d->handoff && cd_dest_get_kind(ds->dest) == CD_DEST_URL
-            ? d->handoff(d->handoff_ud, d->route[i], id, d->json.data, d->json.len, &e)
-            : cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e);
+            ? d->handoff(d->handoff_ud, d->route[i], id, json, len, &e)
+            : cd_dest_deliver(ds->dest, id, json, len, &e);
         if (st == CD_OK) {
             ds->delivered++;
             continue;
@@ -799,7 +833,7 @@ static cd_outcome deliver(cd_desk *d)
         char why[sizeof e.msg];
         memcpy(why, e.msg, sizeof why);
         const char *dl = ds->dead_letter ? ds->dead_letter : d->dead_letter;
-        if (cd_dead_letter_write(dl, id, ds->name, why, d->json.data, d->json.len, &e) == CD_OK) {
+        if (cd_dead_letter_write(dl, id, ds->name, why, json, len, &e) == CD_OK) {
             dead = 1;
             note_error(d, "destination '%s': %s (story kept in dead letter)", ds->name, why);
         } else {
@@ -811,7 +845,47 @@ static cd_outcome deliver(cd_desk *d)
         return CD_OUTCOME_FAILED;
     if (dead)
         return CD_OUTCOME_DEAD_LETTER;
-    return d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
+    return ok;
+}
+
+static cd_outcome deliver(cd_desk *d)
+{
+    story_json(d, &d->json);
+    if (d->json.failed) {
+        note_error(d, "%s%s", "out of memory building the story JSON", "");
+        return CD_OUTCOME_FAILED;
+    }
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    return deliver_json(d, id, d->json.data, d->json.len,
+                        d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK);
+}
+
+/* A held story: given to the hold fn to keep (copydesk watch), or, with
+ * none (copydesk route), reported as held and not delivered.  When the
+ * keeper fails the story goes to dead letter rather than out early. */
+static cd_outcome hold(cd_desk *d)
+{
+    if (!d->hold_fn)
+        return CD_OUTCOME_HELD;
+    story_json(d, &d->json);
+    if (d->json.failed) {
+        note_error(d, "%s%s", "out of memory building the story JSON", "");
+        return CD_OUTCOME_FAILED;
+    }
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    cd_error e;
+    if (d->hold_fn(d->hold_ud, d->hold_until, id, d->json.data, d->json.len,
+                   d->route_names, d->nroute, &e) == CD_OK)
+        return CD_OUTCOME_HELD;
+    char why[sizeof e.msg];
+    memcpy(why, e.msg, sizeof why);
+    if (cd_dead_letter_write(d->dead_letter, id, "held", why, d->json.data, d->json.len,
+                             &e) == CD_OK) {
+        note_error(d, "cannot keep the held story: %s%s", why, " (story kept in dead letter)");
+        return CD_OUTCOME_DEAD_LETTER;
+    }
+    note_error(d, "cannot keep the held story, nor write it to dead letter: %s%s", e.msg, "");
+    return CD_OUTCOME_FAILED;
 }
 
 /* ---- one story ------------------------------------------------------------ */
@@ -825,6 +899,7 @@ static void count(cd_desk *d, int rule_error)
     case CD_OUTCOME_FALLBACK: d->stats.fallback++; break;
     case CD_OUTCOME_DEAD_LETTER: d->stats.dead_letter++; break;
     case CD_OUTCOME_FAILED: d->stats.failed++; break;
+    case CD_OUTCOME_HELD: d->stats.held++; break;
     }
 }
 
@@ -835,6 +910,7 @@ static void decide_story(cd_desk *d, const cd_story *s)
     d->cur.story = s;
     d->cur.gen++;
     d->cur.live = 1;
+    d->received = s->received > 0 ? s->received : cd_desk_now(d);
     cd_error e;
     if (analyse(d, s, &e) != CD_OK) {
         snprintf(d->errbuf, ERRBUF, "story %s: %s", s->id ? s->id : "?", e.msg);
@@ -852,13 +928,15 @@ static void decide_story(cd_desk *d, const cd_story *s)
 static void finish_story(cd_desk *d, int dry, int counted)
 {
     int rule_error = d->error != NULL;
-    if (dry)
+    if (d->hold_until > 0)
+        d->outcome = dry ? CD_OUTCOME_HELD : hold(d);
+    else if (dry)
         d->outcome = d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
     else
         d->outcome = deliver(d);
     if (counted) {
         count(d, rule_error);
-        if (dry)
+        if (dry && d->outcome != CD_OUTCOME_HELD)
             for (size_t i = 0; i < d->nroute; i++)
                 d->dests[d->route[i]].delivered++;
     }
@@ -887,6 +965,7 @@ cd_status cd_desk_route(cd_desk *d, const cd_story *story, int dry_run, cd_decis
     out->rule = d->rule;
     out->reason = d->reason.data ? d->reason.data : "";
     out->error = d->error;
+    out->held_until = d->outcome == CD_OUTCOME_HELD ? d->hold_until : 0;
     return CD_OK;
 }
 
@@ -904,6 +983,7 @@ void cd_desk_deliver(cd_desk *d, int dry_run, cd_decision *out)
     out->rule = d->rule;
     out->reason = d->reason.data ? d->reason.data : "";
     out->error = d->error;
+    out->held_until = d->outcome == CD_OUTCOME_HELD ? d->hold_until : 0;
 }
 
 static const char *outcome_name(cd_outcome o)
@@ -913,6 +993,7 @@ static const char *outcome_name(cd_outcome o)
     case CD_OUTCOME_FALLBACK: return "fallback";
     case CD_OUTCOME_DEAD_LETTER: return "dead-letter";
     case CD_OUTCOME_FAILED: return "failed";
+    case CD_OUTCOME_HELD: return "held";
     }
     return "?";
 }
@@ -978,6 +1059,7 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     json_str(&b, d->reason.data ? d->reason.data : "");
     cd_buf_puts(&b, ",\"error\":");
     json_str(&b, d->error);
+    json_held(&b, d);
     cd_buf_puts(&b, ",\"topics\":");
     json_topics(&b, d, explain ? cd_topics_count(d->topics) : 3);
     cd_buf_puts(&b, ",\"labels\":");
@@ -1014,3 +1096,43 @@ uint64_t cd_desk_rule_errors(const cd_desk *d, size_t i) { return d->rules[i].er
 size_t cd_desk_models(const cd_desk *d) { return d->nmodels; }
 size_t cd_desk_topics(const cd_desk *d) { return cd_topics_count(d->topics); }
 size_t cd_desk_expects(const cd_desk *d) { return d->nexpects; }
+double cd_desk_clock(const cd_desk *d) { return cd_desk_now(d); }
+
+/* ---- held stories (copydesk watch) ------------------------------------------ */
+
+void cd_desk_set_hold(cd_desk *d, cd_desk_hold_fn fn, void *ud)
+{
+    d->hold_fn = fn;
+    d->hold_ud = ud;
+}
+
+cd_status cd_desk_release(cd_desk *d, const char *id, const char *json, size_t len,
+                          const char *const *route, size_t nroute, cd_decision *out,
+                          cd_error *err)
+{
+    (void)err;
+    reset_story(d);
+    d->cur.story = NULL;
+    int lost = 0;
+    for (size_t i = 0; i < nroute; i++) {
+        int64_t k = cd_desk_find_dest(d, route[i]);
+        if (k >= 0)
+            add_route(d, (size_t)k);
+        else
+            lost = 1;
+    }
+    if (lost || d->nroute == 0)
+        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
+    cd_buf_printf(&d->reason, "released: held until its time%s",
+                  lost ? "; a destination it was held for is gone: the fallback" : "");
+    d->outcome = deliver_json(d, id, json, len, lost ? CD_OUTCOME_FALLBACK : CD_OUTCOME_ROUTED);
+    count(d, 0);
+    out->outcome = d->outcome;
+    out->route = d->route_names;
+    out->nroute = d->nroute;
+    out->rule = NULL;
+    out->reason = d->reason.data ? d->reason.data : "";
+    out->error = d->error;
+    out->held_until = 0;
+    return CD_OK;
+}

@@ -11,6 +11,7 @@
  * sample stories.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/isotime.h"
 #include "desk/suggest.h"
 
 typedef struct problems {
@@ -475,6 +477,9 @@ typedef struct expect_case {
     size_t nroute;
     int meta_ref;
     int no_rule;        /* rule = false: the fallback, no rule decides */
+    double now;         /* now = ...: the case's clock (0: the real one) */
+    double held_until;  /* held_until = ...: expected hold (0: none expected) */
+    int held_set;       /* held_until was given (false: expects no hold) */
 } expect_case;
 
 static void case_free(lua_State *L, expect_case *c)
@@ -504,6 +509,27 @@ static char *field_copy(lua_State *L, const char *key)
         luaL_error(L, "expect: %s must be a string", key);
     lua_pop(L, 1);
     return s;
+}
+
+/* Field key of the case as a time (ISO 8601 text or seconds); 0 when
+ * absent or false. */
+static double case_time(lua_State *L, const char *key)
+{
+    int t = lua_getfield(L, 1, key);
+    double v = 0;
+    if (t == LUA_TNUMBER) {
+        v = lua_tonumber(L, -1);
+    } else if (t == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if (cd_iso8601_parse(s, len, &v) != 0)
+            luaL_error(L, "expect: %s '%s' is not an ISO 8601 date-time "
+                          "(like 2026-06-01T09:00:00Z)", key, s);
+    } else if (t != LUA_TNIL && t != LUA_TBOOLEAN) {
+        luaL_error(L, "expect: %s must be ISO 8601 text or seconds", key);
+    }
+    lua_pop(L, 1);
+    return v;
 }
 
 static void add_route_name(lua_State *L, expect_case *c, int idx)
@@ -541,6 +567,15 @@ static int read_case(lua_State *L)
         }
     } else {
         add_route_name(L, c, -1);
+    }
+    lua_pop(L, 1);
+    c->now = case_time(L, "now");
+    if (lua_getfield(L, 1, "held_until") != LUA_TNIL) {
+        c->held_set = 1;
+        if (!lua_isboolean(L, -1))
+            c->held_until = case_time(L, "held_until");
+        else if (lua_toboolean(L, -1))
+            luaL_error(L, "expect: held_until must be a time, or false for no hold");
     }
     lua_pop(L, 1);
     int t = lua_getfield(L, 1, "meta");
@@ -671,6 +706,12 @@ static void describe(char *out, size_t cap, const cd_desk *d, const expect_case 
         n += (size_t)snprintf(out + n, cap - n, " by rule '%s'", c->rule);
     if (c->no_rule && n < cap)
         n += (size_t)snprintf(out + n, cap - n, " by no rule");
+    if (c->held_set && n < cap) {
+        char when[40];
+        cd_iso8601_format(c->held_until, when, sizeof when);
+        n += (size_t)snprintf(out + n, cap - n, c->held_until > 0 ? " held until %s" : " not held",
+                              when);
+    }
     if (n < cap)
         n += (size_t)snprintf(out + n, cap - n, ", got ");
     for (size_t i = 0; i < d->nroute && n < cap; i++)
@@ -696,13 +737,17 @@ cd_status cd_desk_run_expect(cd_desk *d, size_t i, cd_expect_result *res, cd_err
         return CD_OK;
     }
     d->cur.meta_ref = c.meta_ref;
+    d->now_fixed = c.now;
+    s.received = c.now;
     cd_desk_decide_quietly(d, &s);
+    d->now_fixed = 0;
     d->cur.meta_ref = LUA_NOREF;
     /* a rule that raised or hit a limit fails the case whatever the route:
      * a case expecting the fallback must not pass because a rule crashed */
     res->passed = !d->error && same_route(d, &c) &&
                   (!c.rule || (d->rule && !strcmp(d->rule, c.rule))) &&
-                  (!c.no_rule || !d->rule);
+                  (!c.no_rule || !d->rule) &&
+                  (!c.held_set || fabs(d->hold_until - c.held_until) < 0.001);
     describe(res->detail, sizeof res->detail, d, &c);
     cd_story_clear(&s);
     d->cur.story = NULL;

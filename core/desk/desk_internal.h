@@ -123,6 +123,12 @@ struct cd_desk {
     size_t nfeeds;
     cd_desk_handoff_fn handoff;    /* url deliveries go here when set */
     void *handoff_ud;
+    /* time (desk_time.c) */
+    double now_fixed;              /* expect { now = }: the case's clock; 0: the real one */
+    double received;               /* the current story's received time */
+    double hold_until;             /* the current story is held until then; 0: not */
+    cd_desk_hold_fn hold_fn;       /* copydesk watch keeps held stories here */
+    void *hold_ud;
 };
 
 /* What a rule did with the current story (--explain). */
@@ -130,6 +136,12 @@ enum rule_result { RULE_NOT_RUN = 0, RULE_NOTHING, RULE_ADDED, RULE_DECIDED, RUL
 
 /* desk_config.c: register the configuration functions as globals. */
 void cd_desk_config_register(lua_State *L);
+
+/* desk_time.c: now, iso8601, hold as globals; the desk's clock; whether
+ * the value at idx is what hold() returned (then *until is its time). */
+void cd_desk_time_register(lua_State *L);
+double cd_desk_now(const cd_desk *d);
+int cd_desk_hold_at(lua_State *L, int idx, double *until);
 
 /* desk_config.c: release the feeds a configuration declared. */
 void cd_desk_free_feeds(cd_desk *desk);

@@ -772,6 +772,7 @@ static const char *outcome_name(cd_outcome o)
     case CD_OUTCOME_FALLBACK: return "fallback";
     case CD_OUTCOME_DEAD_LETTER: return "dead-letter";
     case CD_OUTCOME_FAILED: return "failed";
+    case CD_OUTCOME_HELD: return "held";
     }
     return "?";
 }

@@ -477,7 +477,7 @@ static int l_limits(lua_State *L)
 static int l_expect(lua_State *L)
 {
     static const char *const fields[] = { "name", "id", "title", "body", "meta", "file",
-                                          "route", "rule", NULL };
+                                          "route", "rule", "now", "held_until", NULL };
     cd_desk *d = desk_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     check_fields(L, 1, "expect", fields);

@@ -2,7 +2,8 @@
  * story_binding.c - the story object a rule receives (SPEC 5).
  *
  * Fields:  story.id, story.title, story.body, story.source, story.meta
- *          (the pass-through fields as a read-only-by-convention table)
+ *          (the pass-through fields as a read-only-by-convention table),
+ *          story.received (when copydesk got it, UTC seconds)
  * Methods: story:topic(id)        score of a topic in [0,1]
  *          story:topics([min])    {{id=, name=, score=}, ...} best first
  *          story:label([model])   best label of a model and its probability
@@ -345,6 +346,8 @@ static int push_field(lua_State *L, cd_desk *d, const char *key)
         lua_pushstring(L, s->source ? s->source : "");
     else if (!strcmp(key, "meta"))
         push_meta(L, d);
+    else if (!strcmp(key, "received"))
+        lua_pushnumber(L, d->received);
     else
         return 0;
     return 1;
@@ -364,7 +367,7 @@ static int story_index(lua_State *L)
         return 1;
     lua_pop(L, 1);
     if (!push_field(L, d, key))
-        return luaL_error(L, "a story has no field '%s' (id, title, body, source, meta; "
+        return luaL_error(L, "a story has no field '%s' (id, title, body, source, meta, received; "
                              "methods: topic, topics, label, labels, prob, has, count, "
                              "tag, tags, log)", key);
     lua_pushvalue(L, -1);

@@ -55,7 +55,9 @@ typedef enum cd_outcome {
     CD_OUTCOME_ROUTED = 0,   /* a rule decided; delivered (or would be, when dry) */
     CD_OUTCOME_FALLBACK,     /* no rule decided, or a rule failed: the fallback */
     CD_OUTCOME_DEAD_LETTER,  /* a destination failed: the story is in dead letter */
-    CD_OUTCOME_FAILED        /* even the dead-letter folder failed */
+    CD_OUTCOME_FAILED,       /* even the dead-letter folder failed */
+    CD_OUTCOME_HELD          /* a rule held it (hold()): kept until its time by
+                                copydesk watch, not delivered by route */
 } cd_outcome;
 
 typedef struct cd_decision {
@@ -65,6 +67,7 @@ typedef struct cd_decision {
     const char *rule;         /* name of the deciding rule, NULL for the fallback */
     const char *reason;       /* why, for people */
     const char *error;        /* a rule or delivery error, or NULL */
+    double held_until;        /* HELD: until when (UTC seconds since 1970), else 0 */
 } cd_decision;
 
 /* Route one story: decide, and deliver unless dry_run.  The decision's
@@ -99,6 +102,7 @@ typedef struct cd_desk_stats {
     uint64_t dead_letter;
     uint64_t failed;
     uint64_t rule_errors;
+    uint64_t held;         /* held by a rule until a time (not delivered yet) */
 } cd_desk_stats;
 
 void cd_desk_get_stats(const cd_desk *desk, cd_desk_stats *stats);
@@ -147,6 +151,28 @@ cd_status cd_desk_run_expect(cd_desk *desk, size_t i, cd_expect_result *res,
 typedef cd_status (*cd_desk_handoff_fn)(void *ud, size_t dest, const char *id,
                                         const char *json, size_t len, cd_error *err);
 void cd_desk_set_handoff(cd_desk *desk, cd_desk_handoff_fn fn, void *ud);
+
+/* Held stories.  A rule that returns hold(time, dests) holds its story
+ * until time (when that is later than now).  When fn is set, the desk
+ * gives fn the story's JSON and its route; fn returns CD_OK once it keeps
+ * the story durably (copydesk watch), and later delivers it with
+ * cd_desk_release; on an error the story goes to dead letter.  Unset
+ * (copydesk route), a held story is reported as held and not delivered. */
+typedef cd_status (*cd_desk_hold_fn)(void *ud, double until, const char *id,
+                                     const char *json, size_t len,
+                                     const char *const *route, size_t nroute, cd_error *err);
+void cd_desk_set_hold(cd_desk *desk, cd_desk_hold_fn fn, void *ud);
+
+/* Deliver a held story's JSON (as given to the hold fn) to the named
+ * destinations, exactly as a routed story is delivered (url destinations
+ * through the handoff, failures to dead letter).  Names that are no longer
+ * destinations (the desk was edited) go to the fallback.  Counted. */
+cd_status cd_desk_release(cd_desk *desk, const char *id, const char *json, size_t len,
+                          const char *const *route, size_t nroute, cd_decision *out,
+                          cd_error *err);
+
+/* The desk's clock: now, or the time an expect case fixed. */
+double cd_desk_clock(const cd_desk *desk);
 
 typedef struct cd_desk_url {
     const char *url;

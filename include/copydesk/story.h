@@ -38,6 +38,8 @@ typedef struct cd_story {
     size_t nlabels;
     char *meta_json;     /* pass-through fields as a JSON object text ("{}" when none) */
     char *source;        /* where it came from: "path:line", "path", "-:line", URL */
+    double received;     /* when copydesk got it, UTC seconds since 1970; 0: unknown
+                            (the desk then uses the time it decides) */
 } cd_story;
 
 /* Length of the valid UTF-8 sequence that starts s (n bytes available):

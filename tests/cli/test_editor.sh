@@ -191,3 +191,59 @@ jqtrue "delivered: the model's labels and the gold labels apart" out/priority/p1
 run 0 "train on delivered stories (gold_labels)" -- cd_ train -q -o again.cdm out/all.jsonl
 run 0 "model info of a model trained on delivered stories" -- cd_ model info again.cdm
 same "its labels are the gold ones" "$(awk '/^label /{on=1; next} on && NF {print $1}' "$T/out" | sort | tr '\n' ' ')" "business sport "
+
+# ---- time: now(), iso8601, story.received, expect { now = }, hold ----------
+
+cat >"$W/time.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy { { id = "sport", labels = { "sections:sport" } } }
+destination "review" { folder = "out/review" }
+destination "wire" { jsonl = "out/wire.jsonl" }
+destination "late" { folder = "out/late" }
+rule("clock", function(story)
+  assert(iso8601("2026-06-01T11:00:00+02:00") == iso8601("2026-06-01T09:00:00Z"))
+  assert(iso8601("2026-06-01") == 1780272000)
+  assert(iso8601(1780272000) == "2026-06-01T00:00:00Z")
+  assert(iso8601("2026-02-30") == nil)
+  assert(math.abs(story.received - now()) < 5)
+  story:log("now %s", iso8601(now()))
+end)
+rule("embargo", function(story)
+  if story.meta.embargo then return hold(story.meta.embargo, "wire") end
+end)
+rule("stale", function(story)
+  if now() - story.received > 3600 then return "late" end
+end)
+fallback "review"
+expect { name = "an embargo ahead holds", now = "2026-06-01T09:00:00Z",
+         meta = { embargo = "2026-06-01T10:00:00Z" }, title = "t", body = "b",
+         route = "wire", held_until = "2026-06-01T10:00:00Z" }
+expect { name = "an embargo past delivers", now = "2026-06-01T11:00:00Z",
+         meta = { embargo = "2026-06-01T10:00:00+00:00" }, title = "t", body = "b",
+         route = "wire", held_until = false }
+expect { name = "no embargo", now = "2026-06-01T11:00:00Z", title = "t", body = "b",
+         route = "review", rule = false }
+LUA
+run 0 "check: expect cases with a fixed clock" -- cd_ check -c time.lua
+has "a hold is compared" "$T/out" "^pass  an embargo ahead holds .*held until 2026-06-01T10:00:00Z"
+sed 's/held_until = false/held_until = "2026-06-01T10:00:00Z"/' time.lua >time2.lua
+run 1 "check: a case expecting a hold that does not happen fails" -- cd_ check -c time2.lua
+has "the failed hold case" "$T/out" "^FAIL  an embargo past delivers"
+sed 's/now = "2026-06-01T09:00:00Z"/now = "June 1st"/' time.lua >time3.lua
+run 2 "check: a now that is not ISO 8601" -- cd_ check -c time3.lua
+has "the bad time is named" "$T/err" "now 'June 1st' is not an ISO 8601 date-time"
+
+cat >"$W/emb.jsonl" <<'J'
+{"id":"e1","title":"t","body":"b","meta":{"embargo":"2099-01-01T00:00:00+01:00"}}
+{"id":"e2","title":"t","body":"b","embargo":"2000-01-01T00:00:00Z"}
+{"id":"e3","title":"t","body":"b","embargo":"soon"}
+J
+rm -rf out
+run 1 "route: held, delivered and failed embargoes" -- cd_ route -c time.lua emb.jsonl
+has "route: the held story's line" "$T/err" "^e1 -> wire \[held until 2098-12-31T23:00:00Z, not delivered\]"
+has "route: the summary counts it" "$T/err" "^  held \(hold until a time\) +1 "
+has "route: a past embargo is delivered" "$T/err" "^e2 -> wire  "
+has "route: a time that is not ISO 8601 fails its rule" "$T/err" "'soon' is not an ISO 8601 date-time"
+same "route: only the past embargo reached the wire" "$(jq -r .id out/wire.jsonl | tr '\n' ' ')" "e2 "
+run 1 "dry run: held" -- cd_ route -n -q -c time.lua emb.jsonl
+jqtrue "dry run: outcome held and held_until" "$T/out" 'if .id == "e1" then .outcome == "held" and .held_until == "2098-12-31T23:00:00Z" else .held_until == null end'
