@@ -998,6 +998,39 @@ static const char *outcome_name(cd_outcome o)
     return "?";
 }
 
+/* ,"given":{"label":..,"p":..},"m":.. for a topic whose label evidence a
+ * given label scaled: m = its best label's p x the given label's p. */
+static void json_given(cd_buf *b, const cd_desk *d, size_t i)
+{
+    const char *g = cd_topics_given(d->topics, i);
+    const cd_topic_score *s = &d->cur.scores[i];
+    if (!g || s->best_label < 0 ||
+        !strcmp(cd_topics_label(d->topics, i, (size_t)s->best_label), g))
+        return;   /* no given, or the given label is the evidence itself: unscaled */
+    double p = cd_desk_label_p(g, (void *)d);
+    cd_buf_puts(b, ",\"given\":{\"label\":");
+    json_str(b, g);
+    cd_buf_puts(b, ",\"p\":");
+    cd_buf_json_number(b, p < 0 ? 0 : p);
+    cd_buf_puts(b, "},\"m\":");
+    cd_buf_json_number(b, s->label_p);
+}
+
+/* "rules":[{"rule":..,"result":..}]: what each rule did with the story. */
+static void json_rules(cd_buf *b, const cd_desk *d)
+{
+    static const char *const names[] = { "not run", "nothing", "added", "decided", "failed" };
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < d->nrules; i++) {
+        cd_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
+        json_str(b, d->rules[i].name);
+        cd_buf_puts(b, ",\"result\":");
+        json_str(b, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
+        cd_buf_puts(b, "}");
+    }
+    cd_buf_puts(b, "]");
+}
+
 /* Per topic with a score: its labels and keywords that contributed. */
 static void json_evidence(cd_buf *b, const cd_desk *d)
 {
@@ -1026,7 +1059,9 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
             cd_buf_json_number(b, p);
             cd_buf_puts(b, "}");
         }
-        cd_buf_puts(b, "],\"keywords\":[");
+        cd_buf_puts(b, "]");
+        json_given(b, d, i);
+        cd_buf_puts(b, ",\"keywords\":[");
         for (size_t j = 0, k = 0; j < cd_topics_keywords(t, i); j++) {
             size_t hits = cd_topics_keyword_hits(t, i, j, d->cur.toks);
             if (!hits)
@@ -1071,6 +1106,8 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     if (explain) {
         cd_buf_puts(&b, ",\"evidence\":");
         json_evidence(&b, d);
+        cd_buf_puts(&b, ",\"rules\":");
+        json_rules(&b, d);
     }
     json_story_fields(&b, d->cur.story);
     cd_buf_puts(&b, "}");

@@ -247,3 +247,28 @@ has "route: a time that is not ISO 8601 fails its rule" "$T/err" "'soon' is not 
 same "route: only the past embargo reached the wire" "$(jq -r .id out/wire.jsonl | tr '\n' ' ')" "e2 "
 run 1 "dry run: held" -- cd_ route -n -q -c time.lua emb.jsonl
 jqtrue "dry run: outcome held and held_until" "$T/out" 'if .id == "e1" then .outcome == "held" and .held_until == "2098-12-31T23:00:00Z" else .held_until == null end'
+
+# ---- --explain: the given factor and what each rule did -------------------
+
+cat >"$W/explain.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy {
+  { id = "business", labels = { "sections:business" }, given = "sections:business",
+    { id = "money", labels = { "sections:sport" } } },
+}
+destination "review" { folder = "out/review" }
+destination "archive" { jsonl = "out/archive.jsonl" }
+rule("quiet", function(story) end)
+rule("archive", { to = "archive", continue = true })
+rule("review", { to = "review" })
+rule("never", { to = "review" })
+fallback "review"
+LUA
+printf '%s\n' '{"id":"x1","title":"shares team","body":""}' >ambiguous.jsonl
+run 0 "route --explain" -- cd_ route -n -e -q -c explain.lua ambiguous.jsonl
+jqtrue "the given factor is in the evidence" "$T/out" \
+    '[.evidence[] | select(.topic == "money")][0] | .given.label == "sections:business" and (.given.p | type == "number") and ((.m - (.labels[0].p * .given.p)) | fabs < 0.001)'
+jqtrue "each rule's result" "$T/out" \
+    '[.rules[].result] == ["nothing", "added", "decided", "not run"]'
+run 0 "route --dry-run without --explain" -- cd_ route -n -q -c explain.lua story.jsonl
+jqtrue "no evidence and no rules without --explain" "$T/out" 'has("evidence") or has("rules") | not'
