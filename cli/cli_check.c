@@ -88,6 +88,7 @@ int cli_check(int argc, char **argv)
         return CLI_USAGE;
     }
     size_t problems = cd_desk_validate(desk, print_problem, NULL);
+    problems += cd_desk_check_paths(desk, print_problem, NULL);
     size_t failed;
     int cases = run_cases(desk, quiet, &failed);
     printf("%s: %zu models, %zu topics, %zu destinations, %zu rules; "

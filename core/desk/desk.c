@@ -405,6 +405,30 @@ cd_status cd_desk_load(const char *path, const cd_desk_opts *opts, cd_desk **out
 
 /* ---- analyse: classify, tokenize, score ---------------------------------- */
 
+/* The lede, the body's first paragraph: up to its first blank line, or
+ * without one, up to its first line break (leading blank lines skipped). */
+static size_t lede_length(const char *body, size_t n)
+{
+    if (!body)
+        return 0;
+    size_t i = 0;
+    while (i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
+    size_t first_break = 0;
+    for (; i < n; i++) {
+        if (body[i] != '\n')
+            continue;
+        if (!first_break)
+            first_break = i;
+        size_t j = i + 1;
+        while (j < n && (body[j] == ' ' || body[j] == '\t' || body[j] == '\r'))
+            j++;
+        if (j < n && body[j] == '\n')
+            return i;    /* a blank line follows */
+    }
+    return first_break ? first_break : n;
+}
+
 static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
 {
     size_t len;
@@ -416,6 +440,10 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st == CD_OK)
         st = cd_toklist_fill(d->cur.toks, d->tok, text, len, err);
+    if (st == CD_OK) {
+        size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
+        cd_toklist_set_zones(d->cur.toks, body, body + lede_length(s->body, s->body_len));
+    }
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
         m->nscores = 0;

@@ -23,6 +23,7 @@
  * token).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,11 @@ struct cd_toklist {
     size_t text_len, text_cap;
     size_t *off;      /* start of token i in text */
     size_t *len;      /* length of token i */
+    uint32_t *src;    /* byte offset of token i in the tokenized text */
+    uint32_t *sent;   /* sentence number of token i */
     size_t n, cap;
+    size_t title_end, lede_end;   /* zones, by offset in the tokenized text */
+    cd_tokenizer *tok;            /* while filling */
     int failed;
 };
 
@@ -48,11 +53,17 @@ static int toklist_push(const char *tok, size_t len, void *ud)
         if (off)
             l->off = off;
         size_t *lens = off ? realloc(l->len, cap * sizeof *lens) : NULL;
-        if (!off || !lens) {
+        if (lens)
+            l->len = lens;
+        uint32_t *src = lens ? realloc(l->src, cap * sizeof *src) : NULL;
+        if (src)
+            l->src = src;
+        uint32_t *sent = src ? realloc(l->sent, cap * sizeof *sent) : NULL;
+        if (!sent) {
             l->failed = 1;
             return 1;
         }
-        l->len = lens;
+        l->sent = sent;
         l->cap = cap;
     }
     if (l->text_len + len + 1 > l->text_cap) {
@@ -71,6 +82,10 @@ static int toklist_push(const char *tok, size_t len, void *ud)
     l->text[l->text_len + len] = '\0';
     l->off[l->n] = l->text_len;
     l->len[l->n] = len;
+    size_t at = l->tok ? cd_tokenizer_token_offset(l->tok) : 0;
+    size_t sentence = l->tok ? cd_tokenizer_sentence(l->tok) : 0;
+    l->src[l->n] = at > UINT32_MAX ? UINT32_MAX : (uint32_t)at;
+    l->sent[l->n] = sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence;
     l->text_len += len + 1;
     l->n++;
     return 0;
@@ -101,8 +116,11 @@ cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, si
                           cd_error *err)
 {
     l->n = l->text_len = 0;
+    l->title_end = l->lede_end = 0;
     l->failed = 0;
+    l->tok = tok;
     cd_tokenize(tok, text, len, toklist_push, l);
+    l->tok = NULL;
     if (l->failed) {
         l->n = l->text_len = 0;
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -123,6 +141,12 @@ size_t cd_toklist_size(const cd_toklist *l)
     return l->n;
 }
 
+void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end)
+{
+    l->title_end = title_end;
+    l->lede_end = lede_end;
+}
+
 void cd_toklist_free(cd_toklist *l)
 {
     if (!l)
@@ -130,6 +154,8 @@ void cd_toklist_free(cd_toklist *l)
     free(l->text);
     free(l->off);
     free(l->len);
+    free(l->src);
+    free(l->sent);
     free(l);
 }
 
@@ -199,6 +225,109 @@ void cd_phrase_free(cd_phrase *p)
     free(p);
 }
 
+/* ---- queries: a phrase with a scope, a neighbour, a minimum ----------- */
+
+struct cd_query {
+    cd_phrase *a;
+    cd_phrase *b;       /* near: the other phrase, or NULL */
+    int within;         /* near: words between them at most; -1: one sentence */
+    int scope;          /* cd_scope */
+    unsigned min;       /* fewer occurrences count as none */
+};
+
+cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
+                           cd_error *err)
+{
+    *out = NULL;
+    if (k->scope < CD_SCOPE_ALL || k->scope > CD_SCOPE_BODY)
+        return cd_error_set(err, CD_ERR_ARG, "unknown scope (title, lede or body)");
+    if (k->near && k->within < -1)
+        return cd_error_set(err, CD_ERR_ARG, "within must be a number of words >= 0, "
+                                             "or \"sentence\"");
+    cd_query *q = calloc(1, sizeof *q);
+    if (!q)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    q->within = k->within;
+    q->scope = k->scope;
+    q->min = k->min ? k->min : 1;
+    cd_status st = cd_phrase_compile(tok, k->text, &q->a, err);
+    if (st == CD_OK && k->near)
+        st = cd_phrase_compile(tok, k->near, &q->b, err);
+    if (st != CD_OK) {
+        cd_query_free(q);
+        return st;
+    }
+    *out = q;
+    return CD_OK;
+}
+
+void cd_query_free(cd_query *q)
+{
+    if (!q)
+        return;
+    cd_phrase_free(q->a);
+    cd_phrase_free(q->b);
+    free(q);
+}
+
+/* Do tokens i .. i+n-1 lie in the scope? */
+static int in_scope(const cd_toklist *l, size_t i, size_t n, int scope)
+{
+    if (scope == CD_SCOPE_ALL)
+        return 1;
+    uint32_t first = l->src[i], last = l->src[i + n - 1];
+    switch (scope) {
+    case CD_SCOPE_TITLE: return last < l->title_end;
+    case CD_SCOPE_LEDE: return first >= l->title_end && last < l->lede_end;
+    case CD_SCOPE_BODY: return first >= l->title_end;
+    }
+    return 0;
+}
+
+/* Is b near the occurrence of a at i (na tokens)? */
+static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
+{
+    size_t nb = q->b->toks->n;
+    if (q->within < 0) {   /* in one sentence */
+        uint32_t s = l->sent[i];
+        size_t lo = i;
+        while (lo > 0 && l->sent[lo - 1] == s)
+            lo--;
+        for (size_t j = lo; j < l->n && l->sent[j] == s; j++)
+            if (phrase_at(q->b, l, j) && l->sent[j + nb - 1] == s &&
+                in_scope(l, j, nb, q->scope))
+                return 1;
+        return 0;
+    }
+    size_t w = (size_t)q->within;
+    size_t lo = i > w + nb ? i - w - nb : 0, hi = i + na + w;
+    for (size_t j = lo; j <= hi && j < l->n; j++) {
+        if (!phrase_at(q->b, l, j) || !in_scope(l, j, nb, q->scope))
+            continue;
+        size_t gap = j >= i + na ? j - (i + na) : j + nb <= i ? i - (j + nb) : 0;
+        if (gap <= w)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does the query's phrase occur at token i, within its conditions? */
+static int query_at(const cd_query *q, const cd_toklist *l, size_t i)
+{
+    if (!phrase_at(q->a, l, i))
+        return 0;
+    size_t na = q->a->toks->n;
+    return in_scope(l, i, na, q->scope) && (!q->b || near_at(q, l, i, na));
+}
+
+size_t cd_query_count(const cd_query *q, const cd_toklist *l)
+{
+    size_t count = 0;
+    for (size_t i = 0; l && i < l->n; i++)
+        count += (size_t)query_at(q, l, i);
+    return count >= q->min ? count : 0;
+}
+
 int cd_scope_parse(const char *s, int near)
 {
     if (!strcmp(s, "title"))
@@ -227,14 +356,16 @@ typedef struct topic {
     char *given;           /* own given label, or NULL */
     const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
-    strlist keywords;
-    cd_phrase **phrases;   /* compiled keywords, after cd_topics_compile */
+    strlist keywords;      /* as shown by --explain */
+    cd_keyword_spec *specs;/* as declared (strings owned) */
+    cd_query **phrases;    /* compiled keywords, after cd_topics_compile */
 } topic;
 
 /* A keyword of a topic, in the index. */
 typedef struct phrase_ref {
-    const cd_phrase *p;
+    const cd_query *p;
     size_t topic;
+    size_t kw;             /* index of the keyword over the taxonomy: counts[kw] */
 } phrase_ref;
 
 #define NBUCKETS 4096u   /* of the first two bytes of a keyword's first word */
@@ -247,6 +378,8 @@ struct cd_topics {
     phrase_ref *refs;
     uint32_t *start;
     size_t nshort;
+    size_t nrefs;
+    size_t *counts;        /* per keyword, while scoring one story */
 };
 
 static uint32_t bucket_of(const char *w)
@@ -258,9 +391,11 @@ static void drop_index(cd_topics *t)
 {
     free(t->refs);
     free(t->start);
+    free(t->counts);
     t->refs = NULL;
     t->start = NULL;
-    t->nshort = 0;
+    t->counts = NULL;
+    t->nshort = t->nrefs = 0;
 }
 
 static cd_status strlist_add(strlist *l, const char *s, cd_error *err)
@@ -293,9 +428,19 @@ static void free_phrases(topic *tp)
     if (!tp->phrases)
         return;
     for (size_t j = 0; j < tp->keywords.n; j++)
-        cd_phrase_free(tp->phrases[j]);
+        cd_query_free(tp->phrases[j]);
     free(tp->phrases);
     tp->phrases = NULL;
+}
+
+static void free_specs(topic *tp)
+{
+    for (size_t j = 0; tp->specs && j < tp->keywords.n; j++) {
+        free((char *)tp->specs[j].text);
+        free((char *)tp->specs[j].near);
+    }
+    free(tp->specs);
+    tp->specs = NULL;
 }
 
 void cd_topics_free(cd_topics *t)
@@ -308,6 +453,7 @@ void cd_topics_free(cd_topics *t)
         free(t->v[i].given);
         strlist_free(&t->v[i].labels);
         free_phrases(&t->v[i]);
+        free_specs(&t->v[i]);
         strlist_free(&t->v[i].keywords);
     }
     free(t->v);
@@ -357,9 +503,57 @@ cd_status cd_topics_add_label(cd_topics *t, size_t topic_i, const char *label, c
 cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
                                 cd_error *err)
 {
-    free_phrases(&t->v[topic_i]);
+    cd_keyword_spec k = { keyword, NULL, 0, CD_SCOPE_ALL, 1 };
+    return cd_topics_add_keyword_spec(t, topic_i, &k, err);
+}
+
+/* How --explain shows a keyword with conditions:
+ * 'north korea' near 'missile*' within 5 words, in title, at least 2. */
+static char *keyword_text(const cd_keyword_spec *k)
+{
+    static const char *const scopes[] = { "", "title", "lede", "body" };
+    if (!k->near && k->scope == CD_SCOPE_ALL && k->min <= 1)
+        return strdup(k->text);
+    size_t n = strlen(k->text) + (k->near ? strlen(k->near) : 0) + 120;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    int w = snprintf(s, n, "'%s'", k->text);
+    if (k->near && k->within < 0)
+        w += snprintf(s + w, n - (size_t)w, " near '%s' in one sentence", k->near);
+    else if (k->near)
+        w += snprintf(s + w, n - (size_t)w, " near '%s' within %d words", k->near, k->within);
+    if (k->scope > CD_SCOPE_ALL && k->scope <= CD_SCOPE_BODY)
+        w += snprintf(s + w, n - (size_t)w, ", in %s", scopes[k->scope]);
+    if (k->min > 1)
+        snprintf(s + w, n - (size_t)w, ", at least %u", k->min);
+    return s;
+}
+
+cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic_i, const cd_keyword_spec *k,
+                                     cd_error *err)
+{
+    topic *tp = &t->v[topic_i];
+    free_phrases(tp);
     drop_index(t);   /* it pointed at those phrases: compile again */
-    return strlist_add(&t->v[topic_i].keywords, keyword, err);
+    cd_keyword_spec *v = realloc(tp->specs, (tp->keywords.n + 1) * sizeof *v);
+    if (!v)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    tp->specs = v;
+    cd_keyword_spec *c = &v[tp->keywords.n];
+    *c = *k;
+    c->text = strdup(k->text);
+    c->near = k->near ? strdup(k->near) : NULL;
+    char *shown = keyword_text(k);
+    cd_status st = c->text && (!k->near || c->near) && shown
+                 ? strlist_add(&tp->keywords, shown, err)
+                 : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(shown);
+    if (st != CD_OK) {
+        free((char *)c->text);
+        free((char *)c->near);
+    }
+    return st;
 }
 
 cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
@@ -396,7 +590,7 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < tp->keywords.n; j++) {
         cd_error e;
-        cd_status st = cd_phrase_compile(tok, tp->keywords.v[j], &tp->phrases[j], &e);
+        cd_status st = cd_query_compile(tok, &tp->specs[j], &tp->phrases[j], &e);
         if (st != CD_OK) {
             free_phrases(tp);
             return cd_error_set(err, st, "topic '%s': keyword %s", tp->id, e.msg);
@@ -407,9 +601,9 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
 
 /* The bucket of a compiled keyword, or NBUCKETS when its first word is a
  * single byte (a one-letter prefix, tried at every token). */
-static uint32_t phrase_bucket(const cd_phrase *p)
+static uint32_t phrase_bucket(const cd_query *q)
 {
-    const cd_toklist *w = p->toks;
+    const cd_toklist *w = q->a->toks;
     return w->len[0] < 2 ? NBUCKETS : bucket_of(w->text + w->off[0]);
 }
 
@@ -422,7 +616,9 @@ static cd_status build_index(cd_topics *t, cd_error *err)
         nrefs += t->v[i].phrases ? t->v[i].keywords.n : 0;
     t->start = calloc(NBUCKETS + 2, sizeof *t->start);
     t->refs = malloc((nrefs ? nrefs : 1) * sizeof *t->refs);
-    if (!t->start || !t->refs || nrefs > UINT32_MAX) {
+    t->counts = calloc(nrefs ? nrefs : 1, sizeof *t->counts);
+    t->nrefs = nrefs;
+    if (!t->start || !t->refs || !t->counts || nrefs > UINT32_MAX) {
         drop_index(t);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -438,10 +634,11 @@ static cd_status build_index(cd_topics *t, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     memcpy(fill, t->start, (NBUCKETS + 1) * sizeof *fill);
+    size_t kw = 0;
     for (size_t i = 0; i < t->n; i++)
         for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++) {
-            const cd_phrase *p = t->v[i].phrases[j];
-            t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i };
+            const cd_query *p = t->v[i].phrases[j];
+            t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i, kw++ };
         }
     free(fill);
     return CD_OK;
@@ -484,23 +681,31 @@ size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_t
     const topic *tp = &t->v[i];
     if (!tp->phrases || !toks)
         return 0;
-    return cd_phrase_count(tp->phrases[j], toks);
+    return cd_query_count(tp->phrases[j], toks);
 }
 
-/* Keyword hits of every topic, into out[].hits: one pass over the story. */
+/* Keyword hits of every topic, into out[].hits: one pass over the story,
+ * each keyword counted apart (t->counts: a cd_topics scores one story at a
+ * time) so that a keyword's minimum applies to its own count. */
 static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *out)
 {
     if (!t->refs || !l)
         return;
+    memset(t->counts, 0, t->nrefs * sizeof *t->counts);
     const phrase_ref *shorts = t->refs + t->start[NBUCKETS];
     for (size_t i = 0; i < l->n; i++) {
         if (l->len[i] >= 2) {
             uint32_t b = bucket_of(l->text + l->off[i]);
             for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
-                out[t->refs[r].topic].hits += phrase_at(t->refs[r].p, l, i);
+                t->counts[t->refs[r].kw] += (size_t)query_at(t->refs[r].p, l, i);
         }
         for (size_t r = 0; r < t->nshort; r++)
-            out[shorts[r].topic].hits += phrase_at(shorts[r].p, l, i);
+            t->counts[shorts[r].kw] += (size_t)query_at(shorts[r].p, l, i);
+    }
+    for (size_t r = 0; r < t->nrefs; r++) {
+        size_t c = t->counts[t->refs[r].kw];
+        if (c >= t->refs[r].p->min)
+            out[t->refs[r].topic].hits += (double)c;
     }
 }
 

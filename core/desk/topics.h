@@ -68,6 +68,30 @@ typedef enum cd_scope {
 /* "title", "lede", "body" (and "sentence" when near): the scope, or -1. */
 int cd_scope_parse(const char *s, int near);
 
+/* Where the desk's story starts its body and ends its lede (the first
+ * paragraph): offsets in the text the list was filled from, for scopes.
+ * Unset (a new fill), everything is body. */
+void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end);
+
+/* A keyword or a rule's question with conditions: a phrase, optionally
+ * near another one, within a scope, counted only from min occurrences. */
+typedef struct cd_keyword_spec {
+    const char *text;   /* word, phrase or prefix* */
+    const char *near;   /* NULL, or the phrase that must be near */
+    int within;         /* near: at most this many words between them
+                           (stop words do not count); -1: in one sentence */
+    int scope;          /* cd_scope: where the occurrences must be */
+    unsigned min;       /* occurrences below min count as none (0 or 1: any) */
+} cd_keyword_spec;
+
+typedef struct cd_query cd_query;
+
+cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
+                           cd_error *err);
+/* Occurrences of the query's phrase that meet its conditions (0 below min). */
+size_t cd_query_count(const cd_query *q, const cd_toklist *l);
+void cd_query_free(cd_query *q);
+
 /* ---- the taxonomy ------------------------------------------------------- */
 
 typedef struct cd_topics cd_topics;
@@ -82,6 +106,10 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
 cd_status cd_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
 cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
                                 cd_error *err);
+/* A keyword with conditions (near, scope, min); matched in the same one
+ * pass over the story as the plain keywords. */
+cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic, const cd_keyword_spec *k,
+                                     cd_error *err);
 /* A label whose probability multiplies the topic's label evidence. */
 cd_status cd_topics_set_given(cd_topics *t, size_t topic, const char *label, cd_error *err);
 /* The topic's given label, its own or inherited (after compile), or NULL. */
@@ -122,7 +150,7 @@ typedef struct cd_topic_score {
 void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
                      void *ud, cd_topic_score *out);
 
-/* Occurrences of keyword j of topic i (for explanations). */
+/* Occurrences of keyword j of topic i that count (for explanations). */
 size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks);
 
 #endif

@@ -123,12 +123,18 @@ size_t cd_desk_topics(const cd_desk *desk);
 /* Static checks of a loaded desk: topic labels that no model has, rules
  * (to = ...) and expect cases naming unknown destinations, the literals
  * a rule's source shows (returned names, within its to = ...; topic ids,
- * model names, labels, phrases), and folder and jsonl destinations that
- * cannot be written (tried: what the probe creates it removes).  Calls fn
- * once per problem ("file:line: what", with the nearest known name when
- * one is close); returns the number of problems. */
+ * model names, labels, phrases).  Calls fn once per problem ("file:line:
+ * what", with the nearest known name when one is close); returns the
+ * number of problems. */
 typedef void (*cd_problem_fn)(const char *msg, void *ud);
 size_t cd_desk_validate(cd_desk *desk, cd_problem_fn fn, void *ud);
+
+/* Whether every folder and jsonl destination and dead-letter folder can
+ * be written, by trying (copydesk check): missing folders are created, a
+ * file written and removed in each, and what the probe created removed
+ * again.  Relative paths are taken from the current directory.  Problems
+ * as cd_desk_validate; returns their number. */
+size_t cd_desk_check_paths(cd_desk *desk, cd_problem_fn fn, void *ud);
 
 typedef struct cd_expect_result {
     int passed;

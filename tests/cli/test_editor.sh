@@ -272,3 +272,58 @@ jqtrue "each rule's result" "$T/out" \
     '[.rules[].result] == ["nothing", "added", "decided", "not run"]'
 run 0 "route --dry-run without --explain" -- cd_ route -n -q -c explain.lua story.jsonl
 jqtrue "no evidence and no rules without --explain" "$T/out" 'has("evidence") or has("rules") | not'
+
+# ---- keyword evidence: proximity, scope, counts ---------------------------
+
+cat >"$W/kw.lua" <<'LUA'
+model("sections", "sections.cdm")
+taxonomy {
+  { id = "nk", keywords = { { "north korea", near = "missile*", within = 3 } } },
+  { id = "nk-sentence", keywords = { { "north korea", near = "missile*", within = "sentence" } } },
+  { id = "embargo-title", keywords = { { "embargo", scope = "title" } } },
+  { id = "lede-tariffs", keywords = { { "tariff*", scope = "lede" } } },
+  { id = "many-tariffs", keywords = { { "tariff*", min = 3 } } },
+}
+destination "review" { folder = "out/review" }
+destination "asia" { folder = "out/asia" }
+rule("log", function(story)
+  local found, n = story:near("north korea", "missile*", 3)
+  story:log("near=%s,%d sentence=%s title=%s lede=%d body=%s",
+    tostring(found), n, tostring(story:near("north korea", "missile*", "sentence")),
+    tostring(story:has("embargo", "title")), story:count("tariff*", "lede"),
+    tostring(story:has("embargo", "body")))
+end)
+rule("asia", function(story)
+  if story:near("north korea", "missile*", "sentence") and story:count("tariff*") >= 2 then
+    return "asia"
+  end
+end)
+fallback "review"
+expect { name = "near in one sentence and a count", title = "Embargo on North Korea",
+         body = "North Korea fired a missile on Monday. Tariffs rose.\n\nLater, tariffs on steel.",
+         route = "asia" }
+expect { name = "apart and once", title = "Markets",
+         body = "North Korea talks. A missile test followed. Tariffs rose.", route = "review" }
+LUA
+cat >"$W/kw.jsonl" <<'J'
+{"id":"k1","title":"Embargo on North Korea","body":"North Korea fired a missile on Monday. Tariffs rose.\n\nLater, tariffs on steel.\nNorth Korea talks. A missile test followed days later in the sea."}
+{"id":"k2","title":"Trade news","body":"Tariffs and tariffs and tariffs. The embargo holds. North Korea said nothing; one day a missile"}
+J
+run 0 "check: keyword tables and the rule methods" -- cd_ check -c kw.lua
+run 0 "route --explain with keyword conditions" -- cd_ route -n -e -q -c kw.lua kw.jsonl
+jqtrue "rules: near, sentence, scoped has and count" "$T/out" \
+    'if .id == "k1" then .log[0] | endswith("near=true,3 sentence=true title=true lede=1 body=false") else .log[0] | endswith("near=false,0 sentence=true title=false lede=3 body=true") end'
+hits() { jq -r --arg id "$1" --arg t "$2" 'select(.id == $id) | [.evidence[] | select(.topic == $t) | .keywords[].hits] | add // 0' "$T/out"; }
+same "keywords: near within 3 words" "$(hits k1 nk)" "3"
+same "keywords: near in one sentence" "$(hits k1 nk-sentence)" "1"
+same "keywords: scope title" "$(hits k1 embargo-title) $(hits k2 embargo-title)" "1 0"
+same "keywords: scope lede (first paragraph)" "$(hits k1 lede-tariffs)" "1"
+same "keywords: a minimum count" "$(hits k1 many-tariffs) $(hits k2 many-tariffs)" "0 3"
+jqtrue "explain names the conditions" "$T/out" \
+    'if .id == "k2" then ([.evidence[].keywords[].keyword] | index("'"'"'tariff*'"'"', at least 3") != null) else true end'
+sed -i 's/within = 3 }/within = "paragraph" }/' kw.lua
+run 2 "a keyword table with a bad within" -- cd_ check -c kw.lua
+has "the mistake is named with file:line" "$T/err" "kw.lua:[0-9]+: .*within must be a number of words"
+sed -i 's/within = "paragraph" }/within = 3 }/; s/story:has("embargo", "title")/story:has("embargo", "titel")/' kw.lua
+run 2 "check: an unknown scope in a rule" -- cd_ check -c kw.lua
+has "the scope is reported" "$T/err" "rule 'log': unknown scope 'titel'"
