@@ -461,12 +461,10 @@ static void check_writable(cd_desk *d, problems *p)
         desk_dest *ds = &d->dests[i];
         if (cd_dest_probe(ds->dest, &e) != CD_OK)
             problem(p, "%s: destination '%s' cannot be written: %s", ds->where, ds->name, e.msg);
-        if (ds->dead_letter && cd_probe_folder(ds->dead_letter, &e) != CD_OK)
-            problem(p, "%s: destination '%s': its dead_letter cannot be written: %s", ds->where,
-                    ds->name, e.msg);
+        if (cd_probe_folder(cd_dest_dead_letter_dir(ds->dest), &e) != CD_OK)
+            problem(p, "%s: destination '%s': its dead-letter folder cannot be written: %s",
+                    ds->where, ds->name, e.msg);
     }
-    if (d->dead_letter && cd_probe_folder(d->dead_letter, &e) != CD_OK)
-        problem(p, "%s: the dead-letter folder cannot be written: %s", d->path, e.msg);
 }
 
 /* ---- expect cases ---------------------------------------------------------- */

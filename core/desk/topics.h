@@ -27,70 +27,10 @@
 #include <stdint.h>
 #include "copydesk/error.h"
 #include "copydesk/tokenizer.h"
+#include "text/query.h"
+#include "text/toklist.h"
 
 #define CD_TOPIC_DEFAULT_HALF 2.0
-
-/* ---- tokens of one story, and phrases matched against them -------------- */
-
-typedef struct cd_toklist cd_toklist;
-
-/* Tokenize text into a list (one allocation for all tokens). */
-cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
-                           cd_toklist **out, cd_error *err);
-/* An empty list to fill again and again (NULL when out of memory). */
-cd_toklist *cd_toklist_new(void);
-/* Tokenize text into l, replacing what it held; reuses its memory. */
-cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
-                          cd_error *err);
-/* Call fn on each token of the list (a cd_toklist) in order, until fn
- * returns non-zero: the tokens once more, without tokenizing again. */
-void cd_toklist_each(const void *list, cd_token_fn fn, void *ud);
-size_t cd_toklist_size(const cd_toklist *l);
-void cd_toklist_free(cd_toklist *l);
-
-typedef struct cd_phrase cd_phrase;
-
-/* Fold a word, phrase or "prefix*" through tok.  A phrase that leaves no
- * token (only stop words, too short) is refused with CD_ERR_ARG. */
-cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
-                            cd_error *err);
-/* Occurrences of the phrase in the list (consecutive tokens). */
-size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
-void cd_phrase_free(cd_phrase *p);
-
-/* Where in a story a phrase must occur (story:has(phrase, scope)):
- * title, lede (the first paragraph of the body), body; near(a, b, scope):
- * both in one sentence. */
-typedef enum cd_scope {
-    CD_SCOPE_ALL = 0, CD_SCOPE_TITLE, CD_SCOPE_LEDE, CD_SCOPE_BODY, CD_SCOPE_SENTENCE
-} cd_scope;
-
-/* "title", "lede", "body" (and "sentence" when near): the scope, or -1. */
-int cd_scope_parse(const char *s, int near);
-
-/* Where the desk's story starts its body and ends its lede (the first
- * paragraph): offsets in the text the list was filled from, for scopes.
- * Unset (a new fill), everything is body. */
-void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end);
-
-/* A keyword or a rule's question with conditions: a phrase, optionally
- * near another one, within a scope, counted only from min occurrences. */
-typedef struct cd_keyword_spec {
-    const char *text;   /* word, phrase or prefix* */
-    const char *near;   /* NULL, or the phrase that must be near */
-    int within;         /* near: at most this many words between them
-                           (stop words do not count); -1: in one sentence */
-    int scope;          /* cd_scope: where the occurrences must be */
-    unsigned min;       /* occurrences below min count as none (0 or 1: any) */
-} cd_keyword_spec;
-
-typedef struct cd_query cd_query;
-
-cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
-                           cd_error *err);
-/* Occurrences of the query's phrase that meet its conditions (0 below min). */
-size_t cd_query_count(const cd_query *q, const cd_toklist *l);
-void cd_query_free(cd_query *q);
 
 /* ---- the taxonomy ------------------------------------------------------- */
 
@@ -106,8 +46,8 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
 cd_status cd_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
 cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
                                 cd_error *err);
-/* A keyword with conditions (near, scope, min); matched in the same one
- * pass over the story as the plain keywords. */
+/* A keyword with conditions (near, scope, min: text/query.h); matched in
+ * the same one pass over the story as the plain keywords. */
 cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic, const cd_keyword_spec *k,
                                      cd_error *err);
 /* A label whose probability multiplies the topic's label evidence. */

@@ -37,6 +37,10 @@ typedef struct cd_desk_opts {
     double seconds;          /* wall-clock limit per rule call; 0 as above */
     const char *scripts_dir; /* second folder searched by require; NULL:
                                 $COPYDESK_SCRIPTS, else "scripts" */
+    const char *spool_dir;   /* NULL: url destinations post each story at once.
+                                Set: they append it to a spool in this folder
+                                instead, for a long-running program to post
+                                later, in order, with retries (copydesk watch) */
 } cd_desk_opts;
 
 void cd_desk_opts_default(cd_desk_opts *opts);
@@ -59,6 +63,10 @@ typedef enum cd_outcome {
     CD_OUTCOME_HELD          /* a rule held it (hold()): kept until its time by
                                 copydesk watch, not delivered by route */
 } cd_outcome;
+
+/* The outcome as logs and the decision JSON spell it: "routed", "fallback",
+ * "dead-letter", "failed". */
+const char *cd_outcome_name(cd_outcome o);
 
 typedef struct cd_decision {
     cd_outcome outcome;
@@ -149,15 +157,6 @@ cd_status cd_desk_run_expect(cd_desk *desk, size_t i, cd_expect_result *res,
 
 /* ---- live routing (copydesk watch) -------------------------------------- */
 
-/* Hand-off of url deliveries.  When set, the desk gives each story bound
- * for a url destination (index dest) to fn instead of posting it; fn
- * returns CD_OK once the story is kept safely (copydesk watch writes it to
- * an on-disk spool and posts it later), else an error, and the story goes
- * to dead letter as after a failed post.  NULL restores posting. */
-typedef cd_status (*cd_desk_handoff_fn)(void *ud, size_t dest, const char *id,
-                                        const char *json, size_t len, cd_error *err);
-void cd_desk_set_handoff(cd_desk *desk, cd_desk_handoff_fn fn, void *ud);
-
 /* Held stories.  A rule that returns hold(time, dests) holds its story
  * until time (when that is later than now).  When fn is set, the desk
  * gives fn the story's JSON and its route; fn returns CD_OK once it keeps
@@ -171,7 +170,7 @@ void cd_desk_set_hold(cd_desk *desk, cd_desk_hold_fn fn, void *ud);
 
 /* Deliver a held story's JSON (as given to the hold fn) to the named
  * destinations, exactly as a routed story is delivered (url destinations
- * through the handoff, failures to dead letter).  Names that are no longer
+ * to their spool when the desk has one, failures to dead letter).  Names that are no longer
  * destinations (the desk was edited) go to the fallback.  Counted. */
 cd_status cd_desk_release(cd_desk *desk, const char *id, const char *json, size_t len,
                           const char *const *route, size_t nroute, cd_decision *out,
@@ -179,17 +178,6 @@ cd_status cd_desk_release(cd_desk *desk, const char *id, const char *json, size_
 
 /* The desk's clock: now, or the time an expect case fixed. */
 double cd_desk_clock(const cd_desk *desk);
-
-typedef struct cd_desk_url {
-    const char *url;
-    double timeout_s, connect_timeout_s;  /* per attempt */
-    double backoff_s;                     /* first wait after a failure */
-    const char *dead_letter;              /* for answers a retry cannot fix */
-} cd_desk_url;
-
-/* 1 and *out filled (strings owned by the desk) when destination i posts
- * to a URL, else 0. */
-int cd_desk_destination_url(const cd_desk *desk, size_t i, cd_desk_url *out);
 
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */
