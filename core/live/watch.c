@@ -208,6 +208,12 @@ static cd_status setup(watch *w, cd_error *err)
         st = cd_spool_open(w->spool_dir, &w->spool, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    char *held = st == CD_OK ? cd_path_join(o->state, "held") : NULL;
+    if (held)
+        st = cd_held_open(held, &w->held, err);
+    else if (st == CD_OK)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(held);
     if (st != CD_OK)
         return st;
     w->desk_opts = o->desk;
@@ -256,6 +262,7 @@ static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
     cd_spool_free(w->spool);
+    cd_held_free(w->held);
     free(w->spool_dir);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
@@ -290,6 +297,9 @@ static int sleep_ms(watch *w)
     in = cd_spool_next_due(w->spool);
     if (in >= 0 && in < t)
         t = in;
+    in = cd_watch_next_held(w);
+    if (in >= 0 && in < t)
+        t = in;
     if (w->reload_due > 0 && w->reload_due - now < t)
         t = w->reload_due - now;
     if (w->status_dirty && w->status_at + STATUS_EVERY - now < t)
@@ -306,6 +316,8 @@ static int idle(watch *w)
     for (size_t i = 0; i < w->nfeeds; i++)
         if (!w->feeds[i].polls)
             return 0;
+    if (cd_watch_next_held(w) == 0)
+        return 0;
     double due = cd_spool_next_due(w->spool);
     return due < 0 || due > 0;
 }
@@ -328,6 +340,8 @@ static void turn(watch *w)
     feed_state *f;
     if (!w->stopping && cd_watch_next_feed(w, &f) == 0)
         cd_watch_poll_feed(w, f);
+    if (!w->stopping)
+        cd_watch_release_held(w);
     if (!w->stopping)
         cd_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
     if (w->status_dirty && cd_monotonic() - w->status_at >= STATUS_EVERY)
@@ -353,6 +367,7 @@ int cd_watch_run(const cd_watch_opts *o, cd_error *err)
     cd_log_str(&l, "state", o->state);
     cd_log_num(&l, "files", (double)w.inbox.n);
     cd_log_num(&l, "spooled", (double)cd_spool_depth(w.spool));
+    cd_log_num(&l, "held", (double)cd_held_count(w.held));
     cd_log_num(&l, "feeds", (double)w.nfeeds);
     cd_log_end(&l);
     cd_watch_write_status(&w, 1);
