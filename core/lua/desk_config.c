@@ -2,14 +2,16 @@
  * desk_config.c - the functions a desk configuration calls (SPEC 5):
  *
  *   model "path" | model("name", "path")
- *   taxonomy { {id=, name=, labels=, keywords=, half=, <child topics>...}, ... }
+ *   taxonomy { {id=, name=, labels=, keywords=, half=, given=, <child topics>...}, ... }
+ *            (a keyword: "phrase", or { "phrase", near=, within=, scope=, min= })
  *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options> }
  *   rule("name", function(story) ... end [, {continue=, to=}])
  *   rule("name", {when = function(story) ... end, to = ..., continue = ...})
  *   fallback "name"
  *   dead_letter "folder"
  *   limits { instructions = N, memory = N | "64M", seconds = N }
- *   expect { title=, body=, meta=, id=, file=, route=, rule=, name= }
+ *   expect { title=, body=, meta=, id=, file=, route=, rule=, name=, now=,
+ *            held_until= }
  *   feed "name" { url=, every=, timeout=, format= }   (copydesk watch)
  *
  * Each raises a Lua error on a mistake, so the message carries the file
