@@ -20,7 +20,10 @@ static void usage(FILE *out)
         "Load and validate a desk configuration: Lua syntax and errors (with file\n"
         "and line), model labels named by topics that no model has, destinations\n"
         "named by rules (to = ..., literal return values) or expect cases that do\n"
-        "not exist; then run the expect cases and print pass or FAIL for each.\n\n"
+        "not exist, the topic ids, model names, labels and phrases rules name,\n"
+        "folder and jsonl destinations that cannot be written (tried, then tidied\n"
+        "away); then run the expect cases and print pass or FAIL for each.  A case\n"
+        "fails when a rule raised an error or hit a limit on its story.\n\n"
         "  -c, --config DESK.lua   the desk configuration (required)\n"
         "  -q, --quiet             print failures only\n"
         "  -h, --help              this help\n\n"
@@ -85,6 +88,7 @@ int cli_check(int argc, char **argv)
         return CLI_USAGE;
     }
     size_t problems = cd_desk_validate(desk, print_problem, NULL);
+    problems += cd_desk_check_paths(desk, print_problem, NULL);
     size_t failed;
     int cases = run_cases(desk, quiet, &failed);
     printf("%s: %zu models, %zu topics, %zu destinations, %zu rules; "

@@ -3,7 +3,7 @@
  * classify, decide and deliver each one, says where each went and why,
  * and ends with a summary that accounts for every story read:
  *
- *   stories in = routed by a rule + fallback + dead letter + failed
+ *   stories in = routed by a rule + fallback + dead letter + failed + held
  *
  * Per-story lines and the summary go to stderr (stdout may be a
  * destination); --dry-run decides without delivering and prints one JSON
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cli_pipe.h"
@@ -34,8 +35,10 @@ static void usage(FILE *out)
         "                          instead, as a ninjs destination would receive it\n"
         "                          (subjects per topic at or above its threshold, the\n"
         "                          route in descriptions with role copydesk:route)\n"
-        "  -e, --explain           add each topic's evidence (labels, keyword hits):\n"
-        "                          in the JSON lines, or as JSON on stderr\n"
+        "  -e, --explain           add each topic's evidence (labels, the given factor,\n"
+        "                          keyword hits) and what each rule did: in the JSON\n"
+        "                          lines, or as JSON on stderr.  Without it a dry-run\n"
+        "                          line lists the three best topics; with it, all\n"
         "  -q, --quiet             no per-story lines and no summary\n"
         "  --instructions N        Lua instructions a rule may run per story\n"
         "                          (default: the desk's limits{}, else 1000000)\n"
@@ -47,7 +50,9 @@ static void usage(FILE *out)
         "Paths the desk reads (models, modules) are relative to its folder; paths\n"
         "it writes (destination folders and files, dead letter) to the current\n"
         "directory.\n\n"
-        "Exit status: 0 every story routed and delivered; 1 some input was\n"
+        "A story a rule holds until a time (hold()) is reported as held and not\n"
+        "delivered: copydesk watch keeps held stories and delivers them then.\n\n"
+        "Exit status: 0 every story routed and delivered (or held); 1 some input was\n"
         "unreadable, a rule failed (the story went to the fallback), or a\n"
         "destination failed (the story went to dead letter); 2 usage or\n"
         "configuration error.\n");
@@ -155,6 +160,7 @@ static void sum_stats(const route_run *r, cd_desk_stats *st)
         st->dead_letter += one.dead_letter;
         st->failed += one.failed;
         st->rule_errors += one.rule_errors;
+        st->held += one.held;
     }
 }
 
@@ -172,6 +178,9 @@ static void summary(const route_run *r)
     fprintf(stderr, "  %-28s %8llu\n", fb, (unsigned long long)st.fallback);
     fprintf(stderr, "  %-28s %8llu\n", "dead letter", (unsigned long long)st.dead_letter);
     fprintf(stderr, "  %-28s %8llu\n", "failed", (unsigned long long)st.failed);
+    if (st.held)
+        fprintf(stderr, "  %-28s %8llu  (not delivered: copydesk watch keeps held stories)\n",
+                "held (hold until a time)", (unsigned long long)st.held);
     fprintf(stderr, "  %-28s %8llu\n", "unreadable inputs", (unsigned long long)r->unreadable);
     fprintf(stderr, "  %s\n", dry ? "would deliver to:" : "delivered to:");
     for (size_t i = 0; i < cd_desk_destinations(desk); i++) {
@@ -206,6 +215,14 @@ static void story_line(cd_buf *b, const cd_story *s, const cd_decision *dec)
         cd_buf_puts(b, " [dead letter]");
     else if (dec->outcome == CD_OUTCOME_FAILED)
         cd_buf_puts(b, " [FAILED]");
+    else if (dec->outcome == CD_OUTCOME_HELD) {
+        char when[40] = "?";
+        time_t t = (time_t)dec->held_until;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cd_buf_printf(b, " [held until %s, not delivered]", when);
+    }
     cd_buf_printf(b, "  (%s)\n", dec->reason);
 }
 

@@ -128,6 +128,11 @@ cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)
     return CD_OK;
 }
 
+const char *cd_dest_dead_letter_dir(const cd_dest *d)
+{
+    return d->dead_letter ? d->dead_letter : CD_DEAD_LETTER_DEFAULT;
+}
+
 cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
                               const char *json, size_t len, cd_error *err)
 {

@@ -76,9 +76,23 @@ cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t l
  * given in its options is kept.  Without either: CD_DEAD_LETTER_DEFAULT. */
 cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
 
+/* Whether the destination can be written, by trying (deliver_probe.c):
+ * a folder's missing parents are created, a file created and removed in
+ * it, and the folders made for the test removed again; a jsonl file is
+ * opened for appending (or its folder probed when it does not exist).
+ * Nothing for stdout and url.  err says what cannot be written and why. */
+cd_status cd_dest_probe(const cd_dest *d, cd_error *err);
+cd_status cd_probe_folder(const char *dir, cd_error *err);
+cd_status cd_probe_file(const char *path, cd_error *err);
+
+/* ---- helpers shared by the kinds and by the dead-letter folder ---------- */
+
 /* Keep a story d could not take in its dead-letter folder (created when
  * missing), as {"destination":..., "error":why, "failed_at":..., "story":<json>},
  * in a file named after the id and the destination. */
+/* The folder cd_dest_dead_letter writes to. */
+const char *cd_dest_dead_letter_dir(const cd_dest *d);
+
 cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
                               const char *json, size_t len, cd_error *err);
 

@@ -10,7 +10,8 @@
  *             rule that returns destinations decides, unless it was
  *             declared continue = true (its destinations are added and the
  *             next rules run).  No deciding rule: the fallback is added.
- *             A rule that fails: the story goes to the fallback alone.
+ *             A rule that fails: the story keeps what earlier continue
+ *             rules added and goes to the fallback as well.
  *   deliver   the story JSON to each destination; a failing destination
  *             hands it to its dead-letter folder with the error.  Given a
  *             spool folder (cd_desk_opts.spool_dir), url destinations
@@ -31,6 +32,7 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/isotime.h"
 #include "model/model_internal.h"
 
 #define ERRBUF 1024
@@ -197,9 +199,12 @@ static void reset_story(cd_desk *d)
     d->cur.ntags = d->cur.nlog = 0;
     d->cur.live = 0;
     d->cur.analysed = 0;
-    d->nroute = 0;
+    d->nroute = d->nkept = 0;
+    if (d->rule_result)
+        memset(d->rule_result, 0, d->nrules);
     d->rule = NULL;
     d->error = NULL;
+    d->hold_until = 0;
     if (d->errbuf)
         d->errbuf[0] = '\0';
     cd_buf_reset(&d->reason);
@@ -250,6 +255,7 @@ void cd_desk_free(cd_desk *d)
     free(d->dead_letter);
     free(d->route);
     free(d->route_names);
+    free(d->rule_result);
     free(d->cur.scores);
     free(d->path);
     free(d->errbuf);
@@ -263,6 +269,7 @@ void cd_desk_free(cd_desk *d)
 static int register_all(lua_State *L)
 {
     cd_desk_config_register(L);
+    cd_desk_time_register(L);
     cd_story_binding_register(L);
     return 0;
 }
@@ -383,7 +390,8 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
-    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf)
+    d->rule_result = calloc(d->nrules ? d->nrules : 1, 1);
+    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->rule_result)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     /* dead_letter "folder" may come after the destinations it applies to */
     for (size_t i = 0; d->dead_letter && i < d->ndests; i++)
@@ -438,6 +446,30 @@ cd_status cd_desk_load_text(const char *text, size_t len, const char *path, cons
 
 /* ---- analyse: classify, tokenize, score ---------------------------------- */
 
+/* The lede, the body's first paragraph: up to its first blank line, or
+ * without one, up to its first line break (leading blank lines skipped). */
+static size_t lede_length(const char *body, size_t n)
+{
+    if (!body)
+        return 0;
+    size_t i = 0;
+    while (i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
+    size_t first_break = 0;
+    for (; i < n; i++) {
+        if (body[i] != '\n')
+            continue;
+        if (!first_break)
+            first_break = i;
+        size_t j = i + 1;
+        while (j < n && (body[j] == ' ' || body[j] == '\t' || body[j] == '\r'))
+            j++;
+        if (j < n && body[j] == '\n')
+            return i;    /* a blank line follows */
+    }
+    return first_break ? first_break : n;
+}
+
 static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
 {
     /* diff decides each story under two desks: what the other desk already
@@ -458,6 +490,10 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         if (st == CD_OK)
             st = cd_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
         d->cur.toks = d->cur.own_toks;
+    }
+    if (st == CD_OK) {
+        size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
+        cd_toklist_set_zones(d->cur.toks, body, body + lede_length(s->body, s->body_len));
     }
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
@@ -498,9 +534,20 @@ static void add_route(cd_desk *d, size_t dest)
     d->route[d->nroute++] = dest;
 }
 
+/* Whether rule r may return destination name: any, unless it declared
+ * to = ..., which then lists every name it may return. */
+static int rule_allows(const desk_rule *r, const char *name)
+{
+    for (size_t i = 0; i < r->nto; i++)
+        if (!strcmp(r->to[i], name))
+            return 1;
+    return r->nto == 0;
+}
+
 /* Add the destination named at idx to the route; 0 and a message in
- * d->errbuf when it is not a destination name. */
-static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
+ * why when it is not a destination name, or not one of the rule's to. */
+static int route_name(lua_State *L, cd_desk *d, const desk_rule *r, int idx, char *why,
+                      size_t cap)
 {
     if (lua_type(L, idx) != LUA_TSTRING) {
         snprintf(why, cap, "returned a list holding a %s; expected destination names",
@@ -513,6 +560,10 @@ static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
         snprintf(why, cap, "returned '%.100s', which is not a destination", name);
         return 0;
     }
+    if (!rule_allows(r, name)) {
+        snprintf(why, cap, "returned '%.100s', which its to = ... does not list", name);
+        return 0;
+    }
     add_route(d, (size_t)k);
     return 1;
 }
@@ -520,9 +571,33 @@ static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
 /* The rule's answer at the top of the stack -> route additions.  Returns
  * 1 when the rule named destinations, 0 when not, -1 with why filled when
  * the answer is wrong.  Raises nothing. */
-static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
+/* A name or a list of names at the top of the stack -> route additions,
+ * as take_answer counts them. */
+static int take_names(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
 {
     int t = lua_type(L, -1);
+    if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
+        return 0;
+    if (t == LUA_TSTRING)
+        return route_name(L, d, r, -1, why, cap) ? 1 : -1;
+    if (t != LUA_TTABLE) {
+        snprintf(why, cap, "returned a %s; expected nothing, a destination name or a list "
+                 "of names", luaL_typename(L, -1));
+        return -1;
+    }
+    size_t n = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        int ok = route_name(L, d, r, -1, why, cap);
+        lua_pop(L, 1);
+        if (!ok)
+            return -1;
+    }
+    return n > 0;
+}
+
+static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, size_t cap)
+{
     if (r->when_only) {
         if (!lua_toboolean(L, -1) && r->fn_ref != LUA_NOREF)
             return 0;
@@ -536,24 +611,17 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
         }
         return r->nto > 0;   /* the loader refuses an empty to; never decide nowhere */
     }
-    if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
-        return 0;
-    if (t == LUA_TSTRING)
-        return route_name(L, d, -1, why, cap) ? 1 : -1;
-    if (t != LUA_TTABLE) {
-        snprintf(why, cap, "returned a %s; expected nothing, a destination name or a list "
-                 "of names", luaL_typename(L, -1));
-        return -1;
-    }
-    size_t n = lua_rawlen(L, -1);
-    for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, (lua_Integer)i);
-        int ok = route_name(L, d, -1, why, cap);
+    double until;
+    if (cd_desk_hold_at(L, -1, &until)) {
+        /* hold(time, dests): the destinations, held while time is ahead */
+        lua_getfield(L, -1, "to");
+        int got = take_names(L, d, r, why, cap);
         lua_pop(L, 1);
-        if (!ok)
-            return -1;
+        if (got > 0 && until > cd_desk_now(d) && until > d->hold_until)
+            d->hold_until = until;
+        return got;
     }
-    return n > 0;
+    return take_names(L, d, r, why, cap);
 }
 
 static void rule_failed(cd_desk *d, size_t i, const char *msg)
@@ -595,7 +663,9 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
 }
 
 /* Protected: make the story object and run the rules.  Sets d->rule when
- * a rule decided; on a rule error d->error is set and the route emptied. */
+ * a rule decided.  On a rule error d->error is set, and the route keeps
+ * what earlier continue = true rules added (d->nkept), never a part of
+ * the failing rule's answer. */
 static int decide_protected(lua_State *L)
 {
     cd_desk *d = lua_touserdata(L, 1);
@@ -604,14 +674,17 @@ static int decide_protected(lua_State *L)
     for (size_t i = 0; i < d->nrules; i++) {
         int r = run_rule(L, d, i, story);
         if (r < 0) {
-            d->nroute = 0;
+            d->rule_result[i] = RULE_FAILED;
+            d->nroute = d->nkept;
             return 0;
         }
+        d->rule_result[i] = r == 0 ? RULE_NOTHING : d->rules[i].cont ? RULE_ADDED : RULE_DECIDED;
         if (r > 0 && !d->rules[i].cont) {
             d->rule = d->rules[i].name;
             d->rules[i].decided++;
             return 0;
         }
+        d->nkept = d->nroute;
     }
     return 0;
 }
@@ -625,13 +698,12 @@ static void decide(cd_desk *d)
         snprintf(d->errbuf, ERRBUF, "story %s: %s", d->cur.story->id ? d->cur.story->id : "?",
                  lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         d->error = d->errbuf;
-        d->nroute = 0;
         d->rule = NULL;
         lua_pop(L, 1);
     }
     if (!d->rule) {
         if (d->error)
-            d->nroute = 0;
+            d->nroute = d->nkept;   /* the copies decided before the failure stay */
         add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
     }
 }
@@ -672,8 +744,16 @@ static void make_reason(cd_desk *d)
         cd_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
     } else if (d->error) {
         cd_buf_printf(b, "fallback: %s", d->error);
+        for (size_t i = 0; i < d->nkept && i < d->nroute; i++)
+            cd_buf_printf(b, "%s%s", i ? ", " : "; kept the copies earlier rules decided: ",
+                          d->route_names[i]);
     } else {
         cd_buf_puts(b, "fallback: no rule decided");
+    }
+    if (d->hold_until > 0) {
+        char when[40];
+        cd_iso8601_format(d->hold_until, when, sizeof when);
+        cd_buf_printf(b, "; held until %s", when);
     }
     size_t top[3];
     size_t n = top_topics(d, top, 3, 0.01);
@@ -758,13 +838,22 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
     cd_buf_puts(b, "}");
 }
 
-/* The JSON delivered: the story, its topics and labels, route and rule. */
-static void story_json(cd_desk *d, cd_buf *b)
+/* ,"held_until":"2026-...Z" when the story is held. */
+static void json_held(cd_buf *b, const cd_desk *d)
 {
-    const cd_story *s = d->cur.story;
-    cd_buf_reset(b);
-    cd_buf_puts(b, "{\"id\":");
-    json_str(b, s->id ? s->id : "");
+    if (d->hold_until <= 0)
+        return;
+    char when[40];
+    cd_iso8601_format(d->hold_until, when, sizeof when);
+    cd_buf_puts(b, ",\"held_until\":");
+    json_str(b, when);
+}
+
+/* ,"title":..,"body":..,"meta":{..} and, when the story has gold labels,
+ * ,"gold_labels":[..]: what reading the JSON back needs to give the same
+ * story (core/story/story.c). */
+static void json_story_fields(cd_buf *b, const cd_story *s)
+{
     cd_buf_puts(b, ",\"title\":");
     cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
     cd_buf_puts(b, ",\"body\":");
@@ -772,6 +861,20 @@ static void story_json(cd_desk *d, cd_buf *b)
     cd_buf_puts(b, ",\"meta\":");
     const char *meta = s->meta_json;
     cd_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
+    if (s->nlabels) {
+        cd_buf_puts(b, ",\"gold_labels\":");
+        json_strv(b, s->labels, s->nlabels);
+    }
+}
+
+/* The JSON delivered: the story, its topics and labels, route and rule. */
+static void story_json(cd_desk *d, cd_buf *b)
+{
+    const cd_story *s = d->cur.story;
+    cd_buf_reset(b);
+    cd_buf_puts(b, "{\"id\":");
+    json_str(b, s->id ? s->id : "");
+    json_story_fields(b, s);
     cd_buf_puts(b, ",\"topics\":");
     json_topics(b, d, cd_topics_count(d->topics));
     cd_buf_puts(b, ",\"labels\":");
@@ -784,6 +887,7 @@ static void story_json(cd_desk *d, cd_buf *b)
     json_str(b, d->rule);
     cd_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
+    json_held(b, d);
     cd_buf_puts(b, "}");
 }
 
@@ -797,19 +901,19 @@ static void note_error(cd_desk *d, const char *fmt, const char *a, const char *b
     d->error = d->errbuf;
 }
 
-static cd_outcome deliver(cd_desk *d)
+/* Deliver json to the destinations of the current route; the outcome
+ * when every destination took it is ok.  live: json is the story in hand,
+ * so a format = "ninjs" destination gets it as ninjs; a released held
+ * story is known by its JSON alone and goes to every destination so. */
+static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, size_t len,
+                               int live, cd_outcome ok)
 {
-    story_json(d, &d->json);
-    if (d->json.failed) {
-        note_error(d, "%s%s", "out of memory building the story JSON", "");
-        return CD_OUTCOME_FAILED;
-    }
-    const char *id = d->cur.story->id ? d->cur.story->id : "";
     int dead = 0, failed = 0, ninjs_made = 0;
     for (size_t i = 0; i < d->nroute; i++) {
         desk_dest *ds = &d->dests[d->route[i]];
-        cd_buf *doc = &d->json;
-        if (ds->ninjs) {   /* format = "ninjs": made once, for the first that wants it */
+        cd_buf doc_json = { .data = (char *)json, .len = len };
+        cd_buf *doc = &doc_json;
+        if (ds->ninjs && live) {   /* format = "ninjs": made once, for the first that wants it */
             if (!ninjs_made++)
                 cd_desk_ninjs_write(d, &d->ninjs);
             doc = &d->ninjs;
@@ -825,7 +929,7 @@ static cd_outcome deliver(cd_desk *d)
         ds->failed++;
         char why[sizeof e.msg];
         memcpy(why, e.msg, sizeof why);
-        if (cd_dest_dead_letter(ds->dest, id, why, d->json.data, d->json.len, &e) == CD_OK) {
+        if (cd_dest_dead_letter(ds->dest, id, why, json, len, &e) == CD_OK) {
             dead = 1;
             note_error(d, "destination '%s': %s (story kept in dead letter)", ds->name, why);
         } else {
@@ -837,7 +941,48 @@ static cd_outcome deliver(cd_desk *d)
         return CD_OUTCOME_FAILED;
     if (dead)
         return CD_OUTCOME_DEAD_LETTER;
-    return d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
+    return ok;
+}
+
+static cd_outcome deliver(cd_desk *d)
+{
+    story_json(d, &d->json);
+    if (d->json.failed) {
+        note_error(d, "%s%s", "out of memory building the story JSON", "");
+        return CD_OUTCOME_FAILED;
+    }
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    return deliver_json(d, id, d->json.data, d->json.len, 1,
+                        d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK);
+}
+
+/* A held story: given to the hold fn to keep (copydesk watch), or, with
+ * none (copydesk route), reported as held and not delivered.  When the
+ * keeper fails the story goes to dead letter rather than out early. */
+static cd_outcome hold(cd_desk *d)
+{
+    if (!d->hold_fn)
+        return CD_OUTCOME_HELD;
+    story_json(d, &d->json);
+    if (d->json.failed) {
+        note_error(d, "%s%s", "out of memory building the story JSON", "");
+        return CD_OUTCOME_FAILED;
+    }
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    cd_error e;
+    if (d->hold_fn(d->hold_ud, d->hold_until, id, d->json.data, d->json.len,
+                   d->route_names, d->nroute, &e) == CD_OK)
+        return CD_OUTCOME_HELD;
+    char why[sizeof e.msg];
+    memcpy(why, e.msg, sizeof why);
+    /* the first destination's dead-letter folder: where it would have gone */
+    if (cd_dest_dead_letter(d->dests[d->route[0]].dest, id, why, d->json.data, d->json.len,
+                            &e) == CD_OK) {
+        note_error(d, "cannot keep the held story: %s%s", why, " (story kept in dead letter)");
+        return CD_OUTCOME_DEAD_LETTER;
+    }
+    note_error(d, "cannot keep the held story, nor write it to dead letter: %s%s", e.msg, "");
+    return CD_OUTCOME_FAILED;
 }
 
 /* ---- one story ------------------------------------------------------------ */
@@ -851,6 +996,7 @@ static void count(cd_desk *d, int rule_error)
     case CD_OUTCOME_FALLBACK: d->stats.fallback++; break;
     case CD_OUTCOME_DEAD_LETTER: d->stats.dead_letter++; break;
     case CD_OUTCOME_FAILED: d->stats.failed++; break;
+    case CD_OUTCOME_HELD: d->stats.held++; break;
     }
 }
 
@@ -861,6 +1007,7 @@ static void decide_story(cd_desk *d, const cd_story *s)
     d->cur.story = s;
     d->cur.gen++;
     d->cur.live = 1;
+    d->received = s->received > 0 ? s->received : cd_desk_now(d);
     cd_error e;
     if (analyse(d, s, &e) != CD_OK) {
         snprintf(d->errbuf, ERRBUF, "story %s: %s", s->id ? s->id : "?", e.msg);
@@ -878,13 +1025,15 @@ static void decide_story(cd_desk *d, const cd_story *s)
 static void finish_story(cd_desk *d, int dry, int counted)
 {
     int rule_error = d->error != NULL;
-    if (dry)
+    if (d->hold_until > 0)
+        d->outcome = dry ? CD_OUTCOME_HELD : hold(d);
+    else if (dry)
         d->outcome = d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK;
     else
         d->outcome = deliver(d);
     if (counted) {
         count(d, rule_error);
-        if (dry)
+        if (dry && d->outcome != CD_OUTCOME_HELD)
             for (size_t i = 0; i < d->nroute; i++)
                 d->dests[d->route[i]].delivered++;
     }
@@ -913,6 +1062,7 @@ cd_status cd_desk_route(cd_desk *d, const cd_story *story, int dry_run, cd_decis
     out->rule = d->rule;
     out->reason = d->reason.data ? d->reason.data : "";
     out->error = d->error;
+    out->held_until = d->outcome == CD_OUTCOME_HELD ? d->hold_until : 0;
     return CD_OK;
 }
 
@@ -930,6 +1080,7 @@ void cd_desk_deliver(cd_desk *d, int dry_run, cd_decision *out)
     out->rule = d->rule;
     out->reason = d->reason.data ? d->reason.data : "";
     out->error = d->error;
+    out->held_until = d->outcome == CD_OUTCOME_HELD ? d->hold_until : 0;
 }
 
 const char *cd_outcome_name(cd_outcome o)
@@ -939,8 +1090,42 @@ const char *cd_outcome_name(cd_outcome o)
     case CD_OUTCOME_FALLBACK: return "fallback";
     case CD_OUTCOME_DEAD_LETTER: return "dead-letter";
     case CD_OUTCOME_FAILED: return "failed";
+    case CD_OUTCOME_HELD: return "held";
     }
     return "?";
+}
+
+/* ,"given":{"label":..,"p":..},"m":.. for a topic whose label evidence a
+ * given label scaled: m = its best label's p x the given label's p. */
+static void json_given(cd_buf *b, const cd_desk *d, size_t i)
+{
+    const char *g = cd_topics_given(d->topics, i);
+    const cd_topic_score *s = &d->cur.scores[i];
+    if (!g || s->best_label < 0 ||
+        !strcmp(cd_topics_label(d->topics, i, (size_t)s->best_label), g))
+        return;   /* no given, or the given label is the evidence itself: unscaled */
+    double p = cd_desk_label_p(g, (void *)d);
+    cd_buf_puts(b, ",\"given\":{\"label\":");
+    json_str(b, g);
+    cd_buf_puts(b, ",\"p\":");
+    cd_buf_json_number(b, p < 0 ? 0 : p);
+    cd_buf_puts(b, "},\"m\":");
+    cd_buf_json_number(b, s->label_p);
+}
+
+/* "rules":[{"rule":..,"result":..}]: what each rule did with the story. */
+static void json_rules(cd_buf *b, const cd_desk *d)
+{
+    static const char *const names[] = { "not run", "nothing", "added", "decided", "failed" };
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < d->nrules; i++) {
+        cd_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
+        json_str(b, d->rules[i].name);
+        cd_buf_puts(b, ",\"result\":");
+        json_str(b, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
+        cd_buf_puts(b, "}");
+    }
+    cd_buf_puts(b, "]");
 }
 
 /* Per topic with a score: its labels and keywords that contributed. */
@@ -971,7 +1156,9 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
             cd_buf_json_number(b, p);
             cd_buf_puts(b, "}");
         }
-        cd_buf_puts(b, "],\"keywords\":[");
+        cd_buf_puts(b, "]");
+        json_given(b, d, i);
+        cd_buf_puts(b, ",\"keywords\":[");
         for (size_t j = 0, k = 0; j < cd_topics_keywords(t, i); j++) {
             size_t hits = cd_topics_keyword_hits(t, i, j, d->cur.toks);
             if (!hits)
@@ -1004,6 +1191,7 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     json_str(&b, d->reason.data ? d->reason.data : "");
     cd_buf_puts(&b, ",\"error\":");
     json_str(&b, d->error);
+    json_held(&b, d);
     cd_buf_puts(&b, ",\"topics\":");
     json_topics(&b, d, explain ? cd_topics_count(d->topics) : 3);
     cd_buf_puts(&b, ",\"labels\":");
@@ -1015,7 +1203,10 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     if (explain) {
         cd_buf_puts(&b, ",\"evidence\":");
         json_evidence(&b, d);
+        cd_buf_puts(&b, ",\"rules\":");
+        json_rules(&b, d);
     }
+    json_story_fields(&b, d->cur.story);
     cd_buf_puts(&b, "}");
     if (b.failed) {
         cd_buf_free(&b);
@@ -1039,3 +1230,43 @@ uint64_t cd_desk_rule_errors(const cd_desk *d, size_t i) { return d->rules[i].er
 size_t cd_desk_models(const cd_desk *d) { return d->nmodels; }
 size_t cd_desk_topics(const cd_desk *d) { return cd_topics_count(d->topics); }
 size_t cd_desk_expects(const cd_desk *d) { return d->nexpects; }
+double cd_desk_clock(const cd_desk *d) { return cd_desk_now(d); }
+
+/* ---- held stories (copydesk watch) ------------------------------------------ */
+
+void cd_desk_set_hold(cd_desk *d, cd_desk_hold_fn fn, void *ud)
+{
+    d->hold_fn = fn;
+    d->hold_ud = ud;
+}
+
+cd_status cd_desk_release(cd_desk *d, const char *id, const char *json, size_t len,
+                          const char *const *route, size_t nroute, cd_decision *out,
+                          cd_error *err)
+{
+    (void)err;
+    reset_story(d);
+    d->cur.story = NULL;
+    int lost = 0;
+    for (size_t i = 0; i < nroute; i++) {
+        int64_t k = cd_desk_find_dest(d, route[i]);
+        if (k >= 0)
+            add_route(d, (size_t)k);
+        else
+            lost = 1;
+    }
+    if (lost || d->nroute == 0)
+        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
+    cd_buf_printf(&d->reason, "released: held until its time%s",
+                  lost ? "; a destination it was held for is gone: the fallback" : "");
+    d->outcome = deliver_json(d, id, json, len, 0, lost ? CD_OUTCOME_FALLBACK : CD_OUTCOME_ROUTED);
+    count(d, 0);
+    out->outcome = d->outcome;
+    out->route = d->route_names;
+    out->nroute = d->nroute;
+    out->rule = NULL;
+    out->reason = d->reason.data ? d->reason.data : "";
+    out->error = d->error;
+    out->held_until = 0;
+    return CD_OK;
+}

@@ -115,6 +115,8 @@ struct cd_desk {
     size_t *route;                 /* destination indexes, deduplicated */
     const char **route_names;      /* their names, for cd_decision */
     size_t nroute;
+    size_t nkept;                  /* route entries decided by continue rules */
+    unsigned char *rule_result;    /* per rule, for --explain: enum rule_result */
     const char *rule;
     char *error;                   /* errbuf when there is an error, else NULL */
     char *errbuf;
@@ -127,10 +129,25 @@ struct cd_desk {
     size_t nfeeds;
     /* another desk whose analysis of the same story is reused (desk_share.c) */
     struct desk_share *share;
+    /* time (desk_time.c) */
+    double now_fixed;              /* expect { now = }: the case's clock; 0: the real one */
+    double received;               /* the current story's received time */
+    double hold_until;             /* the current story is held until then; 0: not */
+    cd_desk_hold_fn hold_fn;       /* copydesk watch keeps held stories here */
+    void *hold_ud;
 };
+
+/* What a rule did with the current story (--explain). */
+enum rule_result { RULE_NOT_RUN = 0, RULE_NOTHING, RULE_ADDED, RULE_DECIDED, RULE_FAILED };
 
 /* desk_config.c: register the configuration functions as globals. */
 void cd_desk_config_register(lua_State *L);
+
+/* desk_time.c: now, iso8601, hold as globals; the desk's clock; whether
+ * the value at idx is what hold() returned (then *until is its time). */
+void cd_desk_time_register(lua_State *L);
+double cd_desk_now(const cd_desk *d);
+int cd_desk_hold_at(lua_State *L, int idx, double *until);
 
 /* desk_config.c: release the feeds a configuration declared. */
 void cd_desk_free_feeds(cd_desk *desk);

@@ -1,7 +1,8 @@
 /*
  * desk/desk_live.h - what copydesk watch (core/live/) needs from a loaded
- * desk beyond routing: the model files it opened (watched for
- * replacement) and the feeds its configuration declares.  Internal: the
+ * desk beyond routing: held stories and their release, the desk's clock,
+ * the model files it opened (watched for replacement) and the feeds its
+ * configuration declares.  Internal: the
  * live desk is part of the library, not of its public API.
  */
 #ifndef CD_DESK_LIVE_H
@@ -10,6 +11,28 @@
 #include <stddef.h>
 
 #include "copydesk/desk.h"
+
+/* Held stories.  A rule that returns hold(time, dests) holds its story
+ * until time (when that is later than now).  When fn is set, the desk
+ * gives fn the story's JSON and its route; fn returns CD_OK once it keeps
+ * the story durably (copydesk watch), and later delivers it with
+ * cd_desk_release; on an error the story goes to dead letter.  Unset
+ * (copydesk route), a held story is reported as held and not delivered. */
+typedef cd_status (*cd_desk_hold_fn)(void *ud, double until, const char *id,
+                                     const char *json, size_t len,
+                                     const char *const *route, size_t nroute, cd_error *err);
+void cd_desk_set_hold(cd_desk *desk, cd_desk_hold_fn fn, void *ud);
+
+/* Deliver a held story's JSON (as given to the hold fn) to the named
+ * destinations, exactly as a routed story is delivered (url destinations
+ * to their spool when the desk has one, failures to dead letter).  Names that are no longer
+ * destinations (the desk was edited) go to the fallback.  Counted. */
+cd_status cd_desk_release(cd_desk *desk, const char *id, const char *json, size_t len,
+                          const char *const *route, size_t nroute, cd_decision *out,
+                          cd_error *err);
+
+/* The desk's clock: now, or the time an expect case fixed. */
+double cd_desk_clock(const cd_desk *desk);
 
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */

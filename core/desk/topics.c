@@ -15,19 +15,23 @@
  * is, without listing every child's evidence again.
  *
  * Matching.  Stories are tokenized once into a cd_toklist; each keyword is
- * a cd_phrase, a sequence of folded tokens (text/toklist.h), the last one a prefix when the keyword ends
- * in '*'.  Every keyword of the taxonomy is indexed by the first two bytes
+ * a query (text/query.h): a cd_phrase, a sequence of folded tokens
+ * (text/toklist.h), the last one a prefix when the keyword ends in '*',
+ * with its conditions (near, scope, min).  Every keyword of the taxonomy is indexed by the first two bytes
  * of its first word, so scoring is one pass over the story's tokens that
  * tries, at each token, only the keywords that can start there (a
  * keyword whose first word is a one-byte prefix, "x*", is tried at every
  * token).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "desk/topics.h"
+#include "text/query.h"
 #include "text/toklist.h"
+
 
 /* ---- the taxonomy ------------------------------------------------------- */
 
@@ -46,14 +50,16 @@ typedef struct topic {
     double threshold;      /* ninjs subjects from this score */
     const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
-    strlist keywords;
-    cd_phrase **phrases;   /* compiled keywords, after cd_topics_compile */
+    strlist keywords;      /* as shown by --explain */
+    cd_keyword_spec *specs;/* as declared (strings owned) */
+    cd_query **phrases;    /* compiled keywords, after cd_topics_compile */
 } topic;
 
 /* A keyword of a topic, in the index. */
 typedef struct phrase_ref {
-    const cd_phrase *p;
+    const cd_query *p;
     size_t topic;
+    size_t kw;             /* index of the keyword over the taxonomy: counts[kw] */
 } phrase_ref;
 
 #define NBUCKETS 4096u   /* of the first two bytes of a keyword's first word */
@@ -66,6 +72,8 @@ struct cd_topics {
     phrase_ref *refs;
     uint32_t *start;
     size_t nshort;
+    size_t nrefs;
+    size_t *counts;        /* per keyword, while scoring one story */
 };
 
 static uint32_t bucket_of(const char *w)
@@ -77,9 +85,11 @@ static void drop_index(cd_topics *t)
 {
     free(t->refs);
     free(t->start);
+    free(t->counts);
     t->refs = NULL;
     t->start = NULL;
-    t->nshort = 0;
+    t->counts = NULL;
+    t->nshort = t->nrefs = 0;
 }
 
 static cd_status strlist_add(strlist *l, const char *s, cd_error *err)
@@ -112,9 +122,19 @@ static void free_phrases(topic *tp)
     if (!tp->phrases)
         return;
     for (size_t j = 0; j < tp->keywords.n; j++)
-        cd_phrase_free(tp->phrases[j]);
+        cd_query_free(tp->phrases[j]);
     free(tp->phrases);
     tp->phrases = NULL;
+}
+
+static void free_specs(topic *tp)
+{
+    for (size_t j = 0; tp->specs && j < tp->keywords.n; j++) {
+        free((char *)tp->specs[j].text);
+        free((char *)tp->specs[j].near);
+    }
+    free(tp->specs);
+    tp->specs = NULL;
 }
 
 void cd_topics_free(cd_topics *t)
@@ -128,6 +148,7 @@ void cd_topics_free(cd_topics *t)
         free(t->v[i].iptc);
         strlist_free(&t->v[i].labels);
         free_phrases(&t->v[i]);
+        free_specs(&t->v[i]);
         strlist_free(&t->v[i].keywords);
     }
     free(t->v);
@@ -178,9 +199,57 @@ cd_status cd_topics_add_label(cd_topics *t, size_t topic_i, const char *label, c
 cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
                                 cd_error *err)
 {
-    free_phrases(&t->v[topic_i]);
+    cd_keyword_spec k = { keyword, NULL, 0, CD_SCOPE_ALL, 1 };
+    return cd_topics_add_keyword_spec(t, topic_i, &k, err);
+}
+
+/* How --explain shows a keyword with conditions:
+ * 'north korea' near 'missile*' within 5 words, in title, at least 2. */
+static char *keyword_text(const cd_keyword_spec *k)
+{
+    static const char *const scopes[] = { "", "title", "lede", "body" };
+    if (!k->near && k->scope == CD_SCOPE_ALL && k->min <= 1)
+        return strdup(k->text);
+    size_t n = strlen(k->text) + (k->near ? strlen(k->near) : 0) + 120;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    int w = snprintf(s, n, "'%s'", k->text);
+    if (k->near && k->within < 0)
+        w += snprintf(s + w, n - (size_t)w, " near '%s' in one sentence", k->near);
+    else if (k->near)
+        w += snprintf(s + w, n - (size_t)w, " near '%s' within %d words", k->near, k->within);
+    if (k->scope > CD_SCOPE_ALL && k->scope <= CD_SCOPE_BODY)
+        w += snprintf(s + w, n - (size_t)w, ", in %s", scopes[k->scope]);
+    if (k->min > 1)
+        snprintf(s + w, n - (size_t)w, ", at least %u", k->min);
+    return s;
+}
+
+cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic_i, const cd_keyword_spec *k,
+                                     cd_error *err)
+{
+    topic *tp = &t->v[topic_i];
+    free_phrases(tp);
     drop_index(t);   /* it pointed at those phrases: compile again */
-    return strlist_add(&t->v[topic_i].keywords, keyword, err);
+    cd_keyword_spec *v = realloc(tp->specs, (tp->keywords.n + 1) * sizeof *v);
+    if (!v)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    tp->specs = v;
+    cd_keyword_spec *c = &v[tp->keywords.n];
+    *c = *k;
+    c->text = strdup(k->text);
+    c->near = k->near ? strdup(k->near) : NULL;
+    char *shown = keyword_text(k);
+    cd_status st = c->text && (!k->near || c->near) && shown
+                 ? strlist_add(&tp->keywords, shown, err)
+                 : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(shown);
+    if (st != CD_OK) {
+        free((char *)c->text);
+        free((char *)c->near);
+    }
+    return st;
 }
 
 cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
@@ -262,7 +331,7 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < tp->keywords.n; j++) {
         cd_error e;
-        cd_status st = cd_phrase_compile(tok, tp->keywords.v[j], &tp->phrases[j], &e);
+        cd_status st = cd_query_compile(tok, &tp->specs[j], &tp->phrases[j], &e);
         if (st != CD_OK) {
             free_phrases(tp);
             return cd_error_set(err, st, "topic '%s': keyword %s", tp->id, e.msg);
@@ -273,9 +342,9 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
 
 /* The bucket of a compiled keyword, or NBUCKETS when its first word is a
  * single byte (a one-letter prefix, tried at every token). */
-static uint32_t phrase_bucket(const cd_phrase *p)
+static uint32_t phrase_bucket(const cd_query *q)
 {
-    const cd_toklist *w = p->toks;
+    const cd_toklist *w = q->a->toks;
     return w->len[0] < 2 ? NBUCKETS : bucket_of(w->text + w->off[0]);
 }
 
@@ -288,7 +357,9 @@ static cd_status build_index(cd_topics *t, cd_error *err)
         nrefs += t->v[i].phrases ? t->v[i].keywords.n : 0;
     t->start = calloc(NBUCKETS + 2, sizeof *t->start);
     t->refs = malloc((nrefs ? nrefs : 1) * sizeof *t->refs);
-    if (!t->start || !t->refs || nrefs > UINT32_MAX) {
+    t->counts = calloc(nrefs ? nrefs : 1, sizeof *t->counts);
+    t->nrefs = nrefs;
+    if (!t->start || !t->refs || !t->counts || nrefs > UINT32_MAX) {
         drop_index(t);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -304,10 +375,11 @@ static cd_status build_index(cd_topics *t, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     memcpy(fill, t->start, (NBUCKETS + 1) * sizeof *fill);
+    size_t kw = 0;
     for (size_t i = 0; i < t->n; i++)
         for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++) {
-            const cd_phrase *p = t->v[i].phrases[j];
-            t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i };
+            const cd_query *p = t->v[i].phrases[j];
+            t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i, kw++ };
         }
     free(fill);
     return CD_OK;
@@ -350,23 +422,31 @@ size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_t
     const topic *tp = &t->v[i];
     if (!tp->phrases || !toks)
         return 0;
-    return cd_phrase_count(tp->phrases[j], toks);
+    return cd_query_count(tp->phrases[j], toks);
 }
 
-/* Keyword hits of every topic, into out[].hits: one pass over the story. */
+/* Keyword hits of every topic, into out[].hits: one pass over the story,
+ * each keyword counted apart (t->counts: a cd_topics scores one story at a
+ * time) so that a keyword's minimum applies to its own count. */
 static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *out)
 {
     if (!t->refs || !l)
         return;
+    memset(t->counts, 0, t->nrefs * sizeof *t->counts);
     const phrase_ref *shorts = t->refs + t->start[NBUCKETS];
     for (size_t i = 0; i < l->n; i++) {
         if (l->len[i] >= 2) {
             uint32_t b = bucket_of(l->text + l->off[i]);
             for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
-                out[t->refs[r].topic].hits += cd_phrase_at(t->refs[r].p, l, i);
+                t->counts[t->refs[r].kw] += (size_t)cd_query_at(t->refs[r].p, l, i);
         }
         for (size_t r = 0; r < t->nshort; r++)
-            out[shorts[r].topic].hits += cd_phrase_at(shorts[r].p, l, i);
+            t->counts[shorts[r].kw] += (size_t)cd_query_at(shorts[r].p, l, i);
+    }
+    for (size_t r = 0; r < t->nrefs; r++) {
+        size_t c = t->counts[t->refs[r].kw];
+        if (c >= t->refs[r].p->min)
+            out[t->refs[r].topic].hits += (double)c;
     }
 }
 

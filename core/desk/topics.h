@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include "copydesk/error.h"
 #include "copydesk/tokenizer.h"
+#include "text/query.h"
 #include "text/toklist.h"
 
 #define CD_TOPIC_DEFAULT_HALF 2.0
@@ -46,6 +47,10 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
 cd_status cd_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
 cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
                                 cd_error *err);
+/* A keyword with conditions (near, scope, min: text/query.h); matched in
+ * the same one pass over the story as the plain keywords. */
+cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic, const cd_keyword_spec *k,
+                                     cd_error *err);
 /* A label whose probability multiplies the topic's label evidence. */
 cd_status cd_topics_set_given(cd_topics *t, size_t topic, const char *label, cd_error *err);
 /* The topic's given label, its own or inherited (after compile), or NULL. */
@@ -99,7 +104,7 @@ typedef struct cd_topic_score {
 void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
                      void *ud, cd_topic_score *out);
 
-/* Occurrences of keyword j of topic i (for explanations). */
+/* Occurrences of keyword j of topic i that count (for explanations). */
 size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks);
 
 #endif

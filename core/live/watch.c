@@ -208,6 +208,12 @@ static cd_status setup(watch *w, cd_error *err)
         st = cd_spool_open(w->spool_dir, &w->spool, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    char *held = st == CD_OK ? cd_path_join(o->state, "held") : NULL;
+    if (held)
+        st = cd_held_open(held, &w->held, err);
+    else if (st == CD_OK)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(held);
     if (st != CD_OK)
         return st;
     w->desk_opts = o->desk;
@@ -260,6 +266,7 @@ static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
     cd_spool_free(w->spool);
+    cd_held_free(w->held);
     free(w->spool_dir);
     cd_archive_close(w->archive);
     for (size_t i = 0; i < w->ndirs; i++)
@@ -281,8 +288,8 @@ static void teardown(watch *w)
         close(w->lockfd);
 }
 
-/* Milliseconds poll may sleep: until the next reload, feed, spool attempt
- * or status write, at most a minute. */
+/* Milliseconds poll may sleep: until the next reload, feed, spool attempt,
+ * archive sync, held story's release or status write, at most a minute. */
 static int sleep_ms(watch *w)
 {
     if (w->inbox.n || w->inbox.rescan)
@@ -296,6 +303,9 @@ static int sleep_ms(watch *w)
     if (in >= 0 && in < t)
         t = in;
     in = cd_archive_sync_due(w->archive, (double)time(NULL));
+    if (in >= 0 && in < t)
+        t = in;
+    in = cd_watch_next_held(w);
     if (in >= 0 && in < t)
         t = in;
     if (w->reload_due > 0 && w->reload_due - now < t)
@@ -314,6 +324,8 @@ static int idle(watch *w)
     for (size_t i = 0; i < w->nfeeds; i++)
         if (!w->feeds[i].polls)
             return 0;
+    if (cd_watch_next_held(w) == 0)
+        return 0;
     double due = cd_spool_next_due(w->spool);
     return due < 0 || due > 0;
 }
@@ -336,6 +348,8 @@ static void turn(watch *w)
     feed_state *f;
     if (!w->stopping && cd_watch_next_feed(w, &f) == 0)
         cd_watch_poll_feed(w, f);
+    if (!w->stopping)
+        cd_watch_release_held(w);
     if (!w->stopping)
         cd_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
     cd_archive_tick(w->archive, (double)time(NULL));
@@ -363,6 +377,7 @@ cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
     cd_log_str(&l, "state", o->state);
     cd_log_num(&l, "files", (double)w.inbox.n);
     cd_log_num(&l, "spooled", (double)cd_spool_depth(w.spool));
+    cd_log_num(&l, "held", (double)cd_held_count(w.held));
     cd_log_num(&l, "feeds", (double)w.nfeeds);
     cd_log_end(&l);
     cd_watch_write_status(&w, 1);

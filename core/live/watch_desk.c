@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/fs.h"
+#include "desk/isotime.h"
 #include "live/watch_internal.h"
 
 /* ---- model files ------------------------------------------------------------------- */
@@ -69,6 +70,7 @@ void cd_watch_install(watch *w, cd_desk *desk)
 {
     cd_desk_free(w->desk);
     w->desk = desk;
+    cd_desk_set_hold(desk, cd_watch_hold, w);
     watch_models(w);
     cd_watch_install_feeds(w, desk);
 }
@@ -171,6 +173,11 @@ int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *
     cd_log_list(&l, "route", dec.route, dec.nroute);
     cd_log_str(&l, "rule", dec.rule);
     cd_log_str(&l, "outcome", cd_outcome_name(dec.outcome));
+    if (dec.outcome == CD_OUTCOME_HELD) {
+        char when[40];
+        cd_iso8601_format(dec.held_until, when, sizeof when);
+        cd_log_str(&l, "held_until", when);
+    }
     cd_log_str(&l, "from", origin);
     if (dec.error)
         cd_log_str(&l, "error", dec.error);

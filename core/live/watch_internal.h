@@ -10,6 +10,7 @@
  *   watch_feeds.c    feeds: polled when due, new items routed once
  *   watch_desk.c     the running desk: loading with its expect cases,
  *                    reloading, routing one story
+ *   watch_held.c     stories a rule held until a time: kept, then released
  */
 #ifndef CD_LIVE_WATCH_INTERNAL_H
 #define CD_LIVE_WATCH_INTERNAL_H
@@ -23,6 +24,7 @@
 #include "deliver/deliver_spool.h"
 #include "desk/desk_live.h"
 #include "live/feed.h"
+#include "live/held.h"
 #include "live/seen.h"
 #include "live/watch.h"
 
@@ -115,6 +117,7 @@ typedef struct watch {
     char *spool_dir;
     cd_spool *spool;          /* the desk's too (one spool per folder) */
     cd_archive *archive;      /* what was routed, or NULL (core/live/archive.h) */
+    cd_held *held;            /* stories held until a time (STATE/held) */
     int ino, sigfd, lockfd;
     dir_watch *dirs;
     size_t ndirs;
@@ -190,5 +193,15 @@ void cd_watch_free_models(watch *w);
 int cd_watch_is_model(watch *w, const char *dir, const char *name);
 int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
                          size_t cap);
+
+/* ---- held stories (watch_held.c) --------------------------------------------------- */
+
+/* The desk's hold fn (cd_desk_set_hold): keep the story in w->held. */
+cd_status cd_watch_hold(void *ud, double until, const char *id, const char *json, size_t len,
+                        const char *const *route, size_t nroute, cd_error *err);
+/* Deliver the held stories whose time has come. */
+void cd_watch_release_held(watch *w);
+/* Seconds until the next held story is due (0: due), -1 when none. */
+double cd_watch_next_held(watch *w);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * watch_status.c - status.json in the state folder: what the process has
- * done (stories, files, destinations, the spool's queues, the last reload,
- * feeds, errors), rewritten atomically as things happen, at most every
+ * done (stories, files, destinations, the spool's queues, the stories held
+ * until a time, the last reload, feeds, errors), rewritten atomically as things happen, at most every
  * STATUS_EVERY seconds; and --status, which prints it and says whether the
  * process that wrote it still holds the state folder's lock.
  */
@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "desk/isotime.h"
 #include "live/watch_internal.h"
 
 static void iso_time(time_t t, char *out, size_t cap)
@@ -84,6 +85,22 @@ static cJSON *status_json(watch *w, int running)
             cJSON_AddStringToObject(q, "last_error", qi.last_error);
         cJSON_AddNumberToObject(q, "retry_in", qi.retry_in);
         cJSON_AddItemToArray(qs, q);
+    }
+    cJSON *held = cJSON_AddArrayToObject(s, "held");
+    for (size_t i = 0; i < cd_held_count(w->held); i++) {
+        const char *id;
+        double until;
+        const char *const *route;
+        size_t nroute;
+        cd_held_get(w->held, i, &id, &until, &route, &nroute);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", id);
+        cd_iso8601_format(until, ts, sizeof ts);
+        cJSON_AddStringToObject(o, "until", ts);
+        cJSON *rt = cJSON_AddArrayToObject(o, "route");
+        for (size_t k = 0; k < nroute; k++)
+            cJSON_AddItemToArray(rt, cJSON_CreateString(route[k]));
+        cJSON_AddItemToArray(held, o);
     }
     cJSON *r = cJSON_AddObjectToObject(s, "reload");
     cJSON_AddNumberToObject(r, "count", (double)w->reloads);

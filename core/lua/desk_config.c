@@ -4,6 +4,7 @@
  *   model "path" | model("name", "path")
  *   taxonomy { {id=, name=, labels=, keywords=, half=, given=, iptc=,
  *               <child topics>...}, ... }
+ *            (a keyword: "phrase", or { "phrase", near=, within=, scope=, min= })
  *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options>,
  *                        format = "copydesk" | "ninjs" }
  *   rule("name", function(story) ... end [, {continue=, to=}])
@@ -11,7 +12,8 @@
  *   fallback "name"
  *   dead_letter "folder"
  *   limits { instructions = N, memory = N | "64M", seconds = N }
- *   expect { title=, body=, meta=, id=, file=, route=, rule=, name= }
+ *   expect { title=, body=, meta=, id=, file=, route=, rule=, name=, now=,
+ *            held_until= }
  *   feed "name" { url=, every=, timeout=, format= }   (copydesk watch)
  *
  * Each raises a Lua error on a mistake, so the message carries the file
@@ -200,6 +202,75 @@ static void add_keyword(lua_State *L, const char *s, void *ud)
         luaL_error(L, "taxonomy: %s", e.msg);
 }
 
+/* One keyword with conditions, the table at the top of the stack:
+ * { "phrase", near = "other", within = 10 | "sentence", scope = "title",
+ *   min = 2 }. */
+static void add_keyword_table(lua_State *L, topic_ctx *c, const char *what)
+{
+    static const char *const fields[] = { "near", "within", "scope", "min", NULL };
+    int idx = lua_gettop(L);
+    lua_pushfstring(L, "%s: keyword", what);
+    const char *kwhat = lua_tostring(L, -1);
+    check_fields(L, idx, kwhat, fields);
+    cd_keyword_spec k = { NULL, NULL, 10, CD_SCOPE_ALL, 1 };
+    if (lua_rawgeti(L, idx, 1) != LUA_TSTRING || lua_rawlen(L, idx) != 1)
+        luaL_error(L, "%s: a keyword table holds one phrase, then near, within, scope, min "
+                      "({ \"tariff*\", min = 2 })", kwhat);
+    k.text = lua_tostring(L, -1);   /* kept alive by the table */
+    lua_pop(L, 1);
+    k.near = opt_string_field(L, idx, "near", kwhat);
+    int t = lua_getfield(L, idx, "within");
+    if (t == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "sentence")) {
+        k.within = -1;
+    } else if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
+               lua_tointeger(L, -1) <= 1000) {
+        k.within = (int)lua_tointeger(L, -1);
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "%s: within must be a number of words (0 to 1000) or \"sentence\"",
+                   kwhat);
+    }
+    lua_pop(L, 1);
+    if (t != LUA_TNIL && !k.near)
+        luaL_error(L, "%s: within needs near = \"...\"", kwhat);
+    const char *scope = opt_string_field(L, idx, "scope", kwhat);
+    if (scope && (k.scope = cd_scope_parse(scope, 0)) < 0)
+        luaL_error(L, "%s: scope must be \"title\", \"lede\" or \"body\", not '%s'", kwhat,
+                   scope);
+    double min = opt_number_field(L, idx, "min", 1, kwhat);
+    if (min < 1 || min > 1e6 || min != (unsigned)min)
+        luaL_error(L, "%s: min must be a whole number of occurrences >= 1", kwhat);
+    k.min = (unsigned)min;
+    cd_error e;
+    if (cd_topics_add_keyword_spec(c->desk->topics, c->topic, &k, &e) != CD_OK)
+        luaL_error(L, "taxonomy: %s", e.msg);
+    lua_pop(L, 1);
+}
+
+/* keywords = { "word", "a phrase", "prefix*", { "phrase", near = ..., ... } } */
+static void add_keywords(lua_State *L, int idx, const char *what, topic_ctx *c)
+{
+    int t = lua_getfield(L, idx, "keywords");
+    if (t == LUA_TSTRING) {
+        add_keyword(L, lua_tostring(L, -1), c);
+    } else if (t == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            int it = lua_rawgeti(L, -1, i);
+            if (it == LUA_TSTRING)
+                add_keyword(L, lua_tostring(L, -1), c);
+            else if (it == LUA_TTABLE)
+                add_keyword_table(L, c, what);
+            else
+                luaL_error(L, "%s: keywords[%d] must be a string or a keyword table", what,
+                           (int)i);
+            lua_pop(L, 1);
+        }
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "%s: keywords must be a string or a list", what);
+    }
+    lua_pop(L, 1);
+}
+
 static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth);
 
 static void add_children(lua_State *L, cd_desk *d, int idx, size_t topic, int depth)
@@ -239,7 +310,7 @@ static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
     if (cd_topics_add(d->topics, parent, id, name, &c.topic, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
     each_string(L, idx, "labels", what, add_label, &c);
-    each_string(L, idx, "keywords", what, add_keyword, &c);
+    add_keywords(L, idx, what, &c);
     const char *given = opt_string_field(L, idx, "given", what);
     if (given && cd_topics_set_given(d->topics, c.topic, given, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
@@ -492,7 +563,7 @@ static int l_limits(lua_State *L)
 static int l_expect(lua_State *L)
 {
     static const char *const fields[] = { "name", "id", "title", "body", "meta", "file",
-                                          "route", "rule", NULL };
+                                          "route", "rule", "now", "held_until", NULL };
     cd_desk *d = desk_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     check_fields(L, 1, "expect", fields);

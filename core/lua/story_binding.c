@@ -2,14 +2,18 @@
  * story_binding.c - the story object a rule receives (SPEC 5).
  *
  * Fields:  story.id, story.title, story.body, story.source, story.meta
- *          (the pass-through fields as a read-only-by-convention table)
+ *          (the pass-through fields as a read-only-by-convention table),
+ *          story.received (when copydesk got it, UTC seconds)
  * Methods: story:topic(id)        score of a topic in [0,1]
  *          story:topics([min])    {{id=, name=, score=}, ...} best first
  *          story:label([model])   best label of a model and its probability
  *          story:labels([model], [min])  {{label=, p=, chosen=}, ...}
  *          story:prob(label)      probability of "label" or "model:label"
- *          story:has(phrase)      true when the phrase occurs (tokenized)
- *          story:count(phrase)    how many times it occurs
+ *          story:has(phrase [, scope])   true when the phrase occurs (tokenized),
+ *                                 in the title, lede or body when scoped
+ *          story:count(phrase [, scope]) how many times it occurs
+ *          story:near(a, b, n | "sentence" [, scope])  a within n words of b
+ *                                 (or in one sentence): found, how many times
  *          story:tag(name)        add a tag to the delivered JSON
  *          story:tags()           the tags so far
  *          story:log(fmt, ...)    a note for --explain and dry runs
@@ -27,6 +31,7 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/suggest.h"
 
 #define STORY_MT "copydesk.story"
 #define MAX_NOTES 100
@@ -46,12 +51,26 @@ static cd_desk *check_story(lua_State *L)
     return d;
 }
 
+static const char *topic_name_at(const void *ud, size_t i)
+{
+    return cd_topics_id(ud, i);
+}
+
+static const char *model_name_at(const void *ud, size_t i)
+{
+    return ((const cd_desk *)ud)->models[i].name;
+}
+
 static int64_t check_topic(lua_State *L, cd_desk *d, int idx)
 {
     const char *id = luaL_checkstring(L, idx);
     int64_t t = d->topics ? cd_topics_find(d->topics, id) : -1;
-    if (t < 0)
-        luaL_error(L, "unknown topic '%s' (not in the taxonomy)", id);
+    if (t < 0) {
+        const char *near = d->topics ? cd_suggest(id, topic_name_at, d->topics,
+                                                  cd_topics_count(d->topics)) : NULL;
+        luaL_error(L, "unknown topic '%s' (not in the taxonomy%s%s%s)", id,
+                   near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    }
     return t;
 }
 
@@ -63,8 +82,11 @@ static desk_model *check_model(lua_State *L, cd_desk *d, int idx)
         return &d->models[0];
     const char *name = luaL_checkstring(L, idx);
     int64_t m = cd_desk_find_model(d, name);
-    if (m < 0)
-        luaL_error(L, "unknown model '%s'", name);
+    if (m < 0) {
+        const char *near = cd_suggest(name, model_name_at, d, d->nmodels);
+        luaL_error(L, "unknown model '%s'%s%s%s", name, near ? " (did you mean '" : "",
+                   near ? near : "", near ? "'?)" : "");
+    }
     return &d->models[m];
 }
 
@@ -173,30 +195,60 @@ static int m_prob(lua_State *L)
 
 /* ---- words -------------------------------------------------------------- */
 
-static size_t phrase_count(lua_State *L, cd_desk *d)
+/* Count a query (arguments from 2: phrase [, scope], or with near: a, b,
+ * within [, scope]); raises on a phrase that leaves no word or a bad scope. */
+static size_t query_count(lua_State *L, cd_desk *d, int near)
 {
-    const char *text = luaL_checkstring(L, 2);
-    cd_phrase *p;
+    cd_keyword_spec k = { luaL_checkstring(L, 2), NULL, 0, CD_SCOPE_ALL, 1 };
+    int scope_arg = 3;
+    if (near) {
+        k.near = luaL_checkstring(L, 3);
+        if (lua_type(L, 4) == LUA_TSTRING && !strcmp(lua_tostring(L, 4), "sentence")) {
+            k.within = -1;
+        } else {
+            lua_Integer w = luaL_checkinteger(L, 4);
+            luaL_argcheck(L, w >= 0 && w <= 1000, 4, "a number of words (0 to 1000) or "
+                                                       "\"sentence\"");
+            k.within = (int)w;
+        }
+        scope_arg = 5;
+    }
+    if (!lua_isnoneornil(L, scope_arg)) {
+        const char *sc = luaL_checkstring(L, scope_arg);
+        if ((k.scope = cd_scope_parse(sc, 0)) < 0)
+            luaL_error(L, "unknown scope '%s' (\"title\", \"lede\" or \"body\")", sc);
+    }
+    cd_query *q;
     cd_error e;
-    if (cd_phrase_compile(d->tok, text, &p, &e) != CD_OK)
+    if (cd_query_compile(d->tok, &k, &q, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
-    size_t n = cd_phrase_count(p, d->cur.toks);
-    cd_phrase_free(p);
+    size_t n = cd_query_count(q, d->cur.toks);
+    cd_query_free(q);
     return n;
 }
 
 static int m_has(lua_State *L)
 {
     cd_desk *d = check_story(L);
-    lua_pushboolean(L, phrase_count(L, d) > 0);
+    lua_pushboolean(L, query_count(L, d, 0) > 0);
     return 1;
 }
 
 static int m_count(lua_State *L)
 {
     cd_desk *d = check_story(L);
-    lua_pushinteger(L, (lua_Integer)phrase_count(L, d));
+    lua_pushinteger(L, (lua_Integer)query_count(L, d, 0));
     return 1;
+}
+
+/* story:near(a, b, n | "sentence" [, scope]) -> found, how many times */
+static int m_near(lua_State *L)
+{
+    cd_desk *d = check_story(L);
+    size_t n = query_count(L, d, 1);
+    lua_pushboolean(L, n > 0);
+    lua_pushinteger(L, (lua_Integer)n);
+    return 2;
 }
 
 /* ---- notes: tags and log ------------------------------------------------ */
@@ -327,6 +379,8 @@ static int push_field(lua_State *L, cd_desk *d, const char *key)
         lua_pushstring(L, s->source ? s->source : "");
     else if (!strcmp(key, "meta"))
         push_meta(L, d);
+    else if (!strcmp(key, "received"))
+        lua_pushnumber(L, d->received);
     else
         return 0;
     return 1;
@@ -346,8 +400,8 @@ static int story_index(lua_State *L)
         return 1;
     lua_pop(L, 1);
     if (!push_field(L, d, key))
-        return luaL_error(L, "a story has no field '%s' (id, title, body, source, meta; "
-                             "methods: topic, topics, label, labels, prob, has, count, "
+        return luaL_error(L, "a story has no field '%s' (id, title, body, source, meta, received; "
+                             "methods: topic, topics, label, labels, prob, has, count, near, "
                              "tag, tags, log)", key);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, key);
@@ -375,7 +429,8 @@ void cd_story_binding_register(lua_State *L)
     static const luaL_Reg methods[] = {
         { "topic", m_topic },   { "topics", m_topics }, { "label", m_label },
         { "labels", m_labels }, { "prob", m_prob },     { "has", m_has },
-        { "count", m_count },   { "tag", m_tag },       { "tags", m_tags },
+        { "count", m_count },   { "near", m_near },     { "tag", m_tag },
+        { "tags", m_tags },
         { "log", m_log },       { NULL, NULL },
     };
     static const luaL_Reg meta[] = {

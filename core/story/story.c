@@ -17,6 +17,18 @@
  *   - labels: an array of non-empty strings (duplicates dropped), or one
  *     non-empty string standing for a one-label array.  A field named
  *     "label" has no special meaning: it is metadata like any other.
+ *     gold_labels (what copydesk writes gold labels as) is read when there
+ *     is no such labels.  A labels object, or a list of objects, is a
+ *     model's output written by copydesk or classify: dropped, never gold.
+ *   - meta: an object is the story's metadata; its fields come first in
+ *     meta_json, then the other top-level fields it does not have (on a
+ *     name in both, meta's value wins).
+ *   - What copydesk writes reads back as the story it wrote: a dead-letter
+ *     record {"destination", "error", "story", ...} is its story; an object
+ *     with a route list and a reason string is a decision (delivered story,
+ *     dry-run line), whose decision fields (topics, tags, route, rule,
+ *     reason, outcome, error, log, evidence, rules, source, received,
+ *     held_until) are dropped.
  *   - Every other field is kept, in order, in meta_json (compact JSON).
  *   - A raw NUL byte in the JSON text is an error (it is not valid JSON and
  *     cJSON would stop reading there).  The escape \u0000 inside a string is
@@ -491,8 +503,89 @@ static cd_status set_meta(cd_story *story, const cJSON *obj, cd_error *err)
     return story->meta_json ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
 }
 
+/* ---- what copydesk itself wrote ------------------------------------------ */
+
+/* A dead-letter record, {"destination", "error", "failed_at", "story"}:
+ * the story inside it, detached; else NULL. */
+static cJSON *dead_letter_story(cJSON *obj)
+{
+    cJSON *inner = cJSON_GetObjectItemCaseSensitive(obj, "story");
+    if (!cJSON_IsObject(inner) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "destination")) ||
+        !cJSON_GetObjectItemCaseSensitive(obj, "error"))
+        return NULL;
+    return cJSON_DetachItemViaPointer(obj, inner);
+}
+
+/* A decision copydesk wrote (a delivered story, a dry-run line) has a
+ * route list and a reason; its decision fields are not the story's and
+ * are dropped, so that the story reads back as it came in. */
+static void drop_decision(cJSON *obj)
+{
+    static const char *const decision[] = {
+        "topics", "tags", "route", "rule", "reason", "outcome", "error", "log", "evidence",
+        "rules", "source", "received", "held_until", NULL,
+    };
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(obj, "route")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "reason")))
+        return;
+    for (const char *const *k = decision; *k; k++)
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, *k);
+}
+
+/* labels as copydesk writes a model's (an object per model, or a list of
+ * {label, p}) is no gold label set: it is dropped, and gold_labels, what
+ * copydesk writes a story's gold labels as, is read instead. */
+static cJSON *take_labels(cJSON *obj)
+{
+    cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "labels");
+    int predicted = cJSON_IsObject(l) ||
+                    (cJSON_IsArray(l) && l->child && cJSON_IsObject(l->child));
+    if (predicted)
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "labels");
+    cJSON *gold = take_field(obj, "labels", NULL);
+    cJSON *other = take_field(obj, "gold_labels", NULL);
+    if (!gold)
+        return other;
+    cJSON_Delete(other);
+    return gold;
+}
+
+/* A nested "meta" object holds the story's metadata: its fields come
+ * first, then the other top-level fields that it does not have (on a name
+ * in both, meta's value wins). */
+static cd_status merge_meta(cJSON *obj, cd_error *err)
+{
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "meta");
+    if (!cJSON_IsObject(meta))
+        return CD_OK;
+    meta = cJSON_DetachItemViaPointer(obj, meta);
+    cJSON *rest = obj->child;    /* the other top-level fields, in order */
+    obj->child = meta->child;    /* meta's fields first */
+    meta->child = NULL;
+    cJSON_Delete(meta);
+    while (rest) {
+        cJSON *item = rest;
+        rest = rest->next;
+        item->next = item->prev = NULL;
+        /* appended as is, key included: objects and arrays share the list */
+        if (cJSON_GetObjectItemCaseSensitive(obj, item->string) ||
+            !cJSON_AddItemToArray(obj, item))
+            cJSON_Delete(item);
+    }
+    (void)err;
+    return CD_OK;
+}
+
 static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_error *err)
 {
+    cJSON *inner = dead_letter_story(obj);
+    if (inner) {
+        cd_status st = fill_story(inner, source, story, err);
+        cJSON_Delete(inner);
+        return st;
+    }
+    drop_decision(obj);
     /* ninjs 2.x: title and body from headlines and bodies (story/ninjs.c),
      * which stay in meta with every other field */
     int v2 = cd_ninjs_is_v2(obj);
@@ -500,8 +593,13 @@ static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_
         .id = take_field(obj, "id", "uri"),
         .title = v2 ? NULL : take_field(obj, "title", "headline"),
         .body = v2 ? NULL : take_field(obj, "body", "body_text"),
-        .labels = take_field(obj, "labels", NULL),
+        .labels = take_labels(obj),
     };
+    cd_status mst = merge_meta(obj, err);
+    if (mst != CD_OK) {
+        fields_free(&f);
+        return mst;
+    }
     cd_status st = set_id(story, f.id, source, err);
     if (st == CD_OK && v2)
         st = cd_ninjs_read_text(obj, story, err);

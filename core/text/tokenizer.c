@@ -227,6 +227,8 @@ struct cd_tokenizer {
                           bigram is emitted */
     size_t prev_len;   /* bytes of the previous kept token; 0 when none */
     int32_t *cps;      /* a token with non-ASCII, decomposed and case folded */
+    size_t start;      /* byte offset of the token being emitted */
+    size_t sentence;   /* sentence ends seen so far in this call */
 };
 
 void cd_tok_opts_default(cd_tok_opts *opts)
@@ -314,6 +316,16 @@ void cd_tokenizer_free(cd_tokenizer *tok)
         sb_stemmer_delete(tok->stemmer);
     free(tok->cps);
     free(tok);
+}
+
+size_t cd_tokenizer_token_offset(const cd_tokenizer *tok)
+{
+    return tok->start;
+}
+
+size_t cd_tokenizer_sentence(const cd_tokenizer *tok)
+{
+    return tok->sentence;
 }
 
 const cd_tok_opts *cd_tokenizer_opts(const cd_tokenizer *tok)
@@ -748,6 +760,7 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
     build b;
     size_t i = 0;
     tok->prev_len = 0;
+    tok->sentence = 0;
     while (i < len && !e.stop) {
         if (byte_class[s[i]] == C_SEP) {  /* the fast path: ASCII separators */
             i++;
@@ -774,6 +787,7 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
             int ends = next == C_SEP || next == C_END || next == C_COMMA ||
                        (next == C_DOT && j - i >= 2);
             if (ends && j - i <= tok->opts.max_len) {
+                tok->start = i;
                 finish_letters(&e, j - i);
                 i = j;
                 continue;
@@ -783,12 +797,15 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
         size_t w;
         unsigned cls = char_at(s, len, i, &cp, &w);
         if (cls == C_LETTER || cls == C_DIGIT) {
+            tok->start = i;
             i = scan_word(tok, &b, s, len, i);
             finish_word(&e, &b);
             continue;
         }
-        if (cls == C_DOT || cls == C_END)
+        if (cls == C_DOT || cls == C_END) {
             tok->prev_len = 0;  /* a sentence ends: no bigram across it */
+            tok->sentence++;
+        }
         i += w;
     }
     return e.count;

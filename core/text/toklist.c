@@ -17,11 +17,17 @@ static int toklist_push(const char *tok, size_t len, void *ud)
         if (off)
             l->off = off;
         size_t *lens = off ? realloc(l->len, cap * sizeof *lens) : NULL;
-        if (!off || !lens) {
+        if (lens)
+            l->len = lens;
+        uint32_t *src = lens ? realloc(l->src, cap * sizeof *src) : NULL;
+        if (src)
+            l->src = src;
+        uint32_t *sent = src ? realloc(l->sent, cap * sizeof *sent) : NULL;
+        if (!sent) {
             l->failed = 1;
             return 1;
         }
-        l->len = lens;
+        l->sent = sent;
         l->cap = cap;
     }
     if (l->text_len + len + 1 > l->text_cap) {
@@ -40,6 +46,10 @@ static int toklist_push(const char *tok, size_t len, void *ud)
     l->text[l->text_len + len] = '\0';
     l->off[l->n] = l->text_len;
     l->len[l->n] = len;
+    size_t at = l->tok ? cd_tokenizer_token_offset(l->tok) : 0;
+    size_t sentence = l->tok ? cd_tokenizer_sentence(l->tok) : 0;
+    l->src[l->n] = at > UINT32_MAX ? UINT32_MAX : (uint32_t)at;
+    l->sent[l->n] = sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence;
     l->text_len += len + 1;
     l->n++;
     return 0;
@@ -70,8 +80,11 @@ cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, si
                           cd_error *err)
 {
     l->n = l->text_len = 0;
+    l->title_end = l->lede_end = 0;
     l->failed = 0;
+    l->tok = tok;
     cd_tokenize(tok, text, len, toklist_push, l);
+    l->tok = NULL;
     if (l->failed) {
         l->n = l->text_len = 0;
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -92,6 +105,12 @@ size_t cd_toklist_size(const cd_toklist *l)
     return l->n;
 }
 
+void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end)
+{
+    l->title_end = title_end;
+    l->lede_end = lede_end;
+}
+
 void cd_toklist_free(cd_toklist *l)
 {
     if (!l)
@@ -99,6 +118,8 @@ void cd_toklist_free(cd_toklist *l)
     free(l->text);
     free(l->off);
     free(l->len);
+    free(l->src);
+    free(l->sent);
     free(l);
 }
 

@@ -9,6 +9,7 @@
 #define CD_TEXT_TOKLIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "copydesk/error.h"
@@ -24,7 +25,11 @@ struct cd_toklist {
     size_t text_len, text_cap;
     size_t *off;      /* start of token i in text */
     size_t *len;      /* length of token i */
+    uint32_t *src;    /* byte offset of token i's word in the tokenized text */
+    uint32_t *sent;   /* sentence number of token i (text/query.h) */
     size_t n, cap;
+    size_t title_end, lede_end;   /* zones by offset (cd_toklist_set_zones) */
+    cd_tokenizer *tok;            /* while filling */
     int failed;
 };
 
@@ -41,6 +46,10 @@ cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, si
 void cd_toklist_each(const void *list, cd_token_fn fn, void *ud);
 size_t cd_toklist_size(const cd_toklist *l);
 void cd_toklist_free(cd_toklist *l);
+/* Where the story's body starts and its lede (first paragraph) ends, as
+ * offsets in the text the list was filled from, for scopes (text/query.h).
+ * A new fill unsets them: everything is body. */
+void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end);
 
 /* ---- phrases ------------------------------------------------------------ */
 

@@ -89,7 +89,9 @@ typedef enum cd_outcome {
     CD_OUTCOME_ROUTED = 0,   /* a rule decided; delivered (or would be, when dry) */
     CD_OUTCOME_FALLBACK,     /* no rule decided, or a rule failed: the fallback */
     CD_OUTCOME_DEAD_LETTER,  /* a destination failed: the story is in dead letter */
-    CD_OUTCOME_FAILED        /* even the dead-letter folder failed */
+    CD_OUTCOME_FAILED,       /* even the dead-letter folder failed */
+    CD_OUTCOME_HELD          /* a rule held it (hold()): kept until its time by
+                                copydesk watch, not delivered by route */
 } cd_outcome;
 
 /* The outcome as logs and the decision JSON spell it: "routed", "fallback",
@@ -103,6 +105,7 @@ typedef struct cd_decision {
     const char *rule;         /* name of the deciding rule, NULL for the fallback */
     const char *reason;       /* why, for people */
     const char *error;        /* a rule or delivery error, or NULL */
+    double held_until;        /* HELD: until when (UTC seconds since 1970), else 0 */
 } cd_decision;
 
 /* Route one story: decide, and deliver unless dry_run.  The decision's
@@ -146,6 +149,7 @@ typedef struct cd_desk_stats {
     uint64_t dead_letter;
     uint64_t failed;
     uint64_t rule_errors;
+    uint64_t held;         /* held by a rule until a time (not delivered yet) */
 } cd_desk_stats;
 
 CD_API void cd_desk_get_stats(const cd_desk *desk, cd_desk_stats *stats);
@@ -164,11 +168,20 @@ CD_API size_t cd_desk_topics(const cd_desk *desk);
 /* ---- checking ----------------------------------------------------------- */
 
 /* Static checks of a loaded desk: topic labels that no model has, rules
- * (to = ...) and expect cases naming unknown destinations, rules that
- * return a literal name that is not a destination.  Calls fn once per
- * problem ("file:line: what"); returns the number of problems. */
+ * (to = ...) and expect cases naming unknown destinations, the literals
+ * a rule's source shows (returned names, within its to = ...; topic ids,
+ * model names, labels, phrases).  Calls fn once per problem ("file:line:
+ * what", with the nearest known name when one is close); returns the
+ * number of problems. */
 typedef void (*cd_problem_fn)(const char *msg, void *ud);
 CD_API size_t cd_desk_validate(cd_desk *desk, cd_problem_fn fn, void *ud);
+
+/* Whether every folder and jsonl destination and dead-letter folder can
+ * be written, by trying (copydesk check): missing folders are created, a
+ * file written and removed in each, and what the probe created removed
+ * again.  Relative paths are taken from the current directory.  Problems
+ * as cd_desk_validate; returns their number. */
+CD_API size_t cd_desk_check_paths(cd_desk *desk, cd_problem_fn fn, void *ud);
 
 typedef struct cd_expect_result {
     int passed;

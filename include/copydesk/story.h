@@ -9,9 +9,11 @@
  *   - JSON lines, or one JSON object, or a JSON array of objects: id, title,
  *     body are read (the IPTC ninjs 1.x names uri, headline, body_text as
  *     well); labels (array of strings) is the gold label set; every other
- *     field is kept, as a JSON object text, in meta.  IPTC ninjs 2.x
- *     stories (headlines[] and bodies[] arrays) give their main headline
- *     and their main body, markup stripped (core/story/ninjs.c).
+ *     field is kept, as a JSON object text, in meta (a nested "meta"
+ *     object's fields first).  IPTC ninjs 2.x stories (headlines[] and
+ *     bodies[] arrays) give their main headline and their main body, markup
+ *     stripped (core/story/ninjs.c).  copydesk's own outputs read back as
+ *     the stories they carry (core/story/story.c has the rules).
  *   - plain text: the first non-empty line is the title, the rest the body,
  *     the path the id.
  *   - inside a directory given as input, a plain-text file in a subfolder
@@ -38,6 +40,8 @@ typedef struct cd_story {
     size_t nlabels;
     char *meta_json;     /* pass-through fields as a JSON object text ("{}" when none) */
     char *source;        /* where it came from: "path:line", "path", "-:line", URL */
+    double received;     /* when copydesk got it, UTC seconds since 1970; 0: unknown
+                            (the desk then uses the time it decides) */
 } cd_story;
 
 /* Release what a story owns and zero it. */

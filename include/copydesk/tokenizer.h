@@ -54,6 +54,14 @@ typedef int (*cd_token_fn)(const char *tok, size_t len, void *ud);
 CD_API size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                           cd_token_fn fn, void *ud);
 
+/* Called from a cd_token_fn, where the token being emitted is: the byte
+ * offset in the text where its word starts (for a bigram, its second
+ * word's), and the number of sentence ends (the marks that stop bigrams,
+ * line breaks included) before it in this cd_tokenize call.  The desk
+ * uses them for keyword scopes and proximity (core/desk/topics.h). */
+size_t cd_tokenizer_token_offset(const cd_tokenizer *tok);
+size_t cd_tokenizer_sentence(const cd_tokenizer *tok);
+
 /* Non-zero when word (already folded, len bytes) is an English stop word. */
 CD_API int cd_is_stopword(const char *word, size_t len);
 

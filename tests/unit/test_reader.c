@@ -247,6 +247,48 @@ static void test_from_json_rules(void **state)
     assert_int_equal(cd_story_from_json("  ", 2, "s", &s, NULL, &err), CD_ERR_FORMAT);
 }
 
+/* A nested meta object is the metadata (its value wins over a top-level
+ * field of the same name); copydesk's own outputs read back as the story. */
+static void test_from_json_meta_and_outputs(void **state)
+{
+    (void)state;
+    cd_story s;
+    cd_error err = { 0 };
+    const char *nested = "{\"id\":\"n\",\"meta\":{\"priority\":\"high\",\"desk\":\"a\"},"
+                         "\"desk\":\"b\",\"region\":\"asia\"}";
+    assert_int_equal(cd_story_from_json(nested, strlen(nested), "src", &s, NULL, &err), CD_OK);
+    assert_string_equal(s.meta_json, "{\"priority\":\"high\",\"desk\":\"a\",\"region\":\"asia\"}");
+    cd_story_clear(&s);
+
+    /* a delivered story: model labels per model, decision fields, gold_labels */
+    const char *out = "{\"id\":\"d\",\"title\":\"T\",\"body\":\"B\",\"meta\":{\"k\":1},"
+                      "\"gold_labels\":[\"trade\"],\"topics\":[],\"labels\":{\"m\":[{\"label\":"
+                      "\"x\",\"p\":0.9}]},\"tags\":[\"t\"],\"route\":[\"r\"],\"rule\":null,"
+                      "\"reason\":\"why\"}";
+    assert_int_equal(cd_story_from_json(out, strlen(out), "src", &s, NULL, &err), CD_OK);
+    assert_string_equal(s.id, "d");
+    assert_string_equal(s.title, "T");
+    assert_string_equal(s.meta_json, "{\"k\":1}");
+    assert_int_equal(s.nlabels, 1);
+    assert_string_equal(s.labels[0], "trade");
+    cd_story_clear(&s);
+
+    /* a dead-letter record: the story inside */
+    const char *dead = "{\"destination\":\"wire\",\"error\":\"refused\",\"failed_at\":1,"
+                       "\"story\":{\"id\":\"in\",\"title\":\"T\",\"meta\":{\"k\":2},"
+                       "\"route\":[\"wire\"],\"reason\":\"r\"}}";
+    assert_int_equal(cd_story_from_json(dead, strlen(dead), "src", &s, NULL, &err), CD_OK);
+    assert_string_equal(s.id, "in");
+    assert_string_equal(s.meta_json, "{\"k\":2}");
+    cd_story_clear(&s);
+
+    /* not copydesk's: tags and source of a CMS stay metadata */
+    const char *cms = "{\"id\":\"c\",\"tags\":[\"a\"],\"source\":\"wire\"}";
+    assert_int_equal(cd_story_from_json(cms, strlen(cms), "src", &s, NULL, &err), CD_OK);
+    assert_string_equal(s.meta_json, "{\"tags\":[\"a\"],\"source\":\"wire\"}");
+    cd_story_clear(&s);
+}
+
 /* ---- formats -------------------------------------------------------------- */
 
 static void test_jsonl_ninjs_meta(void **state)
@@ -1091,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_opts_default),
         cmocka_unit_test(test_story_text_and_clear),
         cmocka_unit_test(test_from_json_rules),
+        cmocka_unit_test(test_from_json_meta_and_outputs),
         cmocka_unit_test(test_jsonl_ninjs_meta),
         cmocka_unit_test(test_json_array),
         cmocka_unit_test(test_json_array_one_line),

@@ -245,6 +245,79 @@ static void toklist_refill_and_each(void **state)
     cd_toklist_free(l);
 }
 
+/* Occurrences of a query in text, the title being text's first line and
+ * the lede its second (as the desk sets the zones). */
+static size_t query_in(const char *phrase, const char *near, int within, int scope,
+                       unsigned min, const char *text)
+{
+    cd_keyword_spec k = { phrase, near, within, scope, min };
+    cd_query *q;
+    cd_error err;
+    assert_int_equal(cd_query_compile(tok, &k, &q, &err), CD_OK);
+    cd_toklist *l = cd_toklist_new();
+    assert_int_equal(cd_toklist_fill(l, tok, text, strlen(text), &err), CD_OK);
+    const char *nl = strchr(text, '\n');
+    size_t title_end = nl ? (size_t)(nl - text) + 1 : strlen(text);
+    const char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
+    cd_toklist_set_zones(l, title_end, nl2 ? (size_t)(nl2 - text) : strlen(text));
+    size_t n = cd_query_count(q, l);
+    cd_query_free(q);
+    cd_toklist_free(l);
+    return n;
+}
+
+static void queries_have_scope_proximity_and_counts(void **state)
+{
+    (void)state;
+    const char *t = "Embargo on North Korea\nNorth Korea fired a missile. Tariffs rose.\n"
+                    "North Korea talks. Missiles later; tariffs on steel.";
+    assert_int_equal(query_in("north korea", NULL, 0, CD_SCOPE_ALL, 1, t), 3);
+    assert_int_equal(query_in("north korea", NULL, 0, CD_SCOPE_TITLE, 1, t), 1);
+    assert_int_equal(query_in("north korea", NULL, 0, CD_SCOPE_BODY, 1, t), 2);
+    assert_int_equal(query_in("tariff*", NULL, 0, CD_SCOPE_LEDE, 1, t), 1);
+    assert_int_equal(query_in("embargo", NULL, 0, CD_SCOPE_BODY, 1, t), 0);
+    /* near: words apart, stop words not counted; either order */
+    assert_int_equal(query_in("north korea", "missile*", 1, CD_SCOPE_BODY, 1, t), 2);
+    assert_int_equal(query_in("north korea", "missile*", 0, CD_SCOPE_BODY, 1, t), 0);
+    assert_int_equal(query_in("korea", "fired", 0, CD_SCOPE_ALL, 1, t), 1);   /* adjacent */
+    assert_int_equal(query_in("missile*", "korea", 1, CD_SCOPE_ALL, 1, t), 2);
+    /* in one sentence: "North Korea talks." and "Missiles later" are two */
+    assert_int_equal(query_in("north korea", "missile*", -1, CD_SCOPE_BODY, 1, t), 1);
+    /* a minimum: fewer occurrences count as none */
+    assert_int_equal(query_in("tariff*", NULL, 0, CD_SCOPE_ALL, 2, t), 2);
+    assert_int_equal(query_in("tariff*", NULL, 0, CD_SCOPE_ALL, 3, t), 0);
+}
+
+/* A keyword with conditions scores in the one indexed pass as when
+ * counted alone. */
+static void keyword_specs_score_in_the_pass(void **state)
+{
+    (void)state;
+    cd_topics *t;
+    size_t a, b;
+    assert_int_equal(cd_topics_new(&t, NULL), CD_OK);
+    assert_int_equal(cd_topics_add(t, -1, "nk", NULL, &a, NULL), CD_OK);
+    assert_int_equal(cd_topics_add(t, -1, "trade", NULL, &b, NULL), CD_OK);
+    cd_keyword_spec near = { "north korea", "missile*", -1, CD_SCOPE_ALL, 1 };
+    cd_keyword_spec many = { "tariff*", NULL, 0, CD_SCOPE_ALL, 3 };
+    assert_int_equal(cd_topics_add_keyword_spec(t, a, &near, NULL), CD_OK);
+    assert_int_equal(cd_topics_add_keyword_spec(t, b, &many, NULL), CD_OK);
+    assert_int_equal(cd_topics_add_keyword(t, b, "steel", NULL), CD_OK);
+    assert_int_equal(cd_topics_compile(t, tok, NULL), CD_OK);
+    assert_string_equal(cd_topics_keyword(t, a, 0), "'north korea' near 'missile*' in one sentence");
+    assert_string_equal(cd_topics_keyword(t, b, 0), "'tariff*', at least 3");
+    const char *text = "North Korea fired a missile. Tariffs on steel, tariffs on cars.";
+    cd_toklist *l;
+    assert_int_equal(cd_toklist_build(tok, text, strlen(text), &l, NULL), CD_OK);
+    cd_topic_score sc[2];
+    cd_topics_score(t, l, NULL, NULL, sc);
+    assert_true(sc[a].hits == 1);
+    assert_true(sc[b].hits == 1);   /* two tariffs are below the minimum: steel only */
+    assert_int_equal(cd_topics_keyword_hits(t, b, 0, l), 0);
+    cd_toklist_free(l);
+    cd_topics_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +328,8 @@ int main(void)
         cmocka_unit_test(taxonomy_lookups),
         cmocka_unit_test(index_counts_as_each_keyword_alone),
         cmocka_unit_test(toklist_refill_and_each),
+        cmocka_unit_test(queries_have_scope_proximity_and_counts),
+        cmocka_unit_test(keyword_specs_score_in_the_pass),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,117 @@
+/*
+ * text/query.c - a phrase with conditions (see query.h): matched at a
+ * token of a story's list, for keywords in the taxonomy's one pass and
+ * for a rule's story:has, story:count and story:near.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/query.h"
+
+int cd_scope_parse(const char *s, int near)
+{
+    if (!strcmp(s, "title"))
+        return CD_SCOPE_TITLE;
+    if (!strcmp(s, "lede"))
+        return CD_SCOPE_LEDE;
+    if (!strcmp(s, "body"))
+        return CD_SCOPE_BODY;
+    if (near && !strcmp(s, "sentence"))
+        return CD_SCOPE_SENTENCE;
+    return -1;
+}
+
+/* ---- queries: a phrase with a scope, a neighbour, a minimum ----------- */
+
+cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
+                           cd_error *err)
+{
+    *out = NULL;
+    if (k->scope < CD_SCOPE_ALL || k->scope > CD_SCOPE_BODY)
+        return cd_error_set(err, CD_ERR_ARG, "unknown scope (title, lede or body)");
+    if (k->near && k->within < -1)
+        return cd_error_set(err, CD_ERR_ARG, "within must be a number of words >= 0, "
+                                             "or \"sentence\"");
+    cd_query *q = calloc(1, sizeof *q);
+    if (!q)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    q->within = k->within;
+    q->scope = k->scope;
+    q->min = k->min ? k->min : 1;
+    cd_status st = cd_phrase_compile(tok, k->text, &q->a, err);
+    if (st == CD_OK && k->near)
+        st = cd_phrase_compile(tok, k->near, &q->b, err);
+    if (st != CD_OK) {
+        cd_query_free(q);
+        return st;
+    }
+    *out = q;
+    return CD_OK;
+}
+
+void cd_query_free(cd_query *q)
+{
+    if (!q)
+        return;
+    cd_phrase_free(q->a);
+    cd_phrase_free(q->b);
+    free(q);
+}
+
+/* Do tokens i .. i+n-1 lie in the scope? */
+static int in_scope(const cd_toklist *l, size_t i, size_t n, int scope)
+{
+    if (scope == CD_SCOPE_ALL)
+        return 1;
+    uint32_t first = l->src[i], last = l->src[i + n - 1];
+    switch (scope) {
+    case CD_SCOPE_TITLE: return last < l->title_end;
+    case CD_SCOPE_LEDE: return first >= l->title_end && last < l->lede_end;
+    case CD_SCOPE_BODY: return first >= l->title_end;
+    }
+    return 0;
+}
+
+/* Is b near the occurrence of a at i (na tokens)? */
+static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
+{
+    size_t nb = q->b->toks->n;
+    if (q->within < 0) {   /* in one sentence */
+        uint32_t s = l->sent[i];
+        size_t lo = i;
+        while (lo > 0 && l->sent[lo - 1] == s)
+            lo--;
+        for (size_t j = lo; j < l->n && l->sent[j] == s; j++)
+            if (cd_phrase_at(q->b, l, j) && l->sent[j + nb - 1] == s &&
+                in_scope(l, j, nb, q->scope))
+                return 1;
+        return 0;
+    }
+    size_t w = (size_t)q->within;
+    size_t lo = i > w + nb ? i - w - nb : 0, hi = i + na + w;
+    for (size_t j = lo; j <= hi && j < l->n; j++) {
+        if (!cd_phrase_at(q->b, l, j) || !in_scope(l, j, nb, q->scope))
+            continue;
+        size_t gap = j >= i + na ? j - (i + na) : j + nb <= i ? i - (j + nb) : 0;
+        if (gap <= w)
+            return 1;
+    }
+    return 0;
+}
+
+int cd_query_at(const cd_query *q, const cd_toklist *l, size_t i)
+{
+    if (!cd_phrase_at(q->a, l, i))
+        return 0;
+    size_t na = q->a->toks->n;
+    return in_scope(l, i, na, q->scope) && (!q->b || near_at(q, l, i, na));
+}
+
+size_t cd_query_count(const cd_query *q, const cd_toklist *l)
+{
+    size_t count = 0;
+    for (size_t i = 0; l && i < l->n; i++)
+        count += (size_t)cd_query_at(q, l, i);
+    return count >= q->min ? count : 0;
+}
+
