@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "lua/sandbox.h"
 #include "desk/topics.h"
+#include "desk/desk_live.h"
 
 typedef struct desk_model {
     char *name;                    /* "bbc" for models/bbc.cdm, or as declared */
