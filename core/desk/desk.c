@@ -489,11 +489,11 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if (st == CD_OK)
             st = cd_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
+        if (st == CD_OK) {   /* shared tokens have their zones from the other desk */
+            size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
+            cd_toklist_set_zones(d->cur.own_toks, body, body + lede_length(s->body, s->body_len));
+        }
         d->cur.toks = d->cur.own_toks;
-    }
-    if (st == CD_OK) {
-        size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
-        cd_toklist_set_zones(d->cur.toks, body, body + lede_length(s->body, s->body_len));
     }
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];

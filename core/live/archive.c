@@ -291,17 +291,6 @@ cd_status cd_archive_open(const char *state, const cd_archive_opts *opts, cd_arc
     return CD_OK;
 }
 
-static const char *outcome_name(cd_outcome o)
-{
-    switch (o) {
-    case CD_OUTCOME_ROUTED: return "routed";
-    case CD_OUTCOME_FALLBACK: return "fallback";
-    case CD_OUTCOME_DEAD_LETTER: return "dead-letter";
-    case CD_OUTCOME_FAILED: return "failed";
-    }
-    return "?";
-}
-
 static void put_str(cd_buf *b, const char *s)
 {
     if (s)
@@ -360,7 +349,7 @@ static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec, doub
     cd_buf_puts(b, "],\"rule\":");
     put_str(b, dec->rule);
     cd_buf_puts(b, ",\"outcome\":");
-    put_str(b, outcome_name(dec->outcome));
+    put_str(b, cd_outcome_name(dec->outcome));
     cd_buf_puts(b, ",\"reason\":");
     put_str(b, dec->reason);
     cd_buf_puts(b, "}}\n");
