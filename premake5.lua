@@ -35,11 +35,11 @@ local function always()
 end
 
 -- The system libraries libcopydesk uses; see README "Dependencies".
-local syslibs = { "lua5.4", "cjson", "curl", "expat", "utf8proc", "stemmer", "xxhash", "lbfgs", "m", "dl" }
+local syslibs = { "lua5.4", "cjson", "curl", "xml2", "utf8proc", "stemmer", "xxhash", "lbfgs", "m", "dl" }
 
 local function common()
     language "C"
-    includedirs { "include", "core", "cli", "/usr/include/lua5.4" }
+    includedirs { "include", "core", "cli", "/usr/include/lua5.4", "/usr/include/libxml2" }
     buildoptions { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pthread" }
     linkoptions { "-pthread" }
     defines { "_DEFAULT_SOURCE" }

@@ -999,8 +999,9 @@ static void poll_feed(watch *w, feed_state *f)
     int not_modified;
     cd_error e;
     cd_feed_http v = f->http;
+    cd_fetch_meta meta;
     if (cd_feed_fetch(f->url, f->timeout, FEED_MAX_BYTES, &v, &body, &len, &not_modified,
-                      &e) != CD_OK) {
+                      &meta, &e) != CD_OK) {
         set_str(&f->last_error, e.msg);
         note_error(w, "feed-error", f->name, e.msg);
         return;
@@ -1008,9 +1009,20 @@ static void poll_feed(watch *w, feed_state *f)
     feed_run fr = { w, f, NULL, 0, 0 };
     size_t nitems = 0;
     cd_status st = CD_OK;
-    if (!not_modified)
-        st = cd_feed_parse(body, len, f->format, feed_item, &fr, &nitems, &e);
+    cd_error warn = { 0 };
+    if (!not_modified) {
+        cd_feed_opts fo = { .format = f->format, .content_type = meta.content_type,
+                            .url = meta.url[0] ? meta.url : f->url };
+        st = cd_feed_parse(body, len, &fo, feed_item, &fr, &nitems, &warn, &e);
+    }
     free(body);
+    if (warn.code != CD_OK) {   /* read after repairs: said once per poll */
+        logline wl;
+        log_begin(&wl, w, "feed-warning");
+        log_str(&wl, "what", f->name);
+        log_str(&wl, "warning", warn.msg);
+        log_end(&wl);
+    }
     if (st != CD_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "%s: %s", f->url, e.msg);

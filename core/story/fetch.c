@@ -3,6 +3,7 @@
  * fetch.h for the contract).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@ typedef struct sink {
     size_t len, cap, max;
     int over;   /* the document grew past max */
     int nomem;
+    cd_fetch_meta *meta;   /* headers of the answer, or NULL */
 } sink;
 
 int cd_fetch_is_url(const char *s)
@@ -60,8 +62,39 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Keep the value of header name (with its colon, any case) from line. */
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || strncasecmp(line, name, nl) != 0)
+        return;
+    const char *v = line + nl, *end = line + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if ((size_t)(end - v) < cap) {
+        memcpy(out, v, (size_t)(end - v));
+        out[end - v] = '\0';
+    }
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nmemb;
+    cd_fetch_meta *m = s->meta;
+    if (n >= 5 && !strncmp(line, "HTTP/", 5)) {   /* a new answer (after a redirect) */
+        m->etag[0] = m->last_modified[0] = m->content_type[0] = '\0';
+    }
+    header_value(line, n, "etag:", m->etag, sizeof m->etag);
+    header_value(line, n, "last-modified:", m->last_modified, sizeof m->last_modified);
+    header_value(line, n, "content-type:", m->content_type, sizeof m->content_type);
+    return n;
+}
+
 static CURLcode setup(CURL *h, const char *url, const cd_fetch_opts *opts,
-                      sink *s, char *errbuf)
+                      sink *s, char *errbuf, struct curl_slist *hdr)
 {
     long timeout = opts->timeout_s > 0 ? opts->timeout_s : 30L;
     CURLcode rc = CURLE_OK;
@@ -77,6 +110,12 @@ static CURLcode setup(CURL *h, const char *url, const cd_fetch_opts *opts,
     SET(CURLOPT_USERAGENT, "copydesk/" CD_VERSION);
     SET(CURLOPT_WRITEFUNCTION, on_data);
     SET(CURLOPT_WRITEDATA, s);
+    if (hdr)
+        SET(CURLOPT_HTTPHEADER, hdr);
+    if (s->meta) {
+        SET(CURLOPT_HEADERFUNCTION, on_header);
+        SET(CURLOPT_HEADERDATA, s);
+    }
     if (s->max <= (size_t)INT64_MAX)  /* curl_off_t is 64 bits */
         SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -107,29 +146,66 @@ static cd_status report(CURL *h, CURLcode rc, const char *url, const sink *s,
                         errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
+/* The conditional request's headers; 0, or -1 when out of memory. */
+static int conditional(const cd_fetch_opts *opts, struct curl_slist **hdr)
+{
+    char line[400];
+    struct curl_slist *l;
+    if (opts->if_none_match && opts->if_none_match[0]) {
+        snprintf(line, sizeof line, "If-None-Match: %s", opts->if_none_match);
+        if (!(l = curl_slist_append(*hdr, line)))
+            return -1;
+        *hdr = l;
+    }
+    if (opts->if_modified_since && opts->if_modified_since[0]) {
+        snprintf(line, sizeof line, "If-Modified-Since: %s", opts->if_modified_since);
+        if (!(l = curl_slist_append(*hdr, line)))
+            return -1;
+        *hdr = l;
+    }
+    return 0;
+}
+
 cd_status cd_fetch(const char *url, const cd_fetch_opts *opts,
                    char **body, size_t *len, cd_error *err)
 {
+    return cd_fetch_meta_get(url, opts, NULL, body, len, err);
+}
+
+cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch_meta *meta,
+                            char **body, size_t *len, cd_error *err)
+{
     *body = NULL;
     *len = 0;
+    if (meta)
+        memset(meta, 0, sizeof *meta);
     if (!cd_fetch_is_url(url))
         return cd_error_set(err, CD_ERR_ARG, "%s: only http and https URLs are fetched", url);
     CURL *h = curl_easy_init();
     if (!h)
         return cd_error_set(err, CD_ERR_NOMEM, "%s: cannot start libcurl", url);
-    sink s = { .max = opts->max_bytes };
+    sink s = { .max = opts->max_bytes, .meta = meta };
     char errbuf[CURL_ERROR_SIZE] = "";
     CURLcode rc = CURLE_OK;
-    if (sink_grow(&s, 0) != 0)
+    struct curl_slist *hdr = NULL;
+    if (sink_grow(&s, 0) != 0 || conditional(opts, &hdr) != 0)
         s.nomem = 1;
     else
-        rc = setup(h, url, opts, &s, errbuf);
+        rc = setup(h, url, opts, &s, errbuf, hdr);
     if (rc == CURLE_OK && !s.nomem)
         rc = curl_easy_perform(h);
     cd_status st = CD_OK;
     if (rc != CURLE_OK || s.nomem)
         st = report(h, rc, url, &s, errbuf, err);
+    if (st == CD_OK && meta) {
+        char *where = NULL;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &meta->status);
+        if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &where) == CURLE_OK && where &&
+            strlen(where) < sizeof meta->url)
+            strcpy(meta->url, where);
+    }
     curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
     if (st != CD_OK || !s.p) {
         free(s.p);
         return st != CD_OK ? st : CD_ERR_NOMEM;

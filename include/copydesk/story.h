@@ -67,6 +67,36 @@ cd_status cd_story_from_json(const char *json, size_t len, const char *source,
 cd_status cd_story_from_text(const char *text, size_t len, const char *source,
                              const char *label, cd_story *story, cd_error *err);
 
+/* ---- feeds: one document holding many stories ------------------------- */
+
+/* Where a feed document came from. */
+typedef struct cd_feed_source {
+    const char *url;           /* its address: the base of relative links, and
+                                  the stories' source; NULL when unknown */
+    const char *content_type;  /* the HTTP Content-Type (its charset), or NULL */
+    const char *name;          /* the feed's name, kept as the stories' "feed"
+                                  metadata (default: url) */
+    const char *format;        /* "rss", "atom", "jsonfeed", "jsonl", or NULL
+                                  to detect it */
+} cd_feed_source;
+
+/* Given each story in turn; it owns the story (cd_story_clear it).
+ * Return non-zero to stop. */
+typedef int (*cd_story_fn)(void *ud, cd_story *story);
+
+/* Read the items of a feed document (RSS 0.9x/1.0/2.0, Atom 1.0/0.3, JSON
+ * Feed, JSON lines) as stories, the way `watch` reads the feeds it polls
+ * and `route` a saved feed file: encodings, HTML, namespaces, relative
+ * links and items without ids are handled as core/story/feed.h says.  A
+ * feed read only after repairs (an HTML entity, a stray '&', a bad byte)
+ * is CD_OK with *warn (when not NULL) saying what was repaired first;
+ * warn->code is CD_OK when nothing was.  On error err says what and where
+ * ("line 3: ..."); the stories before it have been given.  *nstories
+ * (when not NULL) gets the number of items read. */
+cd_status cd_stories_from_feed(const char *doc, size_t len, const cd_feed_source *src,
+                               cd_story_fn fn, void *ud, size_t *nstories,
+                               cd_error *warn, cd_error *err);
+
 typedef struct cd_reader_opts {
     size_t max_story_bytes;  /* a story (or JSON line) larger than this is refused
                                 and skipped (default CD_MAX_STORY_BYTES; 0 means

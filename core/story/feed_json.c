@@ -2,8 +2,9 @@
  * feed_json.c - JSON Feed (https://jsonfeed.org, versions 1 and 1.1) and
  * JSON lines feeds, parsed with cJSON (see feed.h).
  *
- * JSON Feed items give id, title, content_text (else content_html with
- * its tags removed, else summary), url and date_published.  A JSON lines
+ * JSON Feed items give id, title, content_text (else the text of
+ * content_html, else summary), url and date_published; an item with no
+ * id, url or title is known by an id made from its content (feed.h).  A JSON lines
  * feed is one story object per line (or a JSON array of them), read with
  * the same field rules as any story (core/story/story.c): the item is passed on
  * as its JSON and known by its id (or uri), else by its line.
@@ -14,7 +15,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "live/feed.h"
+#include "story/feed.h"
+#include "story/html_text.h"
 
 static const char *str_field(const cJSON *o, const char *key)
 {
@@ -22,8 +24,9 @@ static const char *str_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
-                                 void *ud, size_t *nitems, cd_error *err)
+cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
+                                 cd_feed_item_fn fn, void *ud, size_t *nitems,
+                                 cd_error *err)
 {
     if (nitems)
         *nitems = 0;
@@ -36,6 +39,12 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn
         cJSON_Delete(root);
         return cd_error_set(err, CD_ERR_FORMAT, "JSON Feed: no items array");
     }
+    /* the feed's own name for itself, for ids made from content */
+    const char *key = str_field(root, "feed_url");
+    if (!key)
+        key = str_field(root, "home_page_url");
+    if (!key && opts)
+        key = opts->url;
     cd_status st = CD_OK;
     const cJSON *it;
     cJSON_ArrayForEach(it, items) {
@@ -52,20 +61,29 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn
         item.title = str_field(it, "title");
         item.link = str_field(it, "url");
         item.published = str_field(it, "date_published");
-        char *html = NULL;
+        char *html = NULL, *title = NULL;
         item.body = str_field(it, "content_text");
         if (!item.body && str_field(it, "content_html")) {
-            if (!(html = strdup(str_field(it, "content_html")))) {
+            const char *h = str_field(it, "content_html");
+            if (!(html = cd_html_to_text(h, strlen(h)))) {
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
                 break;
             }
-            cd_feed_strip_html(html);
-            item.body = html;
+            item.body = html[0] ? html : NULL;
         }
         if (!item.body)
             item.body = str_field(it, "summary");
+        if (item.title && (title = strdup(item.title))) {
+            cd_text_collapse(title);
+            item.title = title[0] ? title : NULL;
+        }
+        char idbuf2[CD_FEED_ID_SIZE];
         if (!item.id)
             item.id = item.link ? item.link : item.title;
+        if (!item.id && (item.body || item.published)) {
+            cd_feed_content_id(key, &item, idbuf2);
+            item.id = idbuf2;
+        }
         int stop = 0;
         if (item.id) {
             if (nitems)
@@ -73,6 +91,7 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn
             stop = fn(ud, &item);
         }
         free(html);
+        free(title);
         if (stop)
             break;
     }
