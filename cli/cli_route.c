@@ -256,6 +256,10 @@ static void emit_one(void *ctx, cli_item *it)
         r->unreadable++;
         return;
     }
+    if (it->rc == CD_READ_WARNING) {   /* a feed read after repairs: its stories follow */
+        cli_error("route", "warning: %s", it->err.msg);
+        return;
+    }
     if (it->out.failed || it->msg.failed)
         cli_error("route", "out of memory");
     if (it->out.len)
@@ -272,7 +276,10 @@ static int run(route_run *rr, char **inputs, size_t n)
     static const char *const stdin_only[] = { "-" };
     cd_reader *r;
     cd_error err;
-    if (cd_reader_open(n ? (const char *const *)inputs : stdin_only, n ? n : 1, NULL, &r,
+    cd_reader_opts ro;
+    cd_reader_opts_default(&ro);
+    ro.warnings = 1;
+    if (cd_reader_open(n ? (const char *const *)inputs : stdin_only, n ? n : 1, &ro, &r,
                        &err) != CD_OK) {
         cli_error("route", "%s", err.msg);
         return CLI_USAGE;

@@ -39,7 +39,7 @@ int cd_feed_is_xml(const char *doc, size_t len)
 
 /* A JSON document whose top-level object has an "items" array is a JSON
  * Feed; other JSON is JSON lines (or an array of story objects). */
-static int looks_like_jsonfeed(const char *doc, size_t len)
+int cd_feed_is_jsonfeed(const char *doc, size_t len)
 {
     cJSON *root = cJSON_ParseWithLength(doc, len);
     int yes = root && cJSON_IsObject(root) &&
@@ -68,7 +68,7 @@ cd_status cd_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
         return CD_OK;   /* an empty feed has no items */
     if (cd_feed_is_xml(doc, len))
         return cd_feed_parse_xml(doc, len, opts, fn, ud, nitems, warn, err);
-    if (*p == '{' && looks_like_jsonfeed(doc, len))
+    if (*p == '{' && cd_feed_is_jsonfeed(doc, len))
         return cd_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
     if (*p == '{' || *p == '[')
         return cd_feed_parse_jsonl(doc, len, fn, ud, nitems, err);

@@ -42,7 +42,15 @@ typedef struct cd_feed_item {
                                Media RSS under "ext"), or NULL */
     const char *json;       /* JSON lines: the item is this story object */
     size_t json_len;
+    long line;              /* XML: the line the item starts on; else 0 */
+    size_t index;           /* its place among the feed's items, from 1 */
 } cd_feed_item;
+
+/* The start of the error of a document that is XML but not a feed. */
+#define CD_FEED_NOT_A_FEED "not an RSS or Atom feed"
+
+/* Whether doc is a JSON Feed (an object with an "items" array). */
+int cd_feed_is_jsonfeed(const char *doc, size_t len);
 
 /* Called per item in document order; return non-zero to stop. */
 typedef int (*cd_feed_item_fn)(void *ud, const cd_feed_item *item);

@@ -46,6 +46,7 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
     if (!key && opts)
         key = opts->url;
     cd_status st = CD_OK;
+    size_t count = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, items) {
         if (!cJSON_IsObject(it))
@@ -85,6 +86,7 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
             item.id = idbuf2;
         }
         int stop = 0;
+        item.index = ++count;
         if (item.id) {
             if (nitems)
                 (*nitems)++;

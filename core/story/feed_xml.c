@@ -635,6 +635,8 @@ static void emit(xml_state *s, const xmlNode *item)
     fi.link = it.val[F_LINK];
     fi.published = it.val[F_PUBLISHED];
     fi.meta_json = meta_json;
+    fi.line = xmlGetLineNo(item);
+    fi.index = s->items + 1;
     fi.id = it.val[F_ID];
     char idbuf[CD_FEED_ID_SIZE];
     if (!fi.id)
@@ -771,11 +773,11 @@ cd_status cd_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opt
     cd_status st = CD_OK;
     if (!root || !is_feed_root(root)) {
         if (root)
-            st = cd_error_set(err, CD_ERR_FORMAT, "not an RSS or Atom feed (the root element is <%s>)",
+            st = cd_error_set(err, CD_ERR_FORMAT, CD_FEED_NOT_A_FEED " (the root element is <%s>)",
                               (const char *)root->name);
         else
-            st = cd_error_set(err, CD_ERR_FORMAT, "%s",
-                              s.first_error[0] ? s.first_error : "not an RSS or Atom feed");
+            st = cd_error_set(err, CD_ERR_FORMAT, CD_FEED_NOT_A_FEED "%s%s",
+                              s.first_error[0] ? ": " : "", s.first_error);
     } else {
         s.feed_key = feed_key(root);
         if (!s.feed_key && opts->url)

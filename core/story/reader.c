@@ -15,10 +15,14 @@
  *   a path       any other file (FIFOs and devices too when named directly).
  *
  * The format of each file comes from its first byte that is not white
- * space (a UTF-8 byte order mark is skipped first), and for '[' and '{'
- * the next one, which must be able to continue JSON (an array: { [ ] " -
- * or a digit; an object: " or }), else the file is plain text whose title
- * happens to start with a bracket ("[UPDATE] Markets fall"):
+ * space (a UTF-8 byte order mark is skipped first); a file that starts
+ * with a UTF-16 or UTF-32 byte order mark, or with their layout of '<', is
+ * an XML feed:
+ *   '<'   an RSS or Atom feed, read whole (at most max_story_bytes, or the
+ *         fetched document) by the feed readers (core/story/feed.h); each
+ *         item is a story with source "path:LINE", LINE the line its item
+ *         starts on.  Repairs are warnings (opts.warnings), a bad item an
+ *         error; an XML document that is not a feed is plain text.
  *   '['   a JSON array of story objects, streamed one element at a time
  *         (each element, not the file, is bounded by max_story_bytes).
  *         Source "path:LINE", LINE being where the element starts; a second
@@ -27,7 +31,10 @@
  *   '{'   when the brackets of the first line close on that line (or the
  *         line is over the size bound): JSON lines, one object per line,
  *         blank lines skipped, source "path:LINE".  Otherwise the whole file
- *         is one JSON object, up to max_story_bytes, source "path".
+ *         is one JSON object, up to max_story_bytes, source "path".  A JSON
+ *         Feed (jsonfeed.org) is a feed: its items are stories, "path#N".
+ *         '[' and '{' always start JSON: a file that does not parse is an
+ *         error ("path:LINE: what"), never read as text.
  *   else  plain text (cd_story_from_text), the whole file up to
  *         max_story_bytes; id and source "path".  Under a directory given
  *         as input, its label is the name of its first subfolder there.
@@ -52,6 +59,7 @@
 #include <unistd.h>
 
 #include "copydesk/story.h"
+#include "story/feed.h"
 #include "story/fetch.h"
 
 #define CHUNK ((size_t)64 << 10)
@@ -90,7 +98,14 @@ typedef struct frame {
     size_t n, i;
 } frame;
 
-typedef enum mode { M_DETECT, M_JSONL, M_ARRAY, M_DONE } mode;
+typedef enum mode { M_DETECT, M_JSONL, M_ARRAY, M_FEED, M_DONE } mode;
+
+/* What a feed gave, waiting to be handed out one at a time. */
+typedef struct feed_out {
+    int rc;             /* CD_READ_STORY, CD_READ_ERROR or CD_READ_WARNING */
+    cd_story story;
+    cd_error err;
+} feed_out;
 
 struct cd_reader {
     cd_reader_opts opts;
@@ -110,6 +125,11 @@ struct cd_reader {
     unsigned long elem_line;  /* array: line of the last element start */
     unsigned same_line;       /* array: elements started on that line */
     cd_raw_story *raw;        /* cd_reader_next_raw: JSON lines go here */
+    feed_out *feed;           /* M_FEED: the items of the feed */
+    size_t nfeed, ifeed;
+    unsigned long feed_line;  /* the line the feed's bytes start on */
+    char *content_type;       /* of the fetched document, or NULL */
+    char *doc_url;            /* the fetched document's final address, or NULL */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -539,15 +559,22 @@ static int array_step(cd_reader *r, cd_story *story, cd_error *err)
     return json_story(r, make_source(r, line, nth), line, story, err);
 }
 
+static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_error *err,
+                          int *rc);
+
 /* A '{' file: JSON lines, or one pretty-printed object. */
 static int object_start(cd_reader *r, cd_story *story, cd_error *err)
 {
     unsigned long line = r->in.line;
     bytes_reset(&r->acc);
     read_line(&r->in, r->chunk, &r->acc);
+    int rc;
+    if (!r->acc.over && line_is_whole(r->acc.p, r->acc.len) &&
+        jsonfeed_items(r, line, story, err, &rc))
+        return rc;
     if (r->acc.over || line_is_whole(r->acc.p, r->acc.len)) {
         r->mode = M_JSONL;
-        int rc = jsonl_line(r, line, story, err);
+        rc = jsonl_line(r, line, story, err);
         return rc == STEP_SKIP ? jsonl_step(r, story, err) : rc;
     }
     bytes_put(&r->acc, "\n", 1);
@@ -555,7 +582,9 @@ static int object_start(cd_reader *r, cd_story *story, cd_error *err)
     r->mode = M_DONE;
     if (r->in.ioerr)
         return fail_errno(err, r->name, r->in.ioerr);
-    int rc = check_acc(r, r->name, err);
+    rc = check_acc(r, r->name, err);
+    if (rc == 0 && jsonfeed_items(r, line, story, err, &rc))
+        return rc;
     return rc != 0 ? rc : json_story(r, r->name, line, story, err);
 }
 
@@ -574,29 +603,200 @@ static int text_story(cd_reader *r, cd_story *story, cd_error *err)
     return CD_READ_STORY;
 }
 
-/* Whether the '[' or '{' at pos opens JSON: the next byte that is not
- * white space must be able to follow it ("[UPDATE] Markets fall" and
- * "{Breaking} ..." are plain text).  Looks only at the bytes at hand; when
- * they are all white space, JSON it is. */
-static int opens_json(const src *s)
+/* ---- feeds ------------------------------------------------------------------ */
+
+static feed_out *feed_push(cd_reader *r)
 {
-    const char *follow = s->buf[s->pos] == '[' ? "{[]\"-0123456789" : "\"}";
-    for (size_t i = s->pos + 1; i < s->len; i++) {
-        unsigned char c = (unsigned char)s->buf[i];
-        if (!is_space(c))
-            return c != '\0' && strchr(follow, c) != NULL;
+    feed_out *v = realloc(r->feed, (r->nfeed + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    r->feed = v;
+    feed_out *o = &v[r->nfeed++];
+    memset(o, 0, sizeof *o);
+    return o;
+}
+
+/* "name:LINE: what" from a feed's "line N: what" (lines of the file). */
+static void located(cd_reader *r, cd_error *e, cd_status code, const char *msg)
+{
+    unsigned long n;
+    int k = 0;
+    if (sscanf(msg, "line %lu: %n", &n, &k) == 1 && k > 0)
+        cd_error_set(e, code, "%s:%lu: %s", r->name, n + r->feed_line - 1, msg + k);
+    else
+        cd_error_set(e, code, "%s: %s", r->name, msg);
+}
+
+static int feed_item(void *ud, const cd_feed_item *item)
+{
+    cd_reader *r = ud;
+    feed_out *o = feed_push(r);
+    if (!o)
+        return 1;
+    char source[64];
+    const char *where;
+    if (item->line > 0)
+        snprintf(source, sizeof source, ":%lu", (unsigned long)item->line + r->feed_line - 1);
+    else
+        snprintf(source, sizeof source, "#%zu", item->index);
+    size_t need = strlen(r->name) + strlen(source) + 1;
+    char *full = malloc(need);
+    if (!full) {
+        r->nfeed--;
+        return 1;
+    }
+    snprintf(full, need, "%s%s", r->name, source);
+    where = full;
+    cd_error e;
+    if (cd_feed_item_story(item, r->name, where, &o->story, &e) == CD_OK) {
+        o->rc = CD_READ_STORY;
+    } else {
+        o->rc = CD_READ_ERROR;
+        cd_error_set(&o->err, e.code, "%s: %s", where, e.msg);
+    }
+    free(full);
+    return 0;
+}
+
+/* The feed in doc (len bytes): its items queued.  1 when it was a feed,
+ * 0 when the document is XML but not a feed. */
+static int feed_read(cd_reader *r, const char *doc, size_t len, const char *format)
+{
+    cd_feed_opts fo = { .format = format, .url = r->doc_url, .content_type = r->content_type };
+    cd_error warn, err;
+    size_t n = 0;
+    size_t before = r->nfeed;
+    cd_status st = cd_feed_parse(doc, len, &fo, feed_item, r, &n, &warn, &err);
+    if (st == CD_ERR_FORMAT && n == 0 && r->nfeed == before &&
+        !strncmp(err.msg, CD_FEED_NOT_A_FEED, strlen(CD_FEED_NOT_A_FEED)) &&
+        (!format || strcmp(format, "jsonfeed")))
+        return 0;
+    if (warn.code != CD_OK && r->opts.warnings) {
+        feed_out *o = feed_push(r);   /* said before the items it concerns */
+        if (o) {
+            o->rc = CD_READ_WARNING;
+            located(r, &o->err, warn.code, warn.msg);
+            feed_out w = *o;
+            memmove(r->feed + before + 1, r->feed + before, (r->nfeed - 1 - before) * sizeof w);
+            r->feed[before] = w;
+        }
+    }
+    feed_out *o = st != CD_OK ? feed_push(r) : NULL;
+    if (o) {
+        o->rc = CD_READ_ERROR;
+        located(r, &o->err, st, err.msg);
     }
     return 1;
 }
 
+static void feed_clear(cd_reader *r)
+{
+    for (size_t i = r->ifeed; i < r->nfeed; i++)
+        cd_story_clear(&r->feed[i].story);
+    free(r->feed);
+    r->feed = NULL;
+    r->nfeed = r->ifeed = 0;
+}
+
+static int feed_step(cd_reader *r, cd_story *story, cd_error *err)
+{
+    while (r->ifeed < r->nfeed) {
+        feed_out *o = &r->feed[r->ifeed++];
+        if (o->rc == CD_READ_STORY) {
+            *story = o->story;
+            memset(&o->story, 0, sizeof o->story);
+            return CD_READ_STORY;
+        }
+        *err = o->err;
+        return o->rc;
+    }
+    feed_clear(r);
+    return end_of_file(r, err);
+}
+
+/* A '<' file (or UTF-16/32): read whole, then its items one at a time. */
+static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
+{
+    r->feed_line = r->in.line;
+    const char *doc;
+    size_t len;
+    if (r->in.fd < 0) {   /* a fetched document: already whole in memory */
+        doc = r->in.buf + r->in.pos;
+        len = r->in.len - r->in.pos;
+        r->in.pos = r->in.len;
+    } else {
+        bytes_reset(&r->acc);
+        read_rest(&r->in, r->chunk, &r->acc);
+        if (r->in.ioerr) {
+            r->mode = M_DONE;
+            return fail_errno(err, r->name, r->in.ioerr);
+        }
+        int rc = check_acc(r, r->name, err);
+        if (rc != 0) {
+            r->mode = M_DONE;
+            return rc;
+        }
+        doc = r->acc.p;
+        len = r->acc.len;
+    }
+    if (!feed_read(r, doc, len, NULL)) {
+        if (r->in.fd < 0) {   /* text_story reads from the source */
+            r->in.pos = 0;
+            bytes_reset(&r->acc);
+            bytes_put(&r->acc, doc, len);
+            r->mode = M_DONE;
+            int rc = check_acc(r, r->name, err);
+            if (rc != 0)
+                return rc;
+            if (cd_story_from_text(r->acc.p, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+                return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
+            return CD_READ_STORY;
+        }
+        r->mode = M_DONE;
+        if (cd_story_from_text(r->acc.p, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+            return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
+        return CD_READ_STORY;
+    }
+    r->mode = M_FEED;
+    return feed_step(r, story, err);
+}
+
+/* A JSON Feed in acc (the whole file): its items.  0 when it is not one. */
+static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_error *err,
+                          int *rc)
+{
+    if (r->acc.len < 12 || !strstr(r->acc.p, "jsonfeed.org") ||
+        !cd_feed_is_jsonfeed(r->acc.p, r->acc.len))
+        return 0;
+    r->feed_line = line;
+    feed_read(r, r->acc.p, r->acc.len, "jsonfeed");
+    r->mode = M_FEED;
+    *rc = feed_step(r, story, err);
+    return 1;
+}
+
+/* Whether the source starts with a UTF-16 or UTF-32 mark or layout. */
+static int wide_xml(src *s, char *chunk)
+{
+    if (!src_fill(s, chunk))
+        return 0;
+    const unsigned char *u = (const unsigned char *)s->buf + s->pos;
+    size_t n = s->len - s->pos;
+    if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+        return 1;
+    return n >= 4 && cd_feed_is_xml((const char *)u, 4) && (!u[1] || !u[0]);
+}
+
 static int detect_step(cd_reader *r, cd_story *story, cd_error *err)
 {
+    if (wide_xml(&r->in, r->chunk))
+        return feed_start(r, story, err);
     skip_bom(&r->in, r->chunk);
     int c = skip_space(&r->in, r->chunk);
     if (c < 0)
         return end_of_file(r, err);
-    if ((c == '[' || c == '{') && !opens_json(&r->in))
-        return text_story(r, story, err);
+    if (c == '<')
+        return feed_start(r, story, err);
     if (c == '[') {
         r->in.pos++;
         r->mode = M_ARRAY;
@@ -613,6 +813,7 @@ static int file_step(cd_reader *r, cd_story *story, cd_error *err)
     case M_DETECT: return detect_step(r, story, err);
     case M_JSONL: return jsonl_step(r, story, err);
     case M_ARRAY: return array_step(r, story, err);
+    case M_FEED: return feed_step(r, story, err);
     case M_DONE: break;
     }
     return STEP_DONE;
@@ -622,6 +823,10 @@ static int file_step(cd_reader *r, cd_story *story, cd_error *err)
 
 static void file_close(cd_reader *r)
 {
+    feed_clear(r);
+    free(r->content_type);
+    free(r->doc_url);
+    r->content_type = r->doc_url = NULL;
     if (r->in.own_fd)
         close(r->in.fd);
     free(r->in.doc);
@@ -672,9 +877,20 @@ static int open_url(cd_reader *r, const char *url, cd_error *err)
                          .timeout_s = r->opts.url_timeout_s };
     char *doc = NULL;
     size_t len = 0;
-    if (cd_fetch(url, &fo, &doc, &len, err) != CD_OK)
+    cd_fetch_meta *meta = malloc(sizeof *meta);
+    if (!meta)
+        return fail(err, CD_ERR_NOMEM, "%s: out of memory", url);
+    if (cd_fetch_meta_get(url, &fo, meta, &doc, &len, err) != CD_OK) {
+        free(meta);
         return CD_READ_ERROR;
-    return file_start(r, -1, 0, doc, len, url, NULL, err);
+    }
+    int rc = file_start(r, -1, 0, doc, len, url, NULL, err);
+    if (rc == 1) {   /* for a feed: its charset and the base of its links */
+        r->content_type = meta->content_type[0] ? strdup(meta->content_type) : NULL;
+        r->doc_url = strdup(meta->url[0] ? meta->url : url);
+    }
+    free(meta);
+    return rc;
 }
 
 /* ---- directory walking -------------------------------------------------- */
@@ -834,6 +1050,7 @@ void cd_reader_opts_default(cd_reader_opts *opts)
 {
     opts->max_story_bytes = CD_MAX_STORY_BYTES;
     opts->url_timeout_s = 30;
+    opts->warnings = 0;
 }
 
 static cd_status copy_inputs(cd_reader *r, const char *const *inputs, size_t n)
@@ -866,6 +1083,8 @@ cd_status cd_reader_open(const char *const *inputs, size_t n,
         r->opts.max_story_bytes = opts->max_story_bytes;
     if (opts && opts->url_timeout_s > 0)
         r->opts.url_timeout_s = opts->url_timeout_s;
+    if (opts)
+        r->opts.warnings = opts->warnings;
     r->in.fd = -1;
     r->acc.max = r->opts.max_story_bytes;
     r->chunk = malloc(CHUNK);

@@ -10,6 +10,14 @@
  *     body are read (the IPTC ninjs names uri, headline, body_text as well);
  *     labels (array of strings) is the gold label set; every other field is
  *     kept, as a JSON object text, in meta.
+ *   - RSS and Atom feeds (a file whose first character is '<', in any
+ *     encoding, UTF-16 and UTF-32 included): each item is a story, read as
+ *     cd_stories_from_feed reads it; source "path:LINE" (the item's line).
+ *     An XML file that is not a feed is plain text.  A JSON Feed document
+ *     (an object with "version" from jsonfeed.org and an "items" array) is
+ *     read the same way, source "path#N".
+ *   - a file whose first non-blank character is '[' or '{' is JSON: if it
+ *     does not parse, it is an error ("file:line: what"), never text.
  *   - plain text: the first non-empty line is the title, the rest the body,
  *     the path the id.
  *   - inside a directory given as input, a plain-text file in a subfolder
@@ -104,6 +112,9 @@ typedef struct cd_reader_opts {
                                 to CD_FETCH_STORIES times this. */
     int url_timeout_s;       /* timeout for http(s) inputs (default 30; <= 0
                                 means the default) */
+    int warnings;            /* non-zero: cd_reader_next also returns
+                                CD_READ_WARNING (a feed read after repairs);
+                                zero: such warnings are not reported */
 } cd_reader_opts;
 
 #define CD_MAX_STORY_BYTES ((size_t)64 << 20)
@@ -121,8 +132,11 @@ cd_status cd_reader_open(const char *const *inputs, size_t n,
 enum {
     CD_READ_END = 0,    /* no more stories */
     CD_READ_STORY = 1,  /* *story was filled; the caller owns it (cd_story_clear) */
-    CD_READ_ERROR = -1  /* one story or input failed: err says where and why
+    CD_READ_ERROR = -1, /* one story or input failed: err says where and why
                            ("file:line: what"); call again to go on */
+    CD_READ_WARNING = 3 /* only with opts.warnings: an input was read after
+                           repairs, err says what ("file:line: what"); no
+                           story; call again to go on */
 };
 
 int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err);
