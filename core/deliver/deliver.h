@@ -6,7 +6,8 @@
  *
  *   folder  one JSON file per story, written to a temporary name in the
  *           folder and renamed into place (readers never see half a file);
- *           the file name is derived from the story id by cd_safe_filename,
+ *           the file name is derived from the story id by cd_safe_filename
+ *           (base/fs.h),
  *           so that no id can name a file outside the folder.
  *   jsonl   one complete line per story, appended with a single write(2)
  *           to a file opened with O_APPEND.
@@ -23,6 +24,9 @@
 
 #include <stddef.h>
 #include "copydesk/error.h"
+
+/* Where stories that cannot be delivered go when the desk names no folder. */
+#define CD_DEAD_LETTER_DEFAULT "dead-letter"
 
 typedef enum cd_dest_kind {
     CD_DEST_FOLDER = 0,
@@ -49,26 +53,12 @@ cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err);
 void cd_dest_free(cd_dest *d);
 cd_dest_kind cd_dest_get_kind(const cd_dest *d);
 const char *cd_dest_target(const cd_dest *d);
+/* The options the destination was created with (target is its own copy). */
+const cd_dest_opts *cd_dest_get_opts(const cd_dest *d);
 
 /* Deliver one story's JSON (len bytes, no trailing newline). */
 cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
                           cd_error *err);
-
-/* ---- helpers shared by the kinds and by the dead-letter folder ---------- */
-
-/* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a
- * leading dot becomes '_', and when the id was changed or is long, a hash
- * of the whole id is appended so that distinct ids keep distinct names.
- * Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
- * be at least 32. */
-void cd_safe_filename(const char *id, char *out, size_t cap);
-
-/* Create a folder and its parents (mode 0777 & ~umask). */
-cd_status cd_mkdirs(const char *path, cd_error *err);
-
-/* Write data to dir/name atomically: a temporary file in dir, then rename. */
-cd_status cd_folder_write(const char *dir, const char *name, const char *data,
-                          size_t len, cd_error *err);
 
 /* Write a story that could not be delivered to the dead-letter folder dir,
  * as {"destination":..., "error":..., "story":<json>}, in a file named

@@ -16,8 +16,6 @@ struct cd_dest {
     char *curl_errbuf;  /* url: CURLOPT_ERRORBUFFER */
 };
 
-cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err);
-
 cd_status cd_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
                             cd_error *err);
 cd_status cd_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err);

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/fs.h"
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
 
@@ -41,27 +43,6 @@ struct cd_spool {
     queue *q;
     size_t nq;
 };
-
-double cd_monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-const cd_dest_opts *cd_dest_get_opts(const cd_dest *d)
-{
-    return &d->opts;
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
 
 static int parse_seq(const char *name, uint64_t *seq)
 {
@@ -95,7 +76,7 @@ static cd_status scan_queue(queue *q, cd_error *err)
     while ((e = readdir(dir))) {
         uint64_t s;
         if (e->d_name[0] == '.' && strncmp(e->d_name, ".tmp-", 5) == 0) {
-            char *p = join(q->dir, e->d_name);
+            char *p = cd_path_join(q->dir, e->d_name);
             if (p)
                 unlink(p);
             free(p);
@@ -131,7 +112,7 @@ static queue *add_queue(cd_spool *sp, const char *name, const char *folder, cd_e
     queue *q = &v[sp->nq];
     memset(q, 0, sizeof *q);
     q->name = strdup(name);
-    q->dir = join(sp->dir, folder);
+    q->dir = cd_path_join(sp->dir, folder);
     if (!q->name || !q->dir) {
         queue_free(q);
         cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -162,7 +143,7 @@ cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
         if (e->d_name[0] == '.')
             continue;
         struct stat sb;
-        char *p = join(dir, e->d_name);
+        char *p = cd_path_join(dir, e->d_name);
         int isdir = p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
         free(p);
         if (isdir && !add_queue(sp, e->d_name, e->d_name, err))
@@ -220,7 +201,7 @@ cd_status cd_spool_set_dest(cd_spool *sp, const char *name, const cd_dest_opts *
     if (st != CD_OK)
         return st;
     char *nm = strdup(name);
-    char *dl = strdup(dead_letter ? dead_letter : "dead-letter");
+    char *dl = strdup(dead_letter ? dead_letter : CD_DEAD_LETTER_DEFAULT);
     if (!nm || !dl) {
         free(nm);
         free(dl);
@@ -263,7 +244,7 @@ cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const cha
     char seq[32], tmpname[48];
     seq_name(q->next, seq, sizeof seq);
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", seq);
-    char *tmp = join(q->dir, tmpname), *final = join(q->dir, seq);
+    char *tmp = cd_path_join(q->dir, tmpname), *final = cd_path_join(q->dir, seq);
     cd_status st = CD_OK;
     if (!tmp || !final)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -307,37 +288,17 @@ static char *read_head(queue *q, size_t *len, char **path)
     while (q->head < q->next) {
         char seq[32];
         seq_name(q->head, seq, sizeof seq);
-        *path = join(q->dir, seq);
+        *path = cd_path_join(q->dir, seq);
         if (!*path)
             return NULL;
-        FILE *f = fopen(*path, "rb");
-        if (f) {
-            char *buf = NULL;
-            size_t cap = 0, n = 0, got;
-            char chunk[65536];
-            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-                if (n + got + 1 > cap) {
-                    cap = (n + got + 1) * 2;
-                    char *nb = realloc(buf, cap);
-                    if (!nb) {
-                        free(buf);
-                        fclose(f);
-                        free(*path);
-                        *path = NULL;
-                        return NULL;
-                    }
-                    buf = nb;
-                }
-                memcpy(buf + n, chunk, got);
-                n += got;
-            }
-            fclose(f);
-            if (!buf)
-                buf = calloc(1, 1);
-            else
-                buf[n] = '\0';
-            *len = n;
+        char *buf;
+        cd_status st = cd_read_file(*path, 0, &buf, len, NULL);
+        if (st == CD_OK)
             return buf;
+        if (st == CD_ERR_NOMEM) {
+            free(*path);
+            *path = NULL;
+            return NULL;
         }
         free(*path);
         *path = NULL;

@@ -83,10 +83,4 @@ typedef struct cd_spool_queue_info {
 size_t cd_spool_queues(const cd_spool *sp);
 void cd_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
 
-/* The options a destination was created with (for copying them). */
-const cd_dest_opts *cd_dest_get_opts(const cd_dest *d);
-
-/* CLOCK_MONOTONIC in seconds. */
-double cd_monotonic(void);
-
 #endif

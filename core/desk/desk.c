@@ -358,7 +358,7 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
     if (!d->dead_letter)
-        d->dead_letter = strdup("dead-letter");
+        d->dead_letter = strdup(CD_DEAD_LETTER_DEFAULT);
     if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->dead_letter)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     d->errbuf[0] = '\0';
@@ -866,7 +866,7 @@ void cd_desk_deliver(cd_desk *d, int dry_run, cd_decision *out)
     out->error = d->error;
 }
 
-static const char *outcome_name(cd_outcome o)
+const char *cd_outcome_name(cd_outcome o)
 {
     switch (o) {
     case CD_OUTCOME_ROUTED: return "routed";
@@ -929,7 +929,7 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     cd_buf_puts(&b, ",\"source\":");
     json_str(&b, d->cur.story->source);
     cd_buf_puts(&b, ",\"outcome\":");
-    json_str(&b, outcome_name(d->outcome));
+    json_str(&b, cd_outcome_name(d->outcome));
     cd_buf_puts(&b, ",\"route\":");
     json_route(&b, d);
     cd_buf_puts(&b, ",\"rule\":");

@@ -11,7 +11,7 @@
 
 #include "copydesk.h"
 #include "deliver/deliver.h"
-#include "deliver/deliver_json.h"
+#include "base/json.h"
 #include "lua/sandbox.h"
 #include "desk/topics.h"
 

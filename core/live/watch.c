@@ -33,7 +33,10 @@
 #include <cjson/cJSON.h>
 
 #include "deliver/deliver.h"
-#include "deliver/deliver_json.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/json.h"
 #include "deliver/deliver_spool.h"
 #include "live/feed.h"
 #include "live/seen.h"
@@ -99,15 +102,6 @@ typedef struct watch {
 } watch;
 
 /* ---- small helpers -------------------------------------------------------------- */
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
 
 static void set_str(char **dst, const char *s)
 {
@@ -399,7 +393,7 @@ static void watch_config_dir(watch *w, const char *dir)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.' || !strcmp(e->d_name, "done") || !strcmp(e->d_name, "failed"))
             continue;
-        char *p = join(dir, e->d_name);
+        char *p = cd_path_join(dir, e->d_name);
         struct stat sb;
         if (p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode) &&
             (!w->o->inbox || strcmp(p, w->o->inbox) != 0))
@@ -451,7 +445,7 @@ static int is_lua(const char *name)
 
 static int is_model(watch *w, const char *dir, const char *name)
 {
-    char *p = join(dir, name);
+    char *p = cd_path_join(dir, name);
     char *real = p ? realpath(p, NULL) : NULL;
     int yes = 0;
     for (size_t i = 0; i < w->nmodels && !yes; i++)
@@ -507,7 +501,7 @@ static void scan_inbox(watch *w)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *p = join(w->o->inbox, e->d_name);
+        char *p = cd_path_join(w->o->inbox, e->d_name);
         struct stat sb;
         int reg = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
         free(p);
@@ -625,14 +619,14 @@ static void install_feeds(watch *w, cd_desk *desk)
             char safe[160], path[200];
             cd_safe_filename(df.name, safe, sizeof safe);
             snprintf(path, sizeof path, "feeds/%s.seen", safe);
-            char *full = join(w->o->state, path);
+            char *full = cd_path_join(w->o->state, path);
             cd_error e;
             if (!full || cd_seen_open(full, 0, &f->seen, &e) != CD_OK)
                 note_error(w, "error", df.name, full ? e.msg : "out of memory");
             free(full);
             /* the validators of the last answer, when it was this URL */
             snprintf(path, sizeof path, "feeds/%s.http", safe);
-            full = join(w->o->state, path);
+            full = cd_path_join(w->o->state, path);
             FILE *hf = full ? fopen(full, "r") : NULL;
             char url[4096] = "";
             if (hf && fgets(url, sizeof url, hf) && (url[strcspn(url, "\n")] = '\0', 1) &&
@@ -765,17 +759,6 @@ static void reload(watch *w)
 
 /* ---- routing one story ---------------------------------------------------------------- */
 
-static const char *outcome_name(cd_outcome o)
-{
-    switch (o) {
-    case CD_OUTCOME_ROUTED: return "routed";
-    case CD_OUTCOME_FALLBACK: return "fallback";
-    case CD_OUTCOME_DEAD_LETTER: return "dead-letter";
-    case CD_OUTCOME_FAILED: return "failed";
-    }
-    return "?";
-}
-
 /* Route one story and log it; 0 when it has a safe outcome, -1 when not
  * (why is filled). */
 static int route_one(watch *w, const cd_story *s, const char *origin, char *why, size_t cap)
@@ -796,7 +779,7 @@ static int route_one(watch *w, const cd_story *s, const char *origin, char *why,
     log_str(&l, "id", s->id);
     log_list(&l, "route", dec.route, dec.nroute);
     log_str(&l, "rule", dec.rule);
-    log_str(&l, "outcome", outcome_name(dec.outcome));
+    log_str(&l, "outcome", cd_outcome_name(dec.outcome));
     log_str(&l, "from", origin);
     if (dec.error)
         log_str(&l, "error", dec.error);
@@ -818,8 +801,8 @@ static int route_one(watch *w, const cd_story *s, const char *origin, char *why,
 static cd_status move_to(watch *w, const char *name, const char *sub, char **moved,
                          cd_error *err)
 {
-    char *dir = join(w->o->inbox, sub);
-    char *from = join(w->o->inbox, name);
+    char *dir = cd_path_join(w->o->inbox, sub);
+    char *from = cd_path_join(w->o->inbox, name);
     cd_buf to = { 0 };
     cd_status st = dir && from ? cd_mkdirs(dir, err) : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (int k = 0; st == CD_OK; k++) {
@@ -875,7 +858,7 @@ static void file_failed(watch *w, const char *name, const char *why)
  * (from its start) next time. */
 static void route_file(watch *w, const char *name)
 {
-    char *path = join(w->o->inbox, name);
+    char *path = cd_path_join(w->o->inbox, name);
     struct stat sb;
     if (!path || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         free(path);   /* gone (already routed, or removed) or not a file */
@@ -978,7 +961,7 @@ static void save_validators(watch *w, feed_state *f)
     char safe[160], name[200];
     cd_safe_filename(f->name, safe, sizeof safe);
     snprintf(name, sizeof name, "%s.http", safe);
-    char *dir = join(w->o->state, "feeds");
+    char *dir = cd_path_join(w->o->state, "feeds");
     cd_buf b = { 0 };
     cd_buf_printf(&b, "%s\n%s\n%s", f->url, f->http.etag, f->http.last_modified);
     cd_error e;
@@ -1098,7 +1081,7 @@ static void spool_event(void *ud, cd_spool_event ev, const char *dest, const cha
 
 static cd_status lock_state(watch *w, cd_error *err)
 {
-    char *path = join(w->o->state, "lock");
+    char *path = cd_path_join(w->o->state, "lock");
     if (!path)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     w->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -1118,11 +1101,11 @@ static cd_status setup(watch *w, cd_error *err)
     cd_status st = cd_mkdirs(o->state, err);
     if (st == CD_OK)
         st = lock_state(w, err);
-    char *dir = st == CD_OK ? join(o->state, "feeds") : NULL;
+    char *dir = st == CD_OK ? cd_path_join(o->state, "feeds") : NULL;
     if (dir)
         st = cd_mkdirs(dir, err);
     free(dir);
-    dir = st == CD_OK ? join(o->state, "spool") : NULL;
+    dir = st == CD_OK ? cd_path_join(o->state, "spool") : NULL;
     if (dir)
         st = cd_spool_open(dir, &w->spool, err);
     free(dir);
@@ -1309,22 +1292,21 @@ int cd_watch_run(const cd_watch_opts *o, cd_error *err)
 
 int cd_watch_status(const char *state, FILE *out, cd_error *err)
 {
-    char *path = join(state, "status.json");
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f) {
+    char *path = cd_path_join(state, "status.json");
+    if (!path)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory"), 2;
+    char *text;
+    size_t len;
+    cd_status st = cd_read_file(path, 0, &text, &len, err);
+    if (st == CD_ERR_IO)
         cd_error_set(err, CD_ERR_IO, "%s: %s (has copydesk watch run with this state folder?)",
-                     path ? path : state, strerror(errno));
+                     path, strerror(errno));
+    if (st != CD_OK) {
         free(path);
         return 2;
     }
-    cd_buf b = { 0 };
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cd_buf_put(&b, chunk, n);
-    fclose(f);
-    cJSON *s = b.failed ? NULL : cJSON_ParseWithLength(b.data, b.len);
-    cd_buf_free(&b);
+    cJSON *s = cJSON_ParseWithLength(text, len);
+    free(text);
     if (!s) {
         cd_error_set(err, CD_ERR_FORMAT, "%s: not a status file", path);
         free(path);
@@ -1333,7 +1315,7 @@ int cd_watch_status(const char *state, FILE *out, cd_error *err)
     free(path);
     /* running: the writer said so, and it still holds the lock */
     cJSON *running = cJSON_GetObjectItemCaseSensitive(s, "running");
-    char *lock = join(state, "lock");
+    char *lock = cd_path_join(state, "lock");
     int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
     int held = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0;
     if (fd >= 0)
@@ -1341,11 +1323,11 @@ int cd_watch_status(const char *state, FILE *out, cd_error *err)
     free(lock);
     if (cJSON_IsTrue(running) && !held)
         cJSON_ReplaceItemInObjectCaseSensitive(s, "running", cJSON_CreateFalse());
-    char *text = cJSON_Print(s);
+    char *printed = cJSON_Print(s);
     cJSON_Delete(s);
-    if (!text)
+    if (!printed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory"), 2;
-    fprintf(out, "%s\n", text);
-    cJSON_free(text);
+    fprintf(out, "%s\n", printed);
+    cJSON_free(printed);
     return 0;
 }

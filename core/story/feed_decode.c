@@ -45,6 +45,8 @@
 
 #include <libxml/HTMLparser.h>
 
+#include "base/utf8.h"
+
 #include "story/feed.h"
 
 /* ---- an output buffer ---------------------------------------------------- */

@@ -58,6 +58,10 @@ typedef enum cd_outcome {
     CD_OUTCOME_FAILED        /* even the dead-letter folder failed */
 } cd_outcome;
 
+/* The outcome as logs and the decision JSON spell it: "routed", "fallback",
+ * "dead-letter", "failed". */
+const char *cd_outcome_name(cd_outcome o);
+
 typedef struct cd_decision {
     cd_outcome outcome;
     const char *const *route; /* destination names, nroute of them */

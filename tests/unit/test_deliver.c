@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "deliver/deliver.h"
-#include "deliver/deliver_json.h"
 #include "support.h"
 
 static int count_files(const char *dir)
@@ -205,32 +205,9 @@ static void bad_destinations_are_refused(void **state)
     assert_null(d);
 }
 
-/* cd_buf_printf writes into the buffer's free room and formats again
- * only when that is too small: appends of every length, across the
- * buffer's growth, give what one snprintf of the whole would. */
-static void buf_printf_appends_exactly(void **state)
-{
-    (void)state;
-    cd_buf b = { 0 };
-    char want[20000] = "", xs[501];
-    memset(xs, 'x', 500);
-    xs[500] = '\0';
-    size_t at = 0;
-    for (int i = 0; i < 60; i++) {
-        int n = (i * 37) % 500;   /* pieces from 8 to 500 bytes and more */
-        cd_buf_printf(&b, "[%d %.*s %.4g]", i, n, xs, 1.0 / (i + 3));
-        at += (size_t)snprintf(want + at, sizeof want - at, "[%d %.*s %.4g]", i, n, xs,
-                               1.0 / (i + 3));
-        assert_int_equal(b.len, at);
-        assert_string_equal(b.data, want);
-    }
-    cd_buf_free(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(buf_printf_appends_exactly),
         cmocka_unit_test(safe_names_stay_in_the_folder),
         cmocka_unit_test(folder_writes_one_file_per_story),
         cmocka_unit_test(folder_that_cannot_be_made_fails),
