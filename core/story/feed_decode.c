@@ -45,47 +45,19 @@
 
 #include <libxml/HTMLparser.h>
 
+#include "base/buf.h"
 #include "base/utf8.h"
 
 #include "story/feed.h"
 
-/* ---- an output buffer ---------------------------------------------------- */
-
-typedef struct dbuf {
-    char *p;
-    size_t len, cap;
-    int nomem;
-} dbuf;
-
-static void put(dbuf *b, const char *s, size_t n)
+static void put(cd_buf *b, const char *s, size_t n)
 {
-    if (b->nomem)
-        return;
-    if (n >= b->cap - b->len || !b->p) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len <= n) {
-            if (cap > ((size_t)-1) / 2) {
-                b->nomem = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->nomem = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    cd_buf_put(b, s, n);
 }
 
-static void puts_(dbuf *b, const char *s)
+static void puts_(cd_buf *b, const char *s)
 {
-    put(b, s, strlen(s));
+    cd_buf_puts(b, s);
 }
 
 static size_t utf8_put(unsigned long c, char *o)
@@ -236,7 +208,7 @@ static const char *iconv_name(const char *label, int *cp1252)
 /* Bytes at p (n of them) from encoding `from` (unit: bytes per code unit,
  * for what an invalid one skips) to UTF-8 in out.  -1 when iconv does not
  * know the encoding. */
-static int convert(const char *from, size_t unit, int cp1252, const char *p, size_t n, dbuf *out,
+static int convert(const char *from, size_t unit, int cp1252, const char *p, size_t n, cd_buf *out,
                    size_t *bad)
 {
     iconv_t cd = iconv_open("UTF-8", from);
@@ -245,7 +217,7 @@ static int convert(const char *from, size_t unit, int cp1252, const char *p, siz
     char tmp[8192];
     char *in = (char *)p;
     size_t left = n;
-    while (left > 0 && !out->nomem) {
+    while (left > 0 && !out->failed) {
         char *o = tmp;
         size_t room = sizeof tmp;
         size_t rc = iconv(cd, &in, &left, &o, &room);
@@ -273,7 +245,7 @@ static int convert(const char *from, size_t unit, int cp1252, const char *p, siz
 /* ---- repairs ---------------------------------------------------------------------- */
 
 typedef struct repair {
-    dbuf out;
+    cd_buf out;
     unsigned long line;
     char *first;       /* the first repair's description */
     size_t first_cap;
@@ -522,7 +494,7 @@ static void repair_doc(repair *r, const char *p, size_t n)
                 put(&r->out, "\n", 1);
             }
     }
-    while (i < n && !r->out.nomem) {
+    while (i < n && !r->out.failed) {
         char c = p[i];
         size_t left = n - i;
         if (c == '<') {
@@ -587,7 +559,7 @@ char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
             from = iconv_name(label, &cp1252);
         break;
     }
-    dbuf text = { 0 };
+    cd_buf text = { 0 };
     const char *utf8 = doc + skip;
     size_t utf8len = len - skip;
     int unknown = 0;
@@ -596,11 +568,11 @@ char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
         if (convert(from, unit, cp1252, doc + skip, len - skip, &text, &bad) != 0) {
             unknown = 1;   /* iconv does not know it: read as UTF-8 */
         } else {
-            if (text.nomem) {
-                free(text.p);
+            if (text.failed) {
+                cd_buf_free(&text);
                 return NULL;
             }
-            utf8 = text.p ? text.p : "";
+            utf8 = text.data ? text.data : "";
             utf8len = text.len;
         }
     }
@@ -612,11 +584,10 @@ char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
         snprintf(repaired, repaired_cap, "%zu bytes invalid in %s read as U+FFFD", bad, from);
     put(&r.out, "", 0);
     repair_doc(&r, utf8, utf8len);
-    free(text.p);
-    if (r.out.nomem) {
-        free(r.out.p);
+    cd_buf_free(&text);
+    if (r.out.failed) {
+        cd_buf_free(&r.out);
         return NULL;
     }
-    *outlen = r.out.len;
-    return r.out.p;
+    return cd_buf_take(&r.out, outlen);
 }

@@ -11,14 +11,13 @@
 #include <curl/curl.h>
 
 #include "copydesk.h"
+#include "base/buf.h"
 #include "story/fetch.h"
 
-/* The growing response body; never larger than max bytes. */
+/* The response body (bounded by max_bytes) and the answer's headers. */
 typedef struct sink {
-    char *p;
-    size_t len, cap, max;
-    int over;   /* the document grew past max */
-    int nomem;
+    cd_buf body;
+    int nomem;             /* something other than the body ran out of memory */
     cd_fetch_meta *meta;   /* headers of the answer, or NULL */
 } sink;
 
@@ -27,39 +26,12 @@ int cd_fetch_is_url(const char *s)
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
 }
 
-static int sink_grow(sink *s, size_t need)
-{
-    size_t cap = s->cap ? s->cap : 16384;
-    while (cap - 1 < need) {
-        if (cap > (size_t)-1 / 2)
-            return -1;
-        cap *= 2;
-    }
-    if (s->max < (size_t)-1 && cap > s->max + 1)
-        cap = s->max + 1 > need ? s->max + 1 : need + 1;  /* never more than the bound */
-    char *p = realloc(s->p, cap);
-    if (!p)
-        return -1;
-    s->p = p;
-    s->cap = cap;
-    return 0;
-}
-
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 {
     sink *s = ud;
     size_t n = size * nmemb;
-    if (n > s->max - s->len) {
-        s->over = 1;
-        return 0;  /* makes curl stop with CURLE_WRITE_ERROR */
-    }
-    if (s->len + n + 1 > s->cap && sink_grow(s, s->len + n) != 0) {
-        s->nomem = 1;
-        return 0;
-    }
-    memcpy(s->p + s->len, data, n);
-    s->len += n;
-    return n;
+    cd_buf_put(&s->body, data, n);
+    return s->body.failed ? 0 : n;   /* 0 makes curl stop with CURLE_WRITE_ERROR */
 }
 
 /* Keep the value of header name (with its colon, any case) from line. */
@@ -116,8 +88,8 @@ static CURLcode setup(CURL *h, const char *url, const cd_fetch_opts *opts,
         SET(CURLOPT_HEADERFUNCTION, on_header);
         SET(CURLOPT_HEADERDATA, s);
     }
-    if (s->max <= (size_t)INT64_MAX)  /* curl_off_t is 64 bits */
-        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
+    if (s->body.max <= (size_t)INT64_MAX)  /* curl_off_t is 64 bits */
+        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->body.max);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -132,11 +104,11 @@ static CURLcode setup(CURL *h, const char *url, const cd_fetch_opts *opts,
 static cd_status report(CURL *h, CURLcode rc, const char *url, const sink *s,
                         const char *errbuf, cd_error *err)
 {
-    if (s->nomem)
+    if (s->nomem || (s->body.failed && !s->body.over))
         return cd_error_set(err, CD_ERR_NOMEM, "%s: out of memory", url);
-    if (s->over || rc == CURLE_FILESIZE_EXCEEDED)
+    if (s->body.over || rc == CURLE_FILESIZE_EXCEEDED)
         return cd_error_set(err, CD_ERR_LIMIT, "%s: document larger than %zu bytes",
-                            url, s->max);
+                            url, s->body.max);
     if (rc == CURLE_HTTP_RETURNED_ERROR) {
         long code = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -184,18 +156,18 @@ cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch
     CURL *h = curl_easy_init();
     if (!h)
         return cd_error_set(err, CD_ERR_NOMEM, "%s: cannot start libcurl", url);
-    sink s = { .max = opts->max_bytes, .meta = meta };
+    sink s = { .body = { .max = opts->max_bytes }, .meta = meta };
     char errbuf[CURL_ERROR_SIZE] = "";
     CURLcode rc = CURLE_OK;
     struct curl_slist *hdr = NULL;
-    if (sink_grow(&s, 0) != 0 || conditional(opts, &hdr) != 0)
+    if (cd_buf_reserve(&s.body, 0) != 0 || conditional(opts, &hdr) != 0)
         s.nomem = 1;
     else
         rc = setup(h, url, opts, &s, errbuf, hdr);
     if (rc == CURLE_OK && !s.nomem)
         rc = curl_easy_perform(h);
     cd_status st = CD_OK;
-    if (rc != CURLE_OK || s.nomem)
+    if (rc != CURLE_OK || s.nomem || s.body.failed)
         st = report(h, rc, url, &s, errbuf, err);
     if (st == CD_OK && meta) {
         char *where = NULL;
@@ -206,12 +178,10 @@ cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch
     }
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
-    if (st != CD_OK || !s.p) {
-        free(s.p);
-        return st != CD_OK ? st : CD_ERR_NOMEM;
+    if (st != CD_OK) {
+        cd_buf_free(&s.body);
+        return st;
     }
-    s.p[s.len] = '\0';
-    *body = s.p;
-    *len = s.len;
+    *body = cd_buf_take(&s.body, len);
     return CD_OK;
 }

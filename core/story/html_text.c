@@ -24,37 +24,20 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
 
+#include "base/buf.h"
 #include "story/feed.h"
 #include "story/html_text.h"
 
 enum { SEP_NONE, SEP_SPACE, SEP_LINE, SEP_PARA };
 
 typedef struct text_out {
-    char *p;
-    size_t len, cap;
-    int nomem;
+    cd_buf b;
     int pending;   /* separator owed before the next visible character */
 } text_out;
 
 static void out_bytes(text_out *o, const char *s, size_t n)
 {
-    if (o->nomem)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *p = realloc(o->p, cap);
-        if (!p) {
-            o->nomem = 1;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
+    cd_buf_put(&o->b, s, n);
 }
 
 static void owe(text_out *o, int sep)
@@ -89,7 +72,7 @@ static void out_text(text_out *o, const char *s, size_t n)
                 break;
             j++;
         }
-        if (o->len && o->pending)
+        if (o->b.len && o->pending)
             out_bytes(o, seps[o->pending], strlen(seps[o->pending]));
         o->pending = SEP_NONE;
         out_bytes(o, s + i, j - i);
@@ -206,11 +189,11 @@ char *cd_xhtml_to_text(const xmlNode *root)
         if (n)
             n = n->next;
     }
-    if (o.nomem) {
-        free(o.p);
+    if (o.b.failed) {
+        cd_buf_free(&o.b);
         return NULL;
     }
-    return o.p;
+    return cd_buf_take(&o.b, NULL);
 }
 
 void cd_text_collapse(char *s)
@@ -219,12 +202,9 @@ void cd_text_collapse(char *s)
     size_t n = strlen(s);
     out_bytes(&o, "", 0);
     out_text(&o, s, n);
-    if (o.nomem) {   /* never longer than s: do it in place byte by byte */
-        free(o.p);
-        return;
-    }
-    memcpy(s, o.p, o.len + 1);
-    free(o.p);
+    if (!o.b.failed)   /* never longer than s */
+        memcpy(s, o.b.data, o.b.len + 1);
+    cd_buf_free(&o.b);
 }
 
 /* Nothing in s that HTML would change but white space. */

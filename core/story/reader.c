@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "base/ascii.h"
+#include "base/buf.h"
 #include "copydesk/story.h"
 #include "story/feed.h"
 #include "story/fetch.h"
@@ -70,14 +71,6 @@ enum {
     STEP_DONE = 10, /* the file is finished: close it and go on */
     STEP_SKIP = 11  /* nothing to report for this line: read the next */
 };
-
-/* A growing byte buffer that refuses to hold more than max bytes. */
-typedef struct bytes {
-    char *p;        /* never NULL once the reader is open; NUL-terminated */
-    size_t len, cap, max;
-    int over;       /* something was refused: the unit is too large */
-    int nomem;
-} bytes;
 
 /* The file being read: a file descriptor, or a fetched document. */
 typedef struct src {
@@ -120,7 +113,7 @@ struct cd_reader {
     mode mode;
     char *name;             /* the file as named in sources and messages */
     char *label;            /* folder label for plain text, or NULL */
-    bytes acc;              /* the story being gathered */
+    cd_buf acc;             /* the story being gathered; bounded by max_story_bytes */
     char *source;           /* scratch for "name:LINE" */
     size_t source_cap;
     unsigned long elem_line;  /* array: line of the last element start */
@@ -169,60 +162,11 @@ static char *join_path(const char *dir, const char *name)
     return p;
 }
 
-/* ---- bounded byte buffer ------------------------------------------------ */
-
-static int bytes_grow(bytes *b, size_t need)
-{
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap <= need && cap <= SIZE_MAX / 2)
-        cap *= 2;
-    if (cap <= need)
-        cap = need + 1;
-    if (b->max < SIZE_MAX && cap > b->max + 1)
-        cap = b->max + 1 > need ? b->max + 1 : need + 1;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static void bytes_reset(bytes *b)
-{
-    b->len = 0;
-    b->over = b->nomem = 0;
-    b->p[0] = '\0';
-}
-
-static void bytes_put(bytes *b, const char *p, size_t n)
-{
-    if (b->over || b->nomem || n == 0)
-        return;
-    if (n > b->max - b->len) {
-        b->over = 1;
-        return;
-    }
-    if (n >= b->cap - b->len && bytes_grow(b, b->len + n) != 0) {
-        b->nomem = 1;
-        return;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* After a file: give back a buffer that one big story made large. */
-static void bytes_shrink(bytes *b)
+static void acc_shrink(cd_buf *b)
 {
-    if (b->cap <= KEEP_BYTES)
-        return;
-    char *p = realloc(b->p, 4096);
-    if (p) {
-        b->p = p;
-        b->cap = 4096;
-    }
-    bytes_reset(b);
+    if (b->cap > KEEP_BYTES)
+        cd_buf_shrink(b, 4096);
 }
 
 /* ---- the input source --------------------------------------------------- */
@@ -275,7 +219,7 @@ static void skip_bom(src *s, char *chunk)
 }
 
 /* Append the next line, without its newline, to b.  0 at end of input. */
-static int read_line(src *s, char *chunk, bytes *b)
+static int read_line(src *s, char *chunk, cd_buf *b)
 {
     int got = 0;
     while (src_fill(s, chunk)) {
@@ -284,7 +228,7 @@ static int read_line(src *s, char *chunk, bytes *b)
         const char *nl = memchr(p, '\n', avail);
         size_t n = nl ? (size_t)(nl - p) : avail;
         got = 1;
-        bytes_put(b, p, n);
+        cd_buf_put(b, p, n);
         s->pos += n;
         if (nl) {
             s->pos++;
@@ -297,11 +241,11 @@ static int read_line(src *s, char *chunk, bytes *b)
 
 /* Append everything up to the end of input to b (lines counted); stops
  * reading as soon as b refuses more. */
-static void read_rest(src *s, char *chunk, bytes *b)
+static void read_rest(src *s, char *chunk, cd_buf *b)
 {
-    while (!b->over && !b->nomem && src_fill(s, chunk)) {
+    while (!b->failed && src_fill(s, chunk)) {
         size_t n = s->len - s->pos;
-        bytes_put(b, s->buf + s->pos, n);
+        cd_buf_put(b, s->buf + s->pos, n);
         s->line += count_lines(s->buf + s->pos, n);
         s->pos = s->len;
     }
@@ -349,7 +293,7 @@ static int line_is_whole(const char *p, size_t n)
 
 /* Gather one array element into b, up to the ',' (consumed) or ']' (not
  * consumed) that ends it.  0 when the input ended first. */
-static int scan_element(src *s, char *chunk, bytes *b)
+static int scan_element(src *s, char *chunk, cd_buf *b)
 {
     jscan j = { 0 };
     while (src_fill(s, chunk)) {
@@ -360,7 +304,7 @@ static int scan_element(src *s, char *chunk, bytes *b)
             end = jscan_byte(&j, p[i]);
             s->line += p[i] == '\n';
         }
-        bytes_put(b, p, end ? i - 1 : i);
+        cd_buf_put(b, p, end ? i - 1 : i);
         s->pos += end && p[i - 1] == ']' ? i - 1 : i;
         if (end)
             return 1;
@@ -390,7 +334,7 @@ static const char *make_source(cd_reader *r, unsigned long line, unsigned nth)
 /* Problems with the gathered bytes themselves; 0 when there are none. */
 static int check_acc(cd_reader *r, const char *where, cd_error *err)
 {
-    if (r->acc.nomem)
+    if (r->acc.failed && !r->acc.over)
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", where);
     if (r->acc.over) {
         cd_error_set(err, CD_ERR_LIMIT, "%s: story larger than %zu bytes, skipped",
@@ -408,9 +352,9 @@ static int json_story(cd_reader *r, const char *source, unsigned long line,
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
     cd_error e = { 0 };
     size_t off = 0;
-    if (cd_story_from_json(r->acc.p, r->acc.len, source, story, &off, &e) == CD_OK)
+    if (cd_story_from_json(r->acc.data, r->acc.len, source, story, &off, &e) == CD_OK)
         return CD_READ_STORY;
-    unsigned long at = line + count_lines(r->acc.p, off < r->acc.len ? off : r->acc.len);
+    unsigned long at = line + count_lines(r->acc.data, off < r->acc.len ? off : r->acc.len);
     cd_error_set(err, e.code, "%s:%lu: %s", r->name, at, e.msg);
     return CD_READ_ERROR;
 }
@@ -483,10 +427,10 @@ static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_erro
     int rc = check_acc(r, where, err);
     if (rc != 0)
         return rc;
-    if (cd_is_blank(r->acc.p, r->acc.len))
+    if (cd_is_blank(r->acc.data, r->acc.len))
         return STEP_SKIP;
     if (r->raw)
-        return raw_line(r->raw, r->acc.p, r->acc.len, where, err);
+        return raw_line(r->raw, r->acc.data, r->acc.len, where, err);
     return json_story(r, where, line, story, err);
 }
 
@@ -494,7 +438,7 @@ static int jsonl_step(cd_reader *r, cd_story *story, cd_error *err)
 {
     for (;;) {
         unsigned long line = r->in.line;
-        bytes_reset(&r->acc);
+        cd_buf_reset(&r->acc);
         if (!read_line(&r->in, r->chunk, &r->acc))
             return end_of_file(r, err);
         int rc = jsonl_line(r, line, story, err);
@@ -530,7 +474,7 @@ static int array_step(cd_reader *r, cd_story *story, cd_error *err)
     if (c == ']')
         return array_end(r, err);
     unsigned long line = r->in.line;
-    bytes_reset(&r->acc);
+    cd_buf_reset(&r->acc);
     if (c < 0 || !scan_element(&r->in, r->chunk, &r->acc)) {
         if (r->in.ioerr)
             return end_of_file(r, err);
@@ -540,7 +484,7 @@ static int array_step(cd_reader *r, cd_story *story, cd_error *err)
         return CD_READ_ERROR;
     }
     unsigned nth = nth_on_line(r, line);
-    if (r->acc.over || r->acc.nomem) {
+    if (r->acc.failed) {
         const char *where = make_source(r, line, 1);
         return check_acc(r, where ? where : r->name, err);
     }
@@ -554,18 +498,18 @@ static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_
 static int object_start(cd_reader *r, cd_story *story, cd_error *err)
 {
     unsigned long line = r->in.line;
-    bytes_reset(&r->acc);
+    cd_buf_reset(&r->acc);
     read_line(&r->in, r->chunk, &r->acc);
     int rc;
-    if (!r->acc.over && line_is_whole(r->acc.p, r->acc.len) &&
+    if (!r->acc.over && line_is_whole(r->acc.data, r->acc.len) &&
         jsonfeed_items(r, line, story, err, &rc))
         return rc;
-    if (r->acc.over || line_is_whole(r->acc.p, r->acc.len)) {
+    if (r->acc.over || line_is_whole(r->acc.data, r->acc.len)) {
         r->mode = M_JSONL;
         rc = jsonl_line(r, line, story, err);
         return rc == STEP_SKIP ? jsonl_step(r, story, err) : rc;
     }
-    bytes_put(&r->acc, "\n", 1);
+    cd_buf_put(&r->acc, "\n", 1);
     read_rest(&r->in, r->chunk, &r->acc);
     r->mode = M_DONE;
     if (r->in.ioerr)
@@ -578,7 +522,7 @@ static int object_start(cd_reader *r, cd_story *story, cd_error *err)
 
 static int text_story(cd_reader *r, cd_story *story, cd_error *err)
 {
-    bytes_reset(&r->acc);
+    cd_buf_reset(&r->acc);
     read_rest(&r->in, r->chunk, &r->acc);
     r->mode = M_DONE;
     if (r->in.ioerr)
@@ -586,7 +530,7 @@ static int text_story(cd_reader *r, cd_story *story, cd_error *err)
     int rc = check_acc(r, r->name, err);
     if (rc != 0)
         return rc;
-    if (cd_story_from_text(r->acc.p, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+    if (cd_story_from_text(r->acc.data, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
     return CD_READ_STORY;
 }
@@ -713,7 +657,7 @@ static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
         len = r->in.len - r->in.pos;
         r->in.pos = r->in.len;
     } else {
-        bytes_reset(&r->acc);
+        cd_buf_reset(&r->acc);
         read_rest(&r->in, r->chunk, &r->acc);
         if (r->in.ioerr) {
             r->mode = M_DONE;
@@ -724,24 +668,24 @@ static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
             r->mode = M_DONE;
             return rc;
         }
-        doc = r->acc.p;
+        doc = r->acc.data;
         len = r->acc.len;
     }
     if (!feed_read(r, doc, len, NULL)) {
         if (r->in.fd < 0) {   /* text_story reads from the source */
             r->in.pos = 0;
-            bytes_reset(&r->acc);
-            bytes_put(&r->acc, doc, len);
+            cd_buf_reset(&r->acc);
+            cd_buf_put(&r->acc, doc, len);
             r->mode = M_DONE;
             int rc = check_acc(r, r->name, err);
             if (rc != 0)
                 return rc;
-            if (cd_story_from_text(r->acc.p, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+            if (cd_story_from_text(r->acc.data, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
                 return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
             return CD_READ_STORY;
         }
         r->mode = M_DONE;
-        if (cd_story_from_text(r->acc.p, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+        if (cd_story_from_text(r->acc.data, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
             return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
         return CD_READ_STORY;
     }
@@ -753,11 +697,11 @@ static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
 static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_error *err,
                           int *rc)
 {
-    if (r->acc.len < 12 || !strstr(r->acc.p, "jsonfeed.org") ||
-        !cd_feed_is_jsonfeed(r->acc.p, r->acc.len))
+    if (r->acc.len < 12 || !strstr(r->acc.data, "jsonfeed.org") ||
+        !cd_feed_is_jsonfeed(r->acc.data, r->acc.len))
         return 0;
     r->feed_line = line;
-    feed_read(r, r->acc.p, r->acc.len, "jsonfeed");
+    feed_read(r, r->acc.data, r->acc.len, "jsonfeed");
     r->mode = M_FEED;
     *rc = feed_step(r, story, err);
     return 1;
@@ -824,7 +768,7 @@ static void file_close(cd_reader *r)
     memset(&r->in, 0, sizeof r->in);
     r->in.fd = -1;
     r->open = 0;
-    bytes_shrink(&r->acc);
+    acc_shrink(&r->acc);
 }
 
 /* Start reading from fd (or from doc when fd < 0; the reader takes both). */
@@ -1076,7 +1020,7 @@ cd_status cd_reader_open(const char *const *inputs, size_t n,
     r->in.fd = -1;
     r->acc.max = r->opts.max_story_bytes;
     r->chunk = malloc(CHUNK);
-    if (!r->chunk || bytes_grow(&r->acc, 0) != 0 || copy_inputs(r, inputs, n) != CD_OK) {
+    if (!r->chunk || cd_buf_reserve(&r->acc, 0) != 0 || copy_inputs(r, inputs, n) != CD_OK) {
         cd_reader_free(r);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -1128,7 +1072,7 @@ void cd_reader_free(cd_reader *r)
         free(r->inputs[i]);
     free(r->inputs);
     free(r->chunk);
-    free(r->acc.p);
+    free(r->acc.data);
     free(r->source);
     free(r);
 }
