@@ -3,7 +3,6 @@
  * story of an item, content-derived ids, and the entry point for a feed
  * document in memory (see feed.h and copydesk/story.h).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <xxhash.h>
 
 #include "copydesk.h"
+#include "base/ascii.h"
 #include "story/feed.h"
 
 /* ---- format ---------------------------------------------------------------- */
@@ -21,7 +21,7 @@ static const char *skip_ws(const char *p, const char *end)
 {
     if (end - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
         p += 3;
-    while (p < end && isspace((unsigned char)*p))
+    while (p < end && cd_is_space((unsigned char)*p))
         p++;
     return p;
 }

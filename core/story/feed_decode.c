@@ -34,7 +34,6 @@
  *     U+FFFD; invalid UTF-8 becomes U+FFFD.
  * Comments, CDATA sections and processing instructions pass untouched.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdarg.h>
@@ -45,10 +44,18 @@
 
 #include <libxml/HTMLparser.h>
 
+#include "base/ascii.h"
 #include "base/buf.h"
 #include "base/utf8.h"
 
 #include "story/feed.h"
+
+/* ASCII classes, whatever the locale. */
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static int is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c); }
+static int is_xdigit(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+static int hex_value(unsigned char c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 static void put(cd_buf *b, const char *s, size_t n)
 {
@@ -139,7 +146,7 @@ static void xml_decl_encoding(const char *p, size_t n, char *out, size_t cap)
 {
     out[0] = '\0';
     size_t i = 0;
-    while (i < n && isspace((unsigned char)p[i]))
+    while (i < n && cd_is_space((unsigned char)p[i]))
         i++;
     if (!starts(p + i, n - i, "<?xml", 5))
         return;
@@ -149,12 +156,12 @@ static void xml_decl_encoding(const char *p, size_t n, char *out, size_t cap)
         if (strncmp(p + j, "encoding", 8))
             continue;
         j += 8;
-        while (j < lim && isspace((unsigned char)p[j]))
+        while (j < lim && cd_is_space((unsigned char)p[j]))
             j++;
         if (j >= lim || p[j] != '=')
             return;
         j++;
-        while (j < lim && isspace((unsigned char)p[j]))
+        while (j < lim && cd_is_space((unsigned char)p[j]))
             j++;
         if (j >= lim || (p[j] != '"' && p[j] != '\''))
             return;
@@ -315,7 +322,7 @@ static const unsigned short cp1252_c1[32] = {
 
 static int name_char(unsigned char c)
 {
-    return isalnum(c);
+    return is_alnum(c);
 }
 
 /* At p[0] == '&': write the repaired reference, return bytes consumed. */
@@ -327,11 +334,9 @@ static size_t reference(repair *r, const char *p, size_t n)
         int hex = i + 1 < n && (p[i + 1] == 'x' || p[i + 1] == 'X');
         size_t j = i + 1 + (size_t)hex, d = 0;
         unsigned long v = 0;
-        while (j < n && (hex ? isxdigit((unsigned char)p[j]) : isdigit((unsigned char)p[j]))) {
+        while (j < n && (hex ? is_xdigit((unsigned char)p[j]) : is_digit((unsigned char)p[j]))) {
             if (v <= 0x10FFFF)
-                v = v * (hex ? 16 : 10) +
-                    (unsigned long)(isdigit((unsigned char)p[j]) ? p[j] - '0'
-                                                                 : (tolower((unsigned char)p[j]) - 'a' + 10));
+                v = v * (hex ? 16 : 10) + (unsigned long)hex_value((unsigned char)p[j]);
             j++;
             d++;
         }
@@ -438,7 +443,7 @@ static size_t skip_decl(repair *r, const char *p, size_t n, int *subset)
 
 static int name_start(unsigned char c)
 {
-    return isalpha(c) || c == '_' || c == ':' || c >= 0x80;
+    return is_alpha(c) || c == '_' || c == ':' || c >= 0x80;
 }
 
 /* A start or end tag at p: copied with its attribute values repaired. */
@@ -478,9 +483,9 @@ static size_t tag(repair *r, const char *p, size_t n)
 static void repair_doc(repair *r, const char *p, size_t n)
 {
     size_t i = 0;
-    while (i < n && isspace((unsigned char)p[i]))
+    while (i < n && cd_is_space((unsigned char)p[i]))
         i += copy_char(r, p + i, n - i);
-    if (starts(p + i, n - i, "<?xml", 5) && (n - i == 5 || isspace((unsigned char)p[i + 5]))) {
+    if (starts(p + i, n - i, "<?xml", 5) && (n - i == 5 || cd_is_space((unsigned char)p[i + 5]))) {
         const char *e = NULL;   /* the declaration goes: the text is UTF-8 now */
         for (size_t j = i; j + 1 < n; j++)
             if (p[j] == '?' && p[j + 1] == '>') {

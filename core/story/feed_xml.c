@@ -46,7 +46,6 @@
  * and its "text" when it has attributes or children.
  */
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -726,13 +725,6 @@ static void on_error(void *ud, xmlErrorPtr e)
     snprintf(s->first_error, sizeof s->first_error, "line %d: %s (recovered)", e->line, msg);
 }
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-    xmlInitParser();
-}
-
 cd_status cd_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opts,
                             cd_feed_item_fn fn, void *ud, size_t *nitems,
                             cd_error *warn, cd_error *err)
@@ -744,7 +736,7 @@ cd_status cd_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opt
         *nitems = 0;
     if (warn)
         warn->code = CD_OK, warn->msg[0] = '\0';
-    pthread_once(&xml_once, xml_init);
+    cd_xml_init();
     char repaired[300];
     size_t dlen = 0;
     char *text = cd_feed_decode(doc, len, opts->content_type, &dlen, repaired, sizeof repaired);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <libxml/HTMLparser.h>
@@ -213,6 +214,18 @@ static int plain(const char *s, size_t n)
     return !memchr(s, '<', n) && !memchr(s, '&', n);
 }
 
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+    xmlInitParser();
+}
+
+void cd_xml_init(void)
+{
+    pthread_once(&xml_once, xml_init);
+}
+
 char *cd_html_to_text(const char *html, size_t len)
 {
     if (plain(html, len) || len > INT_MAX) {
@@ -227,6 +240,7 @@ char *cd_html_to_text(const char *html, size_t len)
         cd_text_collapse(t);
         return t;
     }
+    cd_xml_init();
     htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
                                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
                                     HTML_PARSE_NOWARNING | HTML_PARSE_NONET);

@@ -12,6 +12,10 @@
  * string (caller frees), NULL when out of memory. */
 char *cd_xhtml_to_text(const xmlNode *node);
 
+/* Initialize libxml2 once, from whichever thread parses first (libxml2
+ * wants xmlInitParser before any concurrent use). */
+void cd_xml_init(void);
+
 /* Collapse white space (U+00A0 included) in place, like the text of an
  * HTML element: runs become one space, none at either end. */
 void cd_text_collapse(char *s);

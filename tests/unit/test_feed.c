@@ -426,6 +426,51 @@ static void test_jsonl_and_story(void **state)
     assert_int_equal(cd_feed_parse("hello", 5, NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
 }
 
+typedef struct stories {
+    char ids[4][128], titles[4][128], sources[4][128], meta[4][512];
+    size_t n;
+} stories;
+
+static int take_story(void *ud, cd_story *s)
+{
+    stories *t = ud;
+    if (t->n < 4) {
+        snprintf(t->ids[t->n], 128, "%s", s->id);
+        snprintf(t->titles[t->n], 128, "%s", s->title);
+        snprintf(t->sources[t->n], 128, "%s", s->source);
+        snprintf(t->meta[t->n], 512, "%s", s->meta_json);
+    }
+    t->n++;
+    cd_story_clear(s);
+    return 0;
+}
+
+/* The entry point for a document in memory (the HTTP service's): the
+ * same readers, the HTTP charset, the base address, the feed's name. */
+static void test_stories_from_feed(void **state)
+{
+    (void)state;
+    const char *doc = "<rss><channel><item><title>Caf\xe9&nbsp;x</title><link>a/1</link></item>"
+                      "<item><description>no id</description></item></channel></rss>";
+    cd_feed_source src = { .url = "http://wire.test/feeds/rss", .name = "wire",
+                           .content_type = "text/xml; charset=iso-8859-1" };
+    stories t = { 0 };
+    size_t n = 0;
+    cd_error w, e;
+    assert_int_equal(cd_stories_from_feed(doc, strlen(doc), &src, take_story, &t, &n, &w, &e), CD_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.ids[0], "http://wire.test/feeds/a/1");
+    assert_string_equal(t.titles[0], "Caf\u00e9 x");
+    assert_string_equal(t.sources[0], "http://wire.test/feeds/rss");
+    assert_non_null(strstr(t.meta[0], "\"feed\":\"wire\""));
+    assert_memory_equal(t.ids[1], "urn:copydesk:item:", 18);
+    assert_int_equal(w.code, CD_ERR_FORMAT);   /* &nbsp; */
+    stories u = { 0 };
+    assert_int_equal(cd_stories_from_feed("<x/>", 4, NULL, take_story, &u, NULL, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(u.n, 0);
+}
+
 static void test_seen(void **state)
 {
     (void)state;
@@ -477,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_namespaces),
         cmocka_unit_test(test_links),
         cmocka_unit_test(test_items_without_ids),
+        cmocka_unit_test(test_stories_from_feed),
         cmocka_unit_test(test_jsonfeed),
         cmocka_unit_test(test_jsonl_and_story),
         cmocka_unit_test(test_seen),
