@@ -467,6 +467,13 @@ static void keep_enclosure(item_state *it, const xmlNode *c, const char *url_att
 static void atom_link(item_state *it, const xmlNode *c)
 {
     char *href = attr(c, "href"), *rel = attr(c, "rel");
+    if (!href) {   /* a link written as text, not as href: read it so */
+        char *t = plain_text(c);
+        if (t && t[0]) {
+            href = (char *)xmlStrdup((const xmlChar *)t);
+        }
+        free(t);
+    }
     if (href && (!rel || !strcmp(rel, "alternate")))
         offer(it, F_LINK, 0, resolve(c, href));
     else if (href && rel && !strcmp(rel, "enclosure"))

@@ -340,6 +340,12 @@ static void test_links(void **state)
     assert_string_equal(a.links[0], "http://feeds.test/a/e1.html");
     assert_string_equal(a.ids[0], "http://feeds.test/a/b/e1");
     assert_non_null(strstr(a.meta[0], "\"enclosures\":[{\"url\":\"http://feeds.test/a/b/pod.mp3\""));
+    const char *text_link = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>t</id>"
+                            "<link rel=\"enclosure\">http://x/enc</link><link rel=\"alternate\">http://x/alt</link>"
+                            "</entry></feed>";   /* links written as text, not href */
+    got t = { 0 };
+    assert_int_equal(cd_feed_parse(text_link, strlen(text_link), NULL, collect, &t, NULL, NULL, &e), CD_OK);
+    assert_string_equal(t.links[0], "http://x/alt");
 }
 
 /* Items without guid, id, link or title are kept, with stable ids. */
