@@ -120,7 +120,7 @@ struct cd_reader {
     unsigned same_line;       /* array: elements started on that line */
     cd_raw_story *raw;        /* cd_reader_next_raw: JSON lines go here */
     feed_out *feed;           /* M_FEED: the items of the feed */
-    size_t nfeed, ifeed;
+    size_t nfeed, ifeed, capfeed;
     unsigned long feed_line;  /* the line the feed's bytes start on */
     char *content_type;       /* of the fetched document, or NULL */
     char *doc_url;            /* the fetched document's final address, or NULL */
@@ -539,10 +539,15 @@ static int text_story(cd_reader *r, cd_story *story, cd_error *err)
 
 static feed_out *feed_push(cd_reader *r)
 {
-    feed_out *v = realloc(r->feed, (r->nfeed + 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    r->feed = v;
+    if (r->nfeed == r->capfeed) {
+        size_t cap = r->capfeed ? r->capfeed * 2 : 16;
+        feed_out *v = realloc(r->feed, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->feed = v;
+        r->capfeed = cap;
+    }
+    feed_out *v = r->feed;
     feed_out *o = &v[r->nfeed++];
     memset(o, 0, sizeof *o);
     return o;
@@ -627,7 +632,7 @@ static void feed_clear(cd_reader *r)
         cd_story_clear(&r->feed[i].story);
     free(r->feed);
     r->feed = NULL;
-    r->nfeed = r->ifeed = 0;
+    r->nfeed = r->ifeed = r->capfeed = 0;
 }
 
 static int feed_step(cd_reader *r, cd_story *story, cd_error *err)
