@@ -326,6 +326,8 @@ static void offer(item_state *it, int f, int rank, char *v)
     if (!v) {
         return;
     }
+    if (f != F_BODY)   /* titles, links, ids and dates are one line */
+        cd_text_collapse(v);
     if (rank >= it->rank[f] || !v[0]) {
         free(v);
         return;
@@ -578,16 +580,20 @@ static void child(item_state *it, const xmlNode *c, const xmlNode *item)
         break;
     }
     case FAM_CONTENT:
-        if (!strcmp(l, "encoded"))
+        if (!strcmp(l, "encoded")) {
             offer(it, F_BODY, 0, rss_text(c));
-        else
-            keep_ext(it, c, "content");
+        } else {
+            qname(c, c->ns, key, sizeof key);
+            keep_ext(it, c, key);
+        }
         break;
     case FAM_XHTML:
-        if (!strcmp(l, "body") || !strcmp(l, "div"))
+        if (!strcmp(l, "body") || !strcmp(l, "div")) {
             offer(it, F_BODY, 2, cd_xhtml_to_text(c));
-        else
-            keep_ext(it, c, "xhtml");
+        } else {
+            qname(c, c->ns, key, sizeof key);
+            keep_ext(it, c, key);
+        }
         break;
     case FAM_DC:
     case FAM_DCTERMS:
