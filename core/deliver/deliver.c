@@ -17,6 +17,7 @@
 
 #include "deliver/deliver.h"
 #include "deliver/deliver_impl.h"
+#include "deliver/deliver_spool.h"
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/json.h"
@@ -42,14 +43,25 @@ cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
     d->opts = *opts;
     d->fd = -1;
     d->target = strdup(opts->target ? opts->target : "-");
-    if (!d->target) {
-        free(d);
+    d->name = strdup(opts->name ? opts->name : d->target ? d->target : "-");
+    d->dead_letter = opts->dead_letter ? strdup(opts->dead_letter) : NULL;
+    d->own_dead_letter = opts->dead_letter != NULL;
+    if (!d->target || !d->name || (opts->dead_letter && !d->dead_letter)) {
+        cd_dest_free(d);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     d->opts.target = d->target;
+    d->opts.name = d->name;
+    d->opts.dead_letter = NULL;   /* d->dead_letter, which may change */
+    d->opts.spool = NULL;         /* bound below, once the destination is whole */
     cd_status st = CD_OK;
     if (opts->kind == CD_DEST_URL)
         st = cd_url_open(d, err);
+    if (st == CD_OK && opts->kind == CD_DEST_URL && opts->spool) {
+        d->opts.spool = opts->spool;
+        if ((st = cd_spool_bind(opts->spool, d, err)) != CD_OK)
+            d->opts.spool = NULL;
+    }
     if (st != CD_OK) {
         cd_dest_free(d);
         return st;
@@ -62,11 +74,15 @@ void cd_dest_free(cd_dest *d)
 {
     if (!d)
         return;
+    if (d->opts.spool)
+        cd_spool_unbind(d->opts.spool, d);
     if (d->fd >= 0)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)
         cd_url_close(d);
     free(d->target);
+    free(d->name);
+    free(d->dead_letter);
     free(d);
 }
 
@@ -75,9 +91,9 @@ cd_dest_kind cd_dest_get_kind(const cd_dest *d)
     return d->opts.kind;
 }
 
-const cd_dest_opts *cd_dest_get_opts(const cd_dest *d)
+const char *cd_dest_name(const cd_dest *d)
 {
-    return &d->opts;
+    return d->name;
 }
 
 const char *cd_dest_target(const cd_dest *d)
@@ -92,15 +108,31 @@ cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t l
     case CD_DEST_FOLDER: return cd_deliver_folder(d, id, json, len, err);
     case CD_DEST_JSONL: return cd_deliver_jsonl(d, json, len, err);
     case CD_DEST_STDOUT: return cd_deliver_stdout(json, len, err);
-    case CD_DEST_URL: return cd_url_post(d, json, len, err);
+    case CD_DEST_URL:
+        if (d->opts.spool)
+            return cd_spool_add(d->opts.spool, d->name, id, json, len, err);
+        return cd_url_post(d, json, len, err);
     }
     return cd_error_set(err, CD_ERR_ARG, "unknown destination kind");
 }
 
-cd_status cd_dead_letter_write(const char *dir, const char *id, const char *dest_name,
-                               const char *why, const char *json, size_t len,
-                               cd_error *err)
+cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)
 {
+    if (d->own_dead_letter)
+        return CD_OK;
+    char *copy = dir ? strdup(dir) : NULL;
+    if (dir && !copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    free(d->dead_letter);
+    d->dead_letter = copy;
+    return CD_OK;
+}
+
+cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
+                              const char *json, size_t len, cd_error *err)
+{
+    const char *dir = d->dead_letter ? d->dead_letter : CD_DEAD_LETTER_DEFAULT;
+    const char *dest_name = d->name;
     char safe_id[160], safe_dest[80];
     cd_safe_filename(id, safe_id, sizeof safe_id);
     cd_safe_filename(dest_name, safe_dest, sizeof safe_dest);

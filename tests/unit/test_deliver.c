@@ -169,8 +169,17 @@ static void dead_letter_keeps_story_and_error(void **state)
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/dead", dir);
     cd_error err;
-    assert_int_equal(cd_dead_letter_write(dl, "../x", "trade-desk", "HTTP status 500",
-                                          "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    cd_dest_opts o;
+    cd_dest_opts_default(&o);
+    o.kind = CD_DEST_URL;
+    o.target = "http://127.0.0.1:9/in";
+    o.name = "trade-desk";
+    cd_dest *dest;
+    assert_int_equal(cd_dest_new(&o, &dest, &err), CD_OK);
+    assert_int_equal(cd_dest_set_dead_letter(dest, dl, &err), CD_OK);
+    assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 500",
+                                         "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    cd_dest_free(dest);
     assert_int_equal(count_files(dl), 1);
     assert_int_equal(count_files(dir), 1);
     DIR *d = opendir(dl);
