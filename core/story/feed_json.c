@@ -3,17 +3,19 @@
  * JSON lines feeds, parsed with cJSON (see feed.h).
  *
  * JSON Feed items give id, title, content_text (else the text of
- * content_html, else summary), url and date_published; an item with no
- * id, url or title is known by an id made from its content (feed.h).  A JSON lines
- * feed is one story object per line (or a JSON array of them), read with
- * the same field rules as any story (core/story/story.c): the item is passed on
- * as its JSON and known by its id (or uri), else by its line.
+ * content_html, else summary), url (resolved against the feed's address)
+ * and date_published; an item with no id, url or title is known by an id
+ * made from its content (feed.h).  A JSON lines feed is one story object
+ * per line (or a JSON array of them), read with the same field rules as
+ * any story (core/story/story.c): the item is passed on as its JSON and
+ * known by its id (or uri), else by its line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <libxml/uri.h>
 
 #include "story/feed.h"
 #include "story/html_text.h"
@@ -61,6 +63,10 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
         }
         item.title = str_field(it, "title");
         item.link = str_field(it, "url");
+        xmlChar *abs = NULL;   /* a relative url, against the feed's address */
+        if (item.link && opts && opts->url && !strstr(item.link, "://") &&
+            (abs = xmlBuildURI((const xmlChar *)item.link, (const xmlChar *)opts->url)))
+            item.link = (const char *)abs;
         item.published = str_field(it, "date_published");
         char *html = NULL, *title = NULL;
         item.body = str_field(it, "content_text");
@@ -68,6 +74,7 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
             const char *h = str_field(it, "content_html");
             if (!(html = cd_html_to_text(h, strlen(h)))) {
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+                xmlFree(abs);
                 break;
             }
             item.body = html[0] ? html : NULL;
@@ -94,6 +101,7 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
         }
         free(html);
         free(title);
+        xmlFree(abs);
         if (stop)
             break;
     }

@@ -392,6 +392,11 @@ static void test_jsonfeed(void **state)
     cd_feed_opts jf = { .format = "jsonfeed" };
     assert_int_equal(cd_feed_parse("{\"items\":", 9, &jf, collect, &g, NULL, NULL, &e),
                      CD_ERR_FORMAT);
+    const char *rel = "{\"items\":[{\"id\":\"r\",\"url\":\"../p/1\"}]}";
+    cd_feed_opts at = { .url = "http://j.test/feeds/f.json" };
+    got r = { 0 };
+    assert_int_equal(cd_feed_parse(rel, strlen(rel), &at, collect, &r, NULL, NULL, &e), CD_OK);
+    assert_string_equal(r.links[0], "http://j.test/p/1");
     const char *noid = "{\"items\":[{\"content_text\":\"only text\"}]}";
     got n = { 0 };
     assert_int_equal(cd_feed_parse(noid, strlen(noid), NULL, collect, &n, NULL, NULL, &e), CD_OK);
