@@ -6,8 +6,8 @@
  * entity, recovers from broken markup the way browsers do, and keeps a '<'
  * that opens no tag as text.  The tree is then walked (without recursion:
  * a hostile document may nest deeply) and its text gathered:
- *   - script, style, noscript, template, head, iframe, object, svg and
- *     math are left out with everything in them;
+ *   - script, style, noscript, template, head, title, iframe, object, svg
+ *     and math are left out with everything in them;
  *   - block elements (p, div, h1..h6, blockquote, ul, table, ...) end a
  *     paragraph: paragraphs are separated by a blank line; br, li, tr, dt,
  *     dd end a line; td and th end a word;
