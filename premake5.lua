@@ -45,10 +45,10 @@ local function always()
 end
 
 -- The system libraries libcopydesk uses; see README "Dependencies".
-local syslibs = { "lua5.4", "cjson", "curl", "expat", "utf8proc", "stemmer", "xxhash", "lbfgs", "m", "dl" }
+local syslibs = { "lua5.4", "cjson", "curl", "xml2", "utf8proc", "stemmer", "xxhash", "lbfgs", "m", "dl" }
 
 -- The include folders pkg-config gives for a package (Debian puts Lua's
--- headers in /usr/include/lua5.4).
+-- headers in /usr/include/lua5.4, libxml2's in /usr/include/libxml2).
 local function pkg_includes(pkg)
     local dirs = {}
     local p = io.popen("pkg-config --cflags-only-I " .. pkg .. " 2>/dev/null")
@@ -58,10 +58,11 @@ local function pkg_includes(pkg)
     end
     return dirs
 end
-local lua_includes = pkg_includes("lua5.4")
-if #lua_includes == 0 then
+local sys_includes = pkg_includes("lua5.4")
+if #sys_includes == 0 then
     error("pkg-config does not know lua5.4: run tools/install-deps")
 end
+for _, dir in ipairs(pkg_includes("libxml-2.0")) do table.insert(sys_includes, dir) end
 
 -- The library's version, from include/copydesk.h.
 local function version()
@@ -97,7 +98,7 @@ end
 local function common()
     language "C"
     includedirs { "include", "core", "cli" }
-    includedirs(lua_includes)
+    includedirs(sys_includes)
     buildoptions { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pthread" }
     linkoptions { "-pthread" }
     defines { "_DEFAULT_SOURCE" }

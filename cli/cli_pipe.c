@@ -198,7 +198,7 @@ static void *reader_main(void *arg)
             slot *s = &p->ring[p->tail % p->nslots];
             s->item.index = p->tail++;
             p->bytes += s->bytes;
-            if (s->item.rc != CD_READ_ERROR) {
+            if (s->item.rc == CD_READ_STORY || s->item.rc == CD_READ_RAW) {
                 s->item.seq = p->stories++;
                 s->state = S_READY;
             } else {

@@ -41,10 +41,10 @@ typedef struct cli_pipe cli_pipe;
 typedef struct cli_item {
     uint64_t index;   /* position in the input, from 0 (stories and read errors) */
     uint64_t seq;     /* stories only: position among the stories */
-    int rc;           /* CD_READ_STORY or CD_READ_ERROR */
+    int rc;           /* CD_READ_STORY, CD_READ_ERROR or CD_READ_WARNING */
     cd_story story;   /* rc == CD_READ_STORY; released after work (threads)
                          or after emit (no threads): emit must not read it */
-    cd_error err;     /* rc == CD_READ_ERROR: what the reader said */
+    cd_error err;     /* rc == CD_READ_ERROR or WARNING: what the reader said */
     cd_raw_story raw; /* a JSON line as read; the worker parses it */
     cd_buf out;       /* written by the worker, for standard output */
     cd_buf msg;       /* written by the worker, for standard error */

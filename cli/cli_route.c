@@ -26,8 +26,9 @@ static void usage(FILE *out)
         "Classify each story, apply the taxonomy and rules of the desk configuration\n"
         "and deliver the story to the destinations they name (or the fallback).\n"
         "INPUT may be a file, a folder, - for standard input (the default), or an\n"
-        "http(s) URL.  One line per story (where it went and why) and a summary go\n"
-        "to stderr.\n\n"
+        "http(s) URL.  A saved RSS or Atom feed (wire.xml) is routed item by item;\n"
+        "a feed read after repairs is a warning.  One line per story (where it went\n"
+        "and why) and a summary go to stderr.\n\n"
         "  -c, --config DESK.lua   the desk configuration (required)\n"
         "  -n, --dry-run           decide without delivering: one JSON line per story\n"
         "                          on stdout with its route and reason\n"
@@ -289,6 +290,10 @@ static void emit_one(void *ctx, cli_item *it)
         r->unreadable++;
         return;
     }
+    if (it->rc == CD_READ_WARNING) {   /* a feed read after repairs: its stories follow */
+        cli_error("route", "warning: %s", it->err.msg);
+        return;
+    }
     if (it->out.failed || it->msg.failed)
         cli_error("route", "out of memory");
     if (it->out.len)
@@ -305,7 +310,10 @@ static int run(route_run *rr, char **inputs, size_t n)
     static const char *const stdin_only[] = { "-" };
     cd_reader *r;
     cd_error err;
-    if (cd_reader_open(n ? (const char *const *)inputs : stdin_only, n ? n : 1, NULL, &r,
+    cd_reader_opts ro;
+    cd_reader_opts_default(&ro);
+    ro.warnings = 1;
+    if (cd_reader_open(n ? (const char *const *)inputs : stdin_only, n ? n : 1, &ro, &r,
                        &err) != CD_OK) {
         cli_error("route", "%s", err.msg);
         return CLI_USAGE;

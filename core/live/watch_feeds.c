@@ -120,7 +120,8 @@ static int batch_item(void *ud, const cd_feed_item *item)
 cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
                               size_t *nitems, cd_error *err)
 {
-    return cd_feed_parse(doc, len, b->f->format, batch_item, b, nitems, err);
+    cd_feed_opts o = { .format = b->f->format, .url = b->url, .content_type = b->content_type };
+    return cd_feed_parse(doc, len, &o, batch_item, b, nitems, &b->warn, err);
 }
 
 void cd_feed_batch_finish(cd_feed_batch *b, int remember)
@@ -183,19 +184,31 @@ void cd_watch_poll_feed(watch *w, feed_state *f)
     int not_modified;
     cd_error e;
     cd_feed_http v = f->http;
+    cd_fetch_meta meta;
     if (cd_feed_fetch(f->url, f->timeout, FEED_MAX_BYTES, &v, &body, &len, &not_modified,
-                      &e) != CD_OK) {
+                      &meta, &e) != CD_OK) {
         cd_watch_set_str(&f->last_error, e.msg);
         cd_watch_note_error(w, "feed-error", f->name, e.msg);
         return;
     }
     cd_feed_batch fr = { .f = f, .route = route_item, .error = item_error,
                          .stop = stop_asked, .ud = w };
+    if (!not_modified) {   /* the charset and the base of links of this answer */
+        fr.url = meta.url[0] ? meta.url : f->url;
+        fr.content_type = meta.content_type[0] ? meta.content_type : NULL;
+    }
     size_t nitems = 0;
     cd_status st = CD_OK;
     if (!not_modified)
         st = cd_feed_batch_parse(&fr, body, len, &nitems, &e);
     free(body);
+    if (fr.warn.code != CD_OK) {   /* read after repairs: said once per poll */
+        logline wl;
+        cd_log_begin(&wl, w, "feed-warning");
+        cd_log_str(&wl, "what", f->name);
+        cd_log_str(&wl, "warning", fr.warn.msg);
+        cd_log_end(&wl);
+    }
     if (st != CD_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "%s: %s", f->url, e.msg);

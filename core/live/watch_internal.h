@@ -90,6 +90,9 @@ typedef struct cd_feed_batch {
     /* non-zero: stop between two items (a stop was asked for) */
     int (*stop)(void *ud);
     void *ud;
+    const char *url;          /* where the document came from (relative links), or NULL */
+    const char *content_type; /* its HTTP Content-Type (the charset), or NULL */
+    cd_error warn;            /* after parsing: what was repaired first (code CD_OK: nothing) */
     char **ids;               /* to remember */
     size_t nids;
     size_t fresh;             /* new items seen in the document */

@@ -15,10 +15,14 @@
  *   a path       any other file (FIFOs and devices too when named directly).
  *
  * The format of each file comes from its first byte that is not white
- * space (a UTF-8 byte order mark is skipped first), and for '[' and '{'
- * the next one, which must be able to continue JSON (an array: { [ ] " -
- * or a digit; an object: " or }), else the file is plain text whose title
- * happens to start with a bracket ("[UPDATE] Markets fall"):
+ * space (a UTF-8 byte order mark is skipped first); a file that starts
+ * with a UTF-16 or UTF-32 byte order mark, or with their layout of '<', is
+ * an XML feed:
+ *   '<'   an RSS or Atom feed, read whole (at most max_story_bytes, or the
+ *         fetched document) by the feed readers (core/story/feed.h); each
+ *         item is a story with source "path:LINE", LINE the line its item
+ *         starts on.  Repairs are warnings (opts.warnings), a bad item an
+ *         error; an XML document that is not a feed is plain text.
  *   '['   a JSON array of story objects, streamed one element at a time
  *         (each element, not the file, is bounded by max_story_bytes).
  *         Source "path:LINE", LINE being where the element starts; a second
@@ -27,7 +31,10 @@
  *   '{'   when the brackets of the first line close on that line (or the
  *         line is over the size bound): JSON lines, one object per line,
  *         blank lines skipped, source "path:LINE".  Otherwise the whole file
- *         is one JSON object, up to max_story_bytes, source "path".
+ *         is one JSON object, up to max_story_bytes, source "path".  A JSON
+ *         Feed (jsonfeed.org) is a feed: its items are stories, "path#N".
+ *         '[' and '{' always start JSON: a file that does not parse is an
+ *         error ("path:LINE: what"), never read as text.
  *   else  plain text (cd_story_from_text), the whole file up to
  *         max_story_bytes; id and source "path".  Under a directory given
  *         as input, its label is the name of its first subfolder there.
@@ -52,7 +59,9 @@
 #include <unistd.h>
 
 #include "base/ascii.h"
+#include "base/buf.h"
 #include "copydesk/story.h"
+#include "story/feed.h"
 #include "story/fetch.h"
 #include "story/raw.h"
 
@@ -63,14 +72,6 @@ enum {
     STEP_DONE = 10, /* the file is finished: close it and go on */
     STEP_SKIP = 11  /* nothing to report for this line: read the next */
 };
-
-/* A growing byte buffer that refuses to hold more than max bytes. */
-typedef struct bytes {
-    char *p;        /* never NULL once the reader is open; NUL-terminated */
-    size_t len, cap, max;
-    int over;       /* something was refused: the unit is too large */
-    int nomem;
-} bytes;
 
 /* The file being read: a file descriptor, or a fetched document. */
 typedef struct src {
@@ -92,7 +93,14 @@ typedef struct frame {
     size_t n, i;
 } frame;
 
-typedef enum mode { M_DETECT, M_JSONL, M_ARRAY, M_DONE } mode;
+typedef enum mode { M_DETECT, M_JSONL, M_ARRAY, M_FEED, M_DONE } mode;
+
+/* What a feed gave, waiting to be handed out one at a time. */
+typedef struct feed_out {
+    int rc;             /* CD_READ_STORY, CD_READ_ERROR or CD_READ_WARNING */
+    cd_story story;
+    cd_error err;
+} feed_out;
 
 struct cd_reader {
     cd_reader_opts opts;
@@ -106,12 +114,17 @@ struct cd_reader {
     mode mode;
     char *name;             /* the file as named in sources and messages */
     char *label;            /* folder label for plain text, or NULL */
-    bytes acc;              /* the story being gathered */
+    cd_buf acc;             /* the story being gathered; bounded by max_story_bytes */
     char *source;           /* scratch for "name:LINE" */
     size_t source_cap;
     unsigned long elem_line;  /* array: line of the last element start */
     unsigned same_line;       /* array: elements started on that line */
     cd_raw_story *raw;        /* cd_reader_next_raw: JSON lines go here */
+    feed_out *feed;           /* M_FEED: the items of the feed */
+    size_t nfeed, ifeed, capfeed;
+    unsigned long feed_line;  /* the line the feed's bytes start on */
+    char *content_type;       /* of the fetched document, or NULL */
+    char *doc_url;            /* the fetched document's final address, or NULL */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -150,60 +163,11 @@ static char *join_path(const char *dir, const char *name)
     return p;
 }
 
-/* ---- bounded byte buffer ------------------------------------------------ */
-
-static int bytes_grow(bytes *b, size_t need)
-{
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap <= need && cap <= SIZE_MAX / 2)
-        cap *= 2;
-    if (cap <= need)
-        cap = need + 1;
-    if (b->max < SIZE_MAX && cap > b->max + 1)
-        cap = b->max + 1 > need ? b->max + 1 : need + 1;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static void bytes_reset(bytes *b)
-{
-    b->len = 0;
-    b->over = b->nomem = 0;
-    b->p[0] = '\0';
-}
-
-static void bytes_put(bytes *b, const char *p, size_t n)
-{
-    if (b->over || b->nomem || n == 0)
-        return;
-    if (n > b->max - b->len) {
-        b->over = 1;
-        return;
-    }
-    if (n >= b->cap - b->len && bytes_grow(b, b->len + n) != 0) {
-        b->nomem = 1;
-        return;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* After a file: give back a buffer that one big story made large. */
-static void bytes_shrink(bytes *b)
+static void acc_shrink(cd_buf *b)
 {
-    if (b->cap <= KEEP_BYTES)
-        return;
-    char *p = realloc(b->p, 4096);
-    if (p) {
-        b->p = p;
-        b->cap = 4096;
-    }
-    bytes_reset(b);
+    if (b->cap > KEEP_BYTES)
+        cd_buf_shrink(b, 4096);
 }
 
 /* ---- the input source --------------------------------------------------- */
@@ -256,7 +220,7 @@ static void skip_bom(src *s, char *chunk)
 }
 
 /* Append the next line, without its newline, to b.  0 at end of input. */
-static int read_line(src *s, char *chunk, bytes *b)
+static int read_line(src *s, char *chunk, cd_buf *b)
 {
     int got = 0;
     while (src_fill(s, chunk)) {
@@ -265,7 +229,7 @@ static int read_line(src *s, char *chunk, bytes *b)
         const char *nl = memchr(p, '\n', avail);
         size_t n = nl ? (size_t)(nl - p) : avail;
         got = 1;
-        bytes_put(b, p, n);
+        cd_buf_put(b, p, n);
         s->pos += n;
         if (nl) {
             s->pos++;
@@ -278,11 +242,11 @@ static int read_line(src *s, char *chunk, bytes *b)
 
 /* Append everything up to the end of input to b (lines counted); stops
  * reading as soon as b refuses more. */
-static void read_rest(src *s, char *chunk, bytes *b)
+static void read_rest(src *s, char *chunk, cd_buf *b)
 {
-    while (!b->over && !b->nomem && src_fill(s, chunk)) {
+    while (!b->failed && src_fill(s, chunk)) {
         size_t n = s->len - s->pos;
-        bytes_put(b, s->buf + s->pos, n);
+        cd_buf_put(b, s->buf + s->pos, n);
         s->line += count_lines(s->buf + s->pos, n);
         s->pos = s->len;
     }
@@ -330,7 +294,7 @@ static int line_is_whole(const char *p, size_t n)
 
 /* Gather one array element into b, up to the ',' (consumed) or ']' (not
  * consumed) that ends it.  0 when the input ended first. */
-static int scan_element(src *s, char *chunk, bytes *b)
+static int scan_element(src *s, char *chunk, cd_buf *b)
 {
     jscan j = { 0 };
     while (src_fill(s, chunk)) {
@@ -341,7 +305,7 @@ static int scan_element(src *s, char *chunk, bytes *b)
             end = jscan_byte(&j, p[i]);
             s->line += p[i] == '\n';
         }
-        bytes_put(b, p, end ? i - 1 : i);
+        cd_buf_put(b, p, end ? i - 1 : i);
         s->pos += end && p[i - 1] == ']' ? i - 1 : i;
         if (end)
             return 1;
@@ -371,7 +335,7 @@ static const char *make_source(cd_reader *r, unsigned long line, unsigned nth)
 /* Problems with the gathered bytes themselves; 0 when there are none. */
 static int check_acc(cd_reader *r, const char *where, cd_error *err)
 {
-    if (r->acc.nomem)
+    if (r->acc.failed && !r->acc.over)
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", where);
     if (r->acc.over) {
         cd_error_set(err, CD_ERR_LIMIT, "%s: story larger than %zu bytes, skipped",
@@ -389,9 +353,9 @@ static int json_story(cd_reader *r, const char *source, unsigned long line,
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
     cd_error e = { 0 };
     size_t off = 0;
-    if (cd_story_from_json(r->acc.p, r->acc.len, source, story, &off, &e) == CD_OK)
+    if (cd_story_from_json(r->acc.data, r->acc.len, source, story, &off, &e) == CD_OK)
         return CD_READ_STORY;
-    unsigned long at = line + count_lines(r->acc.p, off < r->acc.len ? off : r->acc.len);
+    unsigned long at = line + count_lines(r->acc.data, off < r->acc.len ? off : r->acc.len);
     cd_error_set(err, e.code, "%s:%lu: %s", r->name, at, e.msg);
     return CD_READ_ERROR;
 }
@@ -464,10 +428,10 @@ static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_erro
     int rc = check_acc(r, where, err);
     if (rc != 0)
         return rc;
-    if (cd_is_blank(r->acc.p, r->acc.len))
+    if (cd_is_blank(r->acc.data, r->acc.len))
         return STEP_SKIP;
     if (r->raw)
-        return raw_line(r->raw, r->acc.p, r->acc.len, where, err);
+        return raw_line(r->raw, r->acc.data, r->acc.len, where, err);
     return json_story(r, where, line, story, err);
 }
 
@@ -475,7 +439,7 @@ static int jsonl_step(cd_reader *r, cd_story *story, cd_error *err)
 {
     for (;;) {
         unsigned long line = r->in.line;
-        bytes_reset(&r->acc);
+        cd_buf_reset(&r->acc);
         if (!read_line(&r->in, r->chunk, &r->acc))
             return end_of_file(r, err);
         int rc = jsonl_line(r, line, story, err);
@@ -511,7 +475,7 @@ static int array_step(cd_reader *r, cd_story *story, cd_error *err)
     if (c == ']')
         return array_end(r, err);
     unsigned long line = r->in.line;
-    bytes_reset(&r->acc);
+    cd_buf_reset(&r->acc);
     if (c < 0 || !scan_element(&r->in, r->chunk, &r->acc)) {
         if (r->in.ioerr)
             return end_of_file(r, err);
@@ -521,36 +485,45 @@ static int array_step(cd_reader *r, cd_story *story, cd_error *err)
         return CD_READ_ERROR;
     }
     unsigned nth = nth_on_line(r, line);
-    if (r->acc.over || r->acc.nomem) {
+    if (r->acc.failed) {
         const char *where = make_source(r, line, 1);
         return check_acc(r, where ? where : r->name, err);
     }
     return json_story(r, make_source(r, line, nth), line, story, err);
 }
 
+static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_error *err,
+                          int *rc);
+
 /* A '{' file: JSON lines, or one pretty-printed object. */
 static int object_start(cd_reader *r, cd_story *story, cd_error *err)
 {
     unsigned long line = r->in.line;
-    bytes_reset(&r->acc);
+    cd_buf_reset(&r->acc);
     read_line(&r->in, r->chunk, &r->acc);
-    if (r->acc.over || line_is_whole(r->acc.p, r->acc.len)) {
+    int rc;
+    if (!r->acc.over && line_is_whole(r->acc.data, r->acc.len) &&
+        jsonfeed_items(r, line, story, err, &rc))
+        return rc;
+    if (r->acc.over || line_is_whole(r->acc.data, r->acc.len)) {
         r->mode = M_JSONL;
-        int rc = jsonl_line(r, line, story, err);
+        rc = jsonl_line(r, line, story, err);
         return rc == STEP_SKIP ? jsonl_step(r, story, err) : rc;
     }
-    bytes_put(&r->acc, "\n", 1);
+    cd_buf_put(&r->acc, "\n", 1);
     read_rest(&r->in, r->chunk, &r->acc);
     r->mode = M_DONE;
     if (r->in.ioerr)
         return fail_errno(err, r->name, r->in.ioerr);
-    int rc = check_acc(r, r->name, err);
+    rc = check_acc(r, r->name, err);
+    if (rc == 0 && jsonfeed_items(r, line, story, err, &rc))
+        return rc;
     return rc != 0 ? rc : json_story(r, r->name, line, story, err);
 }
 
 static int text_story(cd_reader *r, cd_story *story, cd_error *err)
 {
-    bytes_reset(&r->acc);
+    cd_buf_reset(&r->acc);
     read_rest(&r->in, r->chunk, &r->acc);
     r->mode = M_DONE;
     if (r->in.ioerr)
@@ -558,34 +531,210 @@ static int text_story(cd_reader *r, cd_story *story, cd_error *err)
     int rc = check_acc(r, r->name, err);
     if (rc != 0)
         return rc;
-    if (cd_story_from_text(r->acc.p, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+    if (cd_story_from_text(r->acc.data, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
     return CD_READ_STORY;
 }
 
-/* Whether the '[' or '{' at pos opens JSON: the next byte that is not
- * white space must be able to follow it ("[UPDATE] Markets fall" and
- * "{Breaking} ..." are plain text).  Looks only at the bytes at hand; when
- * they are all white space, JSON it is. */
-static int opens_json(const src *s)
+/* ---- feeds ------------------------------------------------------------------ */
+
+static feed_out *feed_push(cd_reader *r)
 {
-    const char *follow = s->buf[s->pos] == '[' ? "{[]\"-0123456789" : "\"}";
-    for (size_t i = s->pos + 1; i < s->len; i++) {
-        unsigned char c = (unsigned char)s->buf[i];
-        if (!cd_is_space(c))
-            return c != '\0' && strchr(follow, c) != NULL;
+    if (r->nfeed == r->capfeed) {
+        size_t cap = r->capfeed ? r->capfeed * 2 : 16;
+        feed_out *v = realloc(r->feed, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->feed = v;
+        r->capfeed = cap;
+    }
+    feed_out *v = r->feed;
+    feed_out *o = &v[r->nfeed++];
+    memset(o, 0, sizeof *o);
+    return o;
+}
+
+/* "name:LINE: what" from a feed's "line N: what" (lines of the file). */
+static void located(cd_reader *r, cd_error *e, cd_status code, const char *msg)
+{
+    unsigned long n;
+    int k = 0;
+    if (sscanf(msg, "line %lu: %n", &n, &k) == 1 && k > 0)
+        cd_error_set(e, code, "%s:%lu: %s", r->name, n + r->feed_line - 1, msg + k);
+    else
+        cd_error_set(e, code, "%s: %s", r->name, msg);
+}
+
+static int feed_item(void *ud, const cd_feed_item *item)
+{
+    cd_reader *r = ud;
+    feed_out *o = feed_push(r);
+    if (!o)
+        return 1;
+    char source[64];
+    const char *where;
+    if (item->line > 0)
+        snprintf(source, sizeof source, ":%lu", (unsigned long)item->line + r->feed_line - 1);
+    else
+        snprintf(source, sizeof source, "#%zu", item->index);
+    size_t need = strlen(r->name) + strlen(source) + 1;
+    char *full = malloc(need);
+    if (!full) {
+        r->nfeed--;
+        return 1;
+    }
+    snprintf(full, need, "%s%s", r->name, source);
+    where = full;
+    cd_error e;
+    if (cd_feed_item_story(item, r->name, where, &o->story, &e) == CD_OK) {
+        o->rc = CD_READ_STORY;
+    } else {
+        o->rc = CD_READ_ERROR;
+        cd_error_set(&o->err, e.code, "%s: %s", where, e.msg);
+    }
+    free(full);
+    return 0;
+}
+
+/* The feed in doc (len bytes): its items queued.  1 when it was a feed,
+ * 0 when the document is XML but not a feed. */
+static int feed_read(cd_reader *r, const char *doc, size_t len, const char *format)
+{
+    cd_feed_opts fo = { .format = format, .url = r->doc_url, .content_type = r->content_type };
+    cd_error warn, err;
+    size_t n = 0;
+    size_t before = r->nfeed;
+    cd_status st = cd_feed_parse(doc, len, &fo, feed_item, r, &n, &warn, &err);
+    if (st == CD_ERR_FORMAT && n == 0 && r->nfeed == before &&
+        !strncmp(err.msg, CD_FEED_NOT_A_FEED, strlen(CD_FEED_NOT_A_FEED)) &&
+        (!format || strcmp(format, "jsonfeed")))
+        return 0;
+    if (warn.code != CD_OK && r->opts.warnings) {
+        feed_out *o = feed_push(r);   /* said before the items it concerns */
+        if (o) {
+            o->rc = CD_READ_WARNING;
+            located(r, &o->err, warn.code, warn.msg);
+            feed_out w = *o;
+            memmove(r->feed + before + 1, r->feed + before, (r->nfeed - 1 - before) * sizeof w);
+            r->feed[before] = w;
+        }
+    }
+    feed_out *o = st != CD_OK ? feed_push(r) : NULL;
+    if (o) {
+        o->rc = CD_READ_ERROR;
+        located(r, &o->err, st, err.msg);
     }
     return 1;
 }
 
+static void feed_clear(cd_reader *r)
+{
+    for (size_t i = r->ifeed; i < r->nfeed; i++)
+        cd_story_clear(&r->feed[i].story);
+    free(r->feed);
+    r->feed = NULL;
+    r->nfeed = r->ifeed = r->capfeed = 0;
+}
+
+static int feed_step(cd_reader *r, cd_story *story, cd_error *err)
+{
+    while (r->ifeed < r->nfeed) {
+        feed_out *o = &r->feed[r->ifeed++];
+        if (o->rc == CD_READ_STORY) {
+            *story = o->story;
+            memset(&o->story, 0, sizeof o->story);
+            return CD_READ_STORY;
+        }
+        *err = o->err;
+        return o->rc;
+    }
+    feed_clear(r);
+    return end_of_file(r, err);
+}
+
+/* A '<' file (or UTF-16/32): read whole, then its items one at a time. */
+static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
+{
+    r->feed_line = r->in.line;
+    const char *doc;
+    size_t len;
+    if (r->in.fd < 0) {   /* a fetched document: already whole in memory */
+        doc = r->in.buf + r->in.pos;
+        len = r->in.len - r->in.pos;
+        r->in.pos = r->in.len;
+    } else {
+        cd_buf_reset(&r->acc);
+        read_rest(&r->in, r->chunk, &r->acc);
+        if (r->in.ioerr) {
+            r->mode = M_DONE;
+            return fail_errno(err, r->name, r->in.ioerr);
+        }
+        int rc = check_acc(r, r->name, err);
+        if (rc != 0) {
+            r->mode = M_DONE;
+            return rc;
+        }
+        doc = r->acc.data;
+        len = r->acc.len;
+    }
+    if (!feed_read(r, doc, len, NULL)) {
+        if (r->in.fd < 0) {   /* text_story reads from the source */
+            r->in.pos = 0;
+            cd_buf_reset(&r->acc);
+            cd_buf_put(&r->acc, doc, len);
+            r->mode = M_DONE;
+            int rc = check_acc(r, r->name, err);
+            if (rc != 0)
+                return rc;
+            if (cd_story_from_text(r->acc.data, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+                return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
+            return CD_READ_STORY;
+        }
+        r->mode = M_DONE;
+        if (cd_story_from_text(r->acc.data, r->acc.len, r->name, r->label, story, NULL) != CD_OK)
+            return fail(err, CD_ERR_NOMEM, "%s: out of memory", r->name);
+        return CD_READ_STORY;
+    }
+    r->mode = M_FEED;
+    return feed_step(r, story, err);
+}
+
+/* A JSON Feed in acc (the whole file): its items.  0 when it is not one. */
+static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_error *err,
+                          int *rc)
+{
+    if (r->acc.len < 12 || !strstr(r->acc.data, "jsonfeed.org") ||
+        !cd_feed_is_jsonfeed(r->acc.data, r->acc.len))
+        return 0;
+    r->feed_line = line;
+    feed_read(r, r->acc.data, r->acc.len, "jsonfeed");
+    r->mode = M_FEED;
+    *rc = feed_step(r, story, err);
+    return 1;
+}
+
+/* Whether the source starts with a UTF-16 or UTF-32 mark or layout. */
+static int wide_xml(src *s, char *chunk)
+{
+    if (!src_fill(s, chunk))
+        return 0;
+    const unsigned char *u = (const unsigned char *)s->buf + s->pos;
+    size_t n = s->len - s->pos;
+    if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+        return 1;
+    return n >= 4 && cd_feed_is_xml((const char *)u, 4) && (!u[1] || !u[0]);
+}
+
 static int detect_step(cd_reader *r, cd_story *story, cd_error *err)
 {
+    if (wide_xml(&r->in, r->chunk))
+        return feed_start(r, story, err);
     skip_bom(&r->in, r->chunk);
     int c = skip_space(&r->in, r->chunk);
     if (c < 0)
         return end_of_file(r, err);
-    if ((c == '[' || c == '{') && !opens_json(&r->in))
-        return text_story(r, story, err);
+    if (c == '<')
+        return feed_start(r, story, err);
     if (c == '[') {
         r->in.pos++;
         r->mode = M_ARRAY;
@@ -602,6 +751,7 @@ static int file_step(cd_reader *r, cd_story *story, cd_error *err)
     case M_DETECT: return detect_step(r, story, err);
     case M_JSONL: return jsonl_step(r, story, err);
     case M_ARRAY: return array_step(r, story, err);
+    case M_FEED: return feed_step(r, story, err);
     case M_DONE: break;
     }
     return STEP_DONE;
@@ -611,6 +761,10 @@ static int file_step(cd_reader *r, cd_story *story, cd_error *err)
 
 static void file_close(cd_reader *r)
 {
+    feed_clear(r);
+    free(r->content_type);
+    free(r->doc_url);
+    r->content_type = r->doc_url = NULL;
     if (r->in.own_fd)
         close(r->in.fd);
     free(r->in.doc);
@@ -620,7 +774,7 @@ static void file_close(cd_reader *r)
     memset(&r->in, 0, sizeof r->in);
     r->in.fd = -1;
     r->open = 0;
-    bytes_shrink(&r->acc);
+    acc_shrink(&r->acc);
 }
 
 /* Start reading from fd (or from doc when fd < 0; the reader takes both). */
@@ -661,9 +815,20 @@ static int open_url(cd_reader *r, const char *url, cd_error *err)
                          .timeout_s = r->opts.url_timeout_s };
     char *doc = NULL;
     size_t len = 0;
-    if (cd_fetch(url, &fo, &doc, &len, err) != CD_OK)
+    cd_fetch_meta *meta = malloc(sizeof *meta);
+    if (!meta)
+        return fail(err, CD_ERR_NOMEM, "%s: out of memory", url);
+    if (cd_fetch_meta_get(url, &fo, meta, &doc, &len, err) != CD_OK) {
+        free(meta);
         return CD_READ_ERROR;
-    return file_start(r, -1, 0, doc, len, url, NULL, err);
+    }
+    int rc = file_start(r, -1, 0, doc, len, url, NULL, err);
+    if (rc == 1) {   /* for a feed: its charset and the base of its links */
+        r->content_type = meta->content_type[0] ? strdup(meta->content_type) : NULL;
+        r->doc_url = strdup(meta->url[0] ? meta->url : url);
+    }
+    free(meta);
+    return rc;
 }
 
 /* ---- directory walking -------------------------------------------------- */
@@ -823,6 +988,7 @@ void cd_reader_opts_default(cd_reader_opts *opts)
 {
     opts->max_story_bytes = CD_MAX_STORY_BYTES;
     opts->url_timeout_s = 30;
+    opts->warnings = 0;
 }
 
 static cd_status copy_inputs(cd_reader *r, const char *const *inputs, size_t n)
@@ -855,10 +1021,12 @@ cd_status cd_reader_open(const char *const *inputs, size_t n,
         r->opts.max_story_bytes = opts->max_story_bytes;
     if (opts && opts->url_timeout_s > 0)
         r->opts.url_timeout_s = opts->url_timeout_s;
+    if (opts)
+        r->opts.warnings = opts->warnings;
     r->in.fd = -1;
     r->acc.max = r->opts.max_story_bytes;
     r->chunk = malloc(CHUNK);
-    if (!r->chunk || bytes_grow(&r->acc, 0) != 0 || copy_inputs(r, inputs, n) != CD_OK) {
+    if (!r->chunk || cd_buf_reserve(&r->acc, 0) != 0 || copy_inputs(r, inputs, n) != CD_OK) {
         cd_reader_free(r);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -910,7 +1078,7 @@ void cd_reader_free(cd_reader *r)
         free(r->inputs[i]);
     free(r->inputs);
     free(r->chunk);
-    free(r->acc.p);
+    free(r->acc.data);
     free(r->source);
     free(r);
 }

@@ -14,6 +14,14 @@
  *     bodies[] arrays) give their main headline and their main body, markup
  *     stripped (core/story/ninjs.c).  copydesk's own outputs read back as
  *     the stories they carry (core/story/story.c has the rules).
+ *   - RSS and Atom feeds (a file whose first character is '<', in any
+ *     encoding, UTF-16 and UTF-32 included): each item is a story, read as
+ *     cd_stories_from_feed reads it; source "path:LINE" (the item's line).
+ *     An XML file that is not a feed is plain text.  A JSON Feed document
+ *     (an object with "version" from jsonfeed.org and an "items" array) is
+ *     read the same way, source "path#N".
+ *   - a file whose first non-blank character is '[' or '{' is JSON: if it
+ *     does not parse, it is an error ("file:line: what"), never text.
  *   - plain text: the first non-empty line is the title, the rest the body,
  *     the path the id.
  *   - inside a directory given as input, a plain-text file in a subfolder
@@ -74,6 +82,36 @@ CD_API cd_status cd_story_from_text(const char *text, size_t len, const char *so
  * (copydesk train and eval --labels-from subjects.) */
 CD_API cd_status cd_story_labels_from_subjects(cd_story *story, cd_error *err);
 
+/* ---- feeds: one document holding many stories ------------------------- */
+
+/* Where a feed document came from. */
+typedef struct cd_feed_source {
+    const char *url;           /* its address: the base of relative links, and
+                                  the stories' source; NULL when unknown */
+    const char *content_type;  /* the HTTP Content-Type (its charset), or NULL */
+    const char *name;          /* the feed's name, kept as the stories' "feed"
+                                  metadata (default: url) */
+    const char *format;        /* "rss", "atom", "jsonfeed", "jsonl", or NULL
+                                  to detect it */
+} cd_feed_source;
+
+/* Given each story in turn; it owns the story (cd_story_clear it).
+ * Return non-zero to stop. */
+typedef int (*cd_story_fn)(void *ud, cd_story *story);
+
+/* Read the items of a feed document (RSS 0.9x/1.0/2.0, Atom 1.0/0.3, JSON
+ * Feed, JSON lines) as stories, the way `watch` reads the feeds it polls
+ * and `route` a saved feed file: encodings, HTML, namespaces, relative
+ * links and items without ids are handled as core/story/feed.h says.  A
+ * feed read only after repairs (an HTML entity, a stray '&', a bad byte)
+ * is CD_OK with *warn (when not NULL) saying what was repaired first;
+ * warn->code is CD_OK when nothing was.  On error err says what and where
+ * ("line 3: ..."); the stories before it have been given.  *nstories
+ * (when not NULL) gets the number of items read. */
+cd_status cd_stories_from_feed(const char *doc, size_t len, const cd_feed_source *src,
+                               cd_story_fn fn, void *ud, size_t *nstories,
+                               cd_error *warn, cd_error *err);
+
 typedef struct cd_reader_opts {
     size_t max_story_bytes;  /* a story (or JSON line) larger than this is refused
                                 and skipped (default CD_MAX_STORY_BYTES; 0 means
@@ -81,6 +119,9 @@ typedef struct cd_reader_opts {
                                 to CD_FETCH_STORIES times this. */
     int url_timeout_s;       /* timeout for http(s) inputs (default 30; <= 0
                                 means the default) */
+    int warnings;            /* non-zero: cd_reader_next also returns
+                                CD_READ_WARNING (a feed read after repairs);
+                                zero: such warnings are not reported */
 } cd_reader_opts;
 
 #define CD_MAX_STORY_BYTES ((size_t)64 << 20)
@@ -98,8 +139,11 @@ CD_API cd_status cd_reader_open(const char *const *inputs, size_t n,
 enum {
     CD_READ_END = 0,    /* no more stories */
     CD_READ_STORY = 1,  /* *story was filled; the caller owns it (cd_story_clear) */
-    CD_READ_ERROR = -1  /* one story or input failed: err says where and why
+    CD_READ_ERROR = -1, /* one story or input failed: err says where and why
                            ("file:line: what"); call again to go on */
+    CD_READ_WARNING = 3 /* only with opts.warnings: an input was read after
+                           repairs, err says what ("file:line: what"); no
+                           story; call again to go on */
 };
 
 CD_API int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err);

@@ -1,7 +1,10 @@
 #!/bin/bash
 # copydesk watch polls the feeds a desk declares, from a server on
 # 127.0.0.1: RSS 2.0, Atom, JSON Feed and JSON lines items are routed once
-# each (by guid/id); an unchanged feed costs a conditional request (304);
+# each (by guid/id, or by an id made from the content of an item with
+# none); a feed is read in the charset of its HTTP Content-Type, repaired
+# (a raw &nbsp;) with a warning in the log, its relative links resolved
+# against its address; an unchanged feed costs a conditional request (304);
 # new items are routed at the next poll; items already routed are not
 # routed again after a restart (remembered in the state folder); a feed
 # that fails is logged and the others go on.
@@ -44,6 +47,19 @@ EOF2
 printf '%s\n%s\n' '{"id":"jl-1","title":"Line one","body":"sport story body","section":"sport"}' \
     '{"id":"jl-2","title":"Line two","body":"business story body"}' >"$F/items.jsonl"
 
+# windows-1252 said by the HTTP charset only, a raw &nbsp;, a relative
+# link, an item with no guid, link or title
+write_latin() {  # EXTRA-ITEM-TITLE
+    { printf '<rss version="2.0"><channel><title>Latin</title>\n'
+      printf '<item><guid>lat-1</guid><title>Caf\xe9&nbsp;society \x93quoted\x94</title><link>news/lat-1.html</link>'
+      printf '<description>The striker scored.</description></item>\n'
+      printf '<item><description>Only a description, no id at all.</description></item>\n'
+      [ -n "${1:-}" ] && printf '<item><guid>%s</guid><title>%s</title></item>\n' "$1" "$1"
+      printf '</channel></rss>\n'; } >"$F/.latin.tmp" && mv "$F/.latin.tmp" "$F/latin.xml"
+}
+printf 'application/rss+xml; charset=windows-1252\n' >"$F/latin.xml.type"
+write_latin
+
 cat >"$W/desk.lua" <<EOF2
 model("sections", "sections.cdm")
 taxonomy { { id = "sport", name = "Sport", labels = { "sections:sport" } } }
@@ -52,6 +68,7 @@ feed "atom"  { url = "http://127.0.0.1:$P/atom.xml", every = 1 }
 feed "jf"    { url = "http://127.0.0.1:$P/feed.json", every = 1, format = "jsonfeed" }
 feed "lines" { url = "http://127.0.0.1:$P/items.jsonl", every = 1 }
 feed "gone"  { url = "http://127.0.0.1:$P/missing.xml", every = 1 }
+feed "latin" { url = "http://127.0.0.1:$P/latin.xml", every = 1 }
 destination "all" { jsonl = "out/all.jsonl" }
 fallback "all"
 EOF2
@@ -78,13 +95,23 @@ jqtrue "Atom: XHTML content as text, the alternate link" "$(item urn:uuid:atom-1
 jqtrue "JSON lines: the item's own fields" "$(item jl-1)" '.meta.section == "sport"'
 check "an unchanged feed costs a 304" 20 polls_304 1
 check "a failing feed is logged" 10 has_line "$W/log" 'feed-error what=gone .*HTTP 404'
+check "HTTP charset feed items are routed" 20 routed lat-1
+jqtrue "the HTTP charset, &nbsp; and a link against the feed's address" "$(item lat-1)" \
+    ".title == \"Café society “quoted”\" and .meta.link == \"http://127.0.0.1:$P/news/lat-1.html\""
+check "a repaired feed is a warning in the log" 10 has_line "$W/log" 'feed-warning what=latin .*&nbsp;'
+noid() { grep -c 'Only a description, no id at all' "$W/out/all.jsonl" 2>/dev/null || echo 0; }
+idless_routed() { [ "$(noid)" -ge 1 ]; }
+check "an item with no id is routed" 20 idless_routed
+write_latin lat-2
+check "the changed feed is read again" 20 routed lat-2
+same "the item with no id is routed once: its id is stable" "$(noid)" 1
 write_rss rss-1 rss-2 rss-3
 check "a new item is routed at the next poll" 20 routed rss-3
 for id in rss-1 rss-2 rss-3 urn:uuid:atom-1 jf-1 jl-1; do
     same "item $id routed exactly once" "$(count_id "$id")" 1
 done
 jqtrue "the status lists the feeds" "$W/state/status.json" \
-    '(.feeds | length) == 5 and ([.feeds[] | select(.name == "gone") | .last_error] | length) == 1'
+    '(.feeds | length) == 6 and ([.feeds[] | select(.name == "gone") | .last_error] | length) == 1'
 watch_stop
 same "stops cleanly" "$WATCH_RC" 0
 

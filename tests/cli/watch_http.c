@@ -9,7 +9,8 @@
  * lets a test stop the server and start it again where the desk expects
  * it) and writes the port number to PORTFILE once it accepts connections.
  * One connection at a time, each closed after one answer:
- *   GET /NAME   the file ROOT/NAME, with an ETag and Last-Modified; a
+ *   GET /NAME   the file ROOT/NAME, with an ETag and Last-Modified (and
+ *               the Content-Type written in ROOT/NAME.type if any); a
  *               request whose If-None-Match matches gets 304;
  *   POST ...    the body, appended as one line to LOG; answered 200, or
  *               with the status written in the file ROOT/.status if any,
@@ -106,9 +107,17 @@ static void get(int c, const char *req, const char *path)
     }
     snprintf(etag, sizeof etag, "\"%lld-%lld\"", (long long)sb.st_size,
              (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec);
-    char extra[300];
-    snprintf(extra, sizeof extra, "ETag: %s\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n",
-             etag);
+    char extra[600], type[256] = "", tfile[4200];
+    snprintf(tfile, sizeof tfile, "%s.type", file);
+    FILE *tf = fopen(tfile, "rb");
+    if (tf) {
+        size_t k = fread(type, 1, sizeof type - 1, tf);
+        type[k] = '\0';
+        type[strcspn(type, "\r\n")] = '\0';
+        fclose(tf);
+    }
+    snprintf(extra, sizeof extra, "ETag: %s\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n%s%s%s",
+             etag, type[0] ? "Content-Type: " : "", type, type[0] ? "\r\n" : "");
     if (header(req, "If-None-Match", inm, sizeof inm) && !strcmp(inm, etag)) {
         fclose(f);
         answer(c, 304, extra, "", 0);

@@ -7,7 +7,8 @@
  *   - cd_story_from_json (one JSON object),
  *   - cd_story_from_text (plain text),
  *   - the streaming reader (format detection, JSON lines, JSON arrays,
- *     pretty-printed objects, plain text) on an in-memory file (memfd),
+ *     pretty-printed objects, RSS and Atom feeds, plain text) on an
+ *     in-memory file (memfd),
  *     opened by path like any input.
  * Checks: every story has its fields (never NULL), meta is a JSON object,
  * every error has a message that names the file, and the reader ends (at

@@ -465,8 +465,17 @@ static void test_bracket_titles(void **state)
     char *arr = fixture_copy("empty-array.json"), *obj = fixture_copy("empty-object.json");
     const char *inputs[] = { bracket, brace, arr, obj };
     cd_reader *r = open_inputs(inputs, 4, 0);
-    expect_story(r, bracket, "[UPDATE] Markets fall");  /* plain text, not broken JSON */
-    expect_story(r, brace, "{Breaking} Storm hits coast");
+    /* a first '[' or '{' is JSON: what does not parse is an error, never text */
+    char *msg = str_printf("%s:1: ", bracket);
+    next_error(r, CD_ERR_FORMAT, msg, "invalid JSON");
+    next_error(r, CD_ERR_FORMAT, msg, "unexpected data after the JSON array");
+    free(msg);
+    msg = str_printf("%s:1: ", brace);   /* JSON lines: each line says why */
+    next_error(r, CD_ERR_FORMAT, msg, NULL);
+    free(msg);
+    msg = str_printf("%s:2: ", brace);
+    next_error(r, CD_ERR_FORMAT, msg, NULL);
+    free(msg);
     cd_story s;  /* "[ ]" has no stories; "{ }" is one empty story */
     next_story(r, &s);
     assert_string_equal(s.id, obj);
@@ -480,6 +489,122 @@ static void test_bracket_titles(void **state)
     free(brace);
     free(arr);
     free(obj);
+}
+
+static char *write_scratch(const char *dir, const char *name, const char *data, size_t len)
+{
+    char *path = str_printf("%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+/* Malformed JSON files (from a public JSON parsing test suite) are
+ * refused with file:line, never read as plain-text stories. */
+static void test_malformed_json_files(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "{\"id\":0,}", "{a: \"b\"}", "{'a':0}", "['single quote']",
+                                       "[tru", "\n\n  {\"a\":\n", "[\"x\"\n,]", "{\"a\" \"b\"}" };
+    char *dir = scratch_dir();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "bad-%zu.json", i);
+        char *path = write_scratch(dir, name, bad[i], strlen(bad[i]));
+        cd_reader *r = open_one(path, 0);
+        cd_story st;
+        cd_error err = { 0 };
+        int rc;
+        int errors = 0;
+        while ((rc = cd_reader_next(r, &st, &err)) != CD_READ_END) {
+            if (rc == CD_READ_STORY)
+                fail_msg("%s (%s) became a story", name, bad[i]);
+            assert_int_equal(rc, CD_READ_ERROR);
+            char *at = str_printf("%s:", path);
+            if (strncmp(err.msg, at, strlen(at)) || !strchr(err.msg + strlen(at), ':'))
+                fail_msg("%s: the error \"%s\" does not say file:line", name, err.msg);
+            free(at);
+            errors++;
+        }
+        assert_true(errors >= 1);
+        cd_reader_free(r);
+        free(path);
+    }
+    scratch_remove(dir);
+}
+
+/* A saved RSS or Atom file: its items are stories (route feed.xml). */
+static void test_feed_files(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    const char *rss =
+        "<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n<rss version=\"2.0\"><channel><title>W</title>\n"
+        "<item><guid>a1</guid><title>Caf\xe9&nbsp;one</title><description>&lt;p&gt;Body &lt;b&gt;one&lt;/b&gt;"
+        "&lt;/p&gt;</description></item>\n"
+        "<item><description>No id, no title, still a story</description></item>\n"
+        "</channel></rss>\n";
+    char *feed = write_scratch(dir, "wire.xml", rss, strlen(rss));
+    static const char wide[] = "\xff\xfe<\0f\0e\0e\0d\0 \0x\0m\0l\0n\0s\0=\0\"\0h\0t\0t\0p\0:\0/\0/\0w\0w\0w\0.\0"
+                               "w\0\x33\0.\0o\0r\0g\0/\0\x32\0\x30\0\x30\0\x35\0/\0A\0t\0o\0m\0\"\0>\0<\0e\0n\0t\0r\0y\0>\0"
+                               "<\0i\0d\0>\0u\0\x31\0<\0/\0i\0d\0>\0<\0t\0i\0t\0l\0e\0>\0\x1c\x20W\0\x1d\x20<\0/\0t\0i\0t\0l\0e\0>\0"
+                               "<\0/\0e\0n\0t\0r\0y\0>\0<\0/\0f\0e\0e\0d\0>\0";
+    char *atom = write_scratch(dir, "wide.xml", wide, sizeof wide - 1);
+    const char *page = "<html><body><p>Not a feed</p></body></html>\n";
+    char *html = write_scratch(dir, "page.html", page, strlen(page));
+    const char *jf = "{\n \"version\": \"https://jsonfeed.org/version/1.1\",\n \"items\": [\n"
+                     "  {\"id\": \"j1\", \"title\": \"JSON Feed item\", \"content_html\": \"<p>x</p>\"}]\n}\n";
+    char *json = write_scratch(dir, "feed.json", jf, strlen(jf));
+    const char *inputs[] = { feed, atom, html, json };
+    cd_reader_opts opts;
+    cd_reader_opts_default(&opts);
+    opts.warnings = 1;
+    cd_reader *r = NULL;
+    cd_error err = { 0 };
+    assert_int_equal(cd_reader_open(inputs, 4, &opts, &r, &err), CD_OK);
+    cd_story s;
+    assert_int_equal(cd_reader_next(r, &s, &err), CD_READ_WARNING);   /* &nbsp; repaired */
+    char *where = str_printf("%s:3: ", feed);
+    assert_memory_equal(err.msg, where, strlen(where));
+    free(where);
+    next_story(r, &s);
+    assert_string_equal(s.id, "a1");
+    assert_string_equal(s.title, "Caf\u00e9 one");
+    assert_string_equal(s.body, "Body one");
+    where = str_printf("%s:3", feed);
+    assert_string_equal(s.source, where);
+    free(where);
+    assert_non_null(strstr(s.meta_json, "\"feed\":"));
+    cd_story_clear(&s);
+    next_story(r, &s);
+    assert_memory_equal(s.id, "urn:copydesk:item:", 18);
+    assert_string_equal(s.body, "No id, no title, still a story");
+    cd_story_clear(&s);
+    expect_story(r, "u1", "\u201cW\u201d");   /* UTF-16 with a byte order mark */
+    expect_story(r, html, "<html><body><p>Not a feed</p></body></html>");   /* plain text */
+    next_story(r, &s);
+    assert_string_equal(s.id, "j1");
+    assert_string_equal(s.body, "x");
+    where = str_printf("%s#1", json);
+    assert_string_equal(s.source, where);
+    free(where);
+    cd_story_clear(&s);
+    next_end(r);
+    cd_reader_free(r);
+    /* without opts.warnings the repair is not reported */
+    r = open_one(feed, 0);
+    expect_story(r, "a1", "Caf\u00e9 one");
+    next_story(r, &s);
+    cd_story_clear(&s);
+    next_end(r);
+    cd_reader_free(r);
+    free(feed);
+    free(atom);
+    free(html);
+    free(json);
+    scratch_remove(dir);
 }
 
 static void expect_labelled(cd_reader *r, const char *id, const char *label)
@@ -969,6 +1094,11 @@ static void answer(int c)
         reply_big(c, 0);
     else if (!strcmp(path, "/slow"))
         sleep(3);
+    else if (!strcmp(path, "/feed.xml"))   /* the HTTP charset wins over the declaration */
+        reply(c, "200 OK", "Content-Type: application/rss+xml; charset=ISO-8859-1\r\n"
+              "Content-Length: 127\r\n",
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><channel><item><title>Caf\xe9</title>"
+              "<link>../news/1.html</link></item></channel></rss>");
     else if (!strcmp(path, "/empty"))
         reply_sized(c, "200 OK", "");
     else
@@ -1033,8 +1163,9 @@ static void test_http_stories(void **state)
 {
     char *jsonl = url(state, "/stories.jsonl"), *text = url(state, "/story.txt");
     char *empty = url(state, "/empty"), *redirect = url(state, "/redirect");
-    const char *inputs[] = { jsonl, text, empty, redirect };
-    cd_reader *r = open_inputs(inputs, 4, 0);
+    char *feed = url(state, "/feed.xml");
+    const char *inputs[] = { jsonl, text, empty, redirect, feed };
+    cd_reader *r = open_inputs(inputs, 5, 0);
     cd_story s;
     next_story(r, &s);
     assert_string_equal(s.id, "w1");
@@ -1055,6 +1186,13 @@ static void test_http_stories(void **state)
     src = str_printf("%s:2", redirect);
     expect_story(r, src, "Wire two");
     free(src);
+    next_story(r, &s);   /* a feed: links against its address */
+    assert_string_equal(s.title, "Caf\u00e9");
+    src = str_printf("http://127.0.0.1:%d/news/1.html", ((server *)*state)->port);
+    assert_string_equal(s.id, src);
+    free(src);
+    cd_story_clear(&s);
+    free(feed);
     next_end(r);
     cd_reader_free(r);
     free(jsonl);
@@ -1141,6 +1279,8 @@ int main(void)
         cmocka_unit_test(test_pretty_object),
         cmocka_unit_test(test_plain_text),
         cmocka_unit_test(test_bracket_titles),
+        cmocka_unit_test(test_malformed_json_files),
+        cmocka_unit_test(test_feed_files),
         cmocka_unit_test(test_label_folders),
         cmocka_unit_test(test_symlinks_and_special_files),
         cmocka_unit_test(test_bad_lines),

@@ -2,19 +2,23 @@
  * feed_json.c - JSON Feed (https://jsonfeed.org, versions 1 and 1.1) and
  * JSON lines feeds, parsed with cJSON (see feed.h).
  *
- * JSON Feed items give id, title, content_text (else content_html with
- * its tags removed, else summary), url and date_published.  A JSON lines
- * feed is one story object per line (or a JSON array of them), read with
- * the same field rules as any story (core/story/story.c): the item is passed on
- * as its JSON and known by its id (or uri), else by its line.
+ * JSON Feed items give id, title, content_text (else the text of
+ * content_html, else summary), url (resolved against the feed's address)
+ * and date_published; an item with no id, url or title is known by an id
+ * made from its content (feed.h).  A JSON lines feed is one story object
+ * per line (or a JSON array of them), read with the same field rules as
+ * any story (core/story/story.c): the item is passed on as its JSON and
+ * known by its id (or uri), else by its line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <libxml/uri.h>
 
-#include "live/feed.h"
+#include "story/feed.h"
+#include "story/html_text.h"
 
 static const char *str_field(const cJSON *o, const char *key)
 {
@@ -22,8 +26,9 @@ static const char *str_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
-                                 void *ud, size_t *nitems, cd_error *err)
+cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
+                                 cd_feed_item_fn fn, void *ud, size_t *nitems,
+                                 cd_error *err)
 {
     if (nitems)
         *nitems = 0;
@@ -36,7 +41,14 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn
         cJSON_Delete(root);
         return cd_error_set(err, CD_ERR_FORMAT, "JSON Feed: no items array");
     }
+    /* the feed's own name for itself, for ids made from content */
+    const char *key = str_field(root, "feed_url");
+    if (!key)
+        key = str_field(root, "home_page_url");
+    if (!key && opts)
+        key = opts->url;
     cd_status st = CD_OK;
+    size_t count = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, items) {
         if (!cJSON_IsObject(it))
@@ -51,28 +63,45 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn
         }
         item.title = str_field(it, "title");
         item.link = str_field(it, "url");
+        xmlChar *abs = NULL;   /* a relative url, against the feed's address */
+        if (item.link && opts && opts->url && !strstr(item.link, "://") &&
+            (abs = xmlBuildURI((const xmlChar *)item.link, (const xmlChar *)opts->url)))
+            item.link = (const char *)abs;
         item.published = str_field(it, "date_published");
-        char *html = NULL;
+        char *html = NULL, *title = NULL;
         item.body = str_field(it, "content_text");
         if (!item.body && str_field(it, "content_html")) {
-            if (!(html = strdup(str_field(it, "content_html")))) {
+            const char *h = str_field(it, "content_html");
+            if (!(html = cd_html_to_text(h, strlen(h)))) {
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+                xmlFree(abs);
                 break;
             }
-            cd_feed_strip_html(html);
-            item.body = html;
+            item.body = html[0] ? html : NULL;
         }
         if (!item.body)
             item.body = str_field(it, "summary");
+        if (item.title && (title = strdup(item.title))) {
+            cd_text_collapse(title);
+            item.title = title[0] ? title : NULL;
+        }
+        char idbuf2[CD_FEED_ID_SIZE];
         if (!item.id)
             item.id = item.link ? item.link : item.title;
+        if (!item.id && (item.body || item.published)) {
+            cd_feed_content_id(key, &item, idbuf2);
+            item.id = idbuf2;
+        }
         int stop = 0;
+        item.index = ++count;
         if (item.id) {
             if (nitems)
                 (*nitems)++;
             stop = fn(ud, &item);
         }
         free(html);
+        free(title);
+        xmlFree(abs);
         if (stop)
             break;
     }
