@@ -145,6 +145,8 @@ double cd_desk_label_p(const char *label, void *desk);
 char *cd_desk_caller_where(lua_State *L);
 /* Decide a story without delivering or counting it (expect cases). */
 void cd_desk_decide_quietly(cd_desk *desk, const cd_story *story);
+/* What a tag or log line s costs against the memory limit. */
+size_t cd_desk_note_cost(const char *s);
 /* strdup or raise a Lua memory error. */
 char *cd_desk_strdup(lua_State *L, const char *s);
 

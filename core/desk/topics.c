@@ -185,10 +185,25 @@ static int phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
 
 size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
 {
+    return l ? cd_phrase_count_range(p, l, 0, l->n) : 0;
+}
+
+size_t cd_phrase_count_range(const cd_phrase *p, const cd_toklist *l, size_t from, size_t to)
+{
     size_t count = 0;
-    for (size_t i = 0; l && i < l->n; i++)
+    for (size_t i = from; l && i < to && i < l->n; i++)
         count += (size_t)phrase_at(p, l, i);
     return count;
+}
+
+size_t cd_toklist_count(const cd_toklist *l)
+{
+    return l ? l->n : 0;
+}
+
+size_t cd_phrase_words(const cd_phrase *p)
+{
+    return p->toks->n;
 }
 
 void cd_phrase_free(cd_phrase *p)

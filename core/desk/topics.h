@@ -56,6 +56,11 @@ cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out
                             cd_error *err);
 /* Occurrences of the phrase in the list (consecutive tokens). */
 size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
+/* The same from token from up to (not including) to; the number of tokens
+ * of the list, and of words of the phrase (a bound of the work per token). */
+size_t cd_phrase_count_range(const cd_phrase *p, const cd_toklist *l, size_t from, size_t to);
+size_t cd_toklist_count(const cd_toklist *l);
+size_t cd_phrase_words(const cd_phrase *p);
 void cd_phrase_free(cd_phrase *p);
 
 /* ---- the taxonomy ------------------------------------------------------- */

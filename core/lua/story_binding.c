@@ -173,15 +173,31 @@ static int m_prob(lua_State *L)
 
 /* ---- words -------------------------------------------------------------- */
 
+#define PHRASE_CHUNK 4096   /* tokens between two reports to the budget */
+#define BYTES_PER_STEP 64
+
+/* Count under the budget: a step per token tried and word compared at
+ * most; the phrase is freed before any budget error is raised. */
 static size_t phrase_count(lua_State *L, cd_desk *d)
 {
-    const char *text = luaL_checkstring(L, 2);
+    size_t len;
+    const char *text = luaL_checklstring(L, 2, &len);
+    cd_sandbox_steps(L, 1 + len / BYTES_PER_STEP);
     cd_phrase *p;
     cd_error e;
     if (cd_phrase_compile(d->tok, text, &p, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
-    size_t n = cd_phrase_count(p, d->cur.toks);
+    size_t n = 0, ntok = cd_toklist_count(d->cur.toks), words = cd_phrase_words(p);
+    int ok = 1;
+    for (size_t from = 0; ok && from < ntok; from += PHRASE_CHUNK) {
+        size_t to = ntok - from > PHRASE_CHUNK ? from + PHRASE_CHUNK : ntok;
+        ok = cd_sandbox_count(L, (to - from) * words);
+        if (ok)
+            n += cd_phrase_count_range(p, d->cur.toks, from, to);
+    }
     cd_phrase_free(p);
+    if (!ok)
+        cd_sandbox_steps(L, 0);
     return n;
 }
 
@@ -201,18 +217,32 @@ static int m_count(lua_State *L)
 
 /* ---- notes: tags and log ------------------------------------------------ */
 
-static void add_note(lua_State *L, char ***list, size_t *n, const char *s, int unique)
+/* A tag or log line is kept by the engine, outside the Lua state, and
+ * held against the desk's memory limit until the story is done. */
+static void add_note(lua_State *L, cd_desk *d, char ***list, size_t *n, const char *s,
+                     int unique)
 {
     for (size_t i = 0; unique && i < *n; i++)
         if (!strcmp((*list)[i], s))
             return;
     if (*n >= MAX_NOTES)
         luaL_error(L, "more than %d tags or log lines for one story", MAX_NOTES);
+    size_t cost = cd_desk_note_cost(s);
+    if (!cd_sandbox_hold(d->sb, cost)) {
+        size_t limit;
+        cd_sandbox_get_limits(d->sb, NULL, &limit, NULL);
+        luaL_error(L, "memory limit of %I bytes exceeded (by the story's tags and log lines)",
+                   (lua_Integer)limit);
+    }
     char **v = realloc(*list, (*n + 1) * sizeof *v);
-    if (!v)
+    char *copy = v ? strdup(s) : NULL;
+    if (v)
+        *list = v;
+    if (!copy) {
+        cd_sandbox_release(d->sb, cost);
         luaL_error(L, "out of memory");
-    *list = v;
-    v[*n] = cd_desk_strdup(L, s);
+    }
+    v[*n] = copy;
     (*n)++;
 }
 
@@ -222,7 +252,7 @@ static int m_tag(lua_State *L)
     const char *tag = luaL_checkstring(L, 2);
     if (!*tag)
         return luaL_error(L, "a tag cannot be empty");
-    add_note(L, &d->cur.tags, &d->cur.ntags, tag, 1);
+    add_note(L, d, &d->cur.tags, &d->cur.ntags, tag, 1);
     return 0;
 }
 
@@ -249,7 +279,7 @@ static int m_log(lua_State *L)
     char *where = cd_desk_caller_where(L);
     lua_pushfstring(L, "%s: %s", where, lua_tostring(L, -1));
     free(where);
-    add_note(L, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
+    add_note(L, d, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
     return 0;
 }
 
