@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stddef.h>
 
+#include "deliver/deliver_json.h"
+
 enum {
     CLI_OK = 0,       /* success */
     CLI_PARTIAL = 1,  /* a story or input failed, the others went on */
@@ -27,7 +29,11 @@ int cli_route(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_watch(int argc, char **argv);
 
-/* "copydesk: <what>: <why>" on stderr. */
+/* Append s to b with control characters as \xNN: story fields in a line
+ * meant for people never break it or forge another. */
+void cli_escape(cd_buf *b, const char *s);
+
+/* "copydesk: <what>: <why>" on stderr, control characters escaped. */
 void cli_error(const char *what, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

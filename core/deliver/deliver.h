@@ -57,8 +57,11 @@ cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t l
 /* ---- helpers shared by the kinds and by the dead-letter folder ---------- */
 
 /* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a
- * leading dot becomes '_', and when the id was changed or is long, a hash
- * of the whole id is appended so that distinct ids keep distinct names.
+ * leading dot becomes '_', and when the id was changed, is long, or ends
+ * as a changed name does ("-" and 16 hex digits), a hash of the whole id
+ * is appended.  An id kept as is never ends that way, so it cannot meet
+ * a changed one; two changed ids meet only if their hashes collide, which
+ * cd_story_file_write detects.
  * Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
  * be at least 32. */
 void cd_safe_filename(const char *id, char *out, size_t cap);
@@ -70,9 +73,18 @@ cd_status cd_mkdirs(const char *path, cd_error *err);
 cd_status cd_folder_write(const char *dir, const char *name, const char *data,
                           size_t len, cd_error *err);
 
+/* cd_folder_write for a story's JSON, which begins with its id: when
+ * dir/name exists it is replaced only if it holds the same id (the story
+ * delivered again); a file of another story is an error, never replaced
+ * (two ids can share a name only through a collision of the 64-bit hash
+ * that cd_safe_filename appends). */
+cd_status cd_story_file_write(const char *dir, const char *name, const char *data,
+                              size_t len, cd_error *err);
+
 /* Write a story that could not be delivered to the dead-letter folder dir,
  * as {"destination":..., "error":..., "story":<json>}, in a file named
- * after the id and the destination. */
+ * after the id and the destination (ID.DEST.json; ID.DEST-2.json and so on
+ * when that is taken: a dead letter never replaces another). */
 cd_status cd_dead_letter_write(const char *dir, const char *id, const char *dest_name,
                                const char *why, const char *json, size_t len,
                                cd_error *err);
