@@ -187,13 +187,14 @@ static size_t phrase_count(lua_State *L, cd_desk *d)
     cd_error e;
     if (cd_phrase_compile(d->tok, text, &p, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
-    size_t n = 0, ntok = cd_toklist_count(d->cur.toks), words = cd_phrase_words(p);
+    const cd_toklist *l = d->cur.toks;
+    size_t n = 0, ntok = l ? l->n : 0, words = p->toks->n;
     int ok = 1;
     for (size_t from = 0; ok && from < ntok; from += PHRASE_CHUNK) {
         size_t to = ntok - from > PHRASE_CHUNK ? from + PHRASE_CHUNK : ntok;
         ok = cd_sandbox_count(L, (to - from) * words);
-        if (ok)
-            n += cd_phrase_count_range(p, d->cur.toks, from, to);
+        for (size_t i = from; ok && i < to; i++)
+            n += (size_t)cd_phrase_at(p, l, i);
     }
     cd_phrase_free(p);
     if (!ok)
