@@ -88,15 +88,19 @@ typedef struct cd_feed_batch {
     int (*stop)(void *ud);
     void *ud;
     char **ids;               /* to remember */
-    size_t nids;
+    size_t nids, cap;
     size_t fresh;             /* new items seen in the document */
+    int parsed;               /* a document was parsed */
+    int incomplete;           /* not every item of it was looked at */
+    int full_reported;        /* the memory of ids is full, said once */
 } cd_feed_batch;
 
 /* Parse a fetched document (f->format, or detected) into the batch. */
 cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
                               size_t *nitems, cd_error *err);
 /* Remember the batch's ids as seen when remember (the spool is synced),
- * count them, and release them. */
+ * count them, and release them.  When remember and the whole document
+ * was read, the ids the feed no longer serves may be forgotten. */
 void cd_feed_batch_finish(cd_feed_batch *b, int remember);
 
 /* ---- the watch --------------------------------------------------------------------- */
