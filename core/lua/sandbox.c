@@ -432,7 +432,7 @@ static int sb_print(lua_State *L)
     fputs("copydesk: lua: ", stderr);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
             fprintf(stderr, "\\x%02x", c);
         else
             fputc(c, stderr);

@@ -56,15 +56,16 @@ refused_to_fallback move_huge move "instruction budget of 1000000 exceeded"
 # ---- the wall clock inside one C call ---------------------------------------------
 # limits { seconds = 0.5 } and a budget too large to matter.  The time of
 # the whole process less that of the same run without the attack (start-up
-# under ASan): below 0.5 s + 0.1 s margin + 0.3 s for a busy machine
+# under ASan): below 0.5 s + 0.1 s margin + 0.9 s for a busy machine (the
+# wall clock is wall time: a loaded machine stretches every step)
 route_desk rep_empty
 base=$took
 route_desk pattern_clock
 refused_to_fallback pattern_clock bomb "time limit of 0.5 s exceeded"
-under 0.9 "$(echo "$took - $base" | bc)" "pattern_clock: a backtracking match stops at its wall clock"
+under 1.5 "$(echo "$took - $base" | bc)" "pattern_clock: a backtracking match stops at its wall clock"
 route_desk sort_virtual
 refused_to_fallback sort_virtual sort "time limit of 0.5 s exceeded"
-under 0.9 "$(echo "$took - $base" | bc)" "sort_virtual: sorting 2^31 made-up elements stops at its wall clock"
+under 1.5 "$(echo "$took - $base" | bc)" "sort_virtual: sorting 2^31 made-up elements stops at its wall clock"
 route_desk tag_timeout
 refused_to_fallback tag_timeout tag_then_hang "time limit of 0.5 s exceeded"
 lacks "tag_timeout: the failed rule's tag is not delivered" review.jsonl "from-the-failed-rule"
@@ -75,6 +76,16 @@ refused_to_fallback pattern_bomb bomb "instruction budget of 1000000 exceeded"
 under 10 "$took" "pattern_bomb: reported quickly"
 route_desk coroutines
 refused_to_fallback coroutines threads "instruction budget of 1000000 exceeded"
+
+# story:has: a 2,000-word phrase against a story of a million words
+{ printf '{"id":"s1","title":"t","body":"'; yes ab | head -n 1000000 | tr '\n' ' '; printf '"}\n'; } >"$T/ab.jsonl"
+rm -f out.jsonl review.jsonl
+t0=$(now)
+timeout -s KILL 60 "$COPYDESK" route -c "$H/phrase_bomb.lua" "$T/ab.jsonl" >"$T/out" 2>"$T/err"
+rc=$?
+took=$(elapsed "$t0")
+refused_to_fallback phrase_bomb phrase "instruction budget of 1000000 exceeded"
+under 30 "$took" "phrase_bomb: story:has stops at the budget"
 
 # ---- memory: what a rule hands to the engine -----------------------------------------
 if [ -x /usr/bin/time ]; then

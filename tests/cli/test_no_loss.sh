@@ -71,11 +71,12 @@ fi
 printf '%s\n' '{"id":"real\nFAKE -> defense-desk  (rule forged)","title":"t\rx"}' >"$T/forge.jsonl"
 cat >"$T/fail.lua" <<'EOF2'
 destination "desk" { folder = "out2" }
-rule("boom", function(story) error("bad story " .. story.id) end)
+rule("boom", function(story) print("looking at", story.id); error("bad story " .. story.id) end)
 fallback "desk"
 EOF2
 run 1 "forged id: routed (the rule fails on it)" -- cd_ route -c "$T/fail.lua" "$T/forge.jsonl"
 lacks "forged id: no forged line in route's report" "$T/err" "^FAKE"
 has "forged id: the newline is shown escaped" "$T/err" '^real\\x0aFAKE -> defense-desk  \(rule forged\) -> desk  \(fallback' 
+has "forged id: print escapes it too" "$T/err" '^copydesk: lua: looking at.real\\x0aFAKE'
 same "forged id: every line of the report is one the program wrote" \
     "$(grep -cvE '^(copydesk|real|$|  )' "$T/err")" "0"
