@@ -46,6 +46,11 @@ wait "$WRITER"
 check "running: the file being written is routed once complete" 20 has_ids late 10
 same "running: all 10 stories, each once" "$(jq -r .id "$W/out/wire.jsonl" | grep -c '^late-')" "10"
 
+# ---- an id that would forge a log line -------------------------------------------------
+drop "$W/in" forge.json '{"id":"real\nstory id=FAKE route=defense-desk rule=forged outcome=routed","title":"x"}'
+check "log: the story with a newline in its id is logged" 20 has_line "$W/log" 'story id=.*real'
+lacks "log: no forged line" "$W/log" '^story id=FAKE'
+
 # ---- a JSON file written through two opens --------------------------------------------
 printf '{"id":"two-opens",' >"$W/in/two.json"
 sleep 0.4
