@@ -18,15 +18,19 @@ printf '{"id":"s1","title":"t","body":"%s"}\n' "$(head -c 300 /dev/zero | tr '\0
 now() { date +%s.%N; }
 # elapsed START: seconds since START, as a decimal
 elapsed() { echo "$(now) - $1" | bc; }
-# under LIMIT SECONDS NAME: the last command took less than LIMIT s
-under() { if [ "$(echo "$2 < $1" | bc)" = 1 ]; then pass "$3 (${2}s)"; else fail "$3" "took ${2}s, limit ${1}s"; fi; }
+# under LIMIT SECONDS NAME: the last command took less than LIMIT s (not
+# checked under COPYDESK_SLOW, as tests/valgrind sets)
+under() {
+    if [ -n "${COPYDESK_SLOW:-}" ]; then pass "$3 (time not checked: COPYDESK_SLOW)"
+    elif [ "$(echo "$2 < $1" | bc)" = 1 ]; then pass "$3 (${2}s)"; else fail "$3" "took ${2}s, limit ${1}s"; fi
+}
 
 # route_desk DESK: route a.jsonl through tests/hostile/DESK.lua, at most
 # 60 s; stderr in $T/err, the time in $took
 route_desk() {
     rm -f out.jsonl review.jsonl
     local t0; t0=$(now)
-    timeout -s KILL 60 "$COPYDESK" route -c "$H/$1.lua" "$T/a.jsonl" >"$T/out" 2>"$T/err"
+    timeout -s KILL 120 "$COPYDESK" route -c "$H/$1.lua" "$T/a.jsonl" >"$T/out" 2>"$T/err"
     rc=$?
     took=$(elapsed "$t0")
 }
@@ -77,11 +81,14 @@ under 10 "$took" "pattern_bomb: reported quickly"
 route_desk coroutines
 refused_to_fallback coroutines threads "instruction budget of 1000000 exceeded"
 
-# story:has: a 2,000-word phrase against a story of a million words
-{ printf '{"id":"s1","title":"t","body":"'; yes ab | head -n 1000000 | tr '\n' ' '; printf '"}\n'; } >"$T/ab.jsonl"
+# story:has: a 2,000-word phrase against a story of a million words (a
+# tenth of it under COPYDESK_SLOW)
+words=1000000
+[ -n "${COPYDESK_SLOW:-}" ] && words=100000
+{ printf '{"id":"s1","title":"t","body":"'; yes ab | head -n "$words" | tr '\n' ' '; printf '"}\n'; } >"$T/ab.jsonl"
 rm -f out.jsonl review.jsonl
 t0=$(now)
-timeout -s KILL 60 "$COPYDESK" route -c "$H/phrase_bomb.lua" "$T/ab.jsonl" >"$T/out" 2>"$T/err"
+timeout -s KILL 300 "$COPYDESK" route -c "$H/phrase_bomb.lua" "$T/ab.jsonl" >"$T/out" 2>"$T/err"
 rc=$?
 took=$(elapsed "$t0")
 refused_to_fallback phrase_bomb phrase "instruction budget of 1000000 exceeded"
@@ -111,7 +118,7 @@ rc=$?
 same "rep_load: check passes" "$rc" "0"
 under 10 "$(elapsed "$t0")" "rep_load: check does not hang"
 t0=$(now)
-timeout -s KILL 60 "$COPYDESK" check -c "$H/load_hang.lua" >"$T/out" 2>"$T/err"
+timeout -s KILL 300 "$COPYDESK" check -c "$H/load_hang.lua" >"$T/out" 2>"$T/err"
 rc=$?
 took=$(elapsed "$t0")
 same "load_hang: a desk that hangs at load is refused, exit 2" "$rc" "2"

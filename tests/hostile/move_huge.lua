@@ -2,6 +2,7 @@
 destination "out" { jsonl = "out.jsonl" }
 destination "review" { jsonl = "review.jsonl" }
 fallback "review"
+limits { seconds = 60 }  -- the instruction budget, not the clock, must stop it
 rule("move", function(story)
   table.move({}, 1, 2^53, 2)
   return "out"

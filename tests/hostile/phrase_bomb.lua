@@ -3,6 +3,7 @@
 destination "out" { jsonl = "out.jsonl" }
 destination "review" { jsonl = "review.jsonl" }
 fallback "review"
+limits { seconds = 60 }  -- the instruction budget, not the clock, must stop it
 rule("phrase", function(story)
   if story:has(string.rep("ab ", 1999) .. "zz") then return "out" end
 end)
