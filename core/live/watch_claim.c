@@ -64,8 +64,8 @@ cd_status cd_claim_move(const char *from, const char *dir, const char *name, cha
     return st;
 }
 
-/* Files of a dead watch's folder back to the inbox. */
-static void give_back(watch *w, const char *dir)
+/* The files of a processing folder back to the inbox. */
+static void return_files(watch *w, const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -80,6 +80,12 @@ static void give_back(watch *w, const char *dir)
     }
     if (d)
         closedir(d);
+}
+
+/* A dead watch's folder: its files back to the inbox, the folder gone. */
+static void give_back(watch *w, const char *dir)
+{
+    return_files(w, dir);
     char *lock = cd_path_join(dir, ".lock");
     if (lock)
         unlink(lock);
@@ -103,6 +109,10 @@ cd_status cd_claim_open(watch *w, cd_error *err)
         if (w->claim_lockfd < 0 || flock(w->claim_lockfd, LOCK_EX | LOCK_NB) != 0)
             st = cd_error_set(err, CD_ERR_IO, "%s: %s", lock, strerror(errno));
     }
+    /* a dead watch with this process's id (a restarted container) left
+     * files in this very folder: routed again too */
+    if (st == CD_OK)
+        return_files(w, w->claim_dir);
     /* the folders of watches that died: their files are routed again */
     DIR *d = st == CD_OK ? opendir(base) : NULL;
     struct dirent *e;

@@ -88,7 +88,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             return NULL;
     }
     /* a C call that builds a large result stops at the deadline */
-    if (nsize - old >= LATE_BLOCK && nsize > old && sb->armed && sb->seconds > 0 &&
+    if (nsize > old && nsize - old >= LATE_BLOCK && sb->armed && sb->seconds > 0 &&
         (sb->tripped == 2 || now_s() > sb->deadline)) {
         if (!sb->tripped)
             sb->tripped = 2;
