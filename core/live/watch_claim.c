@@ -5,7 +5,8 @@
  * writing (a read lease, F_SETLEASE F_RDLCK, is refused while one does;
  * where leases are not allowed, as for another user's file without
  * CAP_LEASE, only the next rule holds) and, unless it was renamed into
- * the inbox, once it has not changed for SETTLE_S: a writer that closes
+ * the inbox (seen by inotify, or at start-up by a change time after the
+ * last write), once it has not changed for SETTLE_S: a writer that closes
  * and opens again within that time is waited for.  The same at start-up
  * as during the run.  A writer that pauses longer between two opens must
  * write under a hidden name (.name) or elsewhere and rename the file in.
@@ -171,6 +172,15 @@ static int open_for_writing(const char *path)
     return r;
 }
 
+/* The inode changed after its data last did: renamed (or chmod-ed) once
+ * written, as a writer that moves a finished file in does; a write updates
+ * both times.  Tells the files found at start-up that were moved in. */
+static int renamed_after_write(const struct stat *sb)
+{
+    return sb->st_ctim.tv_sec > sb->st_mtim.tv_sec ||
+           (sb->st_ctim.tv_sec == sb->st_mtim.tv_sec && sb->st_ctim.tv_nsec > sb->st_mtim.tv_nsec);
+}
+
 int cd_claim_ready(watch *w, const char *name, int moved_in, double *retry_s)
 {
     char *path = cd_path_join(w->o->inbox, name);
@@ -181,7 +191,7 @@ int cd_claim_ready(watch *w, const char *name, int moved_in, double *retry_s)
     } else if (open_for_writing(path) == 1) {
         *retry_s = BUSY_RETRY_S;
         r = 0;
-    } else if (!moved_in) {
+    } else if (!moved_in && !renamed_after_write(&sb)) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         double age = (double)(now.tv_sec - sb.st_mtim.tv_sec) +

@@ -102,13 +102,13 @@ double cd_inbox_wake(cd_inbox *q, double now)
 {
     double next = -1;
     for (size_t i = 0; i < q->nlater; ) {
-        if (q->due[i] <= now) {
+        if (q->due[i] <= now) {     /* queued in the order they were deferred */
             push(q, q->later[i], q->later_moved[i]);
             free(q->later[i]);
             q->nlater--;
-            q->later[i] = q->later[q->nlater];
-            q->due[i] = q->due[q->nlater];
-            q->later_moved[i] = q->later_moved[q->nlater];
+            memmove(q->later + i, q->later + i + 1, (q->nlater - i) * sizeof *q->later);
+            memmove(q->due + i, q->due + i + 1, (q->nlater - i) * sizeof *q->due);
+            memmove(q->later_moved + i, q->later_moved + i + 1, q->nlater - i);
             continue;
         }
         if (next < 0 || q->due[i] - now < next)
