@@ -29,6 +29,7 @@ struct cd_seen {
     uint32_t *table;    /* position + 1 in order, 0 = empty; size a power of two */
     size_t tsize;
     uint32_t poll;      /* the current poll */
+    size_t max;         /* ids remembered at most (CD_SEEN_MAX) */
 };
 
 static uint64_t fingerprint(const char *id)
@@ -70,11 +71,11 @@ static int grow(cd_seen *s)
 {
     if (s->n < s->cap)
         return 1;
-    if (s->cap >= CD_SEEN_MAX)
+    if (s->cap >= s->max)
         return 0;
     size_t cap = s->cap ? s->cap * 2 : 1024;
-    if (cap > CD_SEEN_MAX)
-        cap = CD_SEEN_MAX;
+    if (cap > s->max)
+        cap = s->max;
     entry *v = realloc(s->order, cap * sizeof *v);
     if (!v)
         return 0;
@@ -157,6 +158,7 @@ cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *e
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     s->fd = -1;
     s->keep = keep ? keep : CD_SEEN_KEEP;
+    s->max = CD_SEEN_MAX;
     s->tsize = 2048;
     s->path = strdup(path);
     s->table = calloc(s->tsize, sizeof *s->table);
@@ -210,7 +212,12 @@ int cd_seen_served(cd_seen *s, const char *id)
 
 int cd_seen_room(const cd_seen *s, size_t more)
 {
-    return s->n + more <= CD_SEEN_MAX;
+    return s->n + more <= s->max;
+}
+
+void cd_seen_set_max(cd_seen *s, size_t max)
+{
+    s->max = max > s->n ? max : s->n;
 }
 
 cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
@@ -222,9 +229,8 @@ cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
         return CD_OK;
     }
     if (!remember(s, h))
-        return cd_error_set(err, s->n >= CD_SEEN_MAX ? CD_ERR_LIMIT : CD_ERR_NOMEM,
-                            "%s: cannot remember more than %u ids", s->path,
-                            (unsigned)CD_SEEN_MAX);
+        return cd_error_set(err, s->n >= s->max ? CD_ERR_LIMIT : CD_ERR_NOMEM,
+                            "%s: cannot remember more than %zu ids", s->path, s->max);
     char line[32];
     int n = snprintf(line, sizeof line, "%016" PRIx64 "\n", h);
     if (write(s->fd, line, (size_t)n) != n)

@@ -44,6 +44,8 @@ int cd_seen_served(cd_seen *s, const char *id);
 cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err);
 /* Can `more` ids still be added? */
 int cd_seen_room(const cd_seen *s, size_t more);
+/* Remember at most max ids instead of CD_SEEN_MAX (tests). */
+void cd_seen_set_max(cd_seen *s, size_t max);
 size_t cd_seen_count(const cd_seen *s);
 
 /* A poll begins: the ids marked from now on are those the feed serves. */

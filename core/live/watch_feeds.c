@@ -105,8 +105,8 @@ static int batch_item(void *ud, const cd_feed_item *item)
          * poll: skipped, and said */
         if (!b->full_reported) {
             char msg[200];
-            snprintf(msg, sizeof msg, "the feed serves more than %u items: the new ones "
-                     "beyond are skipped", (unsigned)CD_SEEN_MAX);
+            snprintf(msg, sizeof msg, "the feed serves more items than can be remembered "
+                     "(%zu): the new ones beyond are skipped", cd_seen_count(b->f->seen));
             b->error(b->ud, b->f->name, msg);
             b->full_reported = 1;
         }

@@ -224,12 +224,38 @@ static void a_large_feed_is_routed_once(void **state)
     scratch_remove(dir);
 }
 
+/* Past the most ids a feed may remember, new items are skipped and
+ * reported, never routed at every poll. */
+static void items_beyond_the_memory_are_skipped_and_reported(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cap.seen", dir);
+    feed_state f = { .name = "wire", .format = "jsonl" };
+    cd_error e;
+    assert_int_equal(cd_seen_open(path, 2, &f.seen, &e), CD_OK);
+    cd_seen_set_max(f.seen, 4);
+    routed r = { 0 };
+    const char *doc = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n"
+                      "{\"id\":\"c\",\"title\":\"C\"}\n{\"id\":\"d\",\"title\":\"D\"}\n"
+                      "{\"id\":\"e\",\"title\":\"E\"}\n{\"id\":\"f\",\"title\":\"F\"}\n";
+    assert_string_equal(poll(&f, &r, doc, 1), "a b c d");
+    assert_int_equal(r.errors, 1);
+    assert_string_equal(poll(&f, &r, doc, 1), "");
+    assert_int_equal(r.errors, 2);      /* said again at each poll */
+    assert_int_equal(cd_seen_count(f.seen), 4);
+    cd_seen_free(f.seen);
+    scratch_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(inbox_lists_in_name_order_then_arrival),
         cmocka_unit_test(feed_items_are_routed_once),
         cmocka_unit_test(a_large_feed_is_routed_once),
+        cmocka_unit_test(items_beyond_the_memory_are_skipped_and_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
