@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "copydesk.h"
+#include "base/buf.h"
 
 enum {
     CLI_OK = 0,       /* success */
@@ -31,7 +32,11 @@ int cli_check(int argc, char **argv);
 int cli_watch(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 
-/* "copydesk: <what>: <why>" on stderr. */
+/* Append s to b with control characters as \xNN: story fields in a line
+ * meant for people never break it or forge another. */
+void cli_escape(cd_buf *b, const char *s);
+
+/* "copydesk: <what>: <why>" on stderr, control characters escaped. */
 void cli_error(const char *what, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

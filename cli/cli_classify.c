@@ -390,7 +390,11 @@ enum { STORY_FAILED = 1 };
 
 static void story_error(cli_item *it, const char *msg)
 {
-    cd_buf_printf(&it->msg, "copydesk: classify: %s: %s\n", it->story.source, msg);
+    cd_buf_puts(&it->msg, "copydesk: classify: ");
+    cli_escape(&it->msg, it->story.source ? it->story.source : "");
+    cd_buf_puts(&it->msg, ": ");
+    cli_escape(&it->msg, msg);
+    cd_buf_put(&it->msg, "\n", 1);
     it->flags |= STORY_FAILED;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,14 +13,42 @@
 #include "cli.h"
 #include "copydesk.h"
 
+void cli_escape(cd_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            cd_buf_printf(b, "\\x%02x", *p);
+        else
+            cd_buf_put(b, (const char *)p, 1);
+    }
+}
+
 void cli_error(const char *what, const char *fmt, ...)
 {
+    /* messages quote story ids, titles and Lua errors: one line each,
+     * whatever control characters those hold */
+    char stack[1024];
     va_list ap;
-    fprintf(stderr, "copydesk: %s: ", what);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int n = vsnprintf(stack, sizeof stack, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    char *msg = stack;
+    if (n >= (int)sizeof stack && (msg = malloc((size_t)n + 1)) != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    if (!msg)
+        msg = stack;
+    cd_buf b = {0};
+    cd_buf_printf(&b, "copydesk: %s: ", what);
+    cli_escape(&b, msg);
+    cd_buf_put(&b, "\n", 1);
+    if (!b.failed)
+        fwrite(b.data, 1, b.len, stderr);
+    cd_buf_free(&b);
+    if (msg != stack)
+        free(msg);
 }
 
 static void file_sink(void *ud, const char *s, size_t len)

@@ -129,7 +129,13 @@ static int parse(int argc, char **argv, route_args *a)
 static void warn_problem(const char *msg, void *ud)
 {
     (void)ud;
-    fprintf(stderr, "copydesk: warning: %s\n", msg);
+    cd_buf b = {0};
+    cd_buf_puts(&b, "copydesk: warning: ");
+    cli_escape(&b, msg);
+    cd_buf_put(&b, "\n", 1);
+    if (!b.failed)
+        fwrite(b.data, 1, b.len, stderr);
+    cd_buf_free(&b);
 }
 
 /* The sum of every worker desk's counters (one desk without threads). */
@@ -206,10 +212,12 @@ static void summary(const route_run *r)
     }
 }
 
-/* One line: "id -> a, b  (reason)". */
+/* One line: "id -> a, b  (reason)"; the id and the reason (which quotes
+ * the id and rule errors) with their control characters escaped. */
 static void story_line(cd_buf *b, const cd_story *s, const cd_decision *dec)
 {
-    cd_buf_printf(b, "%s -> ", s->id);
+    cli_escape(b, s->id ? s->id : "");
+    cd_buf_puts(b, " -> ");
     for (size_t i = 0; i < dec->nroute; i++)
         cd_buf_printf(b, "%s%s", i ? ", " : "", dec->route[i]);
     if (dec->outcome == CD_OUTCOME_DEAD_LETTER)
@@ -224,13 +232,18 @@ static void story_line(cd_buf *b, const cd_story *s, const cd_decision *dec)
             strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         cd_buf_printf(b, " [held until %s, not delivered]", when);
     }
-    cd_buf_printf(b, "  (%s)\n", dec->reason);
+    cd_buf_puts(b, "  (");
+    cli_escape(b, dec->reason);
+    cd_buf_puts(b, ")\n");
 }
 
 static void report(cd_desk *desk, cli_item *it, const cd_decision *dec, const route_args *a)
 {
-    if (dec->error)
-        cd_buf_printf(&it->msg, "copydesk: route: %s\n", dec->error);
+    if (dec->error) {
+        cd_buf_puts(&it->msg, "copydesk: route: ");
+        cli_escape(&it->msg, dec->error);
+        cd_buf_put(&it->msg, "\n", 1);
+    }
     if (a->dry && a->ninjs) {
         char *doc = cd_desk_ninjs(desk);
         if (doc) {
@@ -269,7 +282,11 @@ static void route_one(void *wp, cli_item *it, cli_pipe *p)
     if (a->dry) {
         cd_error err;
         if (cd_desk_route(w->desk, &it->story, 1, &dec, &err) != CD_OK) {
-            cd_buf_printf(&it->msg, "copydesk: %s: %s\n", it->story.id, err.msg);
+            cd_buf_puts(&it->msg, "copydesk: ");
+            cli_escape(&it->msg, it->story.id ? it->story.id : "");
+            cd_buf_puts(&it->msg, ": ");
+            cli_escape(&it->msg, err.msg);
+            cd_buf_put(&it->msg, "\n", 1);
             it->flags |= STORY_UNREADABLE;
             return;
         }

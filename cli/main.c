@@ -1,6 +1,7 @@
 /*
  * main.c - the copydesk program: dispatches to a subcommand, git style.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
+    /* a file over the size limit (ulimit -f) is a write error, EFBIG, that
+     * delivery reports and recovers from, not a death by SIGXFSZ */
+    signal(SIGXFSZ, SIG_IGN);
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         usage(stdout);

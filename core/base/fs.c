@@ -75,6 +75,17 @@ static int name_byte_ok(unsigned char c)
            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+/* Does the name end as a changed id's name does: "-" and 16 hex digits? */
+static int looks_hashed(const char *name, size_t n)
+{
+    if (n < 17 || name[n - 17] != '-')
+        return 0;
+    for (size_t i = n - 16; i < n; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
 void cd_safe_filename(const char *id, char *out, size_t cap)
 {
     size_t keep = cap - 18; /* room for "-" + 16 hex digits + NUL */
@@ -97,6 +108,11 @@ void cd_safe_filename(const char *id, char *out, size_t cap)
         changed = 1;
     }
     out[n] = '\0';
+    /* an id kept as is must not look like another id's changed name:
+     * "../x" becomes "_._x-<hash>", so the id "_._x-<that hash>" gets a
+     * hash of its own too */
+    if (!changed && looks_hashed(out, n))
+        changed = 1;
     if (changed)
         snprintf(out + n, cap - n, "-%016llx", (unsigned long long)fnv1a(id));
 }
@@ -169,35 +185,121 @@ static mode_t current_umask(void)
     return mask;
 }
 
-cd_status cd_folder_write(const char *dir, const char *name, const char *data,
-                          size_t len, cd_error *err)
+/* Write data and a newline to a new temporary file in dir (its path in
+ * tmp); on error nothing is left behind. */
+static cd_status write_temp(const char *dir, const char *name, const char *data, size_t len,
+                            cd_buf *tmp, const char *what, cd_error *err)
 {
-    cd_buf tmp = {0}, final = {0};
-    cd_buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name);
-    cd_buf_printf(&final, "%s/%s", dir, name);
-    cd_status st = CD_OK;
-    if (tmp.failed || final.failed) {
-        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    int fd = mkstemp(tmp.data);
-    if (fd < 0) {
-        st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
-        goto done;
-    }
+    cd_buf_printf(tmp, "%s/.%s.XXXXXX", dir, name);
+    if (tmp->failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    int fd = mkstemp(tmp->data);
+    if (fd < 0)
+        return cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
     /* mkstemp makes 0600; a delivered story is a file like any other the
      * user writes: 0644 less the umask (like the jsonl destination) */
     static _Atomic int mask = -1;
     if (mask < 0)
         mask = (int)current_umask();
     fchmod(fd, 0644 & ~(mode_t)mask);
-    st = write_all(fd, data, len, final.data, err);
+    cd_status st = write_all(fd, data, len, what, err);
     if (st == CD_OK)
-        st = write_all(fd, "\n", 1, final.data, err);
+        st = write_all(fd, "\n", 1, what, err);
     if (close(fd) != 0 && st == CD_OK)
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", what, strerror(errno));
+    if (st != CD_OK)
+        unlink(tmp->data);
+    return st;
+}
+
+cd_status cd_folder_write(const char *dir, const char *name, const char *data,
+                          size_t len, cd_error *err)
+{
+    cd_buf tmp = {0}, final = {0};
+    cd_buf_printf(&final, "%s/%s", dir, name);
+    cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
+                                : write_temp(dir, name, data, len, &tmp, final.data, err);
+    if (st == CD_OK && rename(tmp.data, final.data) != 0) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
-    if (st == CD_OK && rename(tmp.data, final.data) != 0)
+        unlink(tmp.data);
+    }
+    cd_buf_free(&tmp);
+    cd_buf_free(&final);
+    return st;
+}
+
+/* The length of data's leading {"id":"..." (through the closing quote),
+ * or 0 when data does not begin with an id. */
+static size_t id_field_len(const char *data, size_t len)
+{
+    static const char head[] = "{\"id\":\"";
+    size_t i = sizeof head - 1;
+    if (len < i || memcmp(data, head, i) != 0)
+        return 0;
+    for (; i < len; i++) {
+        if (data[i] == '\\')
+            i++;
+        else if (data[i] == '"')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Does the file at path begin with the n bytes of want? */
+static int file_begins_with(const char *path, const char *want, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    char buf[4096];
+    size_t got = 0;
+    int same = 1;
+    while (same && got < n) {
+        size_t ask = n - got < sizeof buf ? n - got : sizeof buf;
+        ssize_t r = read(fd, buf, ask);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            same = 0;
+            break;
+        }
+        same = memcmp(buf, want + got, (size_t)r) == 0;
+        got += (size_t)r;
+    }
+    close(fd);
+    return same;
+}
+
+cd_status cd_story_file_write(const char *dir, const char *name, const char *data,
+                              size_t len, cd_error *err)
+{
+    cd_buf tmp = {0}, final = {0};
+    cd_buf_printf(&final, "%s/%s", dir, name);
+    cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
+                                : write_temp(dir, name, data, len, &tmp, final.data, err);
+    if (st != CD_OK)
+        goto done;
+    /* link() puts the file in place only when the name is free */
+    if (link(tmp.data, final.data) == 0) {
+        unlink(tmp.data);
+        goto done;
+    }
+    int why = errno;
+    if (why != EEXIST && access(final.data, F_OK) == 0)
+        why = EEXIST;           /* a file system without hard links */
+    size_t n = id_field_len(data, len);
+    if (why == EEXIST && n && !file_begins_with(final.data, data, n)) {
+        st = cd_error_set(err, CD_ERR_IO,
+                          "%s already holds another story whose id maps to the same "
+                          "file name (%.*s); not replaced", final.data,
+                          (int)(n > 200 ? 200 : n), data);
+    } else if (why != EEXIST && why != EPERM && why != ENOTSUP && why != EOPNOTSUPP &&
+               why != EXDEV && why != EMLINK) {
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(why));
+    } else if (rename(tmp.data, final.data) != 0) {
+        /* the same story again (or no hard links): replace */
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
+    }
     if (st != CD_OK)
         unlink(tmp.data);
 done:
@@ -205,3 +307,42 @@ done:
     cd_buf_free(&final);
     return st;
 }
+
+cd_status cd_folder_write_new(const char *dir, const char *base, const char *data, size_t len,
+                              cd_error *err)
+{
+    cd_buf tmp = {0}, final = {0};
+    cd_buf_printf(&final, "%s/%s.json", dir, base);
+    cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
+                                : write_temp(dir, base, data, len, &tmp, final.data, err);
+    for (unsigned k = 2; st == CD_OK; k++) {
+        if (link(tmp.data, final.data) == 0) {
+            unlink(tmp.data);
+            break;
+        }
+        int why = errno;
+        if (why != EEXIST) {
+            /* no hard links here: rename when the name is free */
+            if (access(final.data, F_OK) != 0) {
+                if (rename(tmp.data, final.data) != 0)
+                    st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
+                break;
+            }
+        }
+        if (k > 100000) {
+            st = cd_error_set(err, CD_ERR_IO, "%s: too many dead letters of this name",
+                              final.data);
+            break;
+        }
+        cd_buf_reset(&final);
+        cd_buf_printf(&final, "%s/%s-%u.json", dir, base, k);
+        if (final.failed)
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    if (st != CD_OK && tmp.data)
+        unlink(tmp.data);
+    cd_buf_free(&tmp);
+    cd_buf_free(&final);
+    return st;
+}
+

@@ -31,10 +31,25 @@ cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd
 cd_status cd_folder_write(const char *dir, const char *name, const char *data,
                           size_t len, cd_error *err);
 
+/* cd_folder_write for a story's JSON, which begins with its id: when
+ * dir/name exists it is replaced only if it holds the same id (the story
+ * delivered again); a file of another story is an error, never replaced
+ * (two ids can share a name only through a collision of the 64-bit hash
+ * that cd_safe_filename appends). */
+cd_status cd_story_file_write(const char *dir, const char *name, const char *data,
+                              size_t len, cd_error *err);
+
+/* cd_folder_write to a name not taken: dir/base.json, or base-2.json,
+ * base-3.json ... when taken; never replaces a file. */
+cd_status cd_folder_write_new(const char *dir, const char *base, const char *data,
+                              size_t len, cd_error *err);
+
 /* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a
- * leading dot becomes '_', and when the id was changed or is long, a hash
- * of the whole id is appended so that distinct ids keep distinct names.
- * Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
+ * leading dot becomes '_', and when the id was changed, is long, or ends
+ * as a changed name does ("-" and 16 hex digits), a hash of the whole id
+ * is appended.  An id kept as is never ends that way, so it cannot meet
+ * a changed one; two changed ids meet only if their hashes collide, which
+ * cd_story_file_write detects.  Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
  * be at least 32. */
 void cd_safe_filename(const char *id, char *out, size_t cap);
 

@@ -142,7 +142,7 @@ cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
     cd_safe_filename(id, safe_id, sizeof safe_id);
     cd_safe_filename(dest_name, safe_dest, sizeof safe_dest);
     cd_buf name = {0}, env = {0};
-    cd_buf_printf(&name, "%s.%s.json", safe_id, safe_dest);
+    cd_buf_printf(&name, "%s.%s", safe_id, safe_dest);
     cd_buf_puts(&env, "{\"destination\":");
     cd_buf_json_string(&env, dest_name, strlen(dest_name));
     cd_buf_puts(&env, ",\"error\":");
@@ -154,7 +154,7 @@ cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
     if (name.failed || env.failed)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     else if ((st = cd_mkdirs(dir, err)) == CD_OK)
-        st = cd_folder_write(dir, name.data, env.data, env.len, err);
+        st = cd_folder_write_new(dir, name.data, env.data, env.len, err);
     cd_buf_free(&name);
     cd_buf_free(&env);
     return st;

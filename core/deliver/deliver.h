@@ -89,7 +89,9 @@ cd_status cd_probe_file(const char *path, cd_error *err);
 
 /* Keep a story d could not take in its dead-letter folder (created when
  * missing), as {"destination":..., "error":why, "failed_at":..., "story":<json>},
- * in a file named after the id and the destination. */
+ * in a file named after the id and the destination (ID.DEST.json, or
+ * ID.DEST-2.json and so on when taken: a dead letter never replaces
+ * another). */
 /* The folder cd_dest_dead_letter writes to. */
 const char *cd_dest_dead_letter_dir(const cd_dest *d);
 

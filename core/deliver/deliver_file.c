@@ -1,11 +1,13 @@
 /*
  * deliver_file.c - the local destination kinds: folder, jsonl, stdout.
  *
- * folder writes one file per story atomically (cd_folder_write); a story
- * delivered twice replaces its earlier file.  jsonl appends each story as
- * one line with a single write(2) on an O_APPEND descriptor, so that lines
- * of concurrent writers do not interleave and a reader never sees half a
- * line followed by another story.
+ * folder writes one file per story atomically (cd_story_file_write); a
+ * story delivered twice replaces its earlier file, a file holding another
+ * story is never replaced.  jsonl appends each story as one line with a
+ * single write(2) on an O_APPEND descriptor, so that lines of concurrent
+ * writers do not interleave; a write cut short (a full disk, the file size
+ * limit) is truncated back to where the line began, so the file never
+ * ends in half a line that the next story would be glued to.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +32,7 @@ cd_status cd_deliver_folder(cd_dest *d, const char *id, const char *json, size_t
     char name[200];
     cd_safe_filename(id, name, sizeof name - 5);
     strcat(name, ".json");
-    return cd_folder_write(d->target, name, json, len, err);
+    return cd_story_file_write(d->target, name, json, len, err);
 }
 
 /* Create the folder that holds path, when path has one. */
@@ -47,6 +49,34 @@ static cd_status make_parent(const char *path, cd_error *err)
     return st;
 }
 
+/* One write(2) of the whole line; when only part of it is written (the
+ * rest fails with ENOSPC, EFBIG, EDQUOT ...), the part is cut off again:
+ * with O_APPEND our bytes start where the descriptor's offset was moved to,
+ * less what was written. */
+static cd_status append_line(cd_dest *d, const char *data, size_t len, cd_error *err)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(d->fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        int why = n < 0 ? errno : ENOSPC;
+        if (done > 0) {
+            off_t end = lseek(d->fd, 0, SEEK_CUR);
+            if (end < (off_t)done || ftruncate(d->fd, end - (off_t)done) != 0)
+                return cd_error_set(err, CD_ERR_IO,
+                                    "%s: %s, and the partial line could not be removed: %s",
+                                    d->target, strerror(why), strerror(errno));
+        }
+        return cd_error_set(err, CD_ERR_IO, "%s: %s", d->target, strerror(why));
+    }
+    return CD_OK;
+}
+
 cd_status cd_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err)
 {
     if (d->fd < 0) {
@@ -61,7 +91,7 @@ cd_status cd_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *e
     cd_buf_put(&line, json, len);
     cd_buf_put(&line, "\n", 1);
     cd_status st = line.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
-                               : cd_write_fd(d->fd, line.data, line.len, d->target, err);
+                               : append_line(d, line.data, line.len, err);
     cd_buf_free(&line);
     return st;
 }

@@ -44,6 +44,11 @@ void cd_desk_opts_default(cd_desk_opts *opts)
 
 /* ---- helpers for the bindings ------------------------------------------- */
 
+size_t cd_desk_note_cost(const char *s)
+{
+    return strlen(s) + 1 + sizeof(char *);
+}
+
 char *cd_desk_strdup(lua_State *L, const char *s)
 {
     char *c = strdup(s);
@@ -191,10 +196,25 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
+/* Drop the notes (tags or log lines) from keep on, and release what they
+ * held against the memory limit. */
+static void drop_notes(cd_desk *d, char **v, size_t *n, size_t keep)
+{
+    for (size_t i = keep; i < *n; i++) {
+        if (d->sb)
+            cd_sandbox_release(d->sb, cd_desk_note_cost(v[i]));
+        free(v[i]);
+    }
+    if (*n > keep)
+        *n = keep;
+}
+
 static void reset_story(cd_desk *d)
 {
-    free_strv(d->cur.tags, d->cur.ntags);
-    free_strv(d->cur.log, d->cur.nlog);
+    drop_notes(d, d->cur.tags, &d->cur.ntags, 0);
+    drop_notes(d, d->cur.log, &d->cur.nlog, 0);
+    free(d->cur.tags);
+    free(d->cur.log);
     d->cur.tags = d->cur.log = NULL;
     d->cur.ntags = d->cur.nlog = 0;
     d->cur.live = 0;
@@ -643,6 +663,7 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
 {
     desk_rule *r = &d->rules[i];
     int top = lua_gettop(L);
+    size_t ntags = d->cur.ntags;   /* a rule that fails tags nothing */
     if (r->fn_ref == LUA_NOREF) {
         lua_pushnil(L);
     } else {
@@ -651,14 +672,17 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
         if (cd_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
             rule_failed(d, i, lua_tostring(L, -1));
             lua_settop(L, top);
+            drop_notes(d, d->cur.tags, &d->cur.ntags, ntags);
             return -1;
         }
     }
     char why[300];
     int r_ans = take_answer(L, d, r, why, sizeof why);
     lua_settop(L, top);
-    if (r_ans < 0)
+    if (r_ans < 0) {
         rule_failed(d, i, why);
+        drop_notes(d, d->cur.tags, &d->cur.ntags, ntags);
+    }
     return r_ans;
 }
 

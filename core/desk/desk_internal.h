@@ -179,6 +179,8 @@ const cd_desk *cd_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
                               const int64_t **models);
 void cd_desk_share_free(cd_desk *d);
 
+/* What a tag or log line s costs against the memory limit. */
+size_t cd_desk_note_cost(const char *s);
 /* strdup or raise a Lua memory error. */
 char *cd_desk_strdup(lua_State *L, const char *s);
 

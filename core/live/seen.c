@@ -1,7 +1,8 @@
 /*
  * seen.c - remembered feed item ids (see seen.h).  Fingerprints live in
- * insertion order in an array (for forgetting the oldest) and in an
- * open-addressing hash table rebuilt whenever the array is trimmed.
+ * insertion order in an array, each with the number of the last poll that
+ * served it, and in an open-addressing hash table of array positions,
+ * rebuilt whenever the array is compacted or grows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,14 +15,21 @@
 
 #include "live/seen.h"
 
+typedef struct entry {
+    uint64_t h;
+    uint32_t poll;      /* the last poll that served it */
+} entry;
+
 struct cd_seen {
     char *path;
     int fd;             /* the file, open for appending */
     size_t keep;
-    uint64_t *order;    /* fingerprints, oldest first; n of them, cap 2 * keep */
-    size_t n;
-    uint64_t *table;    /* open addressing, 0 = empty; size a power of two */
+    entry *order;       /* oldest first; n of them, room for cap */
+    size_t n, cap;
+    uint32_t *table;    /* position + 1 in order, 0 = empty; size a power of two */
     size_t tsize;
+    uint32_t poll;      /* the current poll */
+    size_t max;         /* ids remembered at most (CD_SEEN_MAX) */
 };
 
 static uint64_t fingerprint(const char *id)
@@ -34,42 +42,69 @@ static uint64_t fingerprint(const char *id)
     return h ? h : 1;
 }
 
-static int table_has(const cd_seen *s, uint64_t h)
+/* The position of h in order, or -1. */
+static ptrdiff_t find(const cd_seen *s, uint64_t h)
 {
     for (size_t i = h & (s->tsize - 1); s->table[i]; i = (i + 1) & (s->tsize - 1))
-        if (s->table[i] == h)
-            return 1;
-    return 0;
+        if (s->order[s->table[i] - 1].h == h)
+            return (ptrdiff_t)s->table[i] - 1;
+    return -1;
 }
 
-static void table_put(cd_seen *s, uint64_t h)
+static void table_put(cd_seen *s, size_t pos)
 {
-    size_t i = h & (s->tsize - 1);
-    while (s->table[i] && s->table[i] != h)
+    size_t i = s->order[pos].h & (s->tsize - 1);
+    while (s->table[i])
         i = (i + 1) & (s->tsize - 1);
-    s->table[i] = h;
+    s->table[i] = (uint32_t)pos + 1;
 }
 
 static void rebuild(cd_seen *s)
 {
     memset(s->table, 0, s->tsize * sizeof *s->table);
     for (size_t i = 0; i < s->n; i++)
-        table_put(s, s->order[i]);
+        table_put(s, i);
 }
 
-/* Remember h in memory; 1 when the oldest half was just forgotten. */
+/* Room for one more: the array and a table at most half full. */
+static int grow(cd_seen *s)
+{
+    if (s->n < s->cap)
+        return 1;
+    if (s->cap >= s->max)
+        return 0;
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    if (cap > s->max)
+        cap = s->max;
+    entry *v = realloc(s->order, cap * sizeof *v);
+    if (!v)
+        return 0;
+    s->order = v;
+    s->cap = cap;
+    size_t tsize = s->tsize;
+    while (tsize < 2 * cap)
+        tsize *= 2;
+    if (tsize != s->tsize) {
+        uint32_t *t = calloc(tsize, sizeof *t);
+        if (!t)
+            return 0;
+        free(s->table);
+        s->table = t;
+        s->tsize = tsize;
+        rebuild(s);
+    }
+    return 1;
+}
+
 static int remember(cd_seen *s, uint64_t h)
 {
-    int trimmed = 0;
-    if (s->n == 2 * s->keep) {
-        memmove(s->order, s->order + s->keep, s->keep * sizeof *s->order);
-        s->n = s->keep;
-        rebuild(s);
-        trimmed = 1;
-    }
-    s->order[s->n++] = h;
-    table_put(s, h);
-    return trimmed;
+    if (!grow(s))
+        return 0;
+    s->order[s->n].h = h;
+    s->order[s->n].poll = s->poll;
+    table_put(s, s->n);
+    s->n++;
+    return 1;
 }
 
 static cd_status rewrite(cd_seen *s, cd_error *err)
@@ -85,7 +120,7 @@ static cd_status rewrite(cd_seen *s, cd_error *err)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", tmp, strerror(errno));
     } else {
         for (size_t i = 0; i < s->n; i++)
-            fprintf(f, "%016" PRIx64 "\n", s->order[i]);
+            fprintf(f, "%016" PRIx64 "\n", s->order[i].h);
         if (fclose(f) != 0 || rename(tmp, s->path) != 0)
             st = cd_error_set(err, CD_ERR_IO, "%s: %s", s->path, strerror(errno));
     }
@@ -110,8 +145,8 @@ static void replay(cd_seen *s, FILE *f)
         if (strlen(line) != 17 || line[16] != '\n')
             continue;   /* torn or foreign line */
         uint64_t h = strtoull(line, &end, 16);
-        if (end == line + 16 && h && !table_has(s, h))
-            remember(s, h);
+        if (end == line + 16 && h && find(s, h) < 0 && !remember(s, h))
+            break;
     }
 }
 
@@ -123,13 +158,11 @@ cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *e
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     s->fd = -1;
     s->keep = keep ? keep : CD_SEEN_KEEP;
-    s->tsize = 1;
-    while (s->tsize < 4 * s->keep)
-        s->tsize *= 2;
+    s->max = CD_SEEN_MAX;
+    s->tsize = 2048;
     s->path = strdup(path);
-    s->order = malloc(2 * s->keep * sizeof *s->order);
     s->table = calloc(s->tsize, sizeof *s->table);
-    if (!s->path || !s->order || !s->table) {
+    if (!s->path || !s->table) {
         cd_seen_free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -165,16 +198,39 @@ void cd_seen_free(cd_seen *s)
 
 int cd_seen_has(const cd_seen *s, const char *id)
 {
-    return table_has(s, fingerprint(id));
+    return find(s, fingerprint(id)) >= 0;
+}
+
+int cd_seen_served(cd_seen *s, const char *id)
+{
+    ptrdiff_t i = find(s, fingerprint(id));
+    if (i < 0)
+        return 0;
+    s->order[i].poll = s->poll;
+    return 1;
+}
+
+int cd_seen_room(const cd_seen *s, size_t more)
+{
+    return s->n + more <= s->max;
+}
+
+void cd_seen_set_max(cd_seen *s, size_t max)
+{
+    s->max = max > s->n ? max : s->n;
 }
 
 cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
 {
     uint64_t h = fingerprint(id);
-    if (table_has(s, h))
+    ptrdiff_t i = find(s, h);
+    if (i >= 0) {
+        s->order[i].poll = s->poll;
         return CD_OK;
-    if (remember(s, h))
-        return rewrite(s, err);
+    }
+    if (!remember(s, h))
+        return cd_error_set(err, s->n >= s->max ? CD_ERR_LIMIT : CD_ERR_NOMEM,
+                            "%s: cannot remember more than %zu ids", s->path, s->max);
     char line[32];
     int n = snprintf(line, sizeof line, "%016" PRIx64 "\n", h);
     if (write(s->fd, line, (size_t)n) != n)
@@ -185,4 +241,28 @@ cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
 size_t cd_seen_count(const cd_seen *s)
 {
     return s->n;
+}
+
+void cd_seen_poll_begin(cd_seen *s)
+{
+    s->poll++;
+}
+
+cd_status cd_seen_poll_end(cd_seen *s, cd_error *err)
+{
+    if (s->n <= s->keep)
+        return CD_OK;
+    size_t drop = s->n - s->keep, kept = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (drop > 0 && s->order[i].poll != s->poll) {
+            drop--;     /* not served: forgotten, oldest first */
+            continue;
+        }
+        s->order[kept++] = s->order[i];
+    }
+    if (kept == s->n)
+        return CD_OK;
+    s->n = kept;
+    rebuild(s);
+    return rewrite(s, err);
 }

@@ -75,7 +75,8 @@ static void watch_config_dir(watch *w, const char *dir)
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.' || !strcmp(e->d_name, "done") || !strcmp(e->d_name, "failed"))
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "done") || !strcmp(e->d_name, "failed") ||
+            !strcmp(e->d_name, "processing"))
             continue;
         char *p = cd_path_join(dir, e->d_name);
         struct stat sb;
@@ -115,8 +116,12 @@ static void read_events(watch *w)
                 dir_watch *dw = &w->dirs[i];
                 if (dw->wd != ev->wd)
                     continue;
-                if ((dw->kind & W_INBOX) && w->o->inbox && !strcmp(dw->path, w->o->inbox))
-                    cd_inbox_push(&w->inbox, ev->name);
+                if ((dw->kind & W_INBOX) && w->o->inbox && !strcmp(dw->path, w->o->inbox)) {
+                    if (ev->mask & IN_MOVED_TO)
+                        cd_inbox_push_moved(&w->inbox, ev->name);
+                    else
+                        cd_inbox_push(&w->inbox, ev->name);
+                }
                 if (((dw->kind & W_CONFIG) && is_lua(ev->name)) ||
                     ((dw->kind & W_MODEL) && cd_watch_is_model(w, dw->path, ev->name)))
                     w->reload_due = cd_monotonic() + RELOAD_QUIET;
@@ -224,6 +229,8 @@ static cd_status setup(watch *w, cd_error *err)
         cd_watch_note_error(w, "archive-failed", o->state, ae.msg);
     if (o->inbox && (st = cd_mkdirs(o->inbox, err)) != CD_OK)
         return st;
+    if (o->inbox && (st = cd_claim_open(w, err)) != CD_OK)
+        return st;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -286,6 +293,7 @@ static void teardown(watch *w)
         close(w->sigfd);
     if (w->lockfd >= 0)
         close(w->lockfd);
+    cd_claim_close(w);
 }
 
 /* Milliseconds poll may sleep: until the next reload, feed, spool attempt,
@@ -295,6 +303,11 @@ static int sleep_ms(watch *w)
     if (w->inbox.n || w->inbox.rescan)
         return 0;
     double t = 60, now = cd_monotonic();
+    double wake = cd_inbox_wake(&w->inbox, now);
+    if (w->inbox.n)
+        return 0;
+    if (wake >= 0 && wake < t)
+        t = wake;
     feed_state *f;
     double in = cd_watch_next_feed(w, &f);
     if (in >= 0 && in < t)
@@ -319,7 +332,7 @@ static int sleep_ms(watch *w)
  * spool drained or waiting on a failing destination. */
 static int idle(watch *w)
 {
-    if (w->inbox.n || w->inbox.rescan || w->reload_due > 0)
+    if (w->inbox.n || w->inbox.nlater || w->inbox.rescan || w->reload_due > 0)
         return 0;
     for (size_t i = 0; i < w->nfeeds; i++)
         if (!w->feeds[i].polls)
@@ -340,9 +353,11 @@ static void turn(watch *w)
         cd_watch_reload(w);
     if (w->inbox.rescan && w->o->inbox)
         scan_inbox(w);
-    char *name = cd_inbox_take(&w->inbox);
+    cd_inbox_wake(&w->inbox, cd_monotonic());
+    int moved_in;
+    char *name = cd_inbox_take_moved(&w->inbox, &moved_in);
     if (name) {
-        cd_watch_route_file(w, name);
+        cd_watch_route_file(w, name, moved_in);
         free(name);
     }
     feed_state *f;
@@ -363,7 +378,7 @@ cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
     memset(&w, 0, sizeof w);
     w.o = o;
     w.log = o->log ? o->log : stderr;
-    w.ino = w.sigfd = w.lockfd = -1;
+    w.ino = w.sigfd = w.lockfd = w.claim_lockfd = -1;
     w.started = time(NULL);
     cd_status st = setup(&w, err);
     if (st != CD_OK) {

@@ -94,12 +94,35 @@ void cd_watch_install_feeds(watch *w, cd_desk *desk)
 static int batch_item(void *ud, const cd_feed_item *item)
 {
     cd_feed_batch *b = ud;
-    if (!b->f->seen || cd_seen_has(b->f->seen, item->id))
+    if (!b->f->seen) {
+        b->incomplete = 1;
         return 0;
-    char **v = realloc(b->ids, (b->nids + 1) * sizeof *v);
-    if (!v)
-        return 1;
-    b->ids = v;
+    }
+    if (cd_seen_served(b->f->seen, item->id))
+        return 0;
+    if (!cd_seen_room(b->f->seen, b->nids + 1)) {
+        /* an item that could not be remembered would come again at every
+         * poll: skipped, and said */
+        if (!b->full_reported) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "the feed serves more items than can be remembered "
+                     "(%zu): the new ones beyond are skipped", cd_seen_count(b->f->seen));
+            b->error(b->ud, b->f->name, msg);
+            b->full_reported = 1;
+        }
+        b->incomplete = 1;
+        return 0;
+    }
+    if (b->nids == b->cap) {    /* geometric: a feed may serve 10^6 new items */
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        char **v = realloc(b->ids, cap * sizeof *v);
+        if (!v) {
+            b->incomplete = 1;
+            return 1;
+        }
+        b->ids = v;
+        b->cap = cap;
+    }
     cd_story s;
     cd_error e;
     char source[300];
@@ -114,28 +137,45 @@ static int batch_item(void *ud, const cd_feed_item *item)
         b->nids++;
     b->fresh++;
     cd_story_clear(&s);
-    return b->stop(b->ud);
+    if (b->stop(b->ud)) {
+        b->incomplete = 1;
+        return 1;
+    }
+    return 0;
 }
 
 cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
                               size_t *nitems, cd_error *err)
 {
     cd_feed_opts o = { .format = b->f->format, .url = b->url, .content_type = b->content_type };
-    return cd_feed_parse(doc, len, &o, batch_item, b, nitems, &b->warn, err);
+    if (b->f->seen)
+        cd_seen_poll_begin(b->f->seen);
+    b->parsed = 1;
+    cd_status st = cd_feed_parse(doc, len, &o, batch_item, b, nitems, &b->warn, err);
+    if (st != CD_OK)
+        b->incomplete = 1;
+    return st;
 }
 
 void cd_feed_batch_finish(cd_feed_batch *b, int remember)
 {
+    int all = remember;
     for (size_t i = 0; i < b->nids; i++) {
         cd_error e;
-        if (remember && cd_seen_add(b->f->seen, b->ids[i], &e) != CD_OK)
+        if (remember && cd_seen_add(b->f->seen, b->ids[i], &e) != CD_OK) {
             b->error(b->ud, b->f->name, e.msg);
+            all = 0;
+        }
         free(b->ids[i]);
     }
+    /* every item served was marked: those not served may be forgotten */
+    cd_error e;
+    if (all && b->parsed && !b->incomplete && b->f->seen && cd_seen_poll_end(b->f->seen, &e) != CD_OK)
+        b->error(b->ud, b->f->name, e.msg);
     free(b->ids);
     b->f->items += b->nids;
     b->ids = NULL;
-    b->nids = 0;
+    b->nids = b->cap = 0;
 }
 
 /* ---- polling ----------------------------------------------------------------------- */

@@ -2,9 +2,11 @@
  * watch_inbox.c - the inbox of copydesk watch.  Files already there when
  * watch starts are routed first, in name order, then those that arrive
  * (inotify: closed after writing, or renamed in) in order of arrival.
- * Each file's stories are routed, the spool is synced, and only then does
- * the file move to done/, or to failed/ with NAME.error saying why: a kill
- * before the move routes the file again, never loses it.
+ * A file is routed once complete and claimed (watch_claim.c): until then
+ * it waits in the queue's deferred list.  Each file's stories are routed
+ * from processing/PID/, the spool is synced, and only then does the file
+ * move to done/, or to failed/ with NAME.error saying why: a kill before
+ * the move routes the file again, never loses it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,26 +16,32 @@
 #include <sys/stat.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/fs.h"
 #include "live/watch_internal.h"
 
 /* ---- the queue --------------------------------------------------------------------- */
 
-void cd_inbox_push(cd_inbox *q, const char *name)
+static void push(cd_inbox *q, const char *name, int moved)
 {
     if (name[0] == '.')
         return;   /* hidden: a writer's temporary file */
     for (size_t i = 0; i < q->n; i++)
-        if (!strcmp(q->names[i], name))
+        if (!strcmp(q->names[i], name)) {
+            q->moved[i] |= (unsigned char)moved;
             return;
+        }
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
         char **v = realloc(q->names, cap * sizeof *v);
-        if (!v) {
+        if (v)
+            q->names = v;
+        unsigned char *m = v ? realloc(q->moved, cap) : NULL;
+        if (!m) {
             q->rescan = 1;
             return;
         }
-        q->names = v;
+        q->moved = m;
         q->cap = cap;
     }
     char *n = strdup(name);
@@ -41,7 +49,73 @@ void cd_inbox_push(cd_inbox *q, const char *name)
         q->rescan = 1;
         return;
     }
+    q->moved[q->n] = (unsigned char)moved;
     q->names[q->n++] = n;
+}
+
+void cd_inbox_push(cd_inbox *q, const char *name)
+{
+    push(q, name, 0);
+}
+
+void cd_inbox_push_moved(cd_inbox *q, const char *name)
+{
+    push(q, name, 1);
+}
+
+void cd_inbox_defer(cd_inbox *q, const char *name, int moved, double due)
+{
+    for (size_t i = 0; i < q->nlater; i++)
+        if (!strcmp(q->later[i], name)) {
+            q->due[i] = due;
+            q->later_moved[i] |= (unsigned char)moved;
+            return;
+        }
+    if (q->nlater == q->later_cap) {
+        size_t cap = q->later_cap ? q->later_cap * 2 : 16;
+        char **v = realloc(q->later, cap * sizeof *v);
+        if (v)
+            q->later = v;
+        double *d = v ? realloc(q->due, cap * sizeof *d) : NULL;
+        if (d)
+            q->due = d;
+        unsigned char *m = d ? realloc(q->later_moved, cap) : NULL;
+        if (!m) {
+            q->rescan = 1;
+            return;
+        }
+        q->later_moved = m;
+        q->later_cap = cap;
+    }
+    char *n = strdup(name);
+    if (!n) {
+        q->rescan = 1;
+        return;
+    }
+    q->later[q->nlater] = n;
+    q->due[q->nlater] = due;
+    q->later_moved[q->nlater] = (unsigned char)moved;
+    q->nlater++;
+}
+
+double cd_inbox_wake(cd_inbox *q, double now)
+{
+    double next = -1;
+    for (size_t i = 0; i < q->nlater; ) {
+        if (q->due[i] <= now) {     /* queued in the order they were deferred */
+            push(q, q->later[i], q->later_moved[i]);
+            free(q->later[i]);
+            q->nlater--;
+            memmove(q->later + i, q->later + i + 1, (q->nlater - i) * sizeof *q->later);
+            memmove(q->due + i, q->due + i + 1, (q->nlater - i) * sizeof *q->due);
+            memmove(q->later_moved + i, q->later_moved + i + 1, q->nlater - i);
+            continue;
+        }
+        if (next < 0 || q->due[i] - now < next)
+            next = q->due[i] - now;
+        i++;
+    }
+    return next;
 }
 
 static int by_name(const void *a, const void *b)
@@ -89,62 +163,57 @@ int cd_inbox_scan(cd_inbox *q, const char *dir)
     return 0;
 }
 
-char *cd_inbox_take(cd_inbox *q)
+char *cd_inbox_take_moved(cd_inbox *q, int *moved)
 {
     if (!q->n)
         return NULL;
     char *name = q->names[0];
+    *moved = q->moved[0];
     memmove(q->names, q->names + 1, (q->n - 1) * sizeof *q->names);
+    memmove(q->moved, q->moved + 1, q->n - 1);
     q->n--;
     return name;
+}
+
+char *cd_inbox_take(cd_inbox *q)
+{
+    int moved;
+    return cd_inbox_take_moved(q, &moved);
 }
 
 void cd_inbox_free(cd_inbox *q)
 {
     for (size_t i = 0; i < q->n; i++)
         free(q->names[i]);
+    for (size_t i = 0; i < q->nlater; i++)
+        free(q->later[i]);
     free(q->names);
+    free(q->moved);
+    free(q->later);
+    free(q->due);
+    free(q->later_moved);
     memset(q, 0, sizeof *q);
 }
 
 /* ---- routing a file ---------------------------------------------------------------- */
 
-/* Move inbox/name to inbox/sub/name (name.1, name.2, ... when taken). */
-static cd_status move_to(watch *w, const char *name, const char *sub, char **moved,
-                         cd_error *err)
+/* Move the claimed file from to inbox/sub/name (name.1, name.2, ... when
+ * taken); sub NULL: back into the inbox itself. */
+static cd_status move_to(watch *w, const char *from, const char *name, const char *sub,
+                         char **moved, cd_error *err)
 {
-    char *dir = cd_path_join(w->o->inbox, sub);
-    char *from = cd_path_join(w->o->inbox, name);
-    cd_buf to = { 0 };
-    cd_status st = dir && from ? cd_mkdirs(dir, err)
-                               : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    for (int k = 0; st == CD_OK; k++) {
-        cd_buf_reset(&to);
-        cd_buf_printf(&to, k ? "%s/%s.%d" : "%s/%s", dir, name, k);
-        struct stat sb;
-        if (to.failed) {
-            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        } else if (lstat(to.data, &sb) != 0) {
-            if (rename(from, to.data) != 0)
-                st = cd_error_set(err, CD_ERR_IO, "%s: %s", from, strerror(errno));
-            break;
-        }
-    }
-    if (st == CD_OK && moved) {
-        *moved = to.data;
-        to.data = NULL;
-    }
-    cd_buf_free(&to);
+    char *dir = sub ? cd_path_join(w->o->inbox, sub) : strdup(w->o->inbox);
+    cd_status st = dir ? cd_claim_move(from, dir, name, moved, err)
+                       : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     free(dir);
-    free(from);
     return st;
 }
 
-static void file_failed(watch *w, const char *name, const char *why)
+static void file_failed(watch *w, const char *from, const char *name, const char *why)
 {
     char *moved = NULL;
     cd_error e;
-    if (move_to(w, name, "failed", &moved, &e) != CD_OK) {
+    if (move_to(w, from, name, "failed", &moved, &e) != CD_OK) {
         cd_watch_note_error(w, "error", name, e.msg);
         return;
     }
@@ -166,22 +235,34 @@ static void file_failed(watch *w, const char *name, const char *why)
     cd_log_end(&l);
 }
 
-/* Route the stories of inbox/name, then move it out.  Stops between two
- * stories when a stop was asked for: the file stays, and is routed again
- * (from its start) next time. */
-void cd_watch_route_file(watch *w, const char *name)
+/* Put a claimed file back into the inbox, to be routed again. */
+static void give_back(watch *w, const char *path, const char *name)
 {
-    char *path = cd_path_join(w->o->inbox, name);
-    struct stat sb;
-    if (!path || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        free(path);   /* gone (already routed, or removed) or not a file */
+    cd_error e;
+    if (move_to(w, path, name, NULL, NULL, &e) != CD_OK)
+        cd_watch_note_error(w, "error", name, e.msg);
+}
+
+/* Route the stories of inbox/name once it is complete and claimed, then
+ * move it out.  Stops between two stories when a stop was asked for: the
+ * file goes back to the inbox, and is routed again (from its start) next
+ * time. */
+void cd_watch_route_file(watch *w, const char *name, int moved_in)
+{
+    double retry;
+    int ready = cd_claim_ready(w, name, moved_in, &retry);
+    if (ready == 0)
+        cd_inbox_defer(&w->inbox, name, moved_in, cd_monotonic() + retry);
+    if (ready <= 0)
         return;
-    }
+    char *path = cd_claim_take(w, name);
+    if (!path)
+        return;   /* another watch claimed it */
     const char *inputs[] = { path };
     cd_reader *r;
     cd_error e;
     if (cd_reader_open(inputs, 1, NULL, &r, &e) != CD_OK) {
-        file_failed(w, name, e.msg);
+        file_failed(w, path, name, e.msg);
         free(path);
         return;
     }
@@ -209,12 +290,13 @@ void cd_watch_route_file(watch *w, const char *name)
     }
     cd_reader_free(r);
     if (cd_spool_sync(w->spool, &e) != CD_OK) {
-        cd_watch_note_error(w, "error", "spool", e.msg);   /* the file stays: routed again later */
+        cd_watch_note_error(w, "error", "spool", e.msg);
+        give_back(w, path, name);   /* routed again later */
     } else if (got != CD_READ_END) {
-        /* stopped in the middle: leave the file for the next run */
+        give_back(w, path, name);   /* stopped in the middle: for the next run */
     } else if (nbad) {
-        file_failed(w, name, why.data ? why.data : "failed");
-    } else if (move_to(w, name, "done", NULL, &e) != CD_OK) {
+        file_failed(w, path, name, why.data ? why.data : "failed");
+    } else if (move_to(w, path, name, "done", NULL, &e) != CD_OK) {
         cd_watch_note_error(w, "error", name, e.msg);
     } else {
         w->files_done++;

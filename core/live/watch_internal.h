@@ -52,8 +52,14 @@ enum { W_INBOX = 1, W_CONFIG = 2, W_MODEL = 4 };
  * a name is queued once, hidden names (a writer's temporary file) never. */
 typedef struct cd_inbox {
     char **names;
+    unsigned char *moved;     /* per name: it was renamed into the inbox */
     size_t n, cap;
     int rescan;               /* a name was lost (memory, event overflow): list again */
+    /* names not yet complete, looked at again when due */
+    char **later;
+    double *due;
+    unsigned char *later_moved;
+    size_t nlater, later_cap;
 } cd_inbox;
 
 /* Queue name unless hidden or already waiting. */
@@ -61,8 +67,17 @@ void cd_inbox_push(cd_inbox *q, const char *name);
 /* Queue every regular file of dir, in name order (clears rescan); -1 with
  * errno when dir cannot be listed. */
 int cd_inbox_scan(cd_inbox *q, const char *dir);
+/* cd_inbox_push for a name renamed into the inbox (complete when closed). */
+void cd_inbox_push_moved(cd_inbox *q, const char *name);
 /* The next name to route (caller frees), or NULL when none waits. */
 char *cd_inbox_take(cd_inbox *q);
+/* The same, and whether it was renamed in. */
+char *cd_inbox_take_moved(cd_inbox *q, int *moved);
+/* Look at name again at monotonic time due (it is not complete yet). */
+void cd_inbox_defer(cd_inbox *q, const char *name, int moved, double due);
+/* Queue the deferred names that are due at now; seconds until the next
+ * one is (-1: none waits). */
+double cd_inbox_wake(cd_inbox *q, double now);
 void cd_inbox_free(cd_inbox *q);
 
 /* ---- a feed (watch_feeds.c) -------------------------------------------------------- */
@@ -94,15 +109,19 @@ typedef struct cd_feed_batch {
     const char *content_type; /* its HTTP Content-Type (the charset), or NULL */
     cd_error warn;            /* after parsing: what was repaired first (code CD_OK: nothing) */
     char **ids;               /* to remember */
-    size_t nids;
+    size_t nids, cap;
     size_t fresh;             /* new items seen in the document */
+    int parsed;               /* a document was parsed */
+    int incomplete;           /* not every item of it was looked at */
+    int full_reported;        /* the memory of ids is full, said once */
 } cd_feed_batch;
 
 /* Parse a fetched document (f->format, or detected) into the batch. */
 cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
                               size_t *nitems, cd_error *err);
 /* Remember the batch's ids as seen when remember (the spool is synced),
- * count them, and release them. */
+ * count them, and release them.  When remember and the whole document
+ * was read, the ids the feed no longer serves may be forgotten. */
 void cd_feed_batch_finish(cd_feed_batch *b, int remember);
 
 /* ---- the watch --------------------------------------------------------------------- */
@@ -122,6 +141,8 @@ typedef struct watch {
     cd_archive *archive;      /* what was routed, or NULL (core/live/archive.h) */
     cd_held *held;            /* stories held until a time (STATE/held) */
     int ino, sigfd, lockfd;
+    char *claim_dir;          /* inbox/processing/PID: files being routed */
+    int claim_lockfd;
     dir_watch *dirs;
     size_t ndirs;
     char **models;            /* model files of the running desk */
@@ -178,7 +199,22 @@ void cd_watch_read_signals(watch *w);
 
 /* ---- the inbox (watch_inbox.c) ----------------------------------------------------- */
 
-void cd_watch_route_file(watch *w, const char *name);
+/* Route inbox/name once it is complete and claimed (else defer it). */
+void cd_watch_route_file(watch *w, const char *name, int moved_in);
+
+/* ---- claiming inbox files (watch_claim.c) ------------------------------------------ */
+
+/* This watch's processing folder (locked); files of dead watches back. */
+cd_status cd_claim_open(watch *w, cd_error *err);
+void cd_claim_close(watch *w);
+/* 1: inbox/name is complete; 0: not yet, look again in *retry_s; -1: gone. */
+int cd_claim_ready(watch *w, const char *name, int moved_in, double *retry_s);
+/* Rename inbox/name into the processing folder: its new path (caller
+ * frees), or NULL when another watch took it first. */
+char *cd_claim_take(watch *w, const char *name);
+/* Rename from to dir/name (name.1, name.2 ... when taken). */
+cd_status cd_claim_move(const char *from, const char *dir, const char *name, char **moved,
+                        cd_error *err);
 
 /* ---- feeds (watch_feeds.c) --------------------------------------------------------- */
 

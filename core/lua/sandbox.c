@@ -14,10 +14,23 @@
  * a counter shared by all threads and checks a wall-clock deadline; when
  * either is exceeded the hook raises an error, and from then on fires at
  * every instruction, so a rule that catches the error with pcall cannot
- * go on.  Memory is held by the allocator: strictly while desk code runs,
- * with a little slack while the engine itself builds error messages.
- * Known gap: a Lua pattern match runs in C, between two hook firings;
- * the memory limit and the wall-clock check bound most abuse, not all.
+ * go on.
+ *
+ * A hook fires between instructions only, so work done inside one C call
+ * is counted by the C code itself: the library functions that can loop
+ * without making anything (patterns, string.rep, the table functions,
+ * story:has) are replaced by versions that report their steps to
+ * cd_sandbox_steps, which adds them to the same counter and checks the
+ * same clock.  A coroutine starts a fresh hook countdown, and one that ends
+ * before the hook fires would go uncounted: creating one is charged the
+ * hook's granularity.  Calls that copy bytes (concatenation, format) make
+ * their result as they go, and the allocator refuses any large block once
+ * the deadline has passed, so they stop there too.
+ *
+ * Memory is held by the allocator: strictly while desk code runs, with a
+ * little slack while the engine itself builds error messages.  What the
+ * engine keeps for a rule outside the state (tags, log lines) is held
+ * against the same limit (cd_sandbox_hold).
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,10 +43,14 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lua/budget.h"
+#include "lua/pattern.h"
 #include "lua/sandbox.h"
 
 #define SLACK_BYTES ((size_t)1 << 20)
 #define HOOK_EVERY 1000
+/* Blocks at least this large are refused once the deadline has passed. */
+#define LATE_BLOCK ((size_t)64 << 10)
 static const char LOADED_KEY[] = "copydesk.loaded";
 
 struct cd_sandbox {
@@ -41,14 +58,18 @@ struct cd_sandbox {
     void *owner;
     char *config_dir;    /* real path, no trailing slash */
     char *scripts_dir;   /* real path, or NULL */
-    size_t used, limit;
+    size_t used, limit;  /* used includes held */
+    size_t held;         /* engine memory kept for desk code (tags, logs) */
     int strict;          /* 1 while desk code runs */
     uint64_t budget, count;
+    uint64_t steps;      /* C steps not yet counted as instructions */
     int every;           /* hook granularity */
     int armed, tripped;
     double seconds, deadline;
     char where[256];
 };
+
+static double now_s(void);
 
 /* ---- memory ------------------------------------------------------------- */
 
@@ -66,6 +87,13 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         if (sb->used - old + nsize > cap)
             return NULL;
     }
+    /* a C call that builds a large result stops at the deadline */
+    if (nsize > old && nsize - old >= LATE_BLOCK && sb->armed && sb->seconds > 0 &&
+        (sb->tripped == 2 || now_s() > sb->deadline)) {
+        if (!sb->tripped)
+            sb->tripped = 2;
+        return NULL;
+    }
     void *p = realloc(ptr, nsize);
     if (p)
         sb->used = sb->used - old + nsize;
@@ -79,6 +107,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void trip_message(const cd_sandbox *sb, char *msg, size_t cap)
+{
+    if (sb->tripped == 1)
+        snprintf(msg, cap, "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
+    else
+        snprintf(msg, cap, "time limit of %.3g s exceeded", sb->seconds);
 }
 
 static void sb_hook(lua_State *L, lua_Debug *ar)
@@ -98,12 +134,68 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
     lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
     char msg[200];
-    if (sb->tripped == 1)
-        snprintf(msg, sizeof msg, "instruction budget of %llu exceeded",
-                 (unsigned long long)sb->budget);
-    else
-        snprintf(msg, sizeof msg, "time limit of %.3g s exceeded", sb->seconds);
+    trip_message(sb, msg, sizeof msg);
     luaL_error(L, "%s:%d: %s", ar->short_src, ar->currentline, msg);
+}
+
+/* Count instructions done outside the VM; 0 when a limit is spent. */
+static int count_ok(cd_sandbox *sb, uint64_t instructions)
+{
+    sb->count = sb->count + instructions < sb->count ? UINT64_MAX : sb->count + instructions;
+    if (!sb->tripped) {
+        if (sb->count > sb->budget)
+            sb->tripped = 1;
+        else if (sb->seconds > 0 && now_s() > sb->deadline)
+            sb->tripped = 2;
+    }
+    return !sb->tripped;
+}
+
+/* count_ok, raising when a limit is spent. */
+static void charge(lua_State *L, cd_sandbox *sb, uint64_t instructions)
+{
+    if (count_ok(sb, instructions))
+        return;
+    /* from now on every instruction raises, in this thread and the main one */
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+    lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, 1);
+    char msg[200];
+    trip_message(sb, msg, sizeof msg);
+    luaL_error(L, "%s", msg);
+}
+
+static uint64_t to_instructions(cd_sandbox *sb, uint64_t steps)
+{
+    uint64_t s = sb->steps + steps < steps ? UINT64_MAX : sb->steps + steps;
+    sb->steps = s % CD_SANDBOX_STEPS_PER_INSTRUCTION;
+    return s / CD_SANDBOX_STEPS_PER_INSTRUCTION;
+}
+
+void cd_sandbox_steps(lua_State *L, uint64_t steps)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    if (sb->armed)
+        charge(L, sb, to_instructions(sb, steps));
+}
+
+int cd_sandbox_count(lua_State *L, uint64_t steps)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    return !sb->armed || count_ok(sb, to_instructions(sb, steps));
+}
+
+/* coroutine.create and wrap: a new thread counts down from the hook's
+ * granularity afresh, and what it runs before its first firing is never
+ * seen by the hook; charge that much when it is made. */
+static int sb_new_thread(lua_State *L)
+{
+    cd_sandbox *sb = cd_sandbox_of(L);
+    if (sb->armed)
+        charge(L, sb, (uint64_t)sb->every);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 /* Message handler: keeps the message, records the innermost Lua line. */
@@ -134,12 +226,14 @@ int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
     lua_insert(L, base);
     sb->where[0] = '\0';
     sb->count = 0;
+    sb->steps = 0;
     sb->tripped = 0;
     sb->deadline = now_s() + sb->seconds;
     lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
     sb->armed = 1;
     sb->strict = 1;
     int rc = lua_pcall(L, nargs, nresults, base);
+    int tripped = sb->tripped;
     sb->strict = 0;
     sb->armed = 0;
     sb->tripped = 0;
@@ -147,7 +241,13 @@ int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
     lua_remove(L, base);
     if (rc != LUA_OK) {
         lua_gc(L, LUA_GCCOLLECT);
-        if (rc == LUA_ERRMEM) {
+        if (rc == LUA_ERRMEM && tripped == 2) {
+            /* a block refused at the deadline, not for its size */
+            char msg[100];
+            snprintf(msg, sizeof msg, "time limit of %.3g s exceeded", sb->seconds);
+            lua_pop(L, 1);
+            lua_pushstring(L, msg);
+        } else if (rc == LUA_ERRMEM) {
             lua_pop(L, 1);
             lua_pushfstring(L, "memory limit of %I bytes exceeded", (lua_Integer)sb->limit);
         } else if (!lua_isstring(L, -1)) {
@@ -326,7 +426,18 @@ static int sb_print(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    fprintf(stderr, "copydesk: lua: %s\n", lua_tostring(L, -1));
+    /* one line per print, whatever story text it holds */
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    fputs("copydesk: lua: ", stderr);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            fprintf(stderr, "\\x%02x", c);
+        else
+            fputc(c, stderr);
+    }
+    fputc('\n', stderr);
     return 0;
 }
 
@@ -384,9 +495,23 @@ static void open_libs(lua_State *L)
     lua_pushglobaltable(L);
     luaL_setfuncs(L, base, 0);
     lua_pop(L, 1);
+    /* library functions that loop in C, replaced by ones that count */
+    lua_getglobal(L, LUA_TABLIBNAME);
+    cd_budget_install_table(L, -1);
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_COLIBNAME);
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "wrap" : "create";
+        lua_getfield(L, -1, name);
+        lua_pushcclosure(L, sb_new_thread, 1);
+        lua_setfield(L, -2, name);
+    }
+    lua_pop(L, 1);
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");    /* binary chunks have no use here */
+    cd_pattern_install(L, -1);
+    cd_budget_install_string(L, -1);
     /* Strings share one metatable whose __index is the string library:
      * hide it (getmetatable("") is false), keep the library the engine
      * and method calls (s:upper()) use in the registry, and give the
@@ -510,4 +635,21 @@ void cd_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t 
 size_t cd_sandbox_memory_used(const cd_sandbox *sb)
 {
     return sb->used;
+}
+
+int cd_sandbox_hold(cd_sandbox *sb, size_t bytes)
+{
+    if (sb->limit && (bytes > sb->limit || sb->used > sb->limit - bytes))
+        return 0;
+    sb->used += bytes;
+    sb->held += bytes;
+    return 1;
+}
+
+void cd_sandbox_release(cd_sandbox *sb, size_t bytes)
+{
+    if (bytes > sb->held)
+        bytes = sb->held;
+    sb->used -= bytes;
+    sb->held -= bytes;
 }

@@ -11,7 +11,9 @@
  * Every call into desk code goes through cd_sandbox_pcall, which arms an
  * instruction budget (a count hook, shared by the coroutines the code
  * creates), a wall-clock limit, and reports errors with the innermost Lua
- * line.  A custom allocator holds the whole state under a memory limit.
+ * line.  C library functions that can loop report their steps to the same
+ * budget (cd_sandbox_steps).  A custom allocator holds the whole state,
+ * and what the engine keeps for it, under a memory limit.
  */
 #ifndef CD_LUA_SANDBOX_H
 #define CD_LUA_SANDBOX_H
@@ -50,6 +52,25 @@ size_t cd_sandbox_memory_used(const cd_sandbox *sb);
  * On error returns the Lua status and leaves one string on the stack: the
  * message, with the file and line where Lua knows them. */
 int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults);
+
+/* Work done by C code for desk code, in steps (a pattern item tried at
+ * one position, a comparison, an element moved, 64 bytes copied): every
+ * CD_SANDBOX_STEPS_PER_INSTRUCTION count as one instruction of the budget,
+ * and the wall clock is checked.  Raises the budget or time error when one
+ * is spent; does nothing outside cd_sandbox_pcall.  Callers report at
+ * least every few thousand steps, holding nothing that an error would
+ * leak. */
+#define CD_SANDBOX_STEPS_PER_INSTRUCTION 8
+void cd_sandbox_steps(lua_State *L, uint64_t steps);
+/* The same without raising: 0 when a limit is spent.  The caller frees
+ * what it holds, then raises with cd_sandbox_steps(L, 0). */
+int cd_sandbox_count(lua_State *L, uint64_t steps);
+
+/* Memory the engine keeps on behalf of desk code (a story's tags and log
+ * lines) counts against the memory limit: hold returns 0, holding
+ * nothing, when bytes more would exceed it. */
+int cd_sandbox_hold(cd_sandbox *sb, size_t bytes);
+void cd_sandbox_release(cd_sandbox *sb, size_t bytes);
 
 /* After an error in cd_sandbox_pcall: "file:line" of the innermost Lua
  * code that was running, or "" when unknown. */

@@ -195,11 +195,26 @@ static int m_prob(lua_State *L)
 
 /* ---- words -------------------------------------------------------------- */
 
+#define BYTES_PER_STEP 64
+
+/* Words in a phrase, at most: what one token tried costs to compare. */
+static size_t phrase_words(const char *s)
+{
+    size_t n = 1;
+    for (; s && *s; s++)
+        n += *s == ' ';
+    return n;
+}
+
 /* Count a query (arguments from 2: phrase [, scope], or with near: a, b,
- * within [, scope]); raises on a phrase that leaves no word or a bad scope. */
+ * within [, scope]) under the budget: the phrase's bytes, then a step per
+ * token tried and word compared, charged before the count runs; raises on
+ * a phrase that leaves no word, a bad scope or a spent budget. */
 static size_t query_count(lua_State *L, cd_desk *d, int near)
 {
-    cd_keyword_spec k = { luaL_checkstring(L, 2), NULL, 0, CD_SCOPE_ALL, 1 };
+    size_t len;
+    cd_keyword_spec k = { luaL_checklstring(L, 2, &len), NULL, 0, CD_SCOPE_ALL, 1 };
+    cd_sandbox_steps(L, 1 + len / BYTES_PER_STEP);
     int scope_arg = 3;
     if (near) {
         k.near = luaL_checkstring(L, 3);
@@ -222,7 +237,13 @@ static size_t query_count(lua_State *L, cd_desk *d, int near)
     cd_error e;
     if (cd_query_compile(d->tok, &k, &q, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
-    size_t n = cd_query_count(q, d->cur.toks);
+    const cd_toklist *l = d->cur.toks;
+    size_t words = phrase_words(k.text) + (k.near ? phrase_words(k.near) : 0);
+    if (!cd_sandbox_count(L, (uint64_t)(l ? l->n : 0) * words)) {
+        cd_query_free(q);
+        cd_sandbox_steps(L, 0);   /* raises: the budget is spent */
+    }
+    size_t n = cd_query_count(q, l);
     cd_query_free(q);
     return n;
 }
@@ -253,18 +274,32 @@ static int m_near(lua_State *L)
 
 /* ---- notes: tags and log ------------------------------------------------ */
 
-static void add_note(lua_State *L, char ***list, size_t *n, const char *s, int unique)
+/* A tag or log line is kept by the engine, outside the Lua state, and
+ * held against the desk's memory limit until the story is done. */
+static void add_note(lua_State *L, cd_desk *d, char ***list, size_t *n, const char *s,
+                     int unique)
 {
     for (size_t i = 0; unique && i < *n; i++)
         if (!strcmp((*list)[i], s))
             return;
     if (*n >= MAX_NOTES)
         luaL_error(L, "more than %d tags or log lines for one story", MAX_NOTES);
+    size_t cost = cd_desk_note_cost(s);
+    if (!cd_sandbox_hold(d->sb, cost)) {
+        size_t limit;
+        cd_sandbox_get_limits(d->sb, NULL, &limit, NULL);
+        luaL_error(L, "memory limit of %I bytes exceeded (by the story's tags and log lines)",
+                   (lua_Integer)limit);
+    }
     char **v = realloc(*list, (*n + 1) * sizeof *v);
-    if (!v)
+    char *copy = v ? strdup(s) : NULL;
+    if (v)
+        *list = v;
+    if (!copy) {
+        cd_sandbox_release(d->sb, cost);
         luaL_error(L, "out of memory");
-    *list = v;
-    v[*n] = cd_desk_strdup(L, s);
+    }
+    v[*n] = copy;
     (*n)++;
 }
 
@@ -274,7 +309,7 @@ static int m_tag(lua_State *L)
     const char *tag = luaL_checkstring(L, 2);
     if (!*tag)
         return luaL_error(L, "a tag cannot be empty");
-    add_note(L, &d->cur.tags, &d->cur.ntags, tag, 1);
+    add_note(L, d, &d->cur.tags, &d->cur.ntags, tag, 1);
     return 0;
 }
 
@@ -301,7 +336,7 @@ static int m_log(lua_State *L)
     char *where = cd_desk_caller_where(L);
     lua_pushfstring(L, "%s: %s", where, lua_tostring(L, -1));
     free(where);
-    add_note(L, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
+    add_note(L, d, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
     return 0;
 }
 

@@ -588,10 +588,37 @@ cd_status cd_model_open(const char *path, cd_model **out, cd_error *err)
         close(fd);
         return cd_error_set(err, CD_ERR_FORMAT, "%s: not a copydesk model file (empty)", path);
     }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* A copy, not a mapping of the file: a model overwritten in place (cp
+     * over it) while mapped was read as it changed, and a truncation
+     * killed the process with SIGBUS.  The copy is read whole, and taken
+     * only if the file did not change meanwhile (size and mtime); the
+     * checksum below catches what a same-second rewrite would hide. */
+    size_t size = (size_t)st.st_size;
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) {
+        close(fd);
+        return cd_error_set(err, CD_ERR_NOMEM, "%s: %s", path, strerror(errno));
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, (char *)map + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    struct stat after;
+    int changed = got != size || fstat(fd, &after) != 0 || after.st_size != st.st_size ||
+                  after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                  after.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
     close(fd);
-    if (map == MAP_FAILED)
-        return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
+    if (changed) {
+        munmap(map, size);
+        return cd_error_set(err, CD_ERR_IO, "%s: the file changed while it was read "
+                            "(replace a model by renaming a new file over it)", path);
+    }
+    mprotect(map, size, PROT_READ);
     cd_model *m = calloc(1, sizeof *m);
     if (!m) {
         munmap(map, (size_t)st.st_size);

@@ -91,6 +91,46 @@ static void folder_writes_one_file_per_story(void **state)
     scratch_remove(dir);
 }
 
+/* Two ids whose file names meet (as through a collision of the hash that
+ * cd_safe_filename appends; simulated here by writing the name directly):
+ * the second is refused with a clear error, the first story stays; the
+ * same id again replaces its file. */
+static void story_file_of_another_id_is_never_replaced(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_error err;
+    const char a[] = "{\"id\":\"a\\\"b\",\"v\":1}", b[] = "{\"id\":\"a\\\"c\",\"v\":1}";
+    assert_int_equal(cd_story_file_write(dir, "x.json", a, strlen(a), &err), CD_OK);
+    assert_int_not_equal(cd_story_file_write(dir, "x.json", b, strlen(b), &err), CD_OK);
+    assert_non_null(strstr(err.msg, "already holds another story"));
+    char file[4200];
+    snprintf(file, sizeof file, "%s/x.json", dir);
+    char *got = slurp(file, NULL);
+    assert_non_null(got);
+    assert_non_null(strstr(got, "a\\\"b"));
+    free(got);
+    const char a2[] = "{\"id\":\"a\\\"b\",\"v\":2}";
+    assert_int_equal(cd_story_file_write(dir, "x.json", a2, strlen(a2), &err), CD_OK);
+    got = slurp(file, NULL);
+    assert_non_null(strstr(got, "\"v\":2"));
+    free(got);
+    assert_int_equal(count_files(dir), 1);   /* no temporary file left */
+    scratch_remove(dir);
+}
+
+/* An id kept as is never looks like another id's changed name. */
+static void safe_names_are_injective_on_lookalikes(void **state)
+{
+    (void)state;
+    char changed[64], lookalike[64];
+    cd_safe_filename("../../etc/x", changed, sizeof changed);
+    cd_safe_filename(changed, lookalike, sizeof lookalike);
+    assert_string_not_equal(changed, lookalike);
+    cd_safe_filename("report-2024", changed, sizeof changed);
+    assert_string_equal(changed, "report-2024");
+}
+
 static void folder_that_cannot_be_made_fails(void **state)
 {
     (void)state;
@@ -179,7 +219,6 @@ static void dead_letter_keeps_story_and_error(void **state)
     assert_int_equal(cd_dest_set_dead_letter(dest, dl, &err), CD_OK);
     assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 500",
                                          "{\"id\":\"../x\"}", 13, &err), CD_OK);
-    cd_dest_free(dest);
     assert_int_equal(count_files(dl), 1);
     assert_int_equal(count_files(dir), 1);
     DIR *d = opendir(dl);
@@ -195,6 +234,12 @@ static void dead_letter_keeps_story_and_error(void **state)
     assert_non_null(strstr(got, "\"error\":\"HTTP status 500\""));
     assert_non_null(strstr(got, "\"story\":{\"id\":\"../x\"}"));
     free(got);
+    /* the same story failing again is a second dead letter, not a
+     * replacement of the first */
+    assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 503",
+                                         "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    assert_int_equal(count_files(dl), 2);
+    cd_dest_free(dest);
     scratch_remove(dir);
 }
 
@@ -219,6 +264,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(safe_names_stay_in_the_folder),
         cmocka_unit_test(folder_writes_one_file_per_story),
+        cmocka_unit_test(story_file_of_another_id_is_never_replaced),
+        cmocka_unit_test(safe_names_are_injective_on_lookalikes),
         cmocka_unit_test(folder_that_cannot_be_made_fails),
         cmocka_unit_test(jsonl_appends_complete_lines),
         cmocka_unit_test(stdout_writes_a_line),

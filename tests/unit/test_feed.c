@@ -505,18 +505,34 @@ static void test_seen(void **state)
     assert_true(cd_seen_has(s, "a"));
     assert_true(cd_seen_has(s, "b\nwith newline"));
     assert_int_equal(cd_seen_count(s), 2);
-    for (int i = 0; i < 20; i++) {   /* keep 4: the oldest are forgotten */
+    /* a poll that serves 20 ids, among them "a": with keep 4, every id
+     * the feed still serves is remembered, however many */
+    cd_seen_poll_begin(s);
+    assert_true(cd_seen_served(s, "a"));
+    for (int i = 0; i < 20; i++) {
         char id[16];
         snprintf(id, sizeof id, "id-%d", i);
         assert_int_equal(cd_seen_add(s, id, &e), CD_OK);
     }
+    assert_int_equal(cd_seen_poll_end(s, &e), CD_OK);
+    assert_int_equal(cd_seen_count(s), 21);    /* "b..." was not served: forgotten */
+    assert_true(cd_seen_has(s, "a"));
+    assert_false(cd_seen_has(s, "b\nwith newline"));
+    /* the next poll serves only the last two: the others are forgotten,
+     * oldest first, down to keep */
+    cd_seen_poll_begin(s);
+    assert_true(cd_seen_served(s, "id-18"));
+    assert_true(cd_seen_served(s, "id-19"));
+    assert_int_equal(cd_seen_poll_end(s, &e), CD_OK);
+    assert_int_equal(cd_seen_count(s), 4);
     assert_true(cd_seen_has(s, "id-19"));
+    assert_true(cd_seen_has(s, "id-17"));
     assert_false(cd_seen_has(s, "a"));
-    assert_true(cd_seen_count(s) <= 8);
     cd_seen_free(s);
     assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
     assert_true(cd_seen_has(s, "id-19"));
     assert_true(cd_seen_has(s, "id-16"));
+    assert_int_equal(cd_seen_count(s), 4);
     cd_seen_free(s);
     scratch_remove(dir);
 }

@@ -161,11 +161,101 @@ static void feed_items_are_routed_once(void **state)
     scratch_remove(dir);
 }
 
+static int count_route(void *ud, const cd_story *s, const char *source)
+{
+    (void)s; (void)source;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+static void count_error(void *ud, const char *feed, const char *msg)
+{
+    (void)ud; (void)feed;
+    fail_msg("unexpected error: %s", msg);
+}
+
+/* A feed that serves 100,000 items (five times the ids remembered beyond
+ * what the feed serves): each item is routed once, however many polls,
+ * and across a restart; once the feed stops serving most of them, they
+ * are forgotten down to the bound. */
+static void a_large_feed_is_routed_once(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big.seen", dir);
+    size_t n = 100000;
+    cd_buf doc = { 0 };
+    for (size_t i = 0; i < n; i++)
+        cd_buf_printf(&doc, "{\"id\":\"item-%zu\",\"title\":\"T\"}\n", i);
+    assert_false(doc.failed);
+    feed_state f = { .name = "big", .format = "jsonl" };
+    cd_error e;
+    for (int restart = 0; restart < 2; restart++) {
+        assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
+        for (int p = 0; p < 3; p++) {
+            size_t routed_n = 0, nitems;
+            cd_feed_batch b = { .f = &f, .route = count_route, .error = count_error,
+                                .stop = never, .ud = &routed_n };
+            assert_int_equal(cd_feed_batch_parse(&b, doc.data, doc.len, &nitems, &e), CD_OK);
+            cd_feed_batch_finish(&b, 1);
+            assert_int_equal(nitems, n);
+            assert_int_equal(routed_n, restart == 0 && p == 0 ? n : 0);
+        }
+        assert_int_equal(cd_seen_count(f.seen), n);
+        cd_seen_free(f.seen);
+    }
+    /* the feed now serves one item: the others are forgotten down to
+     * CD_SEEN_KEEP, and that item is still not routed again */
+    assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
+    const char *one = "{\"id\":\"item-7\",\"title\":\"T\"}\n";
+    size_t routed_n = 0, nitems;
+    cd_feed_batch b = { .f = &f, .route = count_route, .error = count_error,
+                        .stop = never, .ud = &routed_n };
+    assert_int_equal(cd_feed_batch_parse(&b, one, strlen(one), &nitems, &e), CD_OK);
+    cd_feed_batch_finish(&b, 1);
+    assert_int_equal(routed_n, 0);
+    assert_int_equal(cd_seen_count(f.seen), CD_SEEN_KEEP);
+    assert_true(cd_seen_has(f.seen, "item-7"));
+    assert_true(cd_seen_has(f.seen, "item-99999"));   /* the newest stay */
+    assert_false(cd_seen_has(f.seen, "item-8"));
+    cd_seen_free(f.seen);
+    cd_buf_free(&doc);
+    scratch_remove(dir);
+}
+
+/* Past the most ids a feed may remember, new items are skipped and
+ * reported, never routed at every poll. */
+static void items_beyond_the_memory_are_skipped_and_reported(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cap.seen", dir);
+    feed_state f = { .name = "wire", .format = "jsonl" };
+    cd_error e;
+    assert_int_equal(cd_seen_open(path, 2, &f.seen, &e), CD_OK);
+    cd_seen_set_max(f.seen, 4);
+    routed r = { 0 };
+    const char *doc = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n"
+                      "{\"id\":\"c\",\"title\":\"C\"}\n{\"id\":\"d\",\"title\":\"D\"}\n"
+                      "{\"id\":\"e\",\"title\":\"E\"}\n{\"id\":\"f\",\"title\":\"F\"}\n";
+    assert_string_equal(poll(&f, &r, doc, 1), "a b c d");
+    assert_int_equal(r.errors, 1);
+    assert_string_equal(poll(&f, &r, doc, 1), "");
+    assert_int_equal(r.errors, 2);      /* said again at each poll */
+    assert_int_equal(cd_seen_count(f.seen), 4);
+    cd_seen_free(f.seen);
+    scratch_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(inbox_lists_in_name_order_then_arrival),
         cmocka_unit_test(feed_items_are_routed_once),
+        cmocka_unit_test(a_large_feed_is_routed_once),
+        cmocka_unit_test(items_beyond_the_memory_are_skipped_and_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
