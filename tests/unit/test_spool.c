@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "deliver/deliver_spool.h"
-#include "http_server.h"
+#include "test_http.h"
 #include "support.h"
 
 static void url_opts(cd_dest_opts *o, char *url, size_t cap, int port)
