@@ -68,15 +68,15 @@ typedef struct classify_args {
 enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS };
 
 /* ,"p":0.97 as fprintf's %.4g writes it; formatted once into a local
- * buffer (cdi_buf_printf formats twice: to measure, then to write). */
+ * buffer (cd_buf_printf formats twice: to measure, then to write). */
 static void put_p(cd_buf *out, double p)
 {
     char num[64];
     int n = snprintf(num, sizeof num, ",\"p\":%.4g", p);
     if (n > 0 && (size_t)n < sizeof num)
-        cdi_buf_put(out, num, (size_t)n);
+        cd_buf_put(out, num, (size_t)n);
     else
-        cdi_buf_printf(out, ",\"p\":%.4g", p);
+        cd_buf_printf(out, ",\"p\":%.4g", p);
 }
 
 static int parse(int argc, char **argv, classify_args *a)
@@ -134,13 +134,13 @@ static int parse(int argc, char **argv, classify_args *a)
 static void print_tokens(cd_buf *out, cd_classifier *c, uint32_t label, cd_token_weight *tw, size_t k)
 {
     size_t n = cd_classifier_explain(c, label, tw, k);
-    cdi_buf_puts(out, ",\"tokens\":[");
+    cd_buf_puts(out, ",\"tokens\":[");
     for (size_t i = 0; i < n; i++) {
-        cdi_buf_puts(out, i ? ",{\"token\":" : "{\"token\":");
-        cdi_buf_json_string(out, tw[i].token, tw[i].len);
-        cdi_buf_printf(out, ",\"weight\":%.4g}", tw[i].weight);
+        cd_buf_puts(out, i ? ",{\"token\":" : "{\"token\":");
+        cd_buf_json_string(out, tw[i].token, tw[i].len);
+        cd_buf_printf(out, ",\"weight\":%.4g}", tw[i].weight);
     }
-    cdi_buf_put(out, "]", 1);
+    cd_buf_put(out, "]", 1);
 }
 
 /* The model's labels of the story: ,"labels":[...] */
@@ -148,20 +148,20 @@ static void print_labels(cd_buf *out, const cd_model *m, cd_classifier *c,
                          const cd_label_score *sc, size_t n, const classify_args *a,
                          cd_token_weight *tw)
 {
-    cdi_buf_puts(out, ",\"labels\":[");
+    cd_buf_puts(out, ",\"labels\":[");
     size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
         if (a->top ? i >= (size_t)a->top : !sc[i].chosen)
             continue;
         const char *name = cd_model_label(m, sc[i].label);
-        cdi_buf_puts(out, shown++ ? ",{\"label\":" : "{\"label\":");
-        cdi_buf_json_string(out, name, strlen(name));
+        cd_buf_puts(out, shown++ ? ",{\"label\":" : "{\"label\":");
+        cd_buf_json_string(out, name, strlen(name));
         put_p(out, sc[i].p);
         if (a->explain)
             print_tokens(out, c, sc[i].label, tw, (size_t)a->explain_k);
-        cdi_buf_put(out, "}", 1);
+        cd_buf_put(out, "}", 1);
     }
-    cdi_buf_put(out, "]", 1);
+    cd_buf_put(out, "]", 1);
 }
 
 /* ---- topics from a desk ------------------------------------------------- */
@@ -230,11 +230,11 @@ static void print_member(cd_buf *out, const char *json, const char *key, const c
 {
     size_t len;
     const char *v = json_member(json, key, &len);
-    cdi_buf_printf(out, ",\"%s\":", as);
+    cd_buf_printf(out, ",\"%s\":", as);
     if (v)
-        cdi_buf_put(out, v, len);
+        cd_buf_put(out, v, len);
     else
-        cdi_buf_puts(out, "null");
+        cd_buf_puts(out, "null");
 }
 
 /* Have the desk score the story (a dry run) and print its topics, the
@@ -333,7 +333,7 @@ enum { STORY_FAILED = 1 };
 
 static void story_error(cli_item *it, const char *msg)
 {
-    cdi_buf_printf(&it->msg, "copydesk: classify: %s: %s\n", it->story.source, msg);
+    cd_buf_printf(&it->msg, "copydesk: classify: %s: %s\n", it->story.source, msg);
     it->flags |= STORY_FAILED;
 }
 
@@ -360,17 +360,17 @@ static void classify_story(void *wp, cli_item *it, cli_pipe *p)
             return;
         }
     }
-    cdi_buf_puts(out, "{\"id\":");
-    cdi_buf_json_string(out, s->id, strlen(s->id));
+    cd_buf_puts(out, "{\"id\":");
+    cd_buf_json_string(out, s->id, strlen(s->id));
     if (w->c)
         print_labels(out, w->m, w->c, sc, n, a, w->tw);
     if (w->desk && !print_desk(out, w->desk, s, a, &err)) {
         /* the line is half written: end it, so that stdout stays JSON lines */
-        cdi_buf_puts(out, ",\"topics\":null}\n");
+        cd_buf_puts(out, ",\"topics\":null}\n");
         story_error(it, err.msg);
         return;
     }
-    cdi_buf_puts(out, "}\n");
+    cd_buf_puts(out, "}\n");
 }
 
 /* In input order: the line, the messages. */

@@ -29,7 +29,7 @@ static void file_sink(void *ud, const char *s, size_t len)
 
 void cli_json_string(FILE *out, const char *str, size_t len)
 {
-    cdi_json_escape(str, len, file_sink, out);
+    cd_json_escape(str, len, file_sink, out);
 }
 
 long cli_parse_count(const char *s)

@@ -181,26 +181,26 @@ static void summary(const route_run *r)
 /* One line: "id -> a, b  (reason)". */
 static void story_line(cd_buf *b, const cd_story *s, const cd_decision *dec)
 {
-    cdi_buf_printf(b, "%s -> ", s->id);
+    cd_buf_printf(b, "%s -> ", s->id);
     for (size_t i = 0; i < dec->nroute; i++)
-        cdi_buf_printf(b, "%s%s", i ? ", " : "", dec->route[i]);
+        cd_buf_printf(b, "%s%s", i ? ", " : "", dec->route[i]);
     if (dec->outcome == CD_OUTCOME_DEAD_LETTER)
-        cdi_buf_puts(b, " [dead letter]");
+        cd_buf_puts(b, " [dead letter]");
     else if (dec->outcome == CD_OUTCOME_FAILED)
-        cdi_buf_puts(b, " [FAILED]");
-    cdi_buf_printf(b, "  (%s)\n", dec->reason);
+        cd_buf_puts(b, " [FAILED]");
+    cd_buf_printf(b, "  (%s)\n", dec->reason);
 }
 
 static void report(cd_desk *desk, cli_item *it, const cd_decision *dec, const route_args *a)
 {
     if (dec->error)
-        cdi_buf_printf(&it->msg, "copydesk: route: %s\n", dec->error);
+        cd_buf_printf(&it->msg, "copydesk: route: %s\n", dec->error);
     if (a->dry || a->explain) {
         char *json = cd_desk_decision_json(desk, a->explain);
         if (json) {
             cd_buf *b = a->dry ? &it->out : &it->msg;
-            cdi_buf_puts(b, json);
-            cdi_buf_put(b, "\n", 1);
+            cd_buf_puts(b, json);
+            cd_buf_put(b, "\n", 1);
             free(json);
         }
     }
@@ -226,7 +226,7 @@ static void route_one(void *wp, cli_item *it, cli_pipe *p)
     if (a->dry) {
         cd_error err;
         if (cd_desk_route(w->desk, &it->story, 1, &dec, &err) != CD_OK) {
-            cdi_buf_printf(&it->msg, "copydesk: %s: %s\n", it->story.id, err.msg);
+            cd_buf_printf(&it->msg, "copydesk: %s: %s\n", it->story.id, err.msg);
             it->flags |= STORY_UNREADABLE;
             return;
         }

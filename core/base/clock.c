@@ -5,7 +5,7 @@
 
 #include "base/clock.h"
 
-double cdi_monotonic(void)
+double cd_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

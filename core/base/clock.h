@@ -5,6 +5,6 @@
 #define CD_BASE_CLOCK_H
 
 /* CLOCK_MONOTONIC in seconds: for intervals, never for dates. */
-double cdi_monotonic(void);
+double cd_monotonic(void);
 
 #endif

@@ -13,7 +13,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 
-char *cdi_path_join(const char *a, const char *b)
+char *cd_path_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
     char *s = malloc(n);
@@ -22,8 +22,8 @@ char *cdi_path_join(const char *a, const char *b)
     return s;
 }
 
-cd_status cdi_read_file(const char *path, size_t max, char **data, size_t *len,
-                        cd_error *err)
+cd_status cd_read_file(const char *path, size_t max, char **data, size_t *len,
+                       cd_error *err)
 {
     *data = NULL;
     *len = 0;
@@ -38,23 +38,23 @@ cd_status cdi_read_file(const char *path, size_t max, char **data, size_t *len,
     char chunk[65536];
     size_t got;
     while (!b.failed && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cdi_buf_put(&b, chunk, got);
+        cd_buf_put(&b, chunk, got);
     int e = ferror(f) ? errno : 0;
     fclose(f);
     cd_status st = CD_OK;
     if (b.over)
         st = cd_error_set(err, CD_ERR_LIMIT, "%s: larger than %zu bytes", path, max);
-    else if (b.failed || cdi_buf_reserve(&b, 0) != 0)
+    else if (b.failed || cd_buf_reserve(&b, 0) != 0)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     else if (e) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(e));
         errno = e;
     }
     if (st != CD_OK) {
-        cdi_buf_free(&b);
+        cd_buf_free(&b);
         return st;
     }
-    *data = cdi_buf_take(&b, len);
+    *data = cd_buf_take(&b, len);
     return CD_OK;
 }
 
@@ -75,7 +75,7 @@ static int name_byte_ok(unsigned char c)
            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-void cdi_safe_filename(const char *id, char *out, size_t cap)
+void cd_safe_filename(const char *id, char *out, size_t cap)
 {
     size_t keep = cap - 18; /* room for "-" + 16 hex digits + NUL */
     if (keep > 120)
@@ -101,7 +101,7 @@ void cdi_safe_filename(const char *id, char *out, size_t cap)
         snprintf(out + n, cap - n, "-%016llx", (unsigned long long)fnv1a(id));
 }
 
-cd_status cdi_mkdirs(const char *path, cd_error *err)
+cd_status cd_mkdirs(const char *path, cd_error *err)
 {
     char *p = strdup(path);
     if (!p)
@@ -144,7 +144,7 @@ static cd_status write_all(int fd, const char *data, size_t len, const char *wha
     return CD_OK;
 }
 
-cd_status cdi_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err)
+cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err)
 {
     return write_all(fd, data, len, what, err);
 }
@@ -169,12 +169,12 @@ static mode_t current_umask(void)
     return mask;
 }
 
-cd_status cdi_folder_write(const char *dir, const char *name, const char *data,
-                           size_t len, cd_error *err)
+cd_status cd_folder_write(const char *dir, const char *name, const char *data,
+                          size_t len, cd_error *err)
 {
     cd_buf tmp = {0}, final = {0};
-    cdi_buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name);
-    cdi_buf_printf(&final, "%s/%s", dir, name);
+    cd_buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name);
+    cd_buf_printf(&final, "%s/%s", dir, name);
     cd_status st = CD_OK;
     if (tmp.failed || final.failed) {
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -201,7 +201,7 @@ cd_status cdi_folder_write(const char *dir, const char *name, const char *data,
     if (st != CD_OK)
         unlink(tmp.data);
 done:
-    cdi_buf_free(&tmp);
-    cdi_buf_free(&final);
+    cd_buf_free(&tmp);
+    cd_buf_free(&final);
     return st;
 }

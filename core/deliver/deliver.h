@@ -6,7 +6,7 @@
  *
  *   folder  one JSON file per story, written to a temporary name in the
  *           folder and renamed into place (readers never see half a file);
- *           the file name is derived from the story id by cdi_safe_filename
+ *           the file name is derived from the story id by cd_safe_filename
  *           (base/fs.h),
  *           so that no id can name a file outside the folder.
  *   jsonl   one complete line per story, appended with a single write(2)
@@ -20,7 +20,7 @@
  *
  * Each destination owns its dead-letter folder: when a delivery fails for
  * good (or the spool's endpoint refuses a story), the story goes there
- * with the error through cdi_dest_dead_letter, so that a failing
+ * with the error through cd_dest_dead_letter, so that a failing
  * destination loses nothing.  Nothing here knows of Lua.
  */
 #ifndef CD_DELIVER_H
@@ -51,35 +51,35 @@ typedef struct cd_dest_opts {
     unsigned retries;        /* url: attempts after the first (default 3) */
     double backoff_s;        /* url: first wait, doubled each retry (default 0.5) */
     const char *dead_letter; /* folder for stories it cannot take (NULL: see
-                                cdi_dest_set_dead_letter) */
+                                cd_dest_set_dead_letter) */
     cd_spool *spool;         /* url: append stories to this spool instead of
                                 posting them (NULL: post) */
 } cd_dest_opts;
 
-void cdi_dest_opts_default(cd_dest_opts *opts);
+void cd_dest_opts_default(cd_dest_opts *opts);
 
 typedef struct cd_dest cd_dest;
 
 /* Create a destination; folders are created (with parents) at first use. */
-cd_status cdi_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err);
-void cdi_dest_free(cd_dest *d);
-cd_dest_kind cdi_dest_get_kind(const cd_dest *d);
-const char *cdi_dest_name(const cd_dest *d);
-const char *cdi_dest_target(const cd_dest *d);
+cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err);
+void cd_dest_free(cd_dest *d);
+cd_dest_kind cd_dest_get_kind(const cd_dest *d);
+const char *cd_dest_name(const cd_dest *d);
+const char *cd_dest_target(const cd_dest *d);
 
 /* Deliver one story's JSON (len bytes, no trailing newline). */
-cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
-                           cd_error *err);
+cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
+                          cd_error *err);
 
 /* The dead-letter folder of a destination created without one (the desk
  * learns its desk-wide folder only after declaring destinations); a folder
  * given in its options is kept.  Without either: CD_DEAD_LETTER_DEFAULT. */
-cd_status cdi_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
+cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
 
 /* Keep a story d could not take in its dead-letter folder (created when
  * missing), as {"destination":..., "error":why, "failed_at":..., "story":<json>},
  * in a file named after the id and the destination. */
-cd_status cdi_dest_dead_letter(cd_dest *d, const char *id, const char *why,
-                               const char *json, size_t len, cd_error *err);
+cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
+                              const char *json, size_t len, cd_error *err);
 
 #endif

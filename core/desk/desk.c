@@ -42,7 +42,7 @@ void cd_desk_opts_default(cd_desk_opts *opts)
 
 /* ---- helpers for the bindings ------------------------------------------- */
 
-char *cdi_desk_strdup(lua_State *L, const char *s)
+char *cd_desk_strdup(lua_State *L, const char *s)
 {
     char *c = strdup(s);
     if (!c)
@@ -50,7 +50,7 @@ char *cdi_desk_strdup(lua_State *L, const char *s)
     return c;
 }
 
-char *cdi_desk_caller_where(lua_State *L)
+char *cd_desk_caller_where(lua_State *L)
 {
     lua_Debug ar;
     char buf[300] = "?";
@@ -61,10 +61,10 @@ char *cdi_desk_caller_where(lua_State *L)
             break;
         }
     }
-    return cdi_desk_strdup(L, buf);
+    return cd_desk_strdup(L, buf);
 }
 
-int64_t cdi_desk_find_dest(const cd_desk *d, const char *name)
+int64_t cd_desk_find_dest(const cd_desk *d, const char *name)
 {
     for (size_t i = 0; i < d->ndests; i++)
         if (!strcmp(d->dests[i].name, name))
@@ -72,7 +72,7 @@ int64_t cdi_desk_find_dest(const cd_desk *d, const char *name)
     return -1;
 }
 
-int64_t cdi_desk_find_model(const cd_desk *d, const char *name)
+int64_t cd_desk_find_model(const cd_desk *d, const char *name)
 {
     for (size_t i = 0; i < d->nmodels; i++)
         if (!strcmp(d->models[i].name, name))
@@ -122,7 +122,7 @@ static double resolved_p(const cd_desk *d, const int64_t *idx)
     return best;
 }
 
-double cdi_desk_label_p(const char *label, void *desk)
+double cd_desk_label_p(const char *label, void *desk)
 {
     cd_desk *d = desk;
     int64_t stack[8], *idx = d->nmodels <= 8 ? stack : malloc(sizeof *idx * d->nmodels);
@@ -135,7 +135,7 @@ double cdi_desk_label_p(const char *label, void *desk)
     return p;
 }
 
-/* cdi_desk_label_p for the topics' own label strings, resolved at load
+/* cd_desk_label_p for the topics' own label strings, resolved at load
  * (looking labels up by name for every topic of every story was a tenth
  * of route). */
 static double topic_label_p(const char *label, void *desk)
@@ -144,7 +144,7 @@ static double topic_label_p(const char *label, void *desk)
     for (size_t i = 0; i < d->nlabel_refs; i++)
         if (d->label_refs[i].name == label)
             return resolved_p(d, d->label_refs[i].idx);
-    return cdi_desk_label_p(label, desk);
+    return cd_desk_label_p(label, desk);
 }
 
 static cd_status add_label_ref(cd_desk *d, const char *label, cd_error *err)
@@ -171,11 +171,11 @@ static cd_status add_label_ref(cd_desk *d, const char *label, cd_error *err)
 static cd_status resolve_topic_labels(cd_desk *d, cd_error *err)
 {
     cd_status st = CD_OK;
-    for (size_t i = 0; st == CD_OK && i < cdi_topics_count(d->topics); i++) {
-        for (size_t j = 0; st == CD_OK && j < cdi_topics_labels(d->topics, i); j++)
-            st = add_label_ref(d, cdi_topics_label(d->topics, i, j), err);
+    for (size_t i = 0; st == CD_OK && i < cd_topics_count(d->topics); i++) {
+        for (size_t j = 0; st == CD_OK && j < cd_topics_labels(d->topics, i); j++)
+            st = add_label_ref(d, cd_topics_label(d->topics, i, j), err);
         if (st == CD_OK)
-            st = add_label_ref(d, cdi_topics_given(d->topics, i), err);
+            st = add_label_ref(d, cd_topics_given(d->topics, i), err);
     }
     return st;
 }
@@ -201,7 +201,7 @@ static void reset_story(cd_desk *d)
     d->error = NULL;
     if (d->errbuf)
         d->errbuf[0] = '\0';
-    cdi_buf_reset(&d->reason);
+    cd_buf_reset(&d->reason);
 }
 
 void cd_desk_free(cd_desk *d)
@@ -209,11 +209,11 @@ void cd_desk_free(cd_desk *d)
     if (!d)
         return;
     reset_story(d);
-    cdi_toklist_free(d->cur.toks);
+    cd_toklist_free(d->cur.toks);
     for (size_t i = 0; i < d->nlabel_refs; i++)
         free(d->label_refs[i].idx);
     free(d->label_refs);
-    cdi_sandbox_free(d->sb);     /* first: closing the state frees the refs */
+    cd_sandbox_free(d->sb);     /* first: closing the state frees the refs */
     for (size_t i = 0; i < d->nmodels; i++) {
         cd_classifier_free(d->models[i].cls);
         cd_model_close(d->models[i].model);
@@ -224,7 +224,7 @@ void cd_desk_free(cd_desk *d)
     }
     free(d->models);
     for (size_t i = 0; i < d->ndests; i++) {
-        cdi_dest_free(d->dests[i].dest);
+        cd_dest_free(d->dests[i].dest);
         free(d->dests[i].name);
         free(d->dests[i].where);
     }
@@ -239,8 +239,8 @@ void cd_desk_free(cd_desk *d)
     for (size_t i = 0; i < d->nexpects; i++)
         free(d->expects[i].where);
     free(d->expects);
-    cdi_desk_free_feeds(d);
-    cdi_topics_free(d->topics);
+    cd_desk_free_feeds(d);
+    cd_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
     free(d->taxonomy_where);
     free(d->fallback);
@@ -251,16 +251,16 @@ void cd_desk_free(cd_desk *d)
     free(d->cur.scores);
     free(d->path);
     free(d->errbuf);
-    cdi_spool_free(d->spool);    /* after the destinations bound to it */
-    cdi_buf_free(&d->reason);
-    cdi_buf_free(&d->json);
+    cd_spool_free(d->spool);    /* after the destinations bound to it */
+    cd_buf_free(&d->reason);
+    cd_buf_free(&d->json);
     free(d);
 }
 
 static int register_all(lua_State *L)
 {
-    cdi_desk_config_register(L);
-    cdi_story_binding_register(L);
+    cd_desk_config_register(L);
+    cd_story_binding_register(L);
     return 0;
 }
 
@@ -282,20 +282,20 @@ static cd_status make_state(cd_desk *d, const char *path, const cd_desk_opts *op
     char *copy = strdup(path);
     if (!copy)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_status st = cdi_sandbox_new(dirname(copy), scripts_folder(opts), d, &d->sb, err);
+    cd_status st = cd_sandbox_new(dirname(copy), scripts_folder(opts), d, &d->sb, err);
     free(copy);
     if (st != CD_OK)
         return st;
-    d->L = cdi_sandbox_state(d->sb);
-    if (opts && opts->spool_dir && (st = cdi_spool_open(opts->spool_dir, &d->spool, err)) != CD_OK)
+    d->L = cd_sandbox_state(d->sb);
+    if (opts && opts->spool_dir && (st = cd_spool_open(opts->spool_dir, &d->spool, err)) != CD_OK)
         return st;
-    cdi_sandbox_set_limits(d->sb, CD_DESK_DEFAULT_INSTRUCTIONS * 100,
-                           opts && opts->memory ? opts->memory : CD_DESK_DEFAULT_MEMORY,
-                           CD_DESK_DEFAULT_SECONDS * 10);
+    cd_sandbox_set_limits(d->sb, CD_DESK_DEFAULT_INSTRUCTIONS * 100,
+                          opts && opts->memory ? opts->memory : CD_DESK_DEFAULT_MEMORY,
+                          CD_DESK_DEFAULT_SECONDS * 10);
     lua_pushcfunction(d->L, register_all);
     if (lua_pcall(d->L, 0, 0, 0) != LUA_OK)
         return cd_error_set(err, CD_ERR_NOMEM, "cannot prepare the Lua state");
-    return cdi_topics_new(&d->topics, err);
+    return cd_topics_new(&d->topics, err);
 }
 
 /* Run the configuration file in the sandbox. */
@@ -310,7 +310,7 @@ static cd_status run_config(cd_desk *d, const char *path, cd_error *err)
         lua_pop(L, 1);
         return CD_ERR_SCRIPT;
     }
-    if (cdi_sandbox_pcall(d->sb, 0, 0) != LUA_OK) {
+    if (cd_sandbox_pcall(d->sb, 0, 0) != LUA_OK) {
         cd_error_set(err, CD_ERR_SCRIPT, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return CD_ERR_SCRIPT;
@@ -343,9 +343,9 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     /* a model that tokenizes as the keywords do classifies the story from
      * the same token list: each story is tokenized once, not once per model */
     for (size_t i = 0; i < d->nmodels; i++)
-        d->models[i].shares_tokens = same_tokens(cdi_classifier_tok_opts(d->models[i].cls), &tok);
+        d->models[i].shares_tokens = same_tokens(cd_classifier_tok_opts(d->models[i].cls), &tok);
     cd_error e;
-    if ((st = cdi_topics_compile(d->topics, d->tok, &e)) != CD_OK)
+    if ((st = cd_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
                             d->taxonomy_where ? d->taxonomy_where : d->path, e.msg);
     if ((st = resolve_topic_labels(d, err)) != CD_OK)
@@ -353,10 +353,10 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     if (!d->fallback)
         return cd_error_set(err, CD_ERR_SCRIPT,
                             "%s: no fallback declared (add: fallback \"<destination>\")", d->path);
-    if (cdi_desk_find_dest(d, d->fallback) < 0)
+    if (cd_desk_find_dest(d, d->fallback) < 0)
         return cd_error_set(err, CD_ERR_SCRIPT, "%s: fallback '%s' is not a destination",
                             d->fallback_where, d->fallback);
-    size_t nt = cdi_topics_count(d->topics);
+    size_t nt = cd_topics_count(d->topics);
     d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
@@ -365,10 +365,10 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     /* dead_letter "folder" may come after the destinations it applies to */
     for (size_t i = 0; d->dead_letter && i < d->ndests; i++)
-        if ((st = cdi_dest_set_dead_letter(d->dests[i].dest, d->dead_letter, err)) != CD_OK)
+        if ((st = cd_dest_set_dead_letter(d->dests[i].dest, d->dead_letter, err)) != CD_OK)
             return st;
     d->errbuf[0] = '\0';
-    cdi_sandbox_set_limits(d->sb,
+    cd_sandbox_set_limits(d->sb,
         opts && opts->instructions ? opts->instructions
             : d->cfg_instructions ? d->cfg_instructions : CD_DESK_DEFAULT_INSTRUCTIONS,
         opts && opts->memory ? opts->memory : d->cfg_memory,
@@ -409,17 +409,17 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     if (!text)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     cd_status st = CD_OK;
-    if (!d->cur.toks && !(d->cur.toks = cdi_toklist_new()))
+    if (!d->cur.toks && !(d->cur.toks = cd_toklist_new()))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st == CD_OK)
-        st = cdi_toklist_fill(d->cur.toks, d->tok, text, len, err);
+        st = cd_toklist_fill(d->cur.toks, d->tok, text, len, err);
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
         if (m->shares_tokens)
-            st = cdi_classify_from(m->cls, cdi_toklist_each, d->cur.toks, &m->scores,
-                                   &m->nscores, err);
+            st = cd_classify_from(m->cls, cd_toklist_each, d->cur.toks, &m->scores,
+                                  &m->nscores, err);
         else
             st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
         for (size_t j = 0; st == CD_OK && j < m->nscores; j++)
@@ -428,7 +428,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     }
     free(text);
     if (st == CD_OK)
-        cdi_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
+        cd_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
     return st;
 }
 
@@ -453,7 +453,7 @@ static int route_name(lua_State *L, cd_desk *d, int idx, char *why, size_t cap)
         return 0;
     }
     const char *name = lua_tostring(L, idx);
-    int64_t k = cdi_desk_find_dest(d, name);
+    int64_t k = cd_desk_find_dest(d, name);
     if (k < 0) {
         snprintf(why, cap, "returned '%.100s', which is not a destination", name);
         return 0;
@@ -472,7 +472,7 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
         if (!lua_toboolean(L, -1) && r->fn_ref != LUA_NOREF)
             return 0;
         for (size_t i = 0; i < r->nto; i++) {
-            int64_t k = cdi_desk_find_dest(d, r->to[i]);
+            int64_t k = cd_desk_find_dest(d, r->to[i]);
             if (k < 0) {
                 snprintf(why, cap, "to = '%.100s', which is not a destination", r->to[i]);
                 return -1;
@@ -525,7 +525,7 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
     } else {
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
         lua_pushvalue(L, story);
-        if (cdi_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
+        if (cd_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
             rule_failed(d, i, lua_tostring(L, -1));
             lua_settop(L, top);
             return -1;
@@ -544,7 +544,7 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
 static int decide_protected(lua_State *L)
 {
     cd_desk *d = lua_touserdata(L, 1);
-    cdi_story_binding_push(L, d);
+    cd_story_binding_push(L, d);
     int story = lua_gettop(L);
     for (size_t i = 0; i < d->nrules; i++) {
         int r = run_rule(L, d, i, story);
@@ -577,7 +577,7 @@ static void decide(cd_desk *d)
     if (!d->rule) {
         if (d->error)
             d->nroute = 0;
-        add_route(d, (size_t)cdi_desk_find_dest(d, d->fallback));
+        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
     }
 }
 
@@ -586,7 +586,7 @@ static void decide(cd_desk *d)
 /* The indexes of the (up to) k best topics scoring at least min. */
 static size_t top_topics(const cd_desk *d, size_t *out, size_t k, double min)
 {
-    size_t n = 0, nt = cdi_topics_count(d->topics);
+    size_t n = 0, nt = cd_topics_count(d->topics);
     for (size_t i = 0; i < nt; i++) {
         double s = d->cur.scores[i].score;
         if (s < min)
@@ -608,73 +608,73 @@ static size_t top_topics(const cd_desk *d, size_t *out, size_t k, double min)
 static void make_reason(cd_desk *d)
 {
     cd_buf *b = &d->reason;
-    cdi_buf_reset(b);
+    cd_buf_reset(b);
     if (d->rule) {
         int64_t i = -1;
         for (size_t k = 0; k < d->nrules && i < 0; k++)
             if (d->rules[k].name == d->rule)
                 i = (int64_t)k;
-        cdi_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
+        cd_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
     } else if (d->error) {
-        cdi_buf_printf(b, "fallback: %s", d->error);
+        cd_buf_printf(b, "fallback: %s", d->error);
     } else {
-        cdi_buf_puts(b, "fallback: no rule decided");
+        cd_buf_puts(b, "fallback: no rule decided");
     }
     size_t top[3];
     size_t n = top_topics(d, top, 3, 0.01);
     for (size_t i = 0; i < n; i++)
-        cdi_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
-                       cdi_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
+        cd_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
+                      cd_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
 }
 
 static void json_str(cd_buf *b, const char *s)
 {
     if (s)
-        cdi_buf_json_string(b, s, strlen(s));
+        cd_buf_json_string(b, s, strlen(s));
     else
-        cdi_buf_puts(b, "null");
+        cd_buf_puts(b, "null");
 }
 
 static void json_route(cd_buf *b, const cd_desk *d)
 {
-    cdi_buf_puts(b, "[");
+    cd_buf_puts(b, "[");
     for (size_t i = 0; i < d->nroute; i++) {
-        cdi_buf_puts(b, i ? "," : "");
+        cd_buf_puts(b, i ? "," : "");
         json_str(b, d->route_names[i]);
     }
-    cdi_buf_puts(b, "]");
+    cd_buf_puts(b, "]");
 }
 
 static void json_strv(cd_buf *b, char **v, size_t n)
 {
-    cdi_buf_puts(b, "[");
+    cd_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
-        cdi_buf_puts(b, i ? "," : "");
+        cd_buf_puts(b, i ? "," : "");
         json_str(b, v[i]);
     }
-    cdi_buf_puts(b, "]");
+    cd_buf_puts(b, "]");
 }
 
 static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
 {
-    size_t nt = cdi_topics_count(d->topics);
+    size_t nt = cd_topics_count(d->topics);
     size_t *top = malloc((nt ? nt : 1) * sizeof *top);
     if (!top) {
         b->failed = 1;
         return;
     }
     size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
-    cdi_buf_puts(b, "[");
+    cd_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
-        cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        json_str(b, cdi_topics_id(d->topics, top[i]));
-        cdi_buf_puts(b, ",\"name\":");
-        json_str(b, cdi_topics_name(d->topics, top[i]));
-        cdi_buf_puts(b, ",\"score\":");
-        cdi_buf_json_number(b, d->cur.scores[top[i]].score);
-        cdi_buf_puts(b, "}");
+        cd_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        json_str(b, cd_topics_id(d->topics, top[i]));
+        cd_buf_puts(b, ",\"name\":");
+        json_str(b, cd_topics_name(d->topics, top[i]));
+        cd_buf_puts(b, ",\"score\":");
+        cd_buf_json_number(b, d->cur.scores[top[i]].score);
+        cd_buf_puts(b, "}");
     }
-    cdi_buf_puts(b, "]");
+    cd_buf_puts(b, "]");
     free(top);
 }
 
@@ -682,54 +682,54 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
  * (a model always chooses at least one), most probable first. */
 static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
 {
-    cdi_buf_puts(b, "{");
+    cd_buf_puts(b, "{");
     for (size_t i = 0; i < d->nmodels; i++) {
         const desk_model *m = &d->models[i];
-        cdi_buf_puts(b, i ? "," : "");
+        cd_buf_puts(b, i ? "," : "");
         json_str(b, m->name);
-        cdi_buf_puts(b, ":[");
+        cd_buf_puts(b, ":[");
         size_t shown = 0;
         for (size_t j = 0; j < m->nscores && shown < max; j++) {
             if (!m->scores[j].chosen)
                 continue;
-            cdi_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
+            cd_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
             json_str(b, cd_model_label(m->model, m->scores[j].label));
-            cdi_buf_puts(b, ",\"p\":");
-            cdi_buf_json_number(b, m->scores[j].p);
-            cdi_buf_puts(b, "}");
+            cd_buf_puts(b, ",\"p\":");
+            cd_buf_json_number(b, m->scores[j].p);
+            cd_buf_puts(b, "}");
         }
-        cdi_buf_puts(b, "]");
+        cd_buf_puts(b, "]");
     }
-    cdi_buf_puts(b, "}");
+    cd_buf_puts(b, "}");
 }
 
 /* The JSON delivered: the story, its topics and labels, route and rule. */
 static void story_json(cd_desk *d, cd_buf *b)
 {
     const cd_story *s = d->cur.story;
-    cdi_buf_reset(b);
-    cdi_buf_puts(b, "{\"id\":");
+    cd_buf_reset(b);
+    cd_buf_puts(b, "{\"id\":");
     json_str(b, s->id ? s->id : "");
-    cdi_buf_puts(b, ",\"title\":");
-    cdi_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
-    cdi_buf_puts(b, ",\"body\":");
-    cdi_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
-    cdi_buf_puts(b, ",\"meta\":");
+    cd_buf_puts(b, ",\"title\":");
+    cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
+    cd_buf_puts(b, ",\"body\":");
+    cd_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
+    cd_buf_puts(b, ",\"meta\":");
     const char *meta = s->meta_json;
-    cdi_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
-    cdi_buf_puts(b, ",\"topics\":");
-    json_topics(b, d, cdi_topics_count(d->topics));
-    cdi_buf_puts(b, ",\"labels\":");
+    cd_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
+    cd_buf_puts(b, ",\"topics\":");
+    json_topics(b, d, cd_topics_count(d->topics));
+    cd_buf_puts(b, ",\"labels\":");
     json_labels(b, d, 5);
-    cdi_buf_puts(b, ",\"tags\":");
+    cd_buf_puts(b, ",\"tags\":");
     json_strv(b, d->cur.tags, d->cur.ntags);
-    cdi_buf_puts(b, ",\"route\":");
+    cd_buf_puts(b, ",\"route\":");
     json_route(b, d);
-    cdi_buf_puts(b, ",\"rule\":");
+    cd_buf_puts(b, ",\"rule\":");
     json_str(b, d->rule);
-    cdi_buf_puts(b, ",\"reason\":");
+    cd_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
-    cdi_buf_puts(b, "}");
+    cd_buf_puts(b, "}");
 }
 
 /* ---- deliver -------------------------------------------------------------- */
@@ -754,14 +754,14 @@ static cd_outcome deliver(cd_desk *d)
     for (size_t i = 0; i < d->nroute; i++) {
         desk_dest *ds = &d->dests[d->route[i]];
         cd_error e;
-        if (cdi_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e) == CD_OK) {
+        if (cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e) == CD_OK) {
             ds->delivered++;
             continue;
         }
         ds->failed++;
         char why[sizeof e.msg];
         memcpy(why, e.msg, sizeof why);
-        if (cdi_dest_dead_letter(ds->dest, id, why, d->json.data, d->json.len, &e) == CD_OK) {
+        if (cd_dest_dead_letter(ds->dest, id, why, d->json.data, d->json.len, &e) == CD_OK) {
             dead = 1;
             note_error(d, "destination '%s': %s (story kept in dead letter)", ds->name, why);
         } else {
@@ -801,8 +801,8 @@ static void decide_story(cd_desk *d, const cd_story *s)
     if (analyse(d, s, &e) != CD_OK) {
         snprintf(d->errbuf, ERRBUF, "story %s: %s", s->id ? s->id : "?", e.msg);
         d->error = d->errbuf;
-        memset(d->cur.scores, 0, cdi_topics_count(d->topics) * sizeof *d->cur.scores);
-        add_route(d, (size_t)cdi_desk_find_dest(d, d->fallback));
+        memset(d->cur.scores, 0, cd_topics_count(d->topics) * sizeof *d->cur.scores);
+        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
     } else {
         decide(d);
     }
@@ -833,7 +833,7 @@ static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
     finish_story(d, dry, counted);
 }
 
-void cdi_desk_decide_quietly(cd_desk *d, const cd_story *story)
+void cd_desk_decide_quietly(cd_desk *d, const cd_story *story)
 {
     route_story(d, story, 1, 0);
 }
@@ -884,41 +884,41 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
 {
     const cd_topics *t = d->topics;
     int first = 1;
-    cdi_buf_puts(b, "[");
-    for (size_t i = 0; i < cdi_topics_count(t); i++) {
+    cd_buf_puts(b, "[");
+    for (size_t i = 0; i < cd_topics_count(t); i++) {
         const cd_topic_score *s = &d->cur.scores[i];
         if (s->score < 0.01)
             continue;
-        cdi_buf_puts(b, first ? "{\"topic\":" : ",{\"topic\":");
+        cd_buf_puts(b, first ? "{\"topic\":" : ",{\"topic\":");
         first = 0;
-        json_str(b, cdi_topics_id(t, i));
-        cdi_buf_puts(b, ",\"score\":");
-        cdi_buf_json_number(b, s->score);
-        cdi_buf_puts(b, ",\"own\":");
-        cdi_buf_json_number(b, s->own);
-        cdi_buf_puts(b, ",\"labels\":[");
-        for (size_t j = 0, k = 0; j < cdi_topics_labels(t, i); j++) {
-            double p = cdi_desk_label_p(cdi_topics_label(t, i, j), (void *)d);
+        json_str(b, cd_topics_id(t, i));
+        cd_buf_puts(b, ",\"score\":");
+        cd_buf_json_number(b, s->score);
+        cd_buf_puts(b, ",\"own\":");
+        cd_buf_json_number(b, s->own);
+        cd_buf_puts(b, ",\"labels\":[");
+        for (size_t j = 0, k = 0; j < cd_topics_labels(t, i); j++) {
+            double p = cd_desk_label_p(cd_topics_label(t, i, j), (void *)d);
             if (p < 0.01)
                 continue;
-            cdi_buf_puts(b, k++ ? ",{\"label\":" : "{\"label\":");
-            json_str(b, cdi_topics_label(t, i, j));
-            cdi_buf_puts(b, ",\"p\":");
-            cdi_buf_json_number(b, p);
-            cdi_buf_puts(b, "}");
+            cd_buf_puts(b, k++ ? ",{\"label\":" : "{\"label\":");
+            json_str(b, cd_topics_label(t, i, j));
+            cd_buf_puts(b, ",\"p\":");
+            cd_buf_json_number(b, p);
+            cd_buf_puts(b, "}");
         }
-        cdi_buf_puts(b, "],\"keywords\":[");
-        for (size_t j = 0, k = 0; j < cdi_topics_keywords(t, i); j++) {
-            size_t hits = cdi_topics_keyword_hits(t, i, j, d->cur.toks);
+        cd_buf_puts(b, "],\"keywords\":[");
+        for (size_t j = 0, k = 0; j < cd_topics_keywords(t, i); j++) {
+            size_t hits = cd_topics_keyword_hits(t, i, j, d->cur.toks);
             if (!hits)
                 continue;
-            cdi_buf_puts(b, k++ ? ",{\"keyword\":" : "{\"keyword\":");
-            json_str(b, cdi_topics_keyword(t, i, j));
-            cdi_buf_printf(b, ",\"hits\":%zu}", hits);
+            cd_buf_puts(b, k++ ? ",{\"keyword\":" : "{\"keyword\":");
+            json_str(b, cd_topics_keyword(t, i, j));
+            cd_buf_printf(b, ",\"hits\":%zu}", hits);
         }
-        cdi_buf_puts(b, "]}");
+        cd_buf_puts(b, "]}");
     }
-    cdi_buf_puts(b, "]");
+    cd_buf_puts(b, "]");
 }
 
 char *cd_desk_decision_json(cd_desk *d, int explain)
@@ -926,35 +926,35 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     if (!d->cur.story)
         return NULL;
     cd_buf b = { 0 };
-    cdi_buf_puts(&b, "{\"id\":");
+    cd_buf_puts(&b, "{\"id\":");
     json_str(&b, d->cur.story->id ? d->cur.story->id : "");
-    cdi_buf_puts(&b, ",\"source\":");
+    cd_buf_puts(&b, ",\"source\":");
     json_str(&b, d->cur.story->source);
-    cdi_buf_puts(&b, ",\"outcome\":");
+    cd_buf_puts(&b, ",\"outcome\":");
     json_str(&b, cd_outcome_name(d->outcome));
-    cdi_buf_puts(&b, ",\"route\":");
+    cd_buf_puts(&b, ",\"route\":");
     json_route(&b, d);
-    cdi_buf_puts(&b, ",\"rule\":");
+    cd_buf_puts(&b, ",\"rule\":");
     json_str(&b, d->rule);
-    cdi_buf_puts(&b, ",\"reason\":");
+    cd_buf_puts(&b, ",\"reason\":");
     json_str(&b, d->reason.data ? d->reason.data : "");
-    cdi_buf_puts(&b, ",\"error\":");
+    cd_buf_puts(&b, ",\"error\":");
     json_str(&b, d->error);
-    cdi_buf_puts(&b, ",\"topics\":");
-    json_topics(&b, d, explain ? cdi_topics_count(d->topics) : 3);
-    cdi_buf_puts(&b, ",\"labels\":");
+    cd_buf_puts(&b, ",\"topics\":");
+    json_topics(&b, d, explain ? cd_topics_count(d->topics) : 3);
+    cd_buf_puts(&b, ",\"labels\":");
     json_labels(&b, d, explain ? 5 : 1);
-    cdi_buf_puts(&b, ",\"tags\":");
+    cd_buf_puts(&b, ",\"tags\":");
     json_strv(&b, d->cur.tags, d->cur.ntags);
-    cdi_buf_puts(&b, ",\"log\":");
+    cd_buf_puts(&b, ",\"log\":");
     json_strv(&b, d->cur.log, d->cur.nlog);
     if (explain) {
-        cdi_buf_puts(&b, ",\"evidence\":");
+        cd_buf_puts(&b, ",\"evidence\":");
         json_evidence(&b, d);
     }
-    cdi_buf_puts(&b, "}");
+    cd_buf_puts(&b, "}");
     if (b.failed) {
-        cdi_buf_free(&b);
+        cd_buf_free(&b);
         return NULL;
     }
     return b.data;
@@ -973,5 +973,5 @@ const char *cd_desk_rule_name(const cd_desk *d, size_t i) { return d->rules[i].n
 uint64_t cd_desk_rule_decided(const cd_desk *d, size_t i) { return d->rules[i].decided; }
 uint64_t cd_desk_rule_errors(const cd_desk *d, size_t i) { return d->rules[i].errors; }
 size_t cd_desk_models(const cd_desk *d) { return d->nmodels; }
-size_t cd_desk_topics(const cd_desk *d) { return cdi_topics_count(d->topics); }
+size_t cd_desk_topics(const cd_desk *d) { return cd_topics_count(d->topics); }
 size_t cd_desk_expects(const cd_desk *d) { return d->nexpects; }

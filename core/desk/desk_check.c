@@ -66,19 +66,19 @@ static int label_known(const cd_desk *d, const char *spec)
 static void check_labels(const cd_desk *d, problems *p)
 {
     const cd_topics *t = d->topics;
-    for (size_t i = 0; i < cdi_topics_count(t); i++)
-        for (size_t j = 0; j < cdi_topics_labels(t, i); j++)
-            if (!label_known(d, cdi_topics_label(t, i, j)))
+    for (size_t i = 0; i < cd_topics_count(t); i++)
+        for (size_t j = 0; j < cd_topics_labels(t, i); j++)
+            if (!label_known(d, cd_topics_label(t, i, j)))
                 problem(p, "%s: topic '%s': label '%s' is in no model of this desk",
-                        d->taxonomy_where ? d->taxonomy_where : d->path, cdi_topics_id(t, i),
-                        cdi_topics_label(t, i, j));
-    for (size_t i = 0; i < cdi_topics_count(t); i++) {
-        const char *g = cdi_topics_given(t, i);
-        int own = g && (cdi_topics_parent(t, i) < 0 ||
-                        g != cdi_topics_given(t, (size_t)cdi_topics_parent(t, i)));
+                        d->taxonomy_where ? d->taxonomy_where : d->path, cd_topics_id(t, i),
+                        cd_topics_label(t, i, j));
+    for (size_t i = 0; i < cd_topics_count(t); i++) {
+        const char *g = cd_topics_given(t, i);
+        int own = g && (cd_topics_parent(t, i) < 0 ||
+                        g != cd_topics_given(t, (size_t)cd_topics_parent(t, i)));
         if (own && !label_known(d, g))
             problem(p, "%s: topic '%s': given label '%s' is in no model of this desk",
-                    d->taxonomy_where ? d->taxonomy_where : d->path, cdi_topics_id(t, i), g);
+                    d->taxonomy_where ? d->taxonomy_where : d->path, cd_topics_id(t, i), g);
     }
 }
 
@@ -130,7 +130,7 @@ typedef struct scan_ctx {
 static void check_returned(const char *name, void *ud)
 {
     scan_ctx *c = ud;
-    if (cdi_desk_find_dest(c->d, name) < 0)
+    if (cd_desk_find_dest(c->d, name) < 0)
         problem(c->p, "%s:%d: rule '%s' returns '%s', which is not a destination",
                 c->r->src, c->line, c->r->name, name);
 }
@@ -159,7 +159,7 @@ static void check_rules(const cd_desk *d, problems *p)
     for (size_t i = 0; i < d->nrules; i++) {
         const desk_rule *r = &d->rules[i];
         for (size_t j = 0; j < r->nto; j++)
-            if (cdi_desk_find_dest(d, r->to[j]) < 0)
+            if (cd_desk_find_dest(d, r->to[j]) < 0)
                 problem(p, "%s: rule '%s': to = '%s', which is not a destination", r->where,
                         r->name, r->to[j]);
         scan_rule_source(d, r, p);
@@ -197,7 +197,7 @@ static char *field_copy(lua_State *L, const char *key)
     int t = lua_getfield(L, 1, key);
     char *s = NULL;
     if (t == LUA_TSTRING || t == LUA_TNUMBER)
-        s = cdi_desk_strdup(L, lua_tostring(L, -1));
+        s = cd_desk_strdup(L, lua_tostring(L, -1));
     else if (t != LUA_TNIL)
         luaL_error(L, "expect: %s must be a string", key);
     lua_pop(L, 1);
@@ -212,7 +212,7 @@ static void add_route_name(lua_State *L, expect_case *c, int idx)
     if (!v)
         luaL_error(L, "out of memory");
     c->route = v;
-    v[c->nroute] = cdi_desk_strdup(L, lua_tostring(L, idx));
+    v[c->nroute] = cd_desk_strdup(L, lua_tostring(L, idx));
     c->nroute++;
 }
 
@@ -272,7 +272,7 @@ static void check_expects(cd_desk *d, problems *p)
             continue;
         }
         for (size_t j = 0; j < c.nroute; j++)
-            if (cdi_desk_find_dest(d, c.route[j]) < 0)
+            if (cd_desk_find_dest(d, c.route[j]) < 0)
                 problem(p, "%s: expect: route '%s' is not a destination", d->expects[i].where,
                         c.route[j]);
         int known = !c.rule;
@@ -302,7 +302,7 @@ static cd_status case_story(cd_desk *d, size_t i, const expect_case *c, cd_story
 {
     memset(s, 0, sizeof *s);
     if (c->file) {
-        char *path = cdi_sandbox_path(d->sb, c->file);
+        char *path = cd_sandbox_path(d->sb, c->file);
         const char *inputs[1] = { path };
         cd_reader *r = NULL;
         cd_status st = path ? cd_reader_open(inputs, 1, NULL, &r, err)
@@ -385,7 +385,7 @@ cd_status cd_desk_run_expect(cd_desk *d, size_t i, cd_expect_result *res, cd_err
         return CD_OK;
     }
     d->cur.meta_ref = c.meta_ref;
-    cdi_desk_decide_quietly(d, &s);
+    cd_desk_decide_quietly(d, &s);
     d->cur.meta_ref = LUA_NOREF;
     res->passed = same_route(d, &c) && (!c.rule || (d->rule && !strcmp(d->rule, c.rule)));
     describe(res->detail, sizeof res->detail, d, &c);

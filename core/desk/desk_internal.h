@@ -125,28 +125,28 @@ struct cd_desk {
 };
 
 /* desk_config.c: register the configuration functions as globals. */
-void cdi_desk_config_register(lua_State *L);
+void cd_desk_config_register(lua_State *L);
 
 /* desk_config.c: release the feeds a configuration declared. */
-void cdi_desk_free_feeds(cd_desk *desk);
+void cd_desk_free_feeds(cd_desk *desk);
 
 /* story_binding.c: push the story object for desk->cur; register its
  * metatable; after a decision, invalidate it (a rule that kept it gets an
  * error instead of a dangling pointer). */
-void cdi_story_binding_register(lua_State *L);
-void cdi_story_binding_push(lua_State *L, cd_desk *desk);
+void cd_story_binding_register(lua_State *L);
+void cd_story_binding_push(lua_State *L, cd_desk *desk);
 
 /* desk.c helpers used by the bindings. */
-int64_t cdi_desk_find_dest(const cd_desk *desk, const char *name);
-int64_t cdi_desk_find_model(const cd_desk *desk, const char *name);
+int64_t cd_desk_find_dest(const cd_desk *desk, const char *name);
+int64_t cd_desk_find_model(const cd_desk *desk, const char *name);
 /* Probability of "label" or "model:label" for the current story; < 0 when
  * no model has it. */
-double cdi_desk_label_p(const char *label, void *desk);
+double cd_desk_label_p(const char *label, void *desk);
 /* "file:line" of the Lua code calling the running C function (new string). */
-char *cdi_desk_caller_where(lua_State *L);
+char *cd_desk_caller_where(lua_State *L);
 /* Decide a story without delivering or counting it (expect cases). */
-void cdi_desk_decide_quietly(cd_desk *desk, const cd_story *story);
+void cd_desk_decide_quietly(cd_desk *desk, const cd_story *story);
 /* strdup or raise a Lua memory error. */
-char *cdi_desk_strdup(lua_State *L, const char *s);
+char *cd_desk_strdup(lua_State *L, const char *s);
 
 #endif

@@ -13,7 +13,7 @@
 
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */
-char *cdi_desk_model_file(const cd_desk *desk, size_t i);
+char *cd_desk_model_file(const cd_desk *desk, size_t i);
 
 /* Feeds the configuration declares: feed "name" { url = ..., every = 60 }. */
 typedef struct cd_desk_feed {
@@ -25,7 +25,7 @@ typedef struct cd_desk_feed {
     double timeout_s;     /* whole request (default 30) */
 } cd_desk_feed;
 
-size_t cdi_desk_feeds(const cd_desk *desk);
-void cdi_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
+size_t cd_desk_feeds(const cd_desk *desk);
+void cd_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
 
 #endif

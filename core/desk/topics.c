@@ -42,10 +42,10 @@ typedef struct topic {
     int parent;
     double half;
     char *given;           /* own given label, or NULL */
-    const char *given_eff; /* own or inherited, set by cdi_topics_compile */
+    const char *given_eff; /* own or inherited, set by cd_topics_compile */
     strlist labels;
     strlist keywords;
-    cd_phrase **phrases;   /* compiled keywords, after cdi_topics_compile */
+    cd_phrase **phrases;   /* compiled keywords, after cd_topics_compile */
 } topic;
 
 /* A keyword of a topic, in the index. */
@@ -99,7 +99,7 @@ static void strlist_free(strlist *l)
     free(l->v);
 }
 
-cd_status cdi_topics_new(cd_topics **out, cd_error *err)
+cd_status cd_topics_new(cd_topics **out, cd_error *err)
 {
     *out = calloc(1, sizeof **out);
     return *out ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -110,12 +110,12 @@ static void free_phrases(topic *tp)
     if (!tp->phrases)
         return;
     for (size_t j = 0; j < tp->keywords.n; j++)
-        cdi_phrase_free(tp->phrases[j]);
+        cd_phrase_free(tp->phrases[j]);
     free(tp->phrases);
     tp->phrases = NULL;
 }
 
-void cdi_topics_free(cd_topics *t)
+void cd_topics_free(cd_topics *t)
 {
     if (!t)
         return;
@@ -132,12 +132,12 @@ void cdi_topics_free(cd_topics *t)
     free(t);
 }
 
-cd_status cdi_topics_add(cd_topics *t, int parent, const char *id, const char *name,
-                         size_t *index, cd_error *err)
+cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *name,
+                        size_t *index, cd_error *err)
 {
     if (!*id)
         return cd_error_set(err, CD_ERR_ARG, "a topic id cannot be empty");
-    if (cdi_topics_find(t, id) >= 0)
+    if (cd_topics_find(t, id) >= 0)
         return cd_error_set(err, CD_ERR_ARG, "topic '%s' is declared twice", id);
     if (parent >= (int)t->n)
         return cd_error_set(err, CD_ERR_ARG, "no parent topic %d", parent);
@@ -164,22 +164,22 @@ cd_status cdi_topics_add(cd_topics *t, int parent, const char *id, const char *n
     return CD_OK;
 }
 
-cd_status cdi_topics_add_label(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+cd_status cd_topics_add_label(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
 {
     if (!*label)
         return cd_error_set(err, CD_ERR_ARG, "topic '%s': empty label", t->v[topic_i].id);
     return strlist_add(&t->v[topic_i].labels, label, err);
 }
 
-cd_status cdi_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
-                                 cd_error *err)
+cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
+                                cd_error *err)
 {
     free_phrases(&t->v[topic_i]);
     drop_index(t);   /* it pointed at those phrases: compile again */
     return strlist_add(&t->v[topic_i].keywords, keyword, err);
 }
 
-cd_status cdi_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
 {
     char *copy = strdup(label);
     if (!copy)
@@ -189,12 +189,12 @@ cd_status cdi_topics_set_given(cd_topics *t, size_t topic_i, const char *label, 
     return CD_OK;
 }
 
-const char *cdi_topics_given(const cd_topics *t, size_t i)
+const char *cd_topics_given(const cd_topics *t, size_t i)
 {
     return t->v[i].given_eff;
 }
 
-cd_status cdi_topics_set_half(cd_topics *t, size_t topic_i, double half, cd_error *err)
+cd_status cd_topics_set_half(cd_topics *t, size_t topic_i, double half, cd_error *err)
 {
     if (!(half > 0) || !isfinite(half))
         return cd_error_set(err, CD_ERR_ARG, "topic '%s': half must be a positive number",
@@ -213,7 +213,7 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < tp->keywords.n; j++) {
         cd_error e;
-        cd_status st = cdi_phrase_compile(tok, tp->keywords.v[j], &tp->phrases[j], &e);
+        cd_status st = cd_phrase_compile(tok, tp->keywords.v[j], &tp->phrases[j], &e);
         if (st != CD_OK) {
             free_phrases(tp);
             return cd_error_set(err, st, "topic '%s': keyword %s", tp->id, e.msg);
@@ -264,7 +264,7 @@ static cd_status build_index(cd_topics *t, cd_error *err)
     return CD_OK;
 }
 
-cd_status cdi_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
+cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
 {
     for (size_t i = 0; i < t->n; i++) {   /* parents come first */
         topic *tp = &t->v[i];
@@ -277,16 +277,16 @@ cd_status cdi_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
     return build_index(t, err);
 }
 
-size_t cdi_topics_count(const cd_topics *t) { return t->n; }
-const char *cdi_topics_id(const cd_topics *t, size_t i) { return t->v[i].id; }
-const char *cdi_topics_name(const cd_topics *t, size_t i) { return t->v[i].name; }
-int cdi_topics_parent(const cd_topics *t, size_t i) { return t->v[i].parent; }
-size_t cdi_topics_labels(const cd_topics *t, size_t i) { return t->v[i].labels.n; }
-const char *cdi_topics_label(const cd_topics *t, size_t i, size_t j) { return t->v[i].labels.v[j]; }
-size_t cdi_topics_keywords(const cd_topics *t, size_t i) { return t->v[i].keywords.n; }
-const char *cdi_topics_keyword(const cd_topics *t, size_t i, size_t j) { return t->v[i].keywords.v[j]; }
+size_t cd_topics_count(const cd_topics *t) { return t->n; }
+const char *cd_topics_id(const cd_topics *t, size_t i) { return t->v[i].id; }
+const char *cd_topics_name(const cd_topics *t, size_t i) { return t->v[i].name; }
+int cd_topics_parent(const cd_topics *t, size_t i) { return t->v[i].parent; }
+size_t cd_topics_labels(const cd_topics *t, size_t i) { return t->v[i].labels.n; }
+const char *cd_topics_label(const cd_topics *t, size_t i, size_t j) { return t->v[i].labels.v[j]; }
+size_t cd_topics_keywords(const cd_topics *t, size_t i) { return t->v[i].keywords.n; }
+const char *cd_topics_keyword(const cd_topics *t, size_t i, size_t j) { return t->v[i].keywords.v[j]; }
 
-int64_t cdi_topics_find(const cd_topics *t, const char *id)
+int64_t cd_topics_find(const cd_topics *t, const char *id)
 {
     for (size_t i = 0; i < t->n; i++)
         if (!strcmp(t->v[i].id, id))
@@ -296,12 +296,12 @@ int64_t cdi_topics_find(const cd_topics *t, const char *id)
 
 /* ---- scoring ------------------------------------------------------------ */
 
-size_t cdi_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks)
+size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks)
 {
     const topic *tp = &t->v[i];
     if (!tp->phrases || !toks)
         return 0;
-    return cdi_phrase_count(tp->phrases[j], toks);
+    return cd_phrase_count(tp->phrases[j], toks);
 }
 
 /* Keyword hits of every topic, into out[].hits: one pass over the story. */
@@ -314,10 +314,10 @@ static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *
         if (l->len[i] >= 2) {
             uint32_t b = bucket_of(l->text + l->off[i]);
             for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
-                out[t->refs[r].topic].hits += cdi_phrase_at(t->refs[r].p, l, i);
+                out[t->refs[r].topic].hits += cd_phrase_at(t->refs[r].p, l, i);
         }
         for (size_t r = 0; r < t->nshort; r++)
-            out[shorts[r].topic].hits += cdi_phrase_at(shorts[r].p, l, i);
+            out[shorts[r].topic].hits += cd_phrase_at(shorts[r].p, l, i);
     }
 }
 
@@ -345,8 +345,8 @@ static void score_own(const topic *tp, cd_label_p_fn label_p, void *ud, cd_topic
     s->score = s->own;
 }
 
-void cdi_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
-                      void *ud, cd_topic_score *out)
+void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
+                     void *ud, cd_topic_score *out)
 {
     for (size_t i = 0; i < t->n; i++)
         out[i].hits = 0;

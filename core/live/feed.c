@@ -35,26 +35,26 @@ static int looks_like_jsonfeed(const char *doc, size_t len)
     return yes;
 }
 
-cd_status cdi_feed_parse(const char *doc, size_t len, const char *format,
-                         cd_feed_item_fn fn, void *ud, size_t *nitems, cd_error *err)
+cd_status cd_feed_parse(const char *doc, size_t len, const char *format,
+                        cd_feed_item_fn fn, void *ud, size_t *nitems, cd_error *err)
 {
     if (nitems)
         *nitems = 0;
     if (format && (!strcmp(format, "rss") || !strcmp(format, "atom")))
-        return cdi_feed_parse_xml(doc, len, fn, ud, nitems, err);
+        return cd_feed_parse_xml(doc, len, fn, ud, nitems, err);
     if (format && !strcmp(format, "jsonfeed"))
-        return cdi_feed_parse_jsonfeed(doc, len, fn, ud, nitems, err);
+        return cd_feed_parse_jsonfeed(doc, len, fn, ud, nitems, err);
     if (format && !strcmp(format, "jsonl"))
-        return cdi_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
+        return cd_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
     const char *p = skip_ws(doc, doc + len);
     if (p == doc + len)
         return CD_OK;   /* an empty feed has no items */
     if (*p == '<')
-        return cdi_feed_parse_xml(doc, len, fn, ud, nitems, err);
+        return cd_feed_parse_xml(doc, len, fn, ud, nitems, err);
     if (*p == '{' && looks_like_jsonfeed(doc, len))
-        return cdi_feed_parse_jsonfeed(doc, len, fn, ud, nitems, err);
+        return cd_feed_parse_jsonfeed(doc, len, fn, ud, nitems, err);
     if (*p == '{' || *p == '[')
-        return cdi_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
+        return cd_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
     return cd_error_set(err, CD_ERR_FORMAT, "not a feed (neither XML nor JSON)");
 }
 
@@ -66,8 +66,8 @@ static void add_str(cJSON *o, const char *key, const char *v)
         cJSON_AddStringToObject(o, key, v);
 }
 
-cd_status cdi_feed_item_story(const cd_feed_item *item, const char *feed,
-                              const char *source, cd_story *story, cd_error *err)
+cd_status cd_feed_item_story(const cd_feed_item *item, const char *feed,
+                             const char *source, cd_story *story, cd_error *err)
 {
     if (item->json) {
         cd_status st = cd_story_from_json(item->json, item->json_len, source, story, NULL, err);
@@ -107,7 +107,7 @@ static const struct { const char *name; const char *text; } entities[] = {
     { "apos;", "'" }, { "#39;", "'" }, { "nbsp;", " " },
 };
 
-void cdi_feed_strip_html(char *s)
+void cd_feed_strip_html(char *s)
 {
     char *w = s;
     int space = 1;   /* drop leading white space */
@@ -216,9 +216,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
     return k;
 }
 
-cd_status cdi_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
-                         cd_feed_http *v, char **body, size_t *len, int *not_modified,
-                         cd_error *err)
+cd_status cd_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
+                        cd_feed_http *v, char **body, size_t *len, int *not_modified,
+                        cd_error *err)
 {
     *body = NULL;
     *len = 0;

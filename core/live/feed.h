@@ -37,23 +37,23 @@ typedef int (*cd_feed_item_fn)(void *ud, const cd_feed_item *item);
  * accepted), "jsonfeed", "jsonl", or NULL to detect it from the content.
  * On error err says what and where ("line 3: ..."); items before the
  * error have been given to fn.  *nitems (when not NULL) gets the count. */
-cd_status cdi_feed_parse(const char *doc, size_t len, const char *format,
-                         cd_feed_item_fn fn, void *ud, size_t *nitems, cd_error *err);
-cd_status cdi_feed_parse_xml(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                             size_t *nitems, cd_error *err);
-cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
-                                  void *ud, size_t *nitems, cd_error *err);
-cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                               size_t *nitems, cd_error *err);
+cd_status cd_feed_parse(const char *doc, size_t len, const char *format,
+                        cd_feed_item_fn fn, void *ud, size_t *nitems, cd_error *err);
+cd_status cd_feed_parse_xml(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                            size_t *nitems, cd_error *err);
+cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
+                                 void *ud, size_t *nitems, cd_error *err);
+cd_status cd_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                              size_t *nitems, cd_error *err);
 
 /* The story of an item: its id, title and body; link, published and the
  * feed's name pass through as metadata.  source is where it came from. */
-cd_status cdi_feed_item_story(const cd_feed_item *item, const char *feed,
-                              const char *source, cd_story *story, cd_error *err);
+cd_status cd_feed_item_story(const cd_feed_item *item, const char *feed,
+                             const char *source, cd_story *story, cd_error *err);
 
 /* Remove HTML tags and decode the common entities, in place; collapses
  * runs of white space.  Feeds put HTML in descriptions; stories are text. */
-void cdi_feed_strip_html(char *s);
+void cd_feed_strip_html(char *s);
 
 /* The validators of the last answer, kept between polls. */
 typedef struct cd_feed_http {
@@ -65,8 +65,8 @@ typedef struct cd_feed_http {
  * answer *not_modified is set and *body is NULL; else *body (caller frees,
  * NUL-terminated) holds *len bytes.  Errors: CD_ERR_NET (HTTP >= 400,
  * network, timeout), CD_ERR_LIMIT (larger than max_bytes), CD_ERR_NOMEM. */
-cd_status cdi_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
-                         cd_feed_http *v, char **body, size_t *len, int *not_modified,
-                         cd_error *err);
+cd_status cd_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
+                        cd_feed_http *v, char **body, size_t *len, int *not_modified,
+                        cd_error *err);
 
 #endif

@@ -22,8 +22,8 @@ static const char *str_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
-                                  void *ud, size_t *nitems, cd_error *err)
+cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn fn,
+                                 void *ud, size_t *nitems, cd_error *err)
 {
     if (nitems)
         *nitems = 0;
@@ -59,7 +59,7 @@ cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, cd_feed_item_fn f
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
                 break;
             }
-            cdi_feed_strip_html(html);
+            cd_feed_strip_html(html);
             item.body = html;
         }
         if (!item.body)
@@ -98,8 +98,8 @@ static int object_item(const cJSON *o, const char *json, size_t n, const char *f
     return fn(ud, &item);
 }
 
-cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                               size_t *nitems, cd_error *err)
+cd_status cd_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                              size_t *nitems, cd_error *err)
 {
     if (nitems)
         *nitems = 0;

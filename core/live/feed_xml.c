@@ -181,9 +181,9 @@ static void emit(xml_state *s)
 {
     char *body = s->text[F_CONTENT] ? s->text[F_CONTENT] : s->text[F_SUMMARY];
     if (body)
-        cdi_feed_strip_html(body);
+        cd_feed_strip_html(body);
     if (s->text[F_TITLE])
-        cdi_feed_strip_html(s->text[F_TITLE]);
+        cd_feed_strip_html(s->text[F_TITLE]);
     cd_feed_item it = { 0 };
     it.title = trimmed(s->text[F_TITLE]);
     it.body = trimmed(body);
@@ -228,8 +228,8 @@ static void XMLCALL on_end(void *ud, const char *name)
     s->depth--;
 }
 
-cd_status cdi_feed_parse_xml(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                             size_t *nitems, cd_error *err)
+cd_status cd_feed_parse_xml(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                            size_t *nitems, cd_error *err)
 {
     if (len > (size_t)0x7fffffff)
         return cd_error_set(err, CD_ERR_LIMIT, "feed larger than 2 GB");

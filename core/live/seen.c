@@ -115,7 +115,7 @@ static void replay(cd_seen *s, FILE *f)
     }
 }
 
-cd_status cdi_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err)
+cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err)
 {
     *out = NULL;
     cd_seen *s = calloc(1, sizeof *s);
@@ -130,7 +130,7 @@ cd_status cdi_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *
     s->order = malloc(2 * s->keep * sizeof *s->order);
     s->table = calloc(s->tsize, sizeof *s->table);
     if (!s->path || !s->order || !s->table) {
-        cdi_seen_free(s);
+        cd_seen_free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     FILE *f = fopen(path, "r");
@@ -139,19 +139,19 @@ cd_status cdi_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *
         fclose(f);
     } else if (errno != ENOENT) {
         cd_status st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-        cdi_seen_free(s);
+        cd_seen_free(s);
         return st;
     }
     cd_status st = rewrite(s, err);   /* drops torn lines and duplicates */
     if (st != CD_OK) {
-        cdi_seen_free(s);
+        cd_seen_free(s);
         return st;
     }
     *out = s;
     return CD_OK;
 }
 
-void cdi_seen_free(cd_seen *s)
+void cd_seen_free(cd_seen *s)
 {
     if (!s)
         return;
@@ -163,12 +163,12 @@ void cdi_seen_free(cd_seen *s)
     free(s);
 }
 
-int cdi_seen_has(const cd_seen *s, const char *id)
+int cd_seen_has(const cd_seen *s, const char *id)
 {
     return table_has(s, fingerprint(id));
 }
 
-cd_status cdi_seen_add(cd_seen *s, const char *id, cd_error *err)
+cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
 {
     uint64_t h = fingerprint(id);
     if (table_has(s, h))
@@ -182,7 +182,7 @@ cd_status cdi_seen_add(cd_seen *s, const char *id, cd_error *err)
     return CD_OK;
 }
 
-size_t cdi_seen_count(const cd_seen *s)
+size_t cd_seen_count(const cd_seen *s)
 {
     return s->n;
 }

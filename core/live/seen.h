@@ -22,13 +22,13 @@
 typedef struct cd_seen cd_seen;
 
 /* Open (creating) the file at path; keep 0 means CD_SEEN_KEEP. */
-cd_status cdi_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err);
-void cdi_seen_free(cd_seen *s);
+cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err);
+void cd_seen_free(cd_seen *s);
 
-int cdi_seen_has(const cd_seen *s, const char *id);
+int cd_seen_has(const cd_seen *s, const char *id);
 /* Remember id, in memory and in the file (not synced: a kill may forget
  * the last ids, and an item seen again is routed again: at least once). */
-cd_status cdi_seen_add(cd_seen *s, const char *id, cd_error *err);
-size_t cdi_seen_count(const cd_seen *s);
+cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err);
+size_t cd_seen_count(const cd_seen *s);
 
 #endif

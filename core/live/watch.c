@@ -37,7 +37,7 @@
 
 /* ---- inotify ----------------------------------------------------------------------- */
 
-int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask)
+int cd_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask)
 {
     for (size_t i = 0; i < w->ndirs; i++)
         if (!strcmp(w->dirs[i].path, path)) {
@@ -70,18 +70,18 @@ int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask)
  * scripts folder, and their first-level subfolders (require "lib.x"). */
 static void watch_config_dir(watch *w, const char *dir)
 {
-    if (!dir || cdi_watch_add_dir(w, dir, W_CONFIG, FILE_EVENTS) != 0)
+    if (!dir || cd_watch_add_dir(w, dir, W_CONFIG, FILE_EVENTS) != 0)
         return;
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.' || !strcmp(e->d_name, "done") || !strcmp(e->d_name, "failed"))
             continue;
-        char *p = cdi_path_join(dir, e->d_name);
+        char *p = cd_path_join(dir, e->d_name);
         struct stat sb;
         if (p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode) &&
             (!w->o->inbox || strcmp(p, w->o->inbox) != 0))
-            cdi_watch_add_dir(w, p, W_CONFIG, FILE_EVENTS);
+            cd_watch_add_dir(w, p, W_CONFIG, FILE_EVENTS);
         free(p);
     }
     if (d)
@@ -106,7 +106,7 @@ static void read_events(watch *w)
             p += sizeof *ev + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
                 w->inbox.rescan = 1;
-                w->reload_due = cdi_monotonic() + RELOAD_QUIET;
+                w->reload_due = cd_monotonic() + RELOAD_QUIET;
                 continue;
             }
             if (!ev->len)
@@ -116,10 +116,10 @@ static void read_events(watch *w)
                 if (dw->wd != ev->wd)
                     continue;
                 if ((dw->kind & W_INBOX) && w->o->inbox && !strcmp(dw->path, w->o->inbox))
-                    cdi_inbox_push(&w->inbox, ev->name);
+                    cd_inbox_push(&w->inbox, ev->name);
                 if (((dw->kind & W_CONFIG) && is_lua(ev->name)) ||
-                    ((dw->kind & W_MODEL) && cdi_watch_is_model(w, dw->path, ev->name)))
-                    w->reload_due = cdi_monotonic() + RELOAD_QUIET;
+                    ((dw->kind & W_MODEL) && cd_watch_is_model(w, dw->path, ev->name)))
+                    w->reload_due = cd_monotonic() + RELOAD_QUIET;
             }
         }
     }
@@ -127,18 +127,18 @@ static void read_events(watch *w)
 
 /* ---- signals ----------------------------------------------------------------------- */
 
-void cdi_watch_read_signals(watch *w)
+void cd_watch_read_signals(watch *w)
 {
     struct signalfd_siginfo si;
     while (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-            w->reload_due = cdi_monotonic();
+            w->reload_due = cd_monotonic();
         } else if (!w->stopping) {
             w->stopping = 1;
             logline l;
-            cdi_log_begin(&l, w, "stopping");
-            cdi_log_str(&l, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-            cdi_log_end(&l);
+            cd_log_begin(&l, w, "stopping");
+            cd_log_str(&l, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            cd_log_end(&l);
         }
     }
 }
@@ -151,19 +151,19 @@ static void spool_event(void *ud, cd_spool_event ev, const char *dest, const cha
     watch *w = ud;
     w->status_dirty = 1;
     logline l;
-    cdi_log_begin(&l, w, ev == CD_SPOOL_SENT ? "sent" : ev == CD_SPOOL_RETRY ? "retry" : "refused");
-    cdi_log_str(&l, "id", id);
-    cdi_log_str(&l, "destination", dest);
+    cd_log_begin(&l, w, ev == CD_SPOOL_SENT ? "sent" : ev == CD_SPOOL_RETRY ? "retry" : "refused");
+    cd_log_str(&l, "id", id);
+    cd_log_str(&l, "destination", dest);
     if (error)
-        cdi_log_str(&l, "error", error);
+        cd_log_str(&l, "error", error);
     if (ev == CD_SPOOL_RETRY)
-        cdi_log_num(&l, "retry_in", retry_in);
+        cd_log_num(&l, "retry_in", retry_in);
     if (ev == CD_SPOOL_REFUSED)
-        cdi_log_str(&l, "kept_in", "dead letter");
-    cdi_log_end(&l);
+        cd_log_str(&l, "kept_in", "dead letter");
+    cd_log_end(&l);
     if (ev == CD_SPOOL_REFUSED) {
         w->errors++;
-        cdi_watch_set_str(&w->last_error, error);
+        cd_watch_set_str(&w->last_error, error);
     }
 }
 
@@ -172,13 +172,13 @@ static void spool_event(void *ud, cd_spool_event ev, const char *dest, const cha
 /* List the inbox again (at start, after the event queue overflowed). */
 static void scan_inbox(watch *w)
 {
-    if (cdi_inbox_scan(&w->inbox, w->o->inbox) != 0)
-        cdi_watch_note_error(w, "error", w->o->inbox, strerror(errno));
+    if (cd_inbox_scan(&w->inbox, w->o->inbox) != 0)
+        cd_watch_note_error(w, "error", w->o->inbox, strerror(errno));
 }
 
 static cd_status lock_state(watch *w, cd_error *err)
 {
-    char *path = cdi_path_join(w->o->state, "lock");
+    char *path = cd_path_join(w->o->state, "lock");
     if (!path)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     w->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -195,24 +195,24 @@ static cd_status lock_state(watch *w, cd_error *err)
 static cd_status setup(watch *w, cd_error *err)
 {
     const cd_watch_opts *o = w->o;
-    cd_status st = cdi_mkdirs(o->state, err);
+    cd_status st = cd_mkdirs(o->state, err);
     if (st == CD_OK)
         st = lock_state(w, err);
-    char *dir = st == CD_OK ? cdi_path_join(o->state, "feeds") : NULL;
+    char *dir = st == CD_OK ? cd_path_join(o->state, "feeds") : NULL;
     if (dir)
-        st = cdi_mkdirs(dir, err);
+        st = cd_mkdirs(dir, err);
     free(dir);
     /* the desk's url destinations append to this spool; watch drains it */
-    w->spool_dir = st == CD_OK ? cdi_path_join(o->state, "spool") : NULL;
+    w->spool_dir = st == CD_OK ? cd_path_join(o->state, "spool") : NULL;
     if (w->spool_dir)
-        st = cdi_spool_open(w->spool_dir, &w->spool, err);
+        st = cd_spool_open(w->spool_dir, &w->spool, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st != CD_OK)
         return st;
     w->desk_opts = o->desk;
     w->desk_opts.spool_dir = w->spool_dir;
-    if (o->inbox && (st = cdi_mkdirs(o->inbox, err)) != CD_OK)
+    if (o->inbox && (st = cd_mkdirs(o->inbox, err)) != CD_OK)
         return st;
     sigset_t set;
     sigemptyset(&set);
@@ -226,7 +226,7 @@ static cd_status setup(watch *w, cd_error *err)
     if (w->sigfd < 0 || w->ino < 0)
         return cd_error_set(err, CD_ERR_IO, "inotify/signalfd: %s", strerror(errno));
     /* watch first, then list: a file arriving in between is seen twice, not missed */
-    if (o->inbox && cdi_watch_add_dir(w, o->inbox, W_INBOX, FILE_EVENTS) != 0)
+    if (o->inbox && cd_watch_add_dir(w, o->inbox, W_INBOX, FILE_EVENTS) != 0)
         return cd_error_set(err, CD_ERR_IO, "%s: cannot watch: %s", o->inbox, strerror(errno));
     char *copy = strdup(o->config);
     if (!copy)
@@ -243,10 +243,10 @@ static cd_status setup(watch *w, cd_error *err)
     if (scripts && *scripts)
         watch_config_dir(w, scripts);
     char msg[1200];
-    cd_desk *desk = cdi_watch_load(w, msg, sizeof msg);
+    cd_desk *desk = cd_watch_load(w, msg, sizeof msg);
     if (!desk)
         return cd_error_set(err, CD_ERR_SCRIPT, "%s", msg);
-    cdi_watch_install(w, desk);
+    cd_watch_install(w, desk);
     if (o->inbox)
         scan_inbox(w);
     return CD_OK;
@@ -255,14 +255,14 @@ static cd_status setup(watch *w, cd_error *err)
 static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
-    cdi_spool_free(w->spool);
+    cd_spool_free(w->spool);
     free(w->spool_dir);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
     free(w->dirs);
-    cdi_watch_free_models(w);
-    cdi_inbox_free(&w->inbox);
-    cdi_watch_free_feeds(w);
+    cd_watch_free_models(w);
+    cd_inbox_free(&w->inbox);
+    cd_watch_free_feeds(w);
     for (size_t i = 0; i < w->ndests; i++)
         free(w->dests[i].name);
     free(w->dests);
@@ -282,12 +282,12 @@ static int sleep_ms(watch *w)
 {
     if (w->inbox.n || w->inbox.rescan)
         return 0;
-    double t = 60, now = cdi_monotonic();
+    double t = 60, now = cd_monotonic();
     feed_state *f;
-    double in = cdi_watch_next_feed(w, &f);
+    double in = cd_watch_next_feed(w, &f);
     if (in >= 0 && in < t)
         t = in;
-    in = cdi_spool_next_due(w->spool);
+    in = cd_spool_next_due(w->spool);
     if (in >= 0 && in < t)
         t = in;
     if (w->reload_due > 0 && w->reload_due - now < t)
@@ -306,35 +306,35 @@ static int idle(watch *w)
     for (size_t i = 0; i < w->nfeeds; i++)
         if (!w->feeds[i].polls)
             return 0;
-    double due = cdi_spool_next_due(w->spool);
+    double due = cd_spool_next_due(w->spool);
     return due < 0 || due > 0;
 }
 
 static void turn(watch *w)
 {
     read_events(w);
-    cdi_watch_read_signals(w);
+    cd_watch_read_signals(w);
     if (w->stopping)
         return;
-    if (w->reload_due > 0 && cdi_monotonic() >= w->reload_due)
-        cdi_watch_reload(w);
+    if (w->reload_due > 0 && cd_monotonic() >= w->reload_due)
+        cd_watch_reload(w);
     if (w->inbox.rescan && w->o->inbox)
         scan_inbox(w);
-    char *name = cdi_inbox_take(&w->inbox);
+    char *name = cd_inbox_take(&w->inbox);
     if (name) {
-        cdi_watch_route_file(w, name);
+        cd_watch_route_file(w, name);
         free(name);
     }
     feed_state *f;
-    if (!w->stopping && cdi_watch_next_feed(w, &f) == 0)
-        cdi_watch_poll_feed(w, f);
+    if (!w->stopping && cd_watch_next_feed(w, &f) == 0)
+        cd_watch_poll_feed(w, f);
     if (!w->stopping)
-        cdi_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
-    if (w->status_dirty && cdi_monotonic() - w->status_at >= STATUS_EVERY)
-        cdi_watch_write_status(w, 1);
+        cd_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
+    if (w->status_dirty && cd_monotonic() - w->status_at >= STATUS_EVERY)
+        cd_watch_write_status(w, 1);
 }
 
-cd_status cdi_watch_run(const cd_watch_opts *o, cd_error *err)
+cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
 {
     watch w;
     memset(&w, 0, sizeof w);
@@ -348,15 +348,15 @@ cd_status cdi_watch_run(const cd_watch_opts *o, cd_error *err)
         return st;
     }
     logline l;
-    cdi_log_begin(&l, &w, "start");
-    cdi_log_str(&l, "config", o->config);
-    cdi_log_str(&l, "inbox", o->inbox);
-    cdi_log_str(&l, "state", o->state);
-    cdi_log_num(&l, "files", (double)w.inbox.n);
-    cdi_log_num(&l, "spooled", (double)cdi_spool_depth(w.spool));
-    cdi_log_num(&l, "feeds", (double)w.nfeeds);
-    cdi_log_end(&l);
-    cdi_watch_write_status(&w, 1);
+    cd_log_begin(&l, &w, "start");
+    cd_log_str(&l, "config", o->config);
+    cd_log_str(&l, "inbox", o->inbox);
+    cd_log_str(&l, "state", o->state);
+    cd_log_num(&l, "files", (double)w.inbox.n);
+    cd_log_num(&l, "spooled", (double)cd_spool_depth(w.spool));
+    cd_log_num(&l, "feeds", (double)w.nfeeds);
+    cd_log_end(&l);
+    cd_watch_write_status(&w, 1);
     while (!w.stopping) {
         turn(&w);
         if (w.stopping || (o->once && idle(&w)))
@@ -364,11 +364,11 @@ cd_status cdi_watch_run(const cd_watch_opts *o, cd_error *err)
         struct pollfd p[2] = { { w.ino, POLLIN, 0 }, { w.sigfd, POLLIN, 0 } };
         poll(p, 2, sleep_ms(&w));
     }
-    cdi_log_begin(&l, &w, "stop");
-    cdi_log_num(&l, "stories", (double)w.stories);
-    cdi_log_num(&l, "spooled", (double)cdi_spool_depth(w.spool));
-    cdi_log_end(&l);
-    cdi_watch_write_status(&w, 0);
+    cd_log_begin(&l, &w, "stop");
+    cd_log_num(&l, "stories", (double)w.stories);
+    cd_log_num(&l, "spooled", (double)cd_spool_depth(w.spool));
+    cd_log_end(&l);
+    cd_watch_write_status(&w, 0);
     teardown(&w);
     return CD_OK;
 }

@@ -20,10 +20,10 @@ static void free_feed(feed_state *f)
     free(f->url);
     free(f->format);
     free(f->last_error);
-    cdi_seen_free(f->seen);
+    cd_seen_free(f->seen);
 }
 
-void cdi_watch_free_feeds(watch *w)
+void cd_watch_free_feeds(watch *w)
 {
     for (size_t i = 0; i < w->nfeeds; i++)
         free_feed(&w->feeds[i]);
@@ -33,15 +33,15 @@ void cdi_watch_free_feeds(watch *w)
 }
 
 /* The feeds of the new desk: those already polled keep their state. */
-void cdi_watch_install_feeds(watch *w, cd_desk *desk)
+void cd_watch_install_feeds(watch *w, cd_desk *desk)
 {
-    size_t n = cdi_desk_feeds(desk);
+    size_t n = cd_desk_feeds(desk);
     feed_state *v = calloc(n ? n : 1, sizeof *v);
     if (!v)
         return;
     for (size_t i = 0; i < n; i++) {
         cd_desk_feed df;
-        cdi_desk_feed_get(desk, i, &df);
+        cd_desk_feed_get(desk, i, &df);
         feed_state *f = &v[i];
         for (size_t j = 0; j < w->nfeeds; j++)
             if (w->feeds[j].name && !strcmp(w->feeds[j].name, df.name) &&
@@ -54,16 +54,16 @@ void cdi_watch_install_feeds(watch *w, cd_desk *desk)
             f->name = strdup(df.name);
             f->url = strdup(df.url);
             char safe[160], path[200];
-            cdi_safe_filename(df.name, safe, sizeof safe);
+            cd_safe_filename(df.name, safe, sizeof safe);
             snprintf(path, sizeof path, "feeds/%s.seen", safe);
-            char *full = cdi_path_join(w->o->state, path);
+            char *full = cd_path_join(w->o->state, path);
             cd_error e;
-            if (!full || cdi_seen_open(full, 0, &f->seen, &e) != CD_OK)
-                cdi_watch_note_error(w, "error", df.name, full ? e.msg : "out of memory");
+            if (!full || cd_seen_open(full, 0, &f->seen, &e) != CD_OK)
+                cd_watch_note_error(w, "error", df.name, full ? e.msg : "out of memory");
             free(full);
             /* the validators of the last answer, when it was this URL */
             snprintf(path, sizeof path, "feeds/%s.http", safe);
-            full = cdi_path_join(w->o->state, path);
+            full = cd_path_join(w->o->state, path);
             FILE *hf = full ? fopen(full, "r") : NULL;
             char url[4096] = "";
             if (hf && fgets(url, sizeof url, hf) && (url[strcspn(url, "\n")] = '\0', 1) &&
@@ -78,7 +78,7 @@ void cdi_watch_install_feeds(watch *w, cd_desk *desk)
                 fclose(hf);
             free(full);
         }
-        cdi_watch_set_str(&f->format, df.format);
+        cd_watch_set_str(&f->format, df.format);
         f->every = df.every_s;
         f->timeout = df.timeout_s;
     }
@@ -94,7 +94,7 @@ void cdi_watch_install_feeds(watch *w, cd_desk *desk)
 static int batch_item(void *ud, const cd_feed_item *item)
 {
     cd_feed_batch *b = ud;
-    if (!b->f->seen || cdi_seen_has(b->f->seen, item->id))
+    if (!b->f->seen || cd_seen_has(b->f->seen, item->id))
         return 0;
     char **v = realloc(b->ids, (b->nids + 1) * sizeof *v);
     if (!v)
@@ -104,7 +104,7 @@ static int batch_item(void *ud, const cd_feed_item *item)
     cd_error e;
     char source[300];
     snprintf(source, sizeof source, "feed:%s", b->f->name);
-    if (cdi_feed_item_story(item, b->f->name, source, &s, &e) != CD_OK) {
+    if (cd_feed_item_story(item, b->f->name, source, &s, &e) != CD_OK) {
         b->error(b->ud, b->f->name, e.msg);   /* once: remembered as seen */
         if ((b->ids[b->nids] = strdup(item->id)))
             b->nids++;
@@ -117,17 +117,17 @@ static int batch_item(void *ud, const cd_feed_item *item)
     return b->stop(b->ud);
 }
 
-cd_status cdi_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
-                               size_t *nitems, cd_error *err)
+cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
+                              size_t *nitems, cd_error *err)
 {
-    return cdi_feed_parse(doc, len, b->f->format, batch_item, b, nitems, err);
+    return cd_feed_parse(doc, len, b->f->format, batch_item, b, nitems, err);
 }
 
-void cdi_feed_batch_finish(cd_feed_batch *b, int remember)
+void cd_feed_batch_finish(cd_feed_batch *b, int remember)
 {
     for (size_t i = 0; i < b->nids; i++) {
         cd_error e;
-        if (remember && cdi_seen_add(b->f->seen, b->ids[i], &e) != CD_OK)
+        if (remember && cd_seen_add(b->f->seen, b->ids[i], &e) != CD_OK)
             b->error(b->ud, b->f->name, e.msg);
         free(b->ids[i]);
     }
@@ -142,39 +142,39 @@ void cdi_feed_batch_finish(cd_feed_batch *b, int remember)
 static int route_item(void *ud, const cd_story *s, const char *source)
 {
     char why[1100];
-    return cdi_watch_route_story(ud, s, source, why, sizeof why);
+    return cd_watch_route_story(ud, s, source, why, sizeof why);
 }
 
 static void item_error(void *ud, const char *feed, const char *msg)
 {
-    cdi_watch_note_error(ud, "error", feed, msg);
+    cd_watch_note_error(ud, "error", feed, msg);
 }
 
 static int stop_asked(void *ud)
 {
     watch *w = ud;
-    cdi_watch_read_signals(w);
+    cd_watch_read_signals(w);
     return w->stopping;
 }
 
 static void save_validators(watch *w, feed_state *f)
 {
     char safe[160], name[200];
-    cdi_safe_filename(f->name, safe, sizeof safe);
+    cd_safe_filename(f->name, safe, sizeof safe);
     snprintf(name, sizeof name, "%s.http", safe);
-    char *dir = cdi_path_join(w->o->state, "feeds");
+    char *dir = cd_path_join(w->o->state, "feeds");
     cd_buf b = { 0 };
-    cdi_buf_printf(&b, "%s\n%s\n%s", f->url, f->http.etag, f->http.last_modified);
+    cd_buf_printf(&b, "%s\n%s\n%s", f->url, f->http.etag, f->http.last_modified);
     cd_error e;
     if (dir && !b.failed)
-        cdi_folder_write(dir, name, b.data, b.len, &e);
-    cdi_buf_free(&b);
+        cd_folder_write(dir, name, b.data, b.len, &e);
+    cd_buf_free(&b);
     free(dir);
 }
 
-void cdi_watch_poll_feed(watch *w, feed_state *f)
+void cd_watch_poll_feed(watch *w, feed_state *f)
 {
-    f->due = cdi_monotonic() + f->every;
+    f->due = cd_monotonic() + f->every;
     f->polls++;
     f->last_poll = time(NULL);
     w->status_dirty = 1;
@@ -183,10 +183,10 @@ void cdi_watch_poll_feed(watch *w, feed_state *f)
     int not_modified;
     cd_error e;
     cd_feed_http v = f->http;
-    if (cdi_feed_fetch(f->url, f->timeout, FEED_MAX_BYTES, &v, &body, &len, &not_modified,
-                       &e) != CD_OK) {
-        cdi_watch_set_str(&f->last_error, e.msg);
-        cdi_watch_note_error(w, "feed-error", f->name, e.msg);
+    if (cd_feed_fetch(f->url, f->timeout, FEED_MAX_BYTES, &v, &body, &len, &not_modified,
+                      &e) != CD_OK) {
+        cd_watch_set_str(&f->last_error, e.msg);
+        cd_watch_note_error(w, "feed-error", f->name, e.msg);
         return;
     }
     cd_feed_batch fr = { .f = f, .route = route_item, .error = item_error,
@@ -194,38 +194,38 @@ void cdi_watch_poll_feed(watch *w, feed_state *f)
     size_t nitems = 0;
     cd_status st = CD_OK;
     if (!not_modified)
-        st = cdi_feed_batch_parse(&fr, body, len, &nitems, &e);
+        st = cd_feed_batch_parse(&fr, body, len, &nitems, &e);
     free(body);
     if (st != CD_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "%s: %s", f->url, e.msg);
-        cdi_watch_set_str(&f->last_error, msg);
-        cdi_watch_note_error(w, "feed-error", f->name, msg);
+        cd_watch_set_str(&f->last_error, msg);
+        cd_watch_note_error(w, "feed-error", f->name, msg);
     } else {
-        cdi_watch_set_str(&f->last_error, NULL);
+        cd_watch_set_str(&f->last_error, NULL);
     }
     cd_error se;
-    int synced = cdi_spool_sync(w->spool, &se) == CD_OK;
+    int synced = cd_spool_sync(w->spool, &se) == CD_OK;
     if (!synced)
-        cdi_watch_note_error(w, "error", "spool", se.msg);
-    cdi_feed_batch_finish(&fr, synced);
+        cd_watch_note_error(w, "error", "spool", se.msg);
+    cd_feed_batch_finish(&fr, synced);
     if (st == CD_OK && synced && !w->stopping && !not_modified) {
         f->http = v;   /* next time, only what changed since this answer */
         save_validators(w, f);
     }
     logline l;
-    cdi_log_begin(&l, w, "feed");
-    cdi_log_str(&l, "name", f->name);
-    cdi_log_str(&l, "result", not_modified ? "not-modified" : st == CD_OK ? "ok" : "error");
-    cdi_log_num(&l, "items", (double)nitems);
-    cdi_log_num(&l, "new", (double)fr.fresh);
-    cdi_log_end(&l);
+    cd_log_begin(&l, w, "feed");
+    cd_log_str(&l, "name", f->name);
+    cd_log_str(&l, "result", not_modified ? "not-modified" : st == CD_OK ? "ok" : "error");
+    cd_log_num(&l, "items", (double)nitems);
+    cd_log_num(&l, "new", (double)fr.fresh);
+    cd_log_end(&l);
 }
 
 /* The feed due first, and in how many seconds (-1: no feed). */
-double cdi_watch_next_feed(watch *w, feed_state **which)
+double cd_watch_next_feed(watch *w, feed_state **which)
 {
-    double now = cdi_monotonic(), best = -1;
+    double now = cd_monotonic(), best = -1;
     *which = NULL;
     for (size_t i = 0; i < w->nfeeds; i++) {
         double in = w->feeds[i].due > now ? w->feeds[i].due - now : 0;

@@ -19,7 +19,7 @@
 
 /* ---- the queue --------------------------------------------------------------------- */
 
-void cdi_inbox_push(cd_inbox *q, const char *name)
+void cd_inbox_push(cd_inbox *q, const char *name)
 {
     if (name[0] == '.')
         return;   /* hidden: a writer's temporary file */
@@ -49,7 +49,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cdi_inbox_scan(cd_inbox *q, const char *dir)
+int cd_inbox_scan(cd_inbox *q, const char *dir)
 {
     q->rescan = 0;
     DIR *d = opendir(dir);
@@ -61,7 +61,7 @@ int cdi_inbox_scan(cd_inbox *q, const char *dir)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *p = cdi_path_join(dir, e->d_name);
+        char *p = cd_path_join(dir, e->d_name);
         struct stat sb;
         int reg = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
         free(p);
@@ -82,14 +82,14 @@ int cdi_inbox_scan(cd_inbox *q, const char *dir)
     if (n)
         qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
-        cdi_inbox_push(q, names[i]);
+        cd_inbox_push(q, names[i]);
         free(names[i]);
     }
     free(names);
     return 0;
 }
 
-char *cdi_inbox_take(cd_inbox *q)
+char *cd_inbox_take(cd_inbox *q)
 {
     if (!q->n)
         return NULL;
@@ -99,7 +99,7 @@ char *cdi_inbox_take(cd_inbox *q)
     return name;
 }
 
-void cdi_inbox_free(cd_inbox *q)
+void cd_inbox_free(cd_inbox *q)
 {
     for (size_t i = 0; i < q->n; i++)
         free(q->names[i]);
@@ -113,14 +113,14 @@ void cdi_inbox_free(cd_inbox *q)
 static cd_status move_to(watch *w, const char *name, const char *sub, char **moved,
                          cd_error *err)
 {
-    char *dir = cdi_path_join(w->o->inbox, sub);
-    char *from = cdi_path_join(w->o->inbox, name);
+    char *dir = cd_path_join(w->o->inbox, sub);
+    char *from = cd_path_join(w->o->inbox, name);
     cd_buf to = { 0 };
-    cd_status st = dir && from ? cdi_mkdirs(dir, err)
+    cd_status st = dir && from ? cd_mkdirs(dir, err)
                                : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (int k = 0; st == CD_OK; k++) {
-        cdi_buf_reset(&to);
-        cdi_buf_printf(&to, k ? "%s/%s.%d" : "%s/%s", dir, name, k);
+        cd_buf_reset(&to);
+        cd_buf_printf(&to, k ? "%s/%s.%d" : "%s/%s", dir, name, k);
         struct stat sb;
         if (to.failed) {
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -134,7 +134,7 @@ static cd_status move_to(watch *w, const char *name, const char *sub, char **mov
         *moved = to.data;
         to.data = NULL;
     }
-    cdi_buf_free(&to);
+    cd_buf_free(&to);
     free(dir);
     free(from);
     return st;
@@ -145,33 +145,33 @@ static void file_failed(watch *w, const char *name, const char *why)
     char *moved = NULL;
     cd_error e;
     if (move_to(w, name, "failed", &moved, &e) != CD_OK) {
-        cdi_watch_note_error(w, "error", name, e.msg);
+        cd_watch_note_error(w, "error", name, e.msg);
         return;
     }
     cd_buf ef = { 0 };
-    cdi_buf_printf(&ef, "%s.error", moved);
+    cd_buf_printf(&ef, "%s.error", moved);
     FILE *f = ef.failed ? NULL : fopen(ef.data, "w");
     if (f) {
         fprintf(f, "%s\n", why);
         fclose(f);
     }
-    cdi_buf_free(&ef);
+    cd_buf_free(&ef);
     free(moved);
     w->files_failed++;
     logline l;
-    cdi_log_begin(&l, w, "file");
-    cdi_log_str(&l, "name", name);
-    cdi_log_str(&l, "result", "failed");
-    cdi_log_str(&l, "error", why);
-    cdi_log_end(&l);
+    cd_log_begin(&l, w, "file");
+    cd_log_str(&l, "name", name);
+    cd_log_str(&l, "result", "failed");
+    cd_log_str(&l, "error", why);
+    cd_log_end(&l);
 }
 
 /* Route the stories of inbox/name, then move it out.  Stops between two
  * stories when a stop was asked for: the file stays, and is routed again
  * (from its start) next time. */
-void cdi_watch_route_file(watch *w, const char *name)
+void cd_watch_route_file(watch *w, const char *name)
 {
-    char *path = cdi_path_join(w->o->inbox, name);
+    char *path = cd_path_join(w->o->inbox, name);
     struct stat sb;
     if (!path || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         free(path);   /* gone (already routed, or removed) or not a file */
@@ -191,41 +191,41 @@ void cdi_watch_route_file(watch *w, const char *name)
     int got;
     while ((got = cd_reader_next(r, &s, &e)) != CD_READ_END) {
         if (got == CD_READ_ERROR) {
-            cdi_buf_printf(&why, "%s%s", why.len ? "\n" : "", e.msg);
-            cdi_watch_note_error(w, "error", name, e.msg);
+            cd_buf_printf(&why, "%s%s", why.len ? "\n" : "", e.msg);
+            cd_watch_note_error(w, "error", name, e.msg);
             nbad++;
             continue;
         }
         char msg[1100];
-        if (cdi_watch_route_story(w, &s, s.source ? s.source : path, msg, sizeof msg) != 0) {
-            cdi_buf_printf(&why, "%s%s", why.len ? "\n" : "", msg);
+        if (cd_watch_route_story(w, &s, s.source ? s.source : path, msg, sizeof msg) != 0) {
+            cd_buf_printf(&why, "%s%s", why.len ? "\n" : "", msg);
             nbad++;
         }
         nstories++;
         cd_story_clear(&s);
-        cdi_watch_read_signals(w);
+        cd_watch_read_signals(w);
         if (w->stopping)
             break;
     }
     cd_reader_free(r);
-    if (cdi_spool_sync(w->spool, &e) != CD_OK) {
-        cdi_watch_note_error(w, "error", "spool", e.msg);   /* the file stays: routed again later */
+    if (cd_spool_sync(w->spool, &e) != CD_OK) {
+        cd_watch_note_error(w, "error", "spool", e.msg);   /* the file stays: routed again later */
     } else if (got != CD_READ_END) {
         /* stopped in the middle: leave the file for the next run */
     } else if (nbad) {
         file_failed(w, name, why.data ? why.data : "failed");
     } else if (move_to(w, name, "done", NULL, &e) != CD_OK) {
-        cdi_watch_note_error(w, "error", name, e.msg);
+        cd_watch_note_error(w, "error", name, e.msg);
     } else {
         w->files_done++;
         logline l;
-        cdi_log_begin(&l, w, "file");
-        cdi_log_str(&l, "name", name);
-        cdi_log_str(&l, "result", "done");
-        cdi_log_num(&l, "stories", (double)nstories);
-        cdi_log_end(&l);
+        cd_log_begin(&l, w, "file");
+        cd_log_str(&l, "name", name);
+        cd_log_str(&l, "result", "done");
+        cd_log_num(&l, "stories", (double)nstories);
+        cd_log_end(&l);
     }
     w->status_dirty = 1;
-    cdi_buf_free(&why);
+    cd_buf_free(&why);
     free(path);
 }

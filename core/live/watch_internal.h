@@ -55,13 +55,13 @@ typedef struct cd_inbox {
 } cd_inbox;
 
 /* Queue name unless hidden or already waiting. */
-void cdi_inbox_push(cd_inbox *q, const char *name);
+void cd_inbox_push(cd_inbox *q, const char *name);
 /* Queue every regular file of dir, in name order (clears rescan); -1 with
  * errno when dir cannot be listed. */
-int cdi_inbox_scan(cd_inbox *q, const char *dir);
+int cd_inbox_scan(cd_inbox *q, const char *dir);
 /* The next name to route (caller frees), or NULL when none waits. */
-char *cdi_inbox_take(cd_inbox *q);
-void cdi_inbox_free(cd_inbox *q);
+char *cd_inbox_take(cd_inbox *q);
+void cd_inbox_free(cd_inbox *q);
 
 /* ---- a feed (watch_feeds.c) -------------------------------------------------------- */
 
@@ -77,7 +77,7 @@ typedef struct feed_state {
 
 /* The new items of one poll of a feed.  Each item whose id the feed has
  * not seen is made a story and given to route; the ids are remembered by
- * cdi_feed_batch_finish only once the spool is synced, so that a kill in
+ * cd_feed_batch_finish only once the spool is synced, so that a kill in
  * between routes them again rather than losing them. */
 typedef struct cd_feed_batch {
     feed_state *f;
@@ -94,11 +94,11 @@ typedef struct cd_feed_batch {
 } cd_feed_batch;
 
 /* Parse a fetched document (f->format, or detected) into the batch. */
-cd_status cdi_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
-                               size_t *nitems, cd_error *err);
+cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
+                              size_t *nitems, cd_error *err);
 /* Remember the batch's ids as seen when remember (the spool is synced),
  * count them, and release them. */
-void cdi_feed_batch_finish(cd_feed_batch *b, int remember);
+void cd_feed_batch_finish(cd_feed_batch *b, int remember);
 
 /* ---- the watch --------------------------------------------------------------------- */
 
@@ -139,7 +139,7 @@ typedef struct watch {
 } watch;
 
 /* Replace *dst with a copy of s (NULL allowed); unchanged when out of memory. */
-void cdi_watch_set_str(char **dst, const char *s);
+void cd_watch_set_str(char **dst, const char *s);
 
 /* ---- the log (watch_log.c) --------------------------------------------------------- */
 
@@ -150,44 +150,44 @@ typedef struct logline {
     cd_buf b;
 } logline;
 
-void cdi_log_begin(logline *l, watch *w, const char *event);
-void cdi_log_str(logline *l, const char *key, const char *v);
-void cdi_log_num(logline *l, const char *key, double v);
-void cdi_log_list(logline *l, const char *key, const char *const *v, size_t n);
-void cdi_log_end(logline *l);
+void cd_log_begin(logline *l, watch *w, const char *event);
+void cd_log_str(logline *l, const char *key, const char *v);
+void cd_log_num(logline *l, const char *key, double v);
+void cd_log_list(logline *l, const char *key, const char *const *v, size_t n);
+void cd_log_end(logline *l);
 
 /* An error for the log and the status. */
-void cdi_watch_note_error(watch *w, const char *event, const char *what, const char *msg);
+void cd_watch_note_error(watch *w, const char *event, const char *what, const char *msg);
 
 /* ---- status (watch_status.c) ------------------------------------------------------- */
 
-void cdi_watch_count_dest(watch *w, const char *name);
-void cdi_watch_write_status(watch *w, int running);
+void cd_watch_count_dest(watch *w, const char *name);
+void cd_watch_write_status(watch *w, int running);
 
 /* ---- the loop (watch.c) ------------------------------------------------------------ */
 
-int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask);
-void cdi_watch_read_signals(watch *w);
+int cd_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask);
+void cd_watch_read_signals(watch *w);
 
 /* ---- the inbox (watch_inbox.c) ----------------------------------------------------- */
 
-void cdi_watch_route_file(watch *w, const char *name);
+void cd_watch_route_file(watch *w, const char *name);
 
 /* ---- feeds (watch_feeds.c) --------------------------------------------------------- */
 
-void cdi_watch_install_feeds(watch *w, cd_desk *desk);
-void cdi_watch_free_feeds(watch *w);
-void cdi_watch_poll_feed(watch *w, feed_state *f);
-double cdi_watch_next_feed(watch *w, feed_state **which);
+void cd_watch_install_feeds(watch *w, cd_desk *desk);
+void cd_watch_free_feeds(watch *w);
+void cd_watch_poll_feed(watch *w, feed_state *f);
+double cd_watch_next_feed(watch *w, feed_state **which);
 
 /* ---- the desk (watch_desk.c) ------------------------------------------------------- */
 
-cd_desk *cdi_watch_load(watch *w, char *msg, size_t cap);
-void cdi_watch_install(watch *w, cd_desk *desk);
-void cdi_watch_reload(watch *w);
-void cdi_watch_free_models(watch *w);
-int cdi_watch_is_model(watch *w, const char *dir, const char *name);
-int cdi_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
-                          size_t cap);
+cd_desk *cd_watch_load(watch *w, char *msg, size_t cap);
+void cd_watch_install(watch *w, cd_desk *desk);
+void cd_watch_reload(watch *w);
+void cd_watch_free_models(watch *w);
+int cd_watch_is_model(watch *w, const char *dir, const char *name);
+int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
+                         size_t cap);
 
 #endif

@@ -10,7 +10,7 @@
 #include "base/json.h"
 #include "live/watch_internal.h"
 
-void cdi_watch_set_str(char **dst, const char *s)
+void cd_watch_set_str(char **dst, const char *s)
 {
     char *c = s ? strdup(s) : NULL;
     if (s && !c)
@@ -29,17 +29,17 @@ static void now_iso(char *out, size_t cap)
     snprintf(out + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-void cdi_log_begin(logline *l, watch *w, const char *event)
+void cd_log_begin(logline *l, watch *w, const char *event)
 {
     char ts[40];
     now_iso(ts, sizeof ts);
     memset(l, 0, sizeof *l);
     l->w = w;
     if (w->o->json_log) {
-        cdi_buf_printf(&l->b, "{\"time\":\"%s\",\"event\":", ts);
-        cdi_buf_json_string(&l->b, event, strlen(event));
+        cd_buf_printf(&l->b, "{\"time\":\"%s\",\"event\":", ts);
+        cd_buf_json_string(&l->b, event, strlen(event));
     } else {
-        cdi_buf_printf(&l->b, "%s %s", ts, event);
+        cd_buf_printf(&l->b, "%s %s", ts, event);
     }
 }
 
@@ -53,82 +53,82 @@ static int needs_quotes(const char *v)
     return 0;
 }
 
-void cdi_log_str(logline *l, const char *key, const char *v)
+void cd_log_str(logline *l, const char *key, const char *v)
 {
     if (!v)
         v = l->w->o->json_log ? NULL : "-";
     if (l->w->o->json_log) {
-        cdi_buf_printf(&l->b, ",\"%s\":", key);
+        cd_buf_printf(&l->b, ",\"%s\":", key);
         if (v)
-            cdi_buf_json_string(&l->b, v, strlen(v));
+            cd_buf_json_string(&l->b, v, strlen(v));
         else
-            cdi_buf_puts(&l->b, "null");
+            cd_buf_puts(&l->b, "null");
         return;
     }
-    cdi_buf_printf(&l->b, " %s=", key);
+    cd_buf_printf(&l->b, " %s=", key);
     if (!needs_quotes(v)) {
-        cdi_buf_puts(&l->b, v);
+        cd_buf_puts(&l->b, v);
         return;
     }
-    cdi_buf_puts(&l->b, "\"");
+    cd_buf_puts(&l->b, "\"");
     for (const char *p = v; *p; p++) {
         if (*p == '"' || *p == '\\')
-            cdi_buf_printf(&l->b, "\\%c", *p);
+            cd_buf_printf(&l->b, "\\%c", *p);
         else if ((unsigned char)*p < 0x20)
-            cdi_buf_puts(&l->b, " ");
+            cd_buf_puts(&l->b, " ");
         else
-            cdi_buf_put(&l->b, p, 1);
+            cd_buf_put(&l->b, p, 1);
     }
-    cdi_buf_puts(&l->b, "\"");
+    cd_buf_puts(&l->b, "\"");
 }
 
-void cdi_log_num(logline *l, const char *key, double v)
+void cd_log_num(logline *l, const char *key, double v)
 {
     if (l->w->o->json_log)
-        cdi_buf_printf(&l->b, ",\"%s\":%.10g", key, v);
+        cd_buf_printf(&l->b, ",\"%s\":%.10g", key, v);
     else
-        cdi_buf_printf(&l->b, " %s=%.10g", key, v);
+        cd_buf_printf(&l->b, " %s=%.10g", key, v);
 }
 
-void cdi_log_list(logline *l, const char *key, const char *const *v, size_t n)
+void cd_log_list(logline *l, const char *key, const char *const *v, size_t n)
 {
     if (l->w->o->json_log) {
-        cdi_buf_printf(&l->b, ",\"%s\":[", key);
+        cd_buf_printf(&l->b, ",\"%s\":[", key);
         for (size_t i = 0; i < n; i++) {
-            cdi_buf_puts(&l->b, i ? "," : "");
-            cdi_buf_json_string(&l->b, v[i], strlen(v[i]));
+            cd_buf_puts(&l->b, i ? "," : "");
+            cd_buf_json_string(&l->b, v[i], strlen(v[i]));
         }
-        cdi_buf_puts(&l->b, "]");
+        cd_buf_puts(&l->b, "]");
         return;
     }
     cd_buf b = { 0 };
     for (size_t i = 0; i < n; i++) {
-        cdi_buf_puts(&b, i ? "," : "");
-        cdi_buf_puts(&b, v[i]);
+        cd_buf_puts(&b, i ? "," : "");
+        cd_buf_puts(&b, v[i]);
     }
-    cdi_log_str(l, key, b.data ? b.data : "");
-    cdi_buf_free(&b);
+    cd_log_str(l, key, b.data ? b.data : "");
+    cd_buf_free(&b);
 }
 
-void cdi_log_end(logline *l)
+void cd_log_end(logline *l)
 {
-    cdi_buf_puts(&l->b, l->w->o->json_log ? "}\n" : "\n");
+    cd_buf_puts(&l->b, l->w->o->json_log ? "}\n" : "\n");
     if (!l->b.failed) {
         fwrite(l->b.data, 1, l->b.len, l->w->log);
         fflush(l->w->log);
     }
-    cdi_buf_free(&l->b);
+    cd_buf_free(&l->b);
 }
 
-void cdi_watch_note_error(watch *w, const char *event, const char *what, const char *msg)
+void cd_watch_note_error(watch *w, const char *event, const char *what, const char *msg)
 {
     w->errors++;
-    cdi_watch_set_str(&w->last_error, msg);
+    cd_watch_set_str(&w->last_error, msg);
     w->status_dirty = 1;
     logline l;
-    cdi_log_begin(&l, w, event);
+    cd_log_begin(&l, w, event);
     if (what)
-        cdi_log_str(&l, "what", what);
-    cdi_log_str(&l, "error", msg);
-    cdi_log_end(&l);
+        cd_log_str(&l, "what", what);
+    cd_log_str(&l, "error", msg);
+    cd_log_end(&l);
 }

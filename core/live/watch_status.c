@@ -25,7 +25,7 @@ static void iso_time(time_t t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void cdi_watch_count_dest(watch *w, const char *name)
+void cd_watch_count_dest(watch *w, const char *name)
 {
     for (size_t i = 0; i < w->ndests; i++)
         if (!strcmp(w->dests[i].name, name)) {
@@ -67,11 +67,11 @@ static cJSON *status_json(watch *w, int running)
     for (size_t i = 0; i < w->ndests; i++)
         cJSON_AddNumberToObject(d, w->dests[i].name, (double)w->dests[i].stories);
     cJSON *sp = cJSON_AddObjectToObject(s, "spool");
-    cJSON_AddNumberToObject(sp, "depth", (double)cdi_spool_depth(w->spool));
+    cJSON_AddNumberToObject(sp, "depth", (double)cd_spool_depth(w->spool));
     cJSON *qs = cJSON_AddArrayToObject(sp, "queues");
-    for (size_t i = 0; i < cdi_spool_queues(w->spool); i++) {
+    for (size_t i = 0; i < cd_spool_queues(w->spool); i++) {
         cd_spool_queue_info qi;
-        cdi_spool_queue_get(w->spool, i, &qi);
+        cd_spool_queue_get(w->spool, i, &qi);
         cJSON *q = cJSON_CreateObject();
         cJSON_AddStringToObject(q, "destination", qi.name);
         if (qi.url)
@@ -115,28 +115,28 @@ static cJSON *status_json(watch *w, int running)
     return s;
 }
 
-void cdi_watch_write_status(watch *w, int running)
+void cd_watch_write_status(watch *w, int running)
 {
     cJSON *s = status_json(w, running);
     char *text = s ? cJSON_Print(s) : NULL;
     cJSON_Delete(s);
     cd_error e;
-    if (!text || cdi_folder_write(w->o->state, "status.json", text, strlen(text), &e) != CD_OK)
+    if (!text || cd_folder_write(w->o->state, "status.json", text, strlen(text), &e) != CD_OK)
         fprintf(w->log, "copydesk: watch: cannot write the status file: %s\n",
                 text ? e.msg : "out of memory");
     cJSON_free(text);
     w->status_dirty = 0;
-    w->status_at = cdi_monotonic();
+    w->status_at = cd_monotonic();
 }
 
-cd_status cdi_watch_status(const char *state, FILE *out, cd_error *err)
+cd_status cd_watch_status(const char *state, FILE *out, cd_error *err)
 {
-    char *path = cdi_path_join(state, "status.json");
+    char *path = cd_path_join(state, "status.json");
     if (!path)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     char *text;
     size_t len;
-    cd_status st = cdi_read_file(path, 0, &text, &len, err);
+    cd_status st = cd_read_file(path, 0, &text, &len, err);
     if (st == CD_ERR_IO)
         cd_error_set(err, CD_ERR_IO, "%s: %s (has copydesk watch run with this state folder?)",
                      path, strerror(errno));
@@ -154,7 +154,7 @@ cd_status cdi_watch_status(const char *state, FILE *out, cd_error *err)
     free(path);
     /* running: the writer said so, and it still holds the lock */
     cJSON *running = cJSON_GetObjectItemCaseSensitive(s, "running");
-    char *lock = cdi_path_join(state, "lock");
+    char *lock = cd_path_join(state, "lock");
     int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
     int held = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0;
     if (fd >= 0)

@@ -10,7 +10,7 @@
  *
  * Limits.  The count hook is installed on the main thread when the state
  * is made, so every coroutine inherits it, and it does nothing unless a
- * call is armed by cdi_sandbox_pcall.  Each firing adds its granularity to
+ * call is armed by cd_sandbox_pcall.  Each firing adds its granularity to
  * a counter shared by all threads and checks a wall-clock deadline; when
  * either is exceeded the hook raises an error, and from then on fires at
  * every instruction, so a rule that catches the error with pcall cannot
@@ -83,7 +83,7 @@ static double now_s(void)
 
 static void sb_hook(lua_State *L, lua_Debug *ar)
 {
-    cd_sandbox *sb = cdi_sandbox_of(L);
+    cd_sandbox *sb = cd_sandbox_of(L);
     if (!sb->armed)
         return;
     if (!sb->tripped) {
@@ -109,7 +109,7 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
 /* Message handler: keeps the message, records the innermost Lua line. */
 static int sb_msgh(lua_State *L)
 {
-    cd_sandbox *sb = cdi_sandbox_of(L);
+    cd_sandbox *sb = cd_sandbox_of(L);
     lua_Debug ar;
     for (int level = 1; lua_getstack(L, level, &ar); level++) {
         lua_getinfo(L, "Sl", &ar);
@@ -126,7 +126,7 @@ static int sb_msgh(lua_State *L)
     return 1;
 }
 
-int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
+int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
 {
     lua_State *L = sb->L;
     int base = lua_gettop(L) - nargs;
@@ -158,14 +158,14 @@ int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
     return rc;
 }
 
-const char *cdi_sandbox_where(const cd_sandbox *sb)
+const char *cd_sandbox_where(const cd_sandbox *sb)
 {
     return sb->where;
 }
 
 /* ---- files: the two folders --------------------------------------------- */
 
-char *cdi_sandbox_path(const cd_sandbox *sb, const char *path)
+char *cd_sandbox_path(const cd_sandbox *sb, const char *path)
 {
     if (path[0] == '/')
         return strdup(path);
@@ -182,10 +182,10 @@ static int inside(const char *real, const char *dir)
     return dir && strncmp(real, dir, n) == 0 && (real[n] == '/' || n == 1);
 }
 
-int cdi_sandbox_loadfile(lua_State *L, const char *path)
+int cd_sandbox_loadfile(lua_State *L, const char *path)
 {
-    cd_sandbox *sb = cdi_sandbox_of(L);
-    char *full = cdi_sandbox_path(sb, path);
+    cd_sandbox *sb = cd_sandbox_of(L);
+    char *full = cd_sandbox_path(sb, path);
     char *real = full ? realpath(full, NULL) : NULL;
     int rc;
     if (!real) {
@@ -206,7 +206,7 @@ static int sb_loadfile(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     int env = !lua_isnoneornil(L, 3);
-    if (cdi_sandbox_loadfile(L, path) != LUA_OK) {
+    if (cd_sandbox_loadfile(L, path) != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);
         return 2;
@@ -223,7 +223,7 @@ static int sb_dofile(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     lua_settop(L, 1);
-    if (cdi_sandbox_loadfile(L, path) != LUA_OK)
+    if (cd_sandbox_loadfile(L, path) != LUA_OK)
         return lua_error(L);
     lua_call(L, 0, LUA_MULTRET);
     return lua_gettop(L) - 1;
@@ -286,7 +286,7 @@ static void find_module(lua_State *L, cd_sandbox *sb, const char *name)
 
 static int sb_require(lua_State *L)
 {
-    cd_sandbox *sb = cdi_sandbox_of(L);
+    cd_sandbox *sb = cd_sandbox_of(L);
     const char *name = luaL_checkstring(L, 1);
     if (!module_name_ok(name))
         return luaL_error(L, "require: bad module name '%s'", name);
@@ -299,7 +299,7 @@ static int sb_require(lua_State *L)
     if (lua_isnil(L, 3))
         return luaL_error(L, "module '%s' not found in %s%s%s", name, sb->config_dir,
                           sb->scripts_dir ? " or " : "", sb->scripts_dir ? sb->scripts_dir : "");
-    if (cdi_sandbox_loadfile(L, lua_tostring(L, 3)) != LUA_OK)
+    if (cd_sandbox_loadfile(L, lua_tostring(L, 3)) != LUA_OK)
         return lua_error(L);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 1);
@@ -422,8 +422,8 @@ static int prepare(lua_State *L)
 
 /* ---- the state ---------------------------------------------------------- */
 
-cd_status cdi_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
-                          cd_sandbox **out, cd_error *err)
+cd_status cd_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
+                         cd_sandbox **out, cd_error *err)
 {
     *out = NULL;
     cd_sandbox *sb = calloc(1, sizeof *sb);
@@ -443,21 +443,21 @@ cd_status cdi_sandbox_new(const char *config_dir, const char *scripts_dir, void 
         sb->scripts_dir = realpath(scripts_dir, NULL);
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L) {
-        cdi_sandbox_free(sb);
+        cd_sandbox_free(sb);
         return cd_error_set(err, CD_ERR_NOMEM, "cannot create a Lua state");
     }
     *(cd_sandbox **)lua_getextraspace(sb->L) = sb;
     lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, sb->every);
     lua_pushcfunction(sb->L, prepare);
     if (lua_pcall(sb->L, 0, 0, 0) != LUA_OK) {
-        cdi_sandbox_free(sb);
+        cd_sandbox_free(sb);
         return cd_error_set(err, CD_ERR_NOMEM, "cannot prepare the Lua state");
     }
     *out = sb;
     return CD_OK;
 }
 
-void cdi_sandbox_free(cd_sandbox *sb)
+void cd_sandbox_free(cd_sandbox *sb)
 {
     if (!sb)
         return;
@@ -468,23 +468,23 @@ void cdi_sandbox_free(cd_sandbox *sb)
     free(sb);
 }
 
-lua_State *cdi_sandbox_state(cd_sandbox *sb)
+lua_State *cd_sandbox_state(cd_sandbox *sb)
 {
     return sb->L;
 }
 
-cd_sandbox *cdi_sandbox_of(lua_State *L)
+cd_sandbox *cd_sandbox_of(lua_State *L)
 {
     return *(cd_sandbox **)lua_getextraspace(L);
 }
 
-void *cdi_sandbox_owner(lua_State *L)
+void *cd_sandbox_owner(lua_State *L)
 {
-    return cdi_sandbox_of(L)->owner;
+    return cd_sandbox_of(L)->owner;
 }
 
-void cdi_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
-                            double seconds)
+void cd_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
+                           double seconds)
 {
     if (instructions) {
         sb->budget = instructions;
@@ -496,8 +496,8 @@ void cdi_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory
         sb->seconds = seconds;
 }
 
-void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
-                            double *seconds)
+void cd_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
+                           double *seconds)
 {
     if (instructions)
         *instructions = sb->budget;
@@ -507,7 +507,7 @@ void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t
         *seconds = sb->seconds;
 }
 
-size_t cdi_sandbox_memory_used(const cd_sandbox *sb)
+size_t cd_sandbox_memory_used(const cd_sandbox *sb)
 {
     return sb->used;
 }

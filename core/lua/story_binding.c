@@ -49,7 +49,7 @@ static cd_desk *check_story(lua_State *L)
 static int64_t check_topic(lua_State *L, cd_desk *d, int idx)
 {
     const char *id = luaL_checkstring(L, idx);
-    int64_t t = d->topics ? cdi_topics_find(d->topics, id) : -1;
+    int64_t t = d->topics ? cd_topics_find(d->topics, id) : -1;
     if (t < 0)
         luaL_error(L, "unknown topic '%s' (not in the taxonomy)", id);
     return t;
@@ -62,7 +62,7 @@ static desk_model *check_model(lua_State *L, cd_desk *d, int idx)
     if (lua_isnoneornil(L, idx))
         return &d->models[0];
     const char *name = luaL_checkstring(L, idx);
-    int64_t m = cdi_desk_find_model(d, name);
+    int64_t m = cd_desk_find_model(d, name);
     if (m < 0)
         luaL_error(L, "unknown model '%s'", name);
     return &d->models[m];
@@ -82,7 +82,7 @@ static int m_topics(lua_State *L)
 {
     cd_desk *d = check_story(L);
     double min = luaL_optnumber(L, 2, 0);
-    size_t n = d->topics ? cdi_topics_count(d->topics) : 0;
+    size_t n = d->topics ? cd_topics_count(d->topics) : 0;
     lua_createtable(L, (int)n, 0);
     int k = 0;
     char *used = calloc(n ? n : 1, 1);
@@ -97,9 +97,9 @@ static int m_topics(lua_State *L)
         if (d->cur.scores[best].score < min)
             break;
         lua_createtable(L, 0, 3);
-        lua_pushstring(L, cdi_topics_id(d->topics, (size_t)best));
+        lua_pushstring(L, cd_topics_id(d->topics, (size_t)best));
         lua_setfield(L, -2, "id");
-        lua_pushstring(L, cdi_topics_name(d->topics, (size_t)best));
+        lua_pushstring(L, cd_topics_name(d->topics, (size_t)best));
         lua_setfield(L, -2, "name");
         lua_pushnumber(L, d->cur.scores[best].score);
         lua_setfield(L, -2, "score");
@@ -164,7 +164,7 @@ static int m_prob(lua_State *L)
 {
     cd_desk *d = check_story(L);
     const char *label = luaL_checkstring(L, 2);
-    double p = cdi_desk_label_p(label, d);
+    double p = cd_desk_label_p(label, d);
     if (p < 0)
         return luaL_error(L, "no model of this desk has the label '%s'", label);
     lua_pushnumber(L, p);
@@ -178,10 +178,10 @@ static size_t phrase_count(lua_State *L, cd_desk *d)
     const char *text = luaL_checkstring(L, 2);
     cd_phrase *p;
     cd_error e;
-    if (cdi_phrase_compile(d->tok, text, &p, &e) != CD_OK)
+    if (cd_phrase_compile(d->tok, text, &p, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
-    size_t n = cdi_phrase_count(p, d->cur.toks);
-    cdi_phrase_free(p);
+    size_t n = cd_phrase_count(p, d->cur.toks);
+    cd_phrase_free(p);
     return n;
 }
 
@@ -212,7 +212,7 @@ static void add_note(lua_State *L, char ***list, size_t *n, const char *s, int u
     if (!v)
         luaL_error(L, "out of memory");
     *list = v;
-    v[*n] = cdi_desk_strdup(L, s);
+    v[*n] = cd_desk_strdup(L, s);
     (*n)++;
 }
 
@@ -246,7 +246,7 @@ static int m_log(lua_State *L)
     for (int i = 2; i <= n; i++)
         lua_pushvalue(L, i);
     lua_call(L, n - 1, 1);
-    char *where = cdi_desk_caller_where(L);
+    char *where = cd_desk_caller_where(L);
     lua_pushfstring(L, "%s: %s", where, lua_tostring(L, -1));
     free(where);
     add_note(L, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
@@ -370,7 +370,7 @@ static int story_tostring(lua_State *L)
     return 1;
 }
 
-void cdi_story_binding_register(lua_State *L)
+void cd_story_binding_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         { "topic", m_topic },   { "topics", m_topics }, { "label", m_label },
@@ -391,7 +391,7 @@ void cdi_story_binding_register(lua_State *L)
     lua_pop(L, 1);
 }
 
-void cdi_story_binding_push(lua_State *L, cd_desk *desk)
+void cd_story_binding_push(lua_State *L, cd_desk *desk)
 {
     story_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->desk = desk;

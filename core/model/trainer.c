@@ -89,7 +89,7 @@ static int grow_terms(cd_trainer *t, uint32_t need)
 
 static int64_t intern_label(cd_trainer *t, const char *name)
 {
-    int64_t id = cdi_vocab_intern(&t->label_vocab, name, strlen(name));
+    int64_t id = cd_vocab_intern(&t->label_vocab, name, strlen(name));
     if (id < 0)
         return -1;
     if ((uint32_t)id >= t->labels_cap) {
@@ -157,7 +157,7 @@ static cd_status trainer_alloc(const cd_tok_opts *tok, const cd_nb_opts *nb,
         free(t);
         return st;
     }
-    if (cdi_vocab_init(&t->vocab) || cdi_vocab_init(&t->label_vocab)) {
+    if (cd_vocab_init(&t->vocab) || cd_vocab_init(&t->label_vocab)) {
         cd_trainer_free(t);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -188,8 +188,8 @@ static cd_status load_counts(cd_trainer *t, const cd_model *m, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (uint32_t w = 0; w < v->nterms; w++) {
         size_t len;
-        const char *name = cdi_model_term(m, w, &len);
-        int64_t id = cdi_vocab_intern(&t->vocab, name, len);
+        const char *name = cd_model_term(m, w, &len);
+        int64_t id = cd_vocab_intern(&t->vocab, name, len);
         if (id < 0)
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if ((uint64_t)id != w)
@@ -232,8 +232,8 @@ void cd_trainer_free(cd_trainer *t)
         free(t->posts[i].label);
         free(t->posts[i].count);
     }
-    cdi_vocab_free(&t->vocab);
-    cdi_vocab_free(&t->label_vocab);
+    cd_vocab_free(&t->vocab);
+    cd_vocab_free(&t->label_vocab);
     free(t->df);
     free(t->total);
     free(t->posts);
@@ -261,7 +261,7 @@ size_t cd_trainer_docs(const cd_trainer *t)
 static int on_token(const char *tok, size_t len, void *ud)
 {
     cd_trainer *t = ud;
-    int64_t id = cdi_vocab_intern(&t->vocab, tok, len);
+    int64_t id = cd_vocab_intern(&t->vocab, tok, len);
     if (id < 0 || grow_terms(t, (uint32_t)id + 1) ||
         grow((void **)&t->touched, sizeof *t->touched, &t->touched_cap, t->ntouched + 1)) {
         t->failed = 1;
@@ -601,7 +601,7 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
                 .term_pool = t->vocab.pool,
                 .term_hashes = t->vocab.hashes,
             };
-            st = cdi_model_write(&src, path, err);
+            st = cd_model_write(&src, path, err);
         } else {
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         }

@@ -20,7 +20,7 @@ typedef struct sink {
     int nomem;
 } sink;
 
-int cdi_fetch_is_url(const char *s)
+int cd_fetch_is_url(const char *s)
 {
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
 }
@@ -107,12 +107,12 @@ static cd_status report(CURL *h, CURLcode rc, const char *url, const sink *s,
                         errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
-cd_status cdi_fetch(const char *url, const cd_fetch_opts *opts,
-                    char **body, size_t *len, cd_error *err)
+cd_status cd_fetch(const char *url, const cd_fetch_opts *opts,
+                   char **body, size_t *len, cd_error *err)
 {
     *body = NULL;
     *len = 0;
-    if (!cdi_fetch_is_url(url))
+    if (!cd_fetch_is_url(url))
         return cd_error_set(err, CD_ERR_ARG, "%s: only http and https URLs are fetched", url);
     CURL *h = curl_easy_init();
     if (!h)

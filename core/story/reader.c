@@ -111,7 +111,7 @@ struct cd_reader {
     size_t source_cap;
     unsigned long elem_line;  /* array: line of the last element start */
     unsigned same_line;       /* array: elements started on that line */
-    cd_raw_story *raw;        /* cdi_reader_next_raw: JSON lines go here */
+    cd_raw_story *raw;        /* cd_reader_next_raw: JSON lines go here */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -239,7 +239,7 @@ static int skip_space(src *s, char *chunk)
     while (src_fill(s, chunk)) {
         for (; s->pos < s->len; s->pos++) {
             unsigned char c = (unsigned char)s->buf[s->pos];
-            if (!cdi_is_space(c))
+            if (!cd_is_space(c))
                 return c;
             if (c == '\n')
                 s->line++;
@@ -435,7 +435,7 @@ static int raw_line(cd_raw_story *raw, const char *json, size_t len, const char 
     return CD_READ_RAW;
 }
 
-int cdi_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
+int cd_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
 {
     cd_error e = { 0 };
     /* a line holds no newline: an error is on the line itself, whose
@@ -446,7 +446,7 @@ int cdi_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
     return CD_READ_ERROR;
 }
 
-void cdi_raw_story_free(cd_raw_story *raw)
+void cd_raw_story_free(cd_raw_story *raw)
 {
     if (!raw)
         return;
@@ -464,7 +464,7 @@ static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_erro
     int rc = check_acc(r, where, err);
     if (rc != 0)
         return rc;
-    if (cdi_is_blank(r->acc.p, r->acc.len))
+    if (cd_is_blank(r->acc.p, r->acc.len))
         return STEP_SKIP;
     if (r->raw)
         return raw_line(r->raw, r->acc.p, r->acc.len, where, err);
@@ -572,7 +572,7 @@ static int opens_json(const src *s)
     const char *follow = s->buf[s->pos] == '[' ? "{[]\"-0123456789" : "\"}";
     for (size_t i = s->pos + 1; i < s->len; i++) {
         unsigned char c = (unsigned char)s->buf[i];
-        if (!cdi_is_space(c))
+        if (!cd_is_space(c))
             return c != '\0' && strchr(follow, c) != NULL;
     }
     return 1;
@@ -661,7 +661,7 @@ static int open_url(cd_reader *r, const char *url, cd_error *err)
                          .timeout_s = r->opts.url_timeout_s };
     char *doc = NULL;
     size_t len = 0;
-    if (cdi_fetch(url, &fo, &doc, &len, err) != CD_OK)
+    if (cd_fetch(url, &fo, &doc, &len, err) != CD_OK)
         return CD_READ_ERROR;
     return file_start(r, -1, 0, doc, len, url, NULL, err);
 }
@@ -802,7 +802,7 @@ static int open_input(cd_reader *r, const char *input, cd_error *err)
 {
     if (strcmp(input, "-") == 0)
         return file_start(r, STDIN_FILENO, 0, NULL, 0, "-", NULL, err);
-    if (cdi_fetch_is_url(input))
+    if (cd_fetch_is_url(input))
         return open_url(r, input, err);
     struct stat st;
     if (stat(input, &st) != 0) {
@@ -889,7 +889,7 @@ int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err)
     }
 }
 
-int cdi_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err)
+int cd_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err)
 {
     r->raw = raw;
     int rc = cd_reader_next(r, story, err);

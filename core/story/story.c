@@ -105,7 +105,7 @@ static const char *skip_blank_lines(const char *p, const char *end)
 {
     while (p < end) {
         const char *e = line_end(p, end);
-        if (!cdi_is_blank(p, (size_t)(e - p)))
+        if (!cd_is_blank(p, (size_t)(e - p)))
             break;
         p = e < end ? e + 1 : end;
     }
@@ -114,9 +114,9 @@ static const char *skip_blank_lines(const char *p, const char *end)
 
 static void trim(const char **p, const char **end)
 {
-    while (*p < *end && cdi_is_space((unsigned char)**p))
+    while (*p < *end && cd_is_space((unsigned char)**p))
         (*p)++;
-    while (*end > *p && cdi_is_space((unsigned char)(*end)[-1]))
+    while (*end > *p && cd_is_space((unsigned char)(*end)[-1]))
         (*end)--;
 }
 
@@ -143,7 +143,7 @@ static cd_status text_fields(const char *text, size_t len, cd_story *story)
     const char *body = skip_blank_lines(te < end ? te + 1 : end, end);
     const char *be = end;
     trim(&p, &te);
-    while (be > body && cdi_is_space((unsigned char)be[-1]))
+    while (be > body && cd_is_space((unsigned char)be[-1]))
         be--;
     story->title = dup_bytes(p, (size_t)(te - p));
     story->title_len = (size_t)(te - p);
@@ -269,7 +269,7 @@ static cd_status check_value(const cJSON *v, const char *text, size_t len, const
                              size_t *err_off, cd_error *err)
 {
     size_t off = (size_t)(end - text);
-    while (off < len && cdi_is_space((unsigned char)text[off]))
+    while (off < len && cd_is_space((unsigned char)text[off]))
         off++;
     if (off < len) {
         *err_off = off;

@@ -45,29 +45,29 @@ static int toklist_push(const char *tok, size_t len, void *ud)
     return 0;
 }
 
-cd_status cdi_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
-                            cd_toklist **out, cd_error *err)
+cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
+                           cd_toklist **out, cd_error *err)
 {
     cd_toklist *l = calloc(1, sizeof *l);
     *out = NULL;
     if (!l)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_status st = cdi_toklist_fill(l, tok, text, len, err);
+    cd_status st = cd_toklist_fill(l, tok, text, len, err);
     if (st != CD_OK) {
-        cdi_toklist_free(l);
+        cd_toklist_free(l);
         return st;
     }
     *out = l;
     return CD_OK;
 }
 
-cd_toklist *cdi_toklist_new(void)
+cd_toklist *cd_toklist_new(void)
 {
     return calloc(1, sizeof(cd_toklist));
 }
 
-cd_status cdi_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
-                           cd_error *err)
+cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                          cd_error *err)
 {
     l->n = l->text_len = 0;
     l->failed = 0;
@@ -79,7 +79,7 @@ cd_status cdi_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, s
     return CD_OK;
 }
 
-void cdi_toklist_each(const void *list, cd_token_fn fn, void *ud)
+void cd_toklist_each(const void *list, cd_token_fn fn, void *ud)
 {
     const cd_toklist *l = list;
     for (size_t i = 0; i < l->n; i++)
@@ -87,12 +87,12 @@ void cdi_toklist_each(const void *list, cd_token_fn fn, void *ud)
             return;
 }
 
-size_t cdi_toklist_size(const cd_toklist *l)
+size_t cd_toklist_size(const cd_toklist *l)
 {
     return l->n;
 }
 
-void cdi_toklist_free(cd_toklist *l)
+void cd_toklist_free(cd_toklist *l)
 {
     if (!l)
         return;
@@ -105,8 +105,8 @@ void cdi_toklist_free(cd_toklist *l)
 /* ---- phrases ------------------------------------------------------------ */
 
 
-cd_status cdi_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
-                             cd_error *err)
+cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
+                            cd_error *err)
 {
     *out = NULL;
     size_t len = strlen(text);
@@ -115,30 +115,30 @@ cd_status cdi_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **ou
     if (!p)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     p->prefix = prefix;
-    cd_status st = cdi_toklist_build(tok, text, len - (size_t)prefix, &p->toks, err);
+    cd_status st = cd_toklist_build(tok, text, len - (size_t)prefix, &p->toks, err);
     if (st == CD_OK && p->toks->n == 0)
         st = cd_error_set(err, CD_ERR_ARG,
                           "'%s' leaves no word once tokenized (stop words or too short)", text);
     if (st != CD_OK) {
-        cdi_phrase_free(p);
+        cd_phrase_free(p);
         return st;
     }
     *out = p;
     return CD_OK;
 }
 
-size_t cdi_phrase_count(const cd_phrase *p, const cd_toklist *l)
+size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
 {
     size_t count = 0;
     for (size_t i = 0; l && i < l->n; i++)
-        count += (size_t)cdi_phrase_at(p, l, i);
+        count += (size_t)cd_phrase_at(p, l, i);
     return count;
 }
 
-void cdi_phrase_free(cd_phrase *p)
+void cd_phrase_free(cd_phrase *p)
 {
     if (!p)
         return;
-    cdi_toklist_free(p->toks);
+    cd_toklist_free(p->toks);
     free(p);
 }

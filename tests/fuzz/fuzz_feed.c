@@ -18,7 +18,7 @@ static int on_item(void *ud, const cd_feed_item *item)
         abort();
     cd_story s;
     cd_error err;
-    if (cdi_feed_item_story(item, "fuzz", "fuzz:feed", &s, &err) == CD_OK) {
+    if (cd_feed_item_story(item, "fuzz", "fuzz:feed", &s, &err) == CD_OK) {
         if (!s.id || !s.title || !s.body || !s.meta_json)
             abort();
         cd_story_clear(&s);
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *format = formats[data[0] & 3];
     size_t seen = 0, n = 0;
     cd_error err = { 0 };
-    if (cdi_feed_parse((const char *)data + 1, size - 1, format, on_item, &seen, &n, &err) != CD_OK &&
+    if (cd_feed_parse((const char *)data + 1, size - 1, format, on_item, &seen, &n, &err) != CD_OK &&
         !err.msg[0])
         abort();
     return 0;

@@ -40,23 +40,23 @@ static void safe_names_stay_in_the_folder(void **state)
                           ".hidden", "x/../../y", "\xff\xfe", "ok-id_1.2" };
     char name[64];
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        cdi_safe_filename(ids[i], name, sizeof name);
+        cd_safe_filename(ids[i], name, sizeof name);
         assert_true(name[0] != '\0');
         assert_null(strchr(name, '/'));
         assert_true(name[0] != '.');
     }
-    cdi_safe_filename("ok-id_1.2", name, sizeof name);
+    cd_safe_filename("ok-id_1.2", name, sizeof name);
     assert_string_equal(name, "ok-id_1.2");
     /* ids that differ only in unsafe bytes keep distinct names */
     char other[64];
-    cdi_safe_filename("a/b", name, sizeof name);
-    cdi_safe_filename("a_b", other, sizeof other);
+    cd_safe_filename("a/b", name, sizeof name);
+    cd_safe_filename("a_b", other, sizeof other);
     assert_string_not_equal(name, other);
     /* a long id is cut, with its hash appended */
     char long_id[600];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    cdi_safe_filename(long_id, name, sizeof name);
+    cd_safe_filename(long_id, name, sizeof name);
     assert_true(strlen(name) < sizeof name);
 }
 
@@ -67,14 +67,14 @@ static void folder_writes_one_file_per_story(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/desk/deep", dir);
     cd_dest_opts o;
-    cdi_dest_opts_default(&o);
+    cd_dest_opts_default(&o);
     o.kind = CD_DEST_FOLDER;
     o.target = path;
     cd_dest *d;
     cd_error err;
-    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
-    assert_int_equal(cdi_dest_deliver(d, "story-1", "{\"id\":\"story-1\"}", 16, &err), CD_OK);
-    assert_int_equal(cdi_dest_deliver(d, "../../etc/passwd", "{}", 2, &err), CD_OK);
+    assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
+    assert_int_equal(cd_dest_deliver(d, "story-1", "{\"id\":\"story-1\"}", 16, &err), CD_OK);
+    assert_int_equal(cd_dest_deliver(d, "../../etc/passwd", "{}", 2, &err), CD_OK);
     assert_int_equal(count_files(path), 2);
     /* nothing was written beside the folder */
     assert_int_equal(count_files(dir), 1);
@@ -85,9 +85,9 @@ static void folder_writes_one_file_per_story(void **state)
     assert_string_equal(got, "{\"id\":\"story-1\"}\n");
     free(got);
     /* the same id again replaces the file */
-    assert_int_equal(cdi_dest_deliver(d, "story-1", "{\"v\":2}", 7, &err), CD_OK);
+    assert_int_equal(cd_dest_deliver(d, "story-1", "{\"v\":2}", 7, &err), CD_OK);
     assert_int_equal(count_files(path), 2);
-    cdi_dest_free(d);
+    cd_dest_free(d);
     scratch_remove(dir);
 }
 
@@ -100,14 +100,14 @@ static void folder_that_cannot_be_made_fails(void **state)
     assert_int_equal(spit(blocker, "x", 1), 0);
     snprintf(path, sizeof path, "%s/sub", blocker);
     cd_dest_opts o;
-    cdi_dest_opts_default(&o);
+    cd_dest_opts_default(&o);
     o.target = path;
     cd_dest *d;
     cd_error err;
-    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
-    assert_int_equal(cdi_dest_deliver(d, "s", "{}", 2, &err), CD_ERR_IO);
+    assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
+    assert_int_equal(cd_dest_deliver(d, "s", "{}", 2, &err), CD_ERR_IO);
     assert_non_null(strstr(err.msg, blocker));
-    cdi_dest_free(d);
+    cd_dest_free(d);
     scratch_remove(dir);
 }
 
@@ -118,16 +118,16 @@ static void jsonl_appends_complete_lines(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/out/wire.jsonl", dir);
     cd_dest_opts o;
-    cdi_dest_opts_default(&o);
+    cd_dest_opts_default(&o);
     o.kind = CD_DEST_JSONL;
     o.target = path;
     cd_error err;
     for (int round = 0; round < 2; round++) {
         cd_dest *d;
-        assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
-        assert_int_equal(cdi_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &err), CD_OK);
-        assert_int_equal(cdi_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &err), CD_OK);
-        cdi_dest_free(d);
+        assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
+        assert_int_equal(cd_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &err), CD_OK);
+        assert_int_equal(cd_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &err), CD_OK);
+        cd_dest_free(d);
     }
     char *got = slurp(path, NULL);
     assert_non_null(got);
@@ -146,13 +146,13 @@ static void stdout_writes_a_line(void **state)
     int saved = dup(1);
     assert_non_null(freopen(path, "w", stdout));
     cd_dest_opts o;
-    cdi_dest_opts_default(&o);
+    cd_dest_opts_default(&o);
     o.kind = CD_DEST_STDOUT;
     cd_dest *d;
     cd_error err;
-    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
-    assert_int_equal(cdi_dest_deliver(d, "a", "{\"x\":1}", 7, &err), CD_OK);
-    cdi_dest_free(d);
+    assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
+    assert_int_equal(cd_dest_deliver(d, "a", "{\"x\":1}", 7, &err), CD_OK);
+    cd_dest_free(d);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -170,16 +170,16 @@ static void dead_letter_keeps_story_and_error(void **state)
     snprintf(dl, sizeof dl, "%s/dead", dir);
     cd_error err;
     cd_dest_opts o;
-    cdi_dest_opts_default(&o);
+    cd_dest_opts_default(&o);
     o.kind = CD_DEST_URL;
     o.target = "http://127.0.0.1:9/in";
     o.name = "trade-desk";
     cd_dest *dest;
-    assert_int_equal(cdi_dest_new(&o, &dest, &err), CD_OK);
-    assert_int_equal(cdi_dest_set_dead_letter(dest, dl, &err), CD_OK);
-    assert_int_equal(cdi_dest_dead_letter(dest, "../x", "HTTP status 500",
-                                          "{\"id\":\"../x\"}", 13, &err), CD_OK);
-    cdi_dest_free(dest);
+    assert_int_equal(cd_dest_new(&o, &dest, &err), CD_OK);
+    assert_int_equal(cd_dest_set_dead_letter(dest, dl, &err), CD_OK);
+    assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 500",
+                                         "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    cd_dest_free(dest);
     assert_int_equal(count_files(dl), 1);
     assert_int_equal(count_files(dir), 1);
     DIR *d = opendir(dl);
@@ -202,15 +202,15 @@ static void bad_destinations_are_refused(void **state)
 {
     (void)state;
     cd_dest_opts o;
-    cdi_dest_opts_default(&o);
+    cd_dest_opts_default(&o);
     cd_dest *d;
     cd_error err;
     o.kind = CD_DEST_FOLDER;
     o.target = "";
-    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_ERR_ARG);
+    assert_int_equal(cd_dest_new(&o, &d, &err), CD_ERR_ARG);
     o.kind = CD_DEST_URL;
     o.target = "file:///etc/passwd";
-    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_ERR_ARG);
+    assert_int_equal(cd_dest_new(&o, &d, &err), CD_ERR_ARG);
     assert_null(d);
 }
 

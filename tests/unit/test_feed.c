@@ -56,7 +56,7 @@ static void test_rss(void **state)
     got g = { 0 };
     size_t n;
     cd_error e;
-    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, &n, &e), CD_OK);
+    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, &n, &e), CD_OK);
     assert_int_equal(n, 2);
     assert_string_equal(g.ids[0], "g-1");
     assert_string_equal(g.titles[0], "One & only");
@@ -77,7 +77,7 @@ static void test_atom(void **state)
         "<p>para <b>one</b></p><p>two</p></div></content></entry></feed>";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cdi_feed_parse(doc, strlen(doc), "atom", collect, &g, NULL, &e), CD_OK);
+    assert_int_equal(cd_feed_parse(doc, strlen(doc), "atom", collect, &g, NULL, &e), CD_OK);
     assert_int_equal(g.n, 1);
     assert_string_equal(g.ids[0], "urn:1");
     assert_string_equal(g.titles[0], "A title");
@@ -91,12 +91,12 @@ static void test_xml_errors_and_stop(void **state)
     const char *bad = "<rss><channel><item><guid>a</guid></item>\n<item><guid>b</guid></channel>";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cdi_feed_parse(bad, strlen(bad), NULL, collect, &g, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(cd_feed_parse(bad, strlen(bad), NULL, collect, &g, NULL, &e), CD_ERR_FORMAT);
     assert_non_null(strstr(e.msg, "line 2"));
     assert_int_equal(g.n, 1);   /* the items before the error were given */
     const char *two = "<rss><channel><item><guid>a</guid></item><item><guid>b</guid></item></channel></rss>";
     got s = { .stop_after = 1 };
-    assert_int_equal(cdi_feed_parse(two, strlen(two), NULL, collect, &s, NULL, &e), CD_OK);
+    assert_int_equal(cd_feed_parse(two, strlen(two), NULL, collect, &s, NULL, &e), CD_OK);
     assert_int_equal(s.n, 1);
     /* entity expansion attacks are refused by expat, not expanded */
     const char *lol = "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
@@ -105,7 +105,7 @@ static void test_xml_errors_and_stop(void **state)
                       "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">]>"
                       "<rss><channel><item><guid>x</guid><title>&g;</title></item></channel></rss>";
     got l = { 0 };
-    assert_int_equal(cdi_feed_parse(lol, strlen(lol), NULL, collect, &l, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(cd_feed_parse(lol, strlen(lol), NULL, collect, &l, NULL, &e), CD_ERR_FORMAT);
 }
 
 static void test_jsonfeed(void **state)
@@ -117,13 +117,13 @@ static void test_jsonfeed(void **state)
                       "{\"title\":\"no id, no url: by title\"}, 5]}";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, &e), CD_OK);
+    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, &e), CD_OK);
     assert_int_equal(g.n, 3);
     assert_string_equal(g.bodies[0], "x & y");
     assert_string_equal(g.links[0], "http://x/j");
     assert_string_equal(g.ids[1], "42");
     assert_string_equal(g.ids[2], "no id, no url: by title");
-    assert_int_equal(cdi_feed_parse("{\"items\":", 9, "jsonfeed", collect, &g, NULL, &e),
+    assert_int_equal(cd_feed_parse("{\"items\":", 9, "jsonfeed", collect, &g, NULL, &e),
                      CD_ERR_FORMAT);
 }
 
@@ -134,32 +134,32 @@ static void test_jsonl_and_story(void **state)
                       "not json\n\n{\"title\":\"no id\"}\n";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, &e), CD_ERR_FORMAT);
     assert_non_null(strstr(e.msg, "line 2"));
     assert_int_equal(g.n, 2);   /* the bad line does not stop the others */
     assert_string_equal(g.ids[1], "line-4");
     cd_feed_item it = { .id = "line-4", .json = "{\"title\":\"no id\"}", .json_len = 17 };
     cd_story s;
-    assert_int_equal(cdi_feed_item_story(&it, "f", "feed:f", &s, &e), CD_OK);
+    assert_int_equal(cd_feed_item_story(&it, "f", "feed:f", &s, &e), CD_OK);
     assert_string_equal(s.id, "line-4");
     assert_string_equal(s.title, "no id");
     cd_story_clear(&s);
     cd_feed_item rss = { .id = "g", .title = "T", .body = "B", .link = "http://l" };
-    assert_int_equal(cdi_feed_item_story(&rss, "wire", "feed:wire", &s, &e), CD_OK);
+    assert_int_equal(cd_feed_item_story(&rss, "wire", "feed:wire", &s, &e), CD_OK);
     assert_string_equal(s.id, "g");
     assert_string_equal(s.body, "B");
     assert_non_null(strstr(s.meta_json, "\"feed\":\"wire\""));
     assert_non_null(strstr(s.meta_json, "\"link\":\"http://l\""));
     cd_story_clear(&s);
-    assert_int_equal(cdi_feed_parse("  \n", 3, NULL, collect, &g, NULL, &e), CD_OK);
-    assert_int_equal(cdi_feed_parse("hello", 5, NULL, collect, &g, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(cd_feed_parse("  \n", 3, NULL, collect, &g, NULL, &e), CD_OK);
+    assert_int_equal(cd_feed_parse("hello", 5, NULL, collect, &g, NULL, &e), CD_ERR_FORMAT);
 }
 
 static void test_strip_html(void **state)
 {
     (void)state;
     char s[] = "  <p>a&nbsp;&lt;b&gt;</p>\n\n<br/>c &amp; d &unknown; 1 < 2  ";
-    cdi_feed_strip_html(s);
+    cd_feed_strip_html(s);
     assert_string_equal(s, "a <b> c & d &unknown; 1 < 2");
 }
 
@@ -171,34 +171,34 @@ static void test_seen(void **state)
     snprintf(path, sizeof path, "%s/x.seen", dir);
     cd_seen *s;
     cd_error e;
-    assert_int_equal(cdi_seen_open(path, 4, &s, &e), CD_OK);
-    assert_false(cdi_seen_has(s, "a"));
-    assert_int_equal(cdi_seen_add(s, "a", &e), CD_OK);
-    assert_int_equal(cdi_seen_add(s, "a", &e), CD_OK);
-    assert_int_equal(cdi_seen_add(s, "b\nwith newline", &e), CD_OK);
-    assert_true(cdi_seen_has(s, "a"));
-    assert_int_equal(cdi_seen_count(s), 2);
-    cdi_seen_free(s);
+    assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
+    assert_false(cd_seen_has(s, "a"));
+    assert_int_equal(cd_seen_add(s, "a", &e), CD_OK);
+    assert_int_equal(cd_seen_add(s, "a", &e), CD_OK);
+    assert_int_equal(cd_seen_add(s, "b\nwith newline", &e), CD_OK);
+    assert_true(cd_seen_has(s, "a"));
+    assert_int_equal(cd_seen_count(s), 2);
+    cd_seen_free(s);
     FILE *f = fopen(path, "a");   /* a torn line, as after a kill mid-append */
     fputs("01234", f);
     fclose(f);
-    assert_int_equal(cdi_seen_open(path, 4, &s, &e), CD_OK);
-    assert_true(cdi_seen_has(s, "a"));
-    assert_true(cdi_seen_has(s, "b\nwith newline"));
-    assert_int_equal(cdi_seen_count(s), 2);
+    assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
+    assert_true(cd_seen_has(s, "a"));
+    assert_true(cd_seen_has(s, "b\nwith newline"));
+    assert_int_equal(cd_seen_count(s), 2);
     for (int i = 0; i < 20; i++) {   /* keep 4: the oldest are forgotten */
         char id[16];
         snprintf(id, sizeof id, "id-%d", i);
-        assert_int_equal(cdi_seen_add(s, id, &e), CD_OK);
+        assert_int_equal(cd_seen_add(s, id, &e), CD_OK);
     }
-    assert_true(cdi_seen_has(s, "id-19"));
-    assert_false(cdi_seen_has(s, "a"));
-    assert_true(cdi_seen_count(s) <= 8);
-    cdi_seen_free(s);
-    assert_int_equal(cdi_seen_open(path, 4, &s, &e), CD_OK);
-    assert_true(cdi_seen_has(s, "id-19"));
-    assert_true(cdi_seen_has(s, "id-16"));
-    cdi_seen_free(s);
+    assert_true(cd_seen_has(s, "id-19"));
+    assert_false(cd_seen_has(s, "a"));
+    assert_true(cd_seen_count(s) <= 8);
+    cd_seen_free(s);
+    assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
+    assert_true(cd_seen_has(s, "id-19"));
+    assert_true(cd_seen_has(s, "id-16"));
+    cd_seen_free(s);
     scratch_remove(dir);
 }
 

@@ -28,7 +28,7 @@ static void touch(const char *dir, const char *name)
 
 static void take_is(cd_inbox *q, const char *want)
 {
-    char *got = cdi_inbox_take(q);
+    char *got = cd_inbox_take(q);
     if (!want) {
         assert_null(got);
         return;
@@ -54,13 +54,13 @@ static void inbox_lists_in_name_order_then_arrival(void **state)
     assert_int_equal(mkdir(sub, 0777), 0);
     cd_inbox q = { 0 };
     q.rescan = 1;
-    assert_int_equal(cdi_inbox_scan(&q, dir), 0);
+    assert_int_equal(cd_inbox_scan(&q, dir), 0);
     assert_false(q.rescan);
     assert_int_equal(q.n, 3);
-    cdi_inbox_push(&q, "z.json");       /* arrived after the listing */
-    cdi_inbox_push(&q, "0.json");       /* sorts first, but arrived last */
-    cdi_inbox_push(&q, "b.json");       /* already waiting */
-    cdi_inbox_push(&q, ".hidden");      /* a writer's temporary file */
+    cd_inbox_push(&q, "z.json");       /* arrived after the listing */
+    cd_inbox_push(&q, "0.json");       /* sorts first, but arrived last */
+    cd_inbox_push(&q, "b.json");       /* already waiting */
+    cd_inbox_push(&q, ".hidden");      /* a writer's temporary file */
     take_is(&q, "a.json");
     take_is(&q, "b.json");
     take_is(&q, "c.jsonl");
@@ -68,19 +68,19 @@ static void inbox_lists_in_name_order_then_arrival(void **state)
     take_is(&q, "0.json");
     take_is(&q, NULL);
     /* once taken, a name can come again (a file dropped twice) */
-    cdi_inbox_push(&q, "a.json");
+    cd_inbox_push(&q, "a.json");
     take_is(&q, "a.json");
-    cdi_inbox_free(&q);
+    cd_inbox_free(&q);
     /* listing again keeps what waits and adds only the missing names */
-    cdi_inbox_push(&q, "c.jsonl");
-    assert_int_equal(cdi_inbox_scan(&q, dir), 0);
+    cd_inbox_push(&q, "c.jsonl");
+    assert_int_equal(cd_inbox_scan(&q, dir), 0);
     take_is(&q, "c.jsonl");
     take_is(&q, "a.json");
     take_is(&q, "b.json");
     take_is(&q, NULL);
-    cdi_inbox_free(&q);
+    cd_inbox_free(&q);
     scratch_remove(dir);
-    assert_int_equal(cdi_inbox_scan(&q, "/nonexistent/inbox"), -1);
+    assert_int_equal(cd_inbox_scan(&q, "/nonexistent/inbox"), -1);
     assert_int_equal(errno, ENOENT);
 }
 
@@ -119,8 +119,8 @@ static const char *poll(feed_state *f, routed *r, const char *doc, int remember)
     cd_feed_batch b = { .f = f, .route = route, .error = on_error, .stop = never, .ud = r };
     size_t nitems;
     cd_error e;
-    assert_int_equal(cdi_feed_batch_parse(&b, doc, strlen(doc), &nitems, &e), CD_OK);
-    cdi_feed_batch_finish(&b, remember);
+    assert_int_equal(cd_feed_batch_parse(&b, doc, strlen(doc), &nitems, &e), CD_OK);
+    cd_feed_batch_finish(&b, remember);
     return r->ids;
 }
 
@@ -135,7 +135,7 @@ static void feed_items_are_routed_once(void **state)
     snprintf(path, sizeof path, "%s/wire.seen", dir);
     feed_state f = { .name = "wire", .format = "jsonl" };
     cd_error e;
-    assert_int_equal(cdi_seen_open(path, 0, &f.seen, &e), CD_OK);
+    assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
     routed r = { 0 };
     const char *ab = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n";
     const char *abc = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n"
@@ -151,13 +151,13 @@ static void feed_items_are_routed_once(void **state)
     assert_string_equal(poll(&f, &r, d, 1), "d");       /* no safe outcome */
     r.fail = 0;
     assert_string_equal(poll(&f, &r, d, 1), "d");
-    cdi_seen_free(f.seen);
+    cd_seen_free(f.seen);
     /* after a restart the seen file remembers */
-    assert_int_equal(cdi_seen_open(path, 0, &f.seen, &e), CD_OK);
+    assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
     assert_string_equal(poll(&f, &r, abc, 1), "");
     assert_string_equal(poll(&f, &r, d, 1), "");
     assert_int_equal(r.errors, 0);
-    cdi_seen_free(f.seen);
+    cd_seen_free(f.seen);
     scratch_remove(dir);
 }
 
