@@ -8,6 +8,8 @@
 -- Configurations:
 --   release  optimized (-O2), the default
 --   debug    AddressSanitizer + UndefinedBehaviorSanitizer, no optimization
+--   fuzz     the libFuzzer targets tests/fuzz/fuzz_*.c (with --fuzzers; clang
+--            only: make config=fuzz CC=clang fuzz_NAME; tests/fuzz/run)
 --
 -- Outputs in build/<config>/:
 --   libcopydesk.a   the library, static (the archive itself is built in
@@ -18,15 +20,26 @@
 --   copydesk.pc     for pkg-config, describing this build tree
 --   copydesk        the command line (linked with the static library)
 -- With `--tests` (what tests/run passes) also one test_<name> program per
--- tests/unit/test_<name>.c.  The unit tests need cmocka, a test-only
--- package, so building the program alone never needs it.
+-- tests/unit/test_<name>.c and http_server, the test HTTP server of the
+-- command-line tests (tests/http/).  The unit tests need cmocka, a
+-- test-only package, so building the program alone never needs it.
+-- build/compile_flags.txt holds the compiler flags every file is built
+-- with (warnings, defines, include folders), for tests/clang-check and
+-- clang tools.
 --
 -- The library is compiled with -fvisibility=hidden: a function is public
 -- only when its declaration carries CD_API (include/copydesk/export.h).
 
 newoption {
     trigger = "tests",
-    description = "Also build the unit test programs (they need cmocka)"
+    description = "Also build the unit test programs (they need cmocka) and http_server"
+}
+
+-- (not "fuzz": premake4 would take an option of that name for a term of
+-- every configuration, and the fuzz settings would apply to all)
+newoption {
+    trigger = "fuzzers",
+    description = "Also build the fuzz targets (libFuzzer in configuration fuzz, with CC=clang)"
 }
 
 local premake5 = _PREMAKE_VERSION ~= nil and _PREMAKE_VERSION:sub(1, 1) == "5"
@@ -95,13 +108,30 @@ if _ACTION then
     write_pc("debug")
 end
 
+-- The flags of every file, whatever its configuration.
+local cflags = { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pthread" }
+local cdefines = { "_DEFAULT_SOURCE" }
+local cincludes = { "include", "core", "cli", "tests/http" }
+for _, dir in ipairs(sys_includes) do table.insert(cincludes, dir) end
+
+-- build/compile_flags.txt: those flags, one per line (clang's format),
+-- with the release configuration's defines; paths from the top folder.
+if _ACTION then
+    os.mkdir("build")
+    local f = assert(io.open("build/compile_flags.txt", "w"))
+    for _, v in ipairs(cflags) do f:write(v, "\n") end
+    for _, v in ipairs(cdefines) do f:write("-D", v, "\n") end
+    f:write("-DNDEBUG\n")
+    for _, v in ipairs(cincludes) do f:write("-I", v, "\n") end
+    f:close()
+end
+
 local function common()
     language "C"
-    includedirs { "include", "core", "cli" }
-    includedirs(sys_includes)
-    buildoptions { "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pthread" }
+    includedirs(cincludes)
+    buildoptions(cflags)
     linkoptions { "-pthread" }
-    defines { "_DEFAULT_SOURCE" }
+    defines(cdefines)
     when "release"
         buildoptions { "-O2", "-g" }
         defines { "NDEBUG" }
@@ -113,11 +143,17 @@ local function common()
         linkoptions { "-fsanitize=address,undefined" }
         targetdir "build/debug"
         objdir "build/obj/debug"
+    when "fuzz"
+        buildoptions { "-O1", "-g", "-fno-omit-frame-pointer",
+                       "-fsanitize=fuzzer-no-link,address,undefined" }
+        linkoptions { "-fsanitize=address,undefined" }
+        targetdir "build/fuzz"
+        objdir "build/obj/fuzz"
     always()
 end
 
 solution "copydesk"
-    configurations { "release", "debug" }
+    configurations { "release", "debug", "fuzz" }
     location "build"
 
 -- The library's own settings, for both its kinds.
@@ -137,6 +173,8 @@ project "libcopydesk"
     when "debug"
         targetdir "build/debug/static"
         postbuildcommands { "ln -sf static/libcopydesk.a debug/libcopydesk.a" }
+    when "fuzz"
+        targetdir "build/fuzz/static"
     always()
 
 project "libcopydesk-shared"
@@ -159,9 +197,34 @@ if _OPTIONS["tests"] then
         project(name)
             kind "ConsoleApp"
             common()
-            files { path, "tests/unit/support.c" }
+            files { path, "tests/unit/support.c", "tests/http/test_http.c" }
             links { "libcopydesk" }
             links(syslibs)
             links { "cmocka" }
+    end
+
+    -- the test HTTP server of the command-line tests (not test_*: that
+    -- names the unit test programs tests/run runs)
+    project "http_server"
+        kind "ConsoleApp"
+        common()
+        files { "tests/http/test_http.c", "tests/http/test_http_main.c" }
+end
+
+-- The fuzz targets: libFuzzer programs in the fuzz configuration; in the
+-- others, programs that run the target on the files they are given
+-- (tests/fuzz/replay.c), to replay an input without clang.
+if _OPTIONS["fuzzers"] then
+    for _, path in ipairs(os.matchfiles("tests/fuzz/fuzz_*.c")) do
+        project(path:match("([^/]+)%.c$"))
+            kind "ConsoleApp"
+            common()
+            files { path, "tests/fuzz/replay.c" }
+            links { "libcopydesk" }
+            links(syslibs)
+            when "fuzz"
+                defines { "CD_FUZZING" }
+                linkoptions { "-fsanitize=fuzzer" }
+            always()
     end
 end

@@ -1,7 +1,7 @@
 /*
  * deliver.h - destinations: where a routed story's JSON ends up.
  *
- * The desk (core/lua/) decides which destinations a story goes to; this
+ * The desk (core/desk/) decides which destinations a story goes to; this
  * layer only moves bytes.  A destination is one of four kinds:
  *
  *   folder  one JSON file per story, written to a temporary name in the

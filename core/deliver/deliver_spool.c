@@ -31,7 +31,9 @@ typedef struct queue {
     char *dir;           /* SPOOL/<safe name> */
     int named;           /* a destination was bound to it (cd_spool_bind) */
     uint64_t head, next; /* files head .. next-1 wait */
-    cd_dest *dest;       /* the bound destination (not owned), NULL while none */
+    cd_dest *dest;       /* the destination posting it (not owned), NULL while none */
+    cd_dest **bound;     /* every destination bound, latest last: dest is the last */
+    size_t nbound;
     double backoff_s, wait_s, next_try;
     uint64_t sent, refused, failures;
     char *last_error;
@@ -103,6 +105,7 @@ static void queue_free(queue *q)
 {
     free(q->name);
     free(q->dir);
+    free(q->bound);
     free(q->last_error);
 }
 
@@ -241,10 +244,15 @@ cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
             return err ? err->code : CD_ERR_IO;
     }
     char *nm = strdup(name);
-    if (!nm)
+    cd_dest **v = nm ? realloc(q->bound, (q->nbound + 1) * sizeof *v) : NULL;
+    if (!v) {
+        free(nm);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
     free(q->name);
     q->name = nm;
+    q->bound = v;
+    q->bound[q->nbound++] = d;
     q->dest = d;
     q->named = 1;
     q->backoff_s = d->opts.backoff_s > 0 ? d->opts.backoff_s : 0.5;
@@ -255,9 +263,17 @@ cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 
 void cd_spool_unbind(cd_spool *sp, const cd_dest *d)
 {
-    for (size_t i = 0; i < sp->nq; i++)
-        if (sp->q[i].dest == d)
-            sp->q[i].dest = NULL;
+    for (size_t i = 0; i < sp->nq; i++) {
+        queue *q = &sp->q[i];
+        size_t k = 0;
+        for (size_t j = 0; j < q->nbound; j++)
+            if (q->bound[j] != d)
+                q->bound[k++] = q->bound[j];
+        q->nbound = k;
+        /* a desk that failed to load (or its expect cases) leaves the
+         * running desk's destination posting, as before it was tried */
+        q->dest = k ? q->bound[k - 1] : NULL;
+    }
 }
 
 static cd_status write_file(const char *path, const char *data, size_t len, cd_error *err)

@@ -57,8 +57,10 @@ void cd_spool_free(cd_spool *sp);
 /* Make url destination d the one that posts the queue of its name (the
  * queue is created when new); the latest bound wins, and its settings
  * apply from the next attempt.  cd_dest_new calls it for a destination
- * given a spool, cd_dest_free calls cd_spool_unbind: a queue whose
- * destination is gone waits.  Retries are the spool's: d's are unused. */
+ * given a spool, cd_dest_free calls cd_spool_unbind, after which the one
+ * bound before it posts again (a reloaded desk that fails its checks is
+ * freed, the running one goes on); a queue with none left waits.
+ * Retries are the spool's: d's are unused. */
 cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err);
 void cd_spool_unbind(cd_spool *sp, const cd_dest *d);
 

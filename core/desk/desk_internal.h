@@ -1,11 +1,13 @@
 /*
- * desk_internal.h - the desk object shared by the files of core/lua/:
- * desk.c (loading, routing, delivery, checks), desk_config.c (the Lua
- * functions a configuration calls: model, taxonomy, destination, rule,
- * fallback, expect, ...), story_binding.c (the story object rules see).
+ * desk_internal.h - the desk object, shared by the desk engine in
+ * core/desk/ (desk.c: loading, routing, delivery; desk_check.c: checks and
+ * expect cases; desk_live.c: what watch reads) and its Lua side in
+ * core/lua/ (desk_config.c: the functions a configuration calls, model,
+ * taxonomy, destination, rule, fallback, expect, ...; story_binding.c:
+ * the story object rules see).
  */
-#ifndef CD_LUA_DESK_INTERNAL_H
-#define CD_LUA_DESK_INTERNAL_H
+#ifndef CD_DESK_DESK_INTERNAL_H
+#define CD_DESK_DESK_INTERNAL_H
 
 #include <lua.h>
 

@@ -1,5 +1,5 @@
 /*
- * desk_config.c - the functions a desk configuration calls (SPEC 5):
+ * desk_config.c - the functions a desk configuration calls (docs/desk-api.md):
  *
  *   model "path" | model("name", "path")
  *   taxonomy { {id=, name=, labels=, keywords=, half=, given=, iptc=,

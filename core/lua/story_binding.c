@@ -1,5 +1,5 @@
 /*
- * story_binding.c - the story object a rule receives (SPEC 5).
+ * story_binding.c - the story object a rule receives (docs/desk-api.md).
  *
  * Fields:  story.id, story.title, story.body, story.source, story.meta
  *          (the pass-through fields as a read-only-by-convention table),

@@ -2,12 +2,12 @@
  * copydesk/desk.h - the desk: a Lua configuration that names models, a
  * taxonomy of topics, destinations and routing rules, and routes stories.
  *
- * A desk is loaded from a Lua file (SPEC section 5; the Lua API is in
- * docs/desk-api.md).  For each story, cd_desk_route classifies it with
- * every model of the desk, scores the topics (core/desk/topics.h), runs the
- * rules in order in a sandboxed Lua state under an instruction budget and
- * a memory limit, and delivers the story to the destinations the deciding
- * rule named, or to the fallback.  A story is never lost: a failing rule
+ * A desk is loaded from a Lua file (the Lua API is in docs/desk-api.md).
+ * For each story, cd_desk_route classifies it with every model of the
+ * desk, scores the topics of its taxonomy, runs the rules in order in a
+ * sandboxed Lua state under an instruction budget and a memory limit, and
+ * delivers the story to the destinations the deciding rule named, or to
+ * the fallback.  A story is never lost: a failing rule
  * sends it to the fallback, a failing destination to the dead-letter
  * folder, and the outcome says which.
  *

@@ -33,7 +33,7 @@ typedef enum cd_label_mode {
 } cd_label_mode;
 
 typedef struct cd_nb_opts {
-    cd_nb_kind kind;        /* default CD_NB_COMPLEMENT */
+    cd_nb_kind kind;        /* default CD_NB_AUTO */
     cd_label_mode mode;     /* default CD_LABELS_AUTO */
     double alpha;           /* additive smoothing of a label's own counts (default 0.01) */
     double alpha_rest;      /* additive smoothing of the counts of all other labels,

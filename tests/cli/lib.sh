@@ -8,6 +8,9 @@
 set -u
 COPYDESK="${COPYDESK:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/debug/copydesk}"
 FIX="$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures" && pwd)"
+# The test HTTP server (tests/http/), built beside the binary by
+# tools/build --tests.
+TEST_HTTP="$(dirname "$COPYDESK")/http_server"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 

@@ -1,11 +1,10 @@
 #!/bin/bash
 # copydesk route end to end: a small model trained here, desks written
 # here, stories routed to folder, jsonl, stdout and url destinations (the
-# url ones against a tiny HTTP server on 127.0.0.1, tests/cli/http_sink.c,
-# compiled here), dry runs, the summary, the accounting of every story
+# url ones against the test HTTP server on 127.0.0.1, tests/http/, built
+# by tools/build --tests), dry runs, the summary, the accounting of every story
 # read, and an editor's change to a rule file between two runs.
 . "$(dirname "$0")/lib.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
 
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
@@ -146,16 +145,17 @@ has "classify --help: -c" "$T/out" "-c, --config DESK.lua"
 
 # ---- url destination against a real server ----------------------------
 
-# start_sink NAME STATUS|hang: starts tests/cli/http_sink, sets $port.
+# start_sink NAME STATUS|hang: starts the test HTTP server, sets $port;
+# it logs the bodies it accepts to $T/NAME.log, every request to $T/NAME.log.req.
 start_sink() {
-    "$T/http_sink" "$T/$1.port" "$T/$1.log" "$2" &
+    "$TEST_HTTP" --status "$2" "$T/$1.port" "$T/$1.log" &
     pids+=($!)
     for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
     port=$(cat "$T/$1.port" 2>/dev/null)
 }
 
-if cc -std=c11 -O1 -Wall -o "$T/http_sink" "$HERE/http_sink.c" 2>"$T/cc.err"; then
-    pass "the test HTTP server compiles"
+if [ -x "$TEST_HTTP" ]; then
+    pass "the test HTTP server is built"
     start_sink ok 200; port_ok=$port
     start_sink fail 500; port_fail=$port
     start_sink hang hang; port_hang=$port
@@ -187,7 +187,7 @@ EOF
     [ ! -e out/dead ] && pass "url: nothing in dead letter" || fail "url: nothing in dead letter" "$(find out/dead)"
 
     run 1 "url: a server answering 500 ends in dead letter (exit 1)" -- cd_ route -c url.lua "$T/u2.jsonl"
-    same "url: retried (1 + 2 retries)" "$(wc -l <"$T/fail.log")" "3"
+    same "url: retried (1 + 2 retries)" "$(wc -l <"$T/fail.log.req")" "3"
     same "url: the destination's dead-letter folder" "$(ls out/dead-broken 2>/dev/null | wc -l)" "1"
     jqtrue "dead letter: destination, error and story" "$(ls out/dead-broken/* 2>/dev/null | head -1)" \
         '.destination == "broken" and (.error | test("500")) and .story.id == "u2" and .story.title == "To a broken server" and (.failed_at | type == "number" or type == "string")'
@@ -200,14 +200,14 @@ EOF
     run 1 "url: a server that never answers ends in dead letter" -- cd_ route -c url.lua "$T/u3.jsonl"
     took=$(( $(date +%s) - start ))
     [ "$took" -lt 30 ] && pass "url: the timeout bounds the wait (${took}s)" || fail "url: the timeout bounds the wait" "${took}s"
-    same "url: the silent server got 2 attempts" "$(wc -l <"$T/hang.log")" "2"
+    same "url: the silent server got 2 attempts" "$(wc -l <"$T/hang.log.req")" "2"
     same "url: the desk's dead-letter folder" "$(ls out/dead 2>/dev/null | wc -l)" "1"
     jqtrue "dead letter: the timeout error" "$(ls out/dead/* 2>/dev/null | head -1)" \
         '.destination == "silent" and (.error | test("[Tt]imeout|timed out")) and .story.id == "u3"'
 
-    before=$(wc -l <"$T/fail.log")
+    before=$(wc -l <"$T/fail.log.req")
     run 0 "url: a dry run contacts no server" -- cd_ route -n -c url.lua "$T/u2.jsonl"
-    same "url: no POST in a dry run" "$(wc -l <"$T/fail.log")" "$before"
+    same "url: no POST in a dry run" "$(wc -l <"$T/fail.log.req")" "$before"
     jqtrue "url: the dry run says where it would go" "$T/out" '.route == ["broken"] and .outcome == "routed"'
 
     # ---- accounting: every story read is accounted for ----------------
@@ -263,7 +263,7 @@ EOF
     same "mix: exactly the stories read, once each" "$ids" "$want"
     jqtrue "mix: the failing rule's stories are in the fallback" out/review/m4.json '.route == ["review"] and .rule == null and (.reason | contains("kaboom"))'
 else
-    fail "the test HTTP server compiles" "$(head -c 600 "$T/cc.err")"
+    fail "the test HTTP server is built" "no $TEST_HTTP (tools/build --tests)"
 fi
 
 # ---- failed: the destination and the dead letter both fail -----------------

@@ -1,9 +1,8 @@
 # tests/cli/watch_lib.sh - what the copydesk watch tests share (sourced
 # after lib.sh): background processes that are always cleaned up, the
-# loopback HTTP server (watch_http.c, compiled here), waiting for a
+# loopback HTTP server (tests/http/, built by tools/build --tests), waiting for a
 # condition with a deadline instead of sleeping, and a small model.
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -52,13 +51,13 @@ has_line() { grep -Eq -- "$2" "$1"; }
 # The loopback server: http_start NAME [PORT] sets PORT_<NAME>; it serves
 # $W/www/NAME and logs POST bodies to $W/NAME.posts.
 build_http() {
-    [ -x "$T/watch_http" ] || cc -std=c11 -O1 -o "$T/watch_http" "$HERE/watch_http.c"
+    [ -x "$TEST_HTTP" ] || { echo "not ok - no $TEST_HTTP (tools/build --tests)"; exit 1; }
 }
 http_start() {
     local name=$1 port=${2:-0}
     mkdir -p "$W/www/$name"
     rm -f "$W/$name.port"
-    "$T/watch_http" "$W/$name.port" "$W/www/$name" "$W/$name.posts" "$port" &
+    "$TEST_HTTP" --root "$W/www/$name" --port "$port" "$W/$name.port" "$W/$name.posts" &
     pids+=($!)
     eval "HTTP_PID_$name=$!"
     wait_for 10 test -s "$W/$name.port" || { echo "not ok - http server $name did not start"; exit 1; }

@@ -10,8 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "deliver/deliver.h"
-#include "http_server.h"
+#include "test_http.h"
 #include "support.h"
 
 static cd_status post_to(test_server *srv, int port, unsigned retries, cd_error *err)

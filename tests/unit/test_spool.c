@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "deliver/deliver_spool.h"
-#include "http_server.h"
+#include "test_http.h"
 #include "support.h"
 
 static void url_opts(cd_dest_opts *o, char *url, size_t cap, int port)
@@ -178,9 +178,10 @@ static void test_backoff_doubles(void **state)
 }
 
 /* A desk reloaded beside the running one opens the same folder: one
- * spool, whose queue the newest destination posts; when the old one is
- * freed the queue stays with the new, and a queue whose destination is
- * gone waits. */
+ * spool, whose queue the newest destination posts; a newer one freed (a
+ * reload that failed) gives the queue back to the running one; when the
+ * old one is freed the queue stays with the new; a queue whose
+ * destination is gone waits. */
 static void test_one_spool_per_folder(void **state)
 {
     (void)state;
@@ -198,6 +199,11 @@ static void test_one_spool_per_folder(void **state)
     assert_ptr_equal(a, b);
     cd_dest *old = spooled(a, "desk", &o, NULL);
     assert_int_equal(cd_dest_deliver(old, "1", "{\"id\":\"1\"}", 10, &e), CD_OK);
+    cd_dest *failed = spooled(b, "desk", &o, NULL);
+    cd_dest_free(failed);   /* a reload that failed: the old one posts */
+    cd_spool_queue_info qi;
+    cd_spool_queue_get(a, 0, &qi);
+    assert_non_null(qi.url);
     cd_dest *cur = spooled(b, "desk", &o, NULL);
     assert_int_equal(cd_dest_deliver(cur, "2", "{\"id\":\"2\"}", 10, &e), CD_OK);
     cd_dest_free(old);   /* the queue keeps the newer destination */
@@ -210,7 +216,6 @@ static void test_one_spool_per_folder(void **state)
     assert_int_equal(cd_spool_depth(a), 1);
     assert_int_equal(cd_spool_drain(a, 5, NULL, NULL), 0);
     assert_true(cd_spool_next_due(a) == -1);
-    cd_spool_queue_info qi;
     cd_spool_queue_get(a, 0, &qi);
     assert_null(qi.url);
     assert_int_equal(qi.sent, 2);
