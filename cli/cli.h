@@ -26,6 +26,7 @@ int cli_model(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_watch(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 /* "copydesk: <what>: <why>" on stderr. */
 void cli_error(const char *what, const char *fmt, ...)
