@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stddef.h>
 
+#include "copydesk.h"
+
 enum {
     CLI_OK = 0,       /* success */
     CLI_PARTIAL = 1,  /* a story or input failed, the others went on */
@@ -41,6 +43,12 @@ void cli_json_string(FILE *out, const char *s, size_t len);
 
 /* Parse a non-negative integer option value; returns -1 when invalid. */
 long cli_parse_count(const char *s);
+
+/* The desk limits that route and watch take: name is "instructions" (at
+ * least 1000) or "memory" (bytes, at least 1 MiB).  Sets the field of
+ * opts, or says what is wrong (as cmd) and returns CLI_USAGE. */
+int cli_parse_desk_limit(const char *cmd, const char *name, const char *arg,
+                         cd_desk_opts *opts);
 
 /* Non-zero when stderr is a terminal (progress is shown only then). */
 int cli_stderr_is_tty(void);

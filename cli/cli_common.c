@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "cli.h"
 #include "copydesk.h"
 
@@ -20,43 +22,14 @@ void cli_error(const char *what, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+static void file_sink(void *ud, const char *s, size_t len)
+{
+    fwrite(s, 1, len, ud);
+}
+
 void cli_json_string(FILE *out, const char *str, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    putc('"', out);
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            size_t run = i + 1;
-            while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-                run++;
-            fwrite(s + i, 1, run - i, out);
-            i = run;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t n = cd_utf8_seq((const char *)s + i, len - i);
-            if (n) {
-                fwrite(s + i, 1, n, out);
-                i += n;
-            } else {
-                fputs("\xEF\xBF\xBD", out);
-                i++;
-            }
-            continue;
-        }
-        switch (c) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default: fprintf(out, "\\u%04x", c); break;
-        }
-        i++;
-    }
-    putc('"', out);
+    cd_json_escape(str, len, file_sink, out);
 }
 
 long cli_parse_count(const char *s)
@@ -67,6 +40,26 @@ long cli_parse_count(const char *s)
     if (errno || end == s || *end || v < 0)
         return -1;
     return v;
+}
+
+int cli_parse_desk_limit(const char *cmd, const char *name, const char *arg,
+                         cd_desk_opts *opts)
+{
+    long v = cli_parse_count(arg);
+    if (strcmp(name, "instructions") == 0) {
+        if (v < 1000) {
+            cli_error(cmd, "--instructions: '%s' is not a number >= 1000", arg);
+            return CLI_USAGE;
+        }
+        opts->instructions = (uint64_t)v;
+    } else {
+        if (v < (1L << 20)) {
+            cli_error(cmd, "--memory: '%s' is not a number of bytes >= 1048576", arg);
+            return CLI_USAGE;
+        }
+        opts->memory = (size_t)v;
+    }
+    return CLI_OK;
 }
 
 int cli_stderr_is_tty(void)

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "copydesk.h"
-#include "deliver/deliver_json.h"
+#include "base/json.h"
 
 /* Stories (their text) held in the ring at most, unless it holds only one. */
 #define CLI_PIPE_BYTES ((size_t)32 << 20)

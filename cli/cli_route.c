@@ -72,7 +72,6 @@ static int parse(int argc, char **argv, route_args *a)
         { NULL, 0, NULL, 0 }
     };
     int c;
-    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:neqh", longopts, NULL)) != -1) {
         switch (c) {
@@ -81,18 +80,10 @@ static int parse(int argc, char **argv, route_args *a)
         case 'e': a->explain = 1; break;
         case 'q': a->quiet = 1; break;
         case OPT_INSTRUCTIONS:
-            if ((v = cli_parse_count(optarg)) < 1000) {
-                cli_error("route", "--instructions: '%s' is not a number >= 1000", optarg);
-                return CLI_USAGE;
-            }
-            a->opts.instructions = (uint64_t)v;
-            break;
         case OPT_MEMORY:
-            if ((v = cli_parse_count(optarg)) < (1L << 20)) {
-                cli_error("route", "--memory: '%s' is not a number of bytes >= 1048576", optarg);
+            if (cli_parse_desk_limit("route", c == OPT_MEMORY ? "memory" : "instructions",
+                                     optarg, &a->opts) != CLI_OK)
                 return CLI_USAGE;
-            }
-            a->opts.memory = (size_t)v;
             break;
         case OPT_THREADS:
             if (!(a->threads = cli_pipe_parse_threads(optarg))) {

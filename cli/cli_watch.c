@@ -64,7 +64,6 @@ int cli_watch(int argc, char **argv)
     memset(&o, 0, sizeof o);
     cd_desk_opts_default(&o.desk);
     int status = 0, c;
-    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:i:s:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -75,18 +74,10 @@ int cli_watch(int argc, char **argv)
         case OPT_ONCE: o.once = 1; break;
         case OPT_STATUS: status = 1; break;
         case OPT_INSTRUCTIONS:
-            if ((v = cli_parse_count(optarg)) < 1000) {
-                cli_error("watch", "--instructions: '%s' is not a number >= 1000", optarg);
-                return CLI_USAGE;
-            }
-            o.desk.instructions = (uint64_t)v;
-            break;
         case OPT_MEMORY:
-            if ((v = cli_parse_count(optarg)) < (1L << 20)) {
-                cli_error("watch", "--memory: '%s' is not a number of bytes >= 1048576", optarg);
+            if (cli_parse_desk_limit("watch", c == OPT_MEMORY ? "memory" : "instructions",
+                                     optarg, &o.desk) != CLI_OK)
                 return CLI_USAGE;
-            }
-            o.desk.memory = (size_t)v;
             break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;

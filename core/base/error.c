@@ -1,5 +1,5 @@
 /*
- * error.c - status codes and the cd_error message buffer.
+ * base/error.c - status codes and the cd_error message buffer.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,10 +1,9 @@
 /*
- * utf8.c - checking UTF-8 one sequence at a time, for the writers that
- * must turn whatever bytes a story carried into valid JSON text.
+ * base/utf8.c - checking UTF-8 one sequence at a time (see utf8.h).
  */
 #include <stdint.h>
 
-#include "copydesk/story.h"
+#include "base/utf8.h"
 
 size_t cd_utf8_seq(const char *str, size_t n)
 {

@@ -1,6 +1,6 @@
 /*
- * deliver.c - destinations: creation, dispatch to the kinds, safe file
- * names and the dead-letter folder (see deliver.h for the design).
+ * deliver.c - destinations: creation, dispatch to the kinds and the
+ * dead-letter folder (see deliver.h for the design).
  *
  * The kinds live in deliver_file.c (folder, jsonl, stdout) and
  * deliver_url.c (HTTP POST); this file holds what they share.
@@ -17,7 +17,10 @@
 
 #include "deliver/deliver.h"
 #include "deliver/deliver_impl.h"
-#include "deliver/deliver_json.h"
+#include "deliver/deliver_spool.h"
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/json.h"
 
 void cd_dest_opts_default(cd_dest_opts *opts)
 {
@@ -40,14 +43,25 @@ cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
     d->opts = *opts;
     d->fd = -1;
     d->target = strdup(opts->target ? opts->target : "-");
-    if (!d->target) {
-        free(d);
+    d->name = strdup(opts->name ? opts->name : d->target ? d->target : "-");
+    d->dead_letter = opts->dead_letter ? strdup(opts->dead_letter) : NULL;
+    d->own_dead_letter = opts->dead_letter != NULL;
+    if (!d->target || !d->name || (opts->dead_letter && !d->dead_letter)) {
+        cd_dest_free(d);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     d->opts.target = d->target;
+    d->opts.name = d->name;
+    d->opts.dead_letter = NULL;   /* d->dead_letter, which may change */
+    d->opts.spool = NULL;         /* bound below, once the destination is whole */
     cd_status st = CD_OK;
     if (opts->kind == CD_DEST_URL)
         st = cd_url_open(d, err);
+    if (st == CD_OK && opts->kind == CD_DEST_URL && opts->spool) {
+        d->opts.spool = opts->spool;
+        if ((st = cd_spool_bind(opts->spool, d, err)) != CD_OK)
+            d->opts.spool = NULL;
+    }
     if (st != CD_OK) {
         cd_dest_free(d);
         return st;
@@ -60,17 +74,26 @@ void cd_dest_free(cd_dest *d)
 {
     if (!d)
         return;
+    if (d->opts.spool)
+        cd_spool_unbind(d->opts.spool, d);
     if (d->fd >= 0)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)
         cd_url_close(d);
     free(d->target);
+    free(d->name);
+    free(d->dead_letter);
     free(d);
 }
 
 cd_dest_kind cd_dest_get_kind(const cd_dest *d)
 {
     return d->opts.kind;
+}
+
+const char *cd_dest_name(const cd_dest *d)
+{
+    return d->name;
 }
 
 const char *cd_dest_target(const cd_dest *d)
@@ -85,163 +108,31 @@ cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t l
     case CD_DEST_FOLDER: return cd_deliver_folder(d, id, json, len, err);
     case CD_DEST_JSONL: return cd_deliver_jsonl(d, json, len, err);
     case CD_DEST_STDOUT: return cd_deliver_stdout(json, len, err);
-    case CD_DEST_URL: return cd_url_post(d, json, len, err);
+    case CD_DEST_URL:
+        if (d->opts.spool)
+            return cd_spool_add(d->opts.spool, d->name, id, json, len, err);
+        return cd_url_post(d, json, len, err);
     }
     return cd_error_set(err, CD_ERR_ARG, "unknown destination kind");
 }
 
-/* FNV-1a, 64 bits: a short, stable fingerprint of an id. */
-static uint64_t fnv1a(const char *s)
+cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static int name_byte_ok(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-void cd_safe_filename(const char *id, char *out, size_t cap)
-{
-    size_t keep = cap - 18; /* room for "-" + 16 hex digits + NUL */
-    if (keep > 120)
-        keep = 120;
-    size_t n = 0;
-    int changed = 0;
-    for (const char *p = id; *p; p++) {
-        if (n == keep) {
-            changed = 1;
-            break;
-        }
-        unsigned char c = (unsigned char)*p;
-        int ok = name_byte_ok(c) && !(n == 0 && c == '.');
-        out[n++] = ok ? (char)c : '_';
-        changed |= !ok;
-    }
-    if (n == 0) {
-        out[n++] = '_';
-        changed = 1;
-    }
-    out[n] = '\0';
-    if (changed)
-        snprintf(out + n, cap - n, "-%016llx", (unsigned long long)fnv1a(id));
-}
-
-cd_status cd_mkdirs(const char *path, cd_error *err)
-{
-    char *p = strdup(path);
-    if (!p)
+    if (d->own_dead_letter)
+        return CD_OK;
+    char *copy = dir ? strdup(dir) : NULL;
+    if (dir && !copy)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    for (char *s = p + 1; ; s++) {
-        int end = (*s == '\0');
-        if (*s == '/' || end) {
-            *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                cd_status st = cd_error_set(err, CD_ERR_IO, "%s: %s", p, strerror(errno));
-                free(p);
-                return st;
-            }
-            if (end)
-                break;
-            *s = '/';
-        }
-    }
-    struct stat sb;
-    int isdir = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-    free(p);
-    if (!isdir)
-        return cd_error_set(err, CD_ERR_IO, "%s: not a folder", path);
+    free(d->dead_letter);
+    d->dead_letter = copy;
     return CD_OK;
 }
 
-static cd_status write_all(int fd, const char *data, size_t len, const char *what,
-                           cd_error *err)
+cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
+                              const char *json, size_t len, cd_error *err)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return cd_error_set(err, CD_ERR_IO, "%s: %s", what,
-                                n < 0 ? strerror(errno) : "short write");
-        data += n;
-        len -= (size_t)n;
-    }
-    return CD_OK;
-}
-
-cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err)
-{
-    return write_all(fd, data, len, what, err);
-}
-
-/* The process's umask, read without changing it (umask(2) cannot read
- * it alone, and setting it twice races with other threads); 022 when
- * /proc does not say. */
-static mode_t current_umask(void)
-{
-    mode_t mask = 022;
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f)
-        return mask;
-    char line[256];
-    unsigned int m;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Umask: %o", &m) == 1) {
-            mask = (mode_t)(m & 0777);
-            break;
-        }
-    fclose(f);
-    return mask;
-}
-
-cd_status cd_folder_write(const char *dir, const char *name, const char *data,
-                          size_t len, cd_error *err)
-{
-    cd_buf tmp = {0}, final = {0};
-    cd_buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name);
-    cd_buf_printf(&final, "%s/%s", dir, name);
-    cd_status st = CD_OK;
-    if (tmp.failed || final.failed) {
-        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    int fd = mkstemp(tmp.data);
-    if (fd < 0) {
-        st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
-        goto done;
-    }
-    /* mkstemp makes 0600; a delivered story is a file like any other the
-     * user writes: 0644 less the umask (like the jsonl destination) */
-    static _Atomic int mask = -1;
-    if (mask < 0)
-        mask = (int)current_umask();
-    fchmod(fd, 0644 & ~(mode_t)mask);
-    st = write_all(fd, data, len, final.data, err);
-    if (st == CD_OK)
-        st = write_all(fd, "\n", 1, final.data, err);
-    if (close(fd) != 0 && st == CD_OK)
-        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
-    if (st == CD_OK && rename(tmp.data, final.data) != 0)
-        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
-    if (st != CD_OK)
-        unlink(tmp.data);
-done:
-    cd_buf_free(&tmp);
-    cd_buf_free(&final);
-    return st;
-}
-
-cd_status cd_dead_letter_write(const char *dir, const char *id, const char *dest_name,
-                               const char *why, const char *json, size_t len,
-                               cd_error *err)
-{
+    const char *dir = d->dead_letter ? d->dead_letter : CD_DEAD_LETTER_DEFAULT;
+    const char *dest_name = d->name;
     char safe_id[160], safe_dest[80];
     cd_safe_filename(id, safe_id, sizeof safe_id);
     cd_safe_filename(dest_name, safe_dest, sizeof safe_dest);

@@ -6,23 +6,31 @@
  *
  *   folder  one JSON file per story, written to a temporary name in the
  *           folder and renamed into place (readers never see half a file);
- *           the file name is derived from the story id by cd_safe_filename,
+ *           the file name is derived from the story id by cd_safe_filename
+ *           (base/fs.h),
  *           so that no id can name a file outside the folder.
  *   jsonl   one complete line per story, appended with a single write(2)
  *           to a file opened with O_APPEND.
  *   stdout  one line per story on standard output, flushed.
  *   url     HTTP POST of the JSON (libcurl) with a timeout, retried with
- *           exponential backoff on network errors, 5xx and 429 answers.
+ *           exponential backoff on network errors, 5xx and 429 answers;
+ *           or, given a spool (deliver_spool.h), appended to the spool's
+ *           queue for the destination, which is posted later, in order,
+ *           with its own retries (copydesk watch).
  *
- * When a delivery fails for good, the caller hands the story to the dead
- * letter folder (cd_dead_letter_write) together with the error, so that a
- * failing destination loses nothing.  Nothing here knows of Lua.
+ * Each destination owns its dead-letter folder: when a delivery fails for
+ * good (or the spool's endpoint refuses a story), the story goes there
+ * with the error through cd_dest_dead_letter, so that a failing
+ * destination loses nothing.  Nothing here knows of Lua.
  */
 #ifndef CD_DELIVER_H
 #define CD_DELIVER_H
 
 #include <stddef.h>
 #include "copydesk/error.h"
+
+/* Where stories that cannot be delivered go when the desk names no folder. */
+#define CD_DEAD_LETTER_DEFAULT "dead-letter"
 
 typedef enum cd_dest_kind {
     CD_DEST_FOLDER = 0,
@@ -31,13 +39,21 @@ typedef enum cd_dest_kind {
     CD_DEST_URL
 } cd_dest_kind;
 
+typedef struct cd_spool cd_spool;   /* deliver/deliver_spool.h */
+
 typedef struct cd_dest_opts {
     cd_dest_kind kind;
+    const char *name;        /* the destination's name: in dead-letter files and as
+                                the spool queue (NULL: the target) */
     const char *target;      /* folder path, jsonl path or URL (NULL for stdout) */
     double timeout_s;        /* url: whole-transfer timeout (default 10) */
     double connect_timeout_s;/* url: connect timeout (default 5) */
     unsigned retries;        /* url: attempts after the first (default 3) */
     double backoff_s;        /* url: first wait, doubled each retry (default 0.5) */
+    const char *dead_letter; /* folder for stories it cannot take (NULL: see
+                                cd_dest_set_dead_letter) */
+    cd_spool *spool;         /* url: append stories to this spool instead of
+                                posting them (NULL: post) */
 } cd_dest_opts;
 
 void cd_dest_opts_default(cd_dest_opts *opts);
@@ -48,33 +64,22 @@ typedef struct cd_dest cd_dest;
 cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err);
 void cd_dest_free(cd_dest *d);
 cd_dest_kind cd_dest_get_kind(const cd_dest *d);
+const char *cd_dest_name(const cd_dest *d);
 const char *cd_dest_target(const cd_dest *d);
 
 /* Deliver one story's JSON (len bytes, no trailing newline). */
 cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
                           cd_error *err);
 
-/* ---- helpers shared by the kinds and by the dead-letter folder ---------- */
+/* The dead-letter folder of a destination created without one (the desk
+ * learns its desk-wide folder only after declaring destinations); a folder
+ * given in its options is kept.  Without either: CD_DEAD_LETTER_DEFAULT. */
+cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
 
-/* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a
- * leading dot becomes '_', and when the id was changed or is long, a hash
- * of the whole id is appended so that distinct ids keep distinct names.
- * Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
- * be at least 32. */
-void cd_safe_filename(const char *id, char *out, size_t cap);
-
-/* Create a folder and its parents (mode 0777 & ~umask). */
-cd_status cd_mkdirs(const char *path, cd_error *err);
-
-/* Write data to dir/name atomically: a temporary file in dir, then rename. */
-cd_status cd_folder_write(const char *dir, const char *name, const char *data,
-                          size_t len, cd_error *err);
-
-/* Write a story that could not be delivered to the dead-letter folder dir,
- * as {"destination":..., "error":..., "story":<json>}, in a file named
- * after the id and the destination. */
-cd_status cd_dead_letter_write(const char *dir, const char *id, const char *dest_name,
-                               const char *why, const char *json, size_t len,
-                               cd_error *err);
+/* Keep a story d could not take in its dead-letter folder (created when
+ * missing), as {"destination":..., "error":why, "failed_at":..., "story":<json>},
+ * in a file named after the id and the destination. */
+cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
+                              const char *json, size_t len, cd_error *err);
 
 #endif

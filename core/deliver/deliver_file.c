@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "deliver/deliver_impl.h"
-#include "deliver/deliver_json.h"
+#include "base/buf.h"
+#include "base/fs.h"
 
 cd_status cd_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
                             cd_error *err)

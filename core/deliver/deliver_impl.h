@@ -1,6 +1,6 @@
 /*
  * deliver_impl.h - what the destination kinds share, private to
- * core/deliver*.c: the destination object and one entry per kind.
+ * core/deliver/: the destination object and one entry per kind.
  */
 #ifndef CD_DELIVER_IMPL_H
 #define CD_DELIVER_IMPL_H
@@ -8,15 +8,16 @@
 #include "deliver/deliver.h"
 
 struct cd_dest {
-    cd_dest_opts opts;  /* opts.target points to target */
+    cd_dest_opts opts;  /* opts.target and opts.name point to target and name */
     char *target;       /* owned copy of the path or URL */
+    char *name;         /* owned copy of the name */
+    char *dead_letter;  /* owned; NULL: CD_DEAD_LETTER_DEFAULT */
+    int own_dead_letter;/* given in the options: the desk's default does not apply */
     int fd;             /* jsonl: the file, opened at first delivery */
     int dir_ready;      /* folder: created */
     void *curl;         /* url: the CURL easy handle, reused between posts */
     char *curl_errbuf;  /* url: CURLOPT_ERRORBUFFER */
 };
-
-cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err);
 
 cd_status cd_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
                             cd_error *err);
@@ -26,5 +27,10 @@ cd_status cd_deliver_stdout(const char *json, size_t len, cd_error *err);
 cd_status cd_url_open(cd_dest *d, cd_error *err);
 void cd_url_close(cd_dest *d);
 cd_status cd_url_post(cd_dest *d, const char *json, size_t len, cd_error *err);
+/* One attempt, no waiting (the spool's retries are its own); *permanent
+ * says that the endpoint refused the story for good (a 4xx answer other
+ * than 408 and 429): sending it again cannot help. */
+cd_status cd_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
+                           cd_error *err);
 
 #endif

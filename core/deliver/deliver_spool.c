@@ -5,14 +5,15 @@
  * Each queue is a contiguous range of sequence numbers [head, next): the
  * files are named by their number, so the order of the queue is the order
  * of the names and nothing but the folder is needed to recover it after a
- * restart.  Posting reuses the url destination code (one attempt, no
- * inline retries: the waits between attempts are the spool's).
+ * restart.  Posting goes through the bound url destination, one attempt
+ * at a time (cd_url_post_once): the waits between attempts are the
+ * spool's.
  */
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/fs.h"
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
 
 typedef struct queue {
     char *name;          /* the destination, or the folder name until one claims it */
     char *dir;           /* SPOOL/<safe name> */
-    int named;           /* a destination declared it (cd_spool_set_dest) */
+    int named;           /* a destination was bound to it (cd_spool_bind) */
     uint64_t head, next; /* files head .. next-1 wait */
-    cd_dest *dest;       /* NULL until named */
-    char *dead_letter;
+    cd_dest *dest;       /* the bound destination (not owned), NULL while none */
     double backoff_s, wait_s, next_try;
     uint64_t sent, refused, failures;
     char *last_error;
@@ -38,30 +40,16 @@ typedef struct queue {
 
 struct cd_spool {
     char *dir;
+    char *real;          /* the folder's real path: what makes two opens one */
+    unsigned uses;
+    cd_spool *next_open;
     queue *q;
     size_t nq;
 };
 
-double cd_monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-const cd_dest_opts *cd_dest_get_opts(const cd_dest *d)
-{
-    return &d->opts;
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
+/* The spools open in this process (see cd_spool_open). */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static cd_spool *open_spools;
 
 static int parse_seq(const char *name, uint64_t *seq)
 {
@@ -95,7 +83,7 @@ static cd_status scan_queue(queue *q, cd_error *err)
     while ((e = readdir(dir))) {
         uint64_t s;
         if (e->d_name[0] == '.' && strncmp(e->d_name, ".tmp-", 5) == 0) {
-            char *p = join(q->dir, e->d_name);
+            char *p = cd_path_join(q->dir, e->d_name);
             if (p)
                 unlink(p);
             free(p);
@@ -115,8 +103,6 @@ static void queue_free(queue *q)
 {
     free(q->name);
     free(q->dir);
-    cd_dest_free(q->dest);
-    free(q->dead_letter);
     free(q->last_error);
 }
 
@@ -131,7 +117,7 @@ static queue *add_queue(cd_spool *sp, const char *name, const char *folder, cd_e
     queue *q = &v[sp->nq];
     memset(q, 0, sizeof *q);
     q->name = strdup(name);
-    q->dir = join(sp->dir, folder);
+    q->dir = cd_path_join(sp->dir, folder);
     if (!q->name || !q->dir) {
         queue_free(q);
         cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -145,7 +131,18 @@ static queue *add_queue(cd_spool *sp, const char *name, const char *folder, cd_e
     return q;
 }
 
-cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
+static void spool_destroy(cd_spool *sp)
+{
+    for (size_t i = 0; i < sp->nq; i++)
+        queue_free(&sp->q[i]);
+    free(sp->q);
+    free(sp->dir);
+    free(sp->real);
+    free(sp);
+}
+
+/* Open the folder and its queues (the first use). */
+static cd_status spool_load(const char *dir, cd_spool **out, cd_error *err)
 {
     *out = NULL;
     cd_spool *sp = calloc(1, sizeof *sp);
@@ -153,7 +150,10 @@ cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
         free(sp);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
+    sp->uses = 1;
     cd_status st = cd_mkdirs(dir, err);
+    if (st == CD_OK && !(sp->real = realpath(dir, NULL)))
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
     DIR *d = st == CD_OK ? opendir(dir) : NULL;
     if (st == CD_OK && !d)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
@@ -162,7 +162,7 @@ cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
         if (e->d_name[0] == '.')
             continue;
         struct stat sb;
-        char *p = join(dir, e->d_name);
+        char *p = cd_path_join(dir, e->d_name);
         int isdir = p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
         free(p);
         if (isdir && !add_queue(sp, e->d_name, e->d_name, err))
@@ -171,22 +171,49 @@ cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
     if (d)
         closedir(d);
     if (st != CD_OK) {
-        cd_spool_free(sp);
+        spool_destroy(sp);
         return st;
     }
     *out = sp;
     return CD_OK;
 }
 
+cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&open_lock);
+    char *real = realpath(dir, NULL);
+    for (cd_spool *sp = open_spools; real && sp; sp = sp->next_open)
+        if (!strcmp(sp->real, real)) {
+            sp->uses++;
+            *out = sp;
+            break;
+        }
+    free(real);
+    cd_status st = CD_OK;
+    if (!*out && (st = spool_load(dir, out, err)) == CD_OK) {
+        (*out)->next_open = open_spools;
+        open_spools = *out;
+    }
+    pthread_mutex_unlock(&open_lock);
+    return st;
+}
+
 void cd_spool_free(cd_spool *sp)
 {
     if (!sp)
         return;
-    for (size_t i = 0; i < sp->nq; i++)
-        queue_free(&sp->q[i]);
-    free(sp->q);
-    free(sp->dir);
-    free(sp);
+    pthread_mutex_lock(&open_lock);
+    int last = --sp->uses == 0;
+    if (last)
+        for (cd_spool **p = &open_spools; *p; p = &(*p)->next_open)
+            if (*p == sp) {
+                *p = sp->next_open;
+                break;
+            }
+    pthread_mutex_unlock(&open_lock);
+    if (last)
+        spool_destroy(sp);
 }
 
 static queue *find_queue(cd_spool *sp, const char *name)
@@ -201,10 +228,10 @@ static queue *find_queue(cd_spool *sp, const char *name)
     return NULL;
 }
 
-cd_status cd_spool_set_dest(cd_spool *sp, const char *name, const cd_dest_opts *opts,
-                            const char *dead_letter, cd_error *err)
+cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 {
-    if (opts->kind != CD_DEST_URL)
+    const char *name = cd_dest_name(d);
+    if (cd_dest_get_kind(d) != CD_DEST_URL)
         return cd_error_set(err, CD_ERR_ARG, "spool: destination '%s' is not a url", name);
     queue *q = find_queue(sp, name);
     if (!q) {
@@ -213,31 +240,24 @@ cd_status cd_spool_set_dest(cd_spool *sp, const char *name, const cd_dest_opts *
         if (!(q = add_queue(sp, name, folder, err)))
             return err ? err->code : CD_ERR_IO;
     }
-    cd_dest_opts o = *opts;
-    o.retries = 0;
-    cd_dest *d;
-    cd_status st = cd_dest_new(&o, &d, err);
-    if (st != CD_OK)
-        return st;
     char *nm = strdup(name);
-    char *dl = strdup(dead_letter ? dead_letter : "dead-letter");
-    if (!nm || !dl) {
-        free(nm);
-        free(dl);
-        cd_dest_free(d);
+    if (!nm)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    }
-    cd_dest_free(q->dest);
     free(q->name);
-    free(q->dead_letter);
-    q->dest = d;
     q->name = nm;
-    q->dead_letter = dl;
+    q->dest = d;
     q->named = 1;
-    q->backoff_s = opts->backoff_s > 0 ? opts->backoff_s : 0.5;
+    q->backoff_s = d->opts.backoff_s > 0 ? d->opts.backoff_s : 0.5;
     q->wait_s = 0;
     q->next_try = 0;   /* settings changed: worth a try now */
     return CD_OK;
+}
+
+void cd_spool_unbind(cd_spool *sp, const cd_dest *d)
+{
+    for (size_t i = 0; i < sp->nq; i++)
+        if (sp->q[i].dest == d)
+            sp->q[i].dest = NULL;
 }
 
 static cd_status write_file(const char *path, const char *data, size_t len, cd_error *err)
@@ -263,7 +283,7 @@ cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const cha
     char seq[32], tmpname[48];
     seq_name(q->next, seq, sizeof seq);
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", seq);
-    char *tmp = join(q->dir, tmpname), *final = join(q->dir, seq);
+    char *tmp = cd_path_join(q->dir, tmpname), *final = cd_path_join(q->dir, seq);
     cd_status st = CD_OK;
     if (!tmp || !final)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -307,37 +327,17 @@ static char *read_head(queue *q, size_t *len, char **path)
     while (q->head < q->next) {
         char seq[32];
         seq_name(q->head, seq, sizeof seq);
-        *path = join(q->dir, seq);
+        *path = cd_path_join(q->dir, seq);
         if (!*path)
             return NULL;
-        FILE *f = fopen(*path, "rb");
-        if (f) {
-            char *buf = NULL;
-            size_t cap = 0, n = 0, got;
-            char chunk[65536];
-            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-                if (n + got + 1 > cap) {
-                    cap = (n + got + 1) * 2;
-                    char *nb = realloc(buf, cap);
-                    if (!nb) {
-                        free(buf);
-                        fclose(f);
-                        free(*path);
-                        *path = NULL;
-                        return NULL;
-                    }
-                    buf = nb;
-                }
-                memcpy(buf + n, chunk, got);
-                n += got;
-            }
-            fclose(f);
-            if (!buf)
-                buf = calloc(1, 1);
-            else
-                buf[n] = '\0';
-            *len = n;
+        char *buf;
+        cd_status st = cd_read_file(*path, 0, &buf, len, NULL);
+        if (st == CD_OK)
             return buf;
+        if (st == CD_ERR_NOMEM) {
+            free(*path);
+            *path = NULL;
+            return NULL;
         }
         free(*path);
         *path = NULL;
@@ -385,7 +385,8 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
     story_id(json, id, sizeof id);
     cd_error e;
     int moved = 0;
-    if (cd_dest_deliver(q->dest, id, json, len, &e) == CD_OK) {
+    int permanent;
+    if (cd_url_post_once(q->dest, json, len, &permanent, &e) == CD_OK) {
         unlink(path);
         q->head++;
         q->sent++;
@@ -395,12 +396,8 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
         if (fn)
             fn(ud, CD_SPOOL_SENT, q->name, id, NULL, 0);
     } else {
-        long code = 0;
-        curl_easy_getinfo(q->dest->curl, CURLINFO_RESPONSE_CODE, &code);
-        int permanent = code >= 400 && code < 500 && code != 408 && code != 429;
         cd_error e2;
-        if (permanent && cd_dead_letter_write(q->dead_letter, id, q->name, e.msg, json, len,
-                                              &e2) == CD_OK) {
+        if (permanent && cd_dest_dead_letter(q->dest, id, e.msg, json, len, &e2) == CD_OK) {
             unlink(path);
             q->head++;
             q->refused++;

@@ -3,6 +3,19 @@
  * destination: what lets copydesk watch lose nothing when a desk's
  * endpoint is down, and nothing when the process is killed.
  *
+ * The spool is part of url delivery: a url destination created with a
+ * spool in its options (cd_dest_opts.spool) appends each story to its
+ * queue instead of posting it, and the spool posts through that same
+ * destination when drained; a story refused for good goes to the
+ * destination's dead-letter folder (cd_dest_dead_letter).  The desk gives
+ * its url destinations the spool of cd_desk_opts.spool_dir; copydesk
+ * watch only syncs and drains it.
+ *
+ * A spool folder is opened once per process: cd_spool_open of a folder
+ * already open returns the same spool (counted; cd_spool_free releases
+ * one use), so that a desk reloaded beside the running one shares its
+ * queues, sequence numbers and counters.
+ *
  * Layout: one folder per destination under the spool folder,
  *
  *   SPOOL/<safe destination name>/00000000000000000042.json
@@ -12,7 +25,7 @@
  * next sequence number, so that a file with a final name is always whole;
  * cd_spool_sync then fsyncs the folders, after which the caller may
  * forget the story (copydesk watch moves the inbox file out).  Leftover
- * temporary files of a killed process are removed when the spool opens.
+ * temporary files of a killed process are removed when the spool first opens.
  *
  * Draining posts the oldest story of each queue first, one attempt at a
  * time; the file is removed only after a 2xx answer, so a kill between
@@ -22,7 +35,7 @@
  * the destination's backoff and doubles up to CD_SPOOL_MAX_WAIT; another
  * 4xx answer cannot be fixed by retrying, so that story goes to the dead
  * letter folder and the queue goes on.  Queues found on disk that no
- * destination names yet wait until one does.
+ * destination is bound to yet wait until one is.
  */
 #ifndef CD_DELIVER_SPOOL_H
 #define CD_DELIVER_SPOOL_H
@@ -36,17 +49,21 @@
 
 typedef struct cd_spool cd_spool;
 
-/* Open (creating) the spool folder and every queue already in it. */
+/* Open (creating) the spool folder and every queue already in it, or
+ * take one more use of the spool already open on that folder. */
 cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err);
 void cd_spool_free(cd_spool *sp);
 
-/* Declare or update how destination name is posted to (opts->kind must be
- * CD_DEST_URL; retries are the spool's business, opts->retries is
- * ignored) and where stories it refuses go. */
-cd_status cd_spool_set_dest(cd_spool *sp, const char *name, const cd_dest_opts *opts,
-                            const char *dead_letter, cd_error *err);
+/* Make url destination d the one that posts the queue of its name (the
+ * queue is created when new); the latest bound wins, and its settings
+ * apply from the next attempt.  cd_dest_new calls it for a destination
+ * given a spool, cd_dest_free calls cd_spool_unbind: a queue whose
+ * destination is gone waits.  Retries are the spool's: d's are unused. */
+cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err);
+void cd_spool_unbind(cd_spool *sp, const cd_dest *d);
 
-/* Append a story to name's queue; the file is whole and synced on return. */
+/* Append a story to name's queue (a bound destination's); the file is
+ * whole and synced on return. */
 cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
                        size_t len, cd_error *err);
 
@@ -82,11 +99,5 @@ typedef struct cd_spool_queue_info {
 
 size_t cd_spool_queues(const cd_spool *sp);
 void cd_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
-
-/* The options a destination was created with (for copying them). */
-const cd_dest_opts *cd_dest_get_opts(const cd_dest *d);
-
-/* CLOCK_MONOTONIC in seconds. */
-double cd_monotonic(void);
 
 #endif

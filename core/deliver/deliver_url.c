@@ -8,7 +8,8 @@
  * backoff_s and doubles (capped at 30 s).  Other 4xx answers are not
  * retried: sending the same body again would fail the same way.  When the
  * last attempt fails the error says why, and the desk moves the story to
- * its dead-letter folder.
+ * its dead-letter folder.  A spool posts with cd_url_post_once and waits
+ * between attempts itself.
  */
 #include <curl/curl.h>
 #include <math.h>
@@ -104,6 +105,19 @@ static void wait_seconds(double s)
     struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
     while (nanosleep(&ts, &ts) != 0)
         ;
+}
+
+cd_status cd_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
+                           cd_error *err)
+{
+    if (attempt(d, json, len, err) == ATTEMPT_OK) {
+        *permanent = 0;
+        return CD_OK;
+    }
+    long code = 0;
+    curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &code);
+    *permanent = code >= 400 && code < 500 && code != 408 && code != 429;
+    return CD_ERR_NET;
 }
 
 cd_status cd_url_post(cd_dest *d, const char *json, size_t len, cd_error *err)

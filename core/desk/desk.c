@@ -12,7 +12,9 @@
  *             next rules run).  No deciding rule: the fallback is added.
  *             A rule that fails: the story goes to the fallback alone.
  *   deliver   the story JSON to each destination; a failing destination
- *             hands it to the dead-letter folder with the error.
+ *             hands it to its dead-letter folder with the error.  Given a
+ *             spool folder (cd_desk_opts.spool_dir), url destinations
+ *             append to the spool instead of posting.
  *
  * Every Lua API call that can raise happens inside a protected call, so
  * an exhausted memory limit or a misbehaving rule is an error value, never
@@ -225,7 +227,6 @@ void cd_desk_free(cd_desk *d)
         cd_dest_free(d->dests[i].dest);
         free(d->dests[i].name);
         free(d->dests[i].where);
-        free(d->dests[i].dead_letter);
     }
     free(d->dests);
     for (size_t i = 0; i < d->nrules; i++) {
@@ -250,6 +251,7 @@ void cd_desk_free(cd_desk *d)
     free(d->cur.scores);
     free(d->path);
     free(d->errbuf);
+    cd_spool_free(d->spool);    /* after the destinations bound to it */
     cd_buf_free(&d->reason);
     cd_buf_free(&d->json);
     free(d);
@@ -285,6 +287,8 @@ static cd_status make_state(cd_desk *d, const char *path, const cd_desk_opts *op
     if (st != CD_OK)
         return st;
     d->L = cd_sandbox_state(d->sb);
+    if (opts && opts->spool_dir && (st = cd_spool_open(opts->spool_dir, &d->spool, err)) != CD_OK)
+        return st;
     cd_sandbox_set_limits(d->sb, CD_DESK_DEFAULT_INSTRUCTIONS * 100,
                           opts && opts->memory ? opts->memory : CD_DESK_DEFAULT_MEMORY,
                           CD_DESK_DEFAULT_SECONDS * 10);
@@ -357,10 +361,12 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
-    if (!d->dead_letter)
-        d->dead_letter = strdup("dead-letter");
-    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->dead_letter)
+    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    /* dead_letter "folder" may come after the destinations it applies to */
+    for (size_t i = 0; d->dead_letter && i < d->ndests; i++)
+        if ((st = cd_dest_set_dead_letter(d->dests[i].dest, d->dead_letter, err)) != CD_OK)
+            return st;
     d->errbuf[0] = '\0';
     cd_sandbox_set_limits(d->sb,
         opts && opts->instructions ? opts->instructions
@@ -748,18 +754,14 @@ static cd_outcome deliver(cd_desk *d)
     for (size_t i = 0; i < d->nroute; i++) {
         desk_dest *ds = &d->dests[d->route[i]];
         cd_error e;
-        cd_status st = d->handoff && cd_dest_get_kind(ds->dest) == CD_DEST_URL
-            ? d->handoff(d->handoff_ud, d->route[i], id, d->json.data, d->json.len, &e)
-            : cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e);
-        if (st == CD_OK) {
+        if (cd_dest_deliver(ds->dest, id, d->json.data, d->json.len, &e) == CD_OK) {
             ds->delivered++;
             continue;
         }
         ds->failed++;
         char why[sizeof e.msg];
         memcpy(why, e.msg, sizeof why);
-        const char *dl = ds->dead_letter ? ds->dead_letter : d->dead_letter;
-        if (cd_dead_letter_write(dl, id, ds->name, why, d->json.data, d->json.len, &e) == CD_OK) {
+        if (cd_dest_dead_letter(ds->dest, id, why, d->json.data, d->json.len, &e) == CD_OK) {
             dead = 1;
             note_error(d, "destination '%s': %s (story kept in dead letter)", ds->name, why);
         } else {
@@ -866,7 +868,7 @@ void cd_desk_deliver(cd_desk *d, int dry_run, cd_decision *out)
     out->error = d->error;
 }
 
-static const char *outcome_name(cd_outcome o)
+const char *cd_outcome_name(cd_outcome o)
 {
     switch (o) {
     case CD_OUTCOME_ROUTED: return "routed";
@@ -929,7 +931,7 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     cd_buf_puts(&b, ",\"source\":");
     json_str(&b, d->cur.story->source);
     cd_buf_puts(&b, ",\"outcome\":");
-    json_str(&b, outcome_name(d->outcome));
+    json_str(&b, cd_outcome_name(d->outcome));
     cd_buf_puts(&b, ",\"route\":");
     json_route(&b, d);
     cd_buf_puts(&b, ",\"rule\":");

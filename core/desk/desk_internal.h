@@ -11,7 +11,8 @@
 
 #include "copydesk.h"
 #include "deliver/deliver.h"
-#include "deliver/deliver_json.h"
+#include "deliver/deliver_spool.h"
+#include "base/json.h"
 #include "lua/sandbox.h"
 #include "desk/topics.h"
 
@@ -31,8 +32,7 @@ typedef struct desk_model {
 typedef struct desk_dest {
     char *name;
     char *where;
-    char *dead_letter;             /* folder for stories this one fails on */
-    cd_dest *dest;
+    cd_dest *dest;                 /* owns its dead-letter folder */
     uint64_t delivered, failed;
 } desk_dest;
 
@@ -100,7 +100,8 @@ struct cd_desk {
     size_t nexpects;
     char *fallback;
     char *fallback_where;
-    char *dead_letter;
+    char *dead_letter;             /* dead_letter "folder", or NULL: the default */
+    cd_spool *spool;               /* of cd_desk_opts.spool_dir, or NULL */
     uint64_t cfg_instructions;     /* limits{} of the configuration */
     size_t cfg_memory;
     double cfg_seconds;
@@ -119,8 +120,6 @@ struct cd_desk {
     /* live routing (desk_live.c, copydesk watch) */
     desk_feed *feeds;
     size_t nfeeds;
-    cd_desk_handoff_fn handoff;    /* url deliveries go here when set */
-    void *handoff_ud;
 };
 
 /* desk_config.c: register the configuration functions as globals. */

@@ -15,7 +15,7 @@
  * is, without listing every child's evidence again.
  *
  * Matching.  Stories are tokenized once into a cd_toklist; each keyword is
- * a sequence of folded tokens, the last one a prefix when the keyword ends
+ * a cd_phrase, a sequence of folded tokens (text/toklist.h), the last one a prefix when the keyword ends
  * in '*'.  Every keyword of the taxonomy is indexed by the first two bytes
  * of its first word, so scoring is one pass over the story's tokens that
  * tries, at each token, only the keywords that can start there (a
@@ -27,177 +27,7 @@
 #include <string.h>
 
 #include "desk/topics.h"
-
-/* ---- token lists -------------------------------------------------------- */
-
-struct cd_toklist {
-    char *text;       /* tokens, each NUL-terminated, back to back */
-    size_t text_len, text_cap;
-    size_t *off;      /* start of token i in text */
-    size_t *len;      /* length of token i */
-    size_t n, cap;
-    int failed;
-};
-
-static int toklist_push(const char *tok, size_t len, void *ud)
-{
-    cd_toklist *l = ud;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        size_t *off = realloc(l->off, cap * sizeof *off);
-        if (off)
-            l->off = off;
-        size_t *lens = off ? realloc(l->len, cap * sizeof *lens) : NULL;
-        if (!off || !lens) {
-            l->failed = 1;
-            return 1;
-        }
-        l->len = lens;
-        l->cap = cap;
-    }
-    if (l->text_len + len + 1 > l->text_cap) {
-        size_t cap = l->text_cap ? l->text_cap * 2 : 4096;
-        while (cap < l->text_len + len + 1)
-            cap *= 2;
-        char *text = realloc(l->text, cap);
-        if (!text) {
-            l->failed = 1;
-            return 1;
-        }
-        l->text = text;
-        l->text_cap = cap;
-    }
-    memcpy(l->text + l->text_len, tok, len);
-    l->text[l->text_len + len] = '\0';
-    l->off[l->n] = l->text_len;
-    l->len[l->n] = len;
-    l->text_len += len + 1;
-    l->n++;
-    return 0;
-}
-
-cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
-                           cd_toklist **out, cd_error *err)
-{
-    cd_toklist *l = calloc(1, sizeof *l);
-    *out = NULL;
-    if (!l)
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_status st = cd_toklist_fill(l, tok, text, len, err);
-    if (st != CD_OK) {
-        cd_toklist_free(l);
-        return st;
-    }
-    *out = l;
-    return CD_OK;
-}
-
-cd_toklist *cd_toklist_new(void)
-{
-    return calloc(1, sizeof(cd_toklist));
-}
-
-cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
-                          cd_error *err)
-{
-    l->n = l->text_len = 0;
-    l->failed = 0;
-    cd_tokenize(tok, text, len, toklist_push, l);
-    if (l->failed) {
-        l->n = l->text_len = 0;
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    }
-    return CD_OK;
-}
-
-void cd_toklist_each(const void *list, cd_token_fn fn, void *ud)
-{
-    const cd_toklist *l = list;
-    for (size_t i = 0; i < l->n; i++)
-        if (fn(l->text + l->off[i], l->len[i], ud))
-            return;
-}
-
-size_t cd_toklist_size(const cd_toklist *l)
-{
-    return l->n;
-}
-
-void cd_toklist_free(cd_toklist *l)
-{
-    if (!l)
-        return;
-    free(l->text);
-    free(l->off);
-    free(l->len);
-    free(l);
-}
-
-/* ---- phrases ------------------------------------------------------------ */
-
-struct cd_phrase {
-    cd_toklist *toks;   /* the folded words */
-    int prefix;         /* the last word is a prefix */
-};
-
-cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
-                            cd_error *err)
-{
-    *out = NULL;
-    size_t len = strlen(text);
-    int prefix = len > 0 && text[len - 1] == '*';
-    cd_phrase *p = calloc(1, sizeof *p);
-    if (!p)
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    p->prefix = prefix;
-    cd_status st = cd_toklist_build(tok, text, len - (size_t)prefix, &p->toks, err);
-    if (st == CD_OK && p->toks->n == 0)
-        st = cd_error_set(err, CD_ERR_ARG,
-                          "'%s' leaves no word once tokenized (stop words or too short)", text);
-    if (st != CD_OK) {
-        cd_phrase_free(p);
-        return st;
-    }
-    *out = p;
-    return CD_OK;
-}
-
-static int token_matches(const cd_toklist *l, size_t i, const cd_toklist *w, size_t j,
-                         int prefix)
-{
-    size_t wl = w->len[j];
-    if (prefix ? l->len[i] < wl : l->len[i] != wl)
-        return 0;
-    return memcmp(l->text + l->off[i], w->text + w->off[j], wl) == 0;
-}
-
-/* Does the phrase occur at token i of l? */
-static int phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
-{
-    const cd_toklist *w = p->toks;
-    if (i + w->n > l->n)
-        return 0;
-    for (size_t j = 0; j < w->n; j++)
-        if (!token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
-            return 0;
-    return 1;
-}
-
-size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
-{
-    size_t count = 0;
-    for (size_t i = 0; l && i < l->n; i++)
-        count += (size_t)phrase_at(p, l, i);
-    return count;
-}
-
-void cd_phrase_free(cd_phrase *p)
-{
-    if (!p)
-        return;
-    cd_toklist_free(p->toks);
-    free(p);
-}
+#include "text/toklist.h"
 
 /* ---- the taxonomy ------------------------------------------------------- */
 
@@ -484,10 +314,10 @@ static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *
         if (l->len[i] >= 2) {
             uint32_t b = bucket_of(l->text + l->off[i]);
             for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
-                out[t->refs[r].topic].hits += phrase_at(t->refs[r].p, l, i);
+                out[t->refs[r].topic].hits += cd_phrase_at(t->refs[r].p, l, i);
         }
         for (size_t r = 0; r < t->nshort; r++)
-            out[shorts[r].topic].hits += phrase_at(shorts[r].p, l, i);
+            out[shorts[r].topic].hits += cd_phrase_at(shorts[r].p, l, i);
     }
 }
 

@@ -27,36 +27,9 @@
 #include <stdint.h>
 #include "copydesk/error.h"
 #include "copydesk/tokenizer.h"
+#include "text/toklist.h"
 
 #define CD_TOPIC_DEFAULT_HALF 2.0
-
-/* ---- tokens of one story, and phrases matched against them -------------- */
-
-typedef struct cd_toklist cd_toklist;
-
-/* Tokenize text into a list (one allocation for all tokens). */
-cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
-                           cd_toklist **out, cd_error *err);
-/* An empty list to fill again and again (NULL when out of memory). */
-cd_toklist *cd_toklist_new(void);
-/* Tokenize text into l, replacing what it held; reuses its memory. */
-cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
-                          cd_error *err);
-/* Call fn on each token of the list (a cd_toklist) in order, until fn
- * returns non-zero: the tokens once more, without tokenizing again. */
-void cd_toklist_each(const void *list, cd_token_fn fn, void *ud);
-size_t cd_toklist_size(const cd_toklist *l);
-void cd_toklist_free(cd_toklist *l);
-
-typedef struct cd_phrase cd_phrase;
-
-/* Fold a word, phrase or "prefix*" through tok.  A phrase that leaves no
- * token (only stop words, too short) is refused with CD_ERR_ARG. */
-cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
-                            cd_error *err);
-/* Occurrences of the phrase in the list (consecutive tokens). */
-size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
-void cd_phrase_free(cd_phrase *p);
 
 /* ---- the taxonomy ------------------------------------------------------- */
 

@@ -14,10 +14,11 @@
  *                `every` seconds with conditional requests; items not
  *                seen before (remembered in the state folder) are routed.
  *
- * Stories bound for url destinations are handed to a spool in the state
- * folder (core/deliver/deliver_spool.h), so that a file leaves the inbox only once
- * every destination has its stories or a durable copy of them; the spool
- * is drained in order, retried with backoff, across restarts.
+ * The desk is loaded with the spool folder of the state folder, so its url
+ * destinations append their stories to the spool (deliver/deliver_spool.h)
+ * instead of posting them: a file leaves the inbox only once every
+ * destination has its stories or a durable copy of them.  watch drains
+ * the spool in order, retried with backoff, across restarts.
  *
  * When the configuration, a Lua module beside it or in the scripts
  * folder, or a model it names changes on disk (or on SIGHUP), the new

@@ -307,11 +307,12 @@ static int define_destination(lua_State *L, const char *name, int idx)
     o.connect_timeout_s = opt_number_field(L, idx, "connect_timeout", o.connect_timeout_s, what);
     o.retries = (unsigned)opt_number_field(L, idx, "retries", o.retries, what);
     o.backoff_s = opt_number_field(L, idx, "backoff", o.backoff_s, what);
-    const char *dl = opt_string_field(L, idx, "dead_letter", what);
+    o.dead_letter = opt_string_field(L, idx, "dead_letter", what);
+    o.name = name;
+    o.spool = d->spool;
     desk_dest *ds = append(L, (void **)&d->dests, &d->ndests, sizeof *ds);
     ds->name = cd_desk_strdup(L, name);
     ds->where = cd_desk_caller_where(L);
-    ds->dead_letter = dl ? cd_desk_strdup(L, dl) : NULL;
     cd_error e;
     if (cd_dest_new(&o, &ds->dest, &e) != CD_OK)
         return luaL_error(L, "%s: %s", what, e.msg);

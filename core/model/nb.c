@@ -282,14 +282,6 @@ void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
     nb_score_features(v, d->terms, f, d->n, scores);
 }
 
-static double sigmoid(double x)
-{
-    if (x >= 0)
-        return 1 / (1 + exp(-x));
-    double e = exp(x);   /* once: exp may set errno, so the compiler calls it twice */
-    return e / (1 + e);
-}
-
 /* The sigmoid for classifying: above 40 it is 1 in double precision
  * anyway, and below -700 it is held at about 1e-304 instead of going on
  * into subnormals, where exp takes its slow underflow path (a few percent
@@ -298,7 +290,7 @@ static double sigmoid_clamped(double x)
 {
     if (x > 40)
         return 1;
-    return sigmoid(x < -700 ? -700 : x);
+    return nb_sigmoid(x < -700 ? -700 : x);
 }
 
 /* Scores of a sound model are finite; a crafted one (weights near the
@@ -366,7 +358,7 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
         double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h21 = 0;
         for (size_t i = 0; i < n; i++) {
             double x = (s[i] - mean) / sd, t = y[i] ? hi : lo;
-            double p = sigmoid(a * x + b), d = p - t, w = p * (1 - p);
+            double p = nb_sigmoid(a * x + b), d = p - t, w = p * (1 - p);
             g1 += d * x; g2 += d;
             h11 += w * x * x; h22 += w; h21 += w * x;
         }

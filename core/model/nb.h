@@ -23,6 +23,7 @@
 #ifndef CD_NB_H
 #define CD_NB_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,16 @@ void nb_probabilities(const nb_view *v, const double *scores, double *p);
 
 /* The weight w_cw * scale_c of term t for label c. */
 double nb_weight(const nb_view *v, uint32_t t, uint32_t c);
+
+/* 1 / (1 + e^-x), computed on the side where exp cannot overflow.  Inline:
+ * classifying calls it for every label of every story. */
+static inline double nb_sigmoid(double x)
+{
+    if (x >= 0)
+        return 1 / (1 + exp(-x));
+    double e = exp(x);   /* once: exp may set errno, so the compiler calls it twice */
+    return e / (1 + e);
+}
 
 /* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt 1999). */
 void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);

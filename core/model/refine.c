@@ -54,14 +54,6 @@ static double softplus(double x)
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-static double sigmoid(double x)
-{
-    if (x >= 0)
-        return 1 / (1 + exp(-x));
-    double e = exp(x);   /* once: exp may set errno, so the compiler calls it twice */
-    return e / (1 + e);
-}
-
 /* Loss and gradient over the documents of one chunk. */
 static void run_chunk(chunk *ch)
 {
@@ -86,7 +78,7 @@ static void run_chunk(chunk *ch)
         for (uint32_t c = 0; c < L; c++) {
             double sc = ch->s[c];
             ch->loss += softplus(sc) - (ch->y[c] ? sc : 0);
-            ch->s[c] = sigmoid(sc) - ch->y[c];
+            ch->s[c] = nb_sigmoid(sc) - ch->y[c];
             gb[c] += ch->s[c];
         }
         for (size_t k = 0; k < doc->nlabels; k++)

@@ -51,6 +51,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/ascii.h"
 #include "copydesk/story.h"
 #include "story/fetch.h"
 
@@ -113,19 +114,6 @@ struct cd_reader {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int is_blank(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!is_space((unsigned char)p[i]))
-            return 0;
-    return 1;
-}
 
 static unsigned long count_lines(const char *p, size_t n)
 {
@@ -250,7 +238,7 @@ static int skip_space(src *s, char *chunk)
     while (src_fill(s, chunk)) {
         for (; s->pos < s->len; s->pos++) {
             unsigned char c = (unsigned char)s->buf[s->pos];
-            if (!is_space(c))
+            if (!cd_is_space(c))
                 return c;
             if (c == '\n')
                 s->line++;
@@ -475,7 +463,7 @@ static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_erro
     int rc = check_acc(r, where, err);
     if (rc != 0)
         return rc;
-    if (is_blank(r->acc.p, r->acc.len))
+    if (cd_is_blank(r->acc.p, r->acc.len))
         return STEP_SKIP;
     if (r->raw)
         return raw_line(r->raw, r->acc.p, r->acc.len, where, err);
@@ -583,7 +571,7 @@ static int opens_json(const src *s)
     const char *follow = s->buf[s->pos] == '[' ? "{[]\"-0123456789" : "\"}";
     for (size_t i = s->pos + 1; i < s->len; i++) {
         unsigned char c = (unsigned char)s->buf[i];
-        if (!is_space(c))
+        if (!cd_is_space(c))
             return c != '\0' && strchr(follow, c) != NULL;
     }
     return 1;

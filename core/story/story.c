@@ -36,6 +36,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/ascii.h"
 #include "copydesk/story.h"
 
 void cd_story_clear(cd_story *story)
@@ -93,19 +94,6 @@ static char *dup_str(const char *s)
 
 /* ---- plain text ------------------------------------------------------- */
 
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int is_blank(const char *p, const char *end)
-{
-    for (; p < end; p++)
-        if (!is_space((unsigned char)*p))
-            return 0;
-    return 1;
-}
-
 static const char *line_end(const char *p, const char *end)
 {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -117,7 +105,7 @@ static const char *skip_blank_lines(const char *p, const char *end)
 {
     while (p < end) {
         const char *e = line_end(p, end);
-        if (!is_blank(p, e))
+        if (!cd_is_blank(p, (size_t)(e - p)))
             break;
         p = e < end ? e + 1 : end;
     }
@@ -126,9 +114,9 @@ static const char *skip_blank_lines(const char *p, const char *end)
 
 static void trim(const char **p, const char **end)
 {
-    while (*p < *end && is_space((unsigned char)**p))
+    while (*p < *end && cd_is_space((unsigned char)**p))
         (*p)++;
-    while (*end > *p && is_space((unsigned char)(*end)[-1]))
+    while (*end > *p && cd_is_space((unsigned char)(*end)[-1]))
         (*end)--;
 }
 
@@ -155,7 +143,7 @@ static cd_status text_fields(const char *text, size_t len, cd_story *story)
     const char *body = skip_blank_lines(te < end ? te + 1 : end, end);
     const char *be = end;
     trim(&p, &te);
-    while (be > body && is_space((unsigned char)be[-1]))
+    while (be > body && cd_is_space((unsigned char)be[-1]))
         be--;
     story->title = dup_bytes(p, (size_t)(te - p));
     story->title_len = (size_t)(te - p);
@@ -281,7 +269,7 @@ static cd_status check_value(const cJSON *v, const char *text, size_t len, const
                              size_t *err_off, cd_error *err)
 {
     size_t off = (size_t)(end - text);
-    while (off < len && is_space((unsigned char)text[off]))
+    while (off < len && cd_is_space((unsigned char)text[off]))
         off++;
     if (off < len) {
         *err_off = off;

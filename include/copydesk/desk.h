@@ -37,6 +37,10 @@ typedef struct cd_desk_opts {
     double seconds;          /* wall-clock limit per rule call; 0 as above */
     const char *scripts_dir; /* second folder searched by require; NULL:
                                 $COPYDESK_SCRIPTS, else "scripts" */
+    const char *spool_dir;   /* NULL: url destinations post each story at once.
+                                Set: they append it to a spool in this folder
+                                instead, for a long-running program to post
+                                later, in order, with retries (copydesk watch) */
 } cd_desk_opts;
 
 void cd_desk_opts_default(cd_desk_opts *opts);
@@ -57,6 +61,10 @@ typedef enum cd_outcome {
     CD_OUTCOME_DEAD_LETTER,  /* a destination failed: the story is in dead letter */
     CD_OUTCOME_FAILED        /* even the dead-letter folder failed */
 } cd_outcome;
+
+/* The outcome as logs and the decision JSON spell it: "routed", "fallback",
+ * "dead-letter", "failed". */
+const char *cd_outcome_name(cd_outcome o);
 
 typedef struct cd_decision {
     cd_outcome outcome;
@@ -135,26 +143,6 @@ cd_status cd_desk_run_expect(cd_desk *desk, size_t i, cd_expect_result *res,
                              cd_error *err);
 
 /* ---- live routing (copydesk watch) -------------------------------------- */
-
-/* Hand-off of url deliveries.  When set, the desk gives each story bound
- * for a url destination (index dest) to fn instead of posting it; fn
- * returns CD_OK once the story is kept safely (copydesk watch writes it to
- * an on-disk spool and posts it later), else an error, and the story goes
- * to dead letter as after a failed post.  NULL restores posting. */
-typedef cd_status (*cd_desk_handoff_fn)(void *ud, size_t dest, const char *id,
-                                        const char *json, size_t len, cd_error *err);
-void cd_desk_set_handoff(cd_desk *desk, cd_desk_handoff_fn fn, void *ud);
-
-typedef struct cd_desk_url {
-    const char *url;
-    double timeout_s, connect_timeout_s;  /* per attempt */
-    double backoff_s;                     /* first wait after a failure */
-    const char *dead_letter;              /* for answers a retry cannot fix */
-} cd_desk_url;
-
-/* 1 and *out filled (strings owned by the desk) when destination i posts
- * to a URL, else 0. */
-int cd_desk_destination_url(const cd_desk *desk, size_t i, cd_desk_url *out);
 
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */

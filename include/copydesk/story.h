@@ -38,12 +38,6 @@ typedef struct cd_story {
     char *source;        /* where it came from: "path:line", "path", "-:line", URL */
 } cd_story;
 
-/* Length of the valid UTF-8 sequence that starts s (n bytes available):
- * 1 to 4, or 0 when the bytes there are not valid UTF-8 (overlong forms,
- * surrogates, truncated sequences, stray bytes).  For writers that must
- * emit valid text whatever a story carried. */
-size_t cd_utf8_seq(const char *s, size_t n);
-
 /* Release what a story owns and zero it. */
 void cd_story_clear(cd_story *story);
 

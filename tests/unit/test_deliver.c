@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "deliver/deliver.h"
-#include "deliver/deliver_json.h"
 #include "support.h"
 
 static int count_files(const char *dir)
@@ -169,8 +169,17 @@ static void dead_letter_keeps_story_and_error(void **state)
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/dead", dir);
     cd_error err;
-    assert_int_equal(cd_dead_letter_write(dl, "../x", "trade-desk", "HTTP status 500",
-                                          "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    cd_dest_opts o;
+    cd_dest_opts_default(&o);
+    o.kind = CD_DEST_URL;
+    o.target = "http://127.0.0.1:9/in";
+    o.name = "trade-desk";
+    cd_dest *dest;
+    assert_int_equal(cd_dest_new(&o, &dest, &err), CD_OK);
+    assert_int_equal(cd_dest_set_dead_letter(dest, dl, &err), CD_OK);
+    assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 500",
+                                         "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    cd_dest_free(dest);
     assert_int_equal(count_files(dl), 1);
     assert_int_equal(count_files(dir), 1);
     DIR *d = opendir(dl);
@@ -205,32 +214,9 @@ static void bad_destinations_are_refused(void **state)
     assert_null(d);
 }
 
-/* cd_buf_printf writes into the buffer's free room and formats again
- * only when that is too small: appends of every length, across the
- * buffer's growth, give what one snprintf of the whole would. */
-static void buf_printf_appends_exactly(void **state)
-{
-    (void)state;
-    cd_buf b = { 0 };
-    char want[20000] = "", xs[501];
-    memset(xs, 'x', 500);
-    xs[500] = '\0';
-    size_t at = 0;
-    for (int i = 0; i < 60; i++) {
-        int n = (i * 37) % 500;   /* pieces from 8 to 500 bytes and more */
-        cd_buf_printf(&b, "[%d %.*s %.4g]", i, n, xs, 1.0 / (i + 3));
-        at += (size_t)snprintf(want + at, sizeof want - at, "[%d %.*s %.4g]", i, n, xs,
-                               1.0 / (i + 3));
-        assert_int_equal(b.len, at);
-        assert_string_equal(b.data, want);
-    }
-    cd_buf_free(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(buf_printf_appends_exactly),
         cmocka_unit_test(safe_names_stay_in_the_folder),
         cmocka_unit_test(folder_writes_one_file_per_story),
         cmocka_unit_test(folder_that_cannot_be_made_fails),

@@ -1,8 +1,10 @@
 /*
  * test_spool.c - the persistent delivery queue (core/deliver/deliver_spool.h):
- * stories survive reopening, are posted oldest first, wait with backoff
- * while the endpoint fails, go to dead letter when refused for good, and
- * leftovers of a killed writer are cleaned up.
+ * a url destination given a spool appends to it; stories survive
+ * reopening, are posted oldest first through the bound destination, wait
+ * with backoff while the endpoint fails, go to the destination's dead
+ * letter when refused for good, and leftovers of a killed writer are
+ * cleaned up.  A folder opened twice is one spool.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +32,18 @@ static void url_opts(cd_dest_opts *o, char *url, size_t cap, int port)
     o->timeout_s = 5;
 }
 
+/* The url destination name, appending to sp (its dead letter: dl). */
+static cd_dest *spooled(cd_spool *sp, const char *name, cd_dest_opts *o, const char *dl)
+{
+    o->name = name;
+    o->spool = sp;
+    o->dead_letter = dl;
+    cd_dest *d;
+    cd_error e;
+    assert_int_equal(cd_dest_new(o, &d, &e), CD_OK);
+    return d;
+}
+
 static void test_order_and_restart(void **state)
 {
     (void)state;
@@ -41,9 +55,10 @@ static void test_order_and_restart(void **state)
     cd_spool *sp;
     cd_error e;
     assert_int_equal(cd_spool_open(dir, &sp, &e), CD_OK);
-    assert_int_equal(cd_spool_set_dest(sp, "desk", &o, NULL, &e), CD_OK);
-    assert_int_equal(cd_spool_add(sp, "desk", "a", "{\"id\":\"a\"}", 10, &e), CD_OK);
-    assert_int_equal(cd_spool_add(sp, "desk", "b", "{\"id\":\"b\"}", 10, &e), CD_OK);
+    cd_dest *d = spooled(sp, "desk", &o, NULL);
+    assert_int_equal(cd_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &e), CD_OK);
+    assert_int_equal(cd_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &e), CD_OK);
+    assert_int_equal(test_server_requests(srv), 0);   /* appended, not posted */
     assert_int_equal(cd_spool_sync(sp, &e), CD_OK);
     assert_int_equal(cd_spool_add(sp, "nowhere", "c", "{}", 2, &e), CD_ERR_ARG);
     assert_int_equal(cd_spool_depth(sp), 2);
@@ -55,6 +70,7 @@ static void test_order_and_restart(void **state)
     assert_true(qi.failures >= 1);
     assert_non_null(strstr(qi.last_error, "503"));
     assert_true(cd_spool_next_due(sp) >= 0);
+    cd_dest_free(d);
     cd_spool_free(sp);
     test_server_stop(srv);
 
@@ -67,8 +83,8 @@ static void test_order_and_restart(void **state)
     assert_int_equal(cd_spool_open(dir, &sp, &e), CD_OK);
     assert_int_equal(access(tmp, F_OK), -1);
     assert_int_equal(cd_spool_depth(sp), 2);
-    assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 0);   /* no url until named */
-    assert_int_equal(cd_spool_set_dest(sp, "desk", &o, NULL, &e), CD_OK);
+    assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 0);   /* no url until bound */
+    d = spooled(sp, "desk", &o, NULL);
     assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 2);
     assert_int_equal(cd_spool_depth(sp), 0);
     assert_int_equal(test_server_requests(srv), 2);
@@ -76,6 +92,7 @@ static void test_order_and_restart(void **state)
     assert_string_equal(last, "{\"id\":\"b\"}");   /* oldest first: b came last */
     free(last);
     assert_true(cd_spool_next_due(sp) == -1);   /* a double: no integer cast */
+    cd_dest_free(d);
     cd_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
@@ -110,8 +127,8 @@ static void test_refused_goes_to_dead_letter(void **state)
     char sdir[600];
     snprintf(sdir, sizeof sdir, "%s/spool", dir);
     assert_int_equal(cd_spool_open(sdir, &sp, &e), CD_OK);
-    assert_int_equal(cd_spool_set_dest(sp, "d", &o, dl, &e), CD_OK);
-    assert_int_equal(cd_spool_add(sp, "d", "x", "{\"id\":\"x\"}", 10, &e), CD_OK);
+    cd_dest *d = spooled(sp, "d", &o, dl);
+    assert_int_equal(cd_dest_deliver(d, "x", "{\"id\":\"x\"}", 10, &e), CD_OK);
     events n = { 0 };
     assert_int_equal(cd_spool_drain(sp, 5, on_event, &n), 0);
     assert_int_equal(n.refused, 1);
@@ -123,6 +140,7 @@ static void test_refused_goes_to_dead_letter(void **state)
     assert_non_null(env);
     assert_non_null(strstr(env, "\"story\":{\"id\":\"x\"}"));
     free(env);
+    cd_dest_free(d);
     cd_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
@@ -140,8 +158,8 @@ static void test_backoff_doubles(void **state)
     cd_spool *sp;
     cd_error e;
     assert_int_equal(cd_spool_open(dir, &sp, &e), CD_OK);
-    assert_int_equal(cd_spool_set_dest(sp, "d", &o, NULL, &e), CD_OK);
-    assert_int_equal(cd_spool_add(sp, "d", "x", "{}", 2, &e), CD_OK);
+    cd_dest *d = spooled(sp, "d", &o, NULL);
+    assert_int_equal(cd_dest_deliver(d, "x", "{}", 2, &e), CD_OK);
     events n = { 0 };
     cd_spool_drain(sp, 0.05, on_event, &n);
     assert_int_equal(n.retry, 1);
@@ -153,6 +171,89 @@ static void test_backoff_doubles(void **state)
     cd_spool_drain(sp, 0.05, on_event, &n);
     assert_int_equal(n.retry, 2);
     assert_true(cd_spool_next_due(sp) > 0.15);   /* 0.2 now */
+    cd_dest_free(d);
+    cd_spool_free(sp);
+    test_server_stop(srv);
+    scratch_remove(dir);
+}
+
+/* A desk reloaded beside the running one opens the same folder: one
+ * spool, whose queue the newest destination posts; when the old one is
+ * freed the queue stays with the new, and a queue whose destination is
+ * gone waits. */
+static void test_one_spool_per_folder(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    test_server *srv = test_server_start(SERVE_STATUS, 200);
+    char url[128];
+    cd_dest_opts o;
+    url_opts(&o, url, sizeof url, test_server_port(srv));
+    cd_spool *a, *b;
+    cd_error e;
+    assert_int_equal(cd_spool_open(dir, &a, &e), CD_OK);
+    char again[700];
+    snprintf(again, sizeof again, "%s/./", dir);
+    assert_int_equal(cd_spool_open(again, &b, &e), CD_OK);
+    assert_ptr_equal(a, b);
+    cd_dest *old = spooled(a, "desk", &o, NULL);
+    assert_int_equal(cd_dest_deliver(old, "1", "{\"id\":\"1\"}", 10, &e), CD_OK);
+    cd_dest *cur = spooled(b, "desk", &o, NULL);
+    assert_int_equal(cd_dest_deliver(cur, "2", "{\"id\":\"2\"}", 10, &e), CD_OK);
+    cd_dest_free(old);   /* the queue keeps the newer destination */
+    assert_int_equal(cd_spool_depth(a), 2);
+    assert_int_equal(cd_spool_drain(a, 5, NULL, NULL), 2);
+    assert_int_equal(test_server_requests(srv), 2);
+    cd_spool_free(b);
+    assert_int_equal(cd_dest_deliver(cur, "3", "{\"id\":\"3\"}", 10, &e), CD_OK);
+    cd_dest_free(cur);   /* gone: its queue waits */
+    assert_int_equal(cd_spool_depth(a), 1);
+    assert_int_equal(cd_spool_drain(a, 5, NULL, NULL), 0);
+    assert_true(cd_spool_next_due(a) == -1);
+    cd_spool_queue_info qi;
+    cd_spool_queue_get(a, 0, &qi);
+    assert_null(qi.url);
+    assert_int_equal(qi.sent, 2);
+    cd_spool_free(a);
+    test_server_stop(srv);
+    scratch_remove(dir);
+}
+
+/* A desk loaded with a spool folder: its url destination appends the
+ * story to the spool, the endpoint sees nothing until the spool drains. */
+static void test_desk_appends_to_its_spool(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    test_server *srv = test_server_start(SERVE_STATUS, 200);
+    char config[512], path[700], sdir[700];
+    snprintf(config, sizeof config,
+             "destination \"desk\" { url = \"http://127.0.0.1:%d/in\" }\n"
+             "fallback \"desk\"\n", test_server_port(srv));
+    snprintf(path, sizeof path, "%s/desk.lua", dir);
+    snprintf(sdir, sizeof sdir, "%s/spool", dir);
+    assert_int_equal(spit(path, config, strlen(config)), 0);
+    cd_desk_opts o;
+    cd_desk_opts_default(&o);
+    o.spool_dir = sdir;
+    cd_desk *desk;
+    cd_error e;
+    assert_int_equal(cd_desk_load(path, &o, &desk, &e), CD_OK);
+    cd_story s;
+    make_story(&s, "story-1", "A title", "A body", NULL);
+    cd_decision dec;
+    assert_int_equal(cd_desk_route(desk, &s, 0, &dec, &e), CD_OK);
+    cd_story_clear(&s);
+    assert_int_equal(dec.outcome, CD_OUTCOME_FALLBACK);
+    assert_int_equal(test_server_requests(srv), 0);
+    cd_spool *sp;
+    assert_int_equal(cd_spool_open(sdir, &sp, &e), CD_OK);   /* the desk's */
+    assert_int_equal(cd_spool_depth(sp), 1);
+    assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 1);
+    char *body = test_server_last_body(srv);
+    assert_non_null(strstr(body, "\"id\":\"story-1\""));
+    free(body);
+    cd_desk_free(desk);
     cd_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
@@ -164,6 +265,8 @@ int main(void)
         cmocka_unit_test(test_order_and_restart),
         cmocka_unit_test(test_refused_goes_to_dead_letter),
         cmocka_unit_test(test_backoff_doubles),
+        cmocka_unit_test(test_one_spool_per_folder),
+        cmocka_unit_test(test_desk_appends_to_its_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

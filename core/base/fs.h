@@ -1,0 +1,41 @@
+/*
+ * base/fs.h - files and paths: joining, reading whole, creating folders,
+ * writing atomically, and file names made safe from story ids.
+ */
+#ifndef CD_BASE_FS_H
+#define CD_BASE_FS_H
+
+#include <stddef.h>
+
+#include "copydesk/error.h"
+
+/* "a/b" in new memory (free() it), or NULL when out of memory. */
+char *cd_path_join(const char *a, const char *b);
+
+/* Read the whole file at path into new memory (NUL-terminated, free() it).
+ * max bounds the size (0: no bound; a larger file is CD_ERR_LIMIT).  When
+ * the file cannot be opened or read, returns CD_ERR_IO with errno as the
+ * system left it. */
+cd_status cd_read_file(const char *path, size_t max, char **data, size_t *len,
+                       cd_error *err);
+
+/* Create a folder and its parents (mode 0777 & ~umask). */
+cd_status cd_mkdirs(const char *path, cd_error *err);
+
+/* Write all len bytes to fd (retrying short writes); what names it in errors. */
+cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err);
+
+/* Write data and a newline to dir/name atomically: a temporary file in
+ * dir, then rename, so readers never see half a file.  The file gets
+ * 0644 less the umask. */
+cd_status cd_folder_write(const char *dir, const char *name, const char *data,
+                          size_t len, cd_error *err);
+
+/* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a
+ * leading dot becomes '_', and when the id was changed or is long, a hash
+ * of the whole id is appended so that distinct ids keep distinct names.
+ * Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
+ * be at least 32. */
+void cd_safe_filename(const char *id, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * desk_live.c - what copydesk watch needs from a loaded desk beyond
+ * routing (see "live routing" in copydesk/desk.h): the model files
+ * (watched for replacement) and the feeds the configuration declares.
+ */
+#include <stdlib.h>
+
+#include "desk/desk_internal.h"
+
+char *cd_desk_model_file(const cd_desk *d, size_t i)
+{
+    return cd_sandbox_path(d->sb, d->models[i].path);
+}
+
+size_t cd_desk_feeds(const cd_desk *d)
+{
+    return d->nfeeds;
+}
+
+void cd_desk_feed_get(const cd_desk *d, size_t i, cd_desk_feed *out)
+{
+    const desk_feed *f = &d->feeds[i];
+    out->name = f->name;
+    out->url = f->url;
+    out->format = f->format;
+    out->where = f->where;
+    out->every_s = f->every_s;
+    out->timeout_s = f->timeout_s;
+}

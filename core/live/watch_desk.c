@@ -1,0 +1,187 @@
+/*
+ * watch_desk.c - the running desk of copydesk watch: loaded beside the
+ * running one, checked (it must load and pass its expect cases) and only
+ * then installed; the model files it names, watched for replacement; and
+ * routing one story with it, logged and counted.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/fs.h"
+#include "live/watch_internal.h"
+
+/* ---- model files ------------------------------------------------------------------- */
+
+void cd_watch_free_models(watch *w)
+{
+    for (size_t i = 0; i < w->nmodels; i++)
+        free(w->models[i]);
+    free(w->models);
+    w->models = NULL;
+    w->nmodels = 0;
+}
+
+/* Watch the folders of the running desk's model files. */
+static void watch_models(watch *w)
+{
+    cd_watch_free_models(w);
+    size_t n = cd_desk_models(w->desk);
+    w->models = calloc(n ? n : 1, sizeof *w->models);
+    if (!w->models)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char *path = cd_desk_model_file(w->desk, i);
+        char *real = path ? realpath(path, NULL) : NULL;
+        w->models[w->nmodels++] = real ? real : path;
+        if (real)
+            free(path);
+        char *copy = w->models[w->nmodels - 1] ? strdup(w->models[w->nmodels - 1]) : NULL;
+        char *slash = copy ? strrchr(copy, '/') : NULL;
+        if (slash) {
+            *slash = '\0';
+            cd_watch_add_dir(w, *copy ? copy : "/", W_MODEL, FILE_EVENTS);
+        }
+        free(copy);
+    }
+}
+
+int cd_watch_is_model(watch *w, const char *dir, const char *name)
+{
+    char *p = cd_path_join(dir, name);
+    char *real = p ? realpath(p, NULL) : NULL;
+    int yes = 0;
+    for (size_t i = 0; i < w->nmodels && !yes; i++)
+        yes = w->models[i] && ((real && !strcmp(real, w->models[i])) ||
+                               (p && !strcmp(p, w->models[i])));
+    free(p);
+    free(real);
+    return yes;
+}
+
+/* ---- loading, installing, reloading ------------------------------------------------ */
+
+/* Make desk the running one (its url destinations, loaded with the
+ * spool folder, are already bound to the spool). */
+void cd_watch_install(watch *w, cd_desk *desk)
+{
+    cd_desk_free(w->desk);
+    w->desk = desk;
+    watch_models(w);
+    cd_watch_install_feeds(w, desk);
+}
+
+typedef struct problems {
+    watch *w;
+    size_t n;
+} problems;
+
+static void warn_problem(const char *msg, void *ud)
+{
+    problems *p = ud;
+    p->n++;
+    logline l;
+    cd_log_begin(&l, p->w, "warning");
+    cd_log_str(&l, "problem", msg);
+    cd_log_end(&l);
+}
+
+/* Load the configuration beside the running desk; the new one must load
+ * and pass its expect cases.  Returns the new desk or NULL (msg says why). */
+cd_desk *cd_watch_load(watch *w, char *msg, size_t cap)
+{
+    cd_desk *desk;
+    cd_error e;
+    if (cd_desk_load(w->o->config, &w->desk_opts, &desk, &e) != CD_OK) {
+        snprintf(msg, cap, "%s", e.msg);
+        return NULL;
+    }
+    problems p = { w, 0 };
+    cd_desk_validate(desk, warn_problem, &p);
+    size_t failed = 0, n = cd_desk_expects(desk);
+    for (size_t i = 0; i < n; i++) {
+        cd_expect_result r;
+        if (cd_desk_run_expect(desk, i, &r, &e) != CD_OK) {
+            snprintf(msg, cap, "expect case %zu: %s", i + 1, e.msg);
+            cd_desk_free(desk);
+            return NULL;
+        }
+        if (!r.passed && failed++ == 0)
+            snprintf(msg, cap, "expect case '%s' failed: %s", r.name, r.detail);
+    }
+    if (failed) {
+        size_t len = strlen(msg);
+        if (failed > 1)
+            snprintf(msg + len, cap - len, " (and %zu more)", failed - 1);
+        cd_desk_free(desk);
+        return NULL;
+    }
+    snprintf(msg, cap, "%zu rules, %zu expect cases passed", cd_desk_rules(desk), n);
+    return desk;
+}
+
+void cd_watch_reload(watch *w)
+{
+    w->reload_due = 0;
+    char msg[1200];
+    cd_desk *desk = cd_watch_load(w, msg, sizeof msg);
+    if (desk)
+        cd_watch_install(w, desk);
+    w->reloads++;
+    w->reload_at = time(NULL);
+    w->reload_ok = desk != NULL;
+    cd_watch_set_str(&w->reload_msg, msg);
+    w->status_dirty = 1;
+    logline l;
+    cd_log_begin(&l, w, desk ? "reload" : "reload-failed");
+    cd_log_str(&l, "config", w->o->config);
+    cd_log_str(&l, desk ? "result" : "error", msg);
+    if (!desk)
+        cd_log_str(&l, "keeping", "the previous rules");
+    cd_log_end(&l);
+    if (!desk) {
+        w->errors++;
+        cd_watch_set_str(&w->last_error, msg);
+    }
+}
+
+/* ---- routing one story ------------------------------------------------------------- */
+
+/* Route one story and log it; 0 when it has a safe outcome, -1 when not
+ * (why is filled). */
+int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
+                         size_t cap)
+{
+    cd_decision dec;
+    cd_error e;
+    if (cd_desk_route(w->desk, s, 0, &dec, &e) != CD_OK) {
+        snprintf(why, cap, "story %s: %s", s->id, e.msg);
+        cd_watch_note_error(w, "error", s->id, why);
+        return -1;
+    }
+    w->stories++;
+    w->status_dirty = 1;
+    for (size_t i = 0; i < dec.nroute; i++)
+        cd_watch_count_dest(w, dec.route[i]);
+    logline l;
+    cd_log_begin(&l, w, "story");
+    cd_log_str(&l, "id", s->id);
+    cd_log_list(&l, "route", dec.route, dec.nroute);
+    cd_log_str(&l, "rule", dec.rule);
+    cd_log_str(&l, "outcome", cd_outcome_name(dec.outcome));
+    cd_log_str(&l, "from", origin);
+    if (dec.error)
+        cd_log_str(&l, "error", dec.error);
+    cd_log_end(&l);
+    if (dec.error) {
+        w->errors++;
+        cd_watch_set_str(&w->last_error, dec.error);
+    }
+    if (dec.outcome == CD_OUTCOME_FAILED) {
+        snprintf(why, cap, "story %s: %s", s->id, dec.error ? dec.error : "delivery failed");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * text/toklist.h - the tokens of one story, kept for matching, and phrases
+ * (keywords of one or more words, the last maybe a prefix "missile*")
+ * matched against them.  A story is tokenized once into a list; the
+ * classifier reads it again through cd_toklist_each and the taxonomy
+ * counts its keywords in it.
+ */
+#ifndef CD_TEXT_TOKLIST_H
+#define CD_TEXT_TOKLIST_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "copydesk/error.h"
+#include "copydesk/tokenizer.h"
+
+/* ---- token lists -------------------------------------------------------- */
+
+typedef struct cd_toklist cd_toklist;
+
+/* Open so that matching (cd_phrase_at) stays inline in the scoring loop. */
+struct cd_toklist {
+    char *text;       /* tokens, each NUL-terminated, back to back */
+    size_t text_len, text_cap;
+    size_t *off;      /* start of token i in text */
+    size_t *len;      /* length of token i */
+    size_t n, cap;
+    int failed;
+};
+
+/* Tokenize text into a list (one allocation for all tokens). */
+cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
+                           cd_toklist **out, cd_error *err);
+/* An empty list to fill again and again (NULL when out of memory). */
+cd_toklist *cd_toklist_new(void);
+/* Tokenize text into l, replacing what it held; reuses its memory. */
+cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                          cd_error *err);
+/* Call fn on each token of the list (a cd_toklist) in order, until fn
+ * returns non-zero: the tokens once more, without tokenizing again. */
+void cd_toklist_each(const void *list, cd_token_fn fn, void *ud);
+size_t cd_toklist_size(const cd_toklist *l);
+void cd_toklist_free(cd_toklist *l);
+
+/* ---- phrases ------------------------------------------------------------ */
+
+typedef struct cd_phrase cd_phrase;
+
+struct cd_phrase {
+    cd_toklist *toks;   /* the folded words */
+    int prefix;         /* the last word is a prefix */
+};
+
+/* Fold a word, phrase or "prefix*" through tok.  A phrase that leaves no
+ * token (only stop words, too short) is refused with CD_ERR_ARG. */
+cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
+                            cd_error *err);
+/* Occurrences of the phrase in the list (consecutive tokens). */
+size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
+void cd_phrase_free(cd_phrase *p);
+
+/* Token i of l equals token j of w (or starts with it, when prefix). */
+static inline int cd_token_matches(const cd_toklist *l, size_t i, const cd_toklist *w,
+                                   size_t j, int prefix)
+{
+    size_t wl = w->len[j];
+    if (prefix ? l->len[i] < wl : l->len[i] != wl)
+        return 0;
+    return memcmp(l->text + l->off[i], w->text + w->off[j], wl) == 0;
+}
+
+/* Does the phrase occur at token i of l? */
+static inline int cd_phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
+{
+    const cd_toklist *w = p->toks;
+    if (i + w->n > l->n)
+        return 0;
+    for (size_t j = 0; j < w->n; j++)
+        if (!cd_token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
+            return 0;
+    return 1;
+}
+
+#endif
