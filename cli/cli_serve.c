@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "deliver/deliver.h"
+#include "base/fs.h"
 #include "serve/serve.h"
 #include "serve/serve_auth.h"
 
@@ -23,17 +23,21 @@ static void usage(FILE *out)
         "GET /v1/desk describes the running desk, PUT /v1/desk checks a new one and\n"
         "with ?apply=1 installs it when its expect cases pass, POST /v1/desk/rollback\n"
         "returns to the version before; GET /metrics (Prometheus), /healthz, /readyz.\n"
-        "Stories for url destinations wait in the spool of the state folder until\n"
-        "the endpoint has them, across restarts.  The desk file is reloaded when it\n"
-        "changes (or on SIGHUP) if the new version loads and its expect cases pass.\n"
-        "SIGTERM or SIGINT: finish the requests in hand, stop.  Events are logged on\n"
-        "stderr.\n\n"
+        "Beside HTTP it runs the live desk of copydesk watch on the same state folder:\n"
+        "the inbox (--inbox), the desk's feeds, and the reload of the desk when its\n"
+        "file, a module or a model changes (or on SIGHUP), if the new version loads\n"
+        "and its expect cases pass.  Stories for url destinations, from HTTP or not,\n"
+        "wait in the spool of the state folder until the endpoint has them, across\n"
+        "restarts.  SIGTERM or SIGINT: finish the story and the requests in hand,\n"
+        "stop.  Events are logged on stderr.\n\n"
         "  -c, --config DESK.lua   the desk configuration (required)\n"
         "  -l, --listen HOST:PORT  the address (default 127.0.0.1:8080; port 0: any free\n"
         "                          port, logged); an address other than loopback needs\n"
         "                          --token-file\n"
-        "  -s, --state DIR         the spool, the desk versions and the token (default\n"
-        "                          .copydesk)\n"
+        "  -s, --state DIR         the spool, the desk versions, the token and watch's\n"
+        "                          status (default .copydesk)\n"
+        "  -i, --inbox DIR         also route the files that arrive in DIR, as watch does\n"
+        "      --json-log          log JSON lines instead of key=value lines (watch's)\n"
         "      --token-file FILE   the bearer token that requests changing anything must\n"
         "                          send (Authorization: Bearer TOKEN); without it, serve\n"
         "                          makes one in DIR/token (mode 0600)\n"
@@ -52,7 +56,7 @@ static void usage(FILE *out)
         "that does not load or whose expect cases fail does not start).\n");
 }
 
-enum { OPT_TOKEN = 1000, OPT_THREADS, OPT_MAXCONN, OPT_PERIP, OPT_TIMEOUT, OPT_MAXBODY,
+enum { OPT_JSON_LOG = 999, OPT_TOKEN = 1000, OPT_THREADS, OPT_MAXCONN, OPT_PERIP, OPT_TIMEOUT, OPT_MAXBODY,
        OPT_CORS, OPT_INSTRUCTIONS, OPT_MEMORY };
 
 static int number(const char *opt, const char *v, long min, long max, long *out)
@@ -72,6 +76,8 @@ int cli_serve(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "listen", required_argument, NULL, 'l' },
         { "state", required_argument, NULL, 's' },
+        { "inbox", required_argument, NULL, 'i' },
+        { "json-log", no_argument, NULL, OPT_JSON_LOG },
         { "token-file", required_argument, NULL, OPT_TOKEN },
         { "threads", required_argument, NULL, OPT_THREADS },
         { "max-connections", required_argument, NULL, OPT_MAXCONN },
@@ -91,11 +97,13 @@ int cli_serve(int argc, char **argv)
     int c;
     long v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:l:s:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:l:s:i:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.service.config = optarg; break;
         case 'l': o.listen = optarg; break;
         case 's': o.service.state = optarg; break;
+        case 'i': o.inbox = optarg; break;
+        case OPT_JSON_LOG: o.json_log = 1; break;
         case OPT_TOKEN: token_file = optarg; break;
         case OPT_CORS: o.service.cors_origin = optarg; break;
         case OPT_THREADS:

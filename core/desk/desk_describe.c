@@ -106,3 +106,11 @@ void cd_desk_describe_json(const cd_desk *d, cd_buf *b)
     str(b, d->dead_letter);
     cd_buf_printf(b, ",\"expects\":%zu,\"feeds\":%zu}", d->nexpects, d->nfeeds);
 }
+
+int cd_desk_routed_to_url(const cd_desk *d)
+{
+    for (size_t i = 0; i < d->nroute; i++)
+        if (cd_dest_get_kind(d->dests[d->route[i]].dest) == CD_DEST_URL)
+            return 1;
+    return 0;
+}

@@ -49,6 +49,12 @@ typedef struct cd_watch_opts {
     int json_log;            /* log JSON lines instead of key=value lines */
     int once;                /* stop when there is nothing left to do now */
     FILE *log;               /* where the log goes (stderr when NULL) */
+    /* Called in watch's thread after each reload of the desk (ok: the new
+     * desk runs; msg: the result or why it was refused); NULL: none.
+     * copydesk serve keeps the desks of its HTTP threads in step with
+     * watch's through it. */
+    void (*on_reload)(void *ud, int ok, const char *msg);
+    void *on_reload_ud;
 } cd_watch_opts;
 
 /* Run until stopped.  Returns 0 after a clean stop, 2 when the desk or

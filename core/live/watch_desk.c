@@ -145,6 +145,8 @@ void cd_watch_reload(watch *w)
         w->errors++;
         cd_watch_set_str(&w->last_error, msg);
     }
+    if (w->o->on_reload)
+        w->o->on_reload(w->o->on_reload_ud, desk != NULL, msg);
 }
 
 /* ---- routing one story ------------------------------------------------------------- */

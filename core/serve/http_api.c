@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "desk/desk_describe.h"
 #include "serve/http_api.h"
 #include "serve/serve_auth.h"
 
@@ -195,6 +196,7 @@ typedef struct job {
     int deliver;      /* route for real (else dry run) */
     int explain;
     size_t failed;    /* stories that could not be decided or kept */
+    int spooled;      /* a story went to a url destination: sync the spool */
 } job;
 
 /* Decide one story and append its answer (one JSON object) to out. */
@@ -216,6 +218,8 @@ static void one_story(job *j, const cd_story *st, cd_buf *out)
     cd_metrics_decision(cd_service_metrics(j->s), &dec, j->deliver, now() - t0);
     if (j->deliver && dec.outcome == CD_OUTCOME_FAILED)
         j->failed++;
+    if (j->deliver && cd_desk_routed_to_url(desk))
+        j->spooled = 1;
     char *json = cd_desk_decision_json(desk, j->explain);
     if (!json) {
         out->failed = 1;
@@ -255,7 +259,7 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
         cd_http_error(resp, 400, "bad_argument", "dry_run is for /v1/route: classify never delivers");
         return;
     }
-    job j = { s, NULL, route, route && !dry, explain, 0 };
+    job j = { s, NULL, route, route && !dry, explain, 0, 0 };
     if (j.deliver && !authorized(s, req, resp))
         return;
     if (!cd_service_ready(s)) {
@@ -320,7 +324,6 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
         if (bad && j.deliver)
             j.failed += bad;
     }
-    int spooled = cd_lease_spooled(j.lease);
     cd_service_return(s, j.lease);
     if (resp->body.failed) {
         cd_http_error(resp, 500, "internal", "out of memory");
@@ -328,7 +331,7 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
     }
     resp->content_type = kind == BODY_LINES ? JSON_LINES : JSON;
     resp->status = j.deliver ? 202 : 200;
-    if (j.deliver && spooled && cd_service_sync(s, &e) != CD_OK) {
+    if (j.spooled && cd_service_sync(s, &e) != CD_OK) {
         cd_http_error(resp, 500, "spool_failed",
                       "the stories could not be made durable: %s (send them again)", e.msg);
         return;

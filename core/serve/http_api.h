@@ -10,7 +10,8 @@
 
 #include <stddef.h>
 
-#include "deliver/deliver_json.h"
+#include "base/buf.h"
+#include "base/json.h"
 #include "serve/service.h"
 
 typedef struct cd_http_req {

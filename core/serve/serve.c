@@ -21,18 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
-#include "deliver/deliver_spool.h"
+#include "live/watch.h"
 #include "serve/http_api.h"
 #include "serve/serve.h"
 
-#define DRAIN_BUDGET 0.2   /* seconds of spool posting per turn of the main loop */
-#define RELOAD_EVERY 1.0   /* seconds between looks at the desk file */
 
 typedef struct server {
     const cd_serve_opts *o;
@@ -259,6 +256,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the main loop ------------------------------------------------------------------------ */
 
+/* Watch reloaded its desk (the file, a module or a model changed, or
+ * SIGHUP): the HTTP threads' copies follow. */
+static void on_watch_reload(void *ud, int ok, const char *msg)
+{
+    if (ok)
+        cd_service_reload(ud, 1, "the desk changed");
+    else
+        cd_service_reload_failed(ud, "the desk changed", msg);
+}
+
 int cd_serve_run(const cd_serve_opts *o, cd_error *err)
 {
     addr a;
@@ -272,25 +279,20 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
+    /* blocked before any thread starts, so that they all inherit it and
+     * only watch's signalfd sees them */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);   /* before any thread: they inherit it */
+    sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        cd_error_set(err, CD_ERR_IO, "signalfd: %s", strerror(errno));
-        return 2;
-    }
     cd_service_opts so = o->service;
     so.desks = threads + 1;
     server sv = { o, NULL, so.max_body ? so.max_body : CD_MAX_STORY_BYTES, 0 };
-    if (cd_service_open(&so, &sv.svc, err) != CD_OK) {
-        close(sigfd);
+    if (cd_service_open(&so, &sv.svc, err) != CD_OK)
         return 2;
-    }
     /* TURBO: read, write and accept before asking epoll, which mostly succeeds */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
                      MHD_USE_ERROR_LOG | (a.v6 ? MHD_USE_IPv6 : 0);
@@ -310,7 +312,6 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
         cd_error_set(err, CD_ERR_NET, "cannot listen on %s: %s", o->listen,
                      errno ? strerror(errno) : "libmicrohttpd refused the settings");
         cd_service_free(sv.svc);
-        close(sigfd);
         return 2;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -328,41 +329,24 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
     cd_service_log(sv.svc, "listen", "address", where, "config", so.config, "state", so.state,
                    "threads", nthreads, "desk_version", version, NULL);
 
-    double next_look = cd_monotonic() + RELOAD_EVERY;
-    int stopping = 0;
-    while (!stopping) {
-        double due = cd_service_spool_due(sv.svc);
-        double wait = next_look - cd_monotonic();
-        if (due >= 0 && due < wait)
-            wait = due;
-        struct pollfd p = { sigfd, POLLIN, 0 };
-        poll(&p, 1, wait <= 0 ? 0 : (int)(wait * 1000) + 1);
-        if (p.revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGHUP) {
-                    cd_service_reload(sv.svc, 1, "SIGHUP");
-                } else {
-                    stopping = 1;
-                    cd_service_log(sv.svc, "stopping", "signal",
-                                   si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-                }
-            }
-        }
-        if (stopping)
-            break;
-        if (cd_monotonic() >= next_look) {
-            cd_service_reload(sv.svc, 0, "the desk file changed");
-            next_look = cd_monotonic() + RELOAD_EVERY;
-        }
-        cd_service_drain(sv.svc, DRAIN_BUDGET);
-    }
+    /* this thread: the live desk of watch (inbox, feeds, hot reload, the
+     * spool's draining) until SIGTERM or SIGINT */
+    cd_watch_opts wo;
+    memset(&wo, 0, sizeof wo);
+    wo.config = so.config;
+    wo.inbox = o->inbox;
+    wo.state = so.state;
+    wo.desk = o->service.desk;
+    wo.json_log = o->json_log;
+    wo.log = so.log;
+    wo.on_reload = on_watch_reload;
+    wo.on_reload_ud = sv.svc;
+    int rc = cd_watch_run(&wo, err);
     cd_service_set_ready(sv.svc, 0);
     MHD_stop_daemon(d);   /* requests in flight finish first */
     char depth[32];
     snprintf(depth, sizeof depth, "%llu", (unsigned long long)cd_service_spool_depth(sv.svc));
-    cd_service_log(sv.svc, "stop", "spooled", depth, NULL);
+    cd_service_log(sv.svc, "http-stop", "spooled", depth, NULL);
     cd_service_free(sv.svc);
-    close(sigfd);
-    return 0;
+    return rc;
 }

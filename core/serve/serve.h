@@ -5,10 +5,14 @@
  *
  * Threads: libmicrohttpd's pool of `threads` threads, each with its own
  * epoll loop over its share of the connections, answers the requests
- * (core/serve/http_api.c); the calling thread waits on a signalfd and,
- * between signals, drains the spool of url deliveries and reloads the
- * desk when its file changed (SIGHUP forces a reload).  SIGTERM and
- * SIGINT stop accepting, let the requests in flight finish, and return.
+ * (core/serve/http_api.c), each with its own copy of the desk; the
+ * calling thread runs the live desk of copydesk watch (core/live/watch.h)
+ * on the same state folder: the inbox (when given), the desk's feeds, the
+ * spool's draining, and the reload of the desk when its file, a module or
+ * a model changes (or on SIGHUP), gated by its expect cases, after which
+ * the HTTP threads' copies are reloaded too.  All url deliveries, from
+ * HTTP or not, go through the one spool.  SIGTERM and SIGINT stop watch,
+ * then HTTP (requests in flight finish), and return.
  *
  * Limits (all have defaults; docs/security.md lists them): connections
  * at once, connections per client address, the memory of one connection
@@ -33,6 +37,8 @@ typedef struct cd_serve_opts {
     unsigned timeout_s;        /* idle seconds before a connection is closed (default 30) */
     size_t header_bytes;       /* memory for one connection's request head (default 32 KiB) */
     size_t inflight_bytes;     /* request bodies held at once (default 1 GiB) */
+    const char *inbox;         /* watch's inbox folder, or NULL (HTTP and feeds) */
+    int json_log;              /* watch logs JSON lines */
 } cd_serve_opts;
 
 void cd_serve_opts_default(cd_serve_opts *o);

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #include "copydesk.h"
-#include "deliver/deliver_json.h"
+#include "base/buf.h"
+#include "base/json.h"
 
 typedef struct cd_metrics cd_metrics;
 

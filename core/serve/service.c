@@ -9,12 +9,11 @@
  * last lease comes back, so that a reload never waits for requests and
  * never pulls a desk from under one.
  *
- * Url deliveries: each copy hands its url stories to the one spool (under
- * spool_mu), exactly as watch does; a route request then syncs the spool
- * before it answers 202.  The spool is drained by the main thread, also
- * under spool_mu, one attempt at a time: a route whose story goes to a
- * url destination may wait for the attempt in progress (at most that
- * destination's timeout).
+ * Url deliveries: every copy is loaded with the spool folder of the
+ * state folder, so its url destinations append their stories to the one
+ * spool of the process (deliver/deliver_spool.h), the same as watch's
+ * desk; a route request whose story went to a url destination syncs the
+ * spool before it answers 202.  Watch's thread drains it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "deliver/deliver.h"
 #include "deliver/deliver_spool.h"
 #include "desk/desk_describe.h"
@@ -41,7 +41,6 @@ struct cd_lease {
     cd_service *svc;
     desk_gen *gen;
     cd_desk *desk;
-    int spooled;
 };
 
 struct desk_gen {
@@ -59,14 +58,13 @@ struct desk_gen {
 
 struct cd_service {
     cd_service_opts o;
-    char *config, *state, *token, *cors, *versions;
+    char *config, *state, *token, *cors, *versions, *spool_dir;
     FILE *log;
     pthread_mutex_t mu;       /* the pool, the reload status */
     pthread_cond_t cv;
     desk_gen *gen;
     pthread_mutex_t admin;    /* one reload, PUT or rollback at a time */
-    pthread_mutex_t spool_mu;
-    cd_spool *spool;
+    cd_spool *spool;          /* one use of the spool the desks append to */
     cd_metrics *metrics;
     _Atomic int ready;
     struct stat cfg_st;       /* the desk file when last read */
@@ -393,20 +391,6 @@ static cd_desk *check_desk(cd_service *s, const char *path, const char *shown_as
     return desk;
 }
 
-static cd_status handoff(void *ud, size_t dest, const char *id, const char *json, size_t len,
-                         cd_error *err)
-{
-    cd_lease *l = ud;
-    cd_service *s = l->svc;
-    pthread_mutex_lock(&s->spool_mu);
-    cd_status st = cd_spool_add(s->spool, cd_desk_destination_name(l->desk, dest), id, json,
-                                len, err);
-    pthread_mutex_unlock(&s->spool_mu);
-    if (st == CD_OK)
-        l->spooled = 1;
-    return st;
-}
-
 static void gen_free(desk_gen *g)
 {
     if (!g)
@@ -449,35 +433,11 @@ static desk_gen *make_gen(cd_service *s, cd_desk *first, char *text, size_t len,
             gen_free(g);
             return NULL;
         }
-        g->leases[i] = (cd_lease){ s, g, d, 0 };
+        g->leases[i] = (cd_lease){ s, g, d };
         g->n++;
-        cd_desk_set_handoff(d, handoff, &g->leases[i]);
         g->idle[g->nidle++] = &g->leases[i];
     }
     return g;
-}
-
-/* Declare the url destinations of the generation's desk to the spool. */
-static cd_status declare_urls(cd_service *s, desk_gen *g, cd_error *err)
-{
-    cd_desk *d = g->leases[0].desk;
-    cd_status st = CD_OK;
-    pthread_mutex_lock(&s->spool_mu);
-    for (size_t i = 0; i < cd_desk_destinations(d) && st == CD_OK; i++) {
-        cd_desk_url u;
-        if (!cd_desk_destination_url(d, i, &u))
-            continue;
-        cd_dest_opts o;
-        cd_dest_opts_default(&o);
-        o.kind = CD_DEST_URL;
-        o.target = u.url;
-        o.timeout_s = u.timeout_s;
-        o.connect_timeout_s = u.connect_timeout_s;
-        o.backoff_s = u.backoff_s;
-        st = cd_spool_set_dest(s->spool, cd_desk_destination_name(d, i), &o, u.dead_letter, err);
-    }
-    pthread_mutex_unlock(&s->spool_mu);
-    return st;
 }
 
 /* Make g the running generation. */
@@ -535,12 +495,6 @@ static desk_gen *load_current(cd_service *s, uint64_t base, char *msg, size_t ca
     desk_gen *g = make_gen(s, first, text, len, msg, cap);
     if (!g)
         return NULL;
-    cd_error e;
-    if (declare_urls(s, g, &e) != CD_OK) {
-        snprintf(msg, cap, "%s", e.msg);
-        gen_free(g);
-        return NULL;
-    }
     g->version = version_of(s, base, text, len);
     snprintf(msg, cap, "%s", ok);
     return g;
@@ -559,18 +513,19 @@ cd_status cd_service_open(const cd_service_opts *o, cd_service **out, cd_error *
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->admin, NULL);
-    pthread_mutex_init(&s->spool_mu, NULL);
     s->config = dup_or_null(o->config);
     s->state = dup_or_null(o->state);
     s->token = dup_or_null(o->token);
     s->cors = dup_or_null(o->cors_origin);
     s->versions = s->state ? join(s->state, "desks") : NULL;
+    s->spool_dir = s->state ? join(s->state, "spool") : NULL;
     s->metrics = cd_metrics_new();
     s->o.config = s->config;
     s->o.state = s->state;
     s->o.token = s->token;
     s->o.cors_origin = s->cors;
-    if (!s->config || !s->state || !s->versions || !s->metrics ||
+    s->o.desk.spool_dir = s->spool_dir;
+    if (!s->config || !s->state || !s->versions || !s->spool_dir || !s->metrics ||
         (o->token && !s->token) || (o->cors_origin && !s->cors)) {
         cd_service_free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -578,12 +533,8 @@ cd_status cd_service_open(const cd_service_opts *o, cd_service **out, cd_error *
     cd_status st = cd_mkdirs(s->state, err);
     if (st == CD_OK)
         st = cd_mkdirs(s->versions, err);
-    char *spool = st == CD_OK ? join(s->state, "spool") : NULL;
-    if (spool)
-        st = cd_spool_open(spool, &s->spool, err);
-    else if (st == CD_OK)
-        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    free(spool);
+    if (st == CD_OK)
+        st = cd_spool_open(s->spool_dir, &s->spool, err);
     if (st != CD_OK) {
         cd_service_free(s);
         return st;
@@ -613,12 +564,12 @@ void cd_service_free(cd_service *s)
     free(s->token);
     free(s->cors);
     free(s->versions);
+    free(s->spool_dir);
     free(s->reload_msg);
     free(s->reload_why);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->admin);
-    pthread_mutex_destroy(&s->spool_mu);
     free(s);
 }
 
@@ -638,12 +589,10 @@ cd_lease *cd_service_lease(cd_service *s)
     cd_lease *l = g->idle[--g->nidle];
     g->lent++;
     pthread_mutex_unlock(&s->mu);
-    l->spooled = 0;
     return l;
 }
 
 cd_desk *cd_lease_desk(cd_lease *l) { return l->desk; }
-int cd_lease_spooled(const cd_lease *l) { return l->spooled; }
 
 void cd_service_return(cd_service *s, cd_lease *l)
 {
@@ -663,46 +612,12 @@ void cd_service_return(cd_service *s, cd_lease *l)
 
 cd_status cd_service_sync(cd_service *s, cd_error *err)
 {
-    pthread_mutex_lock(&s->spool_mu);
-    cd_status st = cd_spool_sync(s->spool, err);
-    pthread_mutex_unlock(&s->spool_mu);
-    return st;
-}
-
-static void spool_event(void *ud, cd_spool_event ev, const char *dest, const char *id,
-                        const char *error, double retry_in)
-{
-    cd_service *s = ud;
-    char in[32];
-    snprintf(in, sizeof in, "%g", retry_in);
-    if (ev == CD_SPOOL_REFUSED)
-        cd_metrics_delivery_failed(s->metrics);
-    cd_service_log(s, ev == CD_SPOOL_SENT ? "sent" : ev == CD_SPOOL_RETRY ? "retry" : "refused",
-                   "id", id, "destination", dest, error ? "error" : NULL, error,
-                   ev == CD_SPOOL_RETRY ? "retry_in" : NULL, in, NULL);
-}
-
-void cd_service_drain(cd_service *s, double budget_s)
-{
-    pthread_mutex_lock(&s->spool_mu);
-    cd_spool_drain(s->spool, budget_s, spool_event, s);
-    pthread_mutex_unlock(&s->spool_mu);
-}
-
-double cd_service_spool_due(cd_service *s)
-{
-    pthread_mutex_lock(&s->spool_mu);
-    double d = cd_spool_next_due(s->spool);
-    pthread_mutex_unlock(&s->spool_mu);
-    return d;
+    return cd_spool_sync(s->spool, err);
 }
 
 uint64_t cd_service_spool_depth(cd_service *s)
 {
-    pthread_mutex_lock(&s->spool_mu);
-    uint64_t d = cd_spool_depth(s->spool);
-    pthread_mutex_unlock(&s->spool_mu);
-    return d;
+    return cd_spool_depth(s->spool);
 }
 
 /* ---- reloads ------------------------------------------------------------------------------- */
@@ -731,6 +646,13 @@ int cd_service_reload(cd_service *s, int force, const char *why)
     }
     pthread_mutex_unlock(&s->admin);
     return done;
+}
+
+void cd_service_reload_failed(cd_service *s, const char *why, const char *msg)
+{
+    pthread_mutex_lock(&s->admin);
+    note_reload(s, 0, why, msg);
+    pthread_mutex_unlock(&s->admin);
 }
 
 uint64_t cd_service_version(cd_service *s)

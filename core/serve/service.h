@@ -6,7 +6,8 @@
  * core/serve/serve.c puts it behind libmicrohttpd.  A fuzz target can
  * build one without any socket.
  *
- * State folder layout (beside watch's):
+ * State folder layout (shared with the watch that runs in the same
+ * process: status.json, lock, feeds/):
  *   spool/             url deliveries waiting (core/deliver/deliver_spool.h)
  *   desks/NNNNNN.lua   every desk version that ran, numbered from 1
  *   desks/current      the number of the running version
@@ -23,7 +24,8 @@
 #include <stdio.h>
 
 #include "copydesk.h"
-#include "deliver/deliver_json.h"
+#include "base/buf.h"
+#include "base/json.h"
 #include "serve/serve_metrics.h"
 
 typedef struct cd_service_opts {
@@ -53,13 +55,13 @@ void cd_service_set_ready(cd_service *s, int ready);
 int cd_service_ready(const cd_service *s);
 
 /* Reload the desk file when it changed on disk since the running desk was
- * read (or always, with force: SIGHUP).  Returns 1 when a new desk runs. */
+ * read (or always, with force: SIGHUP, a model replaced).  Returns 1 when
+ * a new desk runs. */
 int cd_service_reload(cd_service *s, int force, const char *why);
+/* A reload refused elsewhere (watch's): counted and shown as the last. */
+void cd_service_reload_failed(cd_service *s, const char *why, const char *msg);
 
-/* Post what is due in the spool for at most budget_s seconds. */
-void cd_service_drain(cd_service *s, double budget_s);
-/* Seconds until the spool has something due, -1 when empty. */
-double cd_service_spool_due(cd_service *s);
+/* Stories waiting in the spool (watch's thread drains it). */
 uint64_t cd_service_spool_depth(cd_service *s);
 
 /* Write a log line "time event k=v ..." (pairs of strings, NULL ends). */
@@ -72,11 +74,9 @@ typedef struct cd_lease cd_lease;   /* a desk of the pool, lent to one thread */
 /* Borrow a desk of the running version (waits when all are lent). */
 cd_lease *cd_service_lease(cd_service *s);
 cd_desk *cd_lease_desk(cd_lease *l);
-/* Url deliveries handed to the spool while this lease routed. */
-int cd_lease_spooled(const cd_lease *l);
 void cd_service_return(cd_service *s, cd_lease *l);
 
-/* After routing with delivery: make every spooled story durable. */
+/* After routing to a url destination: make every spooled story durable. */
 cd_status cd_service_sync(cd_service *s, cd_error *err);
 
 /* Append the description of the running desk (GET /v1/desk). */

@@ -302,7 +302,13 @@ req "a preflight: 204" 204 -X OPTIONS -H 'Origin: https://cms.example' "$URL/v1/
 kill -9 "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null
 http_start wire "$WIRE"
-serve_start -c "$W/desk.lua" --listen 127.0.0.1:0 -s "$S" --threads 2
+mkdir -p "$W/in"
+serve_start -c "$W/desk.lua" --listen 127.0.0.1:0 -s "$S" --threads 2 --inbox "$W/in"
+drop "$W/in" inbox-1.json "$(sport_story inbox-1)"
+check "with --inbox, a file dropped in is routed by the same process (watch's live desk)" 30 test -f "$W/out/sport/inbox-1.json"
+check "and moves to done/" 10 test -f "$W/in/done/inbox-1.json"
+req "watch's status is in the same state folder" 200 "$URL/healthz"
+jqtrue "status.json says it runs" "$S/status.json" '.running == true'
 posted() { [ "$(jq -r .id "$W/wire.posts" 2>/dev/null | grep -c '^k')" -ge "$1" ]; }
 check "restarted after kill -9, serve delivers every accepted story" 60 posted 20
 same "each of the 20 ids" "$(jq -r .id "$W/wire.posts" | grep '^k' | sort -u | wc -l)" 20
