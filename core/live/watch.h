@@ -54,7 +54,11 @@ typedef struct cd_watch_opts {
      * copydesk serve keeps the desks of its HTTP threads in step with
      * watch's through it. */
     void (*on_reload)(void *ud, int ok, const char *msg);
-    void *on_reload_ud;
+    /* Called in watch's thread after each story routed from the inbox or
+     * a feed, with its decision and the seconds it took; NULL: none
+     * (serve counts them in its metrics). */
+    void (*on_story)(void *ud, const cd_decision *dec, double seconds);
+    void *on_reload_ud;      /* ud of both */
 } cd_watch_opts;
 
 /* Run until stopped.  Returns 0 after a clean stop, 2 when the desk or

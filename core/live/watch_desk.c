@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/fs.h"
+#include "base/clock.h"
 #include "live/watch_internal.h"
 
 /* ---- model files ------------------------------------------------------------------- */
@@ -158,11 +159,14 @@ int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *
 {
     cd_decision dec;
     cd_error e;
+    double t0 = cd_monotonic();
     if (cd_desk_route(w->desk, s, 0, &dec, &e) != CD_OK) {
         snprintf(why, cap, "story %s: %s", s->id, e.msg);
         cd_watch_note_error(w, "error", s->id, why);
         return -1;
     }
+    if (w->o->on_story)
+        w->o->on_story(w->o->on_reload_ud, &dec, cd_monotonic() - t0);
     w->stories++;
     w->status_dirty = 1;
     for (size_t i = 0; i < dec.nroute; i++)

@@ -266,6 +266,12 @@ static void on_watch_reload(void *ud, int ok, const char *msg)
         cd_service_reload_failed(ud, "the desk changed", msg);
 }
 
+/* A story routed by watch (inbox, feeds): counted with those from HTTP. */
+static void on_watch_story(void *ud, const cd_decision *dec, double seconds)
+{
+    cd_metrics_decision(cd_service_metrics(ud), dec, 1, seconds);
+}
+
 int cd_serve_run(const cd_serve_opts *o, cd_error *err)
 {
     addr a;
@@ -340,6 +346,7 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
     wo.json_log = o->json_log;
     wo.log = so.log;
     wo.on_reload = on_watch_reload;
+    wo.on_story = on_watch_story;
     wo.on_reload_ud = sv.svc;
     int rc = cd_watch_run(&wo, err);
     cd_service_set_ready(sv.svc, 0);

@@ -145,7 +145,7 @@ static const char *outcome_name(int o)
 void cd_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t desk_version,
                      int ready)
 {
-    cd_buf_puts(b, "# HELP copydesk_stories_total Stories routed with delivery, by destination, deciding rule and outcome.\n"
+    cd_buf_puts(b, "# HELP copydesk_stories_total Stories routed with delivery (HTTP, inbox, feeds), by destination, deciding rule and outcome.\n"
                    "# TYPE copydesk_stories_total counter\n");
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->nstories; i++) {

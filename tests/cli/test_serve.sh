@@ -307,6 +307,8 @@ serve_start -c "$W/desk.lua" --listen 127.0.0.1:0 -s "$S" --threads 2 --inbox "$
 drop "$W/in" inbox-1.json "$(sport_story inbox-1)"
 check "with --inbox, a file dropped in is routed by the same process (watch's live desk)" 30 test -f "$W/out/sport/inbox-1.json"
 check "and moves to done/" 10 test -f "$W/in/done/inbox-1.json"
+req "GET /metrics" 200 "$URL/metrics"
+has "counts the inbox's story with those from HTTP" "$T/body" '^copydesk_stories_total\{destination="sport",rule="sport to sport",outcome="routed"\} 1$'
 req "watch's status is in the same state folder" 200 "$URL/healthz"
 jqtrue "status.json says it runs" "$S/status.json" '.running == true'
 posted() { [ "$(jq -r .id "$W/wire.posts" 2>/dev/null | grep -c '^k')" -ge "$1" ]; }
