@@ -144,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (!strcmp(resp.content_type, "application/json") && resp.body.len)
         check_json(resp.body.data, resp.body.len);
-    if (!strcmp(resp.content_type, "application/x-ndjson")) {
+    if (!strcmp(resp.content_type, "application/x-ndjson") && resp.body.len) {
         const char *p = resp.body.data, *end = p + resp.body.len;
         while (p && p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
