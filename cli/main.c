@@ -18,6 +18,7 @@ static const command commands[] = {
     { "route", cli_route, "classify stories, apply the desk's rules, deliver them" },
     { "watch", cli_watch, "run the desk live: inbox, feeds, hot reload, spool" },
     { "diff", cli_diff, "preview a desk change: the stories it would move" },
+    { "serve", cli_serve, "serve the desk over HTTP: classify, route, desk, metrics" },
     { "check", cli_check, "validate a desk configuration and run its expect cases" },
     { "train", cli_train, "train a model from labelled stories" },
     { "classify", cli_classify, "print the labels of each story as JSON lines" },

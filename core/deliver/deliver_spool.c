@@ -41,6 +41,8 @@ typedef struct queue {
 } queue;
 
 struct cd_spool {
+    pthread_mutex_t mu;  /* every use of the queues: copydesk serve adds from its
+                            HTTP threads while watch's thread drains */
     char *dir;
     char *real;          /* the folder's real path: what makes two opens one */
     unsigned uses;
@@ -141,6 +143,7 @@ static void spool_destroy(cd_spool *sp)
     free(sp->q);
     free(sp->dir);
     free(sp->real);
+    pthread_mutex_destroy(&sp->mu);
     free(sp);
 }
 
@@ -154,6 +157,7 @@ static cd_status spool_load(const char *dir, cd_spool **out, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     sp->uses = 1;
+    pthread_mutex_init(&sp->mu, NULL);
     cd_status st = cd_mkdirs(dir, err);
     if (st == CD_OK && !(sp->real = realpath(dir, NULL)))
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
@@ -231,7 +235,7 @@ static queue *find_queue(cd_spool *sp, const char *name)
     return NULL;
 }
 
-cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
+static cd_status spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 {
     const char *name = cd_dest_name(d);
     if (cd_dest_get_kind(d) != CD_DEST_URL)
@@ -261,8 +265,18 @@ cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
     return CD_OK;
 }
 
+cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
+{
+    pthread_mutex_lock(&sp->mu);
+    cd_status st = spool_bind(sp, d, err);
+    pthread_mutex_unlock(&sp->mu);
+    return st;
+}
+
+/* Under the lock: a drain posting through d finishes before d can go. */
 void cd_spool_unbind(cd_spool *sp, const cd_dest *d)
 {
+    pthread_mutex_lock(&sp->mu);
     for (size_t i = 0; i < sp->nq; i++) {
         queue *q = &sp->q[i];
         size_t k = 0;
@@ -274,6 +288,7 @@ void cd_spool_unbind(cd_spool *sp, const cd_dest *d)
          * running desk's destination posting, as before it was tried */
         q->dest = k ? q->bound[k - 1] : NULL;
     }
+    pthread_mutex_unlock(&sp->mu);
 }
 
 static cd_status write_file(const char *path, const char *data, size_t len, cd_error *err)
@@ -289,8 +304,8 @@ static cd_status write_file(const char *path, const char *data, size_t len, cd_e
     return st;
 }
 
-cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
-                       size_t len, cd_error *err)
+static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
+                           size_t len, cd_error *err)
 {
     (void)id;
     queue *q = find_queue(sp, name);
@@ -318,7 +333,16 @@ cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const cha
     return st;
 }
 
-cd_status cd_spool_sync(cd_spool *sp, cd_error *err)
+cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
+                       size_t len, cd_error *err)
+{
+    pthread_mutex_lock(&sp->mu);
+    cd_status st = spool_add(sp, name, id, json, len, err);
+    pthread_mutex_unlock(&sp->mu);
+    return st;
+}
+
+static cd_status spool_sync(cd_spool *sp, cd_error *err)
 {
     for (size_t i = 0; i < sp->nq; i++) {
         queue *q = &sp->q[i];
@@ -335,6 +359,14 @@ cd_status cd_spool_sync(cd_spool *sp, cd_error *err)
         q->dirty = 0;
     }
     return CD_OK;
+}
+
+cd_status cd_spool_sync(cd_spool *sp, cd_error *err)
+{
+    pthread_mutex_lock(&sp->mu);
+    cd_status st = spool_sync(sp, err);
+    pthread_mutex_unlock(&sp->mu);
+    return st;
 }
 
 /* Read the head story of q; 0 when there is none (files removed by hand are skipped). */
@@ -438,6 +470,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
 
 size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud)
 {
+    pthread_mutex_lock(&sp->mu);
     double start = cd_monotonic();
     size_t sent = 0;
     int progress = 1;
@@ -453,11 +486,14 @@ size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud)
             sent += (size_t)(q->sent - before);
         }
     }
+    pthread_mutex_unlock(&sp->mu);
     return sent;
 }
 
-double cd_spool_next_due(const cd_spool *sp)
+double cd_spool_next_due(const cd_spool *csp)
 {
+    cd_spool *sp = (cd_spool *)csp;   /* the lock, not the queues, changes */
+    pthread_mutex_lock(&sp->mu);
     double now = cd_monotonic(), best = -1;
     for (size_t i = 0; i < sp->nq; i++) {
         const queue *q = &sp->q[i];
@@ -467,14 +503,18 @@ double cd_spool_next_due(const cd_spool *sp)
         if (best < 0 || in < best)
             best = in;
     }
+    pthread_mutex_unlock(&sp->mu);
     return best;
 }
 
-uint64_t cd_spool_depth(const cd_spool *sp)
+uint64_t cd_spool_depth(const cd_spool *csp)
 {
+    cd_spool *sp = (cd_spool *)csp;
+    pthread_mutex_lock(&sp->mu);
     uint64_t n = 0;
     for (size_t i = 0; i < sp->nq; i++)
         n += sp->q[i].next - sp->q[i].head;
+    pthread_mutex_unlock(&sp->mu);
     return n;
 }
 

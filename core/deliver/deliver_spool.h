@@ -16,6 +16,11 @@
  * one use), so that a desk reloaded beside the running one shares its
  * queues, sequence numbers and counters.
  *
+ * A spool may be used from several threads (copydesk serve routes on its
+ * HTTP threads while watch's thread drains): every call takes the
+ * spool's lock, and a drain holds it through each attempt, so an add
+ * waits for the attempt in progress (at most the destination's timeout).
+ *
  * Layout: one folder per destination under the spool folder,
  *
  *   SPOOL/<safe destination name>/00000000000000000042.json

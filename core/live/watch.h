@@ -54,6 +54,16 @@ typedef struct cd_watch_opts {
     FILE *log;               /* where the log goes (stderr when NULL) */
     cd_archive_opts archive; /* bounds of the archive of routed stories */
     int no_archive;          /* keep no archive */
+    /* Called in watch's thread after each reload of the desk (ok: the new
+     * desk runs; msg: the result or why it was refused); NULL: none.
+     * copydesk serve keeps the desks of its HTTP threads in step with
+     * watch's through it. */
+    void (*on_reload)(void *ud, int ok, const char *msg);
+    /* Called in watch's thread after each story routed from the inbox or
+     * a feed, with its decision and the seconds it took; NULL: none
+     * (serve counts them in its metrics). */
+    void (*on_story)(void *ud, const cd_decision *dec, double seconds);
+    void *on_reload_ud;      /* ud of both */
 } cd_watch_opts;
 
 /* Run until stopped.  CD_OK after a clean stop; an error when the desk

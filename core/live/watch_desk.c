@@ -12,6 +12,7 @@
 
 #include "base/fs.h"
 #include "desk/isotime.h"
+#include "base/clock.h"
 #include "live/watch_internal.h"
 
 /* ---- model files ------------------------------------------------------------------- */
@@ -147,6 +148,8 @@ void cd_watch_reload(watch *w)
         w->errors++;
         cd_watch_set_str(&w->last_error, msg);
     }
+    if (w->o->on_reload)
+        w->o->on_reload(w->o->on_reload_ud, desk != NULL, msg);
 }
 
 /* ---- routing one story ------------------------------------------------------------- */
@@ -158,11 +161,14 @@ int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *
 {
     cd_decision dec;
     cd_error e;
+    double t0 = cd_monotonic();
     if (cd_desk_route(w->desk, s, 0, &dec, &e) != CD_OK) {
         snprintf(why, cap, "story %s: %s", s->id, e.msg);
         cd_watch_note_error(w, "error", s->id, why);
         return -1;
     }
+    if (w->o->on_story)
+        w->o->on_story(w->o->on_reload_ud, &dec, cd_monotonic() - t0);
     w->stories++;
     w->status_dirty = 1;
     for (size_t i = 0; i < dec.nroute; i++)
