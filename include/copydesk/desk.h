@@ -61,7 +61,7 @@ CD_API void cd_desk_free(cd_desk *desk);
  * read from path: path still places it (files it reads are relative to
  * path's folder); name (NULL: path) is what messages and rule locations
  * show, such as "HEAD:scripts/newsroom.lua". */
-cd_status cd_desk_load_text(const char *text, size_t len, const char *path, const char *name,
+CD_API cd_status cd_desk_load_text(const char *text, size_t len, const char *path, const char *name,
                             const cd_desk_opts *opts, cd_desk **out, cd_error *err);
 
 /* ---- two desks on the same stories (copydesk diff) ---------------------- */
@@ -73,15 +73,15 @@ cd_status cd_desk_load_text(const char *text, size_t len, const char *path, cons
  * and checksum), instead of tokenizing and classifying again.  from must
  * outlive desk, and live on the same thread.  Returns the number of
  * models shared (also 0 when nothing can be). */
-size_t cd_desk_share(cd_desk *desk, cd_desk *from, int *tokens_shared);
+CD_API size_t cd_desk_share(cd_desk *desk, cd_desk *from, int *tokens_shared);
 
 /* The last decided story's topics, for evaluation: the number of topics,
  * each one's id, parent (-1 for a root), labels, and score. */
-const char *cd_desk_topic_id(const cd_desk *desk, size_t i);
-int cd_desk_topic_parent(const cd_desk *desk, size_t i);
-size_t cd_desk_topic_labels(const cd_desk *desk, size_t i);
-const char *cd_desk_topic_label(const cd_desk *desk, size_t i, size_t j);
-double cd_desk_topic_score(const cd_desk *desk, size_t i);
+CD_API const char *cd_desk_topic_id(const cd_desk *desk, size_t i);
+CD_API int cd_desk_topic_parent(const cd_desk *desk, size_t i);
+CD_API size_t cd_desk_topic_labels(const cd_desk *desk, size_t i);
+CD_API const char *cd_desk_topic_label(const cd_desk *desk, size_t i, size_t j);
+CD_API double cd_desk_topic_score(const cd_desk *desk, size_t i);
 
 /* ---- routing ------------------------------------------------------------ */
 

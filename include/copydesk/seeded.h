@@ -76,8 +76,8 @@ CD_API size_t cd_seeded_classes(const cd_seeded *s);
 CD_API void cd_seeded_class_info(const cd_seeded *s, size_t i, cd_seeded_class *out);
 /* Topics left out: no keywords of their own and no class under them. */
 CD_API size_t cd_seeded_unlearned(const cd_seeded *s);
-const char *cd_seeded_unlearned_id(const cd_seeded *s, size_t i);
-const cd_seeded_step *cd_seeded_steps(const cd_seeded *s, size_t *n);
-int cd_seeded_converged(const cd_seeded *s);
+CD_API const char *cd_seeded_unlearned_id(const cd_seeded *s, size_t i);
+CD_API const cd_seeded_step *cd_seeded_steps(const cd_seeded *s, size_t *n);
+CD_API int cd_seeded_converged(const cd_seeded *s);
 
 #endif

@@ -108,7 +108,7 @@ typedef int (*cd_story_fn)(void *ud, cd_story *story);
  * warn->code is CD_OK when nothing was.  On error err says what and where
  * ("line 3: ..."); the stories before it have been given.  *nstories
  * (when not NULL) gets the number of items read. */
-cd_status cd_stories_from_feed(const char *doc, size_t len, const cd_feed_source *src,
+CD_API cd_status cd_stories_from_feed(const char *doc, size_t len, const cd_feed_source *src,
                                cd_story_fn fn, void *ud, size_t *nstories,
                                cd_error *warn, cd_error *err);
 

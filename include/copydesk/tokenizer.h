@@ -59,8 +59,8 @@ CD_API size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
  * word's), and the number of sentence ends (the marks that stop bigrams,
  * line breaks included) before it in this cd_tokenize call.  The desk
  * uses them for keyword scopes and proximity (core/desk/topics.h). */
-size_t cd_tokenizer_token_offset(const cd_tokenizer *tok);
-size_t cd_tokenizer_sentence(const cd_tokenizer *tok);
+CD_API size_t cd_tokenizer_token_offset(const cd_tokenizer *tok);
+CD_API size_t cd_tokenizer_sentence(const cd_tokenizer *tok);
 
 /* Non-zero when word (already folded, len bytes) is an English stop word. */
 CD_API int cd_is_stopword(const char *word, size_t len);
