@@ -35,7 +35,7 @@ local function always()
 end
 
 -- The system libraries libcopydesk uses; see README "Dependencies".
-local syslibs = { "lua5.4", "cjson", "curl", "expat", "utf8proc", "stemmer", "xxhash", "lbfgs", "m", "dl" }
+local syslibs = { "lua5.4", "cjson", "curl", "expat", "utf8proc", "stemmer", "xxhash", "m", "dl" }
 
 local function common()
     language "C"

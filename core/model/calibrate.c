@@ -35,12 +35,14 @@ typedef struct refine_set {
     refine_doc *docs;
     uint32_t *terms;
     double *f;
+    uint32_t *index;         /* the stored text of each document */
     size_t n;
 } refine_set;
 
 static void refine_set_free(refine_set *r)
 {
     free(r->docs);
+    free(r->index);
     free(r->terms);
     free(r->f);
 }
@@ -55,7 +57,8 @@ static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_
     r->docs = malloc(sizeof *r->docs * (d->n + 1));
     r->terms = malloc(sizeof *r->terms * (d->len + 1));
     r->f = malloc(sizeof *r->f * (d->len + 1));
-    if (!r->docs || !r->terms || !r->f)
+    r->index = malloc(sizeof *r->index * (d->n + 1));
+    if (!r->docs || !r->terms || !r->f || !r->index)
         return -1;
     size_t at = 0;
     for (size_t i = 0; i < d->n; i++) {
@@ -63,6 +66,7 @@ static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_
             continue;
         nb_doc doc = { d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i] };
         nb_features(v, &doc, r->f + at);
+        r->index[r->n] = (uint32_t)i;
         refine_doc *rd = &r->docs[r->n++];
         rd->terms = r->terms + at;
         rd->f = r->f + at;
@@ -81,12 +85,16 @@ static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_
     return 0;
 }
 
-int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip)
+int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip,
+                   const double *warm_in, double *warm_out, cd_progress_fn progress,
+                   const char *stage, void *ud)
 {
     refine_set r;
     int rc = refine_set_build(t, v, fold, skip, &r);
-    if (!rc)
-        rc = nb_refine(v, r.docs, r.n, (int)v->params->nb.refine);
+    if (!rc) {
+        refine_warm w = { warm_in, r.index, t->docs.n, warm_out };
+        rc = nb_refine_warm(v, r.docs, r.n, (int)v->params->nb.refine, &w, progress, stage, ud);
+    }
     refine_set_free(&r);
     return rc;
 }
@@ -211,7 +219,7 @@ static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
 
 /* Held-out scores of every stored document (rows of nlabels). */
 static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
-                          cd_progress_fn progress, void *ud)
+                          const double *warm, cd_progress_fn progress, void *ud)
 {
     const stored_docs *d = &t->docs;
     size_t max_terms = 0;
@@ -235,7 +243,8 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
             if (fold[i] == k)
                 subtract_doc(t, &w.view, &w.params, i, w.f);
         nb_compute_weights(&w.view);
-        if (tr_refining(t, &w.params) && tr_refine_view(t, &w.view, fold, k)) {
+        if (tr_refining(t, &w.params) &&
+            tr_refine_view(t, &w.view, fold, k, warm, NULL, NULL, NULL, NULL)) {
             cv_work_free(&w);
             free(fold);
             return -1;
@@ -350,8 +359,8 @@ static void calibrate_defaults(compiled *full)
     }
 }
 
-cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progress,
-                           void *ud, cd_error *err)
+cd_status tr_calibrate(const cd_trainer *t, compiled *full, const double *warm,
+                       cd_progress_fn progress, void *ud, cd_error *err)
 {
     calibrate_defaults(full);
     uint32_t K = full->params.nb.cv_folds;
@@ -361,7 +370,7 @@ cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progr
         return CD_OK;  /* too few texts to hold any out: defaults stay */
     uint32_t L = full->view.nlabels;
     double *scores = malloc(sizeof *scores * t->docs.n * L);
-    if (!scores || cross_validate(t, full, K, scores, progress, ud)) {
+    if (!scores || cross_validate(t, full, K, scores, warm, progress, ud)) {
         free(scores);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory while calibrating");
     }

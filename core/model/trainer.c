@@ -570,16 +570,21 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     cd_status st = CD_OK;
     if (settle_kind(t, &full) && recount(t, &full))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
-    if (!st)
-        st = tr_calibrate(t, &full, progress, ud, err);
+    /* The whole set's weights first: its refinement's end point is where
+     * the folds' start. */
+    double *warm = NULL;
     if (!st) {
         nb_compute_weights(&full.view);
         full.params.refined = tr_refining(t, &full.params);
-        if (progress && full.params.refined)
-            progress("refining", 0.5, ud);
-        if (full.params.refined && tr_refine_view(t, &full.view, NULL, 0))
-            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+        if (full.params.refined) {
+            warm = malloc(sizeof *warm * (t->docs.n ? t->docs.n : 1) * full.view.nlabels);
+            if (!warm || tr_refine_view(t, &full.view, NULL, 0, NULL, warm, progress, "refining", ud))
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+        }
     }
+    if (!st)
+        st = tr_calibrate(t, &full, warm, progress, ud, err);
+    free(warm);
     if (!st) {
         /* label names in the pool are not NUL-terminated: copy them */
         char **names = calloc(full.view.nlabels, sizeof *names);

@@ -75,12 +75,17 @@ nb_post *tr_find_posting(const nb_view *v, uint32_t w, uint32_t c);
 int tr_refining(const cd_trainer *t, const nb_params *P);
 
 /* Refine v's weights on the stored texts outside fold skip (all of them
- * when fold is NULL). */
-int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip);
+ * when fold is NULL), starting from the dual point warm_in of all the
+ * stored texts (NULL: a cold start); warm_out (NULL, or labels x stored
+ * texts when fold is NULL) gets the point reached. */
+int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip,
+                   const double *warm_in, double *warm_out, cd_progress_fn progress,
+                   const char *stage, void *ud);
 
 /* Fit the probabilities and thresholds of full on held-out folds of the
- * stored texts. */
-cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud,
-                       cd_error *err);
+ * stored texts; the folds' refinement starts from warm (the whole set's
+ * dual point, or NULL). */
+cd_status tr_calibrate(const cd_trainer *t, compiled *full, const double *warm,
+                       cd_progress_fn progress, void *ud, cd_error *err);
 
 #endif

@@ -44,9 +44,11 @@ typedef struct cd_nb_opts {
     uint8_t weight_norm;    /* normalize each label's weight vector (default 1) */
     uint32_t min_df;        /* ignore terms found in fewer training documents (default 3) */
     uint32_t cv_folds;      /* folds used to calibrate (default 5) */
-    uint32_t refine;        /* multi-label complement models: iterations of the
-                               discriminative refinement of the weights (L-BFGS),
-                               0 for plain naive Bayes (default 60) */
+    uint32_t refine;        /* multi-label complement models: at most this many
+                               passes of the discriminative refinement of the
+                               weights (logistic regression solved to convergence,
+                               core/model/refine.h), 0 for plain naive Bayes
+                               (default 60) */
     uint32_t pinned;        /* CD_NB_PIN_* bits: settings that kind CD_NB_AUTO
                                must keep as given */
 } cd_nb_opts;
