@@ -19,6 +19,7 @@ enum {
 };
 
 int cli_train(int argc, char **argv);
+int cli_learn(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tokens(int argc, char **argv);

@@ -22,6 +22,13 @@
 /* A label whose best held-out F1 is lower than this is assigned only to
  * texts that score above every held-out text. */
 #define FBR_MIN_F1 0.2
+/* The F1-optimal threshold of a calibrated probability is about half the
+ * F1 it reaches (Lipton et al. 2014).  A label held out on a handful of
+ * stories can find a threshold near zero by luck, and then goes to
+ * stories of any kind: a threshold is kept at least this share of the
+ * label's held-out F1 (half the optimum), and labels the folds could not
+ * learn need a probability of 0.5. */
+#define THRESHOLD_FLOOR 0.25
 
 /* Refinement needs every document the counts hold: after training further
  * from a model, only plain naive Bayes weights are computed. */
@@ -316,6 +323,11 @@ static int calibrate_multi(const cd_trainer *t, compiled *full, const double *sc
                     top = p[i];
             l->threshold = top;
         }
+        /* A threshold the folds set low (a label they could not learn,
+         * or whose best F1 is low) would hand the label to stories of
+         * any kind: no label is given below this probability. */
+        if (l->threshold < THRESHOLD_FLOOR * f1 || f1 < FBR_MIN_F1)
+            l->threshold = fmax(l->threshold, f1 < FBR_MIN_F1 ? 0.5 : THRESHOLD_FLOOR * f1);
         as[nfit] = l->platt_a;
         bs[nfit] = l->platt_b;
         nfit++;

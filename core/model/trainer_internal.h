@@ -14,6 +14,9 @@
 
 /* Texts beyond this many are counted but not kept for calibration. */
 #define MAX_STORED_DOCS 200000
+/* A model given corrections is calibrated again once the stories added or
+ * replaced since its calibration are more than this share of them. */
+#define RECALIBRATE_SHARE 0.01
 /* Labels one training text may carry. */
 #define MAX_LABELS_PER_TEXT 64
 
@@ -30,8 +33,14 @@ typedef struct stored_docs {
     uint32_t *labels;       /* concatenated label ids */
     size_t labels_len, labels_cap;
     size_t *label_start;
+    uint32_t *id;           /* per doc: its id in the trainer's id vocabulary, or UINT32_MAX */
+    uint8_t *flags;         /* per doc: DOC_CORRECTION, DOC_DEAD */
+    size_t flags_cap, id_cap;
     size_t n, n_cap;
 } stored_docs;
+
+#define DOC_CORRECTION 1u   /* added to a trained model (MF_DOC_CORRECTION) */
+#define DOC_DEAD 2u         /* replaced by a later story of the same id */
 
 struct cd_trainer {
     cd_tok_opts tok;
@@ -54,6 +63,17 @@ struct cd_trainer {
     int failed;             /* out of memory while tokenizing */
     int any_multi;
     stored_docs docs;
+    cd_vocab ids;           /* story ids seen */
+    uint32_t *id_doc;       /* per id: the stored doc + 1, 0 for none */
+    size_t id_doc_cap;
+    int from_model;         /* made by cd_trainer_from_model: stories are corrections */
+    int dead;               /* some stored doc was replaced: recount before saving */
+    int keep_calibration;   /* the model's calibration still holds (see save) */
+    uint32_t uncalibrated;  /* stories added or replaced since the calibration */
+    uint32_t model_labels;  /* labels the model had */
+    int cv_picked;
+    uint32_t cv_nscores;
+    double cv_scores[10];
 };
 
 /* The counts as model arrays (nb.h), with the label names. */
