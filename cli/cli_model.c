@@ -52,17 +52,16 @@ static void print_text(const cd_model *m, const cd_model_info *i, const char *pa
     if (i->multilabel)
         printf("decision     %s\n", i->at_least_one ? "at least one label per story (--at-least-one)"
                                                      : "each label when likely enough (a story may get none)");
-    if (i->cv_picked) {
-        printf("chosen by    %u-fold cross-validation (kind auto); fold scores", i->cv_nscores);
+    if (i->cv_nscores) {
+        printf("folds        %s; held-out %s per fold", i->cv_picked
+                   ? "variant and smoothing chosen by cross-validation (kind auto)"
+                   : "the settings as given or preset", i->multilabel ? "(micro+macro F1)/2" : "accuracy");
         double mean = 0;
         for (uint32_t k = 0; k < i->cv_nscores; k++) {
             printf(" %.4f", i->cv_scores[k]);
             mean += i->cv_scores[k];
         }
-        if (i->cv_nscores)
-            printf(", mean %.4f (%s)", mean / i->cv_nscores,
-                   i->multilabel ? "mean of micro- and macro-F1" : "accuracy");
-        putchar('\n');
+        printf(", mean %.4f\n", mean / i->cv_nscores);
     }
     putchar('\n');
     printf("%-24s %10s %10s\n", "label", "documents", "threshold");

@@ -17,6 +17,8 @@
 /* A model given corrections is calibrated again once the stories added or
  * replaced since its calibration are more than this share of them. */
 #define RECALIBRATE_SHARE 0.01
+/* Fold scores a model records. */
+#define TR_MAX_FOLD_SCORES 10
 /* Labels one training text may carry. */
 #define MAX_LABELS_PER_TEXT 64
 
@@ -104,8 +106,20 @@ int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32
 
 /* Fit the probabilities and thresholds of full on held-out folds of the
  * stored texts; the folds' refinement starts from warm (the whole set's
- * dual point, or NULL). */
+ * dual point, or NULL).  fold_out (TR_MAX_FOLD_SCORES entries) gets each
+ * fold's score as the model decides (accuracy, or the mean of micro- and
+ * macro-F1), *nfold_out how many. */
 cd_status tr_calibrate(const cd_trainer *t, compiled *full, const double *warm,
+                       double *fold_out, uint32_t *nfold_out,
                        cd_progress_fn progress, void *ud, cd_error *err);
+
+/* The folds full's settings ask for, at most TR_MAX_FOLD_SCORES; 0 when
+ * there are too few texts to hold any out. */
+uint32_t tr_folds(const cd_trainer *t, const nb_params *P);
+
+/* Each fold's held-out accuracy of full's settings (single-label, naive
+ * Bayes without refinement), into out; returns the folds, 0 for none, -1
+ * when out of memory. */
+int tr_cv_accuracy(const cd_trainer *t, const compiled *full, double *out);
 
 #endif
