@@ -19,15 +19,19 @@ static void usage(FILE *out)
         "\"labels\" array, as for train), is keyed by its id.  Correcting a story again\n"
         "replaces the earlier correction: the model keeps its training stories, so\n"
         "the old answer is taken out, not added to.  The model is refitted as a\n"
-        "retrain on the same stories would fit it (the weights, the refinement);\n"
-        "its calibration (each label's sigmoid and threshold, fitted on held-out\n"
-        "folds) is fitted again once the stories added or replaced since the last\n"
-        "calibration are more than 1%% of them, or a label is new.  The file is\n"
-        "replaced atomically (a new file renamed over the old): a running 'copydesk\n"
-        "watch' picks it up.  'copydesk model info MODEL' shows the corrections a\n"
+        "retrain on the same stories would fit it (the weights, the refinement) and\n"
+        "written at once, with the calibration it had (each label's sigmoid and\n"
+        "threshold, fitted on held-out folds): the correction is live.  Then the\n"
+        "calibration is fitted again on the folds a retrain would use and the model\n"
+        "written a second time: it is then the retrained model (--fast stops after\n"
+        "the first write; the calibration is then fitted again once the stories\n"
+        "added or replaced since are more than 1%% of them, or a label is new).\n"
+        "Each write replaces the file atomically (a new file renamed over the old):\n"
+        "a running 'copydesk watch' picks it up.  'copydesk model info MODEL' shows the corrections a\n"
         "model holds.  'copydesk train --from MODEL -o MODEL' does the same.\n\n"
         "  -m, --model MODEL   the model to correct\n"
         "  -o, --output FILE   write the corrected model there instead of over MODEL\n"
+        "  --fast              write the corrected model once, keeping the calibration\n"
         "  --new-label         a label the model does not have is meant: add it\n"
         "                      (without it such a story is refused, with the model's\n"
         "                      labels listed: a mistyped label must not make a new one)\n"
@@ -48,18 +52,20 @@ int cli_learn(int argc, char **argv)
         { "model", required_argument, NULL, 'm' },
         { "output", required_argument, NULL, 'o' },
         { "new-label", no_argument, NULL, 'N' },
+        { "fast", no_argument, NULL, 'F' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *model = NULL, *output = NULL;
-    int new_label = 0, quiet = 0, c;
+    int new_label = 0, quiet = 0, fast = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'o': output = optarg; break;
         case 'N': new_label = 1; break;
+        case 'F': fast = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
@@ -75,7 +81,7 @@ int cli_learn(int argc, char **argv)
     }
     /* train --from MODEL -o OUTPUT [--new-label] [-q] -- STORIES... */
     int n = argc - optind;
-    char **av = calloc((size_t)n + 9, sizeof *av);
+    char **av = calloc((size_t)n + 10, sizeof *av);
     if (!av) {
         cli_error("learn", "out of memory");
         return CLI_USAGE;
@@ -88,6 +94,8 @@ int cli_learn(int argc, char **argv)
     av[k++] = (char *)(output ? output : model);
     if (new_label)
         av[k++] = "--new-label";
+    if (fast)
+        av[k++] = "--fast";
     if (quiet)
         av[k++] = "-q";
     av[k++] = "--";

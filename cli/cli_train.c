@@ -24,6 +24,10 @@ static void usage(FILE *out)
         "                      replaces the one of the same id, labels must be the\n"
         "                      model's; tokenizer and classifier options are the model's\n"
         "  --new-label         with --from: a label the model does not have is meant\n"
+        "  --fast              with --from: write the corrected model and stop; its\n"
+        "                      calibration is fitted again only once the stories added\n"
+        "                      or replaced since are more than 1%% of them (default:\n"
+        "                      then fitted again and the model written a second time)\n"
         "  -q, --quiet         no progress or summary on stderr\n"
         "  -h, --help          this help\n\n"
         CLI_TOK_HELP "\n" CLI_NB_HELP "\n"
@@ -32,7 +36,7 @@ static void usage(FILE *out)
 
 typedef struct train_args {
     const char *output, *from;
-    int quiet, new_label;
+    int quiet, new_label, fast;
     cd_tok_opts tok;
     cd_nb_opts nb;
 } train_args;
@@ -43,6 +47,7 @@ static int parse(int argc, char **argv, train_args *a)
         { "output", required_argument, NULL, 'o' },
         { "from", required_argument, NULL, 'f' },
         { "new-label", no_argument, NULL, 'N' },
+        { "fast", no_argument, NULL, 'F' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         CLI_TOK_LONGOPTS, CLI_NB_LONGOPTS,
@@ -56,6 +61,7 @@ static int parse(int argc, char **argv, train_args *a)
         case 'o': a->output = optarg; break;
         case 'f': a->from = optarg; break;
         case 'N': a->new_label = 1; break;
+        case 'F': a->fast = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -90,6 +96,8 @@ static int make_trainer(const train_args *a, cd_trainer **t)
         }
         cd_status st = cd_trainer_from_model(m, t, &err);
         cd_model_close(m);
+        if (!st)
+            cd_trainer_set_settle(*t, !a->fast);
         if (st) {
             cli_error("train", "%s", err.msg);
             return CLI_USAGE;

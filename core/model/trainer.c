@@ -944,7 +944,6 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
         st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
         t->uncalibrated = 0;
     }
-    free(warm);
     if (!st) {
         /* label names in the pool are not NUL-terminated: copy them */
         char **names = calloc(full.view.nlabels, sizeof *names);
@@ -967,6 +966,16 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
                 .term_hashes = t->vocab.hashes,
             };
             st = write_model(t, &src, path, err);
+            /* Settling: the corrected model is in place (the correction
+             * is live); now the calibration is fitted again on the folds
+             * a retrain would use and the model written once more, so
+             * that it is the retrained model, however small the batch. */
+            if (!st && keep && t->settle && t->uncalibrated > 0) {
+                st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
+                t->uncalibrated = 0;
+                if (!st)
+                    st = write_model(t, &src, path, err);
+            }
         } else {
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         }
@@ -974,6 +983,12 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
             free(names[c]);
         free(names);
     }
+    free(warm);
     compiled_free(&full);
     return st;
+}
+
+void cd_trainer_set_settle(cd_trainer *t, int settle)
+{
+    t->settle = settle != 0;
 }

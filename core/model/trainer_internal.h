@@ -70,7 +70,7 @@ struct cd_trainer {
     size_t id_doc_cap;
     int from_model;         /* made by cd_trainer_from_model: stories are corrections */
     int dead;               /* some stored doc was replaced: recount before saving */
-    int keep_calibration;   /* the model's calibration still holds (see save) */
+    int settle;             /* cd_trainer_set_settle */
     uint32_t uncalibrated;  /* stories added or replaced since the calibration */
     uint32_t model_labels;  /* labels the model had */
     int cv_picked;

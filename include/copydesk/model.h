@@ -115,6 +115,14 @@ typedef void (*cd_progress_fn)(const char *stage, double fraction, void *ud);
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err);
 
+/* A trainer made from a model keeps the model's calibration (each label's
+ * sigmoid and threshold, fitted on held-out folds) while the stories added
+ * or replaced since are at most 1% of them, and saves once.  With settle
+ * on, a save that kept the calibration then fits it again and writes the
+ * model a second time: the first file has the corrections at once, the
+ * second is what a retrain on the same stories makes. */
+void cd_trainer_set_settle(cd_trainer *t, int settle);
+
 void cd_trainer_free(cd_trainer *t);
 
 /* ---- the model file ---------------------------------------------------- */

@@ -26,6 +26,19 @@ ino1=$(stat -c %i "$T/m.cdm")
     fail "the model file is replaced" "same inode $ino0"
 ls "$T" | grep -q 'm.cdm.tmp' && fail "no temporary file left" "$(ls "$T")" || pass "no temporary file left"
 
+jq -c '.labels = ["business"]' "$T/c1.jsonl" >"$T/c2.jsonl"
+
+# --fast keeps the calibration (one correction in 240 stories is under
+# 1%), then a settling learn fits it again
+for k in 1 2 3 4; do jq -c ".id += \"~$k\"" "$FIX/mini/bbc-train.jsonl"; done >"$T/big.jsonl"
+cd_ train -q -o "$T/big.cdm" "$T/big.jsonl"
+run 0 "learn --fast" -- cd_ learn --fast -m "$T/big.cdm" "$T/c1.jsonl"
+run 0 "model info after learn --fast" -- cd_ model info --json "$T/big.cdm"
+jqtrue "the calibration waits" "$T/out" '.uncalibrated == 1 and .corrections == 1 and .docs == 241'
+run 0 "learn settles the calibration" -- cd_ learn -m "$T/big.cdm" "$T/c2.jsonl"
+run 0 "model info after a settling learn" -- cd_ model info --json "$T/big.cdm"
+jqtrue "the calibration is fitted again" "$T/out" '.uncalibrated == 0 and .corrections == 1 and .docs == 241'
+
 # the same story corrected again: the earlier answer is replaced, not added to
 jq -c '.labels = ["business"]' "$T/c1.jsonl" >"$T/c2.jsonl"
 run 0 "correct the same story again" -- cd_ learn -m "$T/m.cdm" "$T/c2.jsonl"
@@ -64,6 +77,7 @@ has "help: corrections by id" "$T/out" "keyed by its id"
 has "help: replacing" "$T/out" "replaces the earlier correction"
 has "help: --new-label" "$T/out" "--new-label"
 has "help: atomic" "$T/out" "atomically"
+has "help: --fast" "$T/out" "--fast"
 has "help: labels only when likely" "$T/out" "at-least-one"
 has "help: cross-validation" "$T/out" "cross-validation"
 has "help: cores" "$T/out" "every core"
