@@ -27,8 +27,9 @@ static void usage(FILE *out)
         "the first write; the calibration is then fitted again once the stories\n"
         "added or replaced since are more than 1%% of them, or a label is new).\n"
         "Each write replaces the file atomically (a new file renamed over the old):\n"
-        "a running 'copydesk watch' picks it up.  'copydesk model info MODEL' shows the corrections a\n"
-        "model holds.  'copydesk train --from MODEL -o MODEL' does the same.\n\n"
+        "a running 'copydesk watch' picks it up.  'copydesk model info MODEL' shows\n"
+        "the corrections a model holds.  'copydesk train --from MODEL -o MODEL' does\n"
+        "the same.\n\n"
         "  -m, --model MODEL   the model to correct\n"
         "  -o, --output FILE   write the corrected model there instead of over MODEL\n"
         "  --fast              write the corrected model once, keeping the calibration\n"
@@ -40,8 +41,9 @@ static void usage(FILE *out)
         "What a model decides (see 'Classifier' in the README): a multi-label model\n"
         "gives a story only the labels likely enough (possibly none; models trained\n"
         "with --at-least-one always give the nearest); kind auto chooses the variant\n"
-        "and smoothing by cross-validation ('model info' shows the choice and the\n"
-        "fold scores); training runs on every core.\n\n"
+        "and smoothing of single-label models by cross-validation (multi-label ones\n"
+        "keep the refined preset; 'model info' shows the choice and the folds'\n"
+        "scores); training runs on every core.\n\n"
         "A story with an unknown label, without labels, or unreadable is reported\n"
         "and skipped (exit status 1); the others are learned.\n");
 }
