@@ -19,8 +19,11 @@
  *   dual    min_a  1/2 |sum_d a_d y_d x_d|^2 + sum_d a_d y_d o_d
  *                  + sum_d a_d log a_d + (C - a_d) log(C - a_d),  0 < a_d < C
  *
- * with C = 1/lambda (refine.h) and the bias a feature of constant value B,
- * large enough that its pull towards zero is negligible.
+ * with C = 1/lambda (refine.h) and the bias a feature of constant value B.
+ * Each label's bias is first fitted for the scaled naive Bayes score alone
+ * (o_d includes it), so the solver's pull on what remains of the bias is
+ * small; a larger B would weigh every document on the bias and slow the
+ * descent down.
  *
  * The labels are independent, so the machine's cores take them in turn;
  * each label's result does not depend on which core solved it.
@@ -48,7 +51,7 @@ typedef struct problem {
     size_t *label_start;     /* label c's are [label_start[c], label_start[c+1]) */
     double *u;               /* nposts: the corrections found */
     double *bias;            /* L */
-    double *scale, *offset;  /* L: the naive Bayes score's sigmoid, fitted first */
+    double *scale, *offset;  /* L: the naive Bayes score's scale, and the bias fitted for it alone */
     pthread_mutex_t mu;
     uint32_t next;           /* the next label to solve */
     int failed;
