@@ -23,6 +23,7 @@ enum {
 
 int cli_train(int argc, char **argv);
 int cli_train_seeded(int argc, char **argv);   /* train --seeds */
+int cli_learn(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tokens(int argc, char **argv);

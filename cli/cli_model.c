@@ -13,8 +13,10 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: copydesk model info [--json] MODEL\n\n"
         "Describe a model file: format version, classifier and tokenizer settings,\n"
-        "training documents, vocabulary size, and each label with its training\n"
-        "documents and decision threshold.  The file is checked in full first.\n\n"
+        "training documents, vocabulary size, the corrections it holds (see 'copydesk\n"
+        "learn'), how it decides (multi-label: labels only when likely, or at least\n"
+        "one), what kind auto chose and the fold scores, and each label with its\n"
+        "training documents and decision threshold.  The file is checked in full first.\n\n"
         "  --json        one JSON object instead of text\n"
         "  -h, --help    this help\n");
 }
@@ -42,8 +44,26 @@ static void print_text(const cd_model *m, const cd_model_info *i, const char *pa
     printf("tokenizer    length %u-%u%s%s%s%s\n", i->tok.min_len, i->tok.max_len,
            i->tok.stopwords ? ", stop words removed" : "", i->tok.bigrams ? ", bigrams" : "",
            i->tok.stem ? ", stemmed" : "", i->tok.fold_numbers ? ", numbers folded" : "");
-    printf("documents    %llu\nvocabulary   %u terms\nlabels       %u\n\n",
+    printf("documents    %llu\nvocabulary   %u terms\nlabels       %u\n",
            (unsigned long long)i->docs, i->terms, i->labels);
+    printf("corrections  %llu (of %llu training stories kept; %llu added or replaced since the calibration)\n",
+           (unsigned long long)i->corrections, (unsigned long long)i->stories_kept,
+           (unsigned long long)i->uncalibrated);
+    if (i->multilabel)
+        printf("decision     %s\n", i->at_least_one ? "at least one label per story (--at-least-one)"
+                                                     : "each label when likely enough (a story may get none)");
+    if (i->cv_nscores) {
+        printf("folds        %s; held-out %s per fold", i->cv_picked
+                   ? "variant and smoothing chosen by cross-validation (kind auto)"
+                   : "the settings as given or preset", i->multilabel ? "(micro+macro F1)/2" : "accuracy");
+        double mean = 0;
+        for (uint32_t k = 0; k < i->cv_nscores; k++) {
+            printf(" %.4f", i->cv_scores[k]);
+            mean += i->cv_scores[k];
+        }
+        printf(", mean %.4f\n", mean / i->cv_nscores);
+    }
+    putchar('\n');
     printf("%-24s %10s %10s\n", "label", "documents", "threshold");
     for (uint32_t c = 0; c < i->labels; c++) {
         printf("%-24s %10llu", cd_model_label(m, c), (unsigned long long)cd_model_label_docs(m, c));
@@ -58,14 +78,22 @@ static void print_json(const cd_model *m, const cd_model_info *i)
     printf("{\"format_version\":%u,\"bytes\":%llu,\"kind\":\"%s\",\"multilabel\":%s,\"refined\":%s,\"alpha\":%g,\"alpha_rest\":%g,\"min_df\":%u,"
            "\"log_tf\":%s,\"idf\":%s,\"length_norm\":%s,\"weight_norm\":%s,"
            "\"tokenizer\":{\"min_len\":%u,\"max_len\":%u,\"stopwords\":%s,\"bigrams\":%s,"
-           "\"stem\":%s,\"fold_numbers\":%s},\"docs\":%llu,\"terms\":%u,\"labels\":[",
+           "\"stem\":%s,\"fold_numbers\":%s},\"docs\":%llu,\"terms\":%u,"
+           "\"stories_kept\":%llu,\"corrections\":%llu,\"uncalibrated\":%llu,\"at_least_one\":%s,"
+           "\"cv_picked\":%s,\"cv_scores\":[",
            i->format_version, (unsigned long long)i->file_bytes, kind_name(i->nb.kind),
            i->multilabel ? "true" : "false", i->refined ? "true" : "false", i->nb.alpha,
            i->nb.alpha_rest, i->nb.min_df, i->nb.log_tf ? "true" : "false", i->nb.idf ? "true" : "false",
            i->nb.length_norm ? "true" : "false", i->nb.weight_norm ? "true" : "false",
            i->tok.min_len, i->tok.max_len, i->tok.stopwords ? "true" : "false",
            i->tok.bigrams ? "true" : "false", i->tok.stem ? "true" : "false",
-           i->tok.fold_numbers ? "true" : "false", (unsigned long long)i->docs, i->terms);
+           i->tok.fold_numbers ? "true" : "false", (unsigned long long)i->docs, i->terms,
+           (unsigned long long)i->stories_kept, (unsigned long long)i->corrections,
+           (unsigned long long)i->uncalibrated, i->at_least_one ? "true" : "false",
+           i->cv_picked ? "true" : "false");
+    for (uint32_t k = 0; k < i->cv_nscores; k++)
+        printf("%s%.6g", k ? "," : "", i->cv_scores[k]);
+    fputs("],\"labels\":[", stdout);
     for (uint32_t c = 0; c < i->labels; c++) {
         const char *name = cd_model_label(m, c);
         fputs(c ? ",{\"label\":" : "{\"label\":", stdout);

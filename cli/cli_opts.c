@@ -95,6 +95,7 @@ int cli_nb_option(const char *cmd, int opt, const char *arg, cd_nb_opts *nb)
     case OPT_NO_IDF: nb->idf = 0; nb->pinned |= CD_NB_PIN_IDF; return 1;
     case OPT_NO_LENGTH_NORM: nb->length_norm = 0; nb->pinned |= CD_NB_PIN_LENGTH_NORM; return 1;
     case OPT_NO_WEIGHT_NORM: nb->weight_norm = 0; nb->pinned |= CD_NB_PIN_WEIGHT_NORM; return 1;
+    case OPT_AT_LEAST_ONE: nb->at_least_one = 1; return 1;
     case OPT_FOLDS: {
         long k = cli_parse_count(arg);
         if (k < 0 || k > 100) {

@@ -14,6 +14,7 @@ enum {
     OPT_FOLD_NUMBERS,
     OPT_KIND, OPT_LABELS, OPT_ALPHA, OPT_NO_LOG_TF, OPT_NO_IDF, OPT_NO_LENGTH_NORM,
     OPT_NO_WEIGHT_NORM, OPT_FOLDS, OPT_ALPHA_REST, OPT_MIN_DF, OPT_REFINE,
+    OPT_AT_LEAST_ONE,
     OPT_FIRST_FREE
 };
 
@@ -36,7 +37,8 @@ enum {
     { "folds", required_argument, NULL, OPT_FOLDS }, \
     { "alpha-rest", required_argument, NULL, OPT_ALPHA_REST }, \
     { "min-df", required_argument, NULL, OPT_MIN_DF }, \
-    { "refine", required_argument, NULL, OPT_REFINE }
+    { "refine", required_argument, NULL, OPT_REFINE }, \
+    { "at-least-one", no_argument, NULL, OPT_AT_LEAST_ONE }
 
 #define CLI_TOK_HELP \
     "tokenizer:\n" \
@@ -61,14 +63,16 @@ enum {
     "                      complement models (default 0.3)\n" \
     "  --min-df N          ignore terms in fewer than N training stories (default 3;\n" \
     "                      1 for single-label data with kind auto)\n" \
-    "  --refine N          multi-label complement models: N iterations of logistic\n" \
-    "                      refinement of the weights, 0 for plain naive Bayes\n" \
-    "                      (default 60)\n" \
+    "  --refine N          multi-label complement models: logistic refinement of\n" \
+    "                      the weights, solved to convergence in at most N passes,\n" \
+    "                      0 for plain naive Bayes (default 60)\n" \
     "  --no-log-tf         raw term frequencies instead of log(1 + tf)\n" \
     "  --no-idf            no inverse document frequency weighting\n" \
     "  --no-length-norm    no length normalization of documents\n" \
     "  --no-weight-norm    no normalization of each label's weights\n" \
-    "  --folds K           folds used to calibrate the model (default 5)\n"
+    "  --folds K           folds used to calibrate the model (default 5)\n" \
+    "  --at-least-one      multi-label: give every story its nearest label even\n" \
+    "                      when none is likely (default: a story may get none)\n"
 
 /* Apply one shared option.  Returns 1 when opt was one of them, 0 when not,
  * -1 when its value is invalid (the message is printed, naming cmd). */

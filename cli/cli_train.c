@@ -19,10 +19,15 @@ static void usage(FILE *out)
         "files inside (corpus/trade/*.txt).  INPUT may be a file, a folder, - for\n"
         "standard input, or an http(s) URL.\n\n"
         "  -o, --output MODEL  the model file to write (replaced atomically)\n"
-        "  --from MODEL        start from this model's counts and settings and add the\n"
-        "                      new stories to them (incremental training; MODEL may be\n"
-        "                      the output); tokenizer and classifier options are then\n"
-        "                      the model's\n"
+        "  --from MODEL        add the stories to this model as corrections, as\n"
+        "                      'copydesk learn' does (MODEL may be the output): a story\n"
+        "                      replaces the one of the same id, labels must be the\n"
+        "                      model's; tokenizer and classifier options are the model's\n"
+        "  --new-label         with --from: a label the model does not have is meant\n"
+        "  --fast              with --from: write the corrected model and stop; its\n"
+        "                      calibration is fitted again only once the stories added\n"
+        "                      or replaced since are more than 1%% of them (default:\n"
+        "                      then fitted again and the model written a second time)\n"
         "  --labels-from subjects\n"
         "                      take the gold labels from the stories' IPTC ninjs\n"
         "                      subjects (medtop:CODE for a Media Topic) instead of\n"
@@ -37,7 +42,7 @@ static void usage(FILE *out)
 
 typedef struct train_args {
     const char *output, *from;
-    int quiet;
+    int quiet, new_label, fast;
     int subjects;       /* --labels-from subjects */
     cd_tok_opts tok;
     cd_nb_opts nb;
@@ -60,6 +65,8 @@ static int parse(int argc, char **argv, train_args *a)
         { "output", required_argument, NULL, 'o' },
         { "labels-from", required_argument, NULL, OPT_LABELS_FROM },
         { "from", required_argument, NULL, 'f' },
+        { "new-label", no_argument, NULL, 'N' },
+        { "fast", no_argument, NULL, 'F' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         CLI_TOK_LONGOPTS, CLI_NB_LONGOPTS,
@@ -72,6 +79,8 @@ static int parse(int argc, char **argv, train_args *a)
         switch (c) {
         case 'o': a->output = optarg; break;
         case 'f': a->from = optarg; break;
+        case 'N': a->new_label = 1; break;
+        case 'F': a->fast = 1; break;
         case 'q': a->quiet = 1; break;
         case OPT_LABELS_FROM:
             if ((a->subjects = labels_from(optarg)) < 0)
@@ -110,6 +119,8 @@ static int make_trainer(const train_args *a, cd_trainer **t)
         }
         cd_status st = cd_trainer_from_model(m, t, &err);
         cd_model_close(m);
+        if (!st)
+            cd_trainer_set_settle(*t, !a->fast);
         if (st) {
             cli_error("train", "%s", err.msg);
             return CLI_USAGE;
@@ -123,9 +134,10 @@ static int make_trainer(const train_args *a, cd_trainer **t)
     return CLI_OK;
 }
 
-/* Feed every story of the inputs to the trainer; returns the exit status so far. */
-static int feed(cd_trainer *t, char **inputs, int n, int subjects, cli_progress *prog,
-                size_t *stories)
+/* Feed every story of the inputs to the trainer, keyed by id; returns the
+ * exit status so far.  subjects: the gold labels are the ninjs subjects. */
+static int feed(cd_trainer *t, char **inputs, int n, int subjects, unsigned flags,
+                cli_progress *prog, size_t *stories, size_t *replaced)
 {
     cd_error err;
     cd_reader *r;
@@ -155,11 +167,20 @@ static int feed(cd_trainer *t, char **inputs, int n, int subjects, cli_progress 
         } else {
             size_t len;
             char *text = cd_story_text(&s, &len);
-            if (!text || cd_trainer_add(t, text, len, (const char *const *)s.labels, s.nlabels, &err)) {
-                cli_error("train", "%s: %s", s.source, text ? err.msg : "out of memory");
+            int rep = 0;
+            cd_status st = text ? cd_trainer_add_story(t, s.id, text, len, (const char *const *)s.labels,
+                                                       s.nlabels, flags, &rep, &err)
+                                : CD_ERR_NOMEM;
+            if (st) {
+                cli_progress_done(prog);
+                cli_error("train", "%s: story '%s': %s%s, skipped", s.source, s.id,
+                          text ? err.msg : "out of memory",
+                          st == CD_ERR_ARG && strstr(err.msg, "is not one of the model's")
+                              ? " (--new-label adds it)" : "");
                 status = CLI_PARTIAL;
             } else {
                 (*stories)++;
+                *replaced += (size_t)rep;
                 bytes += len;
             }
             free(text);
@@ -187,13 +208,22 @@ int cli_train(int argc, char **argv)
         return rc;
     cli_progress prog;
     cli_progress_init(&prog, a.quiet);
-    size_t stories = 0;
-    int status = feed(t, argv + optind, argc - optind, a.subjects, &prog, &stories);
+    size_t stories = 0, replaced = 0;
+    int status = feed(t, argv + optind, argc - optind, a.subjects,
+                      a.new_label ? CD_ADD_NEW_LABELS : 0, &prog, &stories, &replaced);
     if (status == CLI_USAGE) {
         cd_trainer_free(t);
         return status;
     }
     cd_error err;
+    if (a.from && stories == 0 && !strcmp(a.from, a.output)) {
+        /* nothing learned: the model stays as it is */
+        cli_progress_done(&prog);
+        cd_trainer_free(t);
+        if (!a.quiet)
+            fprintf(stderr, "copydesk: train: %s: no story added, the model is unchanged\n", a.output);
+        return status == CLI_OK ? CLI_PARTIAL : status;
+    }
     if (cd_trainer_save(t, a.output, cli_progress_stage, &prog, &err)) {
         cli_progress_done(&prog);
         cli_error("train", "%s", err.msg);
@@ -207,9 +237,10 @@ int cli_train(int argc, char **argv)
         if (cd_model_open(a.output, &m, &err) == CD_OK) {
             cd_model_info info;
             cd_model_get_info(m, &info);
-            fprintf(stderr, "copydesk: train: %s: %zu stories added (%llu in all), %u labels, "
-                            "%u terms, %s, %.2f s\n",
-                    a.output, stories, (unsigned long long)info.docs, info.labels, info.terms,
+            fprintf(stderr, "copydesk: train: %s: %zu stories added (%zu replacing a story of the same id; "
+                            "%llu in all, %llu of them corrections), %u labels, %u terms, %s, %.2f s\n",
+                    a.output, stories, replaced, (unsigned long long)info.docs,
+                    (unsigned long long)info.corrections, info.labels, info.terms,
                     info.multilabel ? "multi-label" : "single-label", cli_progress_elapsed(&prog));
             cd_model_close(m);
         }

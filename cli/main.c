@@ -21,6 +21,7 @@ static const command commands[] = {
     { "serve", cli_serve, "serve the desk over HTTP: classify, route, desk, metrics" },
     { "check", cli_check, "validate a desk configuration and run its expect cases" },
     { "train", cli_train, "train a model from labelled stories" },
+    { "learn", cli_learn, "add editors' corrections to a model (by story id)" },
     { "classify", cli_classify, "print the labels of each story as JSON lines" },
     { "eval", cli_eval, "measure a model's accuracy on labelled stories" },
     { "tokens", cli_tokens, "show how text is tokenized" },

@@ -22,6 +22,13 @@
 /* A label whose best held-out F1 is lower than this is assigned only to
  * texts that score above every held-out text. */
 #define FBR_MIN_F1 0.2
+/* The F1-optimal threshold of a calibrated probability is about half the
+ * F1 it reaches (Lipton et al. 2014).  A label held out on a handful of
+ * stories can find a threshold near zero by luck, and then goes to
+ * stories of any kind: a threshold is kept at least this share of the
+ * label's held-out F1 (half the optimum), and labels the folds could not
+ * learn need a probability of 0.5. */
+#define THRESHOLD_FLOOR 0.25
 
 /* Refinement needs every document the counts hold: after training further
  * from a model, only plain naive Bayes weights are computed. */
@@ -35,12 +42,14 @@ typedef struct refine_set {
     refine_doc *docs;
     uint32_t *terms;
     double *f;
+    uint32_t *index;         /* the stored text of each document */
     size_t n;
 } refine_set;
 
 static void refine_set_free(refine_set *r)
 {
     free(r->docs);
+    free(r->index);
     free(r->terms);
     free(r->f);
 }
@@ -55,7 +64,8 @@ static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_
     r->docs = malloc(sizeof *r->docs * (d->n + 1));
     r->terms = malloc(sizeof *r->terms * (d->len + 1));
     r->f = malloc(sizeof *r->f * (d->len + 1));
-    if (!r->docs || !r->terms || !r->f)
+    r->index = malloc(sizeof *r->index * (d->n + 1));
+    if (!r->docs || !r->terms || !r->f || !r->index)
         return -1;
     size_t at = 0;
     for (size_t i = 0; i < d->n; i++) {
@@ -63,6 +73,7 @@ static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_
             continue;
         nb_doc doc = { d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i] };
         nb_features(v, &doc, r->f + at);
+        r->index[r->n] = (uint32_t)i;
         refine_doc *rd = &r->docs[r->n++];
         rd->terms = r->terms + at;
         rd->f = r->f + at;
@@ -81,12 +92,16 @@ static int refine_set_build(const cd_trainer *t, const nb_view *v, const uint32_
     return 0;
 }
 
-int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip)
+int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip,
+                   const double *warm_in, double *warm_out, cd_progress_fn progress,
+                   const char *stage, void *ud)
 {
     refine_set r;
     int rc = refine_set_build(t, v, fold, skip, &r);
-    if (!rc)
-        rc = nb_refine(v, r.docs, r.n, (int)v->params->nb.refine);
+    if (!rc) {
+        refine_warm w = { warm_in, r.index, t->docs.n, warm_out };
+        rc = nb_refine_warm(v, r.docs, r.n, (int)v->params->nb.refine, &w, progress, stage, ud);
+    }
     refine_set_free(&r);
     return rc;
 }
@@ -187,31 +202,60 @@ static void cv_score_doc(const cd_trainer *t, cv_work *w, size_t i, double *scor
 
 /* Fold of each stored document, stratified by its first label: the
  * documents of each label are dealt to the folds in turn, so that every
- * fold sees every label in proportion, whatever the order of the input. */
+ * fold sees every label in proportion.  They are dealt in the order of a
+ * hash of their ids, from a fold chosen by a hash of the label's name:
+ * the folds depend on which stories there are, not on the order they came
+ * in, so a model given corrections is calibrated on the folds a retrain on
+ * the same stories would use. */
+typedef struct fold_key {
+    uint64_t key;
+    uint32_t label;
+    uint32_t doc;
+} fold_key;
+
+static int by_label_key(const void *a, const void *b)
+{
+    const fold_key *x = a, *y = b;
+    if (x->label != y->label)
+        return x->label < y->label ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
 static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
 {
+    (void)L;
     const stored_docs *d = &t->docs;
     uint32_t *fold = malloc(sizeof *fold * (d->n + 1));
-    uint32_t *next = calloc(L ? L : 1, sizeof *next);
-    if (!fold || !next) {
+    fold_key *keys = malloc(sizeof *keys * (d->n + 1));
+    if (!fold || !keys) {
         free(fold);
-        free(next);
+        free(keys);
         return NULL;
     }
-    for (uint32_t c = 0; c < L; c++)
-        next[c] = c % K;  /* labels start on different folds */
     for (size_t i = 0; i < d->n; i++) {
-        uint32_t c = d->labels[d->label_start[i]];
-        fold[i] = next[c];
-        next[c] = (next[c] + 1) % K;
+        keys[i].label = d->labels[d->label_start[i]];
+        keys[i].doc = (uint32_t)i;
+        /* a story without an id keeps its place in the input */
+        keys[i].key = d->id && d->id[i] != UINT32_MAX ? t->ids.hashes[d->id[i]]
+                                                      : 0x9e3779b97f4a7c15ull * (i + 1);
     }
-    free(next);
+    qsort(keys, d->n, sizeof *keys, by_label_key);
+    uint32_t next = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (i == 0 || keys[i].label != keys[i - 1].label)
+            next = (uint32_t)(t->label_vocab.hashes[keys[i].label] % K);  /* labels start on different folds */
+        fold[keys[i].doc] = next;
+        next = (next + 1) % K;
+    }
+    free(keys);
     return fold;
 }
 
 /* Held-out scores of every stored document (rows of nlabels). */
 static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
-                          cd_progress_fn progress, void *ud)
+                          const double *warm, cd_progress_fn progress, void *ud)
 {
     const stored_docs *d = &t->docs;
     size_t max_terms = 0;
@@ -235,7 +279,8 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
             if (fold[i] == k)
                 subtract_doc(t, &w.view, &w.params, i, w.f);
         nb_compute_weights(&w.view);
-        if (tr_refining(t, &w.params) && tr_refine_view(t, &w.view, fold, k)) {
+        if (tr_refining(t, &w.params) &&
+            tr_refine_view(t, &w.view, fold, k, warm, NULL, NULL, NULL, NULL)) {
             cv_work_free(&w);
             free(fold);
             return -1;
@@ -307,6 +352,11 @@ static int calibrate_multi(const cd_trainer *t, compiled *full, const double *sc
                     top = p[i];
             l->threshold = top;
         }
+        /* A threshold the folds set low (a label they could not learn,
+         * or whose best F1 is low) would hand the label to stories of
+         * any kind: no label is given below this probability. */
+        if (l->threshold < THRESHOLD_FLOOR * f1 || f1 < FBR_MIN_F1)
+            l->threshold = fmax(l->threshold, f1 < FBR_MIN_F1 ? 0.5 : THRESHOLD_FLOOR * f1);
         as[nfit] = l->platt_a;
         bs[nfit] = l->platt_b;
         nfit++;
@@ -350,10 +400,98 @@ static void calibrate_defaults(compiled *full)
     }
 }
 
-cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progress,
-                           void *ud, cd_error *err)
+/* The score of each fold's held-out texts, as the model decides: the
+ * accuracy of the most probable label (single-label), or the mean of
+ * micro- and macro-F1 of the labels chosen (multi-label, with the fitted
+ * sigmoids and thresholds; macro over the labels the fold has or gives). */
+static int fold_scores(const cd_trainer *t, const compiled *full, const double *scores,
+                       uint32_t K, double *out)
+{
+    const stored_docs *d = &t->docs;
+    uint32_t L = full->view.nlabels;
+    uint32_t *fold = assign_folds(t, K, L);
+    double *tp = calloc((size_t)L * 3 + 1, sizeof *tp);
+    if (!fold || !tp) {
+        free(fold);
+        free(tp);
+        return -1;
+    }
+    double *fp = tp + L, *fn = tp + 2 * L;
+    for (uint32_t k = 0; k < K; k++) {
+        memset(tp, 0, sizeof *tp * 3 * L);
+        double right = 0, seen = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            if (fold[i] != k)
+                continue;
+            const double *s = scores + i * L;
+            seen++;
+            if (!full->params.multilabel) {
+                uint32_t best = 0;
+                for (uint32_t c = 1; c < L; c++)
+                    if (s[c] > s[best])
+                        best = c;
+                right += best == d->labels[d->label_start[i]];
+                continue;
+            }
+            for (uint32_t c = 0; c < L; c++) {
+                const nb_label *l = &full->view.labels[c];
+                int y = 0;
+                for (size_t j = d->label_start[i]; j < d->label_start[i + 1]; j++)
+                    y |= d->labels[j] == c;
+                int chosen = 1 / (1 + exp(-(l->platt_a * s[c] + l->platt_b))) >= l->threshold;
+                tp[c] += y && chosen;
+                fp[c] += !y && chosen;
+                fn[c] += y && !chosen;
+            }
+        }
+        if (!full->params.multilabel) {
+            out[k] = seen ? right / seen : 0;
+            continue;
+        }
+        double TP = 0, FP = 0, FN = 0, macro = 0, nl = 0;
+        for (uint32_t c = 0; c < L; c++) {
+            TP += tp[c]; FP += fp[c]; FN += fn[c];
+            if (tp[c] + fp[c] + fn[c] > 0) {
+                macro += 2 * tp[c] / (2 * tp[c] + fp[c] + fn[c]);
+                nl++;
+            }
+        }
+        double micro = TP + FP + FN > 0 ? 2 * TP / (2 * TP + FP + FN) : 0;
+        out[k] = (micro + (nl ? macro / nl : 0)) / 2;
+    }
+    free(fold);
+    free(tp);
+    return 0;
+}
+
+uint32_t tr_folds(const cd_trainer *t, const nb_params *P)
+{
+    uint32_t K = P->nb.cv_folds;
+    if (K > t->docs.n)
+        K = (uint32_t)t->docs.n;
+    if (K > TR_MAX_FOLD_SCORES)
+        K = TR_MAX_FOLD_SCORES;
+    return K < 2 ? 0 : K;
+}
+
+int tr_cv_accuracy(const cd_trainer *t, const compiled *full, double *out)
+{
+    uint32_t K = tr_folds(t, &full->params), L = full->view.nlabels;
+    if (!K)
+        return 0;
+    double *scores = malloc(sizeof *scores * (t->docs.n ? t->docs.n : 1) * L);
+    int rc = !scores || cross_validate(t, full, K, scores, NULL, NULL, NULL) ||
+             fold_scores(t, full, scores, K, out);
+    free(scores);
+    return rc ? -1 : (int)K;
+}
+
+cd_status tr_calibrate(const cd_trainer *t, compiled *full, const double *warm,
+                       double *fold_out, uint32_t *nfold_out,
+                       cd_progress_fn progress, void *ud, cd_error *err)
 {
     calibrate_defaults(full);
+    *nfold_out = 0;
     uint32_t K = full->params.nb.cv_folds;
     if (K > t->docs.n)
         K = (uint32_t)t->docs.n;
@@ -361,12 +499,16 @@ cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progr
         return CD_OK;  /* too few texts to hold any out: defaults stay */
     uint32_t L = full->view.nlabels;
     double *scores = malloc(sizeof *scores * t->docs.n * L);
-    if (!scores || cross_validate(t, full, K, scores, progress, ud)) {
+    if (!scores || cross_validate(t, full, K, scores, warm, progress, ud)) {
         free(scores);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory while calibrating");
     }
     int rc = full->params.multilabel ? calibrate_multi(t, full, scores)
                                      : calibrate_single(t, full, scores);
+    if (!rc && K <= TR_MAX_FOLD_SCORES) {
+        rc = fold_scores(t, full, scores, K, fold_out);
+        *nfold_out = K;
+    }
     free(scores);
     return rc ? cd_error_set(err, CD_ERR_NOMEM, "out of memory while calibrating") : CD_OK;
 }

@@ -266,8 +266,11 @@ cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *s
         if (gap > best_gap)
             best = i;
     }
-    if (!any)
-        c->by_label[best].chosen = 1;  /* a story always gets at least one label */
+    /* A single-label model names its most probable label; a multi-label
+     * one only the labels likely enough, unless trained to always give
+     * one (the nearest to its threshold). */
+    if (!any && (!v->params->multilabel || v->params->nb.at_least_one))
+        c->by_label[best].chosen = 1;
     sort_scores(c->by_label, c->out, c->keys, c->keys + L, L, c->top);
     *scores = c->out;
     *n = L;

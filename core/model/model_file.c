@@ -69,6 +69,49 @@ static void fill_settings(mf_settings *s, const mf_source *src, uint32_t slots)
     s->nterms = src->view->nterms;
     s->nposts = src->view->nposts;
     s->hash_slots = slots;
+    s->at_least_one = src->at_least_one;
+    s->ndocs = (uint32_t)src->ndocs;
+    uint32_t corr = 0;
+    for (size_t i = 0; i < src->ndocs; i++)
+        corr += (src->doc_flags[i] & MF_DOC_CORRECTION) != 0;
+    s->corrections = corr;
+    s->uncalibrated = src->uncalibrated;
+    s->cv_picked = src->cv_picked;
+    s->cv_nscores = src->cv_nscores > MF_MAX_FOLD_SCORES ? MF_MAX_FOLD_SCORES : src->cv_nscores;
+    for (uint32_t k = 0; k < s->cv_nscores; k++)
+        s->cv_scores[k] = src->cv_scores[k];
+}
+
+/* The training stories into DOCS, DOC_TERMS, DOC_LABELS, DOC_IDS, with
+ * the view's term ids turned into the file's (file_id). */
+static void write_docs(char *buf, const mf_header *h, const mf_source *src, const uint32_t *file_id)
+{
+    mf_doc *docs = (mf_doc *)(buf + h->sections[MF_DOCS].offset);
+    uint32_t *pairs = (uint32_t *)(buf + h->sections[MF_DOC_TERMS].offset);
+    uint32_t *labels = (uint32_t *)(buf + h->sections[MF_DOC_LABELS].offset);
+    char *ids = buf + h->sections[MF_DOC_IDS].offset;
+    uint64_t at = 0;
+    uint32_t lat = 0, iat = 0;
+    for (size_t i = 0; i < src->ndocs; i++) {
+        mf_doc *D = &docs[i];
+        D->term_off = at;
+        D->nterms = (uint32_t)(src->doc_start[i + 1] - src->doc_start[i]);
+        for (size_t j = src->doc_start[i]; j < src->doc_start[i + 1]; j++) {
+            pairs[2 * at] = file_id[src->doc_terms[j]];
+            pairs[2 * at + 1] = src->doc_tf[j];
+            at++;
+        }
+        D->label_off = lat;
+        D->nlabels = (uint32_t)(src->label_start[i + 1] - src->label_start[i]);
+        for (size_t j = src->label_start[i]; j < src->label_start[i + 1]; j++)
+            labels[lat++] = src->doc_labels[j];
+        D->id_off = iat;
+        D->id_len = src->id_lens[i];
+        if (D->id_len)
+            memcpy(ids + iat, src->id_names[i], D->id_len);
+        iat += D->id_len;
+        D->flags = src->doc_flags[i] & MF_DOC_CORRECTION;
+    }
 }
 
 /* The file's term t is the view's term order[t]. */
@@ -193,6 +236,13 @@ cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err)
     size_t label_names_len = 0;
     for (uint32_t c = 0; c < v->nlabels; c++)
         label_names_len += strlen(src->label_names[c]);
+    uint64_t id_bytes = 0;
+    for (size_t i = 0; i < src->ndocs; i++)
+        id_bytes += src->id_lens[i];
+    uint64_t npairs = src->ndocs ? src->doc_start[src->ndocs] : 0;
+    uint64_t nlab = src->ndocs ? src->label_start[src->ndocs] : 0;
+    if (src->ndocs > UINT32_MAX || id_bytes > UINT32_MAX || nlab > UINT32_MAX)
+        return cd_error_set(err, CD_ERR_LIMIT, "%s: too many training stories to keep in a model", path);
 
     uint64_t sizes[MF_NSECTIONS] = {
         [MF_SETTINGS] = sizeof(mf_settings),
@@ -203,6 +253,10 @@ cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err)
         [MF_TERM_NAMES] = term_names_len,
         [MF_POSTS] = (uint64_t)v->nposts * sizeof(nb_post),
         [MF_HASH] = (uint64_t)slots * sizeof(uint32_t),
+        [MF_DOCS] = (uint64_t)src->ndocs * sizeof(mf_doc),
+        [MF_DOC_TERMS] = npairs * 2 * sizeof(uint32_t),
+        [MF_DOC_LABELS] = nlab * sizeof(uint32_t),
+        [MF_DOC_IDS] = id_bytes,
     };
     mf_header h;
     memset(&h, 0, sizeof h);
@@ -242,6 +296,18 @@ cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err)
     offs[v->nlabels] = at;
     write_terms(buf, &h, src, order);
     fill_hash((uint32_t *)(buf + h.sections[MF_HASH].offset), slots, src, order);
+    if (src->ndocs) {
+        uint32_t *file_id = malloc(sizeof *file_id * (v->nterms ? v->nterms : 1));
+        if (!file_id) {
+            free(order);
+            free(buf);
+            return cd_error_set(err, CD_ERR_NOMEM, "%s: out of memory", path);
+        }
+        for (uint32_t t = 0; t < v->nterms; t++)
+            file_id[order[t]] = t;
+        write_docs(buf, &h, src, file_id);
+        free(file_id);
+    }
     free(order);
     memcpy(buf, &h, sizeof h);
     h.checksum = XXH3_64bits(buf + MF_CHECKED_FROM, off - MF_CHECKED_FROM);
@@ -323,8 +389,16 @@ static cd_status check_settings(const char *name, const mf_settings *s, const mf
         sec[MF_LABEL_OFFS].size != ((uint64_t)s->nlabels + 1) * 4 ||
         sec[MF_TERMS].size != (uint64_t)s->nterms * sizeof(nb_term) ||
         sec[MF_POSTS].size != (uint64_t)s->nposts * sizeof(nb_post) ||
-        sec[MF_HASH].size != (uint64_t)s->hash_slots * 4)
+        sec[MF_HASH].size != (uint64_t)s->hash_slots * 4 ||
+        sec[MF_DOCS].size != (uint64_t)s->ndocs * sizeof(mf_doc) ||
+        sec[MF_DOC_TERMS].size % 8 || sec[MF_DOC_LABELS].size % 4)
         return CORRUPT("section sizes");
+    if (s->corrections > s->ndocs || s->at_least_one > 1 || s->cv_picked > 1 ||
+        s->cv_nscores > MF_MAX_FOLD_SCORES)
+        return CORRUPT("classifier settings");
+    for (uint32_t k = 0; k < s->cv_nscores; k++)
+        if (!isfinite(s->cv_scores[k]))
+            return CORRUPT("classifier settings");
     return CD_OK;
 }
 
@@ -364,6 +438,24 @@ static cd_status check_arrays(const char *name, const cd_model *m, const mf_head
     }
     if (!empty)
         return CORRUPT("hash table full");
+    uint64_t npairs = h->sections[MF_DOC_TERMS].size / 8;
+    uint64_t nlab = h->sections[MF_DOC_LABELS].size / 4;
+    uint64_t id_bytes = h->sections[MF_DOC_IDS].size;
+    for (uint32_t i = 0; i < m->ndocs; i++) {
+        const mf_doc *D = &m->docs[i];
+        if (D->term_off > npairs || D->nterms > npairs - D->term_off ||
+            D->label_off > nlab || D->nlabels > nlab - D->label_off || D->nlabels == 0 ||
+            D->id_off > id_bytes || D->id_len > id_bytes - D->id_off || D->flags > MF_DOC_CORRECTION)
+            return CORRUPT("training stories");
+        for (uint32_t j = 0; j < D->nterms; j++) {
+            const uint32_t *p = m->doc_terms + 2 * (D->term_off + j);
+            if (p[0] >= v->nterms || p[1] == 0)
+                return CORRUPT("training stories");
+        }
+        for (uint32_t j = 0; j < D->nlabels; j++)
+            if (m->doc_labels[D->label_off + j] >= v->nlabels)
+                return CORRUPT("training stories");
+    }
     return CD_OK;
 }
 
@@ -510,6 +602,7 @@ static void decode_settings(cd_model *m, const mf_settings *s)
     P->nb.length_norm = s->length_norm;
     P->nb.weight_norm = s->weight_norm;
     P->nb.cv_folds = s->cv_folds;
+    P->nb.at_least_one = (uint8_t)s->at_least_one;
     P->multilabel = (int)s->multilabel;
     P->docs = s->docs;
     P->mass = s->mass;
@@ -566,6 +659,17 @@ static cd_status attach(cd_model *m, const char *name, cd_error *err)
     m->term_names = (const char *)(b + h.sections[MF_TERM_NAMES].offset);
     m->hash = (const uint32_t *)(b + h.sections[MF_HASH].offset);
     m->hash_mask = s.hash_slots - 1;
+    m->docs = (const mf_doc *)(b + h.sections[MF_DOCS].offset);
+    m->ndocs = s.ndocs;
+    m->doc_terms = (const uint32_t *)(b + h.sections[MF_DOC_TERMS].offset);
+    m->doc_labels = (const uint32_t *)(b + h.sections[MF_DOC_LABELS].offset);
+    m->doc_ids = (const char *)(b + h.sections[MF_DOC_IDS].offset);
+    m->corrections = s.corrections;
+    m->uncalibrated = s.uncalibrated;
+    m->at_least_one = s.at_least_one;
+    m->cv_picked = s.cv_picked;
+    m->cv_nscores = s.cv_nscores;
+    memcpy(m->cv_scores, s.cv_scores, sizeof m->cv_scores);
     if ((st = check_arrays(name, m, &h, err)) || (st = pack_postings(m, name, err)) ||
         (st = build_hot(m, name, err)))
         return st;
@@ -714,6 +818,14 @@ void cd_model_get_info(const cd_model *m, cd_model_info *info)
     info->labels = m->view.nlabels;
     info->terms = m->view.nterms;
     info->file_bytes = m->size;
+    info->stories_kept = m->ndocs;
+    info->corrections = m->corrections;
+    info->uncalibrated = m->uncalibrated;
+    info->at_least_one = (int)m->at_least_one;
+    info->nb.at_least_one = (uint8_t)m->at_least_one;
+    info->cv_picked = (int)m->cv_picked;
+    info->cv_nscores = m->cv_nscores;
+    memcpy(info->cv_scores, m->cv_scores, sizeof info->cv_scores);
 }
 
 const char *cd_model_label(const cd_model *m, uint32_t i)

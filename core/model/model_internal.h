@@ -39,6 +39,13 @@ struct cd_model {
     hot_slot *hot;         /* the commonest short terms and the stop words */
     uint32_t hot_mask;
     int hot_stops;         /* the hot table answers stop words (-1) */
+    const struct mf_doc *docs;  /* the training stories kept (model_format.h) */
+    uint32_t ndocs;
+    const uint32_t *doc_terms;  /* (term, frequency) pairs */
+    const uint32_t *doc_labels;
+    const char *doc_ids;
+    uint32_t corrections, uncalibrated, at_least_one, cv_picked, cv_nscores;
+    double cv_scores[10];
 };
 
 /* Term id of a token in a model, or -1 (also for a stop word when the
@@ -70,6 +77,20 @@ typedef struct mf_source {
     const char *const *label_names;  /* nlabels NUL-terminated names */
     const char *term_pool;           /* term t is term_pool + view->terms[t].name_off */
     const uint64_t *term_hashes;     /* cd_vocab_hash of each term */
+    /* the training stories kept: doc i has the (term, tf) pairs
+     * [doc_start[i], doc_start[i+1]) and the labels [label_start[i],
+     * label_start[i+1]); its id is id_names[i] (id_lens[i] bytes, none
+     * when 0) */
+    size_t ndocs;
+    const size_t *doc_start;
+    const uint32_t *doc_terms, *doc_tf;
+    const size_t *label_start;
+    const uint32_t *doc_labels;
+    const char *const *id_names;
+    const uint32_t *id_lens;
+    const uint8_t *doc_flags;        /* MF_DOC_CORRECTION */
+    uint32_t uncalibrated, at_least_one, cv_picked, cv_nscores;
+    const double *cv_scores;
 } mf_source;
 
 /* Write a model file to path (temporary name, then rename). */

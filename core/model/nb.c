@@ -337,6 +337,21 @@ double nb_weight(const nb_view *v, uint32_t t, uint32_t c)
 
 /* ---- calibration ------------------------------------------------------- */
 
+/* Cross-entropy of Platt's targets under p = sigmoid(a x + b), x the
+ * standardized score. */
+static double platt_loss(const double *s, const uint8_t *y, size_t n, double mean, double sd,
+                         double hi, double lo, double a, double b)
+{
+    double f = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = a * (s[i] - mean) / sd + b, t = y[i] ? hi : lo;
+        /* t log(1+e^-z) + (1-t) log(1+e^z), overflow-free */
+        double sp = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));   /* log(1+e^z) */
+        f += sp - t * z;
+    }
+    return f;
+}
+
 void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
 {
     /* Standardize the scores so that Newton's steps are well scaled, fit
@@ -354,6 +369,7 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
     /* Platt's targets keep the fit finite on separable data. */
     double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
     double a = 0, b = log((npos + 1) / (nneg + 1));
+    double fval = platt_loss(s, y, n, mean, sd, hi, lo, a, b);
     for (int iter = 0; iter < 100; iter++) {
         double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h21 = 0;
         for (size_t i = 0; i < n; i++) {
@@ -362,13 +378,28 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
             g1 += d * x; g2 += d;
             h11 += w * x * x; h22 += w; h21 += w * x;
         }
+        if (fabs(g1) < 1e-7 && fabs(g2) < 1e-7)
+            break;
         double det = h11 * h22 - h21 * h21;
         if (fabs(det) < 1e-300)
             break;
         double da = -(h22 * g1 - h21 * g2) / det;
         double db = -(-h21 * g1 + h11 * g2) / det;
-        a += da; b += db;
-        if (fabs(da) < 1e-9 && fabs(db) < 1e-9)
+        /* Newton's step, halved until the loss goes down (Lin, Lin and
+         * Weng 2007): a plain step can run away on nearly separable
+         * held-out scores */
+        double step = 1, na = a, nb = b, nf = fval;
+        for (; step >= 1e-10; step /= 2) {
+            na = a + step * da;
+            nb = b + step * db;
+            nf = platt_loss(s, y, n, mean, sd, hi, lo, na, nb);
+            if (nf < fval + 1e-4 * step * (g1 * da + g2 * db))
+                break;
+        }
+        if (step < 1e-10)
+            break;
+        a = na; b = nb; fval = nf;
+        if (fabs(step * da) < 1e-9 && fabs(step * db) < 1e-9)
             break;
     }
     *a_out = a / sd;

@@ -2,17 +2,32 @@
  * refine.c - logistic refinement of multi-label naive Bayes weights
  * (see refine.h for the model and why).
  *
- * The variables are one correction per posting (term, label) and one bias
- * per label; the naive Bayes part of each score is computed once.  Each
- * evaluation is one pass over the documents' features and the postings
- * of their terms, the same work as classifying them.
+ * The objective is a sum of one problem per label: label c's corrections
+ * u_cw and bias b_c meet no other label's.  Each label is solved on its
+ * own, to convergence, by dual coordinate descent for L2-regularized
+ * logistic regression (Yu, Huang and Lin 2011, the solver of LIBLINEAR's
+ * -s 7): one pass over the documents costs one sparse dot product and one
+ * sparse update per document, and a few passes reach the optimum.  Being
+ * solved to convergence, the result is the optimum of a strictly convex
+ * problem, whatever the order of the documents: a model retrained from
+ * the same stories has the same weights, however they came together.
  *
- * The documents are cut into a fixed number of chunks, each with its own
- * loss and gradient, which the machine's cores work through in parallel;
- * the chunks are then added up in order, so that the result does not
- * depend on how many cores there were.
+ * Per label c, with x_d the features of document d restricted to the terms
+ * with a posting for c, o_d the scaled naive Bayes score and y_d = +-1:
+ *
+ *   primal  min_w  1/2 |w|^2 + C sum_d log(1 + exp(-y_d (w.x_d + B w_b + o_d)))
+ *   dual    min_a  1/2 |sum_d a_d y_d x_d|^2 + sum_d a_d y_d o_d
+ *                  + sum_d a_d log a_d + (C - a_d) log(C - a_d),  0 < a_d < C
+ *
+ * with C = 1/lambda (refine.h) and the bias a feature of constant value B.
+ * Each label's bias is first fitted for the scaled naive Bayes score alone
+ * (o_d includes it), so the solver's pull on what remains of the bias is
+ * small; a larger B would weigh every document on the bias and slow the
+ * descent down.
+ *
+ * The labels are independent, so the machine's cores take them in turn;
+ * each label's result does not depend on which core solved it.
  */
-#include <lbfgs.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,135 +36,339 @@
 
 #include "model/refine.h"
 
-#define CHUNKS 8
+#define BIAS_FEATURE 1.0     /* B: the bias's pull is lambda/2 (b/B)^2 */
+#define EPS 0.01             /* stop when every coordinate's gradient is below this */
+#define MAX_THREADS 8
+#define SHRINK 1e-2          /* a dual variable below SHRINK * C leaves the passes */
 
-typedef struct problem problem;
-
-/* One chunk of the documents and its share of the work. */
-typedef struct chunk {
-    problem *P;
-    size_t from, to;
-    const double *x;
-    double *g;       /* nvars: this chunk's gradient of the loss */
-    double loss;
-    double *s;       /* L scratch: scores, then residuals */
-    uint8_t *y;      /* L scratch: the document's labels */
-} chunk;
-
-struct problem {
+typedef struct problem {
     nb_view *v;
     const refine_doc *docs;
     size_t n;
-    double *base;    /* n x L: the scaled naive Bayes score without bias */
-    chunk chunks[CHUNKS];
-    int nvars;
-    int threads;
+    int max_epochs;
+    double *base;            /* L x n: the naive Bayes score without bias, by label */
+    uint32_t *label_posts;   /* postings of each label (global indices), by label */
+    size_t *label_start;     /* label c's are [label_start[c], label_start[c+1]) */
+    double *u;               /* nposts: the corrections found */
+    double *bias;            /* L */
+    double *scale, *offset;  /* L: the naive Bayes score's scale, and the bias fitted for it alone */
     pthread_mutex_t mu;
-    int next;        /* the next chunk to take */
-};
+    uint32_t next;           /* the next label to solve */
+    int failed;
+    uint32_t *term_of_post;  /* nposts: the term of each posting */
+    const double *warm_in;   /* refine_warm: where to start */
+    const uint32_t *warm_index;
+    size_t warm_n;
+    double *warm_out;
+    cd_progress_fn progress;
+    const char *stage;
+    void *ud;
+    int first;
+    uint32_t done;
+} problem;
 
-/* log(1 + e^x) without overflow */
-static double softplus(double x)
+/* One solver's scratch: label c's documents as rows of (variable, value). */
+typedef struct rows {
+    size_t *start;           /* n + 1 */
+    uint32_t *var;
+    float *val;
+    size_t len, cap;
+    int32_t *local;          /* nterms: term -> variable of the label, or -1 */
+    double *alpha;           /* 2n: a_d and C - a_d */
+    double *qdiag;           /* n */
+    uint32_t *order;         /* n */
+    int8_t *y;               /* n: +1 for the label's documents, -1 for the others */
+    double *o;               /* n: the offset of each document, the prior's score */
+    double *w;               /* variables of the label (+ the bias) */
+} rows;
+
+static void rows_free(rows *r)
 {
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    free(r->start);
+    free(r->var);
+    free(r->val);
+    free(r->local);
+    free(r->alpha);
+    free(r->qdiag);
+    free(r->order);
+    free(r->y);
+    free(r->o);
+    free(r->w);
 }
 
-/* Loss and gradient over the documents of one chunk. */
-static void run_chunk(chunk *ch)
+static int rows_init(rows *r, const problem *P)
 {
-    problem *P = ch->P;
-    const nb_view *v = P->v;
-    uint32_t L = v->nlabels;
-    const double *u = ch->x, *b = ch->x + v->nposts;
-    double *gu = ch->g, *gb = ch->g + v->nposts;
-    memset(ch->g, 0, sizeof *ch->g * (size_t)P->nvars);
-    ch->loss = 0;
-    for (size_t d = ch->from; d < ch->to; d++) {
+    memset(r, 0, sizeof *r);
+    size_t n = P->n ? P->n : 1;
+    r->start = malloc(sizeof *r->start * (n + 1));
+    r->local = malloc(sizeof *r->local * (P->v->nterms ? P->v->nterms : 1));
+    r->alpha = malloc(sizeof *r->alpha * 2 * n);
+    r->qdiag = malloc(sizeof *r->qdiag * n);
+    r->order = malloc(sizeof *r->order * n);
+    r->y = malloc(n);
+    r->o = malloc(sizeof *r->o * n);
+    if (!r->start || !r->local || !r->alpha || !r->qdiag || !r->order || !r->y || !r->o)
+        return -1;
+    for (uint32_t t = 0; t < P->v->nterms; t++)
+        r->local[t] = -1;
+    return 0;
+}
+
+/* deterministic shuffling, the same on every machine */
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* Solve label c: P->u of its postings and P->bias[c]. */
+static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_post)
+{
+    size_t n = P->n;
+    size_t pfrom = P->label_start[c], pto = P->label_start[c + 1];
+    uint32_t nvars = (uint32_t)(pto - pfrom);
+    for (uint32_t k = 0; k < nvars; k++)
+        r->local[term_of_post[P->label_posts[pfrom + k]]] = (int32_t)k;
+    /* rows */
+    r->len = 0;
+    for (size_t d = 0; d < n; d++) {
         const refine_doc *doc = &P->docs[d];
-        for (uint32_t c = 0; c < L; c++)
-            ch->s[c] = b[c] + P->base[d * L + c];
-        for (size_t i = 0; i < doc->n; i++) {
-            const nb_term *T = &v->terms[doc->terms[i]];
-            for (uint32_t k = 0; k < T->post_n; k++)
-                ch->s[v->posts[T->post_off + k].label] += doc->f[i] * u[T->post_off + k];
+        r->start[d] = r->len;
+        if (r->len + doc->n > r->cap) {
+            size_t cap = r->cap ? r->cap : 1024;
+            while (cap < r->len + doc->n)
+                cap *= 2;
+            uint32_t *var = realloc(r->var, sizeof *var * cap);
+            if (!var) goto nomem;
+            r->var = var;
+            float *val = realloc(r->val, sizeof *val * cap);
+            if (!val) goto nomem;
+            r->val = val;
+            r->cap = cap;
         }
-        for (size_t k = 0; k < doc->nlabels; k++)
-            ch->y[doc->labels[k]] = 1;
-        for (uint32_t c = 0; c < L; c++) {
-            double sc = ch->s[c];
-            ch->loss += softplus(sc) - (ch->y[c] ? sc : 0);
-            ch->s[c] = nb_sigmoid(sc) - ch->y[c];
-            gb[c] += ch->s[c];
-        }
-        for (size_t k = 0; k < doc->nlabels; k++)
-            ch->y[doc->labels[k]] = 0;
         for (size_t i = 0; i < doc->n; i++) {
-            const nb_term *T = &v->terms[doc->terms[i]];
-            for (uint32_t k = 0; k < T->post_n; k++)
-                gu[T->post_off + k] += ch->s[v->posts[T->post_off + k].label] * doc->f[i];
+            int32_t k = r->local[doc->terms[i]];
+            if (k >= 0) {
+                r->var[r->len] = (uint32_t)k;
+                r->val[r->len] = (float)doc->f[i];
+                r->len++;
+            }
         }
     }
+    r->start[n] = r->len;
+    for (uint32_t k = 0; k < nvars; k++)
+        r->local[term_of_post[P->label_posts[pfrom + k]]] = -1;
+
+    double *w = realloc(r->w, sizeof *w * (nvars + 1));
+    if (!w)
+        return -1;
+    r->w = w;
+    memset(w, 0, sizeof *w * (nvars + 1));
+    const double C = 1 / REFINE_LAMBDA, B = BIAS_FEATURE;
+    const double a0 = fmin(0.001 * C, 1e-8), zmin = 1e-14 * C;
+    const uint32_t *restrict var = r->var;
+    const float *restrict val = r->val;
+    const size_t *restrict start = r->start;
+    for (size_t d = 0; d < n; d++) {
+        int pos = 0;
+        for (size_t k = 0; k < P->docs[d].nlabels; k++)
+            pos |= P->docs[d].labels[k] == c;
+        double yd = pos ? 1 : -1;
+        r->y[d] = (int8_t)yd;
+        r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
+        /* a cold start, or the dual point of an earlier fit on these
+         * documents (a fold starts from the whole set's) */
+        double ad = a0;
+        if (P->warm_in) {
+            ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
+            if (!(ad >= a0)) ad = a0;
+            if (!(ad <= C - a0)) ad = C - a0;
+        }
+        double q = B * B;
+        for (size_t j = start[d]; j < start[d + 1]; j++) {
+            q += (double)val[j] * val[j];
+            w[var[j]] += yd * ad * val[j];
+        }
+        w[nvars] += yd * ad * B;
+        r->qdiag[d] = q;
+        r->alpha[2 * d] = ad;
+        r->alpha[2 * d + 1] = C - ad;
+        r->order[d] = (uint32_t)d;
+    }
+    uint64_t seed = 0x9e3779b97f4a7c15ull ^ ((uint64_t)c * 0xbf58476d1ce4e5b9ull);
+    const double eps = EPS;
+    double innereps = 1e-2, innereps_min = fmin(1e-8, eps);
+    /* Shrinking: a document the model puts far on its own side (its
+     * dual variable near zero) leaves the passes; once the others have
+     * converged, one pass over every document checks that none came back
+     * into play, else all of them are taken up again. */
+    size_t active = n;
+    int full = 1;
+    for (int epoch = 0; epoch < P->max_epochs; epoch++) {
+        size_t na = active;
+        for (size_t i = na; i > 1; i--) {
+            size_t j = (size_t)(((next_rand(&seed) >> 32) * (uint64_t)i) >> 32);
+            uint32_t tmp = r->order[i - 1];
+            r->order[i - 1] = r->order[j];
+            r->order[j] = tmp;
+        }
+        double gmax = 0;
+        size_t newton = 0;
+        for (size_t s = 0; s < na; s++) {
+            size_t d = r->order[s];
+            double yd = r->y[d];
+            double wx = w[nvars] * B + r->o[d];
+            for (size_t j = start[d], e = start[d + 1]; j < e; j++)
+                wx += w[var[j]] * val[j];
+            double a = r->qdiag[d], b = yd * wx;
+            size_t i1 = 2 * d, i2 = 2 * d + 1;
+            double sign = 1;
+            if (0.5 * a * (r->alpha[i2] - r->alpha[i1]) + b < 0) {
+                i1 = 2 * d + 1;
+                i2 = 2 * d;
+                sign = -1;
+            }
+            double old = r->alpha[i1], z = old;
+            /* the dual's gradient at the current point: what convergence
+             * is judged by (a document the offset alone puts far on its
+             * side sits at the floor, nothing left to gain) */
+            double g0 = sign * b + log(z / (C - z)), gp = g0;
+            if (fabs(g0) > gmax && !(z <= zmin && g0 > 0))
+                gmax = fabs(g0);
+            if (C - z < 0.5 * C) {
+                z *= 0.1;
+                gp = a * (z - old) + sign * b + log(z / (C - z));
+            }
+            int inner = 0;
+            while (inner <= 100 && fabs(gp) >= innereps) {
+                double gpp = a + C / (C - z) / z;
+                double nz = z - gp / gpp;
+                z = nz <= 0 ? z * 0.1 : nz;
+                if (z < zmin)
+                    z = zmin;
+                if (!(z < C - zmin))   /* stay inside (0, C), NaN included */
+                    z = C - zmin;
+                gp = a * (z - old) + sign * b + log(z / (C - z));
+                inner++;
+                newton++;
+                if (z <= zmin && gp > 0)
+                    break;
+            }
+            if (epoch > 0 && r->alpha[2 * d] < SHRINK * C && b > 0) {
+                /* far on its side: out of the passes until the check */
+                r->order[s] = r->order[--na];
+                r->order[na] = (uint32_t)d;
+                s--;
+            }
+            if (inner > 0) {
+                r->alpha[i1] = z;
+                r->alpha[i2] = C - z;
+                double step = sign * (z - old) * yd;
+                for (size_t j = start[d], e = start[d + 1]; j < e; j++)
+                    w[var[j]] += step * val[j];
+                w[nvars] += step * B;
+            }
+        }
+        int was_full = full;
+        active = na;
+        full = 0;
+        if (gmax < eps) {
+            if (was_full)
+                break;
+            active = P->n;   /* the check: a pass over every document */
+            full = 1;
+        }
+        if (newton <= P->n / 10)
+            innereps = fmax(innereps_min, 0.1 * innereps);
+    }
+    for (uint32_t k = 0; k < nvars; k++)
+        P->u[P->label_posts[pfrom + k]] = w[k];
+    P->bias[c] = w[nvars] * B + P->offset[c];
+    if (P->warm_out)
+        for (size_t d = 0; d < n; d++)
+            P->warm_out[(size_t)c * n + d] = r->alpha[2 * d];
+    return 0;
+nomem:
+    for (uint32_t k = 0; k < nvars; k++)
+        r->local[term_of_post[P->label_posts[pfrom + k]]] = -1;
+    return -1;
 }
 
 static void *worker(void *arg)
 {
     problem *P = arg;
+    rows r;
+    int ok = rows_init(&r, P) == 0;
     for (;;) {
         pthread_mutex_lock(&P->mu);
-        int i = P->next < CHUNKS ? P->next++ : -1;
+        if (!ok)
+            P->failed = 1;
+        uint32_t c = !P->failed && P->next < P->v->nlabels ? P->next++ : UINT32_MAX;
         pthread_mutex_unlock(&P->mu);
-        if (i < 0)
-            return NULL;
-        run_chunk(&P->chunks[i]);
+        if (c == UINT32_MAX)
+            break;
+        ok = solve_label(P, &r, c, P->term_of_post) == 0;
+        pthread_mutex_lock(&P->mu);
+        P->done++;
+        if (P->progress && P->first)
+            P->progress(P->stage, (double)P->done / P->v->nlabels, P->ud);
+        pthread_mutex_unlock(&P->mu);
     }
+    rows_free(&r);
+    return NULL;
 }
 
-static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsfloatval_t *g,
-                                const int nvars, const lbfgsfloatval_t step)
+/* Each label's bias first, for the scaled naive Bayes score alone (a
+ * Newton search in one variable): the corrections then start from a
+ * prior that is right on average, and the solver's weak pull on the
+ * bias does not matter. */
+static void fit_offsets(problem *P)
 {
-    (void)step;
-    problem *P = instance;
-    pthread_t tid[CHUNKS];
-    int started = 0;
-    P->next = 0;
-    for (int i = 0; i < CHUNKS; i++)
-        P->chunks[i].x = x;
-    for (int i = 1; i < P->threads; i++)
-        if (pthread_create(&tid[started], NULL, worker, P) == 0)
-            started++;
-    worker(P);  /* this thread works too; alone when threads fail to start */
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-    double loss = 0;
-    memset(g, 0, sizeof *g * (size_t)nvars);
-    for (int i = 0; i < CHUNKS; i++) {
-        loss += P->chunks[i].loss;
-        for (int j = 0; j < nvars; j++)
-            g[j] += P->chunks[i].g[j];
+    uint32_t L = P->v->nlabels;
+    size_t n = P->n;
+    for (uint32_t c = 0; c < L; c++) {
+        double b = 0;
+        for (int iter = 0; iter < 50; iter++) {
+            double g = 0, h = 1e-12;
+            for (size_t d = 0; d < n; d++) {
+                int y = 0;
+                for (size_t k = 0; k < P->docs[d].nlabels; k++)
+                    y |= P->docs[d].labels[k] == c;
+                double p = nb_sigmoid(REFINE_SCALE * P->base[c * n + d] + b);
+                g += p - y;
+                h += p * (1 - p);
+            }
+            double step = -g / h;
+            if (step > 5) step = 5;
+            if (step < -5) step = -5;
+            b += step;
+            if (fabs(step) < 1e-6)
+                break;
+        }
+        P->scale[c] = REFINE_SCALE;
+        P->offset[c] = b;
     }
-    const double *u = x;
-    for (uint32_t p = 0; p < P->v->nposts; p++) {
-        loss += REFINE_LAMBDA / 2 * u[p] * u[p];
-        g[p] += REFINE_LAMBDA * u[p];
-    }
-    return loss;
 }
 
 static int cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > CHUNKS ? CHUNKS : (int)n;
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
 static void problem_free(problem *P)
 {
     free(P->base);
-    for (int i = 0; i < CHUNKS; i++) {
-        free(P->chunks[i].g);
-        free(P->chunks[i].s);
-        free(P->chunks[i].y);
-    }
-    pthread_mutex_destroy(&P->mu);
+    free(P->label_posts);
+    free(P->label_start);
+    free(P->term_of_post);
+    free(P->u);
+    free(P->bias);
+    free(P->scale);
+    free(P->offset);
 }
 
 static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n)
@@ -159,57 +378,94 @@ static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n
     P->v = v;
     P->docs = docs;
     P->n = n;
-    P->nvars = (int)(v->nposts + L);
-    P->threads = cores();
-    pthread_mutex_init(&P->mu, NULL);
     P->base = malloc(sizeof *P->base * (n ? n : 1) * L);
-    int ok = P->base != NULL;
-    for (int i = 0; i < CHUNKS; i++) {
-        chunk *ch = &P->chunks[i];
-        ch->P = P;
-        ch->from = n * (size_t)i / CHUNKS;
-        ch->to = n * (size_t)(i + 1) / CHUNKS;
-        ch->g = malloc(sizeof *ch->g * (size_t)P->nvars);
-        ch->s = malloc(sizeof *ch->s * L);
-        ch->y = calloc(L, 1);
-        ok = ok && ch->g && ch->s && ch->y;
+    P->label_posts = malloc(sizeof *P->label_posts * (v->nposts ? v->nposts : 1));
+    P->label_start = calloc((size_t)L + 2, sizeof *P->label_start);
+    P->term_of_post = malloc(sizeof *P->term_of_post * (v->nposts ? v->nposts : 1));
+    P->u = calloc(v->nposts ? v->nposts : 1, sizeof *P->u);
+    P->bias = calloc(L ? L : 1, sizeof *P->bias);
+    P->scale = calloc(L ? L : 1, sizeof *P->scale);
+    P->offset = calloc(L ? L : 1, sizeof *P->offset);
+    if (!P->base || !P->label_posts || !P->label_start || !P->term_of_post || !P->u || !P->bias ||
+        !P->scale || !P->offset)
+        return -1;
+    /* the postings grouped by label (a counting sort) */
+    for (uint32_t p = 0; p < v->nposts; p++)
+        P->label_start[v->posts[p].label + 2]++;
+    for (uint32_t c = 0; c < L; c++)
+        P->label_start[c + 2] += P->label_start[c + 1];
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        const nb_term *T = &v->terms[t];
+        for (uint32_t k = 0; k < T->post_n; k++) {
+            uint32_t p = T->post_off + k;
+            P->term_of_post[p] = t;
+            P->label_posts[P->label_start[v->posts[p].label + 1]++] = p;
+        }
     }
-    return ok ? 0 : -1;
+    return 0;
 }
 
 int nb_refine(nb_view *v, const refine_doc *docs, size_t n, int iterations)
 {
+    return nb_refine_warm(v, docs, n, iterations, NULL, NULL, NULL, NULL);
+}
+
+int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
+                   refine_warm *warm, cd_progress_fn progress, const char *stage, void *ud)
+{
     uint32_t L = v->nlabels;
     problem P;
-    lbfgsfloatval_t *x = NULL;
-    if (problem_init(&P, v, docs, n) || !(x = lbfgs_malloc(P.nvars))) {
+    if (problem_init(&P, v, docs, n)) {
         problem_free(&P);
         return -1;
     }
+    if (warm) {
+        P.warm_in = warm->in;
+        P.warm_index = warm->index;
+        P.warm_n = warm->n;
+        P.warm_out = warm->out;
+    }
+    P.max_epochs = iterations;
+    P.progress = progress;
+    P.stage = stage;
+    P.ud = ud;
+    P.first = 1;
     for (uint32_t c = 0; c < L; c++) {
-        v->labels[c].scale = REFINE_SCALE;
+        v->labels[c].scale = 1;
         v->labels[c].bias = 0;
     }
-    for (size_t d = 0; d < n; d++)
-        nb_score_features(v, docs[d].terms, docs[d].f, docs[d].n, P.base + d * L);
-    memset(x, 0, sizeof *x * (size_t)P.nvars);
-
-    lbfgs_parameter_t param;
-    lbfgs_parameter_init(&param);
-    param.max_iterations = iterations;
-    lbfgsfloatval_t fx;
-    /* Whatever the status (the limit reached, a line search that cannot
-     * improve further), x holds the best point found. */
-    lbfgs(P.nvars, x, &fx, evaluate, NULL, &P, &param);
-
-    for (uint32_t t = 0; t < v->nterms; t++) {
-        const nb_term *T = &v->terms[t];
-        for (uint32_t k = 0; k < T->post_n; k++)
-            v->posts[T->post_off + k].delta += (float)(x[T->post_off + k] / REFINE_SCALE);
+    double *row = malloc(sizeof *row * (L ? L : 1));
+    if (!row) {
+        problem_free(&P);
+        return -1;
     }
-    for (uint32_t c = 0; c < L; c++)
-        v->labels[c].bias = x[v->nposts + c];
-    lbfgs_free(x);
+    for (size_t d = 0; d < n; d++) {
+        nb_score_features(v, docs[d].terms, docs[d].f, docs[d].n, row);
+        for (uint32_t c = 0; c < L; c++)
+            P.base[(size_t)c * n + d] = row[c];
+    }
+    free(row);
+    fit_offsets(&P);
+    pthread_mutex_init(&P.mu, NULL);
+    pthread_t tid[MAX_THREADS];
+    int started = 0, threads = cores();
+    for (int i = 1; i < threads; i++)
+        if (pthread_create(&tid[started], NULL, worker, &P) == 0)
+            started++;
+    worker(&P);  /* this thread works too; alone when threads fail to start */
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    pthread_mutex_destroy(&P.mu);
+    if (P.failed) {
+        problem_free(&P);
+        return -1;
+    }
+    for (uint32_t p = 0; p < v->nposts; p++)
+        v->posts[p].delta += (float)(P.u[p] / P.scale[v->posts[p].label]);
+    for (uint32_t c = 0; c < L; c++) {
+        v->labels[c].scale = P.scale[c];
+        v->labels[c].bias = P.bias[c];
+    }
     problem_free(&P);
     return 0;
 }

@@ -12,7 +12,8 @@
  * where nb_c(d) is the naive Bayes score (nb.h) and the corrections u_cw
  * live only on the (term, label) pairs seen in training, so the refined
  * model keeps the sparse form of nb.h: u_cw / scale is added to delta_cw.
- * The minimization is L-BFGS (liblbfgs).
+ * Each label's problem is solved to convergence by dual coordinate
+ * descent (refine.c), on the machine's cores in parallel.
  */
 #ifndef CD_REFINE_H
 #define CD_REFINE_H
@@ -20,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "copydesk/model.h"
 #include "model/nb.h"
 
 #define REFINE_SCALE 0.3    /* the naive Bayes weights' share of the start point */
@@ -35,8 +37,26 @@ typedef struct refine_doc {
 } refine_doc;
 
 /* Refine the weights of v in place (labels' bias and scale, postings'
- * delta) on n documents, for at most iterations L-BFGS steps.  Returns 0,
- * or -1 when out of memory (v is then unchanged). */
+ * delta) on n documents, for at most iterations passes over them per
+ * label (the solver stops earlier once converged).  Returns 0, or -1 when
+ * out of memory (v is then unchanged). */
 int nb_refine(nb_view *v, const refine_doc *docs, size_t n, int iterations);
+
+/* Where the solver starts and what it leaves (both may be NULL): the dual
+ * variables of each label and document, L x n by label.  A fit on a
+ * subset of the documents (a fold) converges faster from the whole set's
+ * point: in gets that, index[d] the place of document d in it, n its
+ * documents.  out (L x the documents refined) gets the point reached. */
+typedef struct refine_warm {
+    const double *in;
+    const uint32_t *index;
+    size_t n;
+    double *out;
+} refine_warm;
+
+/* nb_refine with a warm start (warm may be NULL), reporting the share of
+ * labels done to progress (may be NULL) under the name stage. */
+int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
+                   refine_warm *warm, cd_progress_fn progress, const char *stage, void *ud);
 
 #endif

@@ -19,9 +19,11 @@
  * stored df.  That keeps the stored counts additive.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model_format.h"
 #include "model/model_internal.h"
 #include "model/refine.h"
 #include "model/trainer_internal.h"
@@ -157,7 +159,7 @@ static cd_status trainer_alloc(const cd_tok_opts *tok, const cd_nb_opts *nb,
         free(t);
         return st;
     }
-    if (cd_vocab_init(&t->vocab) || cd_vocab_init(&t->label_vocab)) {
+    if (cd_vocab_init(&t->vocab) || cd_vocab_init(&t->label_vocab) || cd_vocab_init(&t->ids)) {
         cd_trainer_free(t);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -211,15 +213,79 @@ static cd_status load_counts(cd_trainer *t, const cd_model *m, cd_error *err)
     return CD_OK;
 }
 
+static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, size_t n,
+                      const int64_t *labels, size_t nlabels, uint32_t id, uint8_t flags);
+static int grow_pair(void **a, void **b, size_t elem, size_t *cap, size_t need);
+
+/* The model's training stories, kept as the trainer keeps texts (the
+ * model's term and label ids are the trainer's, load_counts made sure). */
+static cd_status load_docs(cd_trainer *t, const cd_model *m, cd_error *err)
+{
+    uint32_t *terms = NULL, *tf = NULL;
+    size_t cap = 0;
+    for (uint32_t i = 0; i < m->ndocs; i++) {
+        const mf_doc *D = &m->docs[i];
+        if (D->nlabels > MAX_LABELS_PER_TEXT) {
+            free(terms);
+            free(tf);
+            return cd_error_set(err, CD_ERR_CORRUPT, "model: a training story with %u labels", D->nlabels);
+        }
+        if (grow_pair((void **)&terms, (void **)&tf, sizeof *terms, &cap, (size_t)D->nterms + 1)) {
+            free(terms);
+            free(tf);
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        }
+        for (uint32_t j = 0; j < D->nterms; j++) {
+            terms[j] = m->doc_terms[2 * (D->term_off + j)];
+            tf[j] = m->doc_terms[2 * (D->term_off + j) + 1];
+        }
+        int64_t labels[MAX_LABELS_PER_TEXT];
+        for (uint32_t j = 0; j < D->nlabels; j++)
+            labels[j] = m->doc_labels[D->label_off + j];
+        uint32_t sid = UINT32_MAX;
+        if (D->id_len) {
+            uint32_t before = t->ids.count;
+            int64_t k = cd_vocab_intern(&t->ids, m->doc_ids + D->id_off, D->id_len);
+            if (k < 0 || grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1)) {
+                free(terms);
+                free(tf);
+                return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+            }
+            if (t->ids.count == before && t->id_doc[k]) {
+                /* a crafted file: the same id twice; the later one stays */
+                t->docs.flags[t->id_doc[k] - 1] |= DOC_DEAD;
+                t->dead = 1;
+            }
+            t->id_doc[k] = 0;
+            sid = (uint32_t)k;
+        }
+        store_doc(t, terms, tf, D->nterms, labels, D->nlabels, sid,
+                  (D->flags & MF_DOC_CORRECTION) ? DOC_CORRECTION : 0);
+    }
+    free(terms);
+    free(tf);
+    if (t->failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return CD_OK;
+}
+
 cd_status cd_trainer_from_model(const cd_model *m, cd_trainer **out, cd_error *err)
 {
     cd_status st = trainer_alloc(&m->tok, &m->params.nb, out, err);
     if (st)
         return st;
-    if ((st = load_counts(*out, m, err))) {
-        cd_trainer_free(*out);
+    cd_trainer *t = *out;
+    if ((st = load_counts(t, m, err)) || (st = load_docs(t, m, err))) {
+        cd_trainer_free(t);
         *out = NULL;
+        return st;
     }
+    t->from_model = 1;
+    t->uncalibrated = m->uncalibrated;
+    t->model_labels = m->view.nlabels;
+    t->cv_picked = (int)m->cv_picked;
+    t->cv_nscores = m->cv_nscores;
+    memcpy(t->cv_scores, m->cv_scores, sizeof t->cv_scores);
     return st;
 }
 
@@ -248,6 +314,10 @@ void cd_trainer_free(cd_trainer *t)
     free(t->docs.start);
     free(t->docs.labels);
     free(t->docs.label_start);
+    free(t->docs.id);
+    free(t->docs.flags);
+    cd_vocab_free(&t->ids);
+    free(t->id_doc);
     free(t);
 }
 
@@ -304,24 +374,36 @@ static int grow_pair(void **a, void **b, size_t elem, size_t *cap, size_t need)
     return 0;
 }
 
-static void store_doc(cd_trainer *t, const uint32_t *tf, const int64_t *labels, size_t nlabels)
+/* Keep a text: n distinct terms with their frequencies, its labels, its
+ * id (UINT32_MAX: none) and flags. */
+static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, size_t n,
+                      const int64_t *labels, size_t nlabels, uint32_t id, uint8_t flags)
 {
     stored_docs *d = &t->docs;
     if (d->n >= MAX_STORED_DOCS)
         return;
-    if (grow_pair((void **)&d->terms, (void **)&d->tf, sizeof *d->terms, &d->cap, d->len + t->ntouched) ||
+    if (grow_pair((void **)&d->terms, (void **)&d->tf, sizeof *d->terms, &d->cap, d->len + n) ||
         grow_pair((void **)&d->start, (void **)&d->label_start, sizeof *d->start, &d->n_cap, d->n + 2) ||
         grow((void **)&d->labels, sizeof *d->labels, &d->labels_cap, d->labels_len + nlabels)) {
         t->failed = 1;
         return;
     }
+    if (grow((void **)&d->flags, sizeof *d->flags, &d->flags_cap, d->n + 1) ||
+        grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1)) {
+        t->failed = 1;
+        return;
+    }
     if (d->n == 0)
         d->start[0] = d->label_start[0] = 0;
-    for (size_t i = 0; i < t->ntouched; i++) {
-        d->terms[d->len + i] = t->touched[i];
+    for (size_t i = 0; i < n; i++) {
+        d->terms[d->len + i] = terms[i];
         d->tf[d->len + i] = tf[i];
     }
-    d->len += t->ntouched;
+    d->len += n;
+    d->id[d->n] = id;
+    d->flags[d->n] = flags;
+    if (id != UINT32_MAX)
+        t->id_doc[id] = (uint32_t)d->n + 1;
     for (size_t i = 0; i < nlabels; i++)
         d->labels[d->labels_len++] = (uint32_t)labels[i];
     d->n++;
@@ -329,9 +411,60 @@ static void store_doc(cd_trainer *t, const uint32_t *tf, const int64_t *labels, 
     d->label_start[d->n] = d->labels_len;
 }
 
-cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
-                         const char *const *labels, size_t nlabels, cd_error *err)
+/* Add one text's counts: n distinct terms with their frequencies, under
+ * its labels.  f is scratch of n entries. */
+static void count_text(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, size_t n,
+                       const int64_t *ids, size_t nids, double *f)
 {
+    double sum;
+    tr_features(&t->params, tf, n, f, &sum);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w = terms[i];
+        t->df[w] += 1;
+        t->total[w] += f[i];
+        for (size_t j = 0; j < nids; j++) {
+            double *c = posting(&t->posts[w], (uint32_t)ids[j]);
+            if (!c) {
+                t->failed = 1;
+                break;
+            }
+            *c += f[i];
+        }
+    }
+    for (size_t j = 0; j < nids; j++) {
+        t->labels[ids[j]].docs += 1;
+        t->labels[ids[j]].mass += sum;
+    }
+    t->params.docs += 1;
+    t->params.mass += sum;
+    if (nids > 1)
+        t->any_multi = 1;
+}
+
+/* "a, b, c" of the trainer's labels, for a message (truncated to fit). */
+static void list_labels(const cd_trainer *t, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (uint32_t c = 0; c < t->label_vocab.count && at + 1 < cap; c++) {
+        size_t n;
+        const char *name = cd_vocab_name(&t->label_vocab, c, &n);
+        int w = snprintf(buf + at, cap - at, "%s%.*s", c ? ", " : "", (int)n, name);
+        if (w < 0 || (size_t)w >= cap - at) {
+            if (cap > 4)
+                memcpy(buf + cap - 4, "...", 4);
+            return;
+        }
+        at += (size_t)w;
+    }
+}
+
+cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, size_t len,
+                               const char *const *labels, size_t nlabels, unsigned flags,
+                               int *replaced, cd_error *err)
+{
+    if (replaced)
+        *replaced = 0;
     if (nlabels == 0)
         return cd_error_set(err, CD_ERR_ARG, "a training story needs at least one label");
     int64_t ids[MAX_LABELS_PER_TEXT];
@@ -342,14 +475,35 @@ cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
     for (size_t i = 0; i < nlabels; i++) {
         if (!labels[i] || !labels[i][0])
             return cd_error_set(err, CD_ERR_ARG, "empty label name");
-        int64_t id = intern_label(t, labels[i]);
-        if (id < 0)
+        /* a mistyped label must not make a new one unnoticed */
+        if (t->from_model && !(flags & CD_ADD_NEW_LABELS) &&
+            cd_vocab_find(&t->label_vocab, labels[i], strlen(labels[i])) < 0) {
+            char list[1024];
+            list_labels(t, list, sizeof list);
+            return cd_error_set(err, CD_ERR_ARG, "label '%s' is not one of the model's %u labels (%s)",
+                                labels[i], t->label_vocab.count, list);
+        }
+    }
+    for (size_t i = 0; i < nlabels; i++) {
+        int64_t lid = intern_label(t, labels[i]);
+        if (lid < 0)
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         int dup = 0;
         for (size_t j = 0; j < nids; j++)
-            dup |= ids[j] == id;
+            dup |= ids[j] == lid;
         if (!dup)
-            ids[nids++] = id;
+            ids[nids++] = lid;
+    }
+    /* the story's id: a story already held under it is replaced */
+    uint32_t sid = UINT32_MAX;
+    if (id && id[0]) {
+        uint32_t before = t->ids.count;
+        int64_t k = cd_vocab_intern(&t->ids, id, strlen(id));
+        if (k < 0 || grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if (t->ids.count != before)
+            t->id_doc[k] = 0;   /* a new id */
+        sid = (uint32_t)k;
     }
     t->ntouched = 0;
     t->failed = 0;
@@ -361,38 +515,124 @@ cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     uint32_t *tf = t->doc_tf;
-    double *f = t->doc_f;
     for (size_t i = 0; i < t->ntouched; i++) {
         tf[i] = t->tf[t->touched[i]];
         t->tf[t->touched[i]] = 0;
     }
-    double sum;
-    tr_features(&t->params, tf, t->ntouched, f, &sum);
-    for (size_t i = 0; i < t->ntouched; i++) {
-        uint32_t w = t->touched[i];
-        t->df[w] += 1;
-        t->total[w] += f[i];
-        for (size_t j = 0; j < nids; j++) {
-            double *n = posting(&t->posts[w], (uint32_t)ids[j]);
-            if (!n) {
-                t->failed = 1;
-                break;
-            }
-            *n += f[i];
-        }
+    if (sid != UINT32_MAX && t->id_doc[sid]) {
+        /* The earlier story leaves: its counts are recounted away before
+         * the model is saved (from the stories kept, exactly). */
+        t->docs.flags[t->id_doc[sid] - 1] |= DOC_DEAD;
+        t->id_doc[sid] = 0;
+        t->dead = 1;
+        if (replaced)
+            *replaced = 1;
     }
-    for (size_t j = 0; j < nids; j++) {
-        t->labels[ids[j]].docs += 1;
-        t->labels[ids[j]].mass += sum;
-    }
-    t->params.docs += 1;
-    t->params.mass += sum;
-    if (nids > 1)
-        t->any_multi = 1;
-    store_doc(t, tf, ids, nids);
+    count_text(t, t->touched, tf, t->ntouched, ids, nids, t->doc_f);
+    store_doc(t, t->touched, tf, t->ntouched, ids, nids, sid, t->from_model ? DOC_CORRECTION : 0);
+    if (t->from_model)
+        t->uncalibrated++;
     if (t->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     return CD_OK;
+}
+
+cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
+                         const char *const *labels, size_t nlabels, cd_error *err)
+{
+    return cd_trainer_add_story(t, NULL, text, len, labels, nlabels, CD_ADD_NEW_LABELS, NULL, err);
+}
+
+/* Take a replaced story's counts out, when not every story is kept and
+ * the counts cannot be made again from the stories (floating-point sums:
+ * nearly, not exactly, what a retrain would count). */
+static void subtract_text(cd_trainer *t, size_t i, double *f)
+{
+    const stored_docs *d = &t->docs;
+    size_t n = d->start[i + 1] - d->start[i];
+    const uint32_t *terms = d->terms + d->start[i];
+    double sum;
+    tr_features(&t->params, d->tf + d->start[i], n, f, &sum);
+    for (size_t j = 0; j < n; j++) {
+        t->df[terms[j]] -= 1;
+        t->total[terms[j]] -= f[j];
+        for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+            *posting(&t->posts[terms[j]], d->labels[k]) -= f[j];   /* present: added before */
+    }
+    for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++) {
+        t->labels[d->labels[k]].docs -= 1;
+        t->labels[d->labels[k]].mass -= sum;
+    }
+    t->params.docs -= 1;
+    t->params.mass -= sum;
+}
+
+/* Drop the replaced stories: count the others again from scratch when
+ * every story is kept, so that the counts are exactly those of a model
+ * trained on them. */
+static int drop_replaced(cd_trainer *t)
+{
+    stored_docs *d = &t->docs;
+    int all = (double)d->n == t->params.docs;
+    size_t maxn = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->start[i + 1] - d->start[i] > maxn)
+            maxn = d->start[i + 1] - d->start[i];
+    double *f = malloc(sizeof *f * (maxn + 1));
+    if (!f)
+        return -1;
+    if (!all)
+        for (size_t i = 0; i < d->n; i++)
+            if (d->flags[i] & DOC_DEAD)
+                subtract_text(t, i, f);
+    size_t n = 0, len = 0, llen = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->flags[i] & DOC_DEAD)
+            continue;
+        size_t s = d->start[i], e = d->start[i + 1];
+        size_t ls = d->label_start[i], le = d->label_start[i + 1];
+        memmove(d->terms + len, d->terms + s, sizeof *d->terms * (e - s));
+        memmove(d->tf + len, d->tf + s, sizeof *d->tf * (e - s));
+        memmove(d->labels + llen, d->labels + ls, sizeof *d->labels * (le - ls));
+        d->start[n] = len;
+        d->label_start[n] = llen;
+        len += e - s;
+        llen += le - ls;
+        d->id[n] = d->id[i];
+        d->flags[n] = d->flags[i];
+        if (d->id[n] != UINT32_MAX)
+            t->id_doc[d->id[n]] = (uint32_t)n + 1;
+        n++;
+    }
+    d->n = n;
+    d->len = len;
+    d->labels_len = llen;
+    d->start[n] = len;
+    d->label_start[n] = llen;
+    t->dead = 0;
+    if (!all) {
+        free(f);
+        return 0;
+    }
+    for (uint32_t w = 0; w < t->vocab.count; w++) {
+        t->df[w] = t->total[w] = 0;
+        t->posts[w].n = 0;
+    }
+    for (uint32_t c = 0; c < t->label_vocab.count; c++)
+        t->labels[c].docs = t->labels[c].mass = 0;
+    t->params.docs = t->params.mass = 0;
+    t->any_multi = 0;
+    t->failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ids[MAX_LABELS_PER_TEXT];
+        size_t nids = d->label_start[i + 1] - d->label_start[i];
+        for (size_t k = 0; k < nids; k++)
+            ids[k] = d->labels[d->label_start[i] + k];
+        count_text(t, d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i],
+                   ids, nids, f);
+    }
+    free(f);
+    return t->failed ? -1 : 0;
 }
 
 /* ---- compiling the counts into model arrays ------------------------------ */
@@ -548,6 +788,114 @@ static int settle_kind(const cd_trainer *t, compiled *full)
     return 1;
 }
 
+/* Kind auto, single-label data: the variant and smoothing with the best
+ * mean held-out accuracy over the folds, among a few (the preset first,
+ * which keeps ties).  Naive Bayes needs no refitting to score a fold, so
+ * each candidate costs about one training.  Multi-label data keeps the
+ * preset (refined complement naive Bayes): its folds need the refinement,
+ * and the calibration's folds report its scores. */
+/* Mean held-out accuracy a setting must gain over the preset: this, and
+ * at least two stories per fold. */
+#define CV_MARGIN 0.005
+
+static int choose_by_cv(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
+{
+    nb_params *P = &full->params;
+    if (t->params.nb.kind != CD_NB_AUTO || P->multilabel || t->from_model ||
+        (double)t->docs.n != t->params.docs || !tr_folds(t, P))
+        return 0;
+    static const struct { cd_nb_kind kind; double alpha; } cand[] = {
+        { CD_NB_MULTINOMIAL, 0.05 }, { CD_NB_MULTINOMIAL, 0.01 }, { CD_NB_MULTINOMIAL, 0.2 },
+        { CD_NB_MULTINOMIAL, 1.0 }, { CD_NB_COMPLEMENT, 0.1 }, { CD_NB_COMPLEMENT, 0.3 },
+        { CD_NB_COMPLEMENT, 1.0 },
+    };
+    size_t ncand = sizeof cand / sizeof cand[0];
+    nb_params preset = *P, best = *P;
+    double best_mean = -1, preset_mean = -1, sc[TR_MAX_FOLD_SCORES];
+    for (size_t i = 0; i < ncand; i++) {
+        if (progress)
+            progress("choosing", (double)i / ncand, ud);
+        *P = preset;
+        P->nb.kind = cand[i].kind;
+        if (cand[i].kind == CD_NB_MULTINOMIAL) {
+            if (!(P->nb.pinned & CD_NB_PIN_ALPHA))
+                P->nb.alpha = cand[i].alpha;
+            else if (cand[i].alpha != 0.05)
+                continue;
+        } else {
+            if (!(P->nb.pinned & CD_NB_PIN_ALPHA_REST))
+                P->nb.alpha_rest = cand[i].alpha;
+            else if (cand[i].alpha != 0.3)
+                continue;
+            if (!(P->nb.pinned & CD_NB_PIN_WEIGHT_NORM))
+                P->nb.weight_norm = 1;   /* Rennie's WCNB */
+        }
+        int K = tr_cv_accuracy(t, full, sc);
+        if (K < 0) {
+            *P = preset;
+            return -1;
+        }
+        double mean = 0;
+        for (int k = 0; k < K; k++)
+            mean += sc[k] / K;
+        /* another setting must do clearly better than the preset: a
+         * story or two per fold is noise, and picking on noise does
+         * worse on new stories */
+        if (i == 0)
+            preset_mean = mean;
+        double margin = fmax(CV_MARGIN, 2.0 * K / (double)t->docs.n);
+        if (mean > best_mean && mean >= preset_mean + (i ? margin : 0)) {
+            best_mean = mean;
+            best = *P;
+        }
+    }
+    *P = best;
+    t->cv_picked = 1;
+    return 0;
+}
+
+/* The stories kept and the training notes into src, then the file. */
+static cd_status write_model(const cd_trainer *t, mf_source *src, const char *path, cd_error *err)
+{
+    const stored_docs *d = &t->docs;
+    /* Only a model that keeps every story it counts can be refitted. */
+    size_t n = (double)d->n == t->params.docs ? d->n : 0;
+    const char **idn = malloc(sizeof *idn * (n + 1));
+    uint32_t *idl = malloc(sizeof *idl * (n + 1));
+    if (!idn || !idl) {
+        free(idn);
+        free(idl);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        idn[i] = NULL;
+        idl[i] = 0;
+        if (d->id[i] != UINT32_MAX) {
+            size_t len;
+            idn[i] = cd_vocab_name(&t->ids, d->id[i], &len);
+            idl[i] = (uint32_t)len;
+        }
+    }
+    src->ndocs = n;
+    src->doc_start = d->start;
+    src->doc_terms = d->terms;
+    src->doc_tf = d->tf;
+    src->label_start = d->label_start;
+    src->doc_labels = d->labels;
+    src->id_names = idn;
+    src->id_lens = idl;
+    src->doc_flags = d->flags;
+    src->uncalibrated = t->uncalibrated;
+    src->at_least_one = t->params.nb.at_least_one != 0;
+    src->cv_picked = (uint32_t)t->cv_picked;
+    src->cv_nscores = t->cv_nscores;
+    src->cv_scores = t->cv_scores;
+    cd_status st = cd_model_write(src, path, err);
+    free(idn);
+    free(idl);
+    return st;
+}
+
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err)
 {
@@ -555,6 +903,8 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
         return cd_error_set(err, CD_ERR_ARG, "no labelled stories to train on");
     if (t->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory while training");
+    if (t->dead && drop_replaced(t))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
     switch (t->params.nb.mode) {
     case CD_LABELS_SINGLE: t->params.multilabel = 0; break;
     case CD_LABELS_MULTI: t->params.multilabel = 1; break;
@@ -570,15 +920,29 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     cd_status st = CD_OK;
     if (settle_kind(t, &full) && recount(t, &full))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
-    if (!st)
-        st = tr_calibrate(t, &full, progress, ud, err);
+    if (!st && choose_by_cv(t, &full, progress, ud))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while cross-validating");
+    /* The whole set's weights first: its refinement's end point is where
+     * the folds' start. */
+    double *warm = NULL;
     if (!st) {
         nb_compute_weights(&full.view);
         full.params.refined = tr_refining(t, &full.params);
-        if (progress && full.params.refined)
-            progress("refining", 0.5, ud);
-        if (full.params.refined && tr_refine_view(t, &full.view, NULL, 0))
-            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+        if (full.params.refined) {
+            warm = malloc(sizeof *warm * (t->docs.n ? t->docs.n : 1) * full.view.nlabels);
+            if (!warm || tr_refine_view(t, &full.view, NULL, 0, NULL, warm, progress, "refining", ud))
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+        }
+    }
+    /* A model given a few corrections keeps its calibration (the
+     * sigmoids and thresholds fitted on held-out folds): the folds are
+     * fitted again once the stories added or replaced since make up more
+     * than RECALIBRATE_SHARE of them, or a label is new. */
+    int keep = t->from_model && t->label_vocab.count == t->model_labels &&
+               t->uncalibrated <= RECALIBRATE_SHARE * (double)t->docs.n;
+    if (!st && !keep) {
+        st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
+        t->uncalibrated = 0;
     }
     if (!st) {
         /* label names in the pool are not NUL-terminated: copy them */
@@ -601,7 +965,17 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
                 .term_pool = t->vocab.pool,
                 .term_hashes = t->vocab.hashes,
             };
-            st = cd_model_write(&src, path, err);
+            st = write_model(t, &src, path, err);
+            /* Settling: the corrected model is in place (the correction
+             * is live); now the calibration is fitted again on the folds
+             * a retrain would use and the model written once more, so
+             * that it is the retrained model, however small the batch. */
+            if (!st && keep && t->settle && t->uncalibrated > 0) {
+                st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
+                t->uncalibrated = 0;
+                if (!st)
+                    st = write_model(t, &src, path, err);
+            }
         } else {
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         }
@@ -609,6 +983,12 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
             free(names[c]);
         free(names);
     }
+    free(warm);
     compiled_free(&full);
     return st;
+}
+
+void cd_trainer_set_settle(cd_trainer *t, int settle)
+{
+    t->settle = settle != 0;
 }

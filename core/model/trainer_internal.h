@@ -14,6 +14,11 @@
 
 /* Texts beyond this many are counted but not kept for calibration. */
 #define MAX_STORED_DOCS 200000
+/* A model given corrections is calibrated again once the stories added or
+ * replaced since its calibration are more than this share of them. */
+#define RECALIBRATE_SHARE 0.01
+/* Fold scores a model records. */
+#define TR_MAX_FOLD_SCORES 10
 /* Labels one training text may carry. */
 #define MAX_LABELS_PER_TEXT 64
 
@@ -30,8 +35,14 @@ typedef struct stored_docs {
     uint32_t *labels;       /* concatenated label ids */
     size_t labels_len, labels_cap;
     size_t *label_start;
+    uint32_t *id;           /* per doc: its id in the trainer's id vocabulary, or UINT32_MAX */
+    uint8_t *flags;         /* per doc: DOC_CORRECTION, DOC_DEAD */
+    size_t flags_cap, id_cap;
     size_t n, n_cap;
 } stored_docs;
+
+#define DOC_CORRECTION 1u   /* added to a trained model (MF_DOC_CORRECTION) */
+#define DOC_DEAD 2u         /* replaced by a later story of the same id */
 
 struct cd_trainer {
     cd_tok_opts tok;
@@ -54,6 +65,17 @@ struct cd_trainer {
     int failed;             /* out of memory while tokenizing */
     int any_multi;
     stored_docs docs;
+    cd_vocab ids;           /* story ids seen */
+    uint32_t *id_doc;       /* per id: the stored doc + 1, 0 for none */
+    size_t id_doc_cap;
+    int from_model;         /* made by cd_trainer_from_model: stories are corrections */
+    int dead;               /* some stored doc was replaced: recount before saving */
+    int settle;             /* cd_trainer_set_settle */
+    uint32_t uncalibrated;  /* stories added or replaced since the calibration */
+    uint32_t model_labels;  /* labels the model had */
+    int cv_picked;
+    uint32_t cv_nscores;
+    double cv_scores[10];
 };
 
 /* The counts as model arrays (nb.h), with the label names. */
@@ -75,12 +97,29 @@ nb_post *tr_find_posting(const nb_view *v, uint32_t w, uint32_t c);
 int tr_refining(const cd_trainer *t, const nb_params *P);
 
 /* Refine v's weights on the stored texts outside fold skip (all of them
- * when fold is NULL). */
-int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip);
+ * when fold is NULL), starting from the dual point warm_in of all the
+ * stored texts (NULL: a cold start); warm_out (NULL, or labels x stored
+ * texts when fold is NULL) gets the point reached. */
+int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32_t skip,
+                   const double *warm_in, double *warm_out, cd_progress_fn progress,
+                   const char *stage, void *ud);
 
 /* Fit the probabilities and thresholds of full on held-out folds of the
- * stored texts. */
-cd_status tr_calibrate(const cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud,
-                       cd_error *err);
+ * stored texts; the folds' refinement starts from warm (the whole set's
+ * dual point, or NULL).  fold_out (TR_MAX_FOLD_SCORES entries) gets each
+ * fold's score as the model decides (accuracy, or the mean of micro- and
+ * macro-F1), *nfold_out how many. */
+cd_status tr_calibrate(const cd_trainer *t, compiled *full, const double *warm,
+                       double *fold_out, uint32_t *nfold_out,
+                       cd_progress_fn progress, void *ud, cd_error *err);
+
+/* The folds full's settings ask for, at most TR_MAX_FOLD_SCORES; 0 when
+ * there are too few texts to hold any out. */
+uint32_t tr_folds(const cd_trainer *t, const nb_params *P);
+
+/* Each fold's held-out accuracy of full's settings (single-label, naive
+ * Bayes without refinement), into out; returns the folds, 0 for none, -1
+ * when out of memory. */
+int tr_cv_accuracy(const cd_trainer *t, const compiled *full, double *out);
 
 #endif

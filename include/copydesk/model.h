@@ -44,11 +44,16 @@ typedef struct cd_nb_opts {
     uint8_t weight_norm;    /* normalize each label's weight vector (default 1) */
     uint32_t min_df;        /* ignore terms found in fewer training documents (default 3) */
     uint32_t cv_folds;      /* folds used to calibrate (default 5) */
-    uint32_t refine;        /* multi-label complement models: iterations of the
-                               discriminative refinement of the weights (L-BFGS),
-                               0 for plain naive Bayes (default 60) */
+    uint32_t refine;        /* multi-label complement models: at most this many
+                               passes of the discriminative refinement of the
+                               weights (logistic regression solved to convergence,
+                               core/model/refine.h), 0 for plain naive Bayes
+                               (default 60) */
     uint32_t pinned;        /* CD_NB_PIN_* bits: settings that kind CD_NB_AUTO
                                must keep as given */
+    uint8_t at_least_one;   /* multi-label: give every story its nearest label
+                               even when no label is likely (default 0: a story
+                               may get no label) */
 } cd_nb_opts;
 
 enum {
@@ -84,9 +89,22 @@ typedef struct cd_model cd_model;
  * the model's. */
 CD_API cd_status cd_trainer_from_model(const cd_model *model, cd_trainer **out, cd_error *err);
 
-/* Add one labelled text (nlabels >= 1). */
+/* Add one labelled text (nlabels >= 1), with no id. */
 CD_API cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
-                                const char *const *labels, size_t nlabels, cd_error *err);
+                         const char *const *labels, size_t nlabels, cd_error *err);
+
+/* Add one labelled story keyed by its id (NULL or "": none).  A story whose
+ * id the trainer already holds replaces the earlier one: its counts are
+ * taken out (the model keeps its training stories), so that correcting a
+ * story twice trains on the last answer only; *replaced (may be NULL) says
+ * so.  A trainer made from a model (cd_trainer_from_model) records the
+ * story as a correction and refuses a label the model does not have
+ * (CD_ERR_ARG, the message lists the model's labels) unless flags has
+ * CD_ADD_NEW_LABELS. */
+enum { CD_ADD_NEW_LABELS = 1 };
+CD_API cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, size_t len,
+                               const char *const *labels, size_t nlabels, unsigned flags,
+                               int *replaced, cd_error *err);
 
 CD_API size_t cd_trainer_docs(const cd_trainer *t);
 
@@ -96,6 +114,14 @@ CD_API size_t cd_trainer_docs(const cd_trainer *t);
 typedef void (*cd_progress_fn)(const char *stage, double fraction, void *ud);
 CD_API cd_status cd_trainer_save(cd_trainer *t, const char *path,
                                  cd_progress_fn progress, void *ud, cd_error *err);
+
+/* A trainer made from a model keeps the model's calibration (each label's
+ * sigmoid and threshold, fitted on held-out folds) while the stories added
+ * or replaced since are at most 1% of them, and saves once.  With settle
+ * on, a save that kept the calibration then fits it again and writes the
+ * model a second time: the first file has the corrections at once, the
+ * second is what a retrain on the same stories makes. */
+CD_API void cd_trainer_set_settle(cd_trainer *t, int settle);
 
 CD_API void cd_trainer_free(cd_trainer *t);
 
@@ -116,6 +142,13 @@ typedef struct cd_model_info {
     uint32_t labels;
     uint32_t terms;        /* vocabulary size */
     uint64_t file_bytes;
+    uint64_t stories_kept; /* training stories the file keeps (for corrections) */
+    uint64_t corrections;  /* of those, corrections added to a trained model */
+    uint64_t uncalibrated; /* stories added or replaced since the last calibration */
+    int at_least_one;      /* multi-label: every story gets its nearest label */
+    int cv_picked;         /* kind auto: the settings were chosen by cross-validation */
+    uint32_t cv_nscores;   /* the kept settings' score on each fold (accuracy, or */
+    double cv_scores[10];  /* the mean of micro- and macro-F1 for multi-label) */
 } cd_model_info;
 
 CD_API void cd_model_get_info(const cd_model *m, cd_model_info *info);
@@ -149,10 +182,11 @@ CD_API void cd_classifier_free(cd_classifier *c);
 /* Classify len bytes of text.  *scores gets an array of one entry per
  * label, sorted by decreasing p, owned by the classifier and valid until
  * the next call.  Single-label models choose the most probable label;
- * multi-label models choose each label whose p reaches its threshold, or
- * when none does, the one that comes nearest (largest p - threshold). */
+ * multi-label models choose each label whose p reaches its threshold
+ * (possibly none), or, when the model was trained with at_least_one and
+ * none does, the one that comes nearest (largest p - threshold). */
 CD_API cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
-                             const cd_label_score **scores, size_t *n, cd_error *err);
+                      const cd_label_score **scores, size_t *n, cd_error *err);
 
 /* Most callers read only a story's chosen labels or its few most probable
  * ones, and sorting every label of every story is a tenth of the time of

@@ -13,6 +13,9 @@ has "model info tells the tokenizer" "$T/out" "^tokenizer +length 2-40"
 run 0 "model info --json" -- cd_ model info --json "$T/m.cdm"
 jqtrue "model info JSON" "$T/out" '.labels | length == 5'
 jqtrue "model info JSON settings" "$T/out" '.docs == 60 and .kind == "multinomial" and .multilabel == false and .refined == false'
+jqtrue "kind auto: settings chosen by cross-validation, fold scores kept" "$T/out" '.cv_picked == true and (.cv_scores | length) == 5 and ([.cv_scores[] | . > 0.5 and . <= 1] | all)'
+run 0 "model info tells the choice" -- cd_ model info "$T/m.cdm"
+has "model info: chosen by cross-validation" "$T/out" "^folds +variant and smoothing chosen by cross-validation .* mean 0\.[0-9]+"
 
 run 0 "classify JSON lines" -- cd_ classify -m "$T/m.cdm" "$FIX/mini/bbc-test.jsonl"
 same "one line per story" "$(wc -l <"$T/out")" "20"
@@ -48,7 +51,7 @@ run 0 "eval --cv 3" -- cd_ eval --cv 3 --json -q "$FIX/mini/bbc-train.jsonl"
 jqtrue "cross-validation covers every story" "$T/out" '.docs == 60 and .accuracy > 0.7'
 
 run 0 "train --from adds to a model" -- cd_ train --from "$T/m.cdm" -o "$T/m2.cdm" "$FIX/mini/bbc-test.jsonl"
-has "incremental totals" "$T/err" "20 stories added \(80 in all\)"
+has "incremental totals" "$T/err" "20 stories added \(0 replacing a story of the same id; 80 in all, 20 of them corrections\)"
 run 0 "incremental model info" -- cd_ model info --json "$T/m2.cdm"
 jqtrue "incremental model has all documents" "$T/out" '.docs == 80'
 

@@ -320,8 +320,8 @@ static void multilabel_thresholds(void **state)
     assert_false(sc[1].chosen);
     cd_classifier_free(c);
 
-    /* training further keeps counting, but cannot refine without the old
-     * stories: the new model is plain naive Bayes, and still right */
+    /* training further: the model kept its stories, so the correction is
+     * refined like the rest, and counted as a correction */
     assert_int_equal(cd_trainer_from_model(m, &t, &err), CD_OK);
     text = "crude oil barrels opec";
     assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
@@ -330,8 +330,10 @@ static void multilabel_thresholds(void **state)
     cd_model *m2;
     assert_int_equal(cd_model_open(more, &m2, &err), CD_OK);
     cd_model_get_info(m2, &info);
-    assert_false(info.refined);
+    assert_true(info.refined);
     assert_int_equal(info.docs, 31);
+    assert_int_equal(info.stories_kept, 31);
+    assert_int_equal(info.corrections, 1);
     assert_string_equal(best_label(m2, "opec output crude prices"), "oil");
     cd_model_close(m2);
     free(more);
@@ -435,7 +437,7 @@ static void partial_order_keeps_what_callers_read(void **state)
                     ca++;
                 }
             }
-            assert_true(ca >= 1);
+            assert_true(ca <= nb);   /* a story may get no label: none likely */
             free(text);
         }
     }
