@@ -75,15 +75,15 @@ typedef struct classify_args {
 enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS, OPT_FORMAT };
 
 /* ,"p":0.97 as fprintf's %.4g writes it; formatted once into a local
- * buffer (cd_buf_printf formats twice: to measure, then to write). */
+ * buffer (cdi_buf_printf formats twice: to measure, then to write). */
 static void put_p(cd_buf *out, double p)
 {
     char num[64];
     int n = snprintf(num, sizeof num, ",\"p\":%.4g", p);
     if (n > 0 && (size_t)n < sizeof num)
-        cd_buf_put(out, num, (size_t)n);
+        cdi_buf_put(out, num, (size_t)n);
     else
-        cd_buf_printf(out, ",\"p\":%.4g", p);
+        cdi_buf_printf(out, ",\"p\":%.4g", p);
 }
 
 static int parse(int argc, char **argv, classify_args *a)
@@ -149,13 +149,13 @@ static int parse(int argc, char **argv, classify_args *a)
 static void print_tokens(cd_buf *out, cd_classifier *c, uint32_t label, cd_token_weight *tw, size_t k)
 {
     size_t n = cd_classifier_explain(c, label, tw, k);
-    cd_buf_puts(out, ",\"tokens\":[");
+    cdi_buf_puts(out, ",\"tokens\":[");
     for (size_t i = 0; i < n; i++) {
-        cd_buf_puts(out, i ? ",{\"token\":" : "{\"token\":");
-        cd_buf_json_string(out, tw[i].token, tw[i].len);
-        cd_buf_printf(out, ",\"weight\":%.4g}", tw[i].weight);
+        cdi_buf_puts(out, i ? ",{\"token\":" : "{\"token\":");
+        cdi_buf_json_string(out, tw[i].token, tw[i].len);
+        cdi_buf_printf(out, ",\"weight\":%.4g}", tw[i].weight);
     }
-    cd_buf_put(out, "]", 1);
+    cdi_buf_put(out, "]", 1);
 }
 
 /* The model's labels of the story: ,"labels":[...] */
@@ -163,20 +163,20 @@ static void print_labels(cd_buf *out, const cd_model *m, cd_classifier *c,
                          const cd_label_score *sc, size_t n, const classify_args *a,
                          cd_token_weight *tw)
 {
-    cd_buf_puts(out, ",\"labels\":[");
+    cdi_buf_puts(out, ",\"labels\":[");
     size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
         if (a->top ? i >= (size_t)a->top : !sc[i].chosen)
             continue;
         const char *name = cd_model_label(m, sc[i].label);
-        cd_buf_puts(out, shown++ ? ",{\"label\":" : "{\"label\":");
-        cd_buf_json_string(out, name, strlen(name));
+        cdi_buf_puts(out, shown++ ? ",{\"label\":" : "{\"label\":");
+        cdi_buf_json_string(out, name, strlen(name));
         put_p(out, sc[i].p);
         if (a->explain)
             print_tokens(out, c, sc[i].label, tw, (size_t)a->explain_k);
-        cd_buf_put(out, "}", 1);
+        cdi_buf_put(out, "}", 1);
     }
-    cd_buf_put(out, "]", 1);
+    cdi_buf_put(out, "]", 1);
 }
 
 /* ---- topics from a desk ------------------------------------------------- */
@@ -245,11 +245,11 @@ static void print_member(cd_buf *out, const char *json, const char *key, const c
 {
     size_t len;
     const char *v = json_member(json, key, &len);
-    cd_buf_printf(out, ",\"%s\":", as);
+    cdi_buf_printf(out, ",\"%s\":", as);
     if (v)
-        cd_buf_put(out, v, len);
+        cdi_buf_put(out, v, len);
     else
-        cd_buf_puts(out, "null");
+        cdi_buf_puts(out, "null");
 }
 
 /* Have the desk score the story (a dry run) and print its topics, the
@@ -360,8 +360,8 @@ static int print_ninjs(cd_buf *out, classify_worker *w, const cd_story *s,
             cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             return 0;
         }
-        cd_buf_puts(out, doc);
-        cd_buf_puts(out, "\n");
+        cdi_buf_puts(out, doc);
+        cdi_buf_puts(out, "\n");
         free(doc);
         return 1;
     }
@@ -376,12 +376,12 @@ static int print_ninjs(cd_buf *out, classify_worker *w, const cd_story *s,
             continue;
         const char *label = cd_model_label(w->m, sc[i].label);
         subj[k++] = (cd_ninjs_subject){ .id = label, .name = label,
-            .iptc = cd_iptc_qcode_ok(label) ? label : NULL, .creator = "copydesk",
+            .iptc = cdi_iptc_qcode_ok(label) ? label : NULL, .creator = "copydesk",
             .score = sc[i].p };
     }
     cd_ninjs_doc doc = { .story = s, .subjects = subj, .nsubjects = k };
-    cd_ninjs_write(out, &doc);
-    cd_buf_puts(out, "\n");
+    cdi_ninjs_write(out, &doc);
+    cdi_buf_puts(out, "\n");
     free(subj);
     return 1;
 }
@@ -390,11 +390,11 @@ enum { STORY_FAILED = 1 };
 
 static void story_error(cli_item *it, const char *msg)
 {
-    cd_buf_puts(&it->msg, "copydesk: classify: ");
+    cdi_buf_puts(&it->msg, "copydesk: classify: ");
     cli_escape(&it->msg, it->story.source ? it->story.source : "");
-    cd_buf_puts(&it->msg, ": ");
+    cdi_buf_puts(&it->msg, ": ");
     cli_escape(&it->msg, msg);
-    cd_buf_put(&it->msg, "\n", 1);
+    cdi_buf_put(&it->msg, "\n", 1);
     it->flags |= STORY_FAILED;
 }
 
@@ -426,17 +426,17 @@ static void classify_story(void *wp, cli_item *it, cli_pipe *p)
             story_error(it, err.msg);
         return;
     }
-    cd_buf_puts(out, "{\"id\":");
-    cd_buf_json_string(out, s->id, strlen(s->id));
+    cdi_buf_puts(out, "{\"id\":");
+    cdi_buf_json_string(out, s->id, strlen(s->id));
     if (w->c)
         print_labels(out, w->m, w->c, sc, n, a, w->tw);
     if (w->desk && !print_desk(out, w->desk, s, a, &err)) {
         /* the line is half written: end it, so that stdout stays JSON lines */
-        cd_buf_puts(out, ",\"topics\":null}\n");
+        cdi_buf_puts(out, ",\"topics\":null}\n");
         story_error(it, err.msg);
         return;
     }
-    cd_buf_puts(out, "}\n");
+    cdi_buf_puts(out, "}\n");
 }
 
 /* In input order: the line, the messages. */

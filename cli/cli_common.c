@@ -17,9 +17,9 @@ void cli_escape(cd_buf *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p < 0x20 || *p == 0x7f)
-            cd_buf_printf(b, "\\x%02x", *p);
+            cdi_buf_printf(b, "\\x%02x", *p);
         else
-            cd_buf_put(b, (const char *)p, 1);
+            cdi_buf_put(b, (const char *)p, 1);
     }
 }
 
@@ -41,12 +41,12 @@ void cli_error(const char *what, const char *fmt, ...)
     if (!msg)
         msg = stack;
     cd_buf b = {0};
-    cd_buf_printf(&b, "copydesk: %s: ", what);
+    cdi_buf_printf(&b, "copydesk: %s: ", what);
     cli_escape(&b, msg);
-    cd_buf_put(&b, "\n", 1);
+    cdi_buf_put(&b, "\n", 1);
     if (!b.failed)
         fwrite(b.data, 1, b.len, stderr);
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
     if (msg != stack)
         free(msg);
 }
@@ -58,7 +58,7 @@ static void file_sink(void *ud, const char *s, size_t len)
 
 void cli_json_string(FILE *out, const char *str, size_t len)
 {
-    cd_json_escape(str, len, file_sink, out);
+    cdi_json_escape(str, len, file_sink, out);
 }
 
 long cli_parse_count(const char *s)

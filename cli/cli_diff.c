@@ -270,9 +270,9 @@ static void route_key(cd_buf *b, const cd_decision *dec)
     memcpy(v, dec->route, n * sizeof *v);
     qsort(v, n, sizeof *v, by_str);
     for (size_t i = 0; i < n; i++)
-        cd_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+        cdi_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
     if (!n)
-        cd_buf_puts(b, "-");
+        cdi_buf_puts(b, "-");
 }
 
 static int by_score(const void *x, const void *y)
@@ -290,7 +290,7 @@ static void text_topic(cd_buf *b, const cJSON *t)
 {
     const cJSON *score = cJSON_GetObjectItemCaseSensitive(t, "score");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "topic");
-    cd_buf_printf(b, "%s %.2f", id->valuestring, score->valuedouble);
+    cdi_buf_printf(b, "%s %.2f", id->valuestring, score->valuedouble);
     const char *sep = " (";
     const cJSON *f;
     cJSON_ArrayForEach(f, t) {
@@ -302,27 +302,27 @@ static void text_topic(cd_buf *b, const cJSON *t)
         if (cJSON_IsArray(f)) {
             if (!cJSON_GetArraySize(f))
                 continue;
-            cd_buf_printf(b, "%s%s", sep, f->string);
+            cdi_buf_printf(b, "%s%s", sep, f->string);
             const cJSON *e;
             cJSON_ArrayForEach(e, f) {
                 const cJSON *k = e->child, *v = k ? k->next : NULL;
                 if (k && cJSON_IsString(k) && v && cJSON_IsNumber(v) && v->string)
-                    cd_buf_printf(b, !strcmp(v->string, "hits") ? " %s x%.0f" : " %s %.2f",
-                                  k->valuestring, v->valuedouble);
+                    cdi_buf_printf(b, !strcmp(v->string, "hits") ? " %s x%.0f" : " %s %.2f",
+                                   k->valuestring, v->valuedouble);
                 else if (cJSON_IsString(e))
-                    cd_buf_printf(b, " %s", e->valuestring);
+                    cdi_buf_printf(b, " %s", e->valuestring);
             }
         } else if (cJSON_IsNumber(f)) {
-            cd_buf_printf(b, "%s%s %.2f", sep, f->string, f->valuedouble);
+            cdi_buf_printf(b, "%s%s %.2f", sep, f->string, f->valuedouble);
         } else if (cJSON_IsString(f)) {
-            cd_buf_printf(b, "%s%s %s", sep, f->string, f->valuestring);
+            cdi_buf_printf(b, "%s%s %s", sep, f->string, f->valuestring);
         } else {
             continue;
         }
         sep = "; ";
     }
     if (strcmp(sep, " ("))
-        cd_buf_puts(b, ")");
+        cdi_buf_puts(b, ")");
 }
 
 /* The topics of a decision's evidence scoring 0.05 or more, best first. */
@@ -339,23 +339,23 @@ static void text_evidence(cd_buf *b, const cJSON *dec)
     }
     qsort(v, n, sizeof *v, by_score);
     for (size_t i = 0; i < n && i < 6; i++) {
-        cd_buf_puts(b, i ? ", " : "");
+        cdi_buf_puts(b, i ? ", " : "");
         text_topic(b, v[i]);
     }
     if (n > 6)
-        cd_buf_puts(b, ", ...");
+        cdi_buf_puts(b, ", ...");
     if (!n)
-        cd_buf_puts(b, "no topic scores 0.05");
+        cdi_buf_puts(b, "no topic scores 0.05");
 }
 
 static void text_side(cd_buf *b, const char *side, const cJSON *dec, const char *key)
 {
     const cJSON *reason = cJSON_GetObjectItemCaseSensitive(dec, "reason");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(dec, "error");
-    cd_buf_printf(b, "  %-5s %s: %s\n", side, key,
-                  cJSON_IsString(reason) ? reason->valuestring : "?");
+    cdi_buf_printf(b, "  %-5s %s: %s\n", side, key,
+                   cJSON_IsString(reason) ? reason->valuestring : "?");
     if (cJSON_IsString(error))
-        cd_buf_printf(b, "        error: %s\n", error->valuestring);
+        cdi_buf_printf(b, "        error: %s\n", error->valuestring);
 }
 
 /* The moved story, for people. */
@@ -363,32 +363,32 @@ static void text_story(cd_buf *b, const cd_story *s, const char *from, const cha
                        const char *bjson, const char *njson)
 {
     cJSON *bd = cJSON_Parse(bjson), *nd = cJSON_Parse(njson);
-    cd_buf_printf(b, "%s: %s -> %s  (%s)\n", s->id, from, to, s->source ? s->source : "");
+    cdi_buf_printf(b, "%s: %s -> %s  (%s)\n", s->id, from, to, s->source ? s->source : "");
     text_side(b, "base", bd, from);
     text_side(b, "new", nd, to);
     cd_buf b1 = { 0 }, b2 = { 0 };
     text_evidence(&b1, bd);
     text_evidence(&b2, nd);
     if (b1.data && b2.data && !strcmp(b1.data, b2.data)) {
-        cd_buf_printf(b, "  evidence (the same under both): %s\n", b1.data);
+        cdi_buf_printf(b, "  evidence (the same under both): %s\n", b1.data);
     } else {
-        cd_buf_printf(b, "  evidence, base: %s\n", b1.data ? b1.data : "");
-        cd_buf_printf(b, "  evidence, new:  %s\n", b2.data ? b2.data : "");
+        cdi_buf_printf(b, "  evidence, base: %s\n", b1.data ? b1.data : "");
+        cdi_buf_printf(b, "  evidence, new:  %s\n", b2.data ? b2.data : "");
     }
-    cd_buf_free(&b1);
-    cd_buf_free(&b2);
+    cdi_buf_free(&b1);
+    cdi_buf_free(&b2);
     cJSON_Delete(bd);
     cJSON_Delete(nd);
 }
 
 static void json_route_array(cd_buf *b, const cd_decision *dec)
 {
-    cd_buf_puts(b, "[");
+    cdi_buf_puts(b, "[");
     for (size_t i = 0; i < dec->nroute; i++) {
-        cd_buf_puts(b, i ? "," : "");
-        cd_buf_json_string(b, dec->route[i], strlen(dec->route[i]));
+        cdi_buf_puts(b, i ? "," : "");
+        cdi_buf_json_string(b, dec->route[i], strlen(dec->route[i]));
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
 }
 
 /* it->out gets "FROM\tTO\n" and, when the story moved, its report. */
@@ -397,30 +397,30 @@ static void diff_one(void *wp, cli_item *it, cli_pipe *p)
     (void)p;
     diff_worker *w = wp;
     cd_error err;
-    if (w->archive && cd_archive_unwrap(&it->story, NULL) != CD_OK) {
-        cd_buf_printf(&it->msg, "copydesk: diff: %s: out of memory\n", it->story.source);
+    if (w->archive && cdi_archive_unwrap(&it->story, NULL) != CD_OK) {
+        cdi_buf_printf(&it->msg, "copydesk: diff: %s: out of memory\n", it->story.source);
         it->flags |= UNREADABLE;
         return;
     }
     cd_decision bd, nd;
     if (cd_desk_route(w->base, &it->story, 1, &bd, &err) != CD_OK ||
         cd_desk_route(w->desk, &it->story, 1, &nd, &err) != CD_OK) {
-        cd_buf_printf(&it->msg, "copydesk: diff: %s: %s\n", it->story.id, err.msg);
+        cdi_buf_printf(&it->msg, "copydesk: diff: %s: %s\n", it->story.id, err.msg);
         it->flags |= UNREADABLE;
         return;
     }
     if (bd.error) {
         it->flags |= BASE_ERROR;
-        cd_buf_printf(&it->msg, "copydesk: diff: base: %s\n", bd.error);
+        cdi_buf_printf(&it->msg, "copydesk: diff: base: %s\n", bd.error);
     }
     if (nd.error) {
         it->flags |= NEW_ERROR;
-        cd_buf_printf(&it->msg, "copydesk: diff: new: %s\n", nd.error);
+        cdi_buf_printf(&it->msg, "copydesk: diff: new: %s\n", nd.error);
     }
     cd_buf from = { 0 }, to = { 0 };
     route_key(&from, &bd);
     route_key(&to, &nd);
-    cd_buf_printf(&it->out, "%s\t%s\n", from.data, to.data);
+    cdi_buf_printf(&it->out, "%s\t%s\n", from.data, to.data);
     if (strcmp(from.data, to.data)) {
         it->flags |= MOVED;
         char *bj = cd_desk_decision_json(w->base, 1);
@@ -428,24 +428,24 @@ static void diff_one(void *wp, cli_item *it, cli_pipe *p)
         if (!bj || !nj) {
             it->out.failed = 1;
         } else if (w->a->json) {
-            cd_buf_puts(&it->out, "{\"id\":");
-            cd_buf_json_string(&it->out, it->story.id, strlen(it->story.id));
-            cd_buf_puts(&it->out, ",\"source\":");
+            cdi_buf_puts(&it->out, "{\"id\":");
+            cdi_buf_json_string(&it->out, it->story.id, strlen(it->story.id));
+            cdi_buf_puts(&it->out, ",\"source\":");
             const char *src = it->story.source ? it->story.source : "";
-            cd_buf_json_string(&it->out, src, strlen(src));
-            cd_buf_puts(&it->out, ",\"from\":");
+            cdi_buf_json_string(&it->out, src, strlen(src));
+            cdi_buf_puts(&it->out, ",\"from\":");
             json_route_array(&it->out, &bd);
-            cd_buf_puts(&it->out, ",\"to\":");
+            cdi_buf_puts(&it->out, ",\"to\":");
             json_route_array(&it->out, &nd);
-            cd_buf_printf(&it->out, ",\"base\":%s,\"new\":%s}", bj, nj);
+            cdi_buf_printf(&it->out, ",\"base\":%s,\"new\":%s}", bj, nj);
         } else {
             text_story(&it->out, &it->story, from.data, to.data, bj, nj);
         }
         free(bj);
         free(nj);
     }
-    cd_buf_free(&from);
-    cd_buf_free(&to);
+    cdi_buf_free(&from);
+    cdi_buf_free(&to);
 }
 
 /* ---- collecting the moves ---------------------------------------------------- */
@@ -671,7 +671,7 @@ int cli_diff(int argc, char **argv)
                 snprintf(state, n, "%s/.copydesk", a.inbox);
             st = state;
         }
-        archive = cd_archive_dir(st ? st : ".copydesk");
+        archive = cdi_archive_dir(st ? st : ".copydesk");
         struct stat sb;
         if (!archive || stat(archive, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
             cli_error("diff", "no stories given, and no archive to replay at %s (give stories, "

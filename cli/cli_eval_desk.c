@@ -111,12 +111,12 @@ static char *set_key(const char *const *names, size_t n)
     memcpy(v, names, n * sizeof *v);
     qsort(v, n, sizeof *v, by_str);
     for (size_t i = 0; i < n; i++)
-        cd_buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
+        cdi_buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
     if (!n)
-        cd_buf_puts(&b, "-");
+        cdi_buf_puts(&b, "-");
     free(v);
     if (b.failed) {
-        cd_buf_free(&b);
+        cdi_buf_free(&b);
         return NULL;
     }
     return b.data;
@@ -154,58 +154,58 @@ static void note_error(eval_run *r, const cd_story *s, const cd_decision *dec,
     const cd_desk *d = r->desk;
     double th = r->a->threshold;
     if (r->a->json) {
-        cd_buf_puts(b, r->wrong ? ",{\"id\":" : "{\"id\":");
-        cd_buf_json_string(b, s->id, strlen(s->id));
-        cd_buf_puts(b, ",\"source\":");
-        cd_buf_json_string(b, s->source ? s->source : "", s->source ? strlen(s->source) : 0);
-        cd_buf_puts(b, ",\"route\":");
-        cd_buf_json_string(b, route, strlen(route));
-        cd_buf_puts(b, ",\"gold_route\":");
+        cdi_buf_puts(b, r->wrong ? ",{\"id\":" : "{\"id\":");
+        cdi_buf_json_string(b, s->id, strlen(s->id));
+        cdi_buf_puts(b, ",\"source\":");
+        cdi_buf_json_string(b, s->source ? s->source : "", s->source ? strlen(s->source) : 0);
+        cdi_buf_puts(b, ",\"route\":");
+        cdi_buf_json_string(b, route, strlen(route));
+        cdi_buf_puts(b, ",\"gold_route\":");
         if (gold)
-            cd_buf_json_string(b, gold, strlen(gold));
+            cdi_buf_json_string(b, gold, strlen(gold));
         else
-            cd_buf_puts(b, "null");
-        cd_buf_puts(b, ",\"missed_topics\":[");
+            cdi_buf_puts(b, "null");
+        cdi_buf_puts(b, ",\"missed_topics\":[");
         for (size_t i = 0, k = 0; topics_wrong && i < r->ntopics; i++)
             if (r->gold_topic[i] && cd_desk_topic_score(d, i) < th) {
-                cd_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
-                cd_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
-                cd_buf_puts(b, ",\"score\":");
-                cd_buf_json_number(b, cd_desk_topic_score(d, i));
-                cd_buf_puts(b, "}");
+                cdi_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
+                cdi_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
+                cdi_buf_puts(b, ",\"score\":");
+                cdi_buf_json_number(b, cd_desk_topic_score(d, i));
+                cdi_buf_puts(b, "}");
             }
-        cd_buf_puts(b, "],\"extra_topics\":[");
+        cdi_buf_puts(b, "],\"extra_topics\":[");
         for (size_t i = 0, k = 0; topics_wrong && i < r->ntopics; i++)
             if (!r->gold_topic[i] && cd_desk_topic_score(d, i) >= th) {
-                cd_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
-                cd_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
-                cd_buf_puts(b, ",\"score\":");
-                cd_buf_json_number(b, cd_desk_topic_score(d, i));
-                cd_buf_puts(b, "}");
+                cdi_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
+                cdi_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
+                cdi_buf_puts(b, ",\"score\":");
+                cdi_buf_json_number(b, cd_desk_topic_score(d, i));
+                cdi_buf_puts(b, "}");
             }
-        cd_buf_puts(b, "],\"reason\":");
-        cd_buf_json_string(b, dec->reason, strlen(dec->reason));
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, "],\"reason\":");
+        cdi_buf_json_string(b, dec->reason, strlen(dec->reason));
+        cdi_buf_puts(b, "}");
         return;
     }
-    cd_buf_printf(b, "%s (%s): routed %s", s->id, s->source ? s->source : "", route);
+    cdi_buf_printf(b, "%s (%s): routed %s", s->id, s->source ? s->source : "", route);
     if (gold)
-        cd_buf_printf(b, ", gold %s", gold);
+        cdi_buf_printf(b, ", gold %s", gold);
     if (topics_wrong) {
         const char *sep = "; missed topics:";
         for (size_t i = 0; i < r->ntopics; i++)
             if (r->gold_topic[i] && cd_desk_topic_score(d, i) < th) {
-                cd_buf_printf(b, "%s %s %.2f", sep, cd_desk_topic_id(d, i), cd_desk_topic_score(d, i));
+                cdi_buf_printf(b, "%s %s %.2f", sep, cd_desk_topic_id(d, i), cd_desk_topic_score(d, i));
                 sep = ",";
             }
         sep = "; extra topics:";
         for (size_t i = 0; i < r->ntopics; i++)
             if (!r->gold_topic[i] && cd_desk_topic_score(d, i) >= th) {
-                cd_buf_printf(b, "%s %s %.2f", sep, cd_desk_topic_id(d, i), cd_desk_topic_score(d, i));
+                cdi_buf_printf(b, "%s %s %.2f", sep, cd_desk_topic_id(d, i), cd_desk_topic_score(d, i));
                 sep = ",";
             }
     }
-    cd_buf_printf(b, "\n    %s\n", dec->reason);
+    cdi_buf_printf(b, "\n    %s\n", dec->reason);
 }
 
 static void eval_story(eval_run *r, const cd_story *s)
@@ -387,10 +387,10 @@ int cli_eval_desk(const cli_eval_desk_args *a, char **inputs, int n)
         if (r.sweep < 0) {
             cd_buf ids = { 0 };
             for (size_t i = 0; i < r.ntopics; i++)
-                cd_buf_printf(&ids, "%s%s", i ? ", " : "", cd_desk_topic_id(r.desk, i));
+                cdi_buf_printf(&ids, "%s%s", i ? ", " : "", cd_desk_topic_id(r.desk, i));
             cli_error("eval", "--sweep: '%s' is not a topic of %s (topics: %s)", a->sweep,
                       a->config, ids.data ? ids.data : "none");
-            cd_buf_free(&ids);
+            cdi_buf_free(&ids);
             cd_desk_free(r.desk);
             return CLI_USAGE;
         }
@@ -445,7 +445,7 @@ int cli_eval_desk(const cli_eval_desk_args *a, char **inputs, int n)
         free(r.pairs[i].route);
     }
     free(r.pairs);
-    cd_buf_free(&r.errors);
+    cdi_buf_free(&r.errors);
     free(r.gold_topic);
     free(r.gold_names);
     free(r.pred_names);

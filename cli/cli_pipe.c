@@ -78,11 +78,11 @@ static void item_recycle(cli_item *it)
 {
     cd_story_clear(&it->story);
     if (it->out.cap > ((size_t)1 << 20))
-        cd_buf_free(&it->out);
+        cdi_buf_free(&it->out);
     if (it->msg.cap > ((size_t)1 << 20))
-        cd_buf_free(&it->msg);
-    cd_buf_reset(&it->out);
-    cd_buf_reset(&it->msg);
+        cdi_buf_free(&it->msg);
+    cdi_buf_reset(&it->out);
+    cdi_buf_reset(&it->msg);
     it->flags = 0;
     it->rc = 0;
 }
@@ -90,9 +90,9 @@ static void item_recycle(cli_item *it)
 static void item_free(cli_item *it)
 {
     cd_story_clear(&it->story);
-    cd_raw_story_free(&it->raw);
-    cd_buf_free(&it->out);
-    cd_buf_free(&it->msg);
+    cdi_raw_story_free(&it->raw);
+    cdi_buf_free(&it->out);
+    cdi_buf_free(&it->msg);
 }
 
 /* ---- without threads ----------------------------------------------------- */
@@ -182,7 +182,7 @@ static void *reader_main(void *arg)
         for (; k < room && k < READ_BATCH && (k == 0 || bytes < CLI_PIPE_BYTES); k++) {
             slot *s = &p->ring[(tail + k) % p->nslots];
             cli_item *it = &s->item;
-            int rc = cd_reader_next_raw(p->reader, &it->story, &it->raw, &it->err);
+            int rc = cdi_reader_next_raw(p->reader, &it->story, &it->raw, &it->err);
             if (rc == CD_READ_END) {
                 end = 1;
                 break;
@@ -232,9 +232,9 @@ typedef struct worker_arg {
 static void work_one(cli_pipe *p, void *w, cli_item *it)
 {
     if (it->rc == CD_READ_RAW) {
-        it->rc = cd_raw_story_parse(&it->raw, &it->story, &it->err);
+        it->rc = cdi_raw_story_parse(&it->raw, &it->story, &it->err);
         if (it->raw.cap > ((size_t)1 << 20))
-            cd_raw_story_free(&it->raw);
+            cdi_raw_story_free(&it->raw);
         if (it->rc != CD_READ_STORY) {
             if (p->ordered) {
                 cli_pipe_turn_wait(p, it);

@@ -62,7 +62,7 @@ typedef void (*cli_emit_fn)(void *ctx, cli_item *item);
  * Returns the number of worker threads used (1 when it ran without
  * threads, also when threads could not start).
  *
- * JSON lines are parsed by the workers (cd_reader_next_raw); a line that
+ * JSON lines are parsed by the workers (cdi_reader_next_raw); a line that
  * does not parse reaches emit as the read error cd_reader_next gives. */
 size_t cli_pipe_run(cd_reader *r, void *const *workers, size_t nworkers, int ordered,
                     cli_work_fn work, cli_emit_fn emit, void *ctx);

@@ -130,12 +130,12 @@ static void warn_problem(const char *msg, void *ud)
 {
     (void)ud;
     cd_buf b = {0};
-    cd_buf_puts(&b, "copydesk: warning: ");
+    cdi_buf_puts(&b, "copydesk: warning: ");
     cli_escape(&b, msg);
-    cd_buf_put(&b, "\n", 1);
+    cdi_buf_put(&b, "\n", 1);
     if (!b.failed)
         fwrite(b.data, 1, b.len, stderr);
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
 }
 
 /* The sum of every worker desk's counters (one desk without threads). */
@@ -217,46 +217,46 @@ static void summary(const route_run *r)
 static void story_line(cd_buf *b, const cd_story *s, const cd_decision *dec)
 {
     cli_escape(b, s->id ? s->id : "");
-    cd_buf_puts(b, " -> ");
+    cdi_buf_puts(b, " -> ");
     for (size_t i = 0; i < dec->nroute; i++)
-        cd_buf_printf(b, "%s%s", i ? ", " : "", dec->route[i]);
+        cdi_buf_printf(b, "%s%s", i ? ", " : "", dec->route[i]);
     if (dec->outcome == CD_OUTCOME_DEAD_LETTER)
-        cd_buf_puts(b, " [dead letter]");
+        cdi_buf_puts(b, " [dead letter]");
     else if (dec->outcome == CD_OUTCOME_FAILED)
-        cd_buf_puts(b, " [FAILED]");
+        cdi_buf_puts(b, " [FAILED]");
     else if (dec->outcome == CD_OUTCOME_HELD) {
         char when[40] = "?";
         time_t t = (time_t)dec->held_until;
         struct tm tm;
         if (gmtime_r(&t, &tm))
             strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        cd_buf_printf(b, " [held until %s, not delivered]", when);
+        cdi_buf_printf(b, " [held until %s, not delivered]", when);
     }
-    cd_buf_puts(b, "  (");
+    cdi_buf_puts(b, "  (");
     cli_escape(b, dec->reason);
-    cd_buf_puts(b, ")\n");
+    cdi_buf_puts(b, ")\n");
 }
 
 static void report(cd_desk *desk, cli_item *it, const cd_decision *dec, const route_args *a)
 {
     if (dec->error) {
-        cd_buf_puts(&it->msg, "copydesk: route: ");
+        cdi_buf_puts(&it->msg, "copydesk: route: ");
         cli_escape(&it->msg, dec->error);
-        cd_buf_put(&it->msg, "\n", 1);
+        cdi_buf_put(&it->msg, "\n", 1);
     }
     if (a->dry && a->ninjs) {
         char *doc = cd_desk_ninjs(desk);
         if (doc) {
-            cd_buf_puts(&it->out, doc);
-            cd_buf_put(&it->out, "\n", 1);
+            cdi_buf_puts(&it->out, doc);
+            cdi_buf_put(&it->out, "\n", 1);
             free(doc);
         }
     } else if (a->dry || a->explain) {
         char *json = cd_desk_decision_json(desk, a->explain);
         if (json) {
             cd_buf *b = a->dry ? &it->out : &it->msg;
-            cd_buf_puts(b, json);
-            cd_buf_put(b, "\n", 1);
+            cdi_buf_puts(b, json);
+            cdi_buf_put(b, "\n", 1);
             free(json);
         }
     }
@@ -282,11 +282,11 @@ static void route_one(void *wp, cli_item *it, cli_pipe *p)
     if (a->dry) {
         cd_error err;
         if (cd_desk_route(w->desk, &it->story, 1, &dec, &err) != CD_OK) {
-            cd_buf_puts(&it->msg, "copydesk: ");
+            cdi_buf_puts(&it->msg, "copydesk: ");
             cli_escape(&it->msg, it->story.id ? it->story.id : "");
-            cd_buf_puts(&it->msg, ": ");
+            cdi_buf_puts(&it->msg, ": ");
             cli_escape(&it->msg, err.msg);
-            cd_buf_put(&it->msg, "\n", 1);
+            cdi_buf_put(&it->msg, "\n", 1);
             it->flags |= STORY_UNREADABLE;
             return;
         }

@@ -91,7 +91,7 @@ int cli_serve(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     cd_serve_opts o;
-    cd_serve_opts_default(&o);
+    cdi_serve_opts_default(&o);
     o.service.state = ".copydesk";
     const char *token_file = NULL;
     int c;
@@ -153,7 +153,7 @@ int cli_serve(int argc, char **argv)
         cli_error("serve", "no desk configuration (-c DESK.lua)");
         return CLI_USAGE;
     }
-    int loopback = cd_serve_listen_loopback(o.listen);
+    int loopback = cdi_serve_listen_loopback(o.listen);
     if (loopback < 0) {
         cli_error("serve", "--listen %s: expected HOST:PORT (127.0.0.1:8080, [::1]:8080)",
                   o.listen);
@@ -167,7 +167,7 @@ int cli_serve(int argc, char **argv)
     cd_error err;
     char *token = NULL;
     if (token_file) {
-        if (cd_token_read(token_file, &token, &err) != CD_OK) {
+        if (cdi_token_read(token_file, &token, &err) != CD_OK) {
             cli_error("serve", "--token-file %s", err.msg);
             return CLI_USAGE;
         }
@@ -179,9 +179,9 @@ int cli_serve(int argc, char **argv)
             return CLI_USAGE;
         }
         snprintf(path, n, "%s/token", o.service.state);
-        cd_status st = cd_mkdirs(o.service.state, &err);
+        cd_status st = cdi_mkdirs(o.service.state, &err);
         if (st == CD_OK)
-            st = cd_token_make(path, &token, &err);
+            st = cdi_token_make(path, &token, &err);
         free(path);
         if (st != CD_OK) {
             cli_error("serve", "the token: %s", err.msg);
@@ -189,7 +189,7 @@ int cli_serve(int argc, char **argv)
         }
     }
     o.service.token = token;
-    int rc = cd_serve_run(&o, &err);
+    int rc = cdi_serve_run(&o, &err);
     if (rc)
         cli_error("serve", "%s", err.msg);
     free(token);

@@ -148,7 +148,7 @@ int cli_watch(int argc, char **argv)
     if (!status && !o.config) {
         cli_error("watch", "no desk configuration (-c DESK.lua)");
         rc = CLI_USAGE;
-    } else if ((status ? cd_watch_status(o.state, stdout, &err) : cd_watch_run(&o, &err)) != CD_OK) {
+    } else if ((status ? cdi_watch_status(o.state, stdout, &err) : cdi_watch_run(&o, &err)) != CD_OK) {
         /* no status file, or a desk or folder that cannot be set up */
         cli_error("watch", "%s", err.msg);
         rc = CLI_USAGE;

@@ -8,16 +8,16 @@
 #include <stddef.h>
 
 /* Space, tab, newline, carriage return, vertical tab, form feed. */
-static inline int cd_is_space(unsigned char c)
+static inline int cdi_is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* Whether the n bytes at p are all cd_is_space (true for none). */
-static inline int cd_is_blank(const char *p, size_t n)
+/* Whether the n bytes at p are all cdi_is_space (true for none). */
+static inline int cdi_is_blank(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!cd_is_space((unsigned char)p[i]))
+        if (!cdi_is_space((unsigned char)p[i]))
             return 0;
     return 1;
 }

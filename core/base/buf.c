@@ -46,7 +46,7 @@ static int grow(cd_buf *b, size_t extra)
     return 1;
 }
 
-int cd_buf_reserve(cd_buf *b, size_t extra)
+int cdi_buf_reserve(cd_buf *b, size_t extra)
 {
     if (!grow(b, extra))
         return -1;
@@ -54,7 +54,7 @@ int cd_buf_reserve(cd_buf *b, size_t extra)
     return 0;
 }
 
-void cd_buf_put(cd_buf *b, const char *s, size_t len)
+void cdi_buf_put(cd_buf *b, const char *s, size_t len)
 {
     if (!grow(b, len))
         return;
@@ -64,12 +64,12 @@ void cd_buf_put(cd_buf *b, const char *s, size_t len)
     b->data[b->len] = '\0';
 }
 
-void cd_buf_puts(cd_buf *b, const char *s)
+void cdi_buf_puts(cd_buf *b, const char *s)
 {
-    cd_buf_put(b, s, strlen(s));
+    cdi_buf_put(b, s, strlen(s));
 }
 
-void cd_buf_printf(cd_buf *b, const char *fmt, ...)
+void cdi_buf_printf(cd_buf *b, const char *fmt, ...)
 {
     /* straight into the free room, which is mostly enough; measuring
      * first cost a second formatting of every number written */
@@ -101,7 +101,7 @@ void cd_buf_printf(cd_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void cd_buf_reset(cd_buf *b)
+void cdi_buf_reset(cd_buf *b)
 {
     b->len = 0;
     b->failed = b->over = 0;
@@ -109,7 +109,7 @@ void cd_buf_reset(cd_buf *b)
         b->data[0] = '\0';
 }
 
-void cd_buf_shrink(cd_buf *b, size_t keep)
+void cdi_buf_shrink(cd_buf *b, size_t keep)
 {
     if (b->cap > keep && keep > 0) {
         char *p = realloc(b->data, keep);
@@ -118,10 +118,10 @@ void cd_buf_shrink(cd_buf *b, size_t keep)
             b->cap = keep;
         }
     }
-    cd_buf_reset(b);
+    cdi_buf_reset(b);
 }
 
-char *cd_buf_take(cd_buf *b, size_t *len)
+char *cdi_buf_take(cd_buf *b, size_t *len)
 {
     char *p = b->data;
     if (len)
@@ -132,7 +132,7 @@ char *cd_buf_take(cd_buf *b, size_t *len)
     return p;
 }
 
-void cd_buf_free(cd_buf *b)
+void cdi_buf_free(cd_buf *b)
 {
     free(b->data);
     size_t max = b->max;

@@ -10,12 +10,12 @@
  * it hold more than max bytes is refused whole and sets over.  Both an
  * allocation failure and a refusal set failed and make later puts no-ops,
  * so a writer checks failed once at the end rather than after every call;
- * cd_buf_reset clears them.
+ * cdi_buf_reset clears them.
  *
  *     cd_buf b = { .max = 1 << 20 };   // or {0}: unbounded
- *     cd_buf_put(&b, data, n);
+ *     cdi_buf_put(&b, data, n);
  *     if (b.over) ... too large;  else if (b.failed) ... out of memory
- *     cd_buf_free(&b);
+ *     cdi_buf_free(&b);
  */
 #ifndef CD_BASE_BUF_H
 #define CD_BASE_BUF_H
@@ -31,9 +31,9 @@ typedef struct cd_buf {
     int over;     /* a put was refused because of max (failed is set too) */
 } cd_buf;
 
-void cd_buf_put(cd_buf *b, const char *s, size_t len);
-void cd_buf_puts(cd_buf *b, const char *s);
-void cd_buf_printf(cd_buf *b, const char *fmt, ...)
+void cdi_buf_put(cd_buf *b, const char *s, size_t len);
+void cdi_buf_puts(cd_buf *b, const char *s);
+void cdi_buf_printf(cd_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -42,19 +42,19 @@ void cd_buf_printf(cd_buf *b, const char *fmt, ...)
 /* Make room for extra more bytes (and the NUL) without writing them, so
  * that data is never NULL afterwards; 0 on success, -1 when out of memory
  * or over the bound (failed is set). */
-int cd_buf_reserve(cd_buf *b, size_t extra);
+int cdi_buf_reserve(cd_buf *b, size_t extra);
 
 /* Empty the buffer (keeping its memory and bound) and clear failed/over. */
-void cd_buf_reset(cd_buf *b);
+void cdi_buf_reset(cd_buf *b);
 
 /* Empty it and give back memory beyond keep bytes (after one big item). */
-void cd_buf_shrink(cd_buf *b, size_t keep);
+void cdi_buf_shrink(cd_buf *b, size_t keep);
 
 /* Hand the content to the caller (NUL-terminated, free() it; NULL when
  * nothing was ever put) and empty the buffer. */
-char *cd_buf_take(cd_buf *b, size_t *len);
+char *cdi_buf_take(cd_buf *b, size_t *len);
 
 /* Release the memory; the buffer is empty and keeps its bound. */
-void cd_buf_free(cd_buf *b);
+void cdi_buf_free(cd_buf *b);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "base/clock.h"
 
-double cd_monotonic(void)
+double cdi_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

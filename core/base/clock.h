@@ -5,6 +5,6 @@
 #define CD_BASE_CLOCK_H
 
 /* CLOCK_MONOTONIC in seconds: for intervals, never for dates. */
-double cd_monotonic(void);
+double cdi_monotonic(void);
 
 #endif

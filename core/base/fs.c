@@ -13,7 +13,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 
-char *cd_path_join(const char *a, const char *b)
+char *cdi_path_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
     char *s = malloc(n);
@@ -22,8 +22,8 @@ char *cd_path_join(const char *a, const char *b)
     return s;
 }
 
-cd_status cd_read_file(const char *path, size_t max, char **data, size_t *len,
-                       cd_error *err)
+cd_status cdi_read_file(const char *path, size_t max, char **data, size_t *len,
+                        cd_error *err)
 {
     *data = NULL;
     *len = 0;
@@ -38,23 +38,23 @@ cd_status cd_read_file(const char *path, size_t max, char **data, size_t *len,
     char chunk[65536];
     size_t got;
     while (!b.failed && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cd_buf_put(&b, chunk, got);
+        cdi_buf_put(&b, chunk, got);
     int e = ferror(f) ? errno : 0;
     fclose(f);
     cd_status st = CD_OK;
     if (b.over)
         st = cd_error_set(err, CD_ERR_LIMIT, "%s: larger than %zu bytes", path, max);
-    else if (b.failed || cd_buf_reserve(&b, 0) != 0)
+    else if (b.failed || cdi_buf_reserve(&b, 0) != 0)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     else if (e) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(e));
         errno = e;
     }
     if (st != CD_OK) {
-        cd_buf_free(&b);
+        cdi_buf_free(&b);
         return st;
     }
-    *data = cd_buf_take(&b, len);
+    *data = cdi_buf_take(&b, len);
     return CD_OK;
 }
 
@@ -86,7 +86,7 @@ static int looks_hashed(const char *name, size_t n)
     return 1;
 }
 
-void cd_safe_filename(const char *id, char *out, size_t cap)
+void cdi_safe_filename(const char *id, char *out, size_t cap)
 {
     size_t keep = cap - 18; /* room for "-" + 16 hex digits + NUL */
     if (keep > 120)
@@ -117,7 +117,7 @@ void cd_safe_filename(const char *id, char *out, size_t cap)
         snprintf(out + n, cap - n, "-%016llx", (unsigned long long)fnv1a(id));
 }
 
-cd_status cd_mkdirs(const char *path, cd_error *err)
+cd_status cdi_mkdirs(const char *path, cd_error *err)
 {
     char *p = strdup(path);
     if (!p)
@@ -160,7 +160,7 @@ static cd_status write_all(int fd, const char *data, size_t len, const char *wha
     return CD_OK;
 }
 
-cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err)
+cd_status cdi_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err)
 {
     return write_all(fd, data, len, what, err);
 }
@@ -190,7 +190,7 @@ static mode_t current_umask(void)
 static cd_status write_temp(const char *dir, const char *name, const char *data, size_t len,
                             cd_buf *tmp, const char *what, cd_error *err)
 {
-    cd_buf_printf(tmp, "%s/.%s.XXXXXX", dir, name);
+    cdi_buf_printf(tmp, "%s/.%s.XXXXXX", dir, name);
     if (tmp->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     int fd = mkstemp(tmp->data);
@@ -212,19 +212,19 @@ static cd_status write_temp(const char *dir, const char *name, const char *data,
     return st;
 }
 
-cd_status cd_folder_write(const char *dir, const char *name, const char *data,
-                          size_t len, cd_error *err)
+cd_status cdi_folder_write(const char *dir, const char *name, const char *data,
+                           size_t len, cd_error *err)
 {
     cd_buf tmp = {0}, final = {0};
-    cd_buf_printf(&final, "%s/%s", dir, name);
+    cdi_buf_printf(&final, "%s/%s", dir, name);
     cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
                                 : write_temp(dir, name, data, len, &tmp, final.data, err);
     if (st == CD_OK && rename(tmp.data, final.data) != 0) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
         unlink(tmp.data);
     }
-    cd_buf_free(&tmp);
-    cd_buf_free(&final);
+    cdi_buf_free(&tmp);
+    cdi_buf_free(&final);
     return st;
 }
 
@@ -270,11 +270,11 @@ static int file_begins_with(const char *path, const char *want, size_t n)
     return same;
 }
 
-cd_status cd_story_file_write(const char *dir, const char *name, const char *data,
-                              size_t len, cd_error *err)
+cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
+                               size_t len, cd_error *err)
 {
     cd_buf tmp = {0}, final = {0};
-    cd_buf_printf(&final, "%s/%s", dir, name);
+    cdi_buf_printf(&final, "%s/%s", dir, name);
     cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
                                 : write_temp(dir, name, data, len, &tmp, final.data, err);
     if (st != CD_OK)
@@ -303,16 +303,16 @@ cd_status cd_story_file_write(const char *dir, const char *name, const char *dat
     if (st != CD_OK)
         unlink(tmp.data);
 done:
-    cd_buf_free(&tmp);
-    cd_buf_free(&final);
+    cdi_buf_free(&tmp);
+    cdi_buf_free(&final);
     return st;
 }
 
-cd_status cd_folder_write_new(const char *dir, const char *base, const char *data, size_t len,
-                              cd_error *err)
+cd_status cdi_folder_write_new(const char *dir, const char *base, const char *data, size_t len,
+                               cd_error *err)
 {
     cd_buf tmp = {0}, final = {0};
-    cd_buf_printf(&final, "%s/%s.json", dir, base);
+    cdi_buf_printf(&final, "%s/%s.json", dir, base);
     cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
                                 : write_temp(dir, base, data, len, &tmp, final.data, err);
     for (unsigned k = 2; st == CD_OK; k++) {
@@ -334,15 +334,15 @@ cd_status cd_folder_write_new(const char *dir, const char *base, const char *dat
                               final.data);
             break;
         }
-        cd_buf_reset(&final);
-        cd_buf_printf(&final, "%s/%s-%u.json", dir, base, k);
+        cdi_buf_reset(&final);
+        cdi_buf_printf(&final, "%s/%s-%u.json", dir, base, k);
         if (final.failed)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     if (st != CD_OK && tmp.data)
         unlink(tmp.data);
-    cd_buf_free(&tmp);
-    cd_buf_free(&final);
+    cdi_buf_free(&tmp);
+    cdi_buf_free(&final);
     return st;
 }
 

@@ -10,47 +10,47 @@
 #include "copydesk/error.h"
 
 /* "a/b" in new memory (free() it), or NULL when out of memory. */
-char *cd_path_join(const char *a, const char *b);
+char *cdi_path_join(const char *a, const char *b);
 
 /* Read the whole file at path into new memory (NUL-terminated, free() it).
  * max bounds the size (0: no bound; a larger file is CD_ERR_LIMIT).  When
  * the file cannot be opened or read, returns CD_ERR_IO with errno as the
  * system left it. */
-cd_status cd_read_file(const char *path, size_t max, char **data, size_t *len,
-                       cd_error *err);
+cd_status cdi_read_file(const char *path, size_t max, char **data, size_t *len,
+                        cd_error *err);
 
 /* Create a folder and its parents (mode 0777 & ~umask). */
-cd_status cd_mkdirs(const char *path, cd_error *err);
+cd_status cdi_mkdirs(const char *path, cd_error *err);
 
 /* Write all len bytes to fd (retrying short writes); what names it in errors. */
-cd_status cd_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err);
+cd_status cdi_write_fd(int fd, const char *data, size_t len, const char *what, cd_error *err);
 
 /* Write data and a newline to dir/name atomically: a temporary file in
  * dir, then rename, so readers never see half a file.  The file gets
  * 0644 less the umask. */
-cd_status cd_folder_write(const char *dir, const char *name, const char *data,
-                          size_t len, cd_error *err);
+cd_status cdi_folder_write(const char *dir, const char *name, const char *data,
+                           size_t len, cd_error *err);
 
-/* cd_folder_write for a story's JSON, which begins with its id: when
+/* cdi_folder_write for a story's JSON, which begins with its id: when
  * dir/name exists it is replaced only if it holds the same id (the story
  * delivered again); a file of another story is an error, never replaced
  * (two ids can share a name only through a collision of the 64-bit hash
- * that cd_safe_filename appends). */
-cd_status cd_story_file_write(const char *dir, const char *name, const char *data,
-                              size_t len, cd_error *err);
+ * that cdi_safe_filename appends). */
+cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
+                               size_t len, cd_error *err);
 
-/* cd_folder_write to a name not taken: dir/base.json, or base-2.json,
+/* cdi_folder_write to a name not taken: dir/base.json, or base-2.json,
  * base-3.json ... when taken; never replaces a file. */
-cd_status cd_folder_write_new(const char *dir, const char *base, const char *data,
-                              size_t len, cd_error *err);
+cd_status cdi_folder_write_new(const char *dir, const char *base, const char *data,
+                               size_t len, cd_error *err);
 
 /* A file name for a story id: bytes outside [A-Za-z0-9._-] become '_', a
  * leading dot becomes '_', and when the id was changed, is long, or ends
  * as a changed name does ("-" and 16 hex digits), a hash of the whole id
  * is appended.  An id kept as is never ends that way, so it cannot meet
  * a changed one; two changed ids meet only if their hashes collide, which
- * cd_story_file_write detects.  Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
+ * cdi_story_file_write detects.  Always NUL-terminated, never empty, never "." or "..", no '/'.  cap must
  * be at least 32. */
-void cd_safe_filename(const char *id, char *out, size_t cap);
+void cdi_safe_filename(const char *id, char *out, size_t cap);
 
 #endif

@@ -29,7 +29,7 @@ static void put_escape(unsigned char c, cd_json_sink sink, void *ud)
     }
 }
 
-void cd_json_escape(const char *str, size_t len, cd_json_sink sink, void *ud)
+void cdi_json_escape(const char *str, size_t len, cd_json_sink sink, void *ud)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -42,7 +42,7 @@ void cd_json_escape(const char *str, size_t len, cd_json_sink sink, void *ud)
             sink(ud, str + i, run - i);
             i = run;
         } else if (s[i] >= 0x80) {
-            size_t n = cd_utf8_seq(str + i, len - i);
+            size_t n = cdi_utf8_seq(str + i, len - i);
             sink(ud, n ? str + i : "\xEF\xBF\xBD", n ? n : 3);
             i += n ? n : 1;
         } else {
@@ -54,20 +54,20 @@ void cd_json_escape(const char *str, size_t len, cd_json_sink sink, void *ud)
 
 static void buf_sink(void *ud, const char *s, size_t len)
 {
-    cd_buf_put(ud, s, len);
+    cdi_buf_put(ud, s, len);
 }
 
-void cd_buf_json_string(cd_buf *b, const char *s, size_t len)
+void cdi_buf_json_string(cd_buf *b, const char *s, size_t len)
 {
-    cd_json_escape(s, len, buf_sink, b);
+    cdi_json_escape(s, len, buf_sink, b);
 }
 
-void cd_buf_json_number(cd_buf *b, double v)
+void cdi_buf_json_number(cd_buf *b, double v)
 {
     if (!isfinite(v))
         v = 0;
     if (v == floor(v) && fabs(v) < 1e15)
-        cd_buf_printf(b, "%.0f", v);
+        cdi_buf_printf(b, "%.0f", v);
     else
-        cd_buf_printf(b, "%.6g", v);
+        cdi_buf_printf(b, "%.6g", v);
 }

@@ -17,12 +17,12 @@
 typedef void (*cd_json_sink)(void *ud, const char *s, size_t len);
 
 /* s (len bytes) as a JSON string literal, quotes included, into sink. */
-void cd_json_escape(const char *s, size_t len, cd_json_sink sink, void *ud);
+void cdi_json_escape(const char *s, size_t len, cd_json_sink sink, void *ud);
 
 /* The same into a buffer. */
-void cd_buf_json_string(cd_buf *b, const char *s, size_t len);
+void cdi_buf_json_string(cd_buf *b, const char *s, size_t len);
 
 /* A JSON number; NaN and infinities (not JSON) become 0. */
-void cd_buf_json_number(cd_buf *b, double v);
+void cdi_buf_json_number(cd_buf *b, double v);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "base/utf8.h"
 
-size_t cd_utf8_seq(const char *str, size_t n)
+size_t cdi_utf8_seq(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     if (n == 0)

@@ -10,6 +10,6 @@
 /* Length of the valid UTF-8 sequence that starts s (n bytes available):
  * 1 to 4, or 0 when the bytes there are not valid UTF-8 (overlong forms,
  * surrogates, truncated sequences, stray bytes). */
-size_t cd_utf8_seq(const char *s, size_t n);
+size_t cdi_utf8_seq(const char *s, size_t n);
 
 #endif

@@ -22,7 +22,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 
-void cd_dest_opts_default(cd_dest_opts *opts)
+void cdi_dest_opts_default(cd_dest_opts *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->kind = CD_DEST_FOLDER;
@@ -32,7 +32,7 @@ void cd_dest_opts_default(cd_dest_opts *opts)
     opts->backoff_s = 0.5;
 }
 
-cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
+cd_status cdi_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
 {
     *out = NULL;
     if (opts->kind != CD_DEST_STDOUT && (!opts->target || !*opts->target))
@@ -47,7 +47,7 @@ cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
     d->dead_letter = opts->dead_letter ? strdup(opts->dead_letter) : NULL;
     d->own_dead_letter = opts->dead_letter != NULL;
     if (!d->target || !d->name || (opts->dead_letter && !d->dead_letter)) {
-        cd_dest_free(d);
+        cdi_dest_free(d);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     d->opts.target = d->target;
@@ -56,67 +56,67 @@ cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
     d->opts.spool = NULL;         /* bound below, once the destination is whole */
     cd_status st = CD_OK;
     if (opts->kind == CD_DEST_URL)
-        st = cd_url_open(d, err);
+        st = cdi_url_open(d, err);
     if (st == CD_OK && opts->kind == CD_DEST_URL && opts->spool) {
         d->opts.spool = opts->spool;
-        if ((st = cd_spool_bind(opts->spool, d, err)) != CD_OK)
+        if ((st = cdi_spool_bind(opts->spool, d, err)) != CD_OK)
             d->opts.spool = NULL;
     }
     if (st != CD_OK) {
-        cd_dest_free(d);
+        cdi_dest_free(d);
         return st;
     }
     *out = d;
     return CD_OK;
 }
 
-void cd_dest_free(cd_dest *d)
+void cdi_dest_free(cd_dest *d)
 {
     if (!d)
         return;
     if (d->opts.spool)
-        cd_spool_unbind(d->opts.spool, d);
+        cdi_spool_unbind(d->opts.spool, d);
     if (d->fd >= 0)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)
-        cd_url_close(d);
+        cdi_url_close(d);
     free(d->target);
     free(d->name);
     free(d->dead_letter);
     free(d);
 }
 
-cd_dest_kind cd_dest_get_kind(const cd_dest *d)
+cd_dest_kind cdi_dest_get_kind(const cd_dest *d)
 {
     return d->opts.kind;
 }
 
-const char *cd_dest_name(const cd_dest *d)
+const char *cdi_dest_name(const cd_dest *d)
 {
     return d->name;
 }
 
-const char *cd_dest_target(const cd_dest *d)
+const char *cdi_dest_target(const cd_dest *d)
 {
     return d->target;
 }
 
-cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
-                          cd_error *err)
+cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
+                           cd_error *err)
 {
     switch (d->opts.kind) {
-    case CD_DEST_FOLDER: return cd_deliver_folder(d, id, json, len, err);
-    case CD_DEST_JSONL: return cd_deliver_jsonl(d, json, len, err);
-    case CD_DEST_STDOUT: return cd_deliver_stdout(json, len, err);
+    case CD_DEST_FOLDER: return cdi_deliver_folder(d, id, json, len, err);
+    case CD_DEST_JSONL: return cdi_deliver_jsonl(d, json, len, err);
+    case CD_DEST_STDOUT: return cdi_deliver_stdout(json, len, err);
     case CD_DEST_URL:
         if (d->opts.spool)
-            return cd_spool_add(d->opts.spool, d->name, id, json, len, err);
-        return cd_url_post(d, json, len, err);
+            return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
+        return cdi_url_post(d, json, len, err);
     }
     return cd_error_set(err, CD_ERR_ARG, "unknown destination kind");
 }
 
-cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)
+cd_status cdi_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)
 {
     if (d->own_dead_letter)
         return CD_OK;
@@ -128,34 +128,34 @@ cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)
     return CD_OK;
 }
 
-const char *cd_dest_dead_letter_dir(const cd_dest *d)
+const char *cdi_dest_dead_letter_dir(const cd_dest *d)
 {
     return d->dead_letter ? d->dead_letter : CD_DEAD_LETTER_DEFAULT;
 }
 
-cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
-                              const char *json, size_t len, cd_error *err)
+cd_status cdi_dest_dead_letter(cd_dest *d, const char *id, const char *why,
+                               const char *json, size_t len, cd_error *err)
 {
     const char *dir = d->dead_letter ? d->dead_letter : CD_DEAD_LETTER_DEFAULT;
     const char *dest_name = d->name;
     char safe_id[160], safe_dest[80];
-    cd_safe_filename(id, safe_id, sizeof safe_id);
-    cd_safe_filename(dest_name, safe_dest, sizeof safe_dest);
+    cdi_safe_filename(id, safe_id, sizeof safe_id);
+    cdi_safe_filename(dest_name, safe_dest, sizeof safe_dest);
     cd_buf name = {0}, env = {0};
-    cd_buf_printf(&name, "%s.%s", safe_id, safe_dest);
-    cd_buf_puts(&env, "{\"destination\":");
-    cd_buf_json_string(&env, dest_name, strlen(dest_name));
-    cd_buf_puts(&env, ",\"error\":");
-    cd_buf_json_string(&env, why, strlen(why));
-    cd_buf_printf(&env, ",\"failed_at\":%lld,\"story\":", (long long)time(NULL));
-    cd_buf_put(&env, json, len);
-    cd_buf_puts(&env, "}");
+    cdi_buf_printf(&name, "%s.%s", safe_id, safe_dest);
+    cdi_buf_puts(&env, "{\"destination\":");
+    cdi_buf_json_string(&env, dest_name, strlen(dest_name));
+    cdi_buf_puts(&env, ",\"error\":");
+    cdi_buf_json_string(&env, why, strlen(why));
+    cdi_buf_printf(&env, ",\"failed_at\":%lld,\"story\":", (long long)time(NULL));
+    cdi_buf_put(&env, json, len);
+    cdi_buf_puts(&env, "}");
     cd_status st;
     if (name.failed || env.failed)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    else if ((st = cd_mkdirs(dir, err)) == CD_OK)
-        st = cd_folder_write_new(dir, name.data, env.data, env.len, err);
-    cd_buf_free(&name);
-    cd_buf_free(&env);
+    else if ((st = cdi_mkdirs(dir, err)) == CD_OK)
+        st = cdi_folder_write_new(dir, name.data, env.data, env.len, err);
+    cdi_buf_free(&name);
+    cdi_buf_free(&env);
     return st;
 }

@@ -6,7 +6,7 @@
  *
  *   folder  one JSON file per story, written to a temporary name in the
  *           folder and renamed into place (readers never see half a file);
- *           the file name is derived from the story id by cd_safe_filename
+ *           the file name is derived from the story id by cdi_safe_filename
  *           (base/fs.h),
  *           so that no id can name a file outside the folder.
  *   jsonl   one complete line per story, appended with a single write(2)
@@ -20,7 +20,7 @@
  *
  * Each destination owns its dead-letter folder: when a delivery fails for
  * good (or the spool's endpoint refuses a story), the story goes there
- * with the error through cd_dest_dead_letter, so that a failing
+ * with the error through cdi_dest_dead_letter, so that a failing
  * destination loses nothing.  Nothing here knows of Lua.
  */
 #ifndef CD_DELIVER_H
@@ -51,39 +51,39 @@ typedef struct cd_dest_opts {
     unsigned retries;        /* url: attempts after the first (default 3) */
     double backoff_s;        /* url: first wait, doubled each retry (default 0.5) */
     const char *dead_letter; /* folder for stories it cannot take (NULL: see
-                                cd_dest_set_dead_letter) */
+                                cdi_dest_set_dead_letter) */
     cd_spool *spool;         /* url: append stories to this spool instead of
                                 posting them (NULL: post) */
 } cd_dest_opts;
 
-void cd_dest_opts_default(cd_dest_opts *opts);
+void cdi_dest_opts_default(cd_dest_opts *opts);
 
 typedef struct cd_dest cd_dest;
 
 /* Create a destination; folders are created (with parents) at first use. */
-cd_status cd_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err);
-void cd_dest_free(cd_dest *d);
-cd_dest_kind cd_dest_get_kind(const cd_dest *d);
-const char *cd_dest_name(const cd_dest *d);
-const char *cd_dest_target(const cd_dest *d);
+cd_status cdi_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err);
+void cdi_dest_free(cd_dest *d);
+cd_dest_kind cdi_dest_get_kind(const cd_dest *d);
+const char *cdi_dest_name(const cd_dest *d);
+const char *cdi_dest_target(const cd_dest *d);
 
 /* Deliver one story's JSON (len bytes, no trailing newline). */
-cd_status cd_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
-                          cd_error *err);
+cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
+                           cd_error *err);
 
 /* The dead-letter folder of a destination created without one (the desk
  * learns its desk-wide folder only after declaring destinations); a folder
  * given in its options is kept.  Without either: CD_DEAD_LETTER_DEFAULT. */
-cd_status cd_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
+cd_status cdi_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
 
 /* Whether the destination can be written, by trying (deliver_probe.c):
  * a folder's missing parents are created, a file created and removed in
  * it, and the folders made for the test removed again; a jsonl file is
  * opened for appending (or its folder probed when it does not exist).
  * Nothing for stdout and url.  err says what cannot be written and why. */
-cd_status cd_dest_probe(const cd_dest *d, cd_error *err);
-cd_status cd_probe_folder(const char *dir, cd_error *err);
-cd_status cd_probe_file(const char *path, cd_error *err);
+cd_status cdi_dest_probe(const cd_dest *d, cd_error *err);
+cd_status cdi_probe_folder(const char *dir, cd_error *err);
+cd_status cdi_probe_file(const char *path, cd_error *err);
 
 /* ---- helpers shared by the kinds and by the dead-letter folder ---------- */
 
@@ -92,10 +92,10 @@ cd_status cd_probe_file(const char *path, cd_error *err);
  * in a file named after the id and the destination (ID.DEST.json, or
  * ID.DEST-2.json and so on when taken: a dead letter never replaces
  * another). */
-/* The folder cd_dest_dead_letter writes to. */
-const char *cd_dest_dead_letter_dir(const cd_dest *d);
+/* The folder cdi_dest_dead_letter writes to. */
+const char *cdi_dest_dead_letter_dir(const cd_dest *d);
 
-cd_status cd_dest_dead_letter(cd_dest *d, const char *id, const char *why,
-                              const char *json, size_t len, cd_error *err);
+cd_status cdi_dest_dead_letter(cd_dest *d, const char *id, const char *why,
+                               const char *json, size_t len, cd_error *err);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * deliver_file.c - the local destination kinds: folder, jsonl, stdout.
  *
- * folder writes one file per story atomically (cd_story_file_write); a
+ * folder writes one file per story atomically (cdi_story_file_write); a
  * story delivered twice replaces its earlier file, a file holding another
  * story is never replaced.  jsonl appends each story as one line with a
  * single write(2) on an O_APPEND descriptor, so that lines of concurrent
@@ -20,19 +20,19 @@
 #include "base/buf.h"
 #include "base/fs.h"
 
-cd_status cd_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
-                            cd_error *err)
+cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
+                             cd_error *err)
 {
     if (!d->dir_ready) {
-        cd_status st = cd_mkdirs(d->target, err);
+        cd_status st = cdi_mkdirs(d->target, err);
         if (st != CD_OK)
             return st;
         d->dir_ready = 1;
     }
     char name[200];
-    cd_safe_filename(id, name, sizeof name - 5);
+    cdi_safe_filename(id, name, sizeof name - 5);
     strcat(name, ".json");
-    return cd_story_file_write(d->target, name, json, len, err);
+    return cdi_story_file_write(d->target, name, json, len, err);
 }
 
 /* Create the folder that holds path, when path has one. */
@@ -44,7 +44,7 @@ static cd_status make_parent(const char *path, cd_error *err)
     char *dir = strndup(path, (size_t)(slash - path));
     if (!dir)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_status st = cd_mkdirs(dir, err);
+    cd_status st = cdi_mkdirs(dir, err);
     free(dir);
     return st;
 }
@@ -77,7 +77,7 @@ static cd_status append_line(cd_dest *d, const char *data, size_t len, cd_error 
     return CD_OK;
 }
 
-cd_status cd_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err)
+cd_status cdi_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err)
 {
     if (d->fd < 0) {
         cd_status st = make_parent(d->target, err);
@@ -88,15 +88,15 @@ cd_status cd_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *e
             return cd_error_set(err, CD_ERR_IO, "%s: %s", d->target, strerror(errno));
     }
     cd_buf line = {0};
-    cd_buf_put(&line, json, len);
-    cd_buf_put(&line, "\n", 1);
+    cdi_buf_put(&line, json, len);
+    cdi_buf_put(&line, "\n", 1);
     cd_status st = line.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
                                : append_line(d, line.data, line.len, err);
-    cd_buf_free(&line);
+    cdi_buf_free(&line);
     return st;
 }
 
-cd_status cd_deliver_stdout(const char *json, size_t len, cd_error *err)
+cd_status cdi_deliver_stdout(const char *json, size_t len, cd_error *err)
 {
     fwrite(json, 1, len, stdout);
     putchar('\n');

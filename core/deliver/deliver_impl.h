@@ -19,18 +19,18 @@ struct cd_dest {
     char *curl_errbuf;  /* url: CURLOPT_ERRORBUFFER */
 };
 
-cd_status cd_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
-                            cd_error *err);
-cd_status cd_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err);
-cd_status cd_deliver_stdout(const char *json, size_t len, cd_error *err);
+cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
+                             cd_error *err);
+cd_status cdi_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err);
+cd_status cdi_deliver_stdout(const char *json, size_t len, cd_error *err);
 
-cd_status cd_url_open(cd_dest *d, cd_error *err);
-void cd_url_close(cd_dest *d);
-cd_status cd_url_post(cd_dest *d, const char *json, size_t len, cd_error *err);
+cd_status cdi_url_open(cd_dest *d, cd_error *err);
+void cdi_url_close(cd_dest *d);
+cd_status cdi_url_post(cd_dest *d, const char *json, size_t len, cd_error *err);
 /* One attempt, no waiting (the spool's retries are its own); *permanent
  * says that the endpoint refused the story for good (a 4xx answer other
  * than 408 and 429): sending it again cannot help. */
-cd_status cd_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
-                           cd_error *err);
+cd_status cdi_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
+                            cd_error *err);
 
 #endif

@@ -40,7 +40,7 @@
 
 static void put_str(cd_buf *b, const char *s)
 {
-    cd_buf_json_string(b, s, strlen(s));
+    cdi_buf_json_string(b, s, strlen(s));
 }
 
 /* ---- the metadata that is ninjs ----------------------------------------- */
@@ -101,7 +101,7 @@ static const prop props[] = {
     { "altids", K_ITEMS, altid_f, NULL, NULL },
     { "trustindicators", K_ITEMS, trust_f, NULL, NULL },
     { "genres", K_ITEMS, genre_f, NULL, NULL },
-    /* written by cd_ninjs_write itself, with copydesk's entries added */
+    /* written by cdi_ninjs_write itself, with copydesk's entries added */
     { "headlines", K_ITEMS, text_f, NULL, "value" },
     { "bodies", K_ITEMS, text_f, body_n, "value" },
     { "descriptions", K_ITEMS, text_f, NULL, "value" },
@@ -154,7 +154,7 @@ static int put_item(cd_buf *b, const prop *p, const cJSON *item, int first)
         return 0;
     if (p->required && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(item, p->required)))
         return 0;
-    cd_buf_puts(b, first ? "{" : ",{");
+    cdi_buf_puts(b, first ? "{" : ",{");
     int n = 0;
     const cJSON *f;
     cJSON_ArrayForEach(f, item) {
@@ -167,15 +167,15 @@ static int put_item(cd_buf *b, const prop *p, const cJSON *item, int first)
         /* the first of a duplicated key only */
         if (cJSON_GetObjectItemCaseSensitive(item, f->string) != f)
             continue;
-        cd_buf_puts(b, n++ ? "," : "");
+        cdi_buf_puts(b, n++ ? "," : "");
         put_str(b, f->string);
-        cd_buf_puts(b, ":");
+        cdi_buf_puts(b, ":");
         if (is_str)
             put_str(b, f->valuestring);
         else
-            cd_buf_json_number(b, f->valuedouble);
+            cdi_buf_json_number(b, f->valuedouble);
     }
-    cd_buf_puts(b, "}");
+    cdi_buf_puts(b, "}");
     return 1;
 }
 
@@ -232,51 +232,51 @@ static void put_uri(cd_buf *b, const char *id)
         return;
     }
     static const char hex[] = "0123456789ABCDEF";
-    cd_buf_puts(b, "\"urn:copydesk:");
+    cdi_buf_puts(b, "\"urn:copydesk:");
     for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
         int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~';
         if (plain) {
-            cd_buf_put(b, (const char *)p, 1);
+            cdi_buf_put(b, (const char *)p, 1);
         } else {
             char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-            cd_buf_put(b, e, 3);
+            cdi_buf_put(b, e, 3);
         }
     }
-    cd_buf_puts(b, "\"");
+    cdi_buf_puts(b, "\"");
 }
 
 static void put_subject(cd_buf *b, const cd_ninjs_subject *s, int first)
 {
     double sc = isfinite(s->score) ? s->score : 0;
     long n = lround((sc < 0 ? 0 : sc > 1 ? 1 : sc) * 100);
-    cd_buf_puts(b, first ? "{" : ",{");
+    cdi_buf_puts(b, first ? "{" : ",{");
     if (s->iptc && !strncmp(s->iptc, "medtop:", 7)) {
         char uri[128];
         snprintf(uri, sizeof uri, "%s%s", CD_MEDTOP_URI, s->iptc + 7);
-        cd_buf_puts(b, "\"uri\":");
+        cdi_buf_puts(b, "\"uri\":");
         put_str(b, uri);
-        cd_buf_puts(b, ",");
+        cdi_buf_puts(b, ",");
     }
-    cd_buf_puts(b, "\"literal\":");
+    cdi_buf_puts(b, "\"literal\":");
     put_str(b, s->id);
-    cd_buf_puts(b, ",\"name\":");
+    cdi_buf_puts(b, ",\"name\":");
     put_str(b, s->name ? s->name : s->id);
-    cd_buf_puts(b, ",\"creator\":");
+    cdi_buf_puts(b, ",\"creator\":");
     put_str(b, s->creator ? s->creator : "copydesk");
-    cd_buf_printf(b, ",\"relevance\":%ld,\"confidence\":%ld}", n, n);
+    cdi_buf_printf(b, ",\"relevance\":%ld,\"confidence\":%ld}", n, n);
 }
 
 static void put_description(cd_buf *b, const char *role, const char *value, int first)
 {
-    cd_buf_puts(b, first ? "{\"role\":" : ",{\"role\":");
+    cdi_buf_puts(b, first ? "{\"role\":" : ",{\"role\":");
     put_str(b, role);
-    cd_buf_puts(b, ",\"contenttype\":\"text/plain\",\"value\":");
+    cdi_buf_puts(b, ",\"contenttype\":\"text/plain\",\"value\":");
     put_str(b, value);
-    cd_buf_puts(b, "}");
+    cdi_buf_puts(b, "}");
 }
 
-void cd_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc)
+void cdi_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc)
 {
     const cd_story *s = doc->story;
     const char *id = s->id ? s->id : "";
@@ -287,11 +287,11 @@ void cd_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc)
         b->failed = 1;
         return;
     }
-    cd_buf_puts(b, "{\"uri\":");
+    cdi_buf_puts(b, "{\"uri\":");
     put_uri(b, *id ? id : "story");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(meta, "type");
     if (!(type && scalar_ok(find_prop("type"), type)))
-        cd_buf_puts(b, ",\"type\":\"text\"");
+        cdi_buf_puts(b, ",\"type\":\"text\"");
     /* the plain metadata that is ninjs */
     const cJSON *f;
     cJSON_ArrayForEach(f, meta) {
@@ -299,11 +299,11 @@ void cd_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc)
         if (!p || cJSON_GetObjectItemCaseSensitive(meta, f->string) != f)
             continue;
         if (p->k != K_ITEMS && scalar_ok(p, f)) {
-            cd_buf_puts(b, ",");
+            cdi_buf_puts(b, ",");
             put_str(b, f->string);
-            cd_buf_puts(b, ":");
+            cdi_buf_puts(b, ":");
             if (p->k == K_NUMBER)
-                cd_buf_json_number(b, f->valuedouble);
+                cdi_buf_json_number(b, f->valuedouble);
             else
                 put_str(b, f->valuestring);
         }
@@ -314,31 +314,31 @@ void cd_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc)
                                          "genres", NULL };
     for (const char *const *l = lists; *l; l++)
         if (has_items(meta, *l)) {
-            cd_buf_printf(b, ",\"%s\":[", *l);
+            cdi_buf_printf(b, ",\"%s\":[", *l);
             put_items(b, meta, *l, 0);
-            cd_buf_puts(b, "]");
+            cdi_buf_puts(b, "]");
         }
-    cd_buf_puts(b, ",\"headlines\":[");
+    cdi_buf_puts(b, ",\"headlines\":[");
     if (has_items(meta, "headlines")) {
         put_items(b, meta, "headlines", 0);
     } else {
-        cd_buf_puts(b, "{\"role\":\"main\",\"value\":");
-        cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, "{\"role\":\"main\",\"value\":");
+        cdi_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
+        cdi_buf_puts(b, "}");
     }
-    cd_buf_puts(b, "],\"bodies\":[");
+    cdi_buf_puts(b, "],\"bodies\":[");
     if (has_items(meta, "bodies")) {
         put_items(b, meta, "bodies", 0);
     } else {
-        cd_buf_puts(b, "{\"role\":\"main\",\"contenttype\":\"text/plain\",\"value\":");
-        cd_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, "{\"role\":\"main\",\"contenttype\":\"text/plain\",\"value\":");
+        cdi_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
+        cdi_buf_puts(b, "}");
     }
-    cd_buf_puts(b, "],\"subjects\":[");
+    cdi_buf_puts(b, "],\"subjects\":[");
     size_t n = put_items(b, meta, "subjects", 0);
     for (size_t i = 0; i < doc->nsubjects; i++)
         put_subject(b, &doc->subjects[i], n++ == 0);
-    cd_buf_puts(b, "],\"descriptions\":[");
+    cdi_buf_puts(b, "],\"descriptions\":[");
     n = put_items(b, meta, "descriptions", 0);
     for (size_t i = 0; i < doc->nroute; i++)
         put_description(b, "copydesk:route", doc->route[i], n++ == 0);
@@ -346,13 +346,13 @@ void cd_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc)
         put_description(b, "copydesk:rule", doc->rule, n++ == 0);
     if (doc->reason && *doc->reason)
         put_description(b, "copydesk:reason", doc->reason, n++ == 0);
-    cd_buf_puts(b, "],\"altids\":[");
+    cdi_buf_puts(b, "],\"altids\":[");
     n = put_items(b, meta, "altids", 0);
     if (!has_scheme(id)) {
-        cd_buf_puts(b, n++ ? ",{\"role\":\"copydesk:id\",\"value\":" : "{\"role\":\"copydesk:id\",\"value\":");
+        cdi_buf_puts(b, n++ ? ",{\"role\":\"copydesk:id\",\"value\":" : "{\"role\":\"copydesk:id\",\"value\":");
         put_str(b, id);
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, "}");
     }
-    cd_buf_puts(b, "]}");
+    cdi_buf_puts(b, "]}");
     cJSON_Delete(meta);
 }

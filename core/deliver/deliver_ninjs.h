@@ -38,6 +38,6 @@ typedef struct cd_ninjs_doc {
 
 /* Append the document to b (one line, no newline).  An allocation failure
  * sets b->failed. */
-void cd_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc);
+void cdi_ninjs_write(cd_buf *b, const cd_ninjs_doc *doc);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * deliver_probe.c - can a destination be written?  What `copydesk check`
  * asks of every folder and jsonl destination and every dead-letter folder
- * before any story is routed (see cd_dest_probe in deliver.h).
+ * before any story is routed (see cdi_dest_probe in deliver.h).
  *
  * The only sure test of a path is to use it: the missing folders are
  * created, a temporary file is created and removed inside the last one,
@@ -84,7 +84,7 @@ static cd_status try_write(const char *dir, cd_error *err)
     return st;
 }
 
-cd_status cd_probe_folder(const char *dir, cd_error *err)
+cd_status cdi_probe_folder(const char *dir, cd_error *err)
 {
     char *made[MAX_DEPTH];
     size_t nmade = 0;
@@ -95,7 +95,7 @@ cd_status cd_probe_folder(const char *dir, cd_error *err)
     return st;
 }
 
-cd_status cd_probe_file(const char *path, cd_error *err)
+cd_status cdi_probe_file(const char *path, cd_error *err)
 {
     char *dir = strdup(path);
     if (!dir)
@@ -117,17 +117,17 @@ cd_status cd_probe_file(const char *path, cd_error *err)
         else
             st = (close(fd), CD_OK);
     } else {
-        st = cd_probe_folder(dir, err);
+        st = cdi_probe_folder(dir, err);
     }
     free(dir);
     return st;
 }
 
-cd_status cd_dest_probe(const cd_dest *d, cd_error *err)
+cd_status cdi_dest_probe(const cd_dest *d, cd_error *err)
 {
-    switch (cd_dest_get_kind(d)) {
-    case CD_DEST_FOLDER: return cd_probe_folder(cd_dest_target(d), err);
-    case CD_DEST_JSONL: return cd_probe_file(cd_dest_target(d), err);
+    switch (cdi_dest_get_kind(d)) {
+    case CD_DEST_FOLDER: return cdi_probe_folder(cdi_dest_target(d), err);
+    case CD_DEST_JSONL: return cdi_probe_file(cdi_dest_target(d), err);
     default: return CD_OK;
     }
 }

@@ -6,7 +6,7 @@
  * files are named by their number, so the order of the queue is the order
  * of the names and nothing but the folder is needed to recover it after a
  * restart.  Posting goes through the bound url destination, one attempt
- * at a time (cd_url_post_once): the waits between attempts are the
+ * at a time (cdi_url_post_once): the waits between attempts are the
  * spool's.
  */
 #include <dirent.h>
@@ -29,7 +29,7 @@
 typedef struct queue {
     char *name;          /* the destination, or the folder name until one claims it */
     char *dir;           /* SPOOL/<safe name> */
-    int named;           /* a destination was bound to it (cd_spool_bind) */
+    int named;           /* a destination was bound to it (cdi_spool_bind) */
     uint64_t head, next; /* files head .. next-1 wait */
     cd_dest *dest;       /* the destination posting it (not owned), NULL while none */
     cd_dest **bound;     /* every destination bound, latest last: dest is the last */
@@ -51,7 +51,7 @@ struct cd_spool {
     size_t nq;
 };
 
-/* The spools open in this process (see cd_spool_open). */
+/* The spools open in this process (see cdi_spool_open). */
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static cd_spool *open_spools;
 
@@ -87,7 +87,7 @@ static cd_status scan_queue(queue *q, cd_error *err)
     while ((e = readdir(dir))) {
         uint64_t s;
         if (e->d_name[0] == '.' && strncmp(e->d_name, ".tmp-", 5) == 0) {
-            char *p = cd_path_join(q->dir, e->d_name);
+            char *p = cdi_path_join(q->dir, e->d_name);
             if (p)
                 unlink(p);
             free(p);
@@ -122,13 +122,13 @@ static queue *add_queue(cd_spool *sp, const char *name, const char *folder, cd_e
     queue *q = &v[sp->nq];
     memset(q, 0, sizeof *q);
     q->name = strdup(name);
-    q->dir = cd_path_join(sp->dir, folder);
+    q->dir = cdi_path_join(sp->dir, folder);
     if (!q->name || !q->dir) {
         queue_free(q);
         cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (cd_mkdirs(q->dir, err) != CD_OK || scan_queue(q, err) != CD_OK) {
+    if (cdi_mkdirs(q->dir, err) != CD_OK || scan_queue(q, err) != CD_OK) {
         queue_free(q);
         return NULL;
     }
@@ -158,7 +158,7 @@ static cd_status spool_load(const char *dir, cd_spool **out, cd_error *err)
     }
     sp->uses = 1;
     pthread_mutex_init(&sp->mu, NULL);
-    cd_status st = cd_mkdirs(dir, err);
+    cd_status st = cdi_mkdirs(dir, err);
     if (st == CD_OK && !(sp->real = realpath(dir, NULL)))
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
     DIR *d = st == CD_OK ? opendir(dir) : NULL;
@@ -169,7 +169,7 @@ static cd_status spool_load(const char *dir, cd_spool **out, cd_error *err)
         if (e->d_name[0] == '.')
             continue;
         struct stat sb;
-        char *p = cd_path_join(dir, e->d_name);
+        char *p = cdi_path_join(dir, e->d_name);
         int isdir = p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
         free(p);
         if (isdir && !add_queue(sp, e->d_name, e->d_name, err))
@@ -185,7 +185,7 @@ static cd_status spool_load(const char *dir, cd_spool **out, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
+cd_status cdi_spool_open(const char *dir, cd_spool **out, cd_error *err)
 {
     *out = NULL;
     pthread_mutex_lock(&open_lock);
@@ -206,7 +206,7 @@ cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err)
     return st;
 }
 
-void cd_spool_free(cd_spool *sp)
+void cdi_spool_free(cd_spool *sp)
 {
     if (!sp)
         return;
@@ -226,7 +226,7 @@ void cd_spool_free(cd_spool *sp)
 static queue *find_queue(cd_spool *sp, const char *name)
 {
     char folder[160];
-    cd_safe_filename(name, folder, sizeof folder);
+    cdi_safe_filename(name, folder, sizeof folder);
     for (size_t i = 0; i < sp->nq; i++) {
         queue *q = &sp->q[i];
         if (q->named ? !strcmp(q->name, name) : !strcmp(q->name, folder))
@@ -237,13 +237,13 @@ static queue *find_queue(cd_spool *sp, const char *name)
 
 static cd_status spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 {
-    const char *name = cd_dest_name(d);
-    if (cd_dest_get_kind(d) != CD_DEST_URL)
+    const char *name = cdi_dest_name(d);
+    if (cdi_dest_get_kind(d) != CD_DEST_URL)
         return cd_error_set(err, CD_ERR_ARG, "spool: destination '%s' is not a url", name);
     queue *q = find_queue(sp, name);
     if (!q) {
         char folder[160];
-        cd_safe_filename(name, folder, sizeof folder);
+        cdi_safe_filename(name, folder, sizeof folder);
         if (!(q = add_queue(sp, name, folder, err)))
             return err ? err->code : CD_ERR_IO;
     }
@@ -265,7 +265,7 @@ static cd_status spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
+cd_status cdi_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 {
     pthread_mutex_lock(&sp->mu);
     cd_status st = spool_bind(sp, d, err);
@@ -274,7 +274,7 @@ cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 }
 
 /* Under the lock: a drain posting through d finishes before d can go. */
-void cd_spool_unbind(cd_spool *sp, const cd_dest *d)
+void cdi_spool_unbind(cd_spool *sp, const cd_dest *d)
 {
     pthread_mutex_lock(&sp->mu);
     for (size_t i = 0; i < sp->nq; i++) {
@@ -296,7 +296,7 @@ static cd_status write_file(const char *path, const char *data, size_t len, cd_e
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-    cd_status st = cd_write_fd(fd, data, len, path, err);
+    cd_status st = cdi_write_fd(fd, data, len, path, err);
     if (st == CD_OK && fsync(fd) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     if (close(fd) != 0 && st == CD_OK)
@@ -314,7 +314,7 @@ static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const
     char seq[32], tmpname[48];
     seq_name(q->next, seq, sizeof seq);
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", seq);
-    char *tmp = cd_path_join(q->dir, tmpname), *final = cd_path_join(q->dir, seq);
+    char *tmp = cdi_path_join(q->dir, tmpname), *final = cdi_path_join(q->dir, seq);
     cd_status st = CD_OK;
     if (!tmp || !final)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -333,8 +333,8 @@ static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const
     return st;
 }
 
-cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
-                       size_t len, cd_error *err)
+cd_status cdi_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
+                        size_t len, cd_error *err)
 {
     pthread_mutex_lock(&sp->mu);
     cd_status st = spool_add(sp, name, id, json, len, err);
@@ -361,7 +361,7 @@ static cd_status spool_sync(cd_spool *sp, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_spool_sync(cd_spool *sp, cd_error *err)
+cd_status cdi_spool_sync(cd_spool *sp, cd_error *err)
 {
     pthread_mutex_lock(&sp->mu);
     cd_status st = spool_sync(sp, err);
@@ -375,11 +375,11 @@ static char *read_head(queue *q, size_t *len, char **path)
     while (q->head < q->next) {
         char seq[32];
         seq_name(q->head, seq, sizeof seq);
-        *path = cd_path_join(q->dir, seq);
+        *path = cdi_path_join(q->dir, seq);
         if (!*path)
             return NULL;
         char *buf;
-        cd_status st = cd_read_file(*path, 0, &buf, len, NULL);
+        cd_status st = cdi_read_file(*path, 0, &buf, len, NULL);
         if (st == CD_OK)
             return buf;
         if (st == CD_ERR_NOMEM) {
@@ -434,7 +434,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
     cd_error e;
     int moved = 0;
     int permanent;
-    if (cd_url_post_once(q->dest, json, len, &permanent, &e) == CD_OK) {
+    if (cdi_url_post_once(q->dest, json, len, &permanent, &e) == CD_OK) {
         unlink(path);
         q->head++;
         q->sent++;
@@ -445,7 +445,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
             fn(ud, CD_SPOOL_SENT, q->name, id, NULL, 0);
     } else {
         cd_error e2;
-        if (permanent && cd_dest_dead_letter(q->dest, id, e.msg, json, len, &e2) == CD_OK) {
+        if (permanent && cdi_dest_dead_letter(q->dest, id, e.msg, json, len, &e2) == CD_OK) {
             unlink(path);
             q->head++;
             q->refused++;
@@ -457,7 +457,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
             q->wait_s = q->wait_s > 0 ? q->wait_s * 2 : q->backoff_s;
             if (q->wait_s > CD_SPOOL_MAX_WAIT)
                 q->wait_s = CD_SPOOL_MAX_WAIT;
-            q->next_try = cd_monotonic() + q->wait_s;
+            q->next_try = cdi_monotonic() + q->wait_s;
             set_error(q, e.msg);
             if (fn)
                 fn(ud, CD_SPOOL_RETRY, q->name, id, e.msg, q->wait_s);
@@ -468,17 +468,17 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
     return moved;
 }
 
-size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud)
+size_t cdi_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud)
 {
     pthread_mutex_lock(&sp->mu);
-    double start = cd_monotonic();
+    double start = cdi_monotonic();
     size_t sent = 0;
     int progress = 1;
-    while (progress && cd_monotonic() - start < budget_s) {
+    while (progress && cdi_monotonic() - start < budget_s) {
         progress = 0;
         for (size_t i = 0; i < sp->nq; i++) {
             queue *q = &sp->q[i];
-            if (!q->dest || q->head >= q->next || cd_monotonic() < q->next_try)
+            if (!q->dest || q->head >= q->next || cdi_monotonic() < q->next_try)
                 continue;
             uint64_t before = q->sent;
             if (post_head(q, fn, ud))
@@ -490,11 +490,11 @@ size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud)
     return sent;
 }
 
-double cd_spool_next_due(const cd_spool *csp)
+double cdi_spool_next_due(const cd_spool *csp)
 {
     cd_spool *sp = (cd_spool *)csp;   /* the lock, not the queues, changes */
     pthread_mutex_lock(&sp->mu);
-    double now = cd_monotonic(), best = -1;
+    double now = cdi_monotonic(), best = -1;
     for (size_t i = 0; i < sp->nq; i++) {
         const queue *q = &sp->q[i];
         if (!q->dest || q->head >= q->next)
@@ -507,7 +507,7 @@ double cd_spool_next_due(const cd_spool *csp)
     return best;
 }
 
-uint64_t cd_spool_depth(const cd_spool *csp)
+uint64_t cdi_spool_depth(const cd_spool *csp)
 {
     cd_spool *sp = (cd_spool *)csp;
     pthread_mutex_lock(&sp->mu);
@@ -518,15 +518,15 @@ uint64_t cd_spool_depth(const cd_spool *csp)
     return n;
 }
 
-size_t cd_spool_queues(const cd_spool *sp)
+size_t cdi_spool_queues(const cd_spool *sp)
 {
     return sp->nq;
 }
 
-void cd_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out)
+void cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out)
 {
     const queue *q = &sp->q[i];
-    double now = cd_monotonic();
+    double now = cdi_monotonic();
     out->name = q->name;
     out->url = q->dest ? q->dest->target : NULL;
     out->depth = q->next - q->head;

@@ -7,12 +7,12 @@
  * spool in its options (cd_dest_opts.spool) appends each story to its
  * queue instead of posting it, and the spool posts through that same
  * destination when drained; a story refused for good goes to the
- * destination's dead-letter folder (cd_dest_dead_letter).  The desk gives
+ * destination's dead-letter folder (cdi_dest_dead_letter).  The desk gives
  * its url destinations the spool of cd_desk_opts.spool_dir; copydesk
  * watch only syncs and drains it.
  *
- * A spool folder is opened once per process: cd_spool_open of a folder
- * already open returns the same spool (counted; cd_spool_free releases
+ * A spool folder is opened once per process: cdi_spool_open of a folder
+ * already open returns the same spool (counted; cdi_spool_free releases
  * one use), so that a desk reloaded beside the running one shares its
  * queues, sequence numbers and counters.
  *
@@ -28,7 +28,7 @@
  * holding the story JSON exactly as it would have been posted.  A story
  * is added by writing a hidden temporary file, fsync, and a rename to the
  * next sequence number, so that a file with a final name is always whole;
- * cd_spool_sync then fsyncs the folders, after which the caller may
+ * cdi_spool_sync then fsyncs the folders, after which the caller may
  * forget the story (copydesk watch moves the inbox file out).  Leftover
  * temporary files of a killed process are removed when the spool first opens.
  *
@@ -56,26 +56,26 @@ typedef struct cd_spool cd_spool;
 
 /* Open (creating) the spool folder and every queue already in it, or
  * take one more use of the spool already open on that folder. */
-cd_status cd_spool_open(const char *dir, cd_spool **out, cd_error *err);
-void cd_spool_free(cd_spool *sp);
+cd_status cdi_spool_open(const char *dir, cd_spool **out, cd_error *err);
+void cdi_spool_free(cd_spool *sp);
 
 /* Make url destination d the one that posts the queue of its name (the
  * queue is created when new); the latest bound wins, and its settings
- * apply from the next attempt.  cd_dest_new calls it for a destination
- * given a spool, cd_dest_free calls cd_spool_unbind, after which the one
+ * apply from the next attempt.  cdi_dest_new calls it for a destination
+ * given a spool, cdi_dest_free calls cdi_spool_unbind, after which the one
  * bound before it posts again (a reloaded desk that fails its checks is
  * freed, the running one goes on); a queue with none left waits.
  * Retries are the spool's: d's are unused. */
-cd_status cd_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err);
-void cd_spool_unbind(cd_spool *sp, const cd_dest *d);
+cd_status cdi_spool_bind(cd_spool *sp, cd_dest *d, cd_error *err);
+void cdi_spool_unbind(cd_spool *sp, const cd_dest *d);
 
 /* Append a story to name's queue (a bound destination's); the file is
  * whole and synced on return. */
-cd_status cd_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
-                       size_t len, cd_error *err);
+cd_status cdi_spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
+                        size_t len, cd_error *err);
 
 /* Make every add so far survive a crash of the machine (fsync folders). */
-cd_status cd_spool_sync(cd_spool *sp, cd_error *err);
+cd_status cdi_spool_sync(cd_spool *sp, cd_error *err);
 
 /* What happened to one story while draining, for the log. */
 typedef enum { CD_SPOOL_SENT, CD_SPOOL_RETRY, CD_SPOOL_REFUSED } cd_spool_event;
@@ -85,13 +85,13 @@ typedef void (*cd_spool_fn)(void *ud, cd_spool_event ev, const char *dest,
 /* Post due stories, oldest first in each queue, until nothing is due or
  * budget_s seconds have passed (an attempt under way is finished).
  * Returns the stories delivered. */
-size_t cd_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud);
+size_t cdi_spool_drain(cd_spool *sp, double budget_s, cd_spool_fn fn, void *ud);
 
 /* Seconds until a queue is due (0: now), or -1 when nothing is waiting. */
-double cd_spool_next_due(const cd_spool *sp);
+double cdi_spool_next_due(const cd_spool *sp);
 
 /* Stories waiting, in all queues. */
-uint64_t cd_spool_depth(const cd_spool *sp);
+uint64_t cdi_spool_depth(const cd_spool *sp);
 
 typedef struct cd_spool_queue_info {
     const char *name;
@@ -104,7 +104,7 @@ typedef struct cd_spool_queue_info {
     double retry_in;          /* seconds until the next attempt, 0 when due */
 } cd_spool_queue_info;
 
-size_t cd_spool_queues(const cd_spool *sp);
-void cd_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
+size_t cdi_spool_queues(const cd_spool *sp);
+void cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
 
 #endif

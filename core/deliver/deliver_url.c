@@ -8,7 +8,7 @@
  * backoff_s and doubles (capped at 30 s).  Other 4xx answers are not
  * retried: sending the same body again would fail the same way.  When the
  * last attempt fails the error says why, and the desk moves the story to
- * its dead-letter folder.  A spool posts with cd_url_post_once and waits
+ * its dead-letter folder.  A spool posts with cdi_url_post_once and waits
  * between attempts itself.
  */
 #include <curl/curl.h>
@@ -25,7 +25,7 @@ static size_t discard_body(char *ptr, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-cd_status cd_url_open(cd_dest *d, cd_error *err)
+cd_status cdi_url_open(cd_dest *d, cd_error *err)
 {
     const char *u = d->target;
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
@@ -38,7 +38,7 @@ cd_status cd_url_open(cd_dest *d, cd_error *err)
     return CD_OK;
 }
 
-void cd_url_close(cd_dest *d)
+void cdi_url_close(cd_dest *d)
 {
     if (d->curl) {
         curl_easy_cleanup(d->curl);
@@ -107,8 +107,8 @@ static void wait_seconds(double s)
         ;
 }
 
-cd_status cd_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
-                           cd_error *err)
+cd_status cdi_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
+                            cd_error *err)
 {
     if (attempt(d, json, len, err) == ATTEMPT_OK) {
         *permanent = 0;
@@ -120,7 +120,7 @@ cd_status cd_url_post_once(cd_dest *d, const char *json, size_t len, int *perman
     return CD_ERR_NET;
 }
 
-cd_status cd_url_post(cd_dest *d, const char *json, size_t len, cd_error *err)
+cd_status cdi_url_post(cd_dest *d, const char *json, size_t len, cd_error *err)
 {
     double wait = d->opts.backoff_s;
     unsigned tries = 0;

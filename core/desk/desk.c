@@ -44,12 +44,12 @@ void cd_desk_opts_default(cd_desk_opts *opts)
 
 /* ---- helpers for the bindings ------------------------------------------- */
 
-size_t cd_desk_note_cost(const char *s)
+size_t cdi_desk_note_cost(const char *s)
 {
     return strlen(s) + 1 + sizeof(char *);
 }
 
-char *cd_desk_strdup(lua_State *L, const char *s)
+char *cdi_desk_strdup(lua_State *L, const char *s)
 {
     char *c = strdup(s);
     if (!c)
@@ -57,7 +57,7 @@ char *cd_desk_strdup(lua_State *L, const char *s)
     return c;
 }
 
-char *cd_desk_caller_where(lua_State *L)
+char *cdi_desk_caller_where(lua_State *L)
 {
     lua_Debug ar;
     char buf[300] = "?";
@@ -68,10 +68,10 @@ char *cd_desk_caller_where(lua_State *L)
             break;
         }
     }
-    return cd_desk_strdup(L, buf);
+    return cdi_desk_strdup(L, buf);
 }
 
-int64_t cd_desk_find_dest(const cd_desk *d, const char *name)
+int64_t cdi_desk_find_dest(const cd_desk *d, const char *name)
 {
     for (size_t i = 0; i < d->ndests; i++)
         if (!strcmp(d->dests[i].name, name))
@@ -79,7 +79,7 @@ int64_t cd_desk_find_dest(const cd_desk *d, const char *name)
     return -1;
 }
 
-int64_t cd_desk_find_model(const cd_desk *d, const char *name)
+int64_t cdi_desk_find_model(const cd_desk *d, const char *name)
 {
     for (size_t i = 0; i < d->nmodels; i++)
         if (!strcmp(d->models[i].name, name))
@@ -129,7 +129,7 @@ static double resolved_p(const cd_desk *d, const int64_t *idx)
     return best;
 }
 
-double cd_desk_label_p(const char *label, void *desk)
+double cdi_desk_label_p(const char *label, void *desk)
 {
     cd_desk *d = desk;
     int64_t stack[8], *idx = d->nmodels <= 8 ? stack : malloc(sizeof *idx * d->nmodels);
@@ -142,7 +142,7 @@ double cd_desk_label_p(const char *label, void *desk)
     return p;
 }
 
-/* cd_desk_label_p for the topics' own label strings, resolved at load
+/* cdi_desk_label_p for the topics' own label strings, resolved at load
  * (looking labels up by name for every topic of every story was a tenth
  * of route). */
 static double topic_label_p(const char *label, void *desk)
@@ -151,7 +151,7 @@ static double topic_label_p(const char *label, void *desk)
     for (size_t i = 0; i < d->nlabel_refs; i++)
         if (d->label_refs[i].name == label)
             return resolved_p(d, d->label_refs[i].idx);
-    return cd_desk_label_p(label, desk);
+    return cdi_desk_label_p(label, desk);
 }
 
 static cd_status add_label_ref(cd_desk *d, const char *label, cd_error *err)
@@ -178,11 +178,11 @@ static cd_status add_label_ref(cd_desk *d, const char *label, cd_error *err)
 static cd_status resolve_topic_labels(cd_desk *d, cd_error *err)
 {
     cd_status st = CD_OK;
-    for (size_t i = 0; st == CD_OK && i < cd_topics_count(d->topics); i++) {
-        for (size_t j = 0; st == CD_OK && j < cd_topics_labels(d->topics, i); j++)
-            st = add_label_ref(d, cd_topics_label(d->topics, i, j), err);
+    for (size_t i = 0; st == CD_OK && i < cdi_topics_count(d->topics); i++) {
+        for (size_t j = 0; st == CD_OK && j < cdi_topics_labels(d->topics, i); j++)
+            st = add_label_ref(d, cdi_topics_label(d->topics, i, j), err);
         if (st == CD_OK)
-            st = add_label_ref(d, cd_topics_given(d->topics, i), err);
+            st = add_label_ref(d, cdi_topics_given(d->topics, i), err);
     }
     return st;
 }
@@ -202,7 +202,7 @@ static void drop_notes(cd_desk *d, char **v, size_t *n, size_t keep)
 {
     for (size_t i = keep; i < *n; i++) {
         if (d->sb)
-            cd_sandbox_release(d->sb, cd_desk_note_cost(v[i]));
+            cdi_sandbox_release(d->sb, cdi_desk_note_cost(v[i]));
         free(v[i]);
     }
     if (*n > keep)
@@ -227,7 +227,7 @@ static void reset_story(cd_desk *d)
     d->hold_until = 0;
     if (d->errbuf)
         d->errbuf[0] = '\0';
-    cd_buf_reset(&d->reason);
+    cdi_buf_reset(&d->reason);
 }
 
 void cd_desk_free(cd_desk *d)
@@ -235,12 +235,12 @@ void cd_desk_free(cd_desk *d)
     if (!d)
         return;
     reset_story(d);
-    cd_toklist_free(d->cur.own_toks);
-    cd_desk_share_free(d);
+    cdi_toklist_free(d->cur.own_toks);
+    cdi_desk_share_free(d);
     for (size_t i = 0; i < d->nlabel_refs; i++)
         free(d->label_refs[i].idx);
     free(d->label_refs);
-    cd_sandbox_free(d->sb);     /* first: closing the state frees the refs */
+    cdi_sandbox_free(d->sb);     /* first: closing the state frees the refs */
     for (size_t i = 0; i < d->nmodels; i++) {
         cd_classifier_free(d->models[i].cls);
         cd_model_close(d->models[i].model);
@@ -251,7 +251,7 @@ void cd_desk_free(cd_desk *d)
     }
     free(d->models);
     for (size_t i = 0; i < d->ndests; i++) {
-        cd_dest_free(d->dests[i].dest);
+        cdi_dest_free(d->dests[i].dest);
         free(d->dests[i].name);
         free(d->dests[i].where);
     }
@@ -266,8 +266,8 @@ void cd_desk_free(cd_desk *d)
     for (size_t i = 0; i < d->nexpects; i++)
         free(d->expects[i].where);
     free(d->expects);
-    cd_desk_free_feeds(d);
-    cd_topics_free(d->topics);
+    cdi_desk_free_feeds(d);
+    cdi_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
     free(d->taxonomy_where);
     free(d->fallback);
@@ -279,18 +279,18 @@ void cd_desk_free(cd_desk *d)
     free(d->cur.scores);
     free(d->path);
     free(d->errbuf);
-    cd_spool_free(d->spool);    /* after the destinations bound to it */
-    cd_buf_free(&d->reason);
-    cd_buf_free(&d->json);
-    cd_buf_free(&d->ninjs);
+    cdi_spool_free(d->spool);    /* after the destinations bound to it */
+    cdi_buf_free(&d->reason);
+    cdi_buf_free(&d->json);
+    cdi_buf_free(&d->ninjs);
     free(d);
 }
 
 static int register_all(lua_State *L)
 {
-    cd_desk_config_register(L);
-    cd_desk_time_register(L);
-    cd_story_binding_register(L);
+    cdi_desk_config_register(L);
+    cdi_desk_time_register(L);
+    cdi_story_binding_register(L);
     return 0;
 }
 
@@ -312,20 +312,20 @@ static cd_status make_state(cd_desk *d, const char *path, const cd_desk_opts *op
     char *copy = strdup(path);
     if (!copy)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_status st = cd_sandbox_new(dirname(copy), scripts_folder(opts), d, &d->sb, err);
+    cd_status st = cdi_sandbox_new(dirname(copy), scripts_folder(opts), d, &d->sb, err);
     free(copy);
     if (st != CD_OK)
         return st;
-    d->L = cd_sandbox_state(d->sb);
-    if (opts && opts->spool_dir && (st = cd_spool_open(opts->spool_dir, &d->spool, err)) != CD_OK)
+    d->L = cdi_sandbox_state(d->sb);
+    if (opts && opts->spool_dir && (st = cdi_spool_open(opts->spool_dir, &d->spool, err)) != CD_OK)
         return st;
-    cd_sandbox_set_limits(d->sb, CD_DESK_DEFAULT_INSTRUCTIONS * 100,
-                          opts && opts->memory ? opts->memory : CD_DESK_DEFAULT_MEMORY,
-                          CD_DESK_DEFAULT_SECONDS * 10);
+    cdi_sandbox_set_limits(d->sb, CD_DESK_DEFAULT_INSTRUCTIONS * 100,
+                           opts && opts->memory ? opts->memory : CD_DESK_DEFAULT_MEMORY,
+                           CD_DESK_DEFAULT_SECONDS * 10);
     lua_pushcfunction(d->L, register_all);
     if (lua_pcall(d->L, 0, 0, 0) != LUA_OK)
         return cd_error_set(err, CD_ERR_NOMEM, "cannot prepare the Lua state");
-    return cd_topics_new(&d->topics, err);
+    return cdi_topics_new(&d->topics, err);
 }
 
 /* The configuration's text when it does not come from its file (a git
@@ -357,7 +357,7 @@ static cd_status run_config(cd_desk *d, const char *path, const config_text *ct,
         lua_pop(L, 1);
         return CD_ERR_SCRIPT;
     }
-    if (cd_sandbox_pcall(d->sb, 0, 0) != LUA_OK) {
+    if (cdi_sandbox_pcall(d->sb, 0, 0) != LUA_OK) {
         cd_error_set(err, CD_ERR_SCRIPT, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return CD_ERR_SCRIPT;
@@ -390,9 +390,9 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     /* a model that tokenizes as the keywords do classifies the story from
      * the same token list: each story is tokenized once, not once per model */
     for (size_t i = 0; i < d->nmodels && !d->taxonomy_only; i++)
-        d->models[i].shares_tokens = same_tokens(cd_classifier_tok_opts(d->models[i].cls), &tok);
+        d->models[i].shares_tokens = same_tokens(cdi_classifier_tok_opts(d->models[i].cls), &tok);
     cd_error e;
-    if ((st = cd_topics_compile(d->topics, d->tok, &e)) != CD_OK)
+    if ((st = cdi_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
                             d->taxonomy_where ? d->taxonomy_where : d->path, e.msg);
     if (d->taxonomy_only)
@@ -402,10 +402,10 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     if (!d->fallback)
         return cd_error_set(err, CD_ERR_SCRIPT,
                             "%s: no fallback declared (add: fallback \"<destination>\")", d->path);
-    if (cd_desk_find_dest(d, d->fallback) < 0)
+    if (cdi_desk_find_dest(d, d->fallback) < 0)
         return cd_error_set(err, CD_ERR_SCRIPT, "%s: fallback '%s' is not a destination",
                             d->fallback_where, d->fallback);
-    size_t nt = cd_topics_count(d->topics);
+    size_t nt = cdi_topics_count(d->topics);
     d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
@@ -415,10 +415,10 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     /* dead_letter "folder" may come after the destinations it applies to */
     for (size_t i = 0; d->dead_letter && i < d->ndests; i++)
-        if ((st = cd_dest_set_dead_letter(d->dests[i].dest, d->dead_letter, err)) != CD_OK)
+        if ((st = cdi_dest_set_dead_letter(d->dests[i].dest, d->dead_letter, err)) != CD_OK)
             return st;
     d->errbuf[0] = '\0';
-    cd_sandbox_set_limits(d->sb,
+    cdi_sandbox_set_limits(d->sb,
         opts && opts->instructions ? opts->instructions
             : d->cfg_instructions ? d->cfg_instructions : CD_DESK_DEFAULT_INSTRUCTIONS,
         opts && opts->memory ? opts->memory : d->cfg_memory,
@@ -496,7 +496,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
      * computed for this story (tokens, identical models) is reused */
     int share_toks = 0;
     const int64_t *share_models = NULL;
-    const cd_desk *from = d->share ? cd_desk_shared(d, s, &share_toks, &share_models) : NULL;
+    const cd_desk *from = d->share ? cdi_desk_shared(d, s, &share_toks, &share_models) : NULL;
     size_t len;
     char *text = cd_story_text(s, &len);
     if (!text)
@@ -505,13 +505,13 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     if (from && share_toks) {
         d->cur.toks = from->cur.toks;
     } else {
-        if (!d->cur.own_toks && !(d->cur.own_toks = cd_toklist_new()))
+        if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if (st == CD_OK)
-            st = cd_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
+            st = cdi_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
         if (st == CD_OK) {   /* shared tokens have their zones from the other desk */
             size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
-            cd_toklist_set_zones(d->cur.own_toks, body, body + lede_length(s->body, s->body_len));
+            cdi_toklist_set_zones(d->cur.own_toks, body, body + lede_length(s->body, s->body_len));
         }
         d->cur.toks = d->cur.own_toks;
     }
@@ -527,8 +527,8 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
         if (m->shares_tokens)
-            st = cd_classify_from(m->cls, cd_toklist_each, d->cur.toks, &m->scores,
-                                  &m->nscores, err);
+            st = cdi_classify_from(m->cls, cdi_toklist_each, d->cur.toks, &m->scores,
+                                   &m->nscores, err);
         else
             st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
         for (size_t j = 0; st == CD_OK && j < m->nscores; j++)
@@ -537,7 +537,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     }
     free(text);
     if (st == CD_OK) {
-        cd_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
+        cdi_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
         d->cur.analysed = 1;
     }
     return st;
@@ -575,7 +575,7 @@ static int route_name(lua_State *L, cd_desk *d, const desk_rule *r, int idx, cha
         return 0;
     }
     const char *name = lua_tostring(L, idx);
-    int64_t k = cd_desk_find_dest(d, name);
+    int64_t k = cdi_desk_find_dest(d, name);
     if (k < 0) {
         snprintf(why, cap, "returned '%.100s', which is not a destination", name);
         return 0;
@@ -622,7 +622,7 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
         if (!lua_toboolean(L, -1) && r->fn_ref != LUA_NOREF)
             return 0;
         for (size_t i = 0; i < r->nto; i++) {
-            int64_t k = cd_desk_find_dest(d, r->to[i]);
+            int64_t k = cdi_desk_find_dest(d, r->to[i]);
             if (k < 0) {
                 snprintf(why, cap, "to = '%.100s', which is not a destination", r->to[i]);
                 return -1;
@@ -632,12 +632,12 @@ static int take_answer(lua_State *L, cd_desk *d, const desk_rule *r, char *why, 
         return r->nto > 0;   /* the loader refuses an empty to; never decide nowhere */
     }
     double until;
-    if (cd_desk_hold_at(L, -1, &until)) {
+    if (cdi_desk_hold_at(L, -1, &until)) {
         /* hold(time, dests): the destinations, held while time is ahead */
         lua_getfield(L, -1, "to");
         int got = take_names(L, d, r, why, cap);
         lua_pop(L, 1);
-        if (got > 0 && until > cd_desk_now(d) && until > d->hold_until)
+        if (got > 0 && until > cdi_desk_now(d) && until > d->hold_until)
             d->hold_until = until;
         return got;
     }
@@ -669,7 +669,7 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
     } else {
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
         lua_pushvalue(L, story);
-        if (cd_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
+        if (cdi_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
             rule_failed(d, i, lua_tostring(L, -1));
             lua_settop(L, top);
             drop_notes(d, d->cur.tags, &d->cur.ntags, ntags);
@@ -693,7 +693,7 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
 static int decide_protected(lua_State *L)
 {
     cd_desk *d = lua_touserdata(L, 1);
-    cd_story_binding_push(L, d);
+    cdi_story_binding_push(L, d);
     int story = lua_gettop(L);
     for (size_t i = 0; i < d->nrules; i++) {
         int r = run_rule(L, d, i, story);
@@ -728,7 +728,7 @@ static void decide(cd_desk *d)
     if (!d->rule) {
         if (d->error)
             d->nroute = d->nkept;   /* the copies decided before the failure stay */
-        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
+        add_route(d, (size_t)cdi_desk_find_dest(d, d->fallback));
     }
 }
 
@@ -737,7 +737,7 @@ static void decide(cd_desk *d)
 /* The indexes of the (up to) k best topics scoring at least min. */
 static size_t top_topics(const cd_desk *d, size_t *out, size_t k, double min)
 {
-    size_t n = 0, nt = cd_topics_count(d->topics);
+    size_t n = 0, nt = cdi_topics_count(d->topics);
     for (size_t i = 0; i < nt; i++) {
         double s = d->cur.scores[i].score;
         if (s < min)
@@ -759,81 +759,81 @@ static size_t top_topics(const cd_desk *d, size_t *out, size_t k, double min)
 static void make_reason(cd_desk *d)
 {
     cd_buf *b = &d->reason;
-    cd_buf_reset(b);
+    cdi_buf_reset(b);
     if (d->rule) {
         int64_t i = -1;
         for (size_t k = 0; k < d->nrules && i < 0; k++)
             if (d->rules[k].name == d->rule)
                 i = (int64_t)k;
-        cd_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
+        cdi_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
     } else if (d->error) {
-        cd_buf_printf(b, "fallback: %s", d->error);
+        cdi_buf_printf(b, "fallback: %s", d->error);
         for (size_t i = 0; i < d->nkept && i < d->nroute; i++)
-            cd_buf_printf(b, "%s%s", i ? ", " : "; kept the copies earlier rules decided: ",
-                          d->route_names[i]);
+            cdi_buf_printf(b, "%s%s", i ? ", " : "; kept the copies earlier rules decided: ",
+                           d->route_names[i]);
     } else {
-        cd_buf_puts(b, "fallback: no rule decided");
+        cdi_buf_puts(b, "fallback: no rule decided");
     }
     if (d->hold_until > 0) {
         char when[40];
-        cd_iso8601_format(d->hold_until, when, sizeof when);
-        cd_buf_printf(b, "; held until %s", when);
+        cdi_iso8601_format(d->hold_until, when, sizeof when);
+        cdi_buf_printf(b, "; held until %s", when);
     }
     size_t top[3];
     size_t n = top_topics(d, top, 3, 0.01);
     for (size_t i = 0; i < n; i++)
-        cd_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
-                      cd_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
+        cdi_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
+                       cdi_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
 }
 
 static void json_str(cd_buf *b, const char *s)
 {
     if (s)
-        cd_buf_json_string(b, s, strlen(s));
+        cdi_buf_json_string(b, s, strlen(s));
     else
-        cd_buf_puts(b, "null");
+        cdi_buf_puts(b, "null");
 }
 
 static void json_route(cd_buf *b, const cd_desk *d)
 {
-    cd_buf_puts(b, "[");
+    cdi_buf_puts(b, "[");
     for (size_t i = 0; i < d->nroute; i++) {
-        cd_buf_puts(b, i ? "," : "");
+        cdi_buf_puts(b, i ? "," : "");
         json_str(b, d->route_names[i]);
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
 }
 
 static void json_strv(cd_buf *b, char **v, size_t n)
 {
-    cd_buf_puts(b, "[");
+    cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
-        cd_buf_puts(b, i ? "," : "");
+        cdi_buf_puts(b, i ? "," : "");
         json_str(b, v[i]);
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
 }
 
 static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
 {
-    size_t nt = cd_topics_count(d->topics);
+    size_t nt = cdi_topics_count(d->topics);
     size_t *top = malloc((nt ? nt : 1) * sizeof *top);
     if (!top) {
         b->failed = 1;
         return;
     }
     size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
-    cd_buf_puts(b, "[");
+    cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
-        cd_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        json_str(b, cd_topics_id(d->topics, top[i]));
-        cd_buf_puts(b, ",\"name\":");
-        json_str(b, cd_topics_name(d->topics, top[i]));
-        cd_buf_puts(b, ",\"score\":");
-        cd_buf_json_number(b, d->cur.scores[top[i]].score);
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        json_str(b, cdi_topics_id(d->topics, top[i]));
+        cdi_buf_puts(b, ",\"name\":");
+        json_str(b, cdi_topics_name(d->topics, top[i]));
+        cdi_buf_puts(b, ",\"score\":");
+        cdi_buf_json_number(b, d->cur.scores[top[i]].score);
+        cdi_buf_puts(b, "}");
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
     free(top);
 }
 
@@ -841,25 +841,25 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
  * (a model always chooses at least one), most probable first. */
 static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
 {
-    cd_buf_puts(b, "{");
+    cdi_buf_puts(b, "{");
     for (size_t i = 0; i < d->nmodels; i++) {
         const desk_model *m = &d->models[i];
-        cd_buf_puts(b, i ? "," : "");
+        cdi_buf_puts(b, i ? "," : "");
         json_str(b, m->name);
-        cd_buf_puts(b, ":[");
+        cdi_buf_puts(b, ":[");
         size_t shown = 0;
         for (size_t j = 0; j < m->nscores && shown < max; j++) {
             if (!m->scores[j].chosen)
                 continue;
-            cd_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
+            cdi_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
             json_str(b, cd_model_label(m->model, m->scores[j].label));
-            cd_buf_puts(b, ",\"p\":");
-            cd_buf_json_number(b, m->scores[j].p);
-            cd_buf_puts(b, "}");
+            cdi_buf_puts(b, ",\"p\":");
+            cdi_buf_json_number(b, m->scores[j].p);
+            cdi_buf_puts(b, "}");
         }
-        cd_buf_puts(b, "]");
+        cdi_buf_puts(b, "]");
     }
-    cd_buf_puts(b, "}");
+    cdi_buf_puts(b, "}");
 }
 
 /* ,"held_until":"2026-...Z" when the story is held. */
@@ -868,8 +868,8 @@ static void json_held(cd_buf *b, const cd_desk *d)
     if (d->hold_until <= 0)
         return;
     char when[40];
-    cd_iso8601_format(d->hold_until, when, sizeof when);
-    cd_buf_puts(b, ",\"held_until\":");
+    cdi_iso8601_format(d->hold_until, when, sizeof when);
+    cdi_buf_puts(b, ",\"held_until\":");
     json_str(b, when);
 }
 
@@ -878,15 +878,15 @@ static void json_held(cd_buf *b, const cd_desk *d)
  * story (core/story/story.c). */
 static void json_story_fields(cd_buf *b, const cd_story *s)
 {
-    cd_buf_puts(b, ",\"title\":");
-    cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
-    cd_buf_puts(b, ",\"body\":");
-    cd_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
-    cd_buf_puts(b, ",\"meta\":");
+    cdi_buf_puts(b, ",\"title\":");
+    cdi_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
+    cdi_buf_puts(b, ",\"body\":");
+    cdi_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
+    cdi_buf_puts(b, ",\"meta\":");
     const char *meta = s->meta_json;
-    cd_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
+    cdi_buf_puts(b, meta && meta[0] == '{' ? meta : "{}");
     if (s->nlabels) {
-        cd_buf_puts(b, ",\"gold_labels\":");
+        cdi_buf_puts(b, ",\"gold_labels\":");
         json_strv(b, s->labels, s->nlabels);
     }
 }
@@ -895,24 +895,24 @@ static void json_story_fields(cd_buf *b, const cd_story *s)
 static void story_json(cd_desk *d, cd_buf *b)
 {
     const cd_story *s = d->cur.story;
-    cd_buf_reset(b);
-    cd_buf_puts(b, "{\"id\":");
+    cdi_buf_reset(b);
+    cdi_buf_puts(b, "{\"id\":");
     json_str(b, s->id ? s->id : "");
     json_story_fields(b, s);
-    cd_buf_puts(b, ",\"topics\":");
-    json_topics(b, d, cd_topics_count(d->topics));
-    cd_buf_puts(b, ",\"labels\":");
+    cdi_buf_puts(b, ",\"topics\":");
+    json_topics(b, d, cdi_topics_count(d->topics));
+    cdi_buf_puts(b, ",\"labels\":");
     json_labels(b, d, 5);
-    cd_buf_puts(b, ",\"tags\":");
+    cdi_buf_puts(b, ",\"tags\":");
     json_strv(b, d->cur.tags, d->cur.ntags);
-    cd_buf_puts(b, ",\"route\":");
+    cdi_buf_puts(b, ",\"route\":");
     json_route(b, d);
-    cd_buf_puts(b, ",\"rule\":");
+    cdi_buf_puts(b, ",\"rule\":");
     json_str(b, d->rule);
-    cd_buf_puts(b, ",\"reason\":");
+    cdi_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
     json_held(b, d);
-    cd_buf_puts(b, "}");
+    cdi_buf_puts(b, "}");
 }
 
 /* ---- deliver -------------------------------------------------------------- */
@@ -939,13 +939,13 @@ static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, siz
         cd_buf *doc = &doc_json;
         if (ds->ninjs && live) {   /* format = "ninjs": made once, for the first that wants it */
             if (!ninjs_made++)
-                cd_desk_ninjs_write(d, &d->ninjs);
+                cdi_desk_ninjs_write(d, &d->ninjs);
             doc = &d->ninjs;
         }
         cd_error e;
         cd_status st = doc->failed
             ? cd_error_set(&e, CD_ERR_NOMEM, "out of memory building the story's ninjs")
-            : cd_dest_deliver(ds->dest, id, doc->data, doc->len, &e);
+            : cdi_dest_deliver(ds->dest, id, doc->data, doc->len, &e);
         if (st == CD_OK) {
             ds->delivered++;
             continue;
@@ -953,7 +953,7 @@ static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, siz
         ds->failed++;
         char why[sizeof e.msg];
         memcpy(why, e.msg, sizeof why);
-        if (cd_dest_dead_letter(ds->dest, id, why, json, len, &e) == CD_OK) {
+        if (cdi_dest_dead_letter(ds->dest, id, why, json, len, &e) == CD_OK) {
             dead = 1;
             note_error(d, "destination '%s': %s (story kept in dead letter)", ds->name, why);
         } else {
@@ -1000,8 +1000,8 @@ static cd_outcome hold(cd_desk *d)
     char why[sizeof e.msg];
     memcpy(why, e.msg, sizeof why);
     /* the first destination's dead-letter folder: where it would have gone */
-    if (cd_dest_dead_letter(d->dests[d->route[0]].dest, id, why, d->json.data, d->json.len,
-                            &e) == CD_OK) {
+    if (cdi_dest_dead_letter(d->dests[d->route[0]].dest, id, why, d->json.data, d->json.len,
+                             &e) == CD_OK) {
         note_error(d, "cannot keep the held story: %s%s", why, " (story kept in dead letter)");
         return CD_OUTCOME_DEAD_LETTER;
     }
@@ -1031,13 +1031,13 @@ static void decide_story(cd_desk *d, const cd_story *s)
     d->cur.story = s;
     d->cur.gen++;
     d->cur.live = 1;
-    d->received = s->received > 0 ? s->received : cd_desk_now(d);
+    d->received = s->received > 0 ? s->received : cdi_desk_now(d);
     cd_error e;
     if (analyse(d, s, &e) != CD_OK) {
         snprintf(d->errbuf, ERRBUF, "story %s: %s", s->id ? s->id : "?", e.msg);
         d->error = d->errbuf;
-        memset(d->cur.scores, 0, cd_topics_count(d->topics) * sizeof *d->cur.scores);
-        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
+        memset(d->cur.scores, 0, cdi_topics_count(d->topics) * sizeof *d->cur.scores);
+        add_route(d, (size_t)cdi_desk_find_dest(d, d->fallback));
     } else {
         decide(d);
     }
@@ -1070,7 +1070,7 @@ static void route_story(cd_desk *d, const cd_story *s, int dry, int counted)
     finish_story(d, dry, counted);
 }
 
-void cd_desk_decide_quietly(cd_desk *d, const cd_story *story)
+void cdi_desk_decide_quietly(cd_desk *d, const cd_story *story)
 {
     route_story(d, story, 1, 0);
 }
@@ -1123,33 +1123,33 @@ const char *cd_outcome_name(cd_outcome o)
  * given label scaled: m = its best label's p x the given label's p. */
 static void json_given(cd_buf *b, const cd_desk *d, size_t i)
 {
-    const char *g = cd_topics_given(d->topics, i);
+    const char *g = cdi_topics_given(d->topics, i);
     const cd_topic_score *s = &d->cur.scores[i];
     if (!g || s->best_label < 0 ||
-        !strcmp(cd_topics_label(d->topics, i, (size_t)s->best_label), g))
+        !strcmp(cdi_topics_label(d->topics, i, (size_t)s->best_label), g))
         return;   /* no given, or the given label is the evidence itself: unscaled */
-    double p = cd_desk_label_p(g, (void *)d);
-    cd_buf_puts(b, ",\"given\":{\"label\":");
+    double p = cdi_desk_label_p(g, (void *)d);
+    cdi_buf_puts(b, ",\"given\":{\"label\":");
     json_str(b, g);
-    cd_buf_puts(b, ",\"p\":");
-    cd_buf_json_number(b, p < 0 ? 0 : p);
-    cd_buf_puts(b, "},\"m\":");
-    cd_buf_json_number(b, s->label_p);
+    cdi_buf_puts(b, ",\"p\":");
+    cdi_buf_json_number(b, p < 0 ? 0 : p);
+    cdi_buf_puts(b, "},\"m\":");
+    cdi_buf_json_number(b, s->label_p);
 }
 
 /* "rules":[{"rule":..,"result":..}]: what each rule did with the story. */
 static void json_rules(cd_buf *b, const cd_desk *d)
 {
     static const char *const names[] = { "not run", "nothing", "added", "decided", "failed" };
-    cd_buf_puts(b, "[");
+    cdi_buf_puts(b, "[");
     for (size_t i = 0; i < d->nrules; i++) {
-        cd_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
+        cdi_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
         json_str(b, d->rules[i].name);
-        cd_buf_puts(b, ",\"result\":");
+        cdi_buf_puts(b, ",\"result\":");
         json_str(b, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, "}");
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
 }
 
 /* Per topic with a score: its labels and keywords that contributed. */
@@ -1157,43 +1157,43 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
 {
     const cd_topics *t = d->topics;
     int first = 1;
-    cd_buf_puts(b, "[");
-    for (size_t i = 0; i < cd_topics_count(t); i++) {
+    cdi_buf_puts(b, "[");
+    for (size_t i = 0; i < cdi_topics_count(t); i++) {
         const cd_topic_score *s = &d->cur.scores[i];
         if (s->score < 0.01)
             continue;
-        cd_buf_puts(b, first ? "{\"topic\":" : ",{\"topic\":");
+        cdi_buf_puts(b, first ? "{\"topic\":" : ",{\"topic\":");
         first = 0;
-        json_str(b, cd_topics_id(t, i));
-        cd_buf_puts(b, ",\"score\":");
-        cd_buf_json_number(b, s->score);
-        cd_buf_puts(b, ",\"own\":");
-        cd_buf_json_number(b, s->own);
-        cd_buf_puts(b, ",\"labels\":[");
-        for (size_t j = 0, k = 0; j < cd_topics_labels(t, i); j++) {
-            double p = cd_desk_label_p(cd_topics_label(t, i, j), (void *)d);
+        json_str(b, cdi_topics_id(t, i));
+        cdi_buf_puts(b, ",\"score\":");
+        cdi_buf_json_number(b, s->score);
+        cdi_buf_puts(b, ",\"own\":");
+        cdi_buf_json_number(b, s->own);
+        cdi_buf_puts(b, ",\"labels\":[");
+        for (size_t j = 0, k = 0; j < cdi_topics_labels(t, i); j++) {
+            double p = cdi_desk_label_p(cdi_topics_label(t, i, j), (void *)d);
             if (p < 0.01)
                 continue;
-            cd_buf_puts(b, k++ ? ",{\"label\":" : "{\"label\":");
-            json_str(b, cd_topics_label(t, i, j));
-            cd_buf_puts(b, ",\"p\":");
-            cd_buf_json_number(b, p);
-            cd_buf_puts(b, "}");
+            cdi_buf_puts(b, k++ ? ",{\"label\":" : "{\"label\":");
+            json_str(b, cdi_topics_label(t, i, j));
+            cdi_buf_puts(b, ",\"p\":");
+            cdi_buf_json_number(b, p);
+            cdi_buf_puts(b, "}");
         }
-        cd_buf_puts(b, "]");
+        cdi_buf_puts(b, "]");
         json_given(b, d, i);
-        cd_buf_puts(b, ",\"keywords\":[");
-        for (size_t j = 0, k = 0; j < cd_topics_keywords(t, i); j++) {
-            size_t hits = cd_topics_keyword_hits(t, i, j, d->cur.toks);
+        cdi_buf_puts(b, ",\"keywords\":[");
+        for (size_t j = 0, k = 0; j < cdi_topics_keywords(t, i); j++) {
+            size_t hits = cdi_topics_keyword_hits(t, i, j, d->cur.toks);
             if (!hits)
                 continue;
-            cd_buf_puts(b, k++ ? ",{\"keyword\":" : "{\"keyword\":");
-            json_str(b, cd_topics_keyword(t, i, j));
-            cd_buf_printf(b, ",\"hits\":%zu}", hits);
+            cdi_buf_puts(b, k++ ? ",{\"keyword\":" : "{\"keyword\":");
+            json_str(b, cdi_topics_keyword(t, i, j));
+            cdi_buf_printf(b, ",\"hits\":%zu}", hits);
         }
-        cd_buf_puts(b, "]}");
+        cdi_buf_puts(b, "]}");
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
 }
 
 char *cd_desk_decision_json(cd_desk *d, int explain)
@@ -1201,39 +1201,39 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     if (!d->cur.story)
         return NULL;
     cd_buf b = { 0 };
-    cd_buf_puts(&b, "{\"id\":");
+    cdi_buf_puts(&b, "{\"id\":");
     json_str(&b, d->cur.story->id ? d->cur.story->id : "");
-    cd_buf_puts(&b, ",\"source\":");
+    cdi_buf_puts(&b, ",\"source\":");
     json_str(&b, d->cur.story->source);
-    cd_buf_puts(&b, ",\"outcome\":");
+    cdi_buf_puts(&b, ",\"outcome\":");
     json_str(&b, cd_outcome_name(d->outcome));
-    cd_buf_puts(&b, ",\"route\":");
+    cdi_buf_puts(&b, ",\"route\":");
     json_route(&b, d);
-    cd_buf_puts(&b, ",\"rule\":");
+    cdi_buf_puts(&b, ",\"rule\":");
     json_str(&b, d->rule);
-    cd_buf_puts(&b, ",\"reason\":");
+    cdi_buf_puts(&b, ",\"reason\":");
     json_str(&b, d->reason.data ? d->reason.data : "");
-    cd_buf_puts(&b, ",\"error\":");
+    cdi_buf_puts(&b, ",\"error\":");
     json_str(&b, d->error);
     json_held(&b, d);
-    cd_buf_puts(&b, ",\"topics\":");
-    json_topics(&b, d, explain ? cd_topics_count(d->topics) : 3);
-    cd_buf_puts(&b, ",\"labels\":");
+    cdi_buf_puts(&b, ",\"topics\":");
+    json_topics(&b, d, explain ? cdi_topics_count(d->topics) : 3);
+    cdi_buf_puts(&b, ",\"labels\":");
     json_labels(&b, d, explain ? 5 : 1);
-    cd_buf_puts(&b, ",\"tags\":");
+    cdi_buf_puts(&b, ",\"tags\":");
     json_strv(&b, d->cur.tags, d->cur.ntags);
-    cd_buf_puts(&b, ",\"log\":");
+    cdi_buf_puts(&b, ",\"log\":");
     json_strv(&b, d->cur.log, d->cur.nlog);
     if (explain) {
-        cd_buf_puts(&b, ",\"evidence\":");
+        cdi_buf_puts(&b, ",\"evidence\":");
         json_evidence(&b, d);
-        cd_buf_puts(&b, ",\"rules\":");
+        cdi_buf_puts(&b, ",\"rules\":");
         json_rules(&b, d);
     }
     json_story_fields(&b, d->cur.story);
-    cd_buf_puts(&b, "}");
+    cdi_buf_puts(&b, "}");
     if (b.failed) {
-        cd_buf_free(&b);
+        cdi_buf_free(&b);
         return NULL;
     }
     return b.data;
@@ -1252,37 +1252,37 @@ const char *cd_desk_rule_name(const cd_desk *d, size_t i) { return d->rules[i].n
 uint64_t cd_desk_rule_decided(const cd_desk *d, size_t i) { return d->rules[i].decided; }
 uint64_t cd_desk_rule_errors(const cd_desk *d, size_t i) { return d->rules[i].errors; }
 size_t cd_desk_models(const cd_desk *d) { return d->nmodels; }
-size_t cd_desk_topics(const cd_desk *d) { return cd_topics_count(d->topics); }
+size_t cd_desk_topics(const cd_desk *d) { return cdi_topics_count(d->topics); }
 size_t cd_desk_expects(const cd_desk *d) { return d->nexpects; }
-double cd_desk_clock(const cd_desk *d) { return cd_desk_now(d); }
+double cdi_desk_clock(const cd_desk *d) { return cdi_desk_now(d); }
 
 /* ---- held stories (copydesk watch) ------------------------------------------ */
 
-void cd_desk_set_hold(cd_desk *d, cd_desk_hold_fn fn, void *ud)
+void cdi_desk_set_hold(cd_desk *d, cd_desk_hold_fn fn, void *ud)
 {
     d->hold_fn = fn;
     d->hold_ud = ud;
 }
 
-cd_status cd_desk_release(cd_desk *d, const char *id, const char *json, size_t len,
-                          const char *const *route, size_t nroute, cd_decision *out,
-                          cd_error *err)
+cd_status cdi_desk_release(cd_desk *d, const char *id, const char *json, size_t len,
+                           const char *const *route, size_t nroute, cd_decision *out,
+                           cd_error *err)
 {
     (void)err;
     reset_story(d);
     d->cur.story = NULL;
     int lost = 0;
     for (size_t i = 0; i < nroute; i++) {
-        int64_t k = cd_desk_find_dest(d, route[i]);
+        int64_t k = cdi_desk_find_dest(d, route[i]);
         if (k >= 0)
             add_route(d, (size_t)k);
         else
             lost = 1;
     }
     if (lost || d->nroute == 0)
-        add_route(d, (size_t)cd_desk_find_dest(d, d->fallback));
-    cd_buf_printf(&d->reason, "released: held until its time%s",
-                  lost ? "; a destination it was held for is gone: the fallback" : "");
+        add_route(d, (size_t)cdi_desk_find_dest(d, d->fallback));
+    cdi_buf_printf(&d->reason, "released: held until its time%s",
+                   lost ? "; a destination it was held for is gone: the fallback" : "");
     d->outcome = deliver_json(d, id, json, len, 0, lost ? CD_OUTCOME_FALLBACK : CD_OUTCOME_ROUTED);
     count(d, 0);
     out->outcome = d->outcome;

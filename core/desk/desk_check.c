@@ -51,7 +51,7 @@ static void problem(problems *p, const char *fmt, ...)
 
 static const char *topic_at(const void *ud, size_t i)
 {
-    return cd_topics_id(((const cd_desk *)ud)->topics, i);
+    return cdi_topics_id(((const cd_desk *)ud)->topics, i);
 }
 
 static const char *model_at(const void *ud, size_t i)
@@ -135,13 +135,13 @@ static void label_why(const cd_desk *d, const char *spec, char *out, size_t cap)
         const cd_model *mo = d->models[m].model;
         uint32_t n = model_labels(mo);
         snprintf(out, cap, "model '%s' has no label '%s'%s; its labels: %s", d->models[m].name,
-                 label, mean(near, sizeof near, cd_suggest(label, label_at, mo, n)),
+                 label, mean(near, sizeof near, cdi_suggest(label, label_at, mo, n)),
                  name_list(list, sizeof list, label_at, mo, n));
         return;
     }
     const char *best = NULL;
     for (size_t i = 0; i < d->nmodels && !best; i++)
-        best = cd_suggest(label, label_at, d->models[i].model, model_labels(d->models[i].model));
+        best = cdi_suggest(label, label_at, d->models[i].model, model_labels(d->models[i].model));
     k += (size_t)snprintf(out, cap, "no model of this desk has the label '%s'%s", label,
                           mean(near, sizeof near, best));
     for (size_t i = 0; i < d->nmodels && k + 1 < cap; i++) {
@@ -156,21 +156,21 @@ static void check_labels(const cd_desk *d, problems *p)
     const cd_topics *t = d->topics;
     const char *where = d->taxonomy_where ? d->taxonomy_where : d->path;
     char why[3000];
-    for (size_t i = 0; i < cd_topics_count(t); i++)
-        for (size_t j = 0; j < cd_topics_labels(t, i); j++)
-            if (!label_known(d, cd_topics_label(t, i, j))) {
-                label_why(d, cd_topics_label(t, i, j), why, sizeof why);
+    for (size_t i = 0; i < cdi_topics_count(t); i++)
+        for (size_t j = 0; j < cdi_topics_labels(t, i); j++)
+            if (!label_known(d, cdi_topics_label(t, i, j))) {
+                label_why(d, cdi_topics_label(t, i, j), why, sizeof why);
                 problem(p, "%s: topic '%s': label '%s' is in no model of this desk: %s", where,
-                        cd_topics_id(t, i), cd_topics_label(t, i, j), why);
+                        cdi_topics_id(t, i), cdi_topics_label(t, i, j), why);
             }
-    for (size_t i = 0; i < cd_topics_count(t); i++) {
-        const char *g = cd_topics_given(t, i);
-        int own = g && (cd_topics_parent(t, i) < 0 ||
-                        g != cd_topics_given(t, (size_t)cd_topics_parent(t, i)));
+    for (size_t i = 0; i < cdi_topics_count(t); i++) {
+        const char *g = cdi_topics_given(t, i);
+        int own = g && (cdi_topics_parent(t, i) < 0 ||
+                        g != cdi_topics_given(t, (size_t)cdi_topics_parent(t, i)));
         if (own && !label_known(d, g)) {
             label_why(d, g, why, sizeof why);
             problem(p, "%s: topic '%s': given label '%s' is in no model of this desk: %s",
-                    where, cd_topics_id(t, i), g, why);
+                    where, cdi_topics_id(t, i), g, why);
         }
     }
 }
@@ -216,10 +216,10 @@ static const char *literal(const char *s, char *out, size_t cap)
 static void check_returned(scan_ctx *c, const char *name)
 {
     char near[300];
-    if (cd_desk_find_dest(c->d, name) < 0)
+    if (cdi_desk_find_dest(c->d, name) < 0)
         problem(c->p, "%s:%d: rule '%s' returns '%s', which is not a destination%s",
                 c->r->src, c->line, c->r->name, name,
-                mean(near, sizeof near, cd_suggest(name, dest_at, c->d, c->d->ndests)));
+                mean(near, sizeof near, cdi_suggest(name, dest_at, c->d, c->d->ndests)));
     else if (c->r->nto) {
         int listed = 0;
         for (size_t i = 0; i < c->r->nto && !listed; i++)
@@ -262,10 +262,10 @@ static void scan_returns(scan_ctx *c, const char *line)
 static void check_topic_id(scan_ctx *c, const char *id)
 {
     char near[300], list[1500];
-    if (cd_topics_find(c->d->topics, id) >= 0)
+    if (cdi_topics_find(c->d->topics, id) >= 0)
         return;
-    size_t n = cd_topics_count(c->d->topics);
-    const char *best = cd_suggest(id, topic_at, c->d, n);
+    size_t n = cdi_topics_count(c->d->topics);
+    const char *best = cdi_suggest(id, topic_at, c->d, n);
     problem(c->p, "%s:%d: rule '%s': unknown topic '%s'%s%s%s", c->r->src, c->line,
             c->r->name, id, mean(near, sizeof near, best), best ? "" : "; topics: ",
             best ? "" : name_list(list, sizeof list, topic_at, c->d, n));
@@ -274,11 +274,11 @@ static void check_topic_id(scan_ctx *c, const char *id)
 static void check_model_name(scan_ctx *c, const char *name)
 {
     char near[300], list[1000];
-    if (cd_desk_find_model(c->d, name) >= 0)
+    if (cdi_desk_find_model(c->d, name) >= 0)
         return;
     problem(c->p, "%s:%d: rule '%s': unknown model '%s'%s; models: %s", c->r->src, c->line,
             c->r->name, name,
-            mean(near, sizeof near, cd_suggest(name, model_at, c->d, c->d->nmodels)),
+            mean(near, sizeof near, cdi_suggest(name, model_at, c->d, c->d->nmodels)),
             name_list(list, sizeof list, model_at, c->d, c->d->nmodels));
 }
 
@@ -295,14 +295,14 @@ static void check_phrase(scan_ctx *c, const char *text)
 {
     cd_phrase *ph;
     cd_error e;
-    if (cd_phrase_compile(c->d->tok, text, &ph, &e) != CD_OK)
+    if (cdi_phrase_compile(c->d->tok, text, &ph, &e) != CD_OK)
         problem(c->p, "%s:%d: rule '%s': %s", c->r->src, c->line, c->r->name, e.msg);
-    cd_phrase_free(ph);
+    cdi_phrase_free(ph);
 }
 
 static void check_scope(scan_ctx *c, const char *scope, int near)
 {
-    if (cd_scope_parse(scope, near) < 0)
+    if (cdi_scope_parse(scope, near) < 0)
         problem(c->p, "%s:%d: rule '%s': unknown scope '%s' (%s)", c->r->src, c->line,
                 c->r->name, scope, near ? "a number of words, or \"sentence\""
                                         : "\"title\", \"lede\" or \"body\"");
@@ -444,10 +444,10 @@ static void check_rules(cd_desk *d, problems *p)
     for (size_t i = 0; i < d->nrules; i++) {
         const desk_rule *r = &d->rules[i];
         for (size_t j = 0; j < r->nto; j++)
-            if (cd_desk_find_dest(d, r->to[j]) < 0)
+            if (cdi_desk_find_dest(d, r->to[j]) < 0)
                 problem(p, "%s: rule '%s': to = '%s', which is not a destination%s", r->where,
                         r->name, r->to[j],
-                        mean(near, sizeof near, cd_suggest(r->to[j], dest_at, d, d->ndests)));
+                        mean(near, sizeof near, cdi_suggest(r->to[j], dest_at, d, d->ndests)));
         scan_rule_source(d, r, p);
     }
 }
@@ -459,9 +459,9 @@ static void check_writable(cd_desk *d, problems *p)
     cd_error e;
     for (size_t i = 0; i < d->ndests; i++) {
         desk_dest *ds = &d->dests[i];
-        if (cd_dest_probe(ds->dest, &e) != CD_OK)
+        if (cdi_dest_probe(ds->dest, &e) != CD_OK)
             problem(p, "%s: destination '%s' cannot be written: %s", ds->where, ds->name, e.msg);
-        if (cd_probe_folder(cd_dest_dead_letter_dir(ds->dest), &e) != CD_OK)
+        if (cdi_probe_folder(cdi_dest_dead_letter_dir(ds->dest), &e) != CD_OK)
             problem(p, "%s: destination '%s': its dead-letter folder cannot be written: %s",
                     ds->where, ds->name, e.msg);
     }
@@ -502,7 +502,7 @@ static char *field_copy(lua_State *L, const char *key)
     int t = lua_getfield(L, 1, key);
     char *s = NULL;
     if (t == LUA_TSTRING || t == LUA_TNUMBER)
-        s = cd_desk_strdup(L, lua_tostring(L, -1));
+        s = cdi_desk_strdup(L, lua_tostring(L, -1));
     else if (t != LUA_TNIL)
         luaL_error(L, "expect: %s must be a string", key);
     lua_pop(L, 1);
@@ -520,7 +520,7 @@ static double case_time(lua_State *L, const char *key)
     } else if (t == LUA_TSTRING) {
         size_t len;
         const char *s = lua_tolstring(L, -1, &len);
-        if (cd_iso8601_parse(s, len, &v) != 0)
+        if (cdi_iso8601_parse(s, len, &v) != 0)
             luaL_error(L, "expect: %s '%s' is not an ISO 8601 date-time "
                           "(like 2026-06-01T09:00:00Z)", key, s);
     } else if (t != LUA_TNIL && t != LUA_TBOOLEAN) {
@@ -538,7 +538,7 @@ static void add_route_name(lua_State *L, expect_case *c, int idx)
     if (!v)
         luaL_error(L, "out of memory");
     c->route = v;
-    v[c->nroute] = cd_desk_strdup(L, lua_tostring(L, idx));
+    v[c->nroute] = cdi_desk_strdup(L, lua_tostring(L, idx));
     c->nroute++;
 }
 
@@ -611,7 +611,7 @@ static void check_expects(cd_desk *d, problems *p)
             continue;
         }
         for (size_t j = 0; j < c.nroute; j++)
-            if (cd_desk_find_dest(d, c.route[j]) < 0)
+            if (cdi_desk_find_dest(d, c.route[j]) < 0)
                 problem(p, "%s: expect: route '%s' is not a destination", d->expects[i].where,
                         c.route[j]);
         int known = !c.rule;
@@ -648,7 +648,7 @@ static cd_status case_story(cd_desk *d, size_t i, const expect_case *c, cd_story
 {
     memset(s, 0, sizeof *s);
     if (c->file) {
-        char *path = cd_sandbox_path(d->sb, c->file);
+        char *path = cdi_sandbox_path(d->sb, c->file);
         const char *inputs[1] = { path };
         cd_reader *r = NULL;
         cd_status st = path ? cd_reader_open(inputs, 1, NULL, &r, err)
@@ -712,7 +712,7 @@ static void describe(char *out, size_t cap, const cd_desk *d, const expect_case 
         n += (size_t)snprintf(out + n, cap - n, " by no rule");
     if (c->held_set && n < cap) {
         char when[40];
-        cd_iso8601_format(c->held_until, when, sizeof when);
+        cdi_iso8601_format(c->held_until, when, sizeof when);
         n += (size_t)snprintf(out + n, cap - n, c->held_until > 0 ? " held until %s" : " not held",
                               when);
     }
@@ -743,7 +743,7 @@ cd_status cd_desk_run_expect(cd_desk *d, size_t i, cd_expect_result *res, cd_err
     d->cur.meta_ref = c.meta_ref;
     d->now_fixed = c.now;
     s.received = c.now;
-    cd_desk_decide_quietly(d, &s);
+    cdi_desk_decide_quietly(d, &s);
     d->now_fixed = 0;
     d->cur.meta_ref = LUA_NOREF;
     /* a rule that raised or hit a limit fails the case whatever the route:

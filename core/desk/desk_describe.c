@@ -12,9 +12,9 @@
 static void str(cd_buf *b, const char *s)
 {
     if (s)
-        cd_buf_json_string(b, s, strlen(s));
+        cdi_buf_json_string(b, s, strlen(s));
     else
-        cd_buf_puts(b, "null");
+        cdi_buf_puts(b, "null");
 }
 
 static const char *kind_name(cd_dest_kind k)
@@ -30,87 +30,87 @@ static const char *kind_name(cd_dest_kind k)
 
 static void topics(cd_buf *b, const cd_topics *t)
 {
-    cd_buf_puts(b, "[");
-    for (size_t i = 0; i < cd_topics_count(t); i++) {
-        cd_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        str(b, cd_topics_id(t, i));
-        cd_buf_puts(b, ",\"name\":");
-        str(b, cd_topics_name(t, i));
-        int parent = cd_topics_parent(t, i);
-        cd_buf_puts(b, ",\"parent\":");
-        str(b, parent >= 0 ? cd_topics_id(t, (size_t)parent) : NULL);
-        cd_buf_puts(b, ",\"labels\":[");
-        for (size_t j = 0; j < cd_topics_labels(t, i); j++) {
-            cd_buf_puts(b, j ? "," : "");
-            str(b, cd_topics_label(t, i, j));
+    cdi_buf_puts(b, "[");
+    for (size_t i = 0; i < cdi_topics_count(t); i++) {
+        cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        str(b, cdi_topics_id(t, i));
+        cdi_buf_puts(b, ",\"name\":");
+        str(b, cdi_topics_name(t, i));
+        int parent = cdi_topics_parent(t, i);
+        cdi_buf_puts(b, ",\"parent\":");
+        str(b, parent >= 0 ? cdi_topics_id(t, (size_t)parent) : NULL);
+        cdi_buf_puts(b, ",\"labels\":[");
+        for (size_t j = 0; j < cdi_topics_labels(t, i); j++) {
+            cdi_buf_puts(b, j ? "," : "");
+            str(b, cdi_topics_label(t, i, j));
         }
-        cd_buf_puts(b, "],\"keywords\":[");
-        for (size_t j = 0; j < cd_topics_keywords(t, i); j++) {
-            cd_buf_puts(b, j ? "," : "");
-            str(b, cd_topics_keyword(t, i, j));
+        cdi_buf_puts(b, "],\"keywords\":[");
+        for (size_t j = 0; j < cdi_topics_keywords(t, i); j++) {
+            cdi_buf_puts(b, j ? "," : "");
+            str(b, cdi_topics_keyword(t, i, j));
         }
-        cd_buf_puts(b, "]}");
+        cdi_buf_puts(b, "]}");
     }
-    cd_buf_puts(b, "]");
+    cdi_buf_puts(b, "]");
 }
 
-void cd_desk_describe_json(const cd_desk *d, cd_buf *b)
+void cdi_desk_describe_json(const cd_desk *d, cd_buf *b)
 {
-    cd_buf_puts(b, "{\"config\":");
+    cdi_buf_puts(b, "{\"config\":");
     str(b, d->path);
-    cd_buf_puts(b, ",\"topics\":");
+    cdi_buf_puts(b, ",\"topics\":");
     topics(b, d->topics);
-    cd_buf_puts(b, ",\"destinations\":[");
+    cdi_buf_puts(b, ",\"destinations\":[");
     for (size_t i = 0; i < d->ndests; i++) {
         const desk_dest *ds = &d->dests[i];
-        cd_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        cdi_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         str(b, ds->name);
-        cd_buf_puts(b, ",\"kind\":");
-        str(b, kind_name(cd_dest_get_kind(ds->dest)));
-        cd_buf_puts(b, ",\"target\":");
-        str(b, cd_dest_get_kind(ds->dest) == CD_DEST_STDOUT ? NULL : cd_dest_target(ds->dest));
-        cd_buf_puts(b, ",\"where\":");
+        cdi_buf_puts(b, ",\"kind\":");
+        str(b, kind_name(cdi_dest_get_kind(ds->dest)));
+        cdi_buf_puts(b, ",\"target\":");
+        str(b, cdi_dest_get_kind(ds->dest) == CD_DEST_STDOUT ? NULL : cdi_dest_target(ds->dest));
+        cdi_buf_puts(b, ",\"where\":");
         str(b, ds->where);
-        cd_buf_puts(b, "}");
+        cdi_buf_puts(b, "}");
     }
-    cd_buf_puts(b, "],\"rules\":[");
+    cdi_buf_puts(b, "],\"rules\":[");
     for (size_t i = 0; i < d->nrules; i++) {
         const desk_rule *r = &d->rules[i];
-        cd_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        cdi_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         str(b, r->name);
-        cd_buf_puts(b, ",\"where\":");
+        cdi_buf_puts(b, ",\"where\":");
         str(b, r->where);
-        cd_buf_puts(b, ",\"to\":[");
+        cdi_buf_puts(b, ",\"to\":[");
         for (size_t j = 0; j < r->nto; j++) {
-            cd_buf_puts(b, j ? "," : "");
+            cdi_buf_puts(b, j ? "," : "");
             str(b, r->to[j]);
         }
-        cd_buf_puts(b, "]}");
+        cdi_buf_puts(b, "]}");
     }
-    cd_buf_puts(b, "],\"models\":[");
+    cdi_buf_puts(b, "],\"models\":[");
     for (size_t i = 0; i < d->nmodels; i++) {
         const desk_model *m = &d->models[i];
-        cd_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        cdi_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         str(b, m->name);
-        cd_buf_puts(b, ",\"path\":");
+        cdi_buf_puts(b, ",\"path\":");
         str(b, m->path);
-        cd_buf_puts(b, ",\"where\":");
+        cdi_buf_puts(b, ",\"where\":");
         str(b, m->where);
-        cd_buf_printf(b, ",\"labels\":%u}", (unsigned)m->nlabels);
+        cdi_buf_printf(b, ",\"labels\":%u}", (unsigned)m->nlabels);
     }
-    cd_buf_puts(b, "],\"fallback\":");
+    cdi_buf_puts(b, "],\"fallback\":");
     str(b, d->fallback);
-    cd_buf_puts(b, ",\"fallback_where\":");
+    cdi_buf_puts(b, ",\"fallback_where\":");
     str(b, d->fallback_where);
-    cd_buf_puts(b, ",\"dead_letter\":");
+    cdi_buf_puts(b, ",\"dead_letter\":");
     str(b, d->dead_letter);
-    cd_buf_printf(b, ",\"expects\":%zu,\"feeds\":%zu}", d->nexpects, d->nfeeds);
+    cdi_buf_printf(b, ",\"expects\":%zu,\"feeds\":%zu}", d->nexpects, d->nfeeds);
 }
 
-int cd_desk_routed_to_url(const cd_desk *d)
+int cdi_desk_routed_to_url(const cd_desk *d)
 {
     for (size_t i = 0; i < d->nroute; i++)
-        if (cd_dest_get_kind(d->dests[d->route[i]].dest) == CD_DEST_URL)
+        if (cdi_dest_get_kind(d->dests[d->route[i]].dest) == CD_DEST_URL)
             return 1;
     return 0;
 }

@@ -13,10 +13,10 @@
 /* Append the description, one JSON object, to b (b->failed when out of
  * memory).  Reads only what loading fixed: safe while another thread
  * holds no reference to the desk's routing state. */
-void cd_desk_describe_json(const cd_desk *desk, cd_buf *b);
+void cdi_desk_describe_json(const cd_desk *desk, cd_buf *b);
 
 /* 1 when the story the desk last routed went to a url destination (its
  * delivery is then a spool file when the desk has a spool). */
-int cd_desk_routed_to_url(const cd_desk *desk);
+int cdi_desk_routed_to_url(const cd_desk *desk);
 
 #endif

@@ -144,46 +144,46 @@ struct cd_desk {
 enum rule_result { RULE_NOT_RUN = 0, RULE_NOTHING, RULE_ADDED, RULE_DECIDED, RULE_FAILED };
 
 /* desk_config.c: register the configuration functions as globals. */
-void cd_desk_config_register(lua_State *L);
+void cdi_desk_config_register(lua_State *L);
 
 /* desk_time.c: now, iso8601, hold as globals; the desk's clock; whether
  * the value at idx is what hold() returned (then *until is its time). */
-void cd_desk_time_register(lua_State *L);
-double cd_desk_now(const cd_desk *d);
-int cd_desk_hold_at(lua_State *L, int idx, double *until);
+void cdi_desk_time_register(lua_State *L);
+double cdi_desk_now(const cd_desk *d);
+int cdi_desk_hold_at(lua_State *L, int idx, double *until);
 
 /* desk_config.c: release the feeds a configuration declared. */
-void cd_desk_free_feeds(cd_desk *desk);
+void cdi_desk_free_feeds(cd_desk *desk);
 
 /* story_binding.c: push the story object for desk->cur; register its
  * metatable; after a decision, invalidate it (a rule that kept it gets an
  * error instead of a dangling pointer). */
-void cd_story_binding_register(lua_State *L);
-void cd_story_binding_push(lua_State *L, cd_desk *desk);
+void cdi_story_binding_register(lua_State *L);
+void cdi_story_binding_push(lua_State *L, cd_desk *desk);
 
 /* desk.c helpers used by the bindings. */
-int64_t cd_desk_find_dest(const cd_desk *desk, const char *name);
-int64_t cd_desk_find_model(const cd_desk *desk, const char *name);
+int64_t cdi_desk_find_dest(const cd_desk *desk, const char *name);
+int64_t cdi_desk_find_model(const cd_desk *desk, const char *name);
 /* Probability of "label" or "model:label" for the current story; < 0 when
  * no model has it. */
-double cd_desk_label_p(const char *label, void *desk);
+double cdi_desk_label_p(const char *label, void *desk);
 /* "file:line" of the Lua code calling the running C function (new string). */
-char *cd_desk_caller_where(lua_State *L);
+char *cdi_desk_caller_where(lua_State *L);
 /* Decide a story without delivering or counting it (expect cases). */
-void cd_desk_decide_quietly(cd_desk *desk, const cd_story *story);
+void cdi_desk_decide_quietly(cd_desk *desk, const cd_story *story);
 /* desk_ninjs.c: the current story as a ninjs 2.2 document, into b
  * (reset first). */
-void cd_desk_ninjs_write(cd_desk *desk, cd_buf *b);
+void cdi_desk_ninjs_write(cd_desk *desk, cd_buf *b);
 /* desk_share.c: the desk whose tokens (*toks) and model results (index
  * in it per model of d, -1 when not shared) d may reuse for story s, or
  * NULL when it has not analysed s. */
-const cd_desk *cd_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
-                              const int64_t **models);
-void cd_desk_share_free(cd_desk *d);
+const cd_desk *cdi_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
+                               const int64_t **models);
+void cdi_desk_share_free(cd_desk *d);
 
 /* What a tag or log line s costs against the memory limit. */
-size_t cd_desk_note_cost(const char *s);
+size_t cdi_desk_note_cost(const char *s);
 /* strdup or raise a Lua memory error. */
-char *cd_desk_strdup(lua_State *L, const char *s);
+char *cdi_desk_strdup(lua_State *L, const char *s);
 
 #endif

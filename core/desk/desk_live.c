@@ -8,17 +8,17 @@
 #include "desk/desk_internal.h"
 #include "desk/desk_live.h"
 
-char *cd_desk_model_file(const cd_desk *d, size_t i)
+char *cdi_desk_model_file(const cd_desk *d, size_t i)
 {
-    return cd_sandbox_path(d->sb, d->models[i].path);
+    return cdi_sandbox_path(d->sb, d->models[i].path);
 }
 
-size_t cd_desk_feeds(const cd_desk *d)
+size_t cdi_desk_feeds(const cd_desk *d)
 {
     return d->nfeeds;
 }
 
-void cd_desk_feed_get(const cd_desk *d, size_t i, cd_desk_feed *out)
+void cdi_desk_feed_get(const cd_desk *d, size_t i, cd_desk_feed *out)
 {
     const desk_feed *f = &d->feeds[i];
     out->name = f->name;

@@ -16,27 +16,27 @@
  * until time (when that is later than now).  When fn is set, the desk
  * gives fn the story's JSON and its route; fn returns CD_OK once it keeps
  * the story durably (copydesk watch), and later delivers it with
- * cd_desk_release; on an error the story goes to dead letter.  Unset
+ * cdi_desk_release; on an error the story goes to dead letter.  Unset
  * (copydesk route), a held story is reported as held and not delivered. */
 typedef cd_status (*cd_desk_hold_fn)(void *ud, double until, const char *id,
                                      const char *json, size_t len,
                                      const char *const *route, size_t nroute, cd_error *err);
-void cd_desk_set_hold(cd_desk *desk, cd_desk_hold_fn fn, void *ud);
+void cdi_desk_set_hold(cd_desk *desk, cd_desk_hold_fn fn, void *ud);
 
 /* Deliver a held story's JSON (as given to the hold fn) to the named
  * destinations, exactly as a routed story is delivered (url destinations
  * to their spool when the desk has one, failures to dead letter).  Names that are no longer
  * destinations (the desk was edited) go to the fallback.  Counted. */
-cd_status cd_desk_release(cd_desk *desk, const char *id, const char *json, size_t len,
-                          const char *const *route, size_t nroute, cd_decision *out,
-                          cd_error *err);
+cd_status cdi_desk_release(cd_desk *desk, const char *id, const char *json, size_t len,
+                           const char *const *route, size_t nroute, cd_decision *out,
+                           cd_error *err);
 
 /* The desk's clock: now, or the time an expect case fixed. */
-double cd_desk_clock(const cd_desk *desk);
+double cdi_desk_clock(const cd_desk *desk);
 
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */
-char *cd_desk_model_file(const cd_desk *desk, size_t i);
+char *cdi_desk_model_file(const cd_desk *desk, size_t i);
 
 /* Feeds the configuration declares: feed "name" { url = ..., every = 60 }. */
 typedef struct cd_desk_feed {
@@ -48,7 +48,7 @@ typedef struct cd_desk_feed {
     double timeout_s;     /* whole request (default 30) */
 } cd_desk_feed;
 
-size_t cd_desk_feeds(const cd_desk *desk);
-void cd_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
+size_t cdi_desk_feeds(const cd_desk *desk);
+void cdi_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
 
 #endif

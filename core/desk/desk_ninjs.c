@@ -16,7 +16,7 @@ static char *creator(const cd_desk *d, size_t i)
     const cd_topic_score *s = &d->cur.scores[i];
     const char *model = NULL;
     if (s->best_label >= 0 && s->label_p > 0 && s->label_p >= s->keyword && s->own >= s->score) {
-        const char *label = cd_topics_label(d->topics, i, (size_t)s->best_label);
+        const char *label = cdi_topics_label(d->topics, i, (size_t)s->best_label);
         const char *colon = strchr(label, ':');
         for (size_t m = 0; m < d->nmodels && !model; m++) {
             const char *name = d->models[m].name;
@@ -43,10 +43,10 @@ static int by_score(const void *a, const void *b)
     return (x->score < y->score) - (x->score > y->score);
 }
 
-void cd_desk_ninjs_write(cd_desk *d, cd_buf *b)
+void cdi_desk_ninjs_write(cd_desk *d, cd_buf *b)
 {
-    cd_buf_reset(b);
-    size_t nt = cd_topics_count(d->topics), n = 0;
+    cdi_buf_reset(b);
+    size_t nt = cdi_topics_count(d->topics), n = 0;
     cd_ninjs_subject *subj = calloc(nt ? nt : 1, sizeof *subj);
     if (!subj) {
         b->failed = 1;
@@ -54,12 +54,12 @@ void cd_desk_ninjs_write(cd_desk *d, cd_buf *b)
     }
     for (size_t i = 0; i < nt; i++) {
         double sc = d->cur.scores[i].score;
-        if (!(sc >= cd_topics_threshold(d->topics, i)) || sc <= 0)
+        if (!(sc >= cdi_topics_threshold(d->topics, i)) || sc <= 0)
             continue;
         cd_ninjs_subject *s = &subj[n++];
-        s->id = cd_topics_id(d->topics, i);
-        s->name = cd_topics_name(d->topics, i);
-        s->iptc = cd_topics_iptc(d->topics, i);
+        s->id = cdi_topics_id(d->topics, i);
+        s->name = cdi_topics_name(d->topics, i);
+        s->iptc = cdi_topics_iptc(d->topics, i);
         s->score = sc;
         if (!(s->creator = creator(d, i)))
             b->failed = 1;
@@ -70,7 +70,7 @@ void cd_desk_ninjs_write(cd_desk *d, cd_buf *b)
         .route = d->route_names, .nroute = d->nroute, .rule = d->rule,
         .reason = d->reason.data,
     };
-    cd_ninjs_write(b, &doc);
+    cdi_ninjs_write(b, &doc);
     for (size_t i = 0; i < n; i++)
         free((char *)subj[i].creator);
     free(subj);
@@ -81,9 +81,9 @@ char *cd_desk_ninjs(cd_desk *d)
     if (!d->cur.story)
         return NULL;
     cd_buf b = { 0 };
-    cd_desk_ninjs_write(d, &b);
+    cdi_desk_ninjs_write(d, &b);
     if (b.failed) {
-        cd_buf_free(&b);
+        cdi_buf_free(&b);
         return NULL;
     }
     return b.data;

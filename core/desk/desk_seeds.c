@@ -56,9 +56,9 @@ void cd_seeded_free(cd_seeded *s)
     free(s->class_topic);
     free(s->topic_class);
     free(s->unlearned);
-    cd_em_free(s->em);
-    cd_vocab_free(&s->vocab);
-    cd_toklist_free(s->toks);
+    cdi_em_free(s->em);
+    cdi_vocab_free(&s->vocab);
+    cdi_toklist_free(s->toks);
     free(s->scores);
     free(s->hits);
     free(s->tf);
@@ -73,7 +73,7 @@ void cd_seeded_free(cd_seeded *s)
 static int has_class_under(const cd_seeded *s, const cd_topics *t, size_t i)
 {
     for (size_t c = 0; c < s->nclasses; c++)
-        for (int a = (int)s->class_topic[c]; a >= 0; a = cd_topics_parent(t, (size_t)a))
+        for (int a = (int)s->class_topic[c]; a >= 0; a = cdi_topics_parent(t, (size_t)a))
             if ((size_t)a == i)
                 return 1;
     return 0;
@@ -83,7 +83,7 @@ cd_status cd_seeded_open(const char *desk_path, cd_seeded **out, cd_error *err)
 {
     *out = NULL;
     cd_seeded *s = calloc(1, sizeof *s);
-    if (!s || cd_vocab_init(&s->vocab)) {
+    if (!s || cdi_vocab_init(&s->vocab)) {
         free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -96,7 +96,7 @@ cd_status cd_seeded_open(const char *desk_path, cd_seeded **out, cd_error *err)
         return st;
     }
     const cd_topics *t = s->desk->topics;
-    size_t nt = cd_topics_count(t);
+    size_t nt = cdi_topics_count(t);
     s->class_topic = calloc(nt + 1, sizeof *s->class_topic);
     s->topic_class = calloc(nt + 1, sizeof *s->topic_class);
     s->unlearned = calloc(nt + 1, sizeof *s->unlearned);
@@ -104,7 +104,7 @@ cd_status cd_seeded_open(const char *desk_path, cd_seeded **out, cd_error *err)
     int *class_node = calloc(nt + 1, sizeof *class_node);
     s->scores = calloc(nt + 1, sizeof *s->scores);
     s->hits = calloc(nt + 1, sizeof *s->hits);
-    s->toks = cd_toklist_new();
+    s->toks = cdi_toklist_new();
     if (!s->class_topic || !s->topic_class || !s->unlearned || !parent || !class_node ||
         !s->scores || !s->hits || !s->toks) {
         free(parent);
@@ -113,9 +113,9 @@ cd_status cd_seeded_open(const char *desk_path, cd_seeded **out, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < nt; i++) {
-        parent[i] = cd_topics_parent(t, i);
+        parent[i] = cdi_topics_parent(t, i);
         s->topic_class[i] = -1;
-        if (cd_topics_keywords(t, i) > 0) {
+        if (cdi_topics_keywords(t, i) > 0) {
             s->topic_class[i] = (int)s->nclasses;
             class_node[s->nclasses] = (int)i;
             s->class_topic[s->nclasses++] = i;
@@ -133,7 +133,7 @@ cd_status cd_seeded_open(const char *desk_path, cd_seeded **out, cd_error *err)
                             "learns the topics from their keywords (keywords = { ... })",
                             desk_path);
     }
-    st = cd_em_new(nt, parent, s->nclasses, class_node, &s->em, err);
+    st = cdi_em_new(nt, parent, s->nclasses, class_node, &s->em, err);
     free(parent);
     free(class_node);
     if (st != CD_OK) {
@@ -177,7 +177,7 @@ static cd_status keep_text(cd_seeded *s, const char *text, size_t len, cd_error 
 static int count_token(const char *tok, size_t len, void *ud)
 {
     cd_seeded *s = ud;
-    int64_t id = cd_vocab_intern(&s->vocab, tok, len);
+    int64_t id = cdi_vocab_intern(&s->vocab, tok, len);
     if (id < 0)
         return s->failed = 1;
     if ((size_t)id >= s->tf_cap) {
@@ -212,23 +212,23 @@ cd_status cd_seeded_add(cd_seeded *s, const char *text, size_t len, cd_error *er
 {
     if (s->learned)
         return cd_error_set(err, CD_ERR_ARG, "stories are added before learning");
-    cd_status st = cd_toklist_fill(s->toks, s->desk->tok, text, len, err);
+    cd_status st = cdi_toklist_fill(s->toks, s->desk->tok, text, len, err);
     if (st != CD_OK)
         return st;
     const cd_topics *t = s->desk->topics;
-    cd_topics_score(t, s->toks, no_label, NULL, s->scores);
+    cdi_topics_score(t, s->toks, no_label, NULL, s->scores);
     for (size_t c = 0; c < s->nclasses; c++)
         s->hits[c] = s->scores[s->class_topic[c]].hits;
     s->ntouched = 0;
     s->failed = 0;
-    cd_toklist_each(s->toks, count_token, s);
+    cdi_toklist_each(s->toks, count_token, s);
     for (size_t i = 0; i < s->ntouched; i++) {
         s->counts[i] = s->tf[s->touched[i]];
         s->tf[s->touched[i]] = 0;
     }
     if (s->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    st = cd_em_add(s->em, s->touched, s->counts, s->ntouched, s->hits, err);
+    st = cdi_em_add(s->em, s->touched, s->counts, s->ntouched, s->hits, err);
     if (st == CD_OK)
         st = keep_text(s, text, len, err);
     return st;
@@ -242,7 +242,7 @@ cd_status cd_seeded_learn(cd_seeded *s, const cd_seeded_opts *opts, cd_progress_
         cd_seeded_opts_default(&o);
         opts = &o;
     }
-    cd_status st = cd_em_run(s->em, opts->max_iter, opts->tol, progress, ud, err);
+    cd_status st = cdi_em_run(s->em, opts->max_iter, opts->tol, progress, ud, err);
     s->learned = st == CD_OK;
     return st;
 }
@@ -261,11 +261,11 @@ cd_status cd_seeded_save(cd_seeded *s, const char *path, cd_progress_fn progress
         return st;
     const char *labels[64];
     for (size_t d = 0; d < s->ntexts && st == CD_OK; d++) {
-        size_t c = cd_em_label(s->em, d, NULL), n = 0;
+        size_t c = cdi_em_label(s->em, d, NULL), n = 0;
         /* the class and the classes above it */
-        for (int a = (int)s->class_topic[c]; a >= 0 && n < 64; a = cd_topics_parent(t, (size_t)a))
+        for (int a = (int)s->class_topic[c]; a >= 0 && n < 64; a = cdi_topics_parent(t, (size_t)a))
             if (s->topic_class[a] >= 0)
-                labels[n++] = cd_topics_id(t, (size_t)a);
+                labels[n++] = cdi_topics_id(t, (size_t)a);
         st = cd_trainer_add(tr, s->texts + s->text_off[d], s->text_off[d + 1] - s->text_off[d],
                             labels, n, err);
     }
@@ -275,20 +275,20 @@ cd_status cd_seeded_save(cd_seeded *s, const char *path, cd_progress_fn progress
     return st;
 }
 
-size_t cd_seeded_docs(const cd_seeded *s) { return cd_em_docs(s->em); }
-size_t cd_seeded_seeded_docs(const cd_seeded *s) { return cd_em_seeded_docs(s->em); }
+size_t cd_seeded_docs(const cd_seeded *s) { return cdi_em_docs(s->em); }
+size_t cd_seeded_seeded_docs(const cd_seeded *s) { return cdi_em_seeded_docs(s->em); }
 size_t cd_seeded_classes(const cd_seeded *s) { return s->nclasses; }
 size_t cd_seeded_unlearned(const cd_seeded *s) { return s->nunlearned; }
-int cd_seeded_converged(const cd_seeded *s) { return cd_em_converged(s->em); }
+int cd_seeded_converged(const cd_seeded *s) { return cdi_em_converged(s->em); }
 
 const char *cd_seeded_unlearned_id(const cd_seeded *s, size_t i)
 {
-    return cd_topics_id(s->desk->topics, s->unlearned[i]);
+    return cdi_topics_id(s->desk->topics, s->unlearned[i]);
 }
 
 const cd_seeded_step *cd_seeded_steps(const cd_seeded *s, size_t *n)
 {
-    return cd_em_steps(s->em, n);
+    return cdi_em_steps(s->em, n);
 }
 
 void cd_seeded_class_info(const cd_seeded *s, size_t i, cd_seeded_class *out)
@@ -296,12 +296,12 @@ void cd_seeded_class_info(const cd_seeded *s, size_t i, cd_seeded_class *out)
     const cd_topics *t = s->desk->topics;
     size_t topic = s->class_topic[i];
     memset(out, 0, sizeof *out);
-    out->id = cd_topics_id(t, topic);
-    out->keywords = cd_topics_keywords(t, topic);
+    out->id = cdi_topics_id(t, topic);
+    out->keywords = cdi_topics_keywords(t, topic);
     if (!s->learned)
         return;
-    out->reached = cd_em_reached(s->em, i);
-    out->won = cd_em_won(s->em, i);
-    out->assigned = cd_em_assigned(s->em, i);
-    out->lambda = cd_em_lambda(s->em, i, &out->nlambda);
+    out->reached = cdi_em_reached(s->em, i);
+    out->won = cdi_em_won(s->em, i);
+    out->assigned = cdi_em_assigned(s->em, i);
+    out->lambda = cdi_em_lambda(s->em, i, &out->nlambda);
 }

@@ -40,7 +40,7 @@ static int same_model(const cd_model *a, const cd_model *b)
     return ha->checksum == hb->checksum && ha->file_size == hb->file_size;
 }
 
-void cd_desk_share_free(cd_desk *d)
+void cdi_desk_share_free(cd_desk *d)
 {
     if (!d->share)
         return;
@@ -51,7 +51,7 @@ void cd_desk_share_free(cd_desk *d)
 
 size_t cd_desk_share(cd_desk *d, cd_desk *from, int *tokens_shared)
 {
-    cd_desk_share_free(d);
+    cdi_desk_share_free(d);
     if (tokens_shared)
         *tokens_shared = 0;
     struct desk_share *sh = calloc(1, sizeof *sh);
@@ -80,8 +80,8 @@ size_t cd_desk_share(cd_desk *d, cd_desk *from, int *tokens_shared)
     return n;
 }
 
-const cd_desk *cd_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
-                              const int64_t **models)
+const cd_desk *cdi_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
+                               const int64_t **models)
 {
     const struct desk_share *sh = d->share;
     if (!sh || sh->from->cur.story != s || !sh->from->cur.analysed)

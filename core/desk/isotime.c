@@ -94,7 +94,7 @@ static int zone(const char **p, const char *end, double *offset)
     return 1;
 }
 
-int cd_iso8601_parse(const char *s, size_t len, double *out)
+int cdi_iso8601_parse(const char *s, size_t len, double *out)
 {
     const char *p = s, *end = s + len;
     unsigned y, mo, d, h = 0, mi = 0, sec = 0;
@@ -133,7 +133,7 @@ int cd_iso8601_parse(const char *s, size_t len, double *out)
     return 0;
 }
 
-void cd_iso8601_format(double t, char *buf, size_t cap)
+void cdi_iso8601_format(double t, char *buf, size_t cap)
 {
     if (!isfinite(t) || t < -62135596800.0 || t > 253402300799.0) {
         snprintf(buf, cap, "invalid");
@@ -149,7 +149,7 @@ void cd_iso8601_format(double t, char *buf, size_t cap)
              (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
 }
 
-double cd_utc_now(void)
+double cdi_utc_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -18,12 +18,12 @@
 #include <stddef.h>
 
 /* Parse len bytes: 0 and *out set, or -1 when s is not such a date-time. */
-int cd_iso8601_parse(const char *s, size_t len, double *out);
+int cdi_iso8601_parse(const char *s, size_t len, double *out);
 
 /* "2026-06-01T09:00:00Z" (whole seconds, UTC) into buf (at least 32 bytes). */
-void cd_iso8601_format(double t, char *buf, size_t cap);
+void cdi_iso8601_format(double t, char *buf, size_t cap);
 
 /* The current UTC time in seconds since the epoch (CLOCK_REALTIME). */
-double cd_utc_now(void);
+double cdi_utc_now(void);
 
 #endif

@@ -44,7 +44,7 @@ static size_t distance(const char *a, size_t n, const char *b, size_t m)
     return prev[m];
 }
 
-const char *cd_suggest(const char *word, cd_name_at_fn at, const void *ud, size_t n)
+const char *cdi_suggest(const char *word, cd_name_at_fn at, const void *ud, size_t n)
 {
     size_t wl = strlen(word);
     if (wl == 0 || wl > MAXLEN)

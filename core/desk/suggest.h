@@ -14,6 +14,6 @@ typedef const char *(*cd_name_at_fn)(const void *ud, size_t i);
  * substitutions and swaps of neighbours, ASCII case ignored), when it is
  * close enough to be a typo: at most 1 edit for words of up to 4 bytes,
  * else a third of the word's length.  NULL when none is. */
-const char *cd_suggest(const char *word, cd_name_at_fn at, const void *ud, size_t n);
+const char *cdi_suggest(const char *word, cd_name_at_fn at, const void *ud, size_t n);
 
 #endif

@@ -48,11 +48,11 @@ typedef struct topic {
     char *given;           /* own given label, or NULL */
     char *iptc;            /* IPTC Media Topic qcode, or NULL */
     double threshold;      /* ninjs subjects from this score */
-    const char *given_eff; /* own or inherited, set by cd_topics_compile */
+    const char *given_eff; /* own or inherited, set by cdi_topics_compile */
     strlist labels;
     strlist keywords;      /* as shown by --explain */
     cd_keyword_spec *specs;/* as declared (strings owned) */
-    cd_query **phrases;    /* compiled keywords, after cd_topics_compile */
+    cd_query **phrases;    /* compiled keywords, after cdi_topics_compile */
 } topic;
 
 /* A keyword of a topic, in the index. */
@@ -111,7 +111,7 @@ static void strlist_free(strlist *l)
     free(l->v);
 }
 
-cd_status cd_topics_new(cd_topics **out, cd_error *err)
+cd_status cdi_topics_new(cd_topics **out, cd_error *err)
 {
     *out = calloc(1, sizeof **out);
     return *out ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -122,7 +122,7 @@ static void free_phrases(topic *tp)
     if (!tp->phrases)
         return;
     for (size_t j = 0; j < tp->keywords.n; j++)
-        cd_query_free(tp->phrases[j]);
+        cdi_query_free(tp->phrases[j]);
     free(tp->phrases);
     tp->phrases = NULL;
 }
@@ -137,7 +137,7 @@ static void free_specs(topic *tp)
     tp->specs = NULL;
 }
 
-void cd_topics_free(cd_topics *t)
+void cdi_topics_free(cd_topics *t)
 {
     if (!t)
         return;
@@ -156,12 +156,12 @@ void cd_topics_free(cd_topics *t)
     free(t);
 }
 
-cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *name,
-                        size_t *index, cd_error *err)
+cd_status cdi_topics_add(cd_topics *t, int parent, const char *id, const char *name,
+                         size_t *index, cd_error *err)
 {
     if (!*id)
         return cd_error_set(err, CD_ERR_ARG, "a topic id cannot be empty");
-    if (cd_topics_find(t, id) >= 0)
+    if (cdi_topics_find(t, id) >= 0)
         return cd_error_set(err, CD_ERR_ARG, "topic '%s' is declared twice", id);
     if (parent >= (int)t->n)
         return cd_error_set(err, CD_ERR_ARG, "no parent topic %d", parent);
@@ -189,18 +189,18 @@ cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *na
     return CD_OK;
 }
 
-cd_status cd_topics_add_label(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+cd_status cdi_topics_add_label(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
 {
     if (!*label)
         return cd_error_set(err, CD_ERR_ARG, "topic '%s': empty label", t->v[topic_i].id);
     return strlist_add(&t->v[topic_i].labels, label, err);
 }
 
-cd_status cd_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
-                                cd_error *err)
+cd_status cdi_topics_add_keyword(cd_topics *t, size_t topic_i, const char *keyword,
+                                 cd_error *err)
 {
     cd_keyword_spec k = { keyword, NULL, 0, CD_SCOPE_ALL, 1 };
-    return cd_topics_add_keyword_spec(t, topic_i, &k, err);
+    return cdi_topics_add_keyword_spec(t, topic_i, &k, err);
 }
 
 /* How --explain shows a keyword with conditions:
@@ -226,8 +226,8 @@ static char *keyword_text(const cd_keyword_spec *k)
     return s;
 }
 
-cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic_i, const cd_keyword_spec *k,
-                                     cd_error *err)
+cd_status cdi_topics_add_keyword_spec(cd_topics *t, size_t topic_i, const cd_keyword_spec *k,
+                                      cd_error *err)
 {
     topic *tp = &t->v[topic_i];
     free_phrases(tp);
@@ -252,7 +252,7 @@ cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic_i, const cd_keyw
     return st;
 }
 
-cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
+cd_status cdi_topics_set_given(cd_topics *t, size_t topic_i, const char *label, cd_error *err)
 {
     char *copy = strdup(label);
     if (!copy)
@@ -262,7 +262,7 @@ cd_status cd_topics_set_given(cd_topics *t, size_t topic_i, const char *label, c
     return CD_OK;
 }
 
-int cd_iptc_qcode_ok(const char *s)
+int cdi_iptc_qcode_ok(const char *s)
 {
     if (strncmp(s, "medtop:", 7))
         return 0;
@@ -272,9 +272,9 @@ int cd_iptc_qcode_ok(const char *s)
     return s[15] == '\0';
 }
 
-cd_status cd_topics_set_iptc(cd_topics *t, size_t topic_i, const char *qcode, cd_error *err)
+cd_status cdi_topics_set_iptc(cd_topics *t, size_t topic_i, const char *qcode, cd_error *err)
 {
-    if (!cd_iptc_qcode_ok(qcode))
+    if (!cdi_iptc_qcode_ok(qcode))
         return cd_error_set(err, CD_ERR_ARG,
                             "topic '%s': iptc '%s' is not a Media Topic code: write "
                             "\"medtop:\" and its eight digits, as in \"medtop:20000385\" "
@@ -288,7 +288,7 @@ cd_status cd_topics_set_iptc(cd_topics *t, size_t topic_i, const char *qcode, cd
     return CD_OK;
 }
 
-cd_status cd_topics_set_threshold(cd_topics *t, size_t topic_i, double threshold, cd_error *err)
+cd_status cdi_topics_set_threshold(cd_topics *t, size_t topic_i, double threshold, cd_error *err)
 {
     if (!(threshold >= 0 && threshold <= 1))
         return cd_error_set(err, CD_ERR_ARG, "topic '%s': threshold must be a number from 0 to 1",
@@ -297,22 +297,22 @@ cd_status cd_topics_set_threshold(cd_topics *t, size_t topic_i, double threshold
     return CD_OK;
 }
 
-double cd_topics_threshold(const cd_topics *t, size_t i)
+double cdi_topics_threshold(const cd_topics *t, size_t i)
 {
     return t->v[i].threshold;
 }
 
-const char *cd_topics_iptc(const cd_topics *t, size_t i)
+const char *cdi_topics_iptc(const cd_topics *t, size_t i)
 {
     return t->v[i].iptc;
 }
 
-const char *cd_topics_given(const cd_topics *t, size_t i)
+const char *cdi_topics_given(const cd_topics *t, size_t i)
 {
     return t->v[i].given_eff;
 }
 
-cd_status cd_topics_set_half(cd_topics *t, size_t topic_i, double half, cd_error *err)
+cd_status cdi_topics_set_half(cd_topics *t, size_t topic_i, double half, cd_error *err)
 {
     if (!(half > 0) || !isfinite(half))
         return cd_error_set(err, CD_ERR_ARG, "topic '%s': half must be a positive number",
@@ -331,7 +331,7 @@ static cd_status compile_topic(topic *tp, cd_tokenizer *tok, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < tp->keywords.n; j++) {
         cd_error e;
-        cd_status st = cd_query_compile(tok, &tp->specs[j], &tp->phrases[j], &e);
+        cd_status st = cdi_query_compile(tok, &tp->specs[j], &tp->phrases[j], &e);
         if (st != CD_OK) {
             free_phrases(tp);
             return cd_error_set(err, st, "topic '%s': keyword %s", tp->id, e.msg);
@@ -385,7 +385,7 @@ static cd_status build_index(cd_topics *t, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
+cd_status cdi_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
 {
     for (size_t i = 0; i < t->n; i++) {   /* parents come first */
         topic *tp = &t->v[i];
@@ -398,16 +398,16 @@ cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err)
     return build_index(t, err);
 }
 
-size_t cd_topics_count(const cd_topics *t) { return t->n; }
-const char *cd_topics_id(const cd_topics *t, size_t i) { return t->v[i].id; }
-const char *cd_topics_name(const cd_topics *t, size_t i) { return t->v[i].name; }
-int cd_topics_parent(const cd_topics *t, size_t i) { return t->v[i].parent; }
-size_t cd_topics_labels(const cd_topics *t, size_t i) { return t->v[i].labels.n; }
-const char *cd_topics_label(const cd_topics *t, size_t i, size_t j) { return t->v[i].labels.v[j]; }
-size_t cd_topics_keywords(const cd_topics *t, size_t i) { return t->v[i].keywords.n; }
-const char *cd_topics_keyword(const cd_topics *t, size_t i, size_t j) { return t->v[i].keywords.v[j]; }
+size_t cdi_topics_count(const cd_topics *t) { return t->n; }
+const char *cdi_topics_id(const cd_topics *t, size_t i) { return t->v[i].id; }
+const char *cdi_topics_name(const cd_topics *t, size_t i) { return t->v[i].name; }
+int cdi_topics_parent(const cd_topics *t, size_t i) { return t->v[i].parent; }
+size_t cdi_topics_labels(const cd_topics *t, size_t i) { return t->v[i].labels.n; }
+const char *cdi_topics_label(const cd_topics *t, size_t i, size_t j) { return t->v[i].labels.v[j]; }
+size_t cdi_topics_keywords(const cd_topics *t, size_t i) { return t->v[i].keywords.n; }
+const char *cdi_topics_keyword(const cd_topics *t, size_t i, size_t j) { return t->v[i].keywords.v[j]; }
 
-int64_t cd_topics_find(const cd_topics *t, const char *id)
+int64_t cdi_topics_find(const cd_topics *t, const char *id)
 {
     for (size_t i = 0; i < t->n; i++)
         if (!strcmp(t->v[i].id, id))
@@ -417,12 +417,12 @@ int64_t cd_topics_find(const cd_topics *t, const char *id)
 
 /* ---- scoring ------------------------------------------------------------ */
 
-size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks)
+size_t cdi_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks)
 {
     const topic *tp = &t->v[i];
     if (!tp->phrases || !toks)
         return 0;
-    return cd_query_count(tp->phrases[j], toks);
+    return cdi_query_count(tp->phrases[j], toks);
 }
 
 /* Keyword hits of every topic, into out[].hits: one pass over the story,
@@ -438,10 +438,10 @@ static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *
         if (l->len[i] >= 2) {
             uint32_t b = bucket_of(l->text + l->off[i]);
             for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
-                t->counts[t->refs[r].kw] += (size_t)cd_query_at(t->refs[r].p, l, i);
+                t->counts[t->refs[r].kw] += (size_t)cdi_query_at(t->refs[r].p, l, i);
         }
         for (size_t r = 0; r < t->nshort; r++)
-            t->counts[shorts[r].kw] += (size_t)cd_query_at(shorts[r].p, l, i);
+            t->counts[shorts[r].kw] += (size_t)cdi_query_at(shorts[r].p, l, i);
     }
     for (size_t r = 0; r < t->nrefs; r++) {
         size_t c = t->counts[t->refs[r].kw];
@@ -474,8 +474,8 @@ static void score_own(const topic *tp, cd_label_p_fn label_p, void *ud, cd_topic
     s->score = s->own;
 }
 
-void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
-                     void *ud, cd_topic_score *out)
+void cdi_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
+                      void *ud, cd_topic_score *out)
 {
     for (size_t i = 0; i < t->n; i++)
         out[i].hits = 0;

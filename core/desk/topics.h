@@ -37,53 +37,53 @@
 
 typedef struct cd_topics cd_topics;
 
-cd_status cd_topics_new(cd_topics **out, cd_error *err);
-void cd_topics_free(cd_topics *t);
+cd_status cdi_topics_new(cd_topics **out, cd_error *err);
+void cdi_topics_free(cd_topics *t);
 
 /* Add a topic under parent (-1 for a root).  Ids are unique. */
-cd_status cd_topics_add(cd_topics *t, int parent, const char *id, const char *name,
-                        size_t *index, cd_error *err);
+cd_status cdi_topics_add(cd_topics *t, int parent, const char *id, const char *name,
+                         size_t *index, cd_error *err);
 /* A label is "name" (any model) or "model:name". */
-cd_status cd_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
-cd_status cd_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
-                                cd_error *err);
+cd_status cdi_topics_add_label(cd_topics *t, size_t topic, const char *label, cd_error *err);
+cd_status cdi_topics_add_keyword(cd_topics *t, size_t topic, const char *keyword,
+                                 cd_error *err);
 /* A keyword with conditions (near, scope, min: text/query.h); matched in
  * the same one pass over the story as the plain keywords. */
-cd_status cd_topics_add_keyword_spec(cd_topics *t, size_t topic, const cd_keyword_spec *k,
-                                     cd_error *err);
+cd_status cdi_topics_add_keyword_spec(cd_topics *t, size_t topic, const cd_keyword_spec *k,
+                                      cd_error *err);
 /* A label whose probability multiplies the topic's label evidence. */
-cd_status cd_topics_set_given(cd_topics *t, size_t topic, const char *label, cd_error *err);
+cd_status cdi_topics_set_given(cd_topics *t, size_t topic, const char *label, cd_error *err);
 /* The topic's given label, its own or inherited (after compile), or NULL. */
-const char *cd_topics_given(const cd_topics *t, size_t i);
+const char *cdi_topics_given(const cd_topics *t, size_t i);
 
 /* The topic's IPTC Media Topic, "medtop:" and eight digits
  * ("medtop:20000385"); anything else is refused with CD_ERR_ARG. */
-cd_status cd_topics_set_iptc(cd_topics *t, size_t topic, const char *qcode, cd_error *err);
+cd_status cdi_topics_set_iptc(cd_topics *t, size_t topic, const char *qcode, cd_error *err);
 /* Its qcode, or NULL when it has none. */
-const char *cd_topics_iptc(const cd_topics *t, size_t i);
+const char *cdi_topics_iptc(const cd_topics *t, size_t i);
 /* 1 when s has the form of a Media Topic qcode: "medtop:" and 8 digits. */
-int cd_iptc_qcode_ok(const char *s);
+int cdi_iptc_qcode_ok(const char *s);
 
 /* The score from which the topic is one of the story's subjects in ninjs
  * output, in [0, 1] (default CD_TOPIC_DEFAULT_THRESHOLD). */
-cd_status cd_topics_set_threshold(cd_topics *t, size_t topic, double threshold, cd_error *err);
-double cd_topics_threshold(const cd_topics *t, size_t i);
+cd_status cdi_topics_set_threshold(cd_topics *t, size_t topic, double threshold, cd_error *err);
+double cdi_topics_threshold(const cd_topics *t, size_t i);
 
 /* Keyword hits that make k = 0.5 (> 0). */
-cd_status cd_topics_set_half(cd_topics *t, size_t topic, double half, cd_error *err);
+cd_status cdi_topics_set_half(cd_topics *t, size_t topic, double half, cd_error *err);
 
 /* Fold every keyword through tok (call once all topics are added). */
-cd_status cd_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err);
+cd_status cdi_topics_compile(cd_topics *t, cd_tokenizer *tok, cd_error *err);
 
-size_t cd_topics_count(const cd_topics *t);
-int64_t cd_topics_find(const cd_topics *t, const char *id);
-const char *cd_topics_id(const cd_topics *t, size_t i);
-const char *cd_topics_name(const cd_topics *t, size_t i);
-int cd_topics_parent(const cd_topics *t, size_t i);
-size_t cd_topics_labels(const cd_topics *t, size_t i);
-const char *cd_topics_label(const cd_topics *t, size_t i, size_t j);
-size_t cd_topics_keywords(const cd_topics *t, size_t i);
-const char *cd_topics_keyword(const cd_topics *t, size_t i, size_t j);
+size_t cdi_topics_count(const cd_topics *t);
+int64_t cdi_topics_find(const cd_topics *t, const char *id);
+const char *cdi_topics_id(const cd_topics *t, size_t i);
+const char *cdi_topics_name(const cd_topics *t, size_t i);
+int cdi_topics_parent(const cd_topics *t, size_t i);
+size_t cdi_topics_labels(const cd_topics *t, size_t i);
+const char *cdi_topics_label(const cd_topics *t, size_t i, size_t j);
+size_t cdi_topics_keywords(const cd_topics *t, size_t i);
+const char *cdi_topics_keyword(const cd_topics *t, size_t i, size_t j);
 
 /* ---- scoring ------------------------------------------------------------ */
 
@@ -100,11 +100,11 @@ typedef struct cd_topic_score {
     double keyword;    /* k */
 } cd_topic_score;
 
-/* Score every topic; out has cd_topics_count entries. */
-void cd_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
-                     void *ud, cd_topic_score *out);
+/* Score every topic; out has cdi_topics_count entries. */
+void cdi_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
+                      void *ud, cd_topic_score *out);
 
 /* Occurrences of keyword j of topic i that count (for explanations). */
-size_t cd_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks);
+size_t cdi_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks);
 
 #endif

@@ -44,7 +44,7 @@ struct cd_archive {
     cd_buf line;
 };
 
-char *cd_archive_dir(const char *state)
+char *cdi_archive_dir(const char *state)
 {
     size_t n = strlen(state) + sizeof "/archive";
     char *p = malloc(n);
@@ -259,12 +259,12 @@ static void reopen_last(cd_archive *a, double now)
     a->opened_at = began(s->name);
 }
 
-cd_status cd_archive_open(const char *state, const cd_archive_opts *opts, cd_archive **out,
-                          cd_error *err)
+cd_status cdi_archive_open(const char *state, const cd_archive_opts *opts, cd_archive **out,
+                           cd_error *err)
 {
     *out = NULL;
     cd_archive *a = calloc(1, sizeof *a);
-    if (!a || !(a->dir = cd_archive_dir(state))) {
+    if (!a || !(a->dir = cdi_archive_dir(state))) {
         free(a);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -277,11 +277,11 @@ cd_status cd_archive_open(const char *state, const cd_archive_opts *opts, cd_arc
     if (a->seg_max < SEGMENT_MIN)
         a->seg_max = SEGMENT_MIN;
     double now = (double)time(NULL);
-    cd_status st = cd_mkdirs(a->dir, err);
+    cd_status st = cdi_mkdirs(a->dir, err);
     if (st == CD_OK)
         st = list_segments(a, err);
     if (st != CD_OK) {
-        cd_archive_close(a);
+        cdi_archive_close(a);
         return st;
     }
     reopen_last(a, now);
@@ -294,28 +294,28 @@ cd_status cd_archive_open(const char *state, const cd_archive_opts *opts, cd_arc
 static void put_str(cd_buf *b, const char *s)
 {
     if (s)
-        cd_buf_json_string(b, s, strlen(s));
+        cdi_buf_json_string(b, s, strlen(s));
     else
-        cd_buf_puts(b, "null");
+        cdi_buf_puts(b, "null");
 }
 
 /* The story as an input line, then what was decided. */
 static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec, double now)
 {
-    cd_buf_reset(b);
-    cd_buf_puts(b, "{\"id\":");
+    cdi_buf_reset(b);
+    cdi_buf_puts(b, "{\"id\":");
     put_str(b, s->id ? s->id : "");
-    cd_buf_puts(b, ",\"title\":");
-    cd_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
-    cd_buf_puts(b, ",\"body\":");
-    cd_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
+    cdi_buf_puts(b, ",\"title\":");
+    cdi_buf_json_string(b, s->title ? s->title : "", s->title ? s->title_len : 0);
+    cdi_buf_puts(b, ",\"body\":");
+    cdi_buf_json_string(b, s->body ? s->body : "", s->body ? s->body_len : 0);
     if (s->nlabels) {
-        cd_buf_puts(b, ",\"labels\":[");
+        cdi_buf_puts(b, ",\"labels\":[");
         for (size_t i = 0; i < s->nlabels; i++) {
-            cd_buf_puts(b, i ? "," : "");
+            cdi_buf_puts(b, i ? "," : "");
             put_str(b, s->labels[i]);
         }
-        cd_buf_puts(b, "]");
+        cdi_buf_puts(b, "]");
     }
     /* the metadata fields, at the top level as they came in */
     const char *m = s->meta_json ? s->meta_json : "{}";
@@ -332,8 +332,8 @@ static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec, doub
             n--;
         }
         if (n) {
-            cd_buf_puts(b, ",");
-            cd_buf_put(b, in, n);
+            cdi_buf_puts(b, ",");
+            cdi_buf_put(b, in, n);
         }
     }
     char at[32];
@@ -341,22 +341,22 @@ static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec, doub
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    cd_buf_printf(b, ",\"archived\":{\"at\":\"%s\",\"route\":[", at);
+    cdi_buf_printf(b, ",\"archived\":{\"at\":\"%s\",\"route\":[", at);
     for (size_t i = 0; i < dec->nroute; i++) {
-        cd_buf_puts(b, i ? "," : "");
+        cdi_buf_puts(b, i ? "," : "");
         put_str(b, dec->route[i]);
     }
-    cd_buf_puts(b, "],\"rule\":");
+    cdi_buf_puts(b, "],\"rule\":");
     put_str(b, dec->rule);
-    cd_buf_puts(b, ",\"outcome\":");
+    cdi_buf_puts(b, ",\"outcome\":");
     put_str(b, cd_outcome_name(dec->outcome));
-    cd_buf_puts(b, ",\"reason\":");
+    cdi_buf_puts(b, ",\"reason\":");
     put_str(b, dec->reason);
-    cd_buf_puts(b, "}}\n");
+    cdi_buf_puts(b, "}}\n");
 }
 
-cd_status cd_archive_add(cd_archive *a, const cd_story *s, const cd_decision *dec, double now,
-                         cd_error *err)
+cd_status cdi_archive_add(cd_archive *a, const cd_story *s, const cd_decision *dec, double now,
+                          cd_error *err)
 {
     if (a->fd < 0 || a->segs[a->nsegs - 1].bytes >= a->seg_max ||
         now - a->opened_at >= a->max_age / 7) {
@@ -380,12 +380,12 @@ cd_status cd_archive_add(cd_archive *a, const cd_story *s, const cd_decision *de
     a->total += a->line.len;
     a->dirty = 1;
     if (a->line.cap > ((size_t)1 << 20))
-        cd_buf_free(&a->line);
-    cd_archive_tick(a, now);
+        cdi_buf_free(&a->line);
+    cdi_archive_tick(a, now);
     return CD_OK;
 }
 
-void cd_archive_tick(cd_archive *a, double now)
+void cdi_archive_tick(cd_archive *a, double now)
 {
     if (!a)
         return;
@@ -398,7 +398,7 @@ void cd_archive_tick(cd_archive *a, double now)
         prune(a, now);
 }
 
-double cd_archive_sync_due(const cd_archive *a, double now)
+double cdi_archive_sync_due(const cd_archive *a, double now)
 {
     if (!a || !a->dirty || a->fd < 0)
         return -1;
@@ -406,18 +406,18 @@ double cd_archive_sync_due(const cd_archive *a, double now)
     return t > 0 ? t : 0;
 }
 
-void cd_archive_close(cd_archive *a)
+void cdi_archive_close(cd_archive *a)
 {
     if (!a)
         return;
     close_segment(a);
-    cd_buf_free(&a->line);
+    cdi_buf_free(&a->line);
     free(a->segs);
     free(a->dir);
     free(a);
 }
 
-cd_status cd_archive_unwrap(cd_story *s, char **recorded)
+cd_status cdi_archive_unwrap(cd_story *s, char **recorded)
 {
     if (recorded)
         *recorded = NULL;

@@ -10,7 +10,7 @@
  *
  * Cheap and durable: a line is one write(2) in append mode (a process
  * killed even with SIGKILL loses nothing written); fdatasync runs at
- * most once a second (cd_archive_tick, and when a segment is closed), so
+ * most once a second (cdi_archive_tick, and when a segment is closed), so
  * a crash of the machine loses at most the last second.  A line torn by
  * such a crash is cut off when the archive is opened again.
  *
@@ -37,26 +37,26 @@ typedef struct cd_archive_opts {
 typedef struct cd_archive cd_archive;
 
 /* The archive folder of a state folder (caller frees; NULL: no memory). */
-char *cd_archive_dir(const char *state);
+char *cdi_archive_dir(const char *state);
 
 /* Open (creating it) the archive of a state folder. */
-cd_status cd_archive_open(const char *state, const cd_archive_opts *opts, cd_archive **out,
-                          cd_error *err);
+cd_status cdi_archive_open(const char *state, const cd_archive_opts *opts, cd_archive **out,
+                           cd_error *err);
 /* Keep a routed story and its decision; now is the time (Unix seconds). */
-cd_status cd_archive_add(cd_archive *a, const cd_story *s, const cd_decision *dec, double now,
-                         cd_error *err);
+cd_status cdi_archive_add(cd_archive *a, const cd_story *s, const cd_decision *dec, double now,
+                          cd_error *err);
 /* Sync what was written when a second has passed; rotate and prune. */
-void cd_archive_tick(cd_archive *a, double now);
+void cdi_archive_tick(cd_archive *a, double now);
 /* Seconds until what was written is due to be synced (0: now), or -1 when
  * all of it is (NULL is fine). */
-double cd_archive_sync_due(const cd_archive *a, double now);
+double cdi_archive_sync_due(const cd_archive *a, double now);
 /* Sync and close (NULL is fine). */
-void cd_archive_close(cd_archive *a);
+void cdi_archive_close(cd_archive *a);
 
 /* Reading a segment back: take "archived" out of a story's metadata (as
  * the readers put it there).  *recorded (when not NULL) gets the archived
  * decision as JSON text (caller frees), or NULL when the story has none.
  * Returns CD_OK, or CD_ERR_NOMEM. */
-cd_status cd_archive_unwrap(cd_story *s, char **recorded);
+cd_status cdi_archive_unwrap(cd_story *s, char **recorded);
 
 #endif

@@ -28,8 +28,8 @@ typedef struct cd_feed_http {
  * Content-Type and final address, for the parser.  Errors: CD_ERR_NET
  * (HTTP >= 400, network, timeout), CD_ERR_LIMIT (larger than max_bytes),
  * CD_ERR_NOMEM. */
-cd_status cd_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
-                        cd_feed_http *v, char **body, size_t *len, int *not_modified,
-                        cd_fetch_meta *meta, cd_error *err);
+cd_status cdi_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
+                         cd_feed_http *v, char **body, size_t *len, int *not_modified,
+                         cd_fetch_meta *meta, cd_error *err);
 
 #endif

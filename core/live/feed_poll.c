@@ -1,5 +1,5 @@
 /*
- * feed_poll.c - the conditional GET of a feed (see feed.h): cd_fetch_meta_get
+ * feed_poll.c - the conditional GET of a feed (see feed.h): cdi_fetch_meta_get
  * with the validators of the last answer.
  */
 #include <math.h>
@@ -9,9 +9,9 @@
 
 #include "live/feed.h"
 
-cd_status cd_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
-                        cd_feed_http *v, char **body, size_t *len, int *not_modified,
-                        cd_fetch_meta *meta, cd_error *err)
+cd_status cdi_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
+                         cd_feed_http *v, char **body, size_t *len, int *not_modified,
+                         cd_fetch_meta *meta, cd_error *err)
 {
     *body = NULL;
     *len = 0;
@@ -24,7 +24,7 @@ cd_status cd_feed_fetch(const char *url, double timeout_s, size_t max_bytes,
                         .if_none_match = v->etag, .if_modified_since = v->last_modified };
     char *doc = NULL;
     size_t n = 0;
-    cd_status st = cd_fetch_meta_get(url, &o, m, &doc, &n, err);
+    cd_status st = cdi_fetch_meta_get(url, &o, m, &doc, &n, err);
     if (st == CD_OK && m->status == 304) {
         *not_modified = 1;
         free(doc);

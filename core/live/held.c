@@ -43,7 +43,7 @@ static void entry_free(entry *e)
     memset(e, 0, sizeof *e);
 }
 
-void cd_held_free(cd_held *h)
+void cdi_held_free(cd_held *h)
 {
     if (!h)
         return;
@@ -129,12 +129,12 @@ static void load_one(cd_held *h, const char *name)
         return;
     if (seq >= h->seq)
         h->seq = seq + 1;
-    char *path = cd_path_join(h->dir, name);
+    char *path = cdi_path_join(h->dir, name);
     char *text = NULL;
     size_t len = 0;
     cd_error e;
     entry en = { 0 };
-    if (path && cd_read_file(path, 0, &text, &len, &e) == CD_OK &&
+    if (path && cdi_read_file(path, 0, &text, &len, &e) == CD_OK &&
         (en.file = strdup(name)) && parse_header(text, len, &en) == 0 &&
         push(h, &en, &e) == CD_OK) {
         memset(&en, 0, sizeof en);
@@ -144,10 +144,10 @@ static void load_one(cd_held *h, const char *name)
     free(path);
 }
 
-cd_status cd_held_open(const char *dir, cd_held **out, cd_error *err)
+cd_status cdi_held_open(const char *dir, cd_held **out, cd_error *err)
 {
     *out = NULL;
-    cd_status st = cd_mkdirs(dir, err);
+    cd_status st = cdi_mkdirs(dir, err);
     if (st != CD_OK)
         return st;
     cd_held *h = calloc(1, sizeof *h);
@@ -158,13 +158,13 @@ cd_status cd_held_open(const char *dir, cd_held **out, cd_error *err)
     DIR *d = opendir(dir);
     if (!d) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
-        cd_held_free(h);
+        cdi_held_free(h);
         return st;
     }
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!strncmp(de->d_name, ".tmp-", 5)) {   /* a write a kill interrupted */
-            char *p = cd_path_join(dir, de->d_name);
+            char *p = cdi_path_join(dir, de->d_name);
             if (p)
                 unlink(p);
             free(p);
@@ -177,26 +177,26 @@ cd_status cd_held_open(const char *dir, cd_held **out, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_held_add(cd_held *h, double until, const char *id, const char *json,
-                      size_t len, const char *const *route, size_t nroute, cd_error *err)
+cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *json,
+                       size_t len, const char *const *route, size_t nroute, cd_error *err)
 {
     char when[40], name[64], tmpname[72];
-    cd_iso8601_format(until, when, sizeof when);
+    cdi_iso8601_format(until, when, sizeof when);
     uint64_t t = until > 0 ? (uint64_t)until : 0;
     snprintf(name, sizeof name, "%020" PRIu64 "-%020" PRIu64 ".json", t, h->seq);
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", name);
     cd_buf b = { 0 };
-    cd_buf_printf(&b, "{\"until\":%.3f,\"held_until\":\"%s\",\"id\":", until, when);
-    cd_buf_json_string(&b, id, strlen(id));
-    cd_buf_puts(&b, ",\"route\":[");
+    cdi_buf_printf(&b, "{\"until\":%.3f,\"held_until\":\"%s\",\"id\":", until, when);
+    cdi_buf_json_string(&b, id, strlen(id));
+    cdi_buf_puts(&b, ",\"route\":[");
     for (size_t i = 0; i < nroute; i++) {
-        cd_buf_puts(&b, i ? "," : "");
-        cd_buf_json_string(&b, route[i], strlen(route[i]));
+        cdi_buf_puts(&b, i ? "," : "");
+        cdi_buf_json_string(&b, route[i], strlen(route[i]));
     }
-    cd_buf_puts(&b, "]}\n");
-    cd_buf_put(&b, json, len);
-    cd_buf_puts(&b, "\n");
-    char *tmp = cd_path_join(h->dir, tmpname), *final = cd_path_join(h->dir, name);
+    cdi_buf_puts(&b, "]}\n");
+    cdi_buf_put(&b, json, len);
+    cdi_buf_puts(&b, "\n");
+    char *tmp = cdi_path_join(h->dir, tmpname), *final = cdi_path_join(h->dir, name);
     cd_status st = CD_OK;
     int fd = -1;
     if (b.failed || !tmp || !final)
@@ -204,7 +204,7 @@ cd_status cd_held_add(cd_held *h, double until, const char *id, const char *json
     else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", tmp, strerror(errno));
     if (st == CD_OK)
-        st = cd_write_fd(fd, b.data, b.len, tmp, err);
+        st = cdi_write_fd(fd, b.data, b.len, tmp, err);
     if (st == CD_OK && fsync(fd) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", tmp, strerror(errno));
     if (fd >= 0 && close(fd) != 0 && st == CD_OK)
@@ -215,7 +215,7 @@ cd_status cd_held_add(cd_held *h, double until, const char *id, const char *json
         unlink(tmp);
     if (st == CD_OK)
         st = sync_dir(h->dir, err);
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
     free(tmp);
     free(final);
     if (st != CD_OK)
@@ -235,18 +235,18 @@ cd_status cd_held_add(cd_held *h, double until, const char *id, const char *json
     return CD_OK;
 }
 
-size_t cd_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
-                       void (*err_fn)(void *ud, const char *file, const char *msg))
+size_t cdi_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
+                        void (*err_fn)(void *ud, const char *file, const char *msg))
 {
     size_t released = 0;
     while (h->n && h->v[0].until <= now) {
         entry *e = &h->v[0];
-        char *path = cd_path_join(h->dir, e->file);
+        char *path = cdi_path_join(h->dir, e->file);
         char *text = NULL;
         size_t len = 0;
         cd_error err;
         const char *nl = NULL;
-        if (!path || cd_read_file(path, 0, &text, &len, &err) != CD_OK ||
+        if (!path || cdi_read_file(path, 0, &text, &len, &err) != CD_OK ||
             !(nl = memchr(text, '\n', len))) {
             if (err_fn)
                 err_fn(ud, e->file, path && !text ? err.msg : "not a held story file");
@@ -276,20 +276,20 @@ size_t cd_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
     return released;
 }
 
-double cd_held_next(const cd_held *h, double now)
+double cdi_held_next(const cd_held *h, double now)
 {
     if (!h || !h->n)
         return -1;
     return h->v[0].until > now ? h->v[0].until - now : 0;
 }
 
-size_t cd_held_count(const cd_held *h)
+size_t cdi_held_count(const cd_held *h)
 {
     return h ? h->n : 0;
 }
 
-void cd_held_get(const cd_held *h, size_t i, const char **id, double *until,
-                 const char *const **route, size_t *nroute)
+void cdi_held_get(const cd_held *h, size_t i, const char **id, double *until,
+                  const char *const **route, size_t *nroute)
 {
     *id = h->v[i].id;
     *until = h->v[i].until;

@@ -11,7 +11,7 @@
  * "id": "...", "route": ["wire", ...]} and whose second line is the story
  * JSON exactly as it will be delivered.  A story is added by writing a
  * hidden temporary file, fsync, a rename to its final name and an fsync
- * of the folder, so that once cd_held_add returns the story is on disk
+ * of the folder, so that once cdi_held_add returns the story is on disk
  * whole and the caller may forget it (watch moves the inbox file out).
  * Leftover temporary files of a killed process are removed at open.
  *
@@ -30,12 +30,12 @@
 typedef struct cd_held cd_held;
 
 /* Open (creating) the held folder and list what it holds. */
-cd_status cd_held_open(const char *dir, cd_held **out, cd_error *err);
-void cd_held_free(cd_held *h);
+cd_status cdi_held_open(const char *dir, cd_held **out, cd_error *err);
+void cdi_held_free(cd_held *h);
 
 /* Keep a story until until (UTC seconds) for the destinations route. */
-cd_status cd_held_add(cd_held *h, double until, const char *id, const char *json,
-                      size_t len, const char *const *route, size_t nroute, cd_error *err);
+cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *json,
+                       size_t len, const char *const *route, size_t nroute, cd_error *err);
 
 /* Deliver a released story: 0 once it is delivered (or kept safely
  * elsewhere, in a spool or dead letter), -1 to keep it held and try again
@@ -46,16 +46,16 @@ typedef int (*cd_held_fn)(void *ud, const char *id, const char *json, size_t len
 /* Release every story whose time is at or before now, earliest first;
  * returns how many were released.  A file that cannot be read is left
  * and reported through err_fn (may be NULL). */
-size_t cd_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
-                       void (*err_fn)(void *ud, const char *file, const char *msg));
+size_t cdi_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
+                        void (*err_fn)(void *ud, const char *file, const char *msg));
 
 /* Seconds from now to the earliest time held (0 when due), -1 when none. */
-double cd_held_next(const cd_held *h, double now);
+double cdi_held_next(const cd_held *h, double now);
 
 /* What is held, earliest first, for the status: n, then story i's id,
  * time and destinations (strings owned by h, valid until the next call). */
-size_t cd_held_count(const cd_held *h);
-void cd_held_get(const cd_held *h, size_t i, const char **id, double *until,
-                 const char *const **route, size_t *nroute);
+size_t cdi_held_count(const cd_held *h);
+void cdi_held_get(const cd_held *h, size_t i, const char **id, double *until,
+                  const char *const **route, size_t *nroute);
 
 #endif

@@ -150,7 +150,7 @@ static void replay(cd_seen *s, FILE *f)
     }
 }
 
-cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err)
+cd_status cdi_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err)
 {
     *out = NULL;
     cd_seen *s = calloc(1, sizeof *s);
@@ -163,7 +163,7 @@ cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *e
     s->path = strdup(path);
     s->table = calloc(s->tsize, sizeof *s->table);
     if (!s->path || !s->table) {
-        cd_seen_free(s);
+        cdi_seen_free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     FILE *f = fopen(path, "r");
@@ -172,19 +172,19 @@ cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *e
         fclose(f);
     } else if (errno != ENOENT) {
         cd_status st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-        cd_seen_free(s);
+        cdi_seen_free(s);
         return st;
     }
     cd_status st = rewrite(s, err);   /* drops torn lines and duplicates */
     if (st != CD_OK) {
-        cd_seen_free(s);
+        cdi_seen_free(s);
         return st;
     }
     *out = s;
     return CD_OK;
 }
 
-void cd_seen_free(cd_seen *s)
+void cdi_seen_free(cd_seen *s)
 {
     if (!s)
         return;
@@ -196,12 +196,12 @@ void cd_seen_free(cd_seen *s)
     free(s);
 }
 
-int cd_seen_has(const cd_seen *s, const char *id)
+int cdi_seen_has(const cd_seen *s, const char *id)
 {
     return find(s, fingerprint(id)) >= 0;
 }
 
-int cd_seen_served(cd_seen *s, const char *id)
+int cdi_seen_served(cd_seen *s, const char *id)
 {
     ptrdiff_t i = find(s, fingerprint(id));
     if (i < 0)
@@ -210,17 +210,17 @@ int cd_seen_served(cd_seen *s, const char *id)
     return 1;
 }
 
-int cd_seen_room(const cd_seen *s, size_t more)
+int cdi_seen_room(const cd_seen *s, size_t more)
 {
     return s->n + more <= s->max;
 }
 
-void cd_seen_set_max(cd_seen *s, size_t max)
+void cdi_seen_set_max(cd_seen *s, size_t max)
 {
     s->max = max > s->n ? max : s->n;
 }
 
-cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
+cd_status cdi_seen_add(cd_seen *s, const char *id, cd_error *err)
 {
     uint64_t h = fingerprint(id);
     ptrdiff_t i = find(s, h);
@@ -238,17 +238,17 @@ cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err)
     return CD_OK;
 }
 
-size_t cd_seen_count(const cd_seen *s)
+size_t cdi_seen_count(const cd_seen *s)
 {
     return s->n;
 }
 
-void cd_seen_poll_begin(cd_seen *s)
+void cdi_seen_poll_begin(cd_seen *s)
 {
     s->poll++;
 }
 
-cd_status cd_seen_poll_end(cd_seen *s, cd_error *err)
+cd_status cdi_seen_poll_end(cd_seen *s, cd_error *err)
 {
     if (s->n <= s->keep)
         return CD_OK;

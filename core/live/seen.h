@@ -8,11 +8,11 @@
  * open; a torn last line (a kill during the append) is ignored.
  *
  * An id is forgotten only once the feed no longer serves it: each poll
- * that reads the whole document marks the ids it serves (cd_seen_served,
- * cd_seen_add), and at its end (cd_seen_poll_end) the ids it did not serve
+ * that reads the whole document marks the ids it serves (cdi_seen_served,
+ * cdi_seen_add), and at its end (cdi_seen_poll_end) the ids it did not serve
  * are forgotten, oldest first, while more than `keep` are remembered; the
  * file is then rewritten atomically.  Ids the feed still serves are never
- * forgotten, up to CD_SEEN_MAX per feed; past that, cd_seen_room says no
+ * forgotten, up to CD_SEEN_MAX per feed; past that, cdi_seen_room says no
  * and the feed's further new items are skipped (and reported), never
  * routed again and again.
  */
@@ -31,27 +31,27 @@
 typedef struct cd_seen cd_seen;
 
 /* Open (creating) the file at path; keep 0 means CD_SEEN_KEEP. */
-cd_status cd_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err);
-void cd_seen_free(cd_seen *s);
+cd_status cdi_seen_open(const char *path, size_t keep, cd_seen **out, cd_error *err);
+void cdi_seen_free(cd_seen *s);
 
-int cd_seen_has(const cd_seen *s, const char *id);
-/* cd_seen_has, and when the id is remembered mark it as served by the
+int cdi_seen_has(const cd_seen *s, const char *id);
+/* cdi_seen_has, and when the id is remembered mark it as served by the
  * current poll. */
-int cd_seen_served(cd_seen *s, const char *id);
+int cdi_seen_served(cd_seen *s, const char *id);
 /* Remember id (served by the current poll), in memory and in the file
  * (not synced: a kill may forget the last ids, and an item seen again is
  * routed again: at least once).  CD_ERR_LIMIT past CD_SEEN_MAX. */
-cd_status cd_seen_add(cd_seen *s, const char *id, cd_error *err);
+cd_status cdi_seen_add(cd_seen *s, const char *id, cd_error *err);
 /* Can `more` ids still be added? */
-int cd_seen_room(const cd_seen *s, size_t more);
+int cdi_seen_room(const cd_seen *s, size_t more);
 /* Remember at most max ids instead of CD_SEEN_MAX (tests). */
-void cd_seen_set_max(cd_seen *s, size_t max);
-size_t cd_seen_count(const cd_seen *s);
+void cdi_seen_set_max(cd_seen *s, size_t max);
+size_t cdi_seen_count(const cd_seen *s);
 
 /* A poll begins: the ids marked from now on are those the feed serves. */
-void cd_seen_poll_begin(cd_seen *s);
+void cdi_seen_poll_begin(cd_seen *s);
 /* The poll read the whole document: forget, oldest first, the ids it did
  * not serve while more than keep are remembered. */
-cd_status cd_seen_poll_end(cd_seen *s, cd_error *err);
+cd_status cdi_seen_poll_end(cd_seen *s, cd_error *err);
 
 #endif

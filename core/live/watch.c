@@ -37,7 +37,7 @@
 
 /* ---- inotify ----------------------------------------------------------------------- */
 
-int cd_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask)
+int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask)
 {
     for (size_t i = 0; i < w->ndirs; i++)
         if (!strcmp(w->dirs[i].path, path)) {
@@ -70,7 +70,7 @@ int cd_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask)
  * scripts folder, and their first-level subfolders (require "lib.x"). */
 static void watch_config_dir(watch *w, const char *dir)
 {
-    if (!dir || cd_watch_add_dir(w, dir, W_CONFIG, FILE_EVENTS) != 0)
+    if (!dir || cdi_watch_add_dir(w, dir, W_CONFIG, FILE_EVENTS) != 0)
         return;
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -78,11 +78,11 @@ static void watch_config_dir(watch *w, const char *dir)
         if (e->d_name[0] == '.' || !strcmp(e->d_name, "done") || !strcmp(e->d_name, "failed") ||
             !strcmp(e->d_name, "processing"))
             continue;
-        char *p = cd_path_join(dir, e->d_name);
+        char *p = cdi_path_join(dir, e->d_name);
         struct stat sb;
         if (p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode) &&
             (!w->o->inbox || strcmp(p, w->o->inbox) != 0))
-            cd_watch_add_dir(w, p, W_CONFIG, FILE_EVENTS);
+            cdi_watch_add_dir(w, p, W_CONFIG, FILE_EVENTS);
         free(p);
     }
     if (d)
@@ -107,7 +107,7 @@ static void read_events(watch *w)
             p += sizeof *ev + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
                 w->inbox.rescan = 1;
-                w->reload_due = cd_monotonic() + RELOAD_QUIET;
+                w->reload_due = cdi_monotonic() + RELOAD_QUIET;
                 continue;
             }
             if (!ev->len)
@@ -118,13 +118,13 @@ static void read_events(watch *w)
                     continue;
                 if ((dw->kind & W_INBOX) && w->o->inbox && !strcmp(dw->path, w->o->inbox)) {
                     if (ev->mask & IN_MOVED_TO)
-                        cd_inbox_push_moved(&w->inbox, ev->name);
+                        cdi_inbox_push_moved(&w->inbox, ev->name);
                     else
-                        cd_inbox_push(&w->inbox, ev->name);
+                        cdi_inbox_push(&w->inbox, ev->name);
                 }
                 if (((dw->kind & W_CONFIG) && is_lua(ev->name)) ||
-                    ((dw->kind & W_MODEL) && cd_watch_is_model(w, dw->path, ev->name)))
-                    w->reload_due = cd_monotonic() + RELOAD_QUIET;
+                    ((dw->kind & W_MODEL) && cdi_watch_is_model(w, dw->path, ev->name)))
+                    w->reload_due = cdi_monotonic() + RELOAD_QUIET;
             }
         }
     }
@@ -132,18 +132,18 @@ static void read_events(watch *w)
 
 /* ---- signals ----------------------------------------------------------------------- */
 
-void cd_watch_read_signals(watch *w)
+void cdi_watch_read_signals(watch *w)
 {
     struct signalfd_siginfo si;
     while (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-            w->reload_due = cd_monotonic();
+            w->reload_due = cdi_monotonic();
         } else if (!w->stopping) {
             w->stopping = 1;
             logline l;
-            cd_log_begin(&l, w, "stopping");
-            cd_log_str(&l, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-            cd_log_end(&l);
+            cdi_log_begin(&l, w, "stopping");
+            cdi_log_str(&l, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            cdi_log_end(&l);
         }
     }
 }
@@ -156,19 +156,19 @@ static void spool_event(void *ud, cd_spool_event ev, const char *dest, const cha
     watch *w = ud;
     w->status_dirty = 1;
     logline l;
-    cd_log_begin(&l, w, ev == CD_SPOOL_SENT ? "sent" : ev == CD_SPOOL_RETRY ? "retry" : "refused");
-    cd_log_str(&l, "id", id);
-    cd_log_str(&l, "destination", dest);
+    cdi_log_begin(&l, w, ev == CD_SPOOL_SENT ? "sent" : ev == CD_SPOOL_RETRY ? "retry" : "refused");
+    cdi_log_str(&l, "id", id);
+    cdi_log_str(&l, "destination", dest);
     if (error)
-        cd_log_str(&l, "error", error);
+        cdi_log_str(&l, "error", error);
     if (ev == CD_SPOOL_RETRY)
-        cd_log_num(&l, "retry_in", retry_in);
+        cdi_log_num(&l, "retry_in", retry_in);
     if (ev == CD_SPOOL_REFUSED)
-        cd_log_str(&l, "kept_in", "dead letter");
-    cd_log_end(&l);
+        cdi_log_str(&l, "kept_in", "dead letter");
+    cdi_log_end(&l);
     if (ev == CD_SPOOL_REFUSED) {
         w->errors++;
-        cd_watch_set_str(&w->last_error, error);
+        cdi_watch_set_str(&w->last_error, error);
     }
 }
 
@@ -177,13 +177,13 @@ static void spool_event(void *ud, cd_spool_event ev, const char *dest, const cha
 /* List the inbox again (at start, after the event queue overflowed). */
 static void scan_inbox(watch *w)
 {
-    if (cd_inbox_scan(&w->inbox, w->o->inbox) != 0)
-        cd_watch_note_error(w, "error", w->o->inbox, strerror(errno));
+    if (cdi_inbox_scan(&w->inbox, w->o->inbox) != 0)
+        cdi_watch_note_error(w, "error", w->o->inbox, strerror(errno));
 }
 
 static cd_status lock_state(watch *w, cd_error *err)
 {
-    char *path = cd_path_join(w->o->state, "lock");
+    char *path = cdi_path_join(w->o->state, "lock");
     if (!path)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     w->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -200,22 +200,22 @@ static cd_status lock_state(watch *w, cd_error *err)
 static cd_status setup(watch *w, cd_error *err)
 {
     const cd_watch_opts *o = w->o;
-    cd_status st = cd_mkdirs(o->state, err);
+    cd_status st = cdi_mkdirs(o->state, err);
     if (st == CD_OK)
         st = lock_state(w, err);
-    char *dir = st == CD_OK ? cd_path_join(o->state, "feeds") : NULL;
+    char *dir = st == CD_OK ? cdi_path_join(o->state, "feeds") : NULL;
     if (dir)
-        st = cd_mkdirs(dir, err);
+        st = cdi_mkdirs(dir, err);
     free(dir);
     /* the desk's url destinations append to this spool; watch drains it */
-    w->spool_dir = st == CD_OK ? cd_path_join(o->state, "spool") : NULL;
+    w->spool_dir = st == CD_OK ? cdi_path_join(o->state, "spool") : NULL;
     if (w->spool_dir)
-        st = cd_spool_open(w->spool_dir, &w->spool, err);
+        st = cdi_spool_open(w->spool_dir, &w->spool, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    char *held = st == CD_OK ? cd_path_join(o->state, "held") : NULL;
+    char *held = st == CD_OK ? cdi_path_join(o->state, "held") : NULL;
     if (held)
-        st = cd_held_open(held, &w->held, err);
+        st = cdi_held_open(held, &w->held, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     free(held);
@@ -225,11 +225,11 @@ static cd_status setup(watch *w, cd_error *err)
     w->desk_opts.spool_dir = w->spool_dir;
     /* the archive serves previews: without it, routing still goes on */
     cd_error ae;
-    if (!o->no_archive && cd_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
-        cd_watch_note_error(w, "archive-failed", o->state, ae.msg);
-    if (o->inbox && (st = cd_mkdirs(o->inbox, err)) != CD_OK)
+    if (!o->no_archive && cdi_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
+        cdi_watch_note_error(w, "archive-failed", o->state, ae.msg);
+    if (o->inbox && (st = cdi_mkdirs(o->inbox, err)) != CD_OK)
         return st;
-    if (o->inbox && (st = cd_claim_open(w, err)) != CD_OK)
+    if (o->inbox && (st = cdi_claim_open(w, err)) != CD_OK)
         return st;
     sigset_t set;
     sigemptyset(&set);
@@ -243,7 +243,7 @@ static cd_status setup(watch *w, cd_error *err)
     if (w->sigfd < 0 || w->ino < 0)
         return cd_error_set(err, CD_ERR_IO, "inotify/signalfd: %s", strerror(errno));
     /* watch first, then list: a file arriving in between is seen twice, not missed */
-    if (o->inbox && cd_watch_add_dir(w, o->inbox, W_INBOX, FILE_EVENTS) != 0)
+    if (o->inbox && cdi_watch_add_dir(w, o->inbox, W_INBOX, FILE_EVENTS) != 0)
         return cd_error_set(err, CD_ERR_IO, "%s: cannot watch: %s", o->inbox, strerror(errno));
     char *copy = strdup(o->config);
     if (!copy)
@@ -260,10 +260,10 @@ static cd_status setup(watch *w, cd_error *err)
     if (scripts && *scripts)
         watch_config_dir(w, scripts);
     char msg[1200];
-    cd_desk *desk = cd_watch_load(w, msg, sizeof msg);
+    cd_desk *desk = cdi_watch_load(w, msg, sizeof msg);
     if (!desk)
         return cd_error_set(err, CD_ERR_SCRIPT, "%s", msg);
-    cd_watch_install(w, desk);
+    cdi_watch_install(w, desk);
     if (o->inbox)
         scan_inbox(w);
     return CD_OK;
@@ -272,16 +272,16 @@ static cd_status setup(watch *w, cd_error *err)
 static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
-    cd_spool_free(w->spool);
-    cd_held_free(w->held);
+    cdi_spool_free(w->spool);
+    cdi_held_free(w->held);
     free(w->spool_dir);
-    cd_archive_close(w->archive);
+    cdi_archive_close(w->archive);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
     free(w->dirs);
-    cd_watch_free_models(w);
-    cd_inbox_free(&w->inbox);
-    cd_watch_free_feeds(w);
+    cdi_watch_free_models(w);
+    cdi_inbox_free(&w->inbox);
+    cdi_watch_free_feeds(w);
     for (size_t i = 0; i < w->ndests; i++)
         free(w->dests[i].name);
     free(w->dests);
@@ -293,7 +293,7 @@ static void teardown(watch *w)
         close(w->sigfd);
     if (w->lockfd >= 0)
         close(w->lockfd);
-    cd_claim_close(w);
+    cdi_claim_close(w);
 }
 
 /* Milliseconds poll may sleep: until the next reload, feed, spool attempt,
@@ -302,23 +302,23 @@ static int sleep_ms(watch *w)
 {
     if (w->inbox.n || w->inbox.rescan)
         return 0;
-    double t = 60, now = cd_monotonic();
-    double wake = cd_inbox_wake(&w->inbox, now);
+    double t = 60, now = cdi_monotonic();
+    double wake = cdi_inbox_wake(&w->inbox, now);
     if (w->inbox.n)
         return 0;
     if (wake >= 0 && wake < t)
         t = wake;
     feed_state *f;
-    double in = cd_watch_next_feed(w, &f);
+    double in = cdi_watch_next_feed(w, &f);
     if (in >= 0 && in < t)
         t = in;
-    in = cd_spool_next_due(w->spool);
+    in = cdi_spool_next_due(w->spool);
     if (in >= 0 && in < t)
         t = in;
-    in = cd_archive_sync_due(w->archive, (double)time(NULL));
+    in = cdi_archive_sync_due(w->archive, (double)time(NULL));
     if (in >= 0 && in < t)
         t = in;
-    in = cd_watch_next_held(w);
+    in = cdi_watch_next_held(w);
     if (in >= 0 && in < t)
         t = in;
     if (w->reload_due > 0 && w->reload_due - now < t)
@@ -337,42 +337,42 @@ static int idle(watch *w)
     for (size_t i = 0; i < w->nfeeds; i++)
         if (!w->feeds[i].polls)
             return 0;
-    if (cd_watch_next_held(w) == 0)
+    if (cdi_watch_next_held(w) == 0)
         return 0;
-    double due = cd_spool_next_due(w->spool);
+    double due = cdi_spool_next_due(w->spool);
     return due < 0 || due > 0;
 }
 
 static void turn(watch *w)
 {
     read_events(w);
-    cd_watch_read_signals(w);
+    cdi_watch_read_signals(w);
     if (w->stopping)
         return;
-    if (w->reload_due > 0 && cd_monotonic() >= w->reload_due)
-        cd_watch_reload(w);
+    if (w->reload_due > 0 && cdi_monotonic() >= w->reload_due)
+        cdi_watch_reload(w);
     if (w->inbox.rescan && w->o->inbox)
         scan_inbox(w);
-    cd_inbox_wake(&w->inbox, cd_monotonic());
+    cdi_inbox_wake(&w->inbox, cdi_monotonic());
     int moved_in;
-    char *name = cd_inbox_take_moved(&w->inbox, &moved_in);
+    char *name = cdi_inbox_take_moved(&w->inbox, &moved_in);
     if (name) {
-        cd_watch_route_file(w, name, moved_in);
+        cdi_watch_route_file(w, name, moved_in);
         free(name);
     }
     feed_state *f;
-    if (!w->stopping && cd_watch_next_feed(w, &f) == 0)
-        cd_watch_poll_feed(w, f);
+    if (!w->stopping && cdi_watch_next_feed(w, &f) == 0)
+        cdi_watch_poll_feed(w, f);
     if (!w->stopping)
-        cd_watch_release_held(w);
+        cdi_watch_release_held(w);
     if (!w->stopping)
-        cd_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
-    cd_archive_tick(w->archive, (double)time(NULL));
-    if (w->status_dirty && cd_monotonic() - w->status_at >= STATUS_EVERY)
-        cd_watch_write_status(w, 1);
+        cdi_spool_drain(w->spool, DRAIN_BUDGET, spool_event, w);
+    cdi_archive_tick(w->archive, (double)time(NULL));
+    if (w->status_dirty && cdi_monotonic() - w->status_at >= STATUS_EVERY)
+        cdi_watch_write_status(w, 1);
 }
 
-cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
+cd_status cdi_watch_run(const cd_watch_opts *o, cd_error *err)
 {
     watch w;
     memset(&w, 0, sizeof w);
@@ -386,16 +386,16 @@ cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
         return st;
     }
     logline l;
-    cd_log_begin(&l, &w, "start");
-    cd_log_str(&l, "config", o->config);
-    cd_log_str(&l, "inbox", o->inbox);
-    cd_log_str(&l, "state", o->state);
-    cd_log_num(&l, "files", (double)w.inbox.n);
-    cd_log_num(&l, "spooled", (double)cd_spool_depth(w.spool));
-    cd_log_num(&l, "held", (double)cd_held_count(w.held));
-    cd_log_num(&l, "feeds", (double)w.nfeeds);
-    cd_log_end(&l);
-    cd_watch_write_status(&w, 1);
+    cdi_log_begin(&l, &w, "start");
+    cdi_log_str(&l, "config", o->config);
+    cdi_log_str(&l, "inbox", o->inbox);
+    cdi_log_str(&l, "state", o->state);
+    cdi_log_num(&l, "files", (double)w.inbox.n);
+    cdi_log_num(&l, "spooled", (double)cdi_spool_depth(w.spool));
+    cdi_log_num(&l, "held", (double)cdi_held_count(w.held));
+    cdi_log_num(&l, "feeds", (double)w.nfeeds);
+    cdi_log_end(&l);
+    cdi_watch_write_status(&w, 1);
     while (!w.stopping) {
         turn(&w);
         if (w.stopping || (o->once && idle(&w)))
@@ -403,11 +403,11 @@ cd_status cd_watch_run(const cd_watch_opts *o, cd_error *err)
         struct pollfd p[2] = { { w.ino, POLLIN, 0 }, { w.sigfd, POLLIN, 0 } };
         poll(p, 2, sleep_ms(&w));
     }
-    cd_log_begin(&l, &w, "stop");
-    cd_log_num(&l, "stories", (double)w.stories);
-    cd_log_num(&l, "spooled", (double)cd_spool_depth(w.spool));
-    cd_log_end(&l);
-    cd_watch_write_status(&w, 0);
+    cdi_log_begin(&l, &w, "stop");
+    cdi_log_num(&l, "stories", (double)w.stories);
+    cdi_log_num(&l, "spooled", (double)cdi_spool_depth(w.spool));
+    cdi_log_end(&l);
+    cdi_watch_write_status(&w, 0);
     teardown(&w);
     return CD_OK;
 }

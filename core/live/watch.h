@@ -1,7 +1,7 @@
 /*
  * watch.h - the live desk: copydesk watch as a library call.
  *
- * cd_watch_run loads a desk configuration and then runs until SIGTERM or
+ * cdi_watch_run loads a desk configuration and then runs until SIGTERM or
  * SIGINT (or, with once, until the inbox is empty and every spool queue
  * is drained or waiting).  It routes:
  *
@@ -26,7 +26,7 @@
  * loads and all its expect cases pass; otherwise routing goes on with the
  * old one and the error is logged.  SIGTERM and SIGINT finish the story
  * in hand and stop.  A status file (JSON) in the state folder says what
- * the process has done; cd_watch_status prints it.
+ * the process has done; cdi_watch_status prints it.
  *
  * State folder layout:
  *   status.json   the status, rewritten atomically as things happen
@@ -68,10 +68,10 @@ typedef struct cd_watch_opts {
 
 /* Run until stopped.  CD_OK after a clean stop; an error when the desk
  * or the folders could not be set up (err says why). */
-cd_status cd_watch_run(const cd_watch_opts *opts, cd_error *err);
+cd_status cdi_watch_run(const cd_watch_opts *opts, cd_error *err);
 
 /* Print the status file of the state folder to out, saying whether the
  * process that wrote it still runs; an error when there is none. */
-cd_status cd_watch_status(const char *state, FILE *out, cd_error *err);
+cd_status cdi_watch_status(const char *state, FILE *out, cd_error *err);
 
 #endif

@@ -40,14 +40,14 @@
 
 /* Rename from to dir/name, or dir/name.1, name.2 ... when taken; the new
  * path in *moved (caller frees) when moved is set. */
-cd_status cd_claim_move(const char *from, const char *dir, const char *name, char **moved,
-                        cd_error *err)
+cd_status cdi_claim_move(const char *from, const char *dir, const char *name, char **moved,
+                         cd_error *err)
 {
     cd_buf to = { 0 };
-    cd_status st = cd_mkdirs(dir, err);
+    cd_status st = cdi_mkdirs(dir, err);
     for (int k = 0; st == CD_OK; k++) {
-        cd_buf_reset(&to);
-        cd_buf_printf(&to, k ? "%s/%s.%d" : "%s/%s", dir, name, k);
+        cdi_buf_reset(&to);
+        cdi_buf_printf(&to, k ? "%s/%s.%d" : "%s/%s", dir, name, k);
         struct stat sb;
         if (to.failed) {
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -61,7 +61,7 @@ cd_status cd_claim_move(const char *from, const char *dir, const char *name, cha
         *moved = to.data;
         to.data = NULL;
     }
-    cd_buf_free(&to);
+    cdi_buf_free(&to);
     return st;
 }
 
@@ -73,10 +73,10 @@ static void return_files(watch *w, const char *dir)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *p = cd_path_join(dir, e->d_name);
+        char *p = cdi_path_join(dir, e->d_name);
         cd_error err;
-        if (p && cd_claim_move(p, w->o->inbox, e->d_name, NULL, &err) != CD_OK)
-            cd_watch_note_error(w, "error", e->d_name, err.msg);
+        if (p && cdi_claim_move(p, w->o->inbox, e->d_name, NULL, &err) != CD_OK)
+            cdi_watch_note_error(w, "error", e->d_name, err.msg);
         free(p);
     }
     if (d)
@@ -87,23 +87,23 @@ static void return_files(watch *w, const char *dir)
 static void give_back(watch *w, const char *dir)
 {
     return_files(w, dir);
-    char *lock = cd_path_join(dir, ".lock");
+    char *lock = cdi_path_join(dir, ".lock");
     if (lock)
         unlink(lock);
     free(lock);
     rmdir(dir);
 }
 
-cd_status cd_claim_open(watch *w, cd_error *err)
+cd_status cdi_claim_open(watch *w, cd_error *err)
 {
     /* a lease broken while held sends SIGIO, whose default kills */
     signal(SIGIO, SIG_IGN);
-    char *base = cd_path_join(w->o->inbox, "processing");
+    char *base = cdi_path_join(w->o->inbox, "processing");
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    w->claim_dir = base ? cd_path_join(base, pid) : NULL;
-    char *lock = w->claim_dir ? cd_path_join(w->claim_dir, ".lock") : NULL;
-    cd_status st = lock ? cd_mkdirs(w->claim_dir, err)
+    w->claim_dir = base ? cdi_path_join(base, pid) : NULL;
+    char *lock = w->claim_dir ? cdi_path_join(w->claim_dir, ".lock") : NULL;
+    cd_status st = lock ? cdi_mkdirs(w->claim_dir, err)
                         : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st == CD_OK) {
         w->claim_lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -120,8 +120,8 @@ cd_status cd_claim_open(watch *w, cd_error *err)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.' || !strcmp(e->d_name, pid))
             continue;
-        char *dir = cd_path_join(base, e->d_name);
-        char *other = dir ? cd_path_join(dir, ".lock") : NULL;
+        char *dir = cdi_path_join(base, e->d_name);
+        char *other = dir ? cdi_path_join(dir, ".lock") : NULL;
         int fd = other ? open(other, O_RDWR | O_CLOEXEC) : -1;
         if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
             give_back(w, dir);
@@ -139,10 +139,10 @@ cd_status cd_claim_open(watch *w, cd_error *err)
     return st;
 }
 
-void cd_claim_close(watch *w)
+void cdi_claim_close(watch *w)
 {
     if (w->claim_dir) {
-        char *lock = cd_path_join(w->claim_dir, ".lock");
+        char *lock = cdi_path_join(w->claim_dir, ".lock");
         if (lock)
             unlink(lock);
         free(lock);
@@ -181,9 +181,9 @@ static int renamed_after_write(const struct stat *sb)
            (sb->st_ctim.tv_sec == sb->st_mtim.tv_sec && sb->st_ctim.tv_nsec > sb->st_mtim.tv_nsec);
 }
 
-int cd_claim_ready(watch *w, const char *name, int moved_in, double *retry_s)
+int cdi_claim_ready(watch *w, const char *name, int moved_in, double *retry_s)
 {
-    char *path = cd_path_join(w->o->inbox, name);
+    char *path = cdi_path_join(w->o->inbox, name);
     struct stat sb;
     int r = 1;
     if (!path || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -205,10 +205,10 @@ int cd_claim_ready(watch *w, const char *name, int moved_in, double *retry_s)
     return r;
 }
 
-char *cd_claim_take(watch *w, const char *name)
+char *cdi_claim_take(watch *w, const char *name)
 {
-    char *from = cd_path_join(w->o->inbox, name);
-    char *to = w->claim_dir && from ? cd_path_join(w->claim_dir, name) : NULL;
+    char *from = cdi_path_join(w->o->inbox, name);
+    char *to = w->claim_dir && from ? cdi_path_join(w->claim_dir, name) : NULL;
     struct stat sb;
     if (to && lstat(to, &sb) == 0) {
         free(to);   /* a name already held (routed again after a failure) */
@@ -216,7 +216,7 @@ char *cd_claim_take(watch *w, const char *name)
     }
     if (to && rename(from, to) != 0) {
         if (errno != ENOENT)
-            cd_watch_note_error(w, "error", name, strerror(errno));
+            cdi_watch_note_error(w, "error", name, strerror(errno));
         free(to);   /* ENOENT: another watch claimed it first */
         to = NULL;
     }

@@ -17,7 +17,7 @@
 
 /* ---- model files ------------------------------------------------------------------- */
 
-void cd_watch_free_models(watch *w)
+void cdi_watch_free_models(watch *w)
 {
     for (size_t i = 0; i < w->nmodels; i++)
         free(w->models[i]);
@@ -29,13 +29,13 @@ void cd_watch_free_models(watch *w)
 /* Watch the folders of the running desk's model files. */
 static void watch_models(watch *w)
 {
-    cd_watch_free_models(w);
+    cdi_watch_free_models(w);
     size_t n = cd_desk_models(w->desk);
     w->models = calloc(n ? n : 1, sizeof *w->models);
     if (!w->models)
         return;
     for (size_t i = 0; i < n; i++) {
-        char *path = cd_desk_model_file(w->desk, i);
+        char *path = cdi_desk_model_file(w->desk, i);
         char *real = path ? realpath(path, NULL) : NULL;
         w->models[w->nmodels++] = real ? real : path;
         if (real)
@@ -44,15 +44,15 @@ static void watch_models(watch *w)
         char *slash = copy ? strrchr(copy, '/') : NULL;
         if (slash) {
             *slash = '\0';
-            cd_watch_add_dir(w, *copy ? copy : "/", W_MODEL, FILE_EVENTS);
+            cdi_watch_add_dir(w, *copy ? copy : "/", W_MODEL, FILE_EVENTS);
         }
         free(copy);
     }
 }
 
-int cd_watch_is_model(watch *w, const char *dir, const char *name)
+int cdi_watch_is_model(watch *w, const char *dir, const char *name)
 {
-    char *p = cd_path_join(dir, name);
+    char *p = cdi_path_join(dir, name);
     char *real = p ? realpath(p, NULL) : NULL;
     int yes = 0;
     for (size_t i = 0; i < w->nmodels && !yes; i++)
@@ -67,13 +67,13 @@ int cd_watch_is_model(watch *w, const char *dir, const char *name)
 
 /* Make desk the running one (its url destinations, loaded with the
  * spool folder, are already bound to the spool). */
-void cd_watch_install(watch *w, cd_desk *desk)
+void cdi_watch_install(watch *w, cd_desk *desk)
 {
     cd_desk_free(w->desk);
     w->desk = desk;
-    cd_desk_set_hold(desk, cd_watch_hold, w);
+    cdi_desk_set_hold(desk, cdi_watch_hold, w);
     watch_models(w);
-    cd_watch_install_feeds(w, desk);
+    cdi_watch_install_feeds(w, desk);
 }
 
 typedef struct problems {
@@ -86,14 +86,14 @@ static void warn_problem(const char *msg, void *ud)
     problems *p = ud;
     p->n++;
     logline l;
-    cd_log_begin(&l, p->w, "warning");
-    cd_log_str(&l, "problem", msg);
-    cd_log_end(&l);
+    cdi_log_begin(&l, p->w, "warning");
+    cdi_log_str(&l, "problem", msg);
+    cdi_log_end(&l);
 }
 
 /* Load the configuration beside the running desk; the new one must load
  * and pass its expect cases.  Returns the new desk or NULL (msg says why). */
-cd_desk *cd_watch_load(watch *w, char *msg, size_t cap)
+cd_desk *cdi_watch_load(watch *w, char *msg, size_t cap)
 {
     cd_desk *desk;
     cd_error e;
@@ -125,28 +125,28 @@ cd_desk *cd_watch_load(watch *w, char *msg, size_t cap)
     return desk;
 }
 
-void cd_watch_reload(watch *w)
+void cdi_watch_reload(watch *w)
 {
     w->reload_due = 0;
     char msg[1200];
-    cd_desk *desk = cd_watch_load(w, msg, sizeof msg);
+    cd_desk *desk = cdi_watch_load(w, msg, sizeof msg);
     if (desk)
-        cd_watch_install(w, desk);
+        cdi_watch_install(w, desk);
     w->reloads++;
     w->reload_at = time(NULL);
     w->reload_ok = desk != NULL;
-    cd_watch_set_str(&w->reload_msg, msg);
+    cdi_watch_set_str(&w->reload_msg, msg);
     w->status_dirty = 1;
     logline l;
-    cd_log_begin(&l, w, desk ? "reload" : "reload-failed");
-    cd_log_str(&l, "config", w->o->config);
-    cd_log_str(&l, desk ? "result" : "error", msg);
+    cdi_log_begin(&l, w, desk ? "reload" : "reload-failed");
+    cdi_log_str(&l, "config", w->o->config);
+    cdi_log_str(&l, desk ? "result" : "error", msg);
     if (!desk)
-        cd_log_str(&l, "keeping", "the previous rules");
-    cd_log_end(&l);
+        cdi_log_str(&l, "keeping", "the previous rules");
+    cdi_log_end(&l);
     if (!desk) {
         w->errors++;
-        cd_watch_set_str(&w->last_error, msg);
+        cdi_watch_set_str(&w->last_error, msg);
     }
     if (w->o->on_reload)
         w->o->on_reload(w->o->on_reload_ud, desk != NULL, msg);
@@ -156,44 +156,44 @@ void cd_watch_reload(watch *w)
 
 /* Route one story and log it; 0 when it has a safe outcome, -1 when not
  * (why is filled). */
-int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
-                         size_t cap)
+int cdi_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
+                          size_t cap)
 {
     cd_decision dec;
     cd_error e;
-    double t0 = cd_monotonic();
+    double t0 = cdi_monotonic();
     if (cd_desk_route(w->desk, s, 0, &dec, &e) != CD_OK) {
         snprintf(why, cap, "story %s: %s", s->id, e.msg);
-        cd_watch_note_error(w, "error", s->id, why);
+        cdi_watch_note_error(w, "error", s->id, why);
         return -1;
     }
     if (w->o->on_story)
-        w->o->on_story(w->o->on_reload_ud, &dec, cd_monotonic() - t0);
+        w->o->on_story(w->o->on_reload_ud, &dec, cdi_monotonic() - t0);
     w->stories++;
     w->status_dirty = 1;
     for (size_t i = 0; i < dec.nroute; i++)
-        cd_watch_count_dest(w, dec.route[i]);
+        cdi_watch_count_dest(w, dec.route[i]);
     logline l;
-    cd_log_begin(&l, w, "story");
-    cd_log_str(&l, "id", s->id);
-    cd_log_list(&l, "route", dec.route, dec.nroute);
-    cd_log_str(&l, "rule", dec.rule);
-    cd_log_str(&l, "outcome", cd_outcome_name(dec.outcome));
+    cdi_log_begin(&l, w, "story");
+    cdi_log_str(&l, "id", s->id);
+    cdi_log_list(&l, "route", dec.route, dec.nroute);
+    cdi_log_str(&l, "rule", dec.rule);
+    cdi_log_str(&l, "outcome", cd_outcome_name(dec.outcome));
     if (dec.outcome == CD_OUTCOME_HELD) {
         char when[40];
-        cd_iso8601_format(dec.held_until, when, sizeof when);
-        cd_log_str(&l, "held_until", when);
+        cdi_iso8601_format(dec.held_until, when, sizeof when);
+        cdi_log_str(&l, "held_until", when);
     }
-    cd_log_str(&l, "from", origin);
+    cdi_log_str(&l, "from", origin);
     if (dec.error)
-        cd_log_str(&l, "error", dec.error);
-    cd_log_end(&l);
+        cdi_log_str(&l, "error", dec.error);
+    cdi_log_end(&l);
     if (dec.error) {
         w->errors++;
-        cd_watch_set_str(&w->last_error, dec.error);
+        cdi_watch_set_str(&w->last_error, dec.error);
     }
-    if (w->archive && cd_archive_add(w->archive, s, &dec, (double)time(NULL), &e) != CD_OK)
-        cd_watch_note_error(w, "archive-failed", s->id, e.msg);
+    if (w->archive && cdi_archive_add(w->archive, s, &dec, (double)time(NULL), &e) != CD_OK)
+        cdi_watch_note_error(w, "archive-failed", s->id, e.msg);
     if (dec.outcome == CD_OUTCOME_FAILED) {
         snprintf(why, cap, "story %s: %s", s->id, dec.error ? dec.error : "delivery failed");
         return -1;

@@ -20,10 +20,10 @@ static void free_feed(feed_state *f)
     free(f->url);
     free(f->format);
     free(f->last_error);
-    cd_seen_free(f->seen);
+    cdi_seen_free(f->seen);
 }
 
-void cd_watch_free_feeds(watch *w)
+void cdi_watch_free_feeds(watch *w)
 {
     for (size_t i = 0; i < w->nfeeds; i++)
         free_feed(&w->feeds[i]);
@@ -33,15 +33,15 @@ void cd_watch_free_feeds(watch *w)
 }
 
 /* The feeds of the new desk: those already polled keep their state. */
-void cd_watch_install_feeds(watch *w, cd_desk *desk)
+void cdi_watch_install_feeds(watch *w, cd_desk *desk)
 {
-    size_t n = cd_desk_feeds(desk);
+    size_t n = cdi_desk_feeds(desk);
     feed_state *v = calloc(n ? n : 1, sizeof *v);
     if (!v)
         return;
     for (size_t i = 0; i < n; i++) {
         cd_desk_feed df;
-        cd_desk_feed_get(desk, i, &df);
+        cdi_desk_feed_get(desk, i, &df);
         feed_state *f = &v[i];
         for (size_t j = 0; j < w->nfeeds; j++)
             if (w->feeds[j].name && !strcmp(w->feeds[j].name, df.name) &&
@@ -54,16 +54,16 @@ void cd_watch_install_feeds(watch *w, cd_desk *desk)
             f->name = strdup(df.name);
             f->url = strdup(df.url);
             char safe[160], path[200];
-            cd_safe_filename(df.name, safe, sizeof safe);
+            cdi_safe_filename(df.name, safe, sizeof safe);
             snprintf(path, sizeof path, "feeds/%s.seen", safe);
-            char *full = cd_path_join(w->o->state, path);
+            char *full = cdi_path_join(w->o->state, path);
             cd_error e;
-            if (!full || cd_seen_open(full, 0, &f->seen, &e) != CD_OK)
-                cd_watch_note_error(w, "error", df.name, full ? e.msg : "out of memory");
+            if (!full || cdi_seen_open(full, 0, &f->seen, &e) != CD_OK)
+                cdi_watch_note_error(w, "error", df.name, full ? e.msg : "out of memory");
             free(full);
             /* the validators of the last answer, when it was this URL */
             snprintf(path, sizeof path, "feeds/%s.http", safe);
-            full = cd_path_join(w->o->state, path);
+            full = cdi_path_join(w->o->state, path);
             FILE *hf = full ? fopen(full, "r") : NULL;
             char url[4096] = "";
             if (hf && fgets(url, sizeof url, hf) && (url[strcspn(url, "\n")] = '\0', 1) &&
@@ -78,7 +78,7 @@ void cd_watch_install_feeds(watch *w, cd_desk *desk)
                 fclose(hf);
             free(full);
         }
-        cd_watch_set_str(&f->format, df.format);
+        cdi_watch_set_str(&f->format, df.format);
         f->every = df.every_s;
         f->timeout = df.timeout_s;
     }
@@ -98,15 +98,15 @@ static int batch_item(void *ud, const cd_feed_item *item)
         b->incomplete = 1;
         return 0;
     }
-    if (cd_seen_served(b->f->seen, item->id))
+    if (cdi_seen_served(b->f->seen, item->id))
         return 0;
-    if (!cd_seen_room(b->f->seen, b->nids + 1)) {
+    if (!cdi_seen_room(b->f->seen, b->nids + 1)) {
         /* an item that could not be remembered would come again at every
          * poll: skipped, and said */
         if (!b->full_reported) {
             char msg[200];
             snprintf(msg, sizeof msg, "the feed serves more items than can be remembered "
-                     "(%zu): the new ones beyond are skipped", cd_seen_count(b->f->seen));
+                     "(%zu): the new ones beyond are skipped", cdi_seen_count(b->f->seen));
             b->error(b->ud, b->f->name, msg);
             b->full_reported = 1;
         }
@@ -127,7 +127,7 @@ static int batch_item(void *ud, const cd_feed_item *item)
     cd_error e;
     char source[300];
     snprintf(source, sizeof source, "feed:%s", b->f->name);
-    if (cd_feed_item_story(item, b->f->name, source, &s, &e) != CD_OK) {
+    if (cdi_feed_item_story(item, b->f->name, source, &s, &e) != CD_OK) {
         b->error(b->ud, b->f->name, e.msg);   /* once: remembered as seen */
         if ((b->ids[b->nids] = strdup(item->id)))
             b->nids++;
@@ -144,25 +144,25 @@ static int batch_item(void *ud, const cd_feed_item *item)
     return 0;
 }
 
-cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
-                              size_t *nitems, cd_error *err)
+cd_status cdi_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
+                               size_t *nitems, cd_error *err)
 {
     cd_feed_opts o = { .format = b->f->format, .url = b->url, .content_type = b->content_type };
     if (b->f->seen)
-        cd_seen_poll_begin(b->f->seen);
+        cdi_seen_poll_begin(b->f->seen);
     b->parsed = 1;
-    cd_status st = cd_feed_parse(doc, len, &o, batch_item, b, nitems, &b->warn, err);
+    cd_status st = cdi_feed_parse(doc, len, &o, batch_item, b, nitems, &b->warn, err);
     if (st != CD_OK)
         b->incomplete = 1;
     return st;
 }
 
-void cd_feed_batch_finish(cd_feed_batch *b, int remember)
+void cdi_feed_batch_finish(cd_feed_batch *b, int remember)
 {
     int all = remember;
     for (size_t i = 0; i < b->nids; i++) {
         cd_error e;
-        if (remember && cd_seen_add(b->f->seen, b->ids[i], &e) != CD_OK) {
+        if (remember && cdi_seen_add(b->f->seen, b->ids[i], &e) != CD_OK) {
             b->error(b->ud, b->f->name, e.msg);
             all = 0;
         }
@@ -170,7 +170,7 @@ void cd_feed_batch_finish(cd_feed_batch *b, int remember)
     }
     /* every item served was marked: those not served may be forgotten */
     cd_error e;
-    if (all && b->parsed && !b->incomplete && b->f->seen && cd_seen_poll_end(b->f->seen, &e) != CD_OK)
+    if (all && b->parsed && !b->incomplete && b->f->seen && cdi_seen_poll_end(b->f->seen, &e) != CD_OK)
         b->error(b->ud, b->f->name, e.msg);
     free(b->ids);
     b->f->items += b->nids;
@@ -183,39 +183,39 @@ void cd_feed_batch_finish(cd_feed_batch *b, int remember)
 static int route_item(void *ud, const cd_story *s, const char *source)
 {
     char why[1100];
-    return cd_watch_route_story(ud, s, source, why, sizeof why);
+    return cdi_watch_route_story(ud, s, source, why, sizeof why);
 }
 
 static void item_error(void *ud, const char *feed, const char *msg)
 {
-    cd_watch_note_error(ud, "error", feed, msg);
+    cdi_watch_note_error(ud, "error", feed, msg);
 }
 
 static int stop_asked(void *ud)
 {
     watch *w = ud;
-    cd_watch_read_signals(w);
+    cdi_watch_read_signals(w);
     return w->stopping;
 }
 
 static void save_validators(watch *w, feed_state *f)
 {
     char safe[160], name[200];
-    cd_safe_filename(f->name, safe, sizeof safe);
+    cdi_safe_filename(f->name, safe, sizeof safe);
     snprintf(name, sizeof name, "%s.http", safe);
-    char *dir = cd_path_join(w->o->state, "feeds");
+    char *dir = cdi_path_join(w->o->state, "feeds");
     cd_buf b = { 0 };
-    cd_buf_printf(&b, "%s\n%s\n%s", f->url, f->http.etag, f->http.last_modified);
+    cdi_buf_printf(&b, "%s\n%s\n%s", f->url, f->http.etag, f->http.last_modified);
     cd_error e;
     if (dir && !b.failed)
-        cd_folder_write(dir, name, b.data, b.len, &e);
-    cd_buf_free(&b);
+        cdi_folder_write(dir, name, b.data, b.len, &e);
+    cdi_buf_free(&b);
     free(dir);
 }
 
-void cd_watch_poll_feed(watch *w, feed_state *f)
+void cdi_watch_poll_feed(watch *w, feed_state *f)
 {
-    f->due = cd_monotonic() + f->every;
+    f->due = cdi_monotonic() + f->every;
     f->polls++;
     f->last_poll = time(NULL);
     w->status_dirty = 1;
@@ -225,10 +225,10 @@ void cd_watch_poll_feed(watch *w, feed_state *f)
     cd_error e;
     cd_feed_http v = f->http;
     cd_fetch_meta meta;
-    if (cd_feed_fetch(f->url, f->timeout, FEED_MAX_BYTES, &v, &body, &len, &not_modified,
-                      &meta, &e) != CD_OK) {
-        cd_watch_set_str(&f->last_error, e.msg);
-        cd_watch_note_error(w, "feed-error", f->name, e.msg);
+    if (cdi_feed_fetch(f->url, f->timeout, FEED_MAX_BYTES, &v, &body, &len, &not_modified,
+                       &meta, &e) != CD_OK) {
+        cdi_watch_set_str(&f->last_error, e.msg);
+        cdi_watch_note_error(w, "feed-error", f->name, e.msg);
         return;
     }
     cd_feed_batch fr = { .f = f, .route = route_item, .error = item_error,
@@ -240,45 +240,45 @@ void cd_watch_poll_feed(watch *w, feed_state *f)
     size_t nitems = 0;
     cd_status st = CD_OK;
     if (!not_modified)
-        st = cd_feed_batch_parse(&fr, body, len, &nitems, &e);
+        st = cdi_feed_batch_parse(&fr, body, len, &nitems, &e);
     free(body);
     if (fr.warn.code != CD_OK) {   /* read after repairs: said once per poll */
         logline wl;
-        cd_log_begin(&wl, w, "feed-warning");
-        cd_log_str(&wl, "what", f->name);
-        cd_log_str(&wl, "warning", fr.warn.msg);
-        cd_log_end(&wl);
+        cdi_log_begin(&wl, w, "feed-warning");
+        cdi_log_str(&wl, "what", f->name);
+        cdi_log_str(&wl, "warning", fr.warn.msg);
+        cdi_log_end(&wl);
     }
     if (st != CD_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "%s: %s", f->url, e.msg);
-        cd_watch_set_str(&f->last_error, msg);
-        cd_watch_note_error(w, "feed-error", f->name, msg);
+        cdi_watch_set_str(&f->last_error, msg);
+        cdi_watch_note_error(w, "feed-error", f->name, msg);
     } else {
-        cd_watch_set_str(&f->last_error, NULL);
+        cdi_watch_set_str(&f->last_error, NULL);
     }
     cd_error se;
-    int synced = cd_spool_sync(w->spool, &se) == CD_OK;
+    int synced = cdi_spool_sync(w->spool, &se) == CD_OK;
     if (!synced)
-        cd_watch_note_error(w, "error", "spool", se.msg);
-    cd_feed_batch_finish(&fr, synced);
+        cdi_watch_note_error(w, "error", "spool", se.msg);
+    cdi_feed_batch_finish(&fr, synced);
     if (st == CD_OK && synced && !w->stopping && !not_modified) {
         f->http = v;   /* next time, only what changed since this answer */
         save_validators(w, f);
     }
     logline l;
-    cd_log_begin(&l, w, "feed");
-    cd_log_str(&l, "name", f->name);
-    cd_log_str(&l, "result", not_modified ? "not-modified" : st == CD_OK ? "ok" : "error");
-    cd_log_num(&l, "items", (double)nitems);
-    cd_log_num(&l, "new", (double)fr.fresh);
-    cd_log_end(&l);
+    cdi_log_begin(&l, w, "feed");
+    cdi_log_str(&l, "name", f->name);
+    cdi_log_str(&l, "result", not_modified ? "not-modified" : st == CD_OK ? "ok" : "error");
+    cdi_log_num(&l, "items", (double)nitems);
+    cdi_log_num(&l, "new", (double)fr.fresh);
+    cdi_log_end(&l);
 }
 
 /* The feed due first, and in how many seconds (-1: no feed). */
-double cd_watch_next_feed(watch *w, feed_state **which)
+double cdi_watch_next_feed(watch *w, feed_state **which)
 {
-    double now = cd_monotonic(), best = -1;
+    double now = cdi_monotonic(), best = -1;
     *which = NULL;
     for (size_t i = 0; i < w->nfeeds; i++) {
         double in = w->feeds[i].due > now ? w->feeds[i].due - now : 0;

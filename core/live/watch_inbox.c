@@ -53,17 +53,17 @@ static void push(cd_inbox *q, const char *name, int moved)
     q->names[q->n++] = n;
 }
 
-void cd_inbox_push(cd_inbox *q, const char *name)
+void cdi_inbox_push(cd_inbox *q, const char *name)
 {
     push(q, name, 0);
 }
 
-void cd_inbox_push_moved(cd_inbox *q, const char *name)
+void cdi_inbox_push_moved(cd_inbox *q, const char *name)
 {
     push(q, name, 1);
 }
 
-void cd_inbox_defer(cd_inbox *q, const char *name, int moved, double due)
+void cdi_inbox_defer(cd_inbox *q, const char *name, int moved, double due)
 {
     for (size_t i = 0; i < q->nlater; i++)
         if (!strcmp(q->later[i], name)) {
@@ -98,7 +98,7 @@ void cd_inbox_defer(cd_inbox *q, const char *name, int moved, double due)
     q->nlater++;
 }
 
-double cd_inbox_wake(cd_inbox *q, double now)
+double cdi_inbox_wake(cd_inbox *q, double now)
 {
     double next = -1;
     for (size_t i = 0; i < q->nlater; ) {
@@ -123,7 +123,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cd_inbox_scan(cd_inbox *q, const char *dir)
+int cdi_inbox_scan(cd_inbox *q, const char *dir)
 {
     q->rescan = 0;
     DIR *d = opendir(dir);
@@ -135,7 +135,7 @@ int cd_inbox_scan(cd_inbox *q, const char *dir)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *p = cd_path_join(dir, e->d_name);
+        char *p = cdi_path_join(dir, e->d_name);
         struct stat sb;
         int reg = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
         free(p);
@@ -156,14 +156,14 @@ int cd_inbox_scan(cd_inbox *q, const char *dir)
     if (n)
         qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
-        cd_inbox_push(q, names[i]);
+        cdi_inbox_push(q, names[i]);
         free(names[i]);
     }
     free(names);
     return 0;
 }
 
-char *cd_inbox_take_moved(cd_inbox *q, int *moved)
+char *cdi_inbox_take_moved(cd_inbox *q, int *moved)
 {
     if (!q->n)
         return NULL;
@@ -175,13 +175,13 @@ char *cd_inbox_take_moved(cd_inbox *q, int *moved)
     return name;
 }
 
-char *cd_inbox_take(cd_inbox *q)
+char *cdi_inbox_take(cd_inbox *q)
 {
     int moved;
-    return cd_inbox_take_moved(q, &moved);
+    return cdi_inbox_take_moved(q, &moved);
 }
 
-void cd_inbox_free(cd_inbox *q)
+void cdi_inbox_free(cd_inbox *q)
 {
     for (size_t i = 0; i < q->n; i++)
         free(q->names[i]);
@@ -202,8 +202,8 @@ void cd_inbox_free(cd_inbox *q)
 static cd_status move_to(watch *w, const char *from, const char *name, const char *sub,
                          char **moved, cd_error *err)
 {
-    char *dir = sub ? cd_path_join(w->o->inbox, sub) : strdup(w->o->inbox);
-    cd_status st = dir ? cd_claim_move(from, dir, name, moved, err)
+    char *dir = sub ? cdi_path_join(w->o->inbox, sub) : strdup(w->o->inbox);
+    cd_status st = dir ? cdi_claim_move(from, dir, name, moved, err)
                        : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     free(dir);
     return st;
@@ -214,25 +214,25 @@ static void file_failed(watch *w, const char *from, const char *name, const char
     char *moved = NULL;
     cd_error e;
     if (move_to(w, from, name, "failed", &moved, &e) != CD_OK) {
-        cd_watch_note_error(w, "error", name, e.msg);
+        cdi_watch_note_error(w, "error", name, e.msg);
         return;
     }
     cd_buf ef = { 0 };
-    cd_buf_printf(&ef, "%s.error", moved);
+    cdi_buf_printf(&ef, "%s.error", moved);
     FILE *f = ef.failed ? NULL : fopen(ef.data, "w");
     if (f) {
         fprintf(f, "%s\n", why);
         fclose(f);
     }
-    cd_buf_free(&ef);
+    cdi_buf_free(&ef);
     free(moved);
     w->files_failed++;
     logline l;
-    cd_log_begin(&l, w, "file");
-    cd_log_str(&l, "name", name);
-    cd_log_str(&l, "result", "failed");
-    cd_log_str(&l, "error", why);
-    cd_log_end(&l);
+    cdi_log_begin(&l, w, "file");
+    cdi_log_str(&l, "name", name);
+    cdi_log_str(&l, "result", "failed");
+    cdi_log_str(&l, "error", why);
+    cdi_log_end(&l);
 }
 
 /* Put a claimed file back into the inbox, to be routed again. */
@@ -240,22 +240,22 @@ static void give_back(watch *w, const char *path, const char *name)
 {
     cd_error e;
     if (move_to(w, path, name, NULL, NULL, &e) != CD_OK)
-        cd_watch_note_error(w, "error", name, e.msg);
+        cdi_watch_note_error(w, "error", name, e.msg);
 }
 
 /* Route the stories of inbox/name once it is complete and claimed, then
  * move it out.  Stops between two stories when a stop was asked for: the
  * file goes back to the inbox, and is routed again (from its start) next
  * time. */
-void cd_watch_route_file(watch *w, const char *name, int moved_in)
+void cdi_watch_route_file(watch *w, const char *name, int moved_in)
 {
     double retry;
-    int ready = cd_claim_ready(w, name, moved_in, &retry);
+    int ready = cdi_claim_ready(w, name, moved_in, &retry);
     if (ready == 0)
-        cd_inbox_defer(&w->inbox, name, moved_in, cd_monotonic() + retry);
+        cdi_inbox_defer(&w->inbox, name, moved_in, cdi_monotonic() + retry);
     if (ready <= 0)
         return;
-    char *path = cd_claim_take(w, name);
+    char *path = cdi_claim_take(w, name);
     if (!path)
         return;   /* another watch claimed it */
     const char *inputs[] = { path };
@@ -272,42 +272,42 @@ void cd_watch_route_file(watch *w, const char *name, int moved_in)
     int got;
     while ((got = cd_reader_next(r, &s, &e)) != CD_READ_END) {
         if (got == CD_READ_ERROR) {
-            cd_buf_printf(&why, "%s%s", why.len ? "\n" : "", e.msg);
-            cd_watch_note_error(w, "error", name, e.msg);
+            cdi_buf_printf(&why, "%s%s", why.len ? "\n" : "", e.msg);
+            cdi_watch_note_error(w, "error", name, e.msg);
             nbad++;
             continue;
         }
         char msg[1100];
-        if (cd_watch_route_story(w, &s, s.source ? s.source : path, msg, sizeof msg) != 0) {
-            cd_buf_printf(&why, "%s%s", why.len ? "\n" : "", msg);
+        if (cdi_watch_route_story(w, &s, s.source ? s.source : path, msg, sizeof msg) != 0) {
+            cdi_buf_printf(&why, "%s%s", why.len ? "\n" : "", msg);
             nbad++;
         }
         nstories++;
         cd_story_clear(&s);
-        cd_watch_read_signals(w);
+        cdi_watch_read_signals(w);
         if (w->stopping)
             break;
     }
     cd_reader_free(r);
-    if (cd_spool_sync(w->spool, &e) != CD_OK) {
-        cd_watch_note_error(w, "error", "spool", e.msg);
+    if (cdi_spool_sync(w->spool, &e) != CD_OK) {
+        cdi_watch_note_error(w, "error", "spool", e.msg);
         give_back(w, path, name);   /* routed again later */
     } else if (got != CD_READ_END) {
         give_back(w, path, name);   /* stopped in the middle: for the next run */
     } else if (nbad) {
         file_failed(w, path, name, why.data ? why.data : "failed");
     } else if (move_to(w, path, name, "done", NULL, &e) != CD_OK) {
-        cd_watch_note_error(w, "error", name, e.msg);
+        cdi_watch_note_error(w, "error", name, e.msg);
     } else {
         w->files_done++;
         logline l;
-        cd_log_begin(&l, w, "file");
-        cd_log_str(&l, "name", name);
-        cd_log_str(&l, "result", "done");
-        cd_log_num(&l, "stories", (double)nstories);
-        cd_log_end(&l);
+        cdi_log_begin(&l, w, "file");
+        cdi_log_str(&l, "name", name);
+        cdi_log_str(&l, "result", "done");
+        cdi_log_num(&l, "stories", (double)nstories);
+        cdi_log_end(&l);
     }
     w->status_dirty = 1;
-    cd_buf_free(&why);
+    cdi_buf_free(&why);
     free(path);
 }

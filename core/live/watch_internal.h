@@ -63,22 +63,22 @@ typedef struct cd_inbox {
 } cd_inbox;
 
 /* Queue name unless hidden or already waiting. */
-void cd_inbox_push(cd_inbox *q, const char *name);
+void cdi_inbox_push(cd_inbox *q, const char *name);
 /* Queue every regular file of dir, in name order (clears rescan); -1 with
  * errno when dir cannot be listed. */
-int cd_inbox_scan(cd_inbox *q, const char *dir);
-/* cd_inbox_push for a name renamed into the inbox (complete when closed). */
-void cd_inbox_push_moved(cd_inbox *q, const char *name);
+int cdi_inbox_scan(cd_inbox *q, const char *dir);
+/* cdi_inbox_push for a name renamed into the inbox (complete when closed). */
+void cdi_inbox_push_moved(cd_inbox *q, const char *name);
 /* The next name to route (caller frees), or NULL when none waits. */
-char *cd_inbox_take(cd_inbox *q);
+char *cdi_inbox_take(cd_inbox *q);
 /* The same, and whether it was renamed in. */
-char *cd_inbox_take_moved(cd_inbox *q, int *moved);
+char *cdi_inbox_take_moved(cd_inbox *q, int *moved);
 /* Look at name again at monotonic time due (it is not complete yet). */
-void cd_inbox_defer(cd_inbox *q, const char *name, int moved, double due);
+void cdi_inbox_defer(cd_inbox *q, const char *name, int moved, double due);
 /* Queue the deferred names that are due at now; seconds until the next
  * one is (-1: none waits). */
-double cd_inbox_wake(cd_inbox *q, double now);
-void cd_inbox_free(cd_inbox *q);
+double cdi_inbox_wake(cd_inbox *q, double now);
+void cdi_inbox_free(cd_inbox *q);
 
 /* ---- a feed (watch_feeds.c) -------------------------------------------------------- */
 
@@ -94,7 +94,7 @@ typedef struct feed_state {
 
 /* The new items of one poll of a feed.  Each item whose id the feed has
  * not seen is made a story and given to route; the ids are remembered by
- * cd_feed_batch_finish only once the spool is synced, so that a kill in
+ * cdi_feed_batch_finish only once the spool is synced, so that a kill in
  * between routes them again rather than losing them. */
 typedef struct cd_feed_batch {
     feed_state *f;
@@ -117,12 +117,12 @@ typedef struct cd_feed_batch {
 } cd_feed_batch;
 
 /* Parse a fetched document (f->format, or detected) into the batch. */
-cd_status cd_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
-                              size_t *nitems, cd_error *err);
+cd_status cdi_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
+                               size_t *nitems, cd_error *err);
 /* Remember the batch's ids as seen when remember (the spool is synced),
  * count them, and release them.  When remember and the whole document
  * was read, the ids the feed no longer serves may be forgotten. */
-void cd_feed_batch_finish(cd_feed_batch *b, int remember);
+void cdi_feed_batch_finish(cd_feed_batch *b, int remember);
 
 /* ---- the watch --------------------------------------------------------------------- */
 
@@ -167,7 +167,7 @@ typedef struct watch {
 } watch;
 
 /* Replace *dst with a copy of s (NULL allowed); unchanged when out of memory. */
-void cd_watch_set_str(char **dst, const char *s);
+void cdi_watch_set_str(char **dst, const char *s);
 
 /* ---- the log (watch_log.c) --------------------------------------------------------- */
 
@@ -178,69 +178,69 @@ typedef struct logline {
     cd_buf b;
 } logline;
 
-void cd_log_begin(logline *l, watch *w, const char *event);
-void cd_log_str(logline *l, const char *key, const char *v);
-void cd_log_num(logline *l, const char *key, double v);
-void cd_log_list(logline *l, const char *key, const char *const *v, size_t n);
-void cd_log_end(logline *l);
+void cdi_log_begin(logline *l, watch *w, const char *event);
+void cdi_log_str(logline *l, const char *key, const char *v);
+void cdi_log_num(logline *l, const char *key, double v);
+void cdi_log_list(logline *l, const char *key, const char *const *v, size_t n);
+void cdi_log_end(logline *l);
 
 /* An error for the log and the status. */
-void cd_watch_note_error(watch *w, const char *event, const char *what, const char *msg);
+void cdi_watch_note_error(watch *w, const char *event, const char *what, const char *msg);
 
 /* ---- status (watch_status.c) ------------------------------------------------------- */
 
-void cd_watch_count_dest(watch *w, const char *name);
-void cd_watch_write_status(watch *w, int running);
+void cdi_watch_count_dest(watch *w, const char *name);
+void cdi_watch_write_status(watch *w, int running);
 
 /* ---- the loop (watch.c) ------------------------------------------------------------ */
 
-int cd_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask);
-void cd_watch_read_signals(watch *w);
+int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask);
+void cdi_watch_read_signals(watch *w);
 
 /* ---- the inbox (watch_inbox.c) ----------------------------------------------------- */
 
 /* Route inbox/name once it is complete and claimed (else defer it). */
-void cd_watch_route_file(watch *w, const char *name, int moved_in);
+void cdi_watch_route_file(watch *w, const char *name, int moved_in);
 
 /* ---- claiming inbox files (watch_claim.c) ------------------------------------------ */
 
 /* This watch's processing folder (locked); files of dead watches back. */
-cd_status cd_claim_open(watch *w, cd_error *err);
-void cd_claim_close(watch *w);
+cd_status cdi_claim_open(watch *w, cd_error *err);
+void cdi_claim_close(watch *w);
 /* 1: inbox/name is complete; 0: not yet, look again in *retry_s; -1: gone. */
-int cd_claim_ready(watch *w, const char *name, int moved_in, double *retry_s);
+int cdi_claim_ready(watch *w, const char *name, int moved_in, double *retry_s);
 /* Rename inbox/name into the processing folder: its new path (caller
  * frees), or NULL when another watch took it first. */
-char *cd_claim_take(watch *w, const char *name);
+char *cdi_claim_take(watch *w, const char *name);
 /* Rename from to dir/name (name.1, name.2 ... when taken). */
-cd_status cd_claim_move(const char *from, const char *dir, const char *name, char **moved,
-                        cd_error *err);
+cd_status cdi_claim_move(const char *from, const char *dir, const char *name, char **moved,
+                         cd_error *err);
 
 /* ---- feeds (watch_feeds.c) --------------------------------------------------------- */
 
-void cd_watch_install_feeds(watch *w, cd_desk *desk);
-void cd_watch_free_feeds(watch *w);
-void cd_watch_poll_feed(watch *w, feed_state *f);
-double cd_watch_next_feed(watch *w, feed_state **which);
+void cdi_watch_install_feeds(watch *w, cd_desk *desk);
+void cdi_watch_free_feeds(watch *w);
+void cdi_watch_poll_feed(watch *w, feed_state *f);
+double cdi_watch_next_feed(watch *w, feed_state **which);
 
 /* ---- the desk (watch_desk.c) ------------------------------------------------------- */
 
-cd_desk *cd_watch_load(watch *w, char *msg, size_t cap);
-void cd_watch_install(watch *w, cd_desk *desk);
-void cd_watch_reload(watch *w);
-void cd_watch_free_models(watch *w);
-int cd_watch_is_model(watch *w, const char *dir, const char *name);
-int cd_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
-                         size_t cap);
+cd_desk *cdi_watch_load(watch *w, char *msg, size_t cap);
+void cdi_watch_install(watch *w, cd_desk *desk);
+void cdi_watch_reload(watch *w);
+void cdi_watch_free_models(watch *w);
+int cdi_watch_is_model(watch *w, const char *dir, const char *name);
+int cdi_watch_route_story(watch *w, const cd_story *s, const char *origin, char *why,
+                          size_t cap);
 
 /* ---- held stories (watch_held.c) --------------------------------------------------- */
 
-/* The desk's hold fn (cd_desk_set_hold): keep the story in w->held. */
-cd_status cd_watch_hold(void *ud, double until, const char *id, const char *json, size_t len,
-                        const char *const *route, size_t nroute, cd_error *err);
+/* The desk's hold fn (cdi_desk_set_hold): keep the story in w->held. */
+cd_status cdi_watch_hold(void *ud, double until, const char *id, const char *json, size_t len,
+                         const char *const *route, size_t nroute, cd_error *err);
 /* Deliver the held stories whose time has come. */
-void cd_watch_release_held(watch *w);
+void cdi_watch_release_held(watch *w);
 /* Seconds until the next held story is due (0: due), -1 when none. */
-double cd_watch_next_held(watch *w);
+double cdi_watch_next_held(watch *w);
 
 #endif

@@ -10,7 +10,7 @@
 #include "base/json.h"
 #include "live/watch_internal.h"
 
-void cd_watch_set_str(char **dst, const char *s)
+void cdi_watch_set_str(char **dst, const char *s)
 {
     char *c = s ? strdup(s) : NULL;
     if (s && !c)
@@ -29,17 +29,17 @@ static void now_iso(char *out, size_t cap)
     snprintf(out + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-void cd_log_begin(logline *l, watch *w, const char *event)
+void cdi_log_begin(logline *l, watch *w, const char *event)
 {
     char ts[40];
     now_iso(ts, sizeof ts);
     memset(l, 0, sizeof *l);
     l->w = w;
     if (w->o->json_log) {
-        cd_buf_printf(&l->b, "{\"time\":\"%s\",\"event\":", ts);
-        cd_buf_json_string(&l->b, event, strlen(event));
+        cdi_buf_printf(&l->b, "{\"time\":\"%s\",\"event\":", ts);
+        cdi_buf_json_string(&l->b, event, strlen(event));
     } else {
-        cd_buf_printf(&l->b, "%s %s", ts, event);
+        cdi_buf_printf(&l->b, "%s %s", ts, event);
     }
 }
 
@@ -53,82 +53,82 @@ static int needs_quotes(const char *v)
     return 0;
 }
 
-void cd_log_str(logline *l, const char *key, const char *v)
+void cdi_log_str(logline *l, const char *key, const char *v)
 {
     if (!v)
         v = l->w->o->json_log ? NULL : "-";
     if (l->w->o->json_log) {
-        cd_buf_printf(&l->b, ",\"%s\":", key);
+        cdi_buf_printf(&l->b, ",\"%s\":", key);
         if (v)
-            cd_buf_json_string(&l->b, v, strlen(v));
+            cdi_buf_json_string(&l->b, v, strlen(v));
         else
-            cd_buf_puts(&l->b, "null");
+            cdi_buf_puts(&l->b, "null");
         return;
     }
-    cd_buf_printf(&l->b, " %s=", key);
+    cdi_buf_printf(&l->b, " %s=", key);
     if (!needs_quotes(v)) {
-        cd_buf_puts(&l->b, v);
+        cdi_buf_puts(&l->b, v);
         return;
     }
-    cd_buf_puts(&l->b, "\"");
+    cdi_buf_puts(&l->b, "\"");
     for (const char *p = v; *p; p++) {
         if (*p == '"' || *p == '\\')
-            cd_buf_printf(&l->b, "\\%c", *p);
+            cdi_buf_printf(&l->b, "\\%c", *p);
         else if ((unsigned char)*p < 0x20)
-            cd_buf_puts(&l->b, " ");
+            cdi_buf_puts(&l->b, " ");
         else
-            cd_buf_put(&l->b, p, 1);
+            cdi_buf_put(&l->b, p, 1);
     }
-    cd_buf_puts(&l->b, "\"");
+    cdi_buf_puts(&l->b, "\"");
 }
 
-void cd_log_num(logline *l, const char *key, double v)
+void cdi_log_num(logline *l, const char *key, double v)
 {
     if (l->w->o->json_log)
-        cd_buf_printf(&l->b, ",\"%s\":%.10g", key, v);
+        cdi_buf_printf(&l->b, ",\"%s\":%.10g", key, v);
     else
-        cd_buf_printf(&l->b, " %s=%.10g", key, v);
+        cdi_buf_printf(&l->b, " %s=%.10g", key, v);
 }
 
-void cd_log_list(logline *l, const char *key, const char *const *v, size_t n)
+void cdi_log_list(logline *l, const char *key, const char *const *v, size_t n)
 {
     if (l->w->o->json_log) {
-        cd_buf_printf(&l->b, ",\"%s\":[", key);
+        cdi_buf_printf(&l->b, ",\"%s\":[", key);
         for (size_t i = 0; i < n; i++) {
-            cd_buf_puts(&l->b, i ? "," : "");
-            cd_buf_json_string(&l->b, v[i], strlen(v[i]));
+            cdi_buf_puts(&l->b, i ? "," : "");
+            cdi_buf_json_string(&l->b, v[i], strlen(v[i]));
         }
-        cd_buf_puts(&l->b, "]");
+        cdi_buf_puts(&l->b, "]");
         return;
     }
     cd_buf b = { 0 };
     for (size_t i = 0; i < n; i++) {
-        cd_buf_puts(&b, i ? "," : "");
-        cd_buf_puts(&b, v[i]);
+        cdi_buf_puts(&b, i ? "," : "");
+        cdi_buf_puts(&b, v[i]);
     }
-    cd_log_str(l, key, b.data ? b.data : "");
-    cd_buf_free(&b);
+    cdi_log_str(l, key, b.data ? b.data : "");
+    cdi_buf_free(&b);
 }
 
-void cd_log_end(logline *l)
+void cdi_log_end(logline *l)
 {
-    cd_buf_puts(&l->b, l->w->o->json_log ? "}\n" : "\n");
+    cdi_buf_puts(&l->b, l->w->o->json_log ? "}\n" : "\n");
     if (!l->b.failed) {
         fwrite(l->b.data, 1, l->b.len, l->w->log);
         fflush(l->w->log);
     }
-    cd_buf_free(&l->b);
+    cdi_buf_free(&l->b);
 }
 
-void cd_watch_note_error(watch *w, const char *event, const char *what, const char *msg)
+void cdi_watch_note_error(watch *w, const char *event, const char *what, const char *msg)
 {
     w->errors++;
-    cd_watch_set_str(&w->last_error, msg);
+    cdi_watch_set_str(&w->last_error, msg);
     w->status_dirty = 1;
     logline l;
-    cd_log_begin(&l, w, event);
+    cdi_log_begin(&l, w, event);
     if (what)
-        cd_log_str(&l, "what", what);
-    cd_log_str(&l, "error", msg);
-    cd_log_end(&l);
+        cdi_log_str(&l, "what", what);
+    cdi_log_str(&l, "error", msg);
+    cdi_log_end(&l);
 }

@@ -26,7 +26,7 @@ static void iso_time(time_t t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void cd_watch_count_dest(watch *w, const char *name)
+void cdi_watch_count_dest(watch *w, const char *name)
 {
     for (size_t i = 0; i < w->ndests; i++)
         if (!strcmp(w->dests[i].name, name)) {
@@ -68,11 +68,11 @@ static cJSON *status_json(watch *w, int running)
     for (size_t i = 0; i < w->ndests; i++)
         cJSON_AddNumberToObject(d, w->dests[i].name, (double)w->dests[i].stories);
     cJSON *sp = cJSON_AddObjectToObject(s, "spool");
-    cJSON_AddNumberToObject(sp, "depth", (double)cd_spool_depth(w->spool));
+    cJSON_AddNumberToObject(sp, "depth", (double)cdi_spool_depth(w->spool));
     cJSON *qs = cJSON_AddArrayToObject(sp, "queues");
-    for (size_t i = 0; i < cd_spool_queues(w->spool); i++) {
+    for (size_t i = 0; i < cdi_spool_queues(w->spool); i++) {
         cd_spool_queue_info qi;
-        cd_spool_queue_get(w->spool, i, &qi);
+        cdi_spool_queue_get(w->spool, i, &qi);
         cJSON *q = cJSON_CreateObject();
         cJSON_AddStringToObject(q, "destination", qi.name);
         if (qi.url)
@@ -87,15 +87,15 @@ static cJSON *status_json(watch *w, int running)
         cJSON_AddItemToArray(qs, q);
     }
     cJSON *held = cJSON_AddArrayToObject(s, "held");
-    for (size_t i = 0; i < cd_held_count(w->held); i++) {
+    for (size_t i = 0; i < cdi_held_count(w->held); i++) {
         const char *id;
         double until;
         const char *const *route;
         size_t nroute;
-        cd_held_get(w->held, i, &id, &until, &route, &nroute);
+        cdi_held_get(w->held, i, &id, &until, &route, &nroute);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", id);
-        cd_iso8601_format(until, ts, sizeof ts);
+        cdi_iso8601_format(until, ts, sizeof ts);
         cJSON_AddStringToObject(o, "until", ts);
         cJSON *rt = cJSON_AddArrayToObject(o, "route");
         for (size_t k = 0; k < nroute; k++)
@@ -132,28 +132,28 @@ static cJSON *status_json(watch *w, int running)
     return s;
 }
 
-void cd_watch_write_status(watch *w, int running)
+void cdi_watch_write_status(watch *w, int running)
 {
     cJSON *s = status_json(w, running);
     char *text = s ? cJSON_Print(s) : NULL;
     cJSON_Delete(s);
     cd_error e;
-    if (!text || cd_folder_write(w->o->state, "status.json", text, strlen(text), &e) != CD_OK)
+    if (!text || cdi_folder_write(w->o->state, "status.json", text, strlen(text), &e) != CD_OK)
         fprintf(w->log, "copydesk: watch: cannot write the status file: %s\n",
                 text ? e.msg : "out of memory");
     cJSON_free(text);
     w->status_dirty = 0;
-    w->status_at = cd_monotonic();
+    w->status_at = cdi_monotonic();
 }
 
-cd_status cd_watch_status(const char *state, FILE *out, cd_error *err)
+cd_status cdi_watch_status(const char *state, FILE *out, cd_error *err)
 {
-    char *path = cd_path_join(state, "status.json");
+    char *path = cdi_path_join(state, "status.json");
     if (!path)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     char *text;
     size_t len;
-    cd_status st = cd_read_file(path, 0, &text, &len, err);
+    cd_status st = cdi_read_file(path, 0, &text, &len, err);
     if (st == CD_ERR_IO)
         cd_error_set(err, CD_ERR_IO, "%s: %s (has copydesk watch run with this state folder?)",
                      path, strerror(errno));
@@ -171,7 +171,7 @@ cd_status cd_watch_status(const char *state, FILE *out, cd_error *err)
     free(path);
     /* running: the writer said so, and it still holds the lock */
     cJSON *running = cJSON_GetObjectItemCaseSensitive(s, "running");
-    char *lock = cd_path_join(state, "lock");
+    char *lock = cdi_path_join(state, "lock");
     int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
     int held = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0;
     if (fd >= 0)

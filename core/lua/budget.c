@@ -7,7 +7,7 @@
  * table.move, insert and remove loop over whatever length __len claims;
  * table.sort sorts up to 2^31 elements that an __index can make up.
  * These loop the same way but count a step per element (per 64 bytes for
- * string.rep) and hand the steps to cd_sandbox_steps every STEP_BATCH, so
+ * string.rep) and hand the steps to cdi_sandbox_steps every STEP_BATCH, so
  * the instruction budget and the wall clock hold inside them.
  */
 #include <limits.h>
@@ -37,13 +37,13 @@ static void tick(meter *m)
 {
     if (--m->left == 0) {
         m->left = STEP_BATCH;
-        cd_sandbox_steps(m->L, STEP_BATCH);
+        cdi_sandbox_steps(m->L, STEP_BATCH);
     }
 }
 
 static void meter_end(meter *m)
 {
-    cd_sandbox_steps(m->L, STEP_BATCH - m->left);
+    cdi_sandbox_steps(m->L, STEP_BATCH - m->left);
 }
 
 /* ---- string.rep ---------------------------------------------------------- */
@@ -79,7 +79,7 @@ static int b_rep(lua_State *L)
             chunk = total - filled;
         if (chunk > REP_CHUNK)
             chunk = REP_CHUNK;
-        cd_sandbox_steps(L, 1 + chunk / BYTES_PER_STEP);
+        cdi_sandbox_steps(L, 1 + chunk / BYTES_PER_STEP);
         memcpy(p + filled, p + from, chunk);
         filled += chunk;
     }
@@ -87,7 +87,7 @@ static int b_rep(lua_State *L)
     return 1;
 }
 
-void cd_budget_install_string(lua_State *L, int lib)
+void cdi_budget_install_string(lua_State *L, int lib)
 {
     lib = lua_absindex(L, lib);
     lua_pushcfunction(L, b_rep);
@@ -295,7 +295,7 @@ static int b_sort(lua_State *L)
     return 0;
 }
 
-void cd_budget_install_table(lua_State *L, int lib)
+void cdi_budget_install_table(lua_State *L, int lib)
 {
     static const luaL_Reg fns[] = {
         { "insert", b_insert }, { "remove", b_remove }, { "move", b_move },

@@ -8,9 +8,9 @@
 #include <lua.h>
 
 /* string.rep, in the string library at index lib. */
-void cd_budget_install_string(lua_State *L, int lib);
+void cdi_budget_install_string(lua_State *L, int lib);
 /* table.insert, remove, move, concat and sort, in the table library at
  * index lib. */
-void cd_budget_install_table(lua_State *L, int lib);
+void cdi_budget_install_table(lua_State *L, int lib);
 
 #endif

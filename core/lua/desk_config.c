@@ -32,7 +32,7 @@
 
 static cd_desk *desk_of(lua_State *L)
 {
-    return cd_sandbox_owner(L);
+    return cdi_sandbox_owner(L);
 }
 
 /* Grow an array of n elements of size sz by one zeroed element. */
@@ -126,7 +126,7 @@ static void each_string(lua_State *L, int idx, const char *key, const char *what
 static void open_model(lua_State *L, cd_desk *d, desk_model *m, const char *path)
 {
     cd_error e;
-    char *full = cd_sandbox_path(d->sb, path);
+    char *full = cdi_sandbox_path(d->sb, path);
     cd_status st = full ? cd_model_open(full, &m->model, &e)
                         : cd_error_set(&e, CD_ERR_NOMEM, "out of memory");
     free(full);
@@ -168,12 +168,12 @@ static int l_model(lua_State *L)
     }
     if (!*name)
         return luaL_error(L, "model: the name cannot be empty");
-    if (cd_desk_find_model(d, name) >= 0)
+    if (cdi_desk_find_model(d, name) >= 0)
         return luaL_error(L, "model '%s' is declared twice", name);
     desk_model *m = append(L, (void **)&d->models, &d->nmodels, sizeof *m);
-    m->name = cd_desk_strdup(L, name);
-    m->path = cd_desk_strdup(L, path);
-    m->where = cd_desk_caller_where(L);
+    m->name = cdi_desk_strdup(L, name);
+    m->path = cdi_desk_strdup(L, path);
+    m->where = cdi_desk_caller_where(L);
     if (!d->taxonomy_only)   /* train --seeds: the model is what it makes */
         open_model(L, d, m, path);
     return 0;
@@ -190,7 +190,7 @@ static void add_label(lua_State *L, const char *s, void *ud)
 {
     topic_ctx *c = ud;
     cd_error e;
-    if (cd_topics_add_label(c->desk->topics, c->topic, s, &e) != CD_OK)
+    if (cdi_topics_add_label(c->desk->topics, c->topic, s, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
 }
 
@@ -198,7 +198,7 @@ static void add_keyword(lua_State *L, const char *s, void *ud)
 {
     topic_ctx *c = ud;
     cd_error e;
-    if (cd_topics_add_keyword(c->desk->topics, c->topic, s, &e) != CD_OK)
+    if (cdi_topics_add_keyword(c->desk->topics, c->topic, s, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
 }
 
@@ -233,7 +233,7 @@ static void add_keyword_table(lua_State *L, topic_ctx *c, const char *what)
     if (t != LUA_TNIL && !k.near)
         luaL_error(L, "%s: within needs near = \"...\"", kwhat);
     const char *scope = opt_string_field(L, idx, "scope", kwhat);
-    if (scope && (k.scope = cd_scope_parse(scope, 0)) < 0)
+    if (scope && (k.scope = cdi_scope_parse(scope, 0)) < 0)
         luaL_error(L, "%s: scope must be \"title\", \"lede\" or \"body\", not '%s'", kwhat,
                    scope);
     double min = opt_number_field(L, idx, "min", 1, kwhat);
@@ -241,7 +241,7 @@ static void add_keyword_table(lua_State *L, topic_ctx *c, const char *what)
         luaL_error(L, "%s: min must be a whole number of occurrences >= 1", kwhat);
     k.min = (unsigned)min;
     cd_error e;
-    if (cd_topics_add_keyword_spec(c->desk->topics, c->topic, &k, &e) != CD_OK)
+    if (cdi_topics_add_keyword_spec(c->desk->topics, c->topic, &k, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
     lua_pop(L, 1);
 }
@@ -279,7 +279,7 @@ static void add_children(lua_State *L, cd_desk *d, int idx, size_t topic, int de
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, idx, i) != LUA_TTABLE)
             luaL_error(L, "taxonomy: topic '%s': entry %d must be a topic table",
-                       cd_topics_id(d->topics, topic), (int)i);
+                       cdi_topics_id(d->topics, topic), (int)i);
         add_topic(L, d, lua_gettop(L), (int)topic, depth + 1);
         lua_pop(L, 1);
     }
@@ -300,28 +300,28 @@ static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
     if (!id)
         luaL_error(L, "taxonomy: a topic%s%s needs an id (a string)",
                    parent >= 0 ? " under " : "",
-                   parent >= 0 ? cd_topics_id(d->topics, (size_t)parent) : "");
+                   parent >= 0 ? cdi_topics_id(d->topics, (size_t)parent) : "");
     lua_pushfstring(L, "taxonomy: topic '%s'", id);
     const char *what = lua_tostring(L, -1);
     check_fields(L, idx, what, fields);
     const char *name = opt_string_field(L, idx, "name", what);
     cd_error e;
     topic_ctx c = { d, 0 };
-    if (cd_topics_add(d->topics, parent, id, name, &c.topic, &e) != CD_OK)
+    if (cdi_topics_add(d->topics, parent, id, name, &c.topic, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
     each_string(L, idx, "labels", what, add_label, &c);
     add_keywords(L, idx, what, &c);
     const char *given = opt_string_field(L, idx, "given", what);
-    if (given && cd_topics_set_given(d->topics, c.topic, given, &e) != CD_OK)
+    if (given && cdi_topics_set_given(d->topics, c.topic, given, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
     const char *iptc = opt_string_field(L, idx, "iptc", what);
-    if (iptc && cd_topics_set_iptc(d->topics, c.topic, iptc, &e) != CD_OK)
+    if (iptc && cdi_topics_set_iptc(d->topics, c.topic, iptc, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
     double thr = opt_number_field(L, idx, "threshold", CD_TOPIC_DEFAULT_THRESHOLD, what);
-    if (cd_topics_set_threshold(d->topics, c.topic, thr, &e) != CD_OK)
+    if (cdi_topics_set_threshold(d->topics, c.topic, thr, &e) != CD_OK)
         luaL_error(L, "taxonomy: %s", e.msg);
     double half = opt_number_field(L, idx, "half", CD_TOPIC_DEFAULT_HALF, what);
-    if (cd_topics_set_half(d->topics, c.topic, half, &e) != CD_OK)
+    if (cdi_topics_set_half(d->topics, c.topic, half, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
     lua_pop(L, 1);
     add_children(L, d, idx, c.topic, depth);
@@ -332,7 +332,7 @@ static int l_taxonomy(lua_State *L)
     cd_desk *d = desk_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     if (!d->taxonomy_where)
-        d->taxonomy_where = cd_desk_caller_where(L);
+        d->taxonomy_where = cdi_desk_caller_where(L);
     lua_Integer n = luaL_len(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
@@ -379,10 +379,10 @@ static int define_destination(lua_State *L, const char *name, int idx)
     luaL_checktype(L, idx, LUA_TTABLE);
     const char *what = lua_pushfstring(L, "destination '%s'", name);
     check_fields(L, idx, what, fields);
-    if (cd_desk_find_dest(d, name) >= 0)
+    if (cdi_desk_find_dest(d, name) >= 0)
         return luaL_error(L, "%s is declared twice", what);
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.kind = dest_kind(L, idx, what, &o.target);
     o.timeout_s = opt_number_field(L, idx, "timeout", o.timeout_s, what);
     o.connect_timeout_s = opt_number_field(L, idx, "connect_timeout", o.connect_timeout_s, what);
@@ -396,10 +396,10 @@ static int define_destination(lua_State *L, const char *name, int idx)
         return luaL_error(L, "%s: format must be \"copydesk\" (the default) or \"ninjs\"", what);
     desk_dest *ds = append(L, (void **)&d->dests, &d->ndests, sizeof *ds);
     ds->ninjs = format && !strcmp(format, "ninjs");
-    ds->name = cd_desk_strdup(L, name);
-    ds->where = cd_desk_caller_where(L);
+    ds->name = cdi_desk_strdup(L, name);
+    ds->where = cdi_desk_caller_where(L);
     cd_error e;
-    if (cd_dest_new(&o, &ds->dest, &e) != CD_OK)
+    if (cdi_dest_new(&o, &ds->dest, &e) != CD_OK)
         return luaL_error(L, "%s: %s", what, e.msg);
     return 0;
 }
@@ -430,7 +430,7 @@ static void add_to(lua_State *L, const char *s, void *ud)
     if (!to)
         luaL_error(L, "out of memory");
     r->to = to;
-    r->to[r->nto] = cd_desk_strdup(L, s);
+    r->to[r->nto] = cdi_desk_strdup(L, s);
     r->nto++;
 }
 
@@ -442,10 +442,10 @@ static void function_where(lua_State *L, int idx, desk_rule *r)
     lua_pushvalue(L, idx);
     lua_getinfo(L, ">S", &ar);
     lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
-    r->where = cd_desk_strdup(L, lua_tostring(L, -1));
+    r->where = cdi_desk_strdup(L, lua_tostring(L, -1));
     lua_pop(L, 1);
     if (ar.source[0] == '@') {
-        r->src = cd_desk_strdup(L, ar.source + 1);
+        r->src = cdi_desk_strdup(L, ar.source + 1);
         r->first_line = ar.linedefined;
         r->last_line = ar.lastlinedefined;
     }
@@ -468,7 +468,7 @@ static int l_rule(lua_State *L)
         check_fields(L, opts, what, fields);
     desk_rule *r = append(L, (void **)&d->rules, &d->nrules, sizeof *r);
     r->fn_ref = LUA_NOREF;
-    r->name = cd_desk_strdup(L, name);
+    r->name = cdi_desk_strdup(L, name);
     if (opts) {
         lua_getfield(L, opts, "continue");
         r->cont = lua_toboolean(L, -1);
@@ -486,7 +486,7 @@ static int l_rule(lua_State *L)
     if (fn)
         function_where(L, fn, r);
     else
-        r->where = cd_desk_caller_where(L);
+        r->where = cdi_desk_caller_where(L);
     if (fn) {
         lua_pushvalue(L, fn);
         r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -502,8 +502,8 @@ static int l_fallback(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     if (d->fallback)
         return luaL_error(L, "fallback is declared twice (first at %s)", d->fallback_where);
-    d->fallback_where = cd_desk_caller_where(L);
-    d->fallback = cd_desk_strdup(L, name);
+    d->fallback_where = cdi_desk_caller_where(L);
+    d->fallback = cdi_desk_strdup(L, name);
     return 0;
 }
 
@@ -513,7 +513,7 @@ static int l_dead_letter(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     if (!*path)
         return luaL_error(L, "dead_letter: the folder cannot be empty");
-    char *copy = cd_desk_strdup(L, path);
+    char *copy = cdi_desk_strdup(L, path);
     free(d->dead_letter);
     d->dead_letter = copy;
     return 0;
@@ -573,7 +573,7 @@ static int l_expect(lua_State *L)
     lua_pop(L, 1);
     desk_expect *x = append(L, (void **)&d->expects, &d->nexpects, sizeof *x);
     x->ref = LUA_NOREF;
-    x->where = cd_desk_caller_where(L);
+    x->where = cdi_desk_caller_where(L);
     lua_pushvalue(L, 1);
     x->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
@@ -611,10 +611,10 @@ static int define_feed(lua_State *L, const char *name, int idx)
     if (!known)
         return luaL_error(L, "%s: format must be rss, atom, jsonfeed or jsonl", what);
     desk_feed *f = append(L, (void **)&d->feeds, &d->nfeeds, sizeof *f);
-    f->name = cd_desk_strdup(L, name);
-    f->url = cd_desk_strdup(L, url);
-    f->format = format ? cd_desk_strdup(L, format) : NULL;
-    f->where = cd_desk_caller_where(L);
+    f->name = cdi_desk_strdup(L, name);
+    f->url = cdi_desk_strdup(L, url);
+    f->format = format ? cdi_desk_strdup(L, format) : NULL;
+    f->where = cdi_desk_caller_where(L);
     f->every_s = every;
     f->timeout_s = timeout;
     return 0;
@@ -637,7 +637,7 @@ static int l_feed(lua_State *L)
     return 1;
 }
 
-void cd_desk_free_feeds(cd_desk *d)
+void cdi_desk_free_feeds(cd_desk *d)
 {
     for (size_t i = 0; i < d->nfeeds; i++) {
         free(d->feeds[i].name);
@@ -650,7 +650,7 @@ void cd_desk_free_feeds(cd_desk *d)
     d->nfeeds = 0;
 }
 
-void cd_desk_config_register(lua_State *L)
+void cdi_desk_config_register(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "model", l_model },             { "taxonomy", l_taxonomy },

@@ -11,7 +11,7 @@
  *                       dests (a name or a list of names)
  *
  * Kept apart from sandbox.c, which knows nothing of desks: these read the
- * desk's clock (cd_desk_now), which an expect case may fix.
+ * desk's clock (cdi_desk_now), which an expect case may fix.
  */
 #include <math.h>
 #include <string.h>
@@ -23,14 +23,14 @@
 
 #define HOLD_MT "copydesk.hold"
 
-double cd_desk_now(const cd_desk *d)
+double cdi_desk_now(const cd_desk *d)
 {
-    return d->now_fixed > 0 ? d->now_fixed : cd_utc_now();
+    return d->now_fixed > 0 ? d->now_fixed : cdi_utc_now();
 }
 
 static int l_now(lua_State *L)
 {
-    lua_pushnumber(L, cd_desk_now(cd_sandbox_owner(L)));
+    lua_pushnumber(L, cdi_desk_now(cdi_sandbox_owner(L)));
     return 1;
 }
 
@@ -49,7 +49,7 @@ static double check_time(lua_State *L, int idx, const char *what)
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
     double t;
-    if (cd_iso8601_parse(s, len, &t) != 0)
+    if (cdi_iso8601_parse(s, len, &t) != 0)
         luaL_error(L, "%s: '%s' is not an ISO 8601 date-time (like 2026-06-01T09:00:00Z)",
                    what, s);
     return t;
@@ -59,14 +59,14 @@ static int l_iso8601(lua_State *L)
 {
     if (lua_type(L, 1) == LUA_TNUMBER) {
         char buf[40];
-        cd_iso8601_format(lua_tonumber(L, 1), buf, sizeof buf);
+        cdi_iso8601_format(lua_tonumber(L, 1), buf, sizeof buf);
         lua_pushstring(L, buf);
         return 1;
     }
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
     double t;
-    if (cd_iso8601_parse(s, len, &t) != 0) {
+    if (cdi_iso8601_parse(s, len, &t) != 0) {
         luaL_pushfail(L);
         lua_pushfstring(L, "'%s' is not an ISO 8601 date-time", s);
         return 2;
@@ -93,7 +93,7 @@ static int l_hold(lua_State *L)
     return 1;
 }
 
-int cd_desk_hold_at(lua_State *L, int idx, double *until)
+int cdi_desk_hold_at(lua_State *L, int idx, double *until)
 {
     if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
         return 0;
@@ -108,7 +108,7 @@ int cd_desk_hold_at(lua_State *L, int idx, double *until)
     return 1;
 }
 
-void cd_desk_time_register(lua_State *L)
+void cdi_desk_time_register(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "now", l_now }, { "iso8601", l_iso8601 }, { "hold", l_hold }, { NULL, NULL },

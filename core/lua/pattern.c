@@ -8,7 +8,7 @@
  * %b, %f, captures, back references, anchors, the same errors) and counts
  * its steps: one step per pattern item tried at one position, per
  * character an expansion scans, per start position.  Every STEP_BATCH
- * steps it hands them to cd_sandbox_steps, which adds them to the
+ * steps it hands them to cdi_sandbox_steps, which adds them to the
  * instruction budget and checks the wall clock, and raises when either is
  * spent.  The recursion depth is bounded as in Lua (MAXCCALLS).
  *
@@ -50,7 +50,7 @@ static void step(match_state *ms)
 {
     if (--ms->left == 0) {
         ms->left = STEP_BATCH;
-        cd_sandbox_steps(ms->L, STEP_BATCH);
+        cdi_sandbox_steps(ms->L, STEP_BATCH);
     }
 }
 
@@ -73,7 +73,7 @@ static void restart(match_state *ms)
 /* The steps not yet charged, when a call ends. */
 static void settle(match_state *ms)
 {
-    cd_sandbox_steps(ms->L, STEP_BATCH - ms->left);
+    cdi_sandbox_steps(ms->L, STEP_BATCH - ms->left);
     ms->left = STEP_BATCH;
 }
 
@@ -415,7 +415,7 @@ static int find_aux(lua_State *L, int find)
     if (find && (lua_toboolean(L, 4) || no_specials(p, lp))) {
         const char *hit = memmem(s + init, ls - init, p, lp);
         size_t scanned = hit ? (size_t)(hit - (s + init)) + lp : ls - init;
-        cd_sandbox_steps(L, 1 + scanned / BYTES_PER_STEP);
+        cdi_sandbox_steps(L, 1 + scanned / BYTES_PER_STEP);
         if (hit) {
             lua_pushinteger(L, (hit - s) + 1);
             lua_pushinteger(L, (lua_Integer)((size_t)(hit - s) + lp));
@@ -598,7 +598,7 @@ static int p_gsub(lua_State *L)
     return 2;
 }
 
-void cd_pattern_install(lua_State *L, int lib)
+void cdi_pattern_install(lua_State *L, int lib)
 {
     static const luaL_Reg fns[] = {
         { "find", p_find }, { "match", p_match }, { "gmatch", p_gmatch },

@@ -8,6 +8,6 @@
 #include <lua.h>
 
 /* Replace find, match, gmatch and gsub in the table at index lib. */
-void cd_pattern_install(lua_State *L, int lib);
+void cdi_pattern_install(lua_State *L, int lib);
 
 #endif

@@ -10,7 +10,7 @@
  *
  * Limits.  The count hook is installed on the main thread when the state
  * is made, so every coroutine inherits it, and it does nothing unless a
- * call is armed by cd_sandbox_pcall.  Each firing adds its granularity to
+ * call is armed by cdi_sandbox_pcall.  Each firing adds its granularity to
  * a counter shared by all threads and checks a wall-clock deadline; when
  * either is exceeded the hook raises an error, and from then on fires at
  * every instruction, so a rule that catches the error with pcall cannot
@@ -20,7 +20,7 @@
  * is counted by the C code itself: the library functions that can loop
  * without making anything (patterns, string.rep, the table functions,
  * story:has) are replaced by versions that report their steps to
- * cd_sandbox_steps, which adds them to the same counter and checks the
+ * cdi_sandbox_steps, which adds them to the same counter and checks the
  * same clock.  A coroutine starts a fresh hook countdown, and one that ends
  * before the hook fires would go uncounted: creating one is charged the
  * hook's granularity.  Calls that copy bytes (concatenation, format) make
@@ -30,7 +30,7 @@
  * Memory is held by the allocator: strictly while desk code runs, with a
  * little slack while the engine itself builds error messages.  What the
  * engine keeps for a rule outside the state (tags, log lines) is held
- * against the same limit (cd_sandbox_hold).
+ * against the same limit (cdi_sandbox_hold).
  */
 #include <errno.h>
 #include <limits.h>
@@ -119,7 +119,7 @@ static void trip_message(const cd_sandbox *sb, char *msg, size_t cap)
 
 static void sb_hook(lua_State *L, lua_Debug *ar)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
+    cd_sandbox *sb = cdi_sandbox_of(L);
     if (!sb->armed)
         return;
     if (!sb->tripped) {
@@ -171,16 +171,16 @@ static uint64_t to_instructions(cd_sandbox *sb, uint64_t steps)
     return s / CD_SANDBOX_STEPS_PER_INSTRUCTION;
 }
 
-void cd_sandbox_steps(lua_State *L, uint64_t steps)
+void cdi_sandbox_steps(lua_State *L, uint64_t steps)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
+    cd_sandbox *sb = cdi_sandbox_of(L);
     if (sb->armed)
         charge(L, sb, to_instructions(sb, steps));
 }
 
-int cd_sandbox_count(lua_State *L, uint64_t steps)
+int cdi_sandbox_count(lua_State *L, uint64_t steps)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
+    cd_sandbox *sb = cdi_sandbox_of(L);
     return !sb->armed || count_ok(sb, to_instructions(sb, steps));
 }
 
@@ -189,7 +189,7 @@ int cd_sandbox_count(lua_State *L, uint64_t steps)
  * seen by the hook; charge that much when it is made. */
 static int sb_new_thread(lua_State *L)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
+    cd_sandbox *sb = cdi_sandbox_of(L);
     if (sb->armed)
         charge(L, sb, (uint64_t)sb->every);
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -201,7 +201,7 @@ static int sb_new_thread(lua_State *L)
 /* Message handler: keeps the message, records the innermost Lua line. */
 static int sb_msgh(lua_State *L)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
+    cd_sandbox *sb = cdi_sandbox_of(L);
     lua_Debug ar;
     for (int level = 1; lua_getstack(L, level, &ar); level++) {
         lua_getinfo(L, "Sl", &ar);
@@ -218,7 +218,7 @@ static int sb_msgh(lua_State *L)
     return 1;
 }
 
-int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
+int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
 {
     lua_State *L = sb->L;
     int base = lua_gettop(L) - nargs;
@@ -258,14 +258,14 @@ int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
     return rc;
 }
 
-const char *cd_sandbox_where(const cd_sandbox *sb)
+const char *cdi_sandbox_where(const cd_sandbox *sb)
 {
     return sb->where;
 }
 
 /* ---- files: the two folders --------------------------------------------- */
 
-char *cd_sandbox_path(const cd_sandbox *sb, const char *path)
+char *cdi_sandbox_path(const cd_sandbox *sb, const char *path)
 {
     if (path[0] == '/')
         return strdup(path);
@@ -282,10 +282,10 @@ static int inside(const char *real, const char *dir)
     return dir && strncmp(real, dir, n) == 0 && (real[n] == '/' || n == 1);
 }
 
-int cd_sandbox_loadfile(lua_State *L, const char *path)
+int cdi_sandbox_loadfile(lua_State *L, const char *path)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
-    char *full = cd_sandbox_path(sb, path);
+    cd_sandbox *sb = cdi_sandbox_of(L);
+    char *full = cdi_sandbox_path(sb, path);
     char *real = full ? realpath(full, NULL) : NULL;
     int rc;
     if (!real) {
@@ -306,7 +306,7 @@ static int sb_loadfile(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     int env = !lua_isnoneornil(L, 3);
-    if (cd_sandbox_loadfile(L, path) != LUA_OK) {
+    if (cdi_sandbox_loadfile(L, path) != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);
         return 2;
@@ -323,7 +323,7 @@ static int sb_dofile(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     lua_settop(L, 1);
-    if (cd_sandbox_loadfile(L, path) != LUA_OK)
+    if (cdi_sandbox_loadfile(L, path) != LUA_OK)
         return lua_error(L);
     lua_call(L, 0, LUA_MULTRET);
     return lua_gettop(L) - 1;
@@ -386,7 +386,7 @@ static void find_module(lua_State *L, cd_sandbox *sb, const char *name)
 
 static int sb_require(lua_State *L)
 {
-    cd_sandbox *sb = cd_sandbox_of(L);
+    cd_sandbox *sb = cdi_sandbox_of(L);
     const char *name = luaL_checkstring(L, 1);
     if (!module_name_ok(name))
         return luaL_error(L, "require: bad module name '%s'", name);
@@ -399,7 +399,7 @@ static int sb_require(lua_State *L)
     if (lua_isnil(L, 3))
         return luaL_error(L, "module '%s' not found in %s%s%s", name, sb->config_dir,
                           sb->scripts_dir ? " or " : "", sb->scripts_dir ? sb->scripts_dir : "");
-    if (cd_sandbox_loadfile(L, lua_tostring(L, 3)) != LUA_OK)
+    if (cdi_sandbox_loadfile(L, lua_tostring(L, 3)) != LUA_OK)
         return lua_error(L);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 1);
@@ -497,7 +497,7 @@ static void open_libs(lua_State *L)
     lua_pop(L, 1);
     /* library functions that loop in C, replaced by ones that count */
     lua_getglobal(L, LUA_TABLIBNAME);
-    cd_budget_install_table(L, -1);
+    cdi_budget_install_table(L, -1);
     lua_pop(L, 1);
     lua_getglobal(L, LUA_COLIBNAME);
     for (int i = 0; i < 2; i++) {
@@ -510,8 +510,8 @@ static void open_libs(lua_State *L)
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");    /* binary chunks have no use here */
-    cd_pattern_install(L, -1);
-    cd_budget_install_string(L, -1);
+    cdi_pattern_install(L, -1);
+    cdi_budget_install_string(L, -1);
     /* Strings share one metatable whose __index is the string library:
      * hide it (getmetatable("") is false), keep the library the engine
      * and method calls (s:upper()) use in the registry, and give the
@@ -547,8 +547,8 @@ static int prepare(lua_State *L)
 
 /* ---- the state ---------------------------------------------------------- */
 
-cd_status cd_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
-                         cd_sandbox **out, cd_error *err)
+cd_status cdi_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
+                          cd_sandbox **out, cd_error *err)
 {
     *out = NULL;
     cd_sandbox *sb = calloc(1, sizeof *sb);
@@ -568,21 +568,21 @@ cd_status cd_sandbox_new(const char *config_dir, const char *scripts_dir, void *
         sb->scripts_dir = realpath(scripts_dir, NULL);
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L) {
-        cd_sandbox_free(sb);
+        cdi_sandbox_free(sb);
         return cd_error_set(err, CD_ERR_NOMEM, "cannot create a Lua state");
     }
     *(cd_sandbox **)lua_getextraspace(sb->L) = sb;
     lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, sb->every);
     lua_pushcfunction(sb->L, prepare);
     if (lua_pcall(sb->L, 0, 0, 0) != LUA_OK) {
-        cd_sandbox_free(sb);
+        cdi_sandbox_free(sb);
         return cd_error_set(err, CD_ERR_NOMEM, "cannot prepare the Lua state");
     }
     *out = sb;
     return CD_OK;
 }
 
-void cd_sandbox_free(cd_sandbox *sb)
+void cdi_sandbox_free(cd_sandbox *sb)
 {
     if (!sb)
         return;
@@ -593,23 +593,23 @@ void cd_sandbox_free(cd_sandbox *sb)
     free(sb);
 }
 
-lua_State *cd_sandbox_state(cd_sandbox *sb)
+lua_State *cdi_sandbox_state(cd_sandbox *sb)
 {
     return sb->L;
 }
 
-cd_sandbox *cd_sandbox_of(lua_State *L)
+cd_sandbox *cdi_sandbox_of(lua_State *L)
 {
     return *(cd_sandbox **)lua_getextraspace(L);
 }
 
-void *cd_sandbox_owner(lua_State *L)
+void *cdi_sandbox_owner(lua_State *L)
 {
-    return cd_sandbox_of(L)->owner;
+    return cdi_sandbox_of(L)->owner;
 }
 
-void cd_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
-                           double seconds)
+void cdi_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
+                            double seconds)
 {
     if (instructions) {
         sb->budget = instructions;
@@ -621,8 +621,8 @@ void cd_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
         sb->seconds = seconds;
 }
 
-void cd_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
-                           double *seconds)
+void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
+                            double *seconds)
 {
     if (instructions)
         *instructions = sb->budget;
@@ -632,12 +632,12 @@ void cd_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t 
         *seconds = sb->seconds;
 }
 
-size_t cd_sandbox_memory_used(const cd_sandbox *sb)
+size_t cdi_sandbox_memory_used(const cd_sandbox *sb)
 {
     return sb->used;
 }
 
-int cd_sandbox_hold(cd_sandbox *sb, size_t bytes)
+int cdi_sandbox_hold(cd_sandbox *sb, size_t bytes)
 {
     if (sb->limit && (bytes > sb->limit || sb->used > sb->limit - bytes))
         return 0;
@@ -646,7 +646,7 @@ int cd_sandbox_hold(cd_sandbox *sb, size_t bytes)
     return 1;
 }
 
-void cd_sandbox_release(cd_sandbox *sb, size_t bytes)
+void cdi_sandbox_release(cd_sandbox *sb, size_t bytes)
 {
     if (bytes > sb->held)
         bytes = sb->held;

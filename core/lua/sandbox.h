@@ -8,11 +8,11 @@
  * nowhere else.  setmetatable refuses __gc (a finalizer would run outside
  * every budget), print writes to stderr.
  *
- * Every call into desk code goes through cd_sandbox_pcall, which arms an
+ * Every call into desk code goes through cdi_sandbox_pcall, which arms an
  * instruction budget (a count hook, shared by the coroutines the code
  * creates), a wall-clock limit, and reports errors with the innermost Lua
  * line.  C library functions that can loop report their steps to the same
- * budget (cd_sandbox_steps).  A custom allocator holds the whole state,
+ * budget (cdi_sandbox_steps).  A custom allocator holds the whole state,
  * and what the engine keeps for it, under a memory limit.
  */
 #ifndef CD_LUA_SANDBOX_H
@@ -32,56 +32,56 @@ typedef struct cd_sandbox cd_sandbox;
 
 /* A new state; dirs are the folders dofile/loadfile/require may read
  * (scripts_dir may be NULL or absent).  owner is for the bindings. */
-cd_status cd_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
-                         cd_sandbox **out, cd_error *err);
-void cd_sandbox_free(cd_sandbox *sb);
+cd_status cdi_sandbox_new(const char *config_dir, const char *scripts_dir, void *owner,
+                          cd_sandbox **out, cd_error *err);
+void cdi_sandbox_free(cd_sandbox *sb);
 
-lua_State *cd_sandbox_state(cd_sandbox *sb);
+lua_State *cdi_sandbox_state(cd_sandbox *sb);
 /* The sandbox of a state, and its owner (the desk). */
-cd_sandbox *cd_sandbox_of(lua_State *L);
-void *cd_sandbox_owner(lua_State *L);
+cd_sandbox *cdi_sandbox_of(lua_State *L);
+void *cdi_sandbox_owner(lua_State *L);
 
 /* Limits; 0 leaves one unchanged. */
-void cd_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
-                           double seconds);
-void cd_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
-                           double *seconds);
-size_t cd_sandbox_memory_used(const cd_sandbox *sb);
+void cdi_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory,
+                            double seconds);
+void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
+                            double *seconds);
+size_t cdi_sandbox_memory_used(const cd_sandbox *sb);
 
 /* Call the function below nargs arguments on the stack, under the limits.
  * On error returns the Lua status and leaves one string on the stack: the
  * message, with the file and line where Lua knows them. */
-int cd_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults);
+int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults);
 
 /* Work done by C code for desk code, in steps (a pattern item tried at
  * one position, a comparison, an element moved, 64 bytes copied): every
  * CD_SANDBOX_STEPS_PER_INSTRUCTION count as one instruction of the budget,
  * and the wall clock is checked.  Raises the budget or time error when one
- * is spent; does nothing outside cd_sandbox_pcall.  Callers report at
+ * is spent; does nothing outside cdi_sandbox_pcall.  Callers report at
  * least every few thousand steps, holding nothing that an error would
  * leak. */
 #define CD_SANDBOX_STEPS_PER_INSTRUCTION 8
-void cd_sandbox_steps(lua_State *L, uint64_t steps);
+void cdi_sandbox_steps(lua_State *L, uint64_t steps);
 /* The same without raising: 0 when a limit is spent.  The caller frees
- * what it holds, then raises with cd_sandbox_steps(L, 0). */
-int cd_sandbox_count(lua_State *L, uint64_t steps);
+ * what it holds, then raises with cdi_sandbox_steps(L, 0). */
+int cdi_sandbox_count(lua_State *L, uint64_t steps);
 
 /* Memory the engine keeps on behalf of desk code (a story's tags and log
  * lines) counts against the memory limit: hold returns 0, holding
  * nothing, when bytes more would exceed it. */
-int cd_sandbox_hold(cd_sandbox *sb, size_t bytes);
-void cd_sandbox_release(cd_sandbox *sb, size_t bytes);
+int cdi_sandbox_hold(cd_sandbox *sb, size_t bytes);
+void cdi_sandbox_release(cd_sandbox *sb, size_t bytes);
 
-/* After an error in cd_sandbox_pcall: "file:line" of the innermost Lua
+/* After an error in cdi_sandbox_pcall: "file:line" of the innermost Lua
  * code that was running, or "" when unknown. */
-const char *cd_sandbox_where(const cd_sandbox *sb);
+const char *cdi_sandbox_where(const cd_sandbox *sb);
 
 /* Resolve a path the desk reads: relative paths are taken from the
  * configuration's folder.  Returns a new string (caller frees) or NULL. */
-char *cd_sandbox_path(const cd_sandbox *sb, const char *path);
+char *cdi_sandbox_path(const cd_sandbox *sb, const char *path);
 
 /* Load a text-only chunk from a file inside the allowed folders; pushes the
  * function, or returns non-LUA_OK with a message pushed. */
-int cd_sandbox_loadfile(lua_State *L, const char *path);
+int cdi_sandbox_loadfile(lua_State *L, const char *path);
 
 #endif

@@ -53,7 +53,7 @@ static cd_desk *check_story(lua_State *L)
 
 static const char *topic_name_at(const void *ud, size_t i)
 {
-    return cd_topics_id(ud, i);
+    return cdi_topics_id(ud, i);
 }
 
 static const char *model_name_at(const void *ud, size_t i)
@@ -64,10 +64,10 @@ static const char *model_name_at(const void *ud, size_t i)
 static int64_t check_topic(lua_State *L, cd_desk *d, int idx)
 {
     const char *id = luaL_checkstring(L, idx);
-    int64_t t = d->topics ? cd_topics_find(d->topics, id) : -1;
+    int64_t t = d->topics ? cdi_topics_find(d->topics, id) : -1;
     if (t < 0) {
-        const char *near = d->topics ? cd_suggest(id, topic_name_at, d->topics,
-                                                  cd_topics_count(d->topics)) : NULL;
+        const char *near = d->topics ? cdi_suggest(id, topic_name_at, d->topics,
+                                                   cdi_topics_count(d->topics)) : NULL;
         luaL_error(L, "unknown topic '%s' (not in the taxonomy%s%s%s)", id,
                    near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
     }
@@ -81,9 +81,9 @@ static desk_model *check_model(lua_State *L, cd_desk *d, int idx)
     if (lua_isnoneornil(L, idx))
         return &d->models[0];
     const char *name = luaL_checkstring(L, idx);
-    int64_t m = cd_desk_find_model(d, name);
+    int64_t m = cdi_desk_find_model(d, name);
     if (m < 0) {
-        const char *near = cd_suggest(name, model_name_at, d, d->nmodels);
+        const char *near = cdi_suggest(name, model_name_at, d, d->nmodels);
         luaL_error(L, "unknown model '%s'%s%s%s", name, near ? " (did you mean '" : "",
                    near ? near : "", near ? "'?)" : "");
     }
@@ -104,7 +104,7 @@ static int m_topics(lua_State *L)
 {
     cd_desk *d = check_story(L);
     double min = luaL_optnumber(L, 2, 0);
-    size_t n = d->topics ? cd_topics_count(d->topics) : 0;
+    size_t n = d->topics ? cdi_topics_count(d->topics) : 0;
     lua_createtable(L, (int)n, 0);
     int k = 0;
     char *used = calloc(n ? n : 1, 1);
@@ -119,9 +119,9 @@ static int m_topics(lua_State *L)
         if (d->cur.scores[best].score < min)
             break;
         lua_createtable(L, 0, 3);
-        lua_pushstring(L, cd_topics_id(d->topics, (size_t)best));
+        lua_pushstring(L, cdi_topics_id(d->topics, (size_t)best));
         lua_setfield(L, -2, "id");
-        lua_pushstring(L, cd_topics_name(d->topics, (size_t)best));
+        lua_pushstring(L, cdi_topics_name(d->topics, (size_t)best));
         lua_setfield(L, -2, "name");
         lua_pushnumber(L, d->cur.scores[best].score);
         lua_setfield(L, -2, "score");
@@ -186,7 +186,7 @@ static int m_prob(lua_State *L)
 {
     cd_desk *d = check_story(L);
     const char *label = luaL_checkstring(L, 2);
-    double p = cd_desk_label_p(label, d);
+    double p = cdi_desk_label_p(label, d);
     if (p < 0)
         return luaL_error(L, "no model of this desk has the label '%s'", label);
     lua_pushnumber(L, p);
@@ -214,7 +214,7 @@ static size_t query_count(lua_State *L, cd_desk *d, int near)
 {
     size_t len;
     cd_keyword_spec k = { luaL_checklstring(L, 2, &len), NULL, 0, CD_SCOPE_ALL, 1 };
-    cd_sandbox_steps(L, 1 + len / BYTES_PER_STEP);
+    cdi_sandbox_steps(L, 1 + len / BYTES_PER_STEP);
     int scope_arg = 3;
     if (near) {
         k.near = luaL_checkstring(L, 3);
@@ -230,21 +230,21 @@ static size_t query_count(lua_State *L, cd_desk *d, int near)
     }
     if (!lua_isnoneornil(L, scope_arg)) {
         const char *sc = luaL_checkstring(L, scope_arg);
-        if ((k.scope = cd_scope_parse(sc, 0)) < 0)
+        if ((k.scope = cdi_scope_parse(sc, 0)) < 0)
             luaL_error(L, "unknown scope '%s' (\"title\", \"lede\" or \"body\")", sc);
     }
     cd_query *q;
     cd_error e;
-    if (cd_query_compile(d->tok, &k, &q, &e) != CD_OK)
+    if (cdi_query_compile(d->tok, &k, &q, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
     const cd_toklist *l = d->cur.toks;
     size_t words = phrase_words(k.text) + (k.near ? phrase_words(k.near) : 0);
-    if (!cd_sandbox_count(L, (uint64_t)(l ? l->n : 0) * words)) {
-        cd_query_free(q);
-        cd_sandbox_steps(L, 0);   /* raises: the budget is spent */
+    if (!cdi_sandbox_count(L, (uint64_t)(l ? l->n : 0) * words)) {
+        cdi_query_free(q);
+        cdi_sandbox_steps(L, 0);   /* raises: the budget is spent */
     }
-    size_t n = cd_query_count(q, l);
-    cd_query_free(q);
+    size_t n = cdi_query_count(q, l);
+    cdi_query_free(q);
     return n;
 }
 
@@ -284,10 +284,10 @@ static void add_note(lua_State *L, cd_desk *d, char ***list, size_t *n, const ch
             return;
     if (*n >= MAX_NOTES)
         luaL_error(L, "more than %d tags or log lines for one story", MAX_NOTES);
-    size_t cost = cd_desk_note_cost(s);
-    if (!cd_sandbox_hold(d->sb, cost)) {
+    size_t cost = cdi_desk_note_cost(s);
+    if (!cdi_sandbox_hold(d->sb, cost)) {
         size_t limit;
-        cd_sandbox_get_limits(d->sb, NULL, &limit, NULL);
+        cdi_sandbox_get_limits(d->sb, NULL, &limit, NULL);
         luaL_error(L, "memory limit of %I bytes exceeded (by the story's tags and log lines)",
                    (lua_Integer)limit);
     }
@@ -296,7 +296,7 @@ static void add_note(lua_State *L, cd_desk *d, char ***list, size_t *n, const ch
     if (v)
         *list = v;
     if (!copy) {
-        cd_sandbox_release(d->sb, cost);
+        cdi_sandbox_release(d->sb, cost);
         luaL_error(L, "out of memory");
     }
     v[*n] = copy;
@@ -333,7 +333,7 @@ static int m_log(lua_State *L)
     for (int i = 2; i <= n; i++)
         lua_pushvalue(L, i);
     lua_call(L, n - 1, 1);
-    char *where = cd_desk_caller_where(L);
+    char *where = cdi_desk_caller_where(L);
     lua_pushfstring(L, "%s: %s", where, lua_tostring(L, -1));
     free(where);
     add_note(L, d, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
@@ -459,7 +459,7 @@ static int story_tostring(lua_State *L)
     return 1;
 }
 
-void cd_story_binding_register(lua_State *L)
+void cdi_story_binding_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         { "topic", m_topic },   { "topics", m_topics }, { "label", m_label },
@@ -481,7 +481,7 @@ void cd_story_binding_register(lua_State *L)
     lua_pop(L, 1);
 }
 
-void cd_story_binding_push(lua_State *L, cd_desk *desk)
+void cdi_story_binding_push(lua_State *L, cd_desk *desk)
 {
     story_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->desk = desk;

@@ -103,7 +103,7 @@ static int grow_doc(cd_classifier *c)
 static int on_token(const char *tok, size_t len, void *ud)
 {
     cd_classifier *c = ud;
-    int64_t id = cd_model_lookup(c->m, tok, len);
+    int64_t id = cdi_model_lookup(c->m, tok, len);
     if (id < 0)
         return 0;
     if (c->tf[id]++ == 0) {
@@ -229,16 +229,16 @@ cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
                       const cd_label_score **scores, size_t *n, cd_error *err)
 {
     text_source src = { c->tok, text, len };
-    return cd_classify_from(c, tokenize_text, &src, scores, n, err);
+    return cdi_classify_from(c, tokenize_text, &src, scores, n, err);
 }
 
-const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c)
+const cd_tok_opts *cdi_classifier_tok_opts(const cd_classifier *c)
 {
     return &c->m->tok;   /* the model's: its own tokenizer may leave stop words to the lookup */
 }
 
-cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,
-                           const cd_label_score **scores, size_t *n, cd_error *err)
+cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                            const cd_label_score **scores, size_t *n, cd_error *err)
 {
     const nb_view *v = &c->m->view;
     c->n = 0;
@@ -297,7 +297,7 @@ size_t cd_classifier_explain(cd_classifier *c, uint32_t label, cd_token_weight *
         for (uint32_t l = 0; l < v->nlabels; l++)
             mean += nb_weight(v, c->terms[i], l);
         mean /= v->nlabels;
-        all[i].token = cd_model_term(c->m, c->terms[i], &all[i].len);
+        all[i].token = cdi_model_term(c->m, c->terms[i], &all[i].len);
         all[i].weight = c->f[i] * (nb_weight(v, c->terms[i], label) - mean);
     }
     qsort(all, c->n, sizeof *all, by_weight_desc);

@@ -226,7 +226,7 @@ static cd_status write_file(const char *path, const void *buf, size_t len, cd_er
     return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(saved ? saved : EIO));
 }
 
-cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err)
+cd_status cdi_model_write(const mf_source *src, const char *path, cd_error *err)
 {
     const nb_view *v = src->view;
     uint32_t slots = hash_slots_for(v->nterms);
@@ -536,7 +536,7 @@ static void hot_insert(cd_model *m, const char *s, size_t len, uint32_t id)
     uint64_t a;
     uint32_t b;
     hot_key(s, len, &a, &b);
-    uint32_t i = (uint32_t)(cd_vocab_hash(s, len) >> 32) & m->hot_mask;
+    uint32_t i = (uint32_t)(cdi_vocab_hash(s, len) >> 32) & m->hot_mask;
     for (; m->hot[i].id; i = (i + 1) & m->hot_mask)
         if (m->hot[i].a == a && m->hot[i].b == b)
             return;   /* there already */
@@ -577,7 +577,7 @@ static cd_status build_hot(cd_model *m, const char *name, cd_error *err)
     uint32_t n = 0;
     for (uint32_t t = 0; t < m->view.nterms && n < HOT_TERMS; t++) {
         size_t len;
-        const char *s = cd_model_term(m, t, &len);
+        const char *s = cdi_model_term(m, t, &len);
         if (len <= HOT_MAX_LEN) {
             hot_insert(m, s, len, t + 1);
             n++;
@@ -783,9 +783,9 @@ void cd_model_close(cd_model *m)
 
 /* ---- reading an open model --------------------------------------------- */
 
-int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len)
+int64_t cdi_model_lookup(const cd_model *m, const char *s, size_t len)
 {
-    uint64_t h = cd_vocab_hash(s, len);
+    uint64_t h = cdi_vocab_hash(s, len);
     if (len <= HOT_MAX_LEN) {
         uint64_t a;
         uint32_t b;

@@ -11,7 +11,7 @@
 #include "copydesk/model.h"
 #include "model/nb.h"
 
-/* A slot of the hot table (see cd_model_lookup): the key is the length
+/* A slot of the hot table (see cdi_model_lookup): the key is the length
  * byte and up to HOT_MAX_LEN bytes of name, zero-padded, in a and b. */
 #define HOT_MAX_LEN 11
 #define HOT_STOP UINT32_MAX   /* a stop word: no term */
@@ -50,21 +50,21 @@ struct cd_model {
 
 /* Term id of a token in a model, or -1 (also for a stop word when the
  * model's tokenizer drops them: m->hot_stops). */
-int64_t cd_model_lookup(const cd_model *m, const char *s, size_t len);
+int64_t cdi_model_lookup(const cd_model *m, const char *s, size_t len);
 
 /* Calls fn on each token of src, in order, until fn returns non-zero. */
 typedef void (*cd_token_source)(const void *src, cd_token_fn fn, void *ud);
 
 /* cd_classify on tokens made already (for a caller that tokenized the
  * text once for several purposes, with the model's tokenizer settings:
- * see cd_classifier_tok_opts). */
-cd_status cd_classify_from(cd_classifier *c, cd_token_source each, const void *src,
-                           const cd_label_score **scores, size_t *n, cd_error *err);
+ * see cdi_classifier_tok_opts). */
+cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                            const cd_label_score **scores, size_t *n, cd_error *err);
 /* The settings the classifier tokenizes with (the model's). */
-const cd_tok_opts *cd_classifier_tok_opts(const cd_classifier *c);
+const cd_tok_opts *cdi_classifier_tok_opts(const cd_classifier *c);
 
 /* Name of term t (not NUL-terminated). */
-static inline const char *cd_model_term(const cd_model *m, uint32_t t, size_t *len)
+static inline const char *cdi_model_term(const cd_model *m, uint32_t t, size_t *len)
 {
     *len = m->view.terms[t].name_len;
     return m->term_names + m->view.terms[t].name_off;
@@ -76,7 +76,7 @@ typedef struct mf_source {
     const cd_tok_opts *tok;
     const char *const *label_names;  /* nlabels NUL-terminated names */
     const char *term_pool;           /* term t is term_pool + view->terms[t].name_off */
-    const uint64_t *term_hashes;     /* cd_vocab_hash of each term */
+    const uint64_t *term_hashes;     /* cdi_vocab_hash of each term */
     /* the training stories kept: doc i has the (term, tf) pairs
      * [doc_start[i], doc_start[i+1]) and the labels [label_start[i],
      * label_start[i+1]); its id is id_names[i] (id_lens[i] bytes, none
@@ -94,6 +94,6 @@ typedef struct mf_source {
 } mf_source;
 
 /* Write a model file to path (temporary name, then rename). */
-cd_status cd_model_write(const mf_source *src, const char *path, cd_error *err);
+cd_status cdi_model_write(const mf_source *src, const char *path, cd_error *err);
 
 #endif

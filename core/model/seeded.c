@@ -60,8 +60,8 @@ struct cd_em {
 
 #define LSTRIDE(em) ((em)->nnodes + 3)
 
-cd_status cd_em_new(size_t nnodes, const int *node_parent, size_t nclasses,
-                    const int *class_node, cd_em **out, cd_error *err)
+cd_status cdi_em_new(size_t nnodes, const int *node_parent, size_t nclasses,
+                     const int *class_node, cd_em **out, cd_error *err)
 {
     *out = NULL;
     if (nclasses == 0)
@@ -83,7 +83,7 @@ cd_status cd_em_new(size_t nnodes, const int *node_parent, size_t nclasses,
     em->start = calloc(1, sizeof *em->start);
     if (!em->parent || !em->under || !em->used || !em->nlev || !em->anc || !em->lambda ||
         !em->reached || !em->assigned || !em->won || !em->start) {
-        cd_em_free(em);
+        cdi_em_free(em);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     if (nnodes)
@@ -91,7 +91,7 @@ cd_status cd_em_new(size_t nnodes, const int *node_parent, size_t nclasses,
     for (size_t c = 0; c < nclasses; c++) {
         int node = class_node[c];
         if (node < 0 || (size_t)node >= nnodes) {
-            cd_em_free(em);
+            cdi_em_free(em);
             return cd_error_set(err, CD_ERR_ARG, "class %zu: no node %d", c, node);
         }
         size_t k = 0;
@@ -112,7 +112,7 @@ cd_status cd_em_new(size_t nnodes, const int *node_parent, size_t nclasses,
     return CD_OK;
 }
 
-void cd_em_free(cd_em *em)
+void cdi_em_free(cd_em *em)
 {
     if (!em)
         return;
@@ -136,10 +136,10 @@ void cd_em_free(cd_em *em)
     free(em);
 }
 
-size_t cd_em_docs(const cd_em *em) { return em->D; }
+size_t cdi_em_docs(const cd_em *em) { return em->D; }
 
-cd_status cd_em_add(cd_em *em, const uint32_t *terms, const uint32_t *counts, size_t n,
-                    const double *hits, cd_error *err)
+cd_status cdi_em_add(cd_em *em, const uint32_t *terms, const uint32_t *counts, size_t n,
+                     const double *hits, cd_error *err)
 {
     if (em->D == em->dcap) {
         size_t cap = em->dcap ? em->dcap * 2 : 1024;
@@ -451,8 +451,8 @@ static void e_step(cd_em *em, const counts *k, cd_seeded_step *rec)
     rec->changed = changed;
 }
 
-cd_status cd_em_run(cd_em *em, unsigned max_iter, double tol, cd_progress_fn progress,
-                    void *ud, cd_error *err)
+cd_status cdi_em_run(cd_em *em, unsigned max_iter, double tol, cd_progress_fn progress,
+                     void *ud, cd_error *err)
 {
     size_t C = em->C;
     if (em->D == 0)
@@ -502,19 +502,19 @@ cd_status cd_em_run(cd_em *em, unsigned max_iter, double tol, cd_progress_fn pro
     return CD_OK;
 }
 
-size_t cd_em_seeded_docs(const cd_em *em) { return em->seeded; }
-size_t cd_em_reached(const cd_em *em, size_t c) { return em->reached[c]; }
-size_t cd_em_won(const cd_em *em, size_t c) { return em->won[c]; }
-size_t cd_em_assigned(const cd_em *em, size_t c) { return em->assigned[c]; }
-int cd_em_converged(const cd_em *em) { return em->converged; }
+size_t cdi_em_seeded_docs(const cd_em *em) { return em->seeded; }
+size_t cdi_em_reached(const cd_em *em, size_t c) { return em->reached[c]; }
+size_t cdi_em_won(const cd_em *em, size_t c) { return em->won[c]; }
+size_t cdi_em_assigned(const cd_em *em, size_t c) { return em->assigned[c]; }
+int cdi_em_converged(const cd_em *em) { return em->converged; }
 
-const cd_seeded_step *cd_em_steps(const cd_em *em, size_t *n)
+const cd_seeded_step *cdi_em_steps(const cd_em *em, size_t *n)
 {
     *n = em->nsteps;
     return em->steps;
 }
 
-size_t cd_em_label(const cd_em *em, size_t d, double *p)
+size_t cdi_em_label(const cd_em *em, size_t d, double *p)
 {
     size_t c = em->label[d];
     if (p)
@@ -522,7 +522,7 @@ size_t cd_em_label(const cd_em *em, size_t d, double *p)
     return c;
 }
 
-const double *cd_em_lambda(const cd_em *em, size_t c, size_t *n)
+const double *cdi_em_lambda(const cd_em *em, size_t c, size_t *n)
 {
     *n = em->nlev[c];
     return em->lambda + c * LSTRIDE(em);

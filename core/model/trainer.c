@@ -91,7 +91,7 @@ static int grow_terms(cd_trainer *t, uint32_t need)
 
 static int64_t intern_label(cd_trainer *t, const char *name)
 {
-    int64_t id = cd_vocab_intern(&t->label_vocab, name, strlen(name));
+    int64_t id = cdi_vocab_intern(&t->label_vocab, name, strlen(name));
     if (id < 0)
         return -1;
     if ((uint32_t)id >= t->labels_cap) {
@@ -159,7 +159,7 @@ static cd_status trainer_alloc(const cd_tok_opts *tok, const cd_nb_opts *nb,
         free(t);
         return st;
     }
-    if (cd_vocab_init(&t->vocab) || cd_vocab_init(&t->label_vocab) || cd_vocab_init(&t->ids)) {
+    if (cdi_vocab_init(&t->vocab) || cdi_vocab_init(&t->label_vocab) || cdi_vocab_init(&t->ids)) {
         cd_trainer_free(t);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -190,8 +190,8 @@ static cd_status load_counts(cd_trainer *t, const cd_model *m, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (uint32_t w = 0; w < v->nterms; w++) {
         size_t len;
-        const char *name = cd_model_term(m, w, &len);
-        int64_t id = cd_vocab_intern(&t->vocab, name, len);
+        const char *name = cdi_model_term(m, w, &len);
+        int64_t id = cdi_vocab_intern(&t->vocab, name, len);
         if (id < 0)
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if ((uint64_t)id != w)
@@ -245,7 +245,7 @@ static cd_status load_docs(cd_trainer *t, const cd_model *m, cd_error *err)
         uint32_t sid = UINT32_MAX;
         if (D->id_len) {
             uint32_t before = t->ids.count;
-            int64_t k = cd_vocab_intern(&t->ids, m->doc_ids + D->id_off, D->id_len);
+            int64_t k = cdi_vocab_intern(&t->ids, m->doc_ids + D->id_off, D->id_len);
             if (k < 0 || grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1)) {
                 free(terms);
                 free(tf);
@@ -298,8 +298,8 @@ void cd_trainer_free(cd_trainer *t)
         free(t->posts[i].label);
         free(t->posts[i].count);
     }
-    cd_vocab_free(&t->vocab);
-    cd_vocab_free(&t->label_vocab);
+    cdi_vocab_free(&t->vocab);
+    cdi_vocab_free(&t->label_vocab);
     free(t->df);
     free(t->total);
     free(t->posts);
@@ -316,7 +316,7 @@ void cd_trainer_free(cd_trainer *t)
     free(t->docs.label_start);
     free(t->docs.id);
     free(t->docs.flags);
-    cd_vocab_free(&t->ids);
+    cdi_vocab_free(&t->ids);
     free(t->id_doc);
     free(t);
 }
@@ -331,7 +331,7 @@ size_t cd_trainer_docs(const cd_trainer *t)
 static int on_token(const char *tok, size_t len, void *ud)
 {
     cd_trainer *t = ud;
-    int64_t id = cd_vocab_intern(&t->vocab, tok, len);
+    int64_t id = cdi_vocab_intern(&t->vocab, tok, len);
     if (id < 0 || grow_terms(t, (uint32_t)id + 1) ||
         grow((void **)&t->touched, sizeof *t->touched, &t->touched_cap, t->ntouched + 1)) {
         t->failed = 1;
@@ -448,7 +448,7 @@ static void list_labels(const cd_trainer *t, char *buf, size_t cap)
     buf[0] = '\0';
     for (uint32_t c = 0; c < t->label_vocab.count && at + 1 < cap; c++) {
         size_t n;
-        const char *name = cd_vocab_name(&t->label_vocab, c, &n);
+        const char *name = cdi_vocab_name(&t->label_vocab, c, &n);
         int w = snprintf(buf + at, cap - at, "%s%.*s", c ? ", " : "", (int)n, name);
         if (w < 0 || (size_t)w >= cap - at) {
             if (cap > 4)
@@ -477,7 +477,7 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
             return cd_error_set(err, CD_ERR_ARG, "empty label name");
         /* a mistyped label must not make a new one unnoticed */
         if (t->from_model && !(flags & CD_ADD_NEW_LABELS) &&
-            cd_vocab_find(&t->label_vocab, labels[i], strlen(labels[i])) < 0) {
+            cdi_vocab_find(&t->label_vocab, labels[i], strlen(labels[i])) < 0) {
             char list[1024];
             list_labels(t, list, sizeof list);
             return cd_error_set(err, CD_ERR_ARG, "label '%s' is not one of the model's %u labels (%s)",
@@ -498,7 +498,7 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
     uint32_t sid = UINT32_MAX;
     if (id && id[0]) {
         uint32_t before = t->ids.count;
-        int64_t k = cd_vocab_intern(&t->ids, id, strlen(id));
+        int64_t k = cdi_vocab_intern(&t->ids, id, strlen(id));
         if (k < 0 || grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1))
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if (t->ids.count != before)
@@ -872,7 +872,7 @@ static cd_status write_model(const cd_trainer *t, mf_source *src, const char *pa
         idl[i] = 0;
         if (d->id[i] != UINT32_MAX) {
             size_t len;
-            idn[i] = cd_vocab_name(&t->ids, d->id[i], &len);
+            idn[i] = cdi_vocab_name(&t->ids, d->id[i], &len);
             idl[i] = (uint32_t)len;
         }
     }
@@ -890,7 +890,7 @@ static cd_status write_model(const cd_trainer *t, mf_source *src, const char *pa
     src->cv_picked = (uint32_t)t->cv_picked;
     src->cv_nscores = t->cv_nscores;
     src->cv_scores = t->cv_scores;
-    cd_status st = cd_model_write(src, path, err);
+    cd_status st = cdi_model_write(src, path, err);
     free(idn);
     free(idl);
     return st;

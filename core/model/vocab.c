@@ -12,12 +12,12 @@
 
 #include "model/vocab.h"
 
-uint64_t cd_vocab_hash(const char *s, size_t len)
+uint64_t cdi_vocab_hash(const char *s, size_t len)
 {
     return XXH3_64bits(s, len);
 }
 
-int cd_vocab_init(cd_vocab *v)
+int cdi_vocab_init(cd_vocab *v)
 {
     memset(v, 0, sizeof *v);
     v->slots = calloc(1024, sizeof *v->slots);
@@ -27,7 +27,7 @@ int cd_vocab_init(cd_vocab *v)
     return 0;
 }
 
-void cd_vocab_free(cd_vocab *v)
+void cdi_vocab_free(cd_vocab *v)
 {
     free(v->slots);
     free(v->hashes);
@@ -53,10 +53,10 @@ static int64_t probe(const cd_vocab *v, uint64_t h, const char *s, size_t len, u
     }
 }
 
-int64_t cd_vocab_find(const cd_vocab *v, const char *s, size_t len)
+int64_t cdi_vocab_find(const cd_vocab *v, const char *s, size_t len)
 {
     uint32_t slot;
-    return probe(v, cd_vocab_hash(s, len), s, len, &slot);
+    return probe(v, cdi_vocab_hash(s, len), s, len, &slot);
 }
 
 static int grow_table(cd_vocab *v)
@@ -114,9 +114,9 @@ static int pool_append(cd_vocab *v, const char *s, size_t len)
     return 0;
 }
 
-int64_t cd_vocab_intern(cd_vocab *v, const char *s, size_t len)
+int64_t cdi_vocab_intern(cd_vocab *v, const char *s, size_t len)
 {
-    uint64_t h = cd_vocab_hash(s, len);
+    uint64_t h = cdi_vocab_hash(s, len);
     uint32_t slot;
     int64_t id = probe(v, h, s, len, &slot);
     if (id >= 0)

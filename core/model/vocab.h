@@ -20,18 +20,18 @@ typedef struct cd_vocab {
     size_t pool_len, pool_cap;
 } cd_vocab;
 
-uint64_t cd_vocab_hash(const char *s, size_t len);
+uint64_t cdi_vocab_hash(const char *s, size_t len);
 
-int cd_vocab_init(cd_vocab *v);
-void cd_vocab_free(cd_vocab *v);
+int cdi_vocab_init(cd_vocab *v);
+void cdi_vocab_free(cd_vocab *v);
 
 /* The id of s, or -1 when absent. */
-int64_t cd_vocab_find(const cd_vocab *v, const char *s, size_t len);
+int64_t cdi_vocab_find(const cd_vocab *v, const char *s, size_t len);
 
 /* The id of s, added when absent; -1 when out of memory or full. */
-int64_t cd_vocab_intern(cd_vocab *v, const char *s, size_t len);
+int64_t cdi_vocab_intern(cd_vocab *v, const char *s, size_t len);
 
-static inline const char *cd_vocab_name(const cd_vocab *v, uint32_t id, size_t *len)
+static inline const char *cdi_vocab_name(const cd_vocab *v, uint32_t id, size_t *len)
 {
     *len = v->name_len[id];
     return v->pool + v->name_off[id];

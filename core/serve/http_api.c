@@ -29,7 +29,7 @@
 #define JSON "application/json"
 #define JSON_LINES "application/x-ndjson"
 
-void cd_http_error(cd_http_resp *r, int status, const char *code, const char *fmt, ...)
+void cdi_http_error(cd_http_resp *r, int status, const char *code, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -38,10 +38,10 @@ void cd_http_error(cd_http_resp *r, int status, const char *code, const char *fm
     va_end(ap);
     r->status = status;
     r->content_type = JSON;
-    cd_buf_reset(&r->body);
-    cd_buf_printf(&r->body, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-    cd_buf_json_string(&r->body, msg, strlen(msg));
-    cd_buf_puts(&r->body, "}}");
+    cdi_buf_reset(&r->body);
+    cdi_buf_printf(&r->body, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+    cdi_buf_json_string(&r->body, msg, strlen(msg));
+    cdi_buf_puts(&r->body, "}}");
 }
 
 static double now(void)
@@ -64,20 +64,20 @@ static int flag(const char *v)
 /* The token, when the request needs it; 0 and resp filled when refused. */
 static int authorized(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
 {
-    const char *token = cd_service_get_opts(s)->token;
+    const char *token = cdi_service_get_opts(s)->token;
     if (!token) {
-        cd_http_error(resp, 403, "forbidden",
-                      "this service accepts no changes: start copydesk serve with a token");
+        cdi_http_error(resp, 403, "forbidden",
+                       "this service accepts no changes: start copydesk serve with a token");
         return 0;
     }
     if (!req->authorization) {
-        cd_http_error(resp, 401, "unauthorized",
-                      "this request changes something: send Authorization: Bearer TOKEN");
+        cdi_http_error(resp, 401, "unauthorized",
+                       "this request changes something: send Authorization: Bearer TOKEN");
         resp->www_authenticate = 1;
         return 0;
     }
-    if (!cd_token_check(token, req->authorization)) {
-        cd_http_error(resp, 401, "unauthorized", "the bearer token is not this service's");
+    if (!cdi_token_check(token, req->authorization)) {
+        cdi_http_error(resp, 401, "unauthorized", "the bearer token is not this service's");
         resp->www_authenticate = 1;
         return 0;
     }
@@ -123,9 +123,9 @@ static int body_kind_of(const cd_http_req *req, body_kind *k, cd_http_resp *resp
         *k = BODY_TEXT;
         return 1;
     }
-    cd_http_error(resp, 415, "unsupported_media_type",
-                  "send one story as application/json or text/plain, or a batch as "
-                  "application/x-ndjson (JSON lines)");
+    cdi_http_error(resp, 415, "unsupported_media_type",
+                   "send one story as application/json or text/plain, or a batch as "
+                   "application/x-ndjson (JSON lines)");
     return 0;
 }
 
@@ -178,8 +178,8 @@ static void copy_member(cd_buf *out, const char *json, const char *key)
         const char *v = p;
         p = skip_value(p);
         if (match) {
-            cd_buf_printf(out, ",\"%s\":", key);
-            cd_buf_put(out, v, (size_t)(p - v));
+            cdi_buf_printf(out, ",\"%s\":", key);
+            cdi_buf_put(out, v, (size_t)(p - v));
             return;
         }
         if (*p++ != ',')
@@ -202,23 +202,23 @@ typedef struct job {
 /* Decide one story and append its answer (one JSON object) to out. */
 static void one_story(job *j, const cd_story *st, cd_buf *out)
 {
-    cd_desk *desk = cd_lease_desk(j->lease);
+    cd_desk *desk = cdi_lease_desk(j->lease);
     cd_decision dec;
     cd_error e;
     double t0 = now();
     if (cd_desk_route(desk, st, !j->deliver, &dec, &e) != CD_OK) {
         j->failed++;
-        cd_buf_puts(out, "{\"id\":");
-        cd_buf_json_string(out, st->id, strlen(st->id));
-        cd_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
-        cd_buf_json_string(out, e.msg, strlen(e.msg));
-        cd_buf_puts(out, "}}");
+        cdi_buf_puts(out, "{\"id\":");
+        cdi_buf_json_string(out, st->id, strlen(st->id));
+        cdi_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
+        cdi_buf_json_string(out, e.msg, strlen(e.msg));
+        cdi_buf_puts(out, "}}");
         return;
     }
-    cd_metrics_decision(cd_service_metrics(j->s), &dec, j->deliver, now() - t0);
+    cdi_metrics_decision(cdi_service_metrics(j->s), &dec, j->deliver, now() - t0);
     if (j->deliver && dec.outcome == CD_OUTCOME_FAILED)
         j->failed++;
-    if (j->deliver && cd_desk_routed_to_url(desk))
+    if (j->deliver && cdi_desk_routed_to_url(desk))
         j->spooled = 1;
     char *json = cd_desk_decision_json(desk, j->explain);
     if (!json) {
@@ -226,24 +226,24 @@ static void one_story(job *j, const cd_story *st, cd_buf *out)
         return;
     }
     if (j->route) {
-        cd_buf_puts(out, json);
+        cdi_buf_puts(out, json);
     } else {
-        cd_buf_puts(out, "{\"id\":");
-        cd_buf_json_string(out, st->id, strlen(st->id));
+        cdi_buf_puts(out, "{\"id\":");
+        cdi_buf_json_string(out, st->id, strlen(st->id));
         copy_member(out, json, "labels");
         copy_member(out, json, "topics");
         if (j->explain)
             copy_member(out, json, "evidence");
-        cd_buf_puts(out, "}");
+        cdi_buf_puts(out, "}");
     }
     free(json);
 }
 
 static void line_error(cd_buf *out, size_t line, const char *code, const char *msg)
 {
-    cd_buf_printf(out, "{\"line\":%zu,\"error\":{\"code\":\"%s\",\"message\":", line, code);
-    cd_buf_json_string(out, msg, strlen(msg));
-    cd_buf_puts(out, "}}\n");
+    cdi_buf_printf(out, "{\"line\":%zu,\"error\":{\"code\":\"%s\",\"message\":", line, code);
+    cdi_buf_json_string(out, msg, strlen(msg));
+    cdi_buf_puts(out, "}}\n");
 }
 
 /* POST /v1/classify and /v1/route. */
@@ -251,19 +251,19 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
 {
     int explain = flag(req->arg_explain), dry = flag(req->arg_dry_run);
     if (explain < 0 || dry < 0) {
-        cd_http_error(resp, 400, "bad_argument", "%s must be 1 or 0",
-                      explain < 0 ? "explain" : "dry_run");
+        cdi_http_error(resp, 400, "bad_argument", "%s must be 1 or 0",
+                       explain < 0 ? "explain" : "dry_run");
         return;
     }
     if (!route && dry) {
-        cd_http_error(resp, 400, "bad_argument", "dry_run is for /v1/route: classify never delivers");
+        cdi_http_error(resp, 400, "bad_argument", "dry_run is for /v1/route: classify never delivers");
         return;
     }
     job j = { s, NULL, route, route && !dry, explain, 0, 0 };
     if (j.deliver && !authorized(s, req, resp))
         return;
-    if (!cd_service_ready(s)) {
-        cd_http_error(resp, 503, "not_ready", "the service is stopping");
+    if (!cdi_service_ready(s)) {
+        cdi_http_error(resp, 503, "not_ready", "the service is stopping");
         return;
     }
     body_kind kind;
@@ -275,7 +275,7 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
     if (kind != BODY_LINES) {
         size_t off = 0;
         if (!req->body_len) {
-            cd_http_error(resp, 400, "empty_body", "the request has no story");
+            cdi_http_error(resp, 400, "empty_body", "the request has no story");
             return;
         }
         cd_status rc = kind == BODY_TEXT
@@ -283,18 +283,18 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
             : cd_story_from_json(req->body, req->body_len, id, &st, &off, &e);
         if (rc != CD_OK) {
             if (rc == CD_ERR_NOMEM)
-                cd_http_error(resp, 500, "internal", "out of memory");
+                cdi_http_error(resp, 500, "internal", "out of memory");
             else if (kind == BODY_JSON)
-                cd_http_error(resp, 400, "bad_story", "byte %zu: %s", off, e.msg);
+                cdi_http_error(resp, 400, "bad_story", "byte %zu: %s", off, e.msg);
             else
-                cd_http_error(resp, 400, "bad_story", "%s", e.msg);
+                cdi_http_error(resp, 400, "bad_story", "%s", e.msg);
             return;
         }
-        j.lease = cd_service_lease(s);
+        j.lease = cdi_service_lease(s);
         one_story(&j, &st, &resp->body);
         cd_story_clear(&st);
     } else {
-        j.lease = cd_service_lease(s);
+        j.lease = cdi_service_lease(s);
         size_t bad = 0, lineno = 0;
         const char *p = req->body, *end = req->body + req->body_len;
         while (p < end && !resp->body.failed) {
@@ -315,7 +315,7 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
                     bad++;
                 } else {
                     one_story(&j, &st, &resp->body);
-                    cd_buf_puts(&resp->body, "\n");
+                    cdi_buf_puts(&resp->body, "\n");
                     cd_story_clear(&st);
                 }
             }
@@ -324,26 +324,26 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
         if (bad && j.deliver)
             j.failed += bad;
     }
-    cd_service_return(s, j.lease);
+    cdi_service_return(s, j.lease);
     if (resp->body.failed) {
-        cd_http_error(resp, 500, "internal", "out of memory");
+        cdi_http_error(resp, 500, "internal", "out of memory");
         return;
     }
     resp->content_type = kind == BODY_LINES ? JSON_LINES : JSON;
     resp->status = j.deliver ? 202 : 200;
-    if (j.spooled && cd_service_sync(s, &e) != CD_OK) {
-        cd_http_error(resp, 500, "spool_failed",
-                      "the stories could not be made durable: %s (send them again)", e.msg);
+    if (j.spooled && cdi_service_sync(s, &e) != CD_OK) {
+        cdi_http_error(resp, 500, "spool_failed",
+                       "the stories could not be made durable: %s (send them again)", e.msg);
         return;
     }
     if (j.failed) {
         if (kind == BODY_LINES) {
             resp->status = j.deliver ? 500 : 200;   /* each line says what happened */
         } else if (j.deliver) {
-            cd_http_error(resp, 500, "delivery_failed",
-                          "the story could not be delivered nor kept in dead letter");
+            cdi_http_error(resp, 500, "delivery_failed",
+                           "the story could not be delivered nor kept in dead letter");
         } else {
-            cd_http_error(resp, 500, "not_decided", "the desk could not consider the story");
+            cdi_http_error(resp, 500, "not_decided", "the desk could not consider the story");
         }
     }
 }
@@ -354,14 +354,14 @@ static void desk_put(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
 {
     int apply = flag(req->arg_apply);
     if (apply < 0) {
-        cd_http_error(resp, 400, "bad_argument", "apply must be 1 or 0");
+        cdi_http_error(resp, 400, "bad_argument", "apply must be 1 or 0");
         return;
     }
     if (!authorized(s, req, resp))
         return;
     resp->content_type = JSON;
-    resp->status = cd_service_put_desk(s, req->body ? req->body : "", req->body_len, apply,
-                                       &resp->body);
+    resp->status = cdi_service_put_desk(s, req->body ? req->body : "", req->body_len, apply,
+                                        &resp->body);
 }
 
 static int is_get(const char *m)
@@ -380,15 +380,15 @@ static int method(const cd_http_req *req, cd_http_resp *resp, const char *allow)
         return 1;
     if (!strcmp(m, "HEAD") && strstr(allow, "GET"))
         return 1;
-    cd_http_error(resp, 405, "method_not_allowed", "%s %s: allowed: %s", m, req->path, allow);
+    cdi_http_error(resp, 405, "method_not_allowed", "%s %s: allowed: %s", m, req->path, allow);
     resp->allow = allow;
     return 0;
 }
 
-void cd_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
+void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
 {
     const char *path = req->path ? req->path : "";
-    const char *cors = cd_service_get_opts(s)->cors_origin;
+    const char *cors = cdi_service_get_opts(s)->cors_origin;
     resp->status = 200;
     resp->content_type = JSON;
     if (cors && req->origin && !strcmp(cors, req->origin))
@@ -400,21 +400,21 @@ void cd_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
     }
     if (!strcmp(path, "/healthz")) {
         if (method(req, resp, "GET"))
-            cd_buf_puts(&resp->body, "{\"status\":\"ok\"}");
+            cdi_buf_puts(&resp->body, "{\"status\":\"ok\"}");
     } else if (!strcmp(path, "/readyz")) {
         if (!method(req, resp, "GET"))
             return;
-        if (cd_service_ready(s))
-            cd_buf_printf(&resp->body, "{\"status\":\"ready\",\"version\":%llu}",
-                          (unsigned long long)cd_service_version(s));
+        if (cdi_service_ready(s))
+            cdi_buf_printf(&resp->body, "{\"status\":\"ready\",\"version\":%llu}",
+                           (unsigned long long)cdi_service_version(s));
         else
-            cd_http_error(resp, 503, "not_ready", "the service is stopping");
+            cdi_http_error(resp, 503, "not_ready", "the service is stopping");
     } else if (!strcmp(path, "/metrics")) {
         if (!method(req, resp, "GET"))
             return;
         resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-        cd_metrics_text(cd_service_metrics(s), &resp->body, cd_service_spool_depth(s),
-                        cd_service_version(s), cd_service_ready(s));
+        cdi_metrics_text(cdi_service_metrics(s), &resp->body, cdi_service_spool_depth(s),
+                         cdi_service_version(s), cdi_service_ready(s));
     } else if (!strcmp(path, "/v1/classify")) {
         if (method(req, resp, "POST"))
             stories(s, req, resp, 0);
@@ -425,21 +425,21 @@ void cd_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
         if (!method(req, resp, "GET, PUT"))
             return;
         if (is_get(req->method))
-            cd_service_describe(s, &resp->body);
+            cdi_service_describe(s, &resp->body);
         else
             desk_put(s, req, resp);
     } else if (!strcmp(path, "/v1/desk/source")) {
         if (!method(req, resp, "GET"))
             return;
         resp->content_type = "text/x-lua; charset=utf-8";
-        cd_service_source(s, &resp->body);
+        cdi_service_source(s, &resp->body);
     } else if (!strcmp(path, "/v1/desk/rollback")) {
         if (method(req, resp, "POST") && authorized(s, req, resp))
-            resp->status = cd_service_rollback(s, &resp->body);
+            resp->status = cdi_service_rollback(s, &resp->body);
     } else {
-        cd_http_error(resp, 404, "not_found", "no such endpoint: %.200s (see docs/http-api.md)",
-                      path);
+        cdi_http_error(resp, 404, "not_found", "no such endpoint: %.200s (see docs/http-api.md)",
+                       path);
     }
     if (resp->body.failed)
-        cd_http_error(resp, 500, "internal", "out of memory");
+        cdi_http_error(resp, 500, "internal", "out of memory");
 }

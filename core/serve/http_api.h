@@ -39,10 +39,10 @@ typedef struct cd_http_resp {
 
 /* Answer one request.  Never fails: errors are answers
  * {"error":{"code":..,"message":..}} with their status. */
-void cd_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp);
+void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp);
 
 /* Fill resp with an error answer. */
-void cd_http_error(cd_http_resp *resp, int status, const char *code, const char *fmt, ...)
+void cdi_http_error(cd_http_resp *resp, int status, const char *code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif

@@ -43,7 +43,7 @@ typedef struct req_ctx {
     size_t held;
 } req_ctx;
 
-void cd_serve_opts_default(cd_serve_opts *o)
+void cdi_serve_opts_default(cd_serve_opts *o)
 {
     memset(o, 0, sizeof *o);
     cd_desk_opts_default(&o->service.desk);
@@ -102,7 +102,7 @@ static int parse_listen(const char *listen, addr *a)
     return 0;
 }
 
-int cd_serve_listen_loopback(const char *listen)
+int cdi_serve_listen_loopback(const char *listen)
 {
     addr a;
     if (parse_listen(listen, &a) != 0)
@@ -123,7 +123,7 @@ static enum MHD_Result send_resp(server *sv, struct MHD_Connection *c, cd_http_r
     } else {
         m = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     }
-    cd_buf_free(&r->body);
+    cdi_buf_free(&r->body);
     if (!m)
         return MHD_NO;
     if (r->content_type && r->status != 204)
@@ -146,7 +146,7 @@ static enum MHD_Result send_resp(server *sv, struct MHD_Connection *c, cd_http_r
     }
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, m);
     MHD_destroy_response(m);
-    cd_metrics_http(cd_service_metrics(sv->svc), r->status);
+    cdi_metrics_http(cdi_service_metrics(sv->svc), r->status);
     return ret;
 }
 
@@ -154,7 +154,7 @@ static enum MHD_Result send_error(server *sv, struct MHD_Connection *c, int stat
                                   const char *code, const char *msg)
 {
     cd_http_resp r = { 0 };
-    cd_http_error(&r, status, code, "%s", msg);
+    cdi_http_error(&r, status, code, "%s", msg);
     return send_resp(sv, c, &r, NULL);
 }
 
@@ -209,7 +209,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;   /* announced no length, sent too much: cut off */
         if (r->body.len + n > r->held && !hold(sv, r, r->body.len + n - r->held))
             return MHD_NO;
-        cd_buf_put(&r->body, upload, n);
+        cdi_buf_put(&r->body, upload, n);
         return r->body.failed ? MHD_NO : MHD_YES;
     }
     cd_http_req req = {
@@ -226,7 +226,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = r->body.len,
     };
     cd_http_resp resp = { 0 };
-    cd_http_handle(sv->svc, &req, &resp);
+    cdi_http_handle(sv->svc, &req, &resp);
     return send_resp(sv, c, &resp, req.origin);
 }
 
@@ -240,7 +240,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     atomic_fetch_sub(&sv->held, r->held);
-    cd_buf_free(&r->body);
+    cdi_buf_free(&r->body);
     free(r);
     *con_cls = NULL;
 }
@@ -251,7 +251,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    cd_service_log(sv->svc, "http-error", "error", msg, NULL);
+    cdi_service_log(sv->svc, "http-error", "error", msg, NULL);
 }
 
 /* ---- the main loop ------------------------------------------------------------------------ */
@@ -261,18 +261,18 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static void on_watch_reload(void *ud, int ok, const char *msg)
 {
     if (ok)
-        cd_service_reload(ud, 1, "the desk changed");
+        cdi_service_reload(ud, 1, "the desk changed");
     else
-        cd_service_reload_failed(ud, "the desk changed", msg);
+        cdi_service_reload_failed(ud, "the desk changed", msg);
 }
 
 /* A story routed by watch (inbox, feeds): counted with those from HTTP. */
 static void on_watch_story(void *ud, const cd_decision *dec, double seconds)
 {
-    cd_metrics_decision(cd_service_metrics(ud), dec, 1, seconds);
+    cdi_metrics_decision(cdi_service_metrics(ud), dec, 1, seconds);
 }
 
-int cd_serve_run(const cd_serve_opts *o, cd_error *err)
+int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
 {
     addr a;
     if (parse_listen(o->listen, &a) != 0) {
@@ -297,7 +297,7 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
     cd_service_opts so = o->service;
     so.desks = threads + 1;
     server sv = { o, NULL, so.max_body ? so.max_body : CD_MAX_STORY_BYTES, 0 };
-    if (cd_service_open(&so, &sv.svc, err) != CD_OK)
+    if (cdi_service_open(&so, &sv.svc, err) != CD_OK)
         return 2;
     /* TURBO: read, write and accept before asking epoll, which mostly succeeds */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
@@ -317,7 +317,7 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
     if (!d) {
         cd_error_set(err, CD_ERR_NET, "cannot listen on %s: %s", o->listen,
                      errno ? strerror(errno) : "libmicrohttpd refused the settings");
-        cd_service_free(sv.svc);
+        cdi_service_free(sv.svc);
         return 2;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -331,9 +331,9 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
              info ? (unsigned)info->port : 0);
     snprintf(nthreads, sizeof nthreads, "%u", threads);
     char version[32];
-    snprintf(version, sizeof version, "%llu", (unsigned long long)cd_service_version(sv.svc));
-    cd_service_log(sv.svc, "listen", "address", where, "config", so.config, "state", so.state,
-                   "threads", nthreads, "desk_version", version, NULL);
+    snprintf(version, sizeof version, "%llu", (unsigned long long)cdi_service_version(sv.svc));
+    cdi_service_log(sv.svc, "listen", "address", where, "config", so.config, "state", so.state,
+                    "threads", nthreads, "desk_version", version, NULL);
 
     /* this thread: the live desk of watch (inbox, feeds, hot reload, the
      * spool's draining) until SIGTERM or SIGINT */
@@ -348,12 +348,12 @@ int cd_serve_run(const cd_serve_opts *o, cd_error *err)
     wo.on_reload = on_watch_reload;
     wo.on_story = on_watch_story;
     wo.on_reload_ud = sv.svc;
-    int rc = cd_watch_run(&wo, err);
-    cd_service_set_ready(sv.svc, 0);
+    int rc = cdi_watch_run(&wo, err);
+    cdi_service_set_ready(sv.svc, 0);
     MHD_stop_daemon(d);   /* requests in flight finish first */
     char depth[32];
-    snprintf(depth, sizeof depth, "%llu", (unsigned long long)cd_service_spool_depth(sv.svc));
-    cd_service_log(sv.svc, "http-stop", "spooled", depth, NULL);
-    cd_service_free(sv.svc);
+    snprintf(depth, sizeof depth, "%llu", (unsigned long long)cdi_service_spool_depth(sv.svc));
+    cdi_service_log(sv.svc, "http-stop", "spooled", depth, NULL);
+    cdi_service_free(sv.svc);
     return rc;
 }

@@ -41,14 +41,14 @@ typedef struct cd_serve_opts {
     int json_log;              /* watch logs JSON lines */
 } cd_serve_opts;
 
-void cd_serve_opts_default(cd_serve_opts *o);
+void cdi_serve_opts_default(cd_serve_opts *o);
 
 /* Parse "HOST:PORT"; 1 when host is a loopback address (127.0.0.0/8,
  * ::1, localhost), 0 when not, -1 when listen is not an address. */
-int cd_serve_listen_loopback(const char *listen);
+int cdi_serve_listen_loopback(const char *listen);
 
 /* Run until stopped.  Returns 0 after a clean stop, 2 when it could not
  * start (err says why). */
-int cd_serve_run(const cd_serve_opts *o, cd_error *err);
+int cdi_serve_run(const cd_serve_opts *o, cd_error *err);
 
 #endif

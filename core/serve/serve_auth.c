@@ -16,7 +16,7 @@
 #define MIN_TOKEN 16
 #define MAX_TOKEN 4096
 
-cd_status cd_token_read(const char *path, char **out, cd_error *err)
+cd_status cdi_token_read(const char *path, char **out, cd_error *err)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -60,11 +60,11 @@ cd_status cd_token_read(const char *path, char **out, cd_error *err)
     return CD_OK;
 }
 
-cd_status cd_token_make(const char *path, char **out, cd_error *err)
+cd_status cdi_token_make(const char *path, char **out, cd_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST)
-        return cd_token_read(path, out, err);
+        return cdi_token_read(path, out, err);
     if (fd < 0)
         return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     unsigned char rnd[32];
@@ -82,10 +82,10 @@ cd_status cd_token_make(const char *path, char **out, cd_error *err)
         unlink(path);
         return cd_error_set(err, CD_ERR_IO, "%s: cannot write the token", path);
     }
-    return cd_token_read(path, out, err);
+    return cdi_token_read(path, out, err);
 }
 
-int cd_token_check(const char *token, const char *authorization)
+int cdi_token_check(const char *token, const char *authorization)
 {
     if (!token || !authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
         return 0;

@@ -12,15 +12,15 @@
 /* Read the token of a file (surrounding white space removed).  Refused:
  * an empty token, one shorter than 16 bytes, and a file other users may
  * read.  *out is the caller's. */
-cd_status cd_token_read(const char *path, char **out, cd_error *err);
+cd_status cdi_token_read(const char *path, char **out, cd_error *err);
 
 /* The token of path, made first (32 random bytes, hex, mode 0600) when
  * the file does not exist. */
-cd_status cd_token_make(const char *path, char **out, cd_error *err);
+cd_status cdi_token_make(const char *path, char **out, cd_error *err);
 
 /* 1 when the Authorization header value is "Bearer TOKEN" with this
  * token.  The time taken depends on the lengths only, never on where the
  * first difference is. */
-int cd_token_check(const char *token, const char *authorization);
+int cdi_token_check(const char *token, const char *authorization);
 
 #endif

@@ -33,7 +33,7 @@ struct cd_metrics {
     size_t nstories, cap;
 };
 
-cd_metrics *cd_metrics_new(void)
+cd_metrics *cdi_metrics_new(void)
 {
     cd_metrics *m = calloc(1, sizeof *m);
     if (m)
@@ -41,7 +41,7 @@ cd_metrics *cd_metrics_new(void)
     return m;
 }
 
-void cd_metrics_free(cd_metrics *m)
+void cdi_metrics_free(cd_metrics *m)
 {
     if (!m)
         return;
@@ -54,7 +54,7 @@ void cd_metrics_free(cd_metrics *m)
     free(m);
 }
 
-void cd_metrics_http(cd_metrics *m, int status)
+void cdi_metrics_http(cd_metrics *m, int status)
 {
     atomic_fetch_add_explicit(&m->http[status >= 100 && status < 600 ? status : 0], 1,
                               memory_order_relaxed);
@@ -86,7 +86,7 @@ static void count_story(cd_metrics *m, const char *dest, const char *rule, int o
     m->stories[m->nstories++] = c;
 }
 
-void cd_metrics_decision(cd_metrics *m, const cd_decision *dec, int delivered, double seconds)
+void cdi_metrics_decision(cd_metrics *m, const cd_decision *dec, int delivered, double seconds)
 {
     size_t b = 0;
     while (b < NBUCKETS && seconds > BUCKETS[b])
@@ -97,7 +97,7 @@ void cd_metrics_decision(cd_metrics *m, const cd_decision *dec, int delivered, d
     if (!delivered)
         return;
     if (dec->outcome == CD_OUTCOME_DEAD_LETTER || dec->outcome == CD_OUTCOME_FAILED)
-        cd_metrics_delivery_failed(m);
+        cdi_metrics_delivery_failed(m);
     pthread_mutex_lock(&m->mu);
     const char *rule = dec->rule ? dec->rule : "(fallback)";
     if (!dec->nroute)
@@ -107,12 +107,12 @@ void cd_metrics_decision(cd_metrics *m, const cd_decision *dec, int delivered, d
     pthread_mutex_unlock(&m->mu);
 }
 
-void cd_metrics_reload(cd_metrics *m, int ok)
+void cdi_metrics_reload(cd_metrics *m, int ok)
 {
     atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_failed, 1);
 }
 
-void cd_metrics_delivery_failed(cd_metrics *m)
+void cdi_metrics_delivery_failed(cd_metrics *m)
 {
     atomic_fetch_add(&m->deliveries_failed, 1);
 }
@@ -121,13 +121,13 @@ static void label(cd_buf *b, const char *v)
 {
     for (; *v; v++) {
         if (*v == '\\')
-            cd_buf_puts(b, "\\\\");
+            cdi_buf_puts(b, "\\\\");
         else if (*v == '"')
-            cd_buf_puts(b, "\\\"");
+            cdi_buf_puts(b, "\\\"");
         else if (*v == '\n')
-            cd_buf_puts(b, "\\n");
+            cdi_buf_puts(b, "\\n");
         else
-            cd_buf_put(b, v, 1);
+            cdi_buf_put(b, v, 1);
     }
 }
 
@@ -142,59 +142,59 @@ static const char *outcome_name(int o)
     return "unknown";
 }
 
-void cd_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t desk_version,
-                     int ready)
+void cdi_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t desk_version,
+                      int ready)
 {
-    cd_buf_puts(b, "# HELP copydesk_stories_total Stories routed with delivery (HTTP, inbox, feeds), by destination, deciding rule and outcome.\n"
+    cdi_buf_puts(b, "# HELP copydesk_stories_total Stories routed with delivery (HTTP, inbox, feeds), by destination, deciding rule and outcome.\n"
                    "# TYPE copydesk_stories_total counter\n");
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->nstories; i++) {
         const story_count *c = &m->stories[i];
-        cd_buf_puts(b, "copydesk_stories_total{destination=\"");
+        cdi_buf_puts(b, "copydesk_stories_total{destination=\"");
         label(b, c->dest);
-        cd_buf_puts(b, "\",rule=\"");
+        cdi_buf_puts(b, "\",rule=\"");
         label(b, c->rule);
-        cd_buf_printf(b, "\",outcome=\"%s\"} %llu\n", outcome_name(c->outcome),
-                      (unsigned long long)c->n);
+        cdi_buf_printf(b, "\",outcome=\"%s\"} %llu\n", outcome_name(c->outcome),
+                       (unsigned long long)c->n);
     }
     pthread_mutex_unlock(&m->mu);
-    cd_buf_puts(b, "# HELP copydesk_decision_seconds Time to decide one story (models, topics, rules), classify and route.\n"
+    cdi_buf_puts(b, "# HELP copydesk_decision_seconds Time to decide one story (models, topics, rules), classify and route.\n"
                    "# TYPE copydesk_decision_seconds histogram\n");
     uint64_t cum = 0;
     for (size_t i = 0; i <= NBUCKETS; i++) {
         cum += atomic_load_explicit(&m->lat[i], memory_order_relaxed);
         if (i < NBUCKETS)
-            cd_buf_printf(b, "copydesk_decision_seconds_bucket{le=\"%g\"} %llu\n", BUCKETS[i],
-                          (unsigned long long)cum);
+            cdi_buf_printf(b, "copydesk_decision_seconds_bucket{le=\"%g\"} %llu\n", BUCKETS[i],
+                           (unsigned long long)cum);
         else
-            cd_buf_printf(b, "copydesk_decision_seconds_bucket{le=\"+Inf\"} %llu\n",
-                          (unsigned long long)cum);
+            cdi_buf_printf(b, "copydesk_decision_seconds_bucket{le=\"+Inf\"} %llu\n",
+                           (unsigned long long)cum);
     }
-    cd_buf_printf(b, "copydesk_decision_seconds_sum %.9f\ncopydesk_decision_seconds_count %llu\n",
-                  (double)atomic_load(&m->lat_ns) / 1e9, (unsigned long long)cum);
-    cd_buf_printf(b, "# HELP copydesk_reloads_total Desk reloads (file change, SIGHUP, PUT ?apply=1, rollback) by result.\n"
+    cdi_buf_printf(b, "copydesk_decision_seconds_sum %.9f\ncopydesk_decision_seconds_count %llu\n",
+                   (double)atomic_load(&m->lat_ns) / 1e9, (unsigned long long)cum);
+    cdi_buf_printf(b, "# HELP copydesk_reloads_total Desk reloads (file change, SIGHUP, PUT ?apply=1, rollback) by result.\n"
                      "# TYPE copydesk_reloads_total counter\n"
                      "copydesk_reloads_total{result=\"ok\"} %llu\n"
                      "copydesk_reloads_total{result=\"failed\"} %llu\n",
                   (unsigned long long)atomic_load(&m->reloads_ok),
                   (unsigned long long)atomic_load(&m->reloads_failed));
-    cd_buf_printf(b, "# HELP copydesk_spool_depth Stories waiting in the spool for url destinations.\n"
+    cdi_buf_printf(b, "# HELP copydesk_spool_depth Stories waiting in the spool for url destinations.\n"
                      "# TYPE copydesk_spool_depth gauge\ncopydesk_spool_depth %llu\n",
                   (unsigned long long)spool_depth);
-    cd_buf_printf(b, "# HELP copydesk_deliveries_failed_total Deliveries that failed (dead letter, lost, refused by an endpoint).\n"
+    cdi_buf_printf(b, "# HELP copydesk_deliveries_failed_total Deliveries that failed (dead letter, lost, refused by an endpoint).\n"
                      "# TYPE copydesk_deliveries_failed_total counter\ncopydesk_deliveries_failed_total %llu\n",
                   (unsigned long long)atomic_load(&m->deliveries_failed));
-    cd_buf_printf(b, "# HELP copydesk_desk_version The running desk version (GET /v1/desk).\n"
+    cdi_buf_printf(b, "# HELP copydesk_desk_version The running desk version (GET /v1/desk).\n"
                      "# TYPE copydesk_desk_version gauge\ncopydesk_desk_version %llu\n",
                   (unsigned long long)desk_version);
-    cd_buf_printf(b, "# HELP copydesk_ready 1 when the service accepts stories.\n"
+    cdi_buf_printf(b, "# HELP copydesk_ready 1 when the service accepts stories.\n"
                      "# TYPE copydesk_ready gauge\ncopydesk_ready %d\n", ready ? 1 : 0);
-    cd_buf_puts(b, "# HELP copydesk_http_requests_total HTTP requests answered, by status.\n"
+    cdi_buf_puts(b, "# HELP copydesk_http_requests_total HTTP requests answered, by status.\n"
                    "# TYPE copydesk_http_requests_total counter\n");
     for (int s = 0; s < 600; s++) {
         uint64_t n = atomic_load_explicit(&m->http[s], memory_order_relaxed);
         if (n)
-            cd_buf_printf(b, "copydesk_http_requests_total{code=\"%d\"} %llu\n", s,
-                          (unsigned long long)n);
+            cdi_buf_printf(b, "copydesk_http_requests_total{code=\"%d\"} %llu\n", s,
+                           (unsigned long long)n);
     }
 }

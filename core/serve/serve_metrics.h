@@ -18,24 +18,24 @@
 
 typedef struct cd_metrics cd_metrics;
 
-cd_metrics *cd_metrics_new(void);
-void cd_metrics_free(cd_metrics *m);
+cd_metrics *cdi_metrics_new(void);
+void cdi_metrics_free(cd_metrics *m);
 
 /* An HTTP answer with this status (100..599; others count as 0). */
-void cd_metrics_http(cd_metrics *m, int status);
+void cdi_metrics_http(cd_metrics *m, int status);
 /* A story decided in seconds; delivered says whether it was routed for
  * real (counted by destination, rule and outcome) or only classified or
  * dry-run (counted as decisions only). */
-void cd_metrics_decision(cd_metrics *m, const cd_decision *dec, int delivered, double seconds);
+void cdi_metrics_decision(cd_metrics *m, const cd_decision *dec, int delivered, double seconds);
 /* A reload of the desk (hot reload, PUT ?apply=1, rollback) and whether
  * the new desk replaced the old one. */
-void cd_metrics_reload(cd_metrics *m, int ok);
+void cdi_metrics_reload(cd_metrics *m, int ok);
 /* A delivery that failed: a story sent to dead letter or lost by its
  * destination, or a spooled story the endpoint refused. */
-void cd_metrics_delivery_failed(cd_metrics *m);
+void cdi_metrics_delivery_failed(cd_metrics *m);
 
 /* The Prometheus text exposition, with the gauges the caller knows. */
-void cd_metrics_text(cd_metrics *m, cd_buf *out, uint64_t spool_depth, uint64_t desk_version,
-                     int ready);
+void cdi_metrics_text(cd_metrics *m, cd_buf *out, uint64_t spool_depth, uint64_t desk_version,
+                      int ready);
 
 #endif

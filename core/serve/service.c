@@ -117,15 +117,15 @@ static char *read_text(const char *path, size_t max, size_t *len)
     char chunk[16384];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= max)
-        cd_buf_put(&b, chunk, n);
+        cdi_buf_put(&b, chunk, n);
     fclose(f);
     if (b.failed || b.len > max) {
-        cd_buf_free(&b);
+        cdi_buf_free(&b);
         errno = b.len > max ? EFBIG : ENOMEM;
         return NULL;
     }
     if (!b.data)
-        cd_buf_put(&b, "", 0);
+        cdi_buf_put(&b, "", 0);
     *len = b.len;
     return b.data;
 }
@@ -153,15 +153,15 @@ static cd_status write_atomic(const char *path, const char *data, size_t len, cd
     const char *slash = strrchr(path, '/');
     cd_buf tmp = { 0 };
     if (slash)
-        cd_buf_printf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
+        cdi_buf_printf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
     else
-        cd_buf_printf(&tmp, ".%s.XXXXXX", path);
+        cdi_buf_printf(&tmp, ".%s.XXXXXX", path);
     if (tmp.failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     int fd = mkstemp(tmp.data);
     if (fd < 0) {
         cd_status st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-        cd_buf_free(&tmp);
+        cdi_buf_free(&tmp);
         return st;
     }
     struct stat sb;
@@ -175,13 +175,13 @@ static cd_status write_atomic(const char *path, const char *data, size_t len, cd
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     if (st != CD_OK)
         unlink(tmp.data);
-    cd_buf_free(&tmp);
+    cdi_buf_free(&tmp);
     return st;
 }
 
 /* ---- the log -------------------------------------------------------------------- */
 
-void cd_service_log(cd_service *s, const char *event, ...)
+void cdi_service_log(cd_service *s, const char *event, ...)
 {
     if (s->o.quiet)
         return;
@@ -190,7 +190,7 @@ void cd_service_log(cd_service *s, const char *event, ...)
     char t[40];
     iso_time(ts.tv_sec, t, sizeof t);
     cd_buf b = { 0 };
-    cd_buf_printf(&b, "%.19s.%03ldZ %s", t, ts.tv_nsec / 1000000, event);
+    cdi_buf_printf(&b, "%.19s.%03ldZ %s", t, ts.tv_nsec / 1000000, event);
     va_list ap;
     va_start(ap, event);
     const char *k;
@@ -199,25 +199,25 @@ void cd_service_log(cd_service *s, const char *event, ...)
         if (!v)
             v = "-";
         int quote = !*v || strpbrk(v, " \"=\t\n") != NULL;
-        cd_buf_printf(&b, " %s=%s", k, quote ? "\"" : "");
+        cdi_buf_printf(&b, " %s=%s", k, quote ? "\"" : "");
         for (const char *p = v; *p; p++) {
             if (*p == '"' || *p == '\\')
-                cd_buf_printf(&b, "\\%c", *p);
+                cdi_buf_printf(&b, "\\%c", *p);
             else if ((unsigned char)*p < 0x20)
-                cd_buf_puts(&b, " ");
+                cdi_buf_puts(&b, " ");
             else
-                cd_buf_put(&b, p, 1);
+                cdi_buf_put(&b, p, 1);
         }
         if (quote)
-            cd_buf_puts(&b, "\"");
+            cdi_buf_puts(&b, "\"");
     }
     va_end(ap);
-    cd_buf_puts(&b, "\n");
+    cdi_buf_puts(&b, "\n");
     if (!b.failed) {
         fwrite(b.data, 1, b.len, s->log);
         fflush(s->log);
     }
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
 }
 
 /* ---- versions -------------------------------------------------------------------- */
@@ -261,7 +261,7 @@ static void write_current(cd_service *s, uint64_t v)
     char *p = join(s->versions, "current");
     cd_error e;
     if (p && write_atomic(p, num, (size_t)n, &e) != CD_OK)
-        cd_service_log(s, "error", "what", "desk versions", "error", e.msg, NULL);
+        cdi_service_log(s, "error", "what", "desk versions", "error", e.msg, NULL);
     free(p);
 }
 
@@ -285,8 +285,8 @@ static uint64_t version_of(cd_service *s, uint64_t base, const char *text, size_
     char *p = version_path(s, v);
     cd_error e;
     if (!p || write_atomic(p, text, len, &e) != CD_OK) {
-        cd_service_log(s, "error", "what", "desk versions", "error", p ? e.msg : "out of memory",
-                       NULL);
+        cdi_service_log(s, "error", "what", "desk versions", "error", p ? e.msg : "out of memory",
+                        NULL);
         free(p);
         return base;
     }
@@ -329,8 +329,8 @@ static void on_problem(const char *msg, void *ud)
     char m[1200];
     snprintf(m, sizeof m, "%s", msg);
     replace_in(m, sizeof m, p->from, p->to);
-    cd_buf_puts(p->out, p->n++ ? "," : "");
-    cd_buf_json_string(p->out, m, strlen(m));
+    cdi_buf_puts(p->out, p->n++ ? "," : "");
+    cdi_buf_json_string(p->out, m, strlen(m));
 }
 
 /* Load path as a desk, validate it, run its expect cases.  Returns the
@@ -346,18 +346,18 @@ static cd_desk *check_desk(cd_service *s, const char *path, const char *shown_as
         snprintf(msg, cap, "%s", e.msg);
         replace_in(msg, cap, path, shown_as);
         if (out) {
-            cd_buf_puts(out, ",\"problems\":[");
-            cd_buf_json_string(out, msg, strlen(msg));
-            cd_buf_puts(out, "],\"expects\":[]");
+            cdi_buf_puts(out, ",\"problems\":[");
+            cdi_buf_json_string(out, msg, strlen(msg));
+            cdi_buf_puts(out, "],\"expects\":[]");
         }
         return NULL;
     }
     problems p = { out, 0, path, shown_as };
     if (out)
-        cd_buf_puts(out, ",\"problems\":[");
+        cdi_buf_puts(out, ",\"problems\":[");
     cd_desk_validate(desk, on_problem, &p);
     if (out)
-        cd_buf_puts(out, "],\"expects\":[");
+        cdi_buf_puts(out, "],\"expects\":[");
     size_t failed = 0, n = cd_desk_expects(desk);
     for (size_t i = 0; i < n; i++) {
         cd_expect_result r;
@@ -369,17 +369,17 @@ static cd_desk *check_desk(cd_service *s, const char *path, const char *shown_as
         replace_in(r.name, sizeof r.name, path, shown_as);
         replace_in(r.detail, sizeof r.detail, path, shown_as);
         if (out) {
-            cd_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-            cd_buf_json_string(out, r.name, strlen(r.name));
-            cd_buf_printf(out, ",\"passed\":%s,\"detail\":", r.passed ? "true" : "false");
-            cd_buf_json_string(out, r.detail, strlen(r.detail));
-            cd_buf_puts(out, "}");
+            cdi_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+            cdi_buf_json_string(out, r.name, strlen(r.name));
+            cdi_buf_printf(out, ",\"passed\":%s,\"detail\":", r.passed ? "true" : "false");
+            cdi_buf_json_string(out, r.detail, strlen(r.detail));
+            cdi_buf_puts(out, "}");
         }
         if (!r.passed && failed++ == 0)
             snprintf(msg, cap, "expect case '%s' failed: %s", r.name, r.detail);
     }
     if (out)
-        cd_buf_puts(out, "]");
+        cdi_buf_puts(out, "]");
     if (failed) {
         size_t len = strlen(msg);
         if (failed > 1)
@@ -465,10 +465,10 @@ static void note_reload(cd_service *s, int ok, const char *why, const char *msg)
     set_str(&s->reload_msg, msg);
     set_str(&s->reload_why, why);
     pthread_mutex_unlock(&s->mu);
-    cd_metrics_reload(s->metrics, ok);
-    cd_service_log(s, ok ? "reload" : "reload-failed", "config", s->config, "why", why,
-                   ok ? "result" : "error", msg, ok ? NULL : "keeping", "the previous desk",
-                   NULL);
+    cdi_metrics_reload(s->metrics, ok);
+    cdi_service_log(s, ok ? "reload" : "reload-failed", "config", s->config, "why", why,
+                    ok ? "result" : "error", msg, ok ? NULL : "keeping", "the previous desk",
+                    NULL);
 }
 
 /* Load the desk file as it is now into a generation: checked, and its
@@ -502,7 +502,7 @@ static desk_gen *load_current(cd_service *s, uint64_t base, char *msg, size_t ca
 
 /* ---- open, free ----------------------------------------------------------------------- */
 
-cd_status cd_service_open(const cd_service_opts *o, cd_service **out, cd_error *err)
+cd_status cdi_service_open(const cd_service_opts *o, cd_service **out, cd_error *err)
 {
     *out = NULL;
     cd_service *s = calloc(1, sizeof *s);
@@ -519,7 +519,7 @@ cd_status cd_service_open(const cd_service_opts *o, cd_service **out, cd_error *
     s->cors = dup_or_null(o->cors_origin);
     s->versions = s->state ? join(s->state, "desks") : NULL;
     s->spool_dir = s->state ? join(s->state, "spool") : NULL;
-    s->metrics = cd_metrics_new();
+    s->metrics = cdi_metrics_new();
     s->o.config = s->config;
     s->o.state = s->state;
     s->o.token = s->token;
@@ -527,23 +527,23 @@ cd_status cd_service_open(const cd_service_opts *o, cd_service **out, cd_error *
     s->o.desk.spool_dir = s->spool_dir;
     if (!s->config || !s->state || !s->versions || !s->spool_dir || !s->metrics ||
         (o->token && !s->token) || (o->cors_origin && !s->cors)) {
-        cd_service_free(s);
+        cdi_service_free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
-    cd_status st = cd_mkdirs(s->state, err);
+    cd_status st = cdi_mkdirs(s->state, err);
     if (st == CD_OK)
-        st = cd_mkdirs(s->versions, err);
+        st = cdi_mkdirs(s->versions, err);
     if (st == CD_OK)
-        st = cd_spool_open(s->spool_dir, &s->spool, err);
+        st = cdi_spool_open(s->spool_dir, &s->spool, err);
     if (st != CD_OK) {
-        cd_service_free(s);
+        cdi_service_free(s);
         return st;
     }
     scan_versions(s);
     char msg[1200];
     desk_gen *g = load_current(s, read_current(s), msg, sizeof msg);
     if (!g) {
-        cd_service_free(s);
+        cdi_service_free(s);
         return cd_error_set(err, CD_ERR_SCRIPT, "%s", msg);
     }
     install(s, g);
@@ -552,13 +552,13 @@ cd_status cd_service_open(const cd_service_opts *o, cd_service **out, cd_error *
     return CD_OK;
 }
 
-void cd_service_free(cd_service *s)
+void cdi_service_free(cd_service *s)
 {
     if (!s)
         return;
     gen_free(s->gen);
-    cd_spool_free(s->spool);
-    cd_metrics_free(s->metrics);
+    cdi_spool_free(s->spool);
+    cdi_metrics_free(s->metrics);
     free(s->config);
     free(s->state);
     free(s->token);
@@ -573,14 +573,14 @@ void cd_service_free(cd_service *s)
     free(s);
 }
 
-const cd_service_opts *cd_service_get_opts(const cd_service *s) { return &s->o; }
-cd_metrics *cd_service_metrics(cd_service *s) { return s->metrics; }
-void cd_service_set_ready(cd_service *s, int ready) { atomic_store(&s->ready, ready); }
-int cd_service_ready(const cd_service *s) { return atomic_load(&((cd_service *)s)->ready); }
+const cd_service_opts *cdi_service_get_opts(const cd_service *s) { return &s->o; }
+cd_metrics *cdi_service_metrics(cd_service *s) { return s->metrics; }
+void cdi_service_set_ready(cd_service *s, int ready) { atomic_store(&s->ready, ready); }
+int cdi_service_ready(const cd_service *s) { return atomic_load(&((cd_service *)s)->ready); }
 
 /* ---- leases ------------------------------------------------------------------------------ */
 
-cd_lease *cd_service_lease(cd_service *s)
+cd_lease *cdi_service_lease(cd_service *s)
 {
     pthread_mutex_lock(&s->mu);
     while (!s->gen->nidle)
@@ -592,9 +592,9 @@ cd_lease *cd_service_lease(cd_service *s)
     return l;
 }
 
-cd_desk *cd_lease_desk(cd_lease *l) { return l->desk; }
+cd_desk *cdi_lease_desk(cd_lease *l) { return l->desk; }
 
-void cd_service_return(cd_service *s, cd_lease *l)
+void cdi_service_return(cd_service *s, cd_lease *l)
 {
     desk_gen *g = l->gen;
     pthread_mutex_lock(&s->mu);
@@ -610,14 +610,14 @@ void cd_service_return(cd_service *s, cd_lease *l)
 
 /* ---- the spool ----------------------------------------------------------------------------- */
 
-cd_status cd_service_sync(cd_service *s, cd_error *err)
+cd_status cdi_service_sync(cd_service *s, cd_error *err)
 {
-    return cd_spool_sync(s->spool, err);
+    return cdi_spool_sync(s->spool, err);
 }
 
-uint64_t cd_service_spool_depth(cd_service *s)
+uint64_t cdi_service_spool_depth(cd_service *s)
 {
-    return cd_spool_depth(s->spool);
+    return cdi_spool_depth(s->spool);
 }
 
 /* ---- reloads ------------------------------------------------------------------------------- */
@@ -632,13 +632,13 @@ static int file_changed(cd_service *s)
            sb.st_ino != s->cfg_st.st_ino;
 }
 
-int cd_service_reload(cd_service *s, int force, const char *why)
+int cdi_service_reload(cd_service *s, int force, const char *why)
 {
     pthread_mutex_lock(&s->admin);
     int done = 0;
     if (force || file_changed(s)) {
         char msg[1200];
-        desk_gen *g = load_current(s, cd_service_version(s), msg, sizeof msg);
+        desk_gen *g = load_current(s, cdi_service_version(s), msg, sizeof msg);
         if (g)
             install(s, g);
         note_reload(s, g != NULL, why, msg);
@@ -648,14 +648,14 @@ int cd_service_reload(cd_service *s, int force, const char *why)
     return done;
 }
 
-void cd_service_reload_failed(cd_service *s, const char *why, const char *msg)
+void cdi_service_reload_failed(cd_service *s, const char *why, const char *msg)
 {
     pthread_mutex_lock(&s->admin);
     note_reload(s, 0, why, msg);
     pthread_mutex_unlock(&s->admin);
 }
 
-uint64_t cd_service_version(cd_service *s)
+uint64_t cdi_service_version(cd_service *s)
 {
     pthread_mutex_lock(&s->mu);
     uint64_t v = s->gen->version;
@@ -665,31 +665,31 @@ uint64_t cd_service_version(cd_service *s)
 
 /* ---- describing ------------------------------------------------------------------------------ */
 
-void cd_service_describe(cd_service *s, cd_buf *out)
+void cdi_service_describe(cd_service *s, cd_buf *out)
 {
     char t[40];
     pthread_mutex_lock(&s->mu);
     desk_gen *g = s->gen;
     g->lent++;   /* held, so that a reload cannot free it under us */
-    cd_buf_printf(out, "{\"version\":%llu,\"loaded_at\":", (unsigned long long)g->version);
+    cdi_buf_printf(out, "{\"version\":%llu,\"loaded_at\":", (unsigned long long)g->version);
     iso_time(g->loaded_at, t, sizeof t);
-    cd_buf_json_string(out, t, strlen(t));
-    cd_buf_printf(out, ",\"versions\":%llu,\"reload\":{\"count\":%llu",
-                  (unsigned long long)s->max_version, (unsigned long long)s->reloads);
+    cdi_buf_json_string(out, t, strlen(t));
+    cdi_buf_printf(out, ",\"versions\":%llu,\"reload\":{\"count\":%llu",
+                   (unsigned long long)s->max_version, (unsigned long long)s->reloads);
     if (s->reload_at) {
         iso_time(s->reload_at, t, sizeof t);
-        cd_buf_puts(out, ",\"at\":");
-        cd_buf_json_string(out, t, strlen(t));
-        cd_buf_printf(out, ",\"ok\":%s,\"why\":", s->reload_ok ? "true" : "false");
-        cd_buf_json_string(out, s->reload_why ? s->reload_why : "", s->reload_why ? strlen(s->reload_why) : 0);
-        cd_buf_puts(out, ",\"message\":");
-        cd_buf_json_string(out, s->reload_msg ? s->reload_msg : "", s->reload_msg ? strlen(s->reload_msg) : 0);
+        cdi_buf_puts(out, ",\"at\":");
+        cdi_buf_json_string(out, t, strlen(t));
+        cdi_buf_printf(out, ",\"ok\":%s,\"why\":", s->reload_ok ? "true" : "false");
+        cdi_buf_json_string(out, s->reload_why ? s->reload_why : "", s->reload_why ? strlen(s->reload_why) : 0);
+        cdi_buf_puts(out, ",\"message\":");
+        cdi_buf_json_string(out, s->reload_msg ? s->reload_msg : "", s->reload_msg ? strlen(s->reload_msg) : 0);
     }
-    cd_buf_puts(out, "},\"desk\":");
+    cdi_buf_puts(out, "},\"desk\":");
     pthread_mutex_unlock(&s->mu);
     /* only what loading fixed is read: safe while another thread routes */
-    cd_desk_describe_json(g->leases[0].desk, out);
-    cd_buf_puts(out, "}");
+    cdi_desk_describe_json(g->leases[0].desk, out);
+    cdi_buf_puts(out, "}");
     pthread_mutex_lock(&s->mu);
     g->lent--;
     int free_it = !g->current && g->lent == 0;
@@ -698,10 +698,10 @@ void cd_service_describe(cd_service *s, cd_buf *out)
         gen_free(g);
 }
 
-void cd_service_source(cd_service *s, cd_buf *out)
+void cdi_service_source(cd_service *s, cd_buf *out)
 {
     pthread_mutex_lock(&s->mu);
-    cd_buf_put(out, s->gen->text, s->gen->len);
+    cdi_buf_put(out, s->gen->text, s->gen->len);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -715,10 +715,10 @@ static char *candidate_path(cd_service *s, const char *text, size_t len, cd_erro
     const char *slash = strrchr(s->config, '/');
     cd_buf p = { 0 };
     if (slash)
-        cd_buf_printf(&p, "%.*s/.%s.candidate.XXXXXX", (int)(slash - s->config), s->config,
-                      slash + 1);
+        cdi_buf_printf(&p, "%.*s/.%s.candidate.XXXXXX", (int)(slash - s->config), s->config,
+                       slash + 1);
     else
-        cd_buf_printf(&p, ".%s.candidate.XXXXXX", s->config);
+        cdi_buf_printf(&p, ".%s.candidate.XXXXXX", s->config);
     if (p.failed) {
         cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         return NULL;
@@ -726,14 +726,14 @@ static char *candidate_path(cd_service *s, const char *text, size_t len, cd_erro
     int fd = mkstemp(p.data);
     if (fd < 0) {
         cd_error_set(err, CD_ERR_IO, "%s: %s", p.data, strerror(errno));
-        cd_buf_free(&p);
+        cdi_buf_free(&p);
         return NULL;
     }
     cd_status st = write_all(fd, text, len, p.data, err);
     close(fd);
     if (st != CD_OK) {
         unlink(p.data);
-        cd_buf_free(&p);
+        cdi_buf_free(&p);
         return NULL;
     }
     return p.data;
@@ -741,10 +741,10 @@ static char *candidate_path(cd_service *s, const char *text, size_t len, cd_erro
 
 static int error_answer(cd_buf *out, const char *code, const char *msg, int status)
 {
-    cd_buf_reset(out);
-    cd_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-    cd_buf_json_string(out, msg, strlen(msg));
-    cd_buf_puts(out, "}}");
+    cdi_buf_reset(out);
+    cdi_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+    cdi_buf_json_string(out, msg, strlen(msg));
+    cdi_buf_puts(out, "}}");
     return status;
 }
 
@@ -778,7 +778,7 @@ static uint64_t replace_desk(cd_service *s, uint64_t base, const char *text, siz
     return g->version;
 }
 
-int cd_service_put_desk(cd_service *s, const char *text, size_t len, int apply, cd_buf *out)
+int cdi_service_put_desk(cd_service *s, const char *text, size_t len, int apply, cd_buf *out)
 {
     if (len > MAX_DESK_TEXT)
         return error_answer(out, "too_large", "a desk file is at most 4 MiB", 413);
@@ -792,38 +792,38 @@ int cd_service_put_desk(cd_service *s, const char *text, size_t len, int apply, 
         return error_answer(out, "internal", e.msg, 500);
     }
     char msg[1200];
-    cd_buf_puts(out, "{\"config\":");
-    cd_buf_json_string(out, s->config, strlen(s->config));
+    cdi_buf_puts(out, "{\"config\":");
+    cdi_buf_json_string(out, s->config, strlen(s->config));
     cd_desk *d = check_desk(s, cand, s->config, out, msg, sizeof msg);
     unlink(cand);
     free(cand);
     int status = d ? 200 : 422;
-    cd_buf_printf(out, ",\"passed\":%s,\"message\":", d ? "true" : "false");
-    cd_buf_json_string(out, msg, strlen(msg));
+    cdi_buf_printf(out, ",\"passed\":%s,\"message\":", d ? "true" : "false");
+    cdi_buf_json_string(out, msg, strlen(msg));
     cd_desk_free(d);
     uint64_t version = 0;
     if (d && apply) {
-        version = replace_desk(s, cd_service_version(s), text, len, "PUT /v1/desk", msg,
+        version = replace_desk(s, cdi_service_version(s), text, len, "PUT /v1/desk", msg,
                                sizeof msg);
         if (!version)
             status = 500;
     }
-    cd_buf_printf(out, ",\"applied\":%s", version ? "true" : "false");
+    cdi_buf_printf(out, ",\"applied\":%s", version ? "true" : "false");
     if (version)
-        cd_buf_printf(out, ",\"version\":%llu", (unsigned long long)version);
+        cdi_buf_printf(out, ",\"version\":%llu", (unsigned long long)version);
     else if (d && apply) {
-        cd_buf_puts(out, ",\"apply_error\":");
-        cd_buf_json_string(out, msg, strlen(msg));
+        cdi_buf_puts(out, ",\"apply_error\":");
+        cdi_buf_json_string(out, msg, strlen(msg));
     }
-    cd_buf_puts(out, "}");
+    cdi_buf_puts(out, "}");
     pthread_mutex_unlock(&s->admin);
     return status;
 }
 
-int cd_service_rollback(cd_service *s, cd_buf *out)
+int cdi_service_rollback(cd_service *s, cd_buf *out)
 {
     pthread_mutex_lock(&s->admin);
-    uint64_t cur = cd_service_version(s);
+    uint64_t cur = cdi_service_version(s);
     char *text = NULL;
     size_t len = 0;
     uint64_t v = cur;
@@ -844,10 +844,10 @@ int cd_service_rollback(cd_service *s, cd_buf *out)
     if (!got) {
         status = error_answer(out, "rollback_failed", msg, 409);
     } else {
-        cd_buf_printf(out, "{\"rolled_back_from\":%llu,\"version\":%llu,\"message\":",
-                      (unsigned long long)cur, (unsigned long long)got);
-        cd_buf_json_string(out, msg, strlen(msg));
-        cd_buf_puts(out, "}");
+        cdi_buf_printf(out, "{\"rolled_back_from\":%llu,\"version\":%llu,\"message\":",
+                       (unsigned long long)cur, (unsigned long long)got);
+        cdi_buf_json_string(out, msg, strlen(msg));
+        cdi_buf_puts(out, "}");
         status = 200;
     }
     pthread_mutex_unlock(&s->admin);

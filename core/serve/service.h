@@ -44,54 +44,54 @@ typedef struct cd_service cd_service;
 
 /* Load the desk (its expect cases must pass), open the spool.  2 and err
  * filled when it cannot start. */
-cd_status cd_service_open(const cd_service_opts *opts, cd_service **out, cd_error *err);
-void cd_service_free(cd_service *s);
+cd_status cdi_service_open(const cd_service_opts *opts, cd_service **out, cd_error *err);
+void cdi_service_free(cd_service *s);
 
-const cd_service_opts *cd_service_get_opts(const cd_service *s);
-cd_metrics *cd_service_metrics(cd_service *s);
+const cd_service_opts *cdi_service_get_opts(const cd_service *s);
+cd_metrics *cdi_service_metrics(cd_service *s);
 
 /* Ready: accepting stories (a desk runs and the process is not stopping). */
-void cd_service_set_ready(cd_service *s, int ready);
-int cd_service_ready(const cd_service *s);
+void cdi_service_set_ready(cd_service *s, int ready);
+int cdi_service_ready(const cd_service *s);
 
 /* Reload the desk file when it changed on disk since the running desk was
  * read (or always, with force: SIGHUP, a model replaced).  Returns 1 when
  * a new desk runs. */
-int cd_service_reload(cd_service *s, int force, const char *why);
+int cdi_service_reload(cd_service *s, int force, const char *why);
 /* A reload refused elsewhere (watch's): counted and shown as the last. */
-void cd_service_reload_failed(cd_service *s, const char *why, const char *msg);
+void cdi_service_reload_failed(cd_service *s, const char *why, const char *msg);
 
 /* Stories waiting in the spool (watch's thread drains it). */
-uint64_t cd_service_spool_depth(cd_service *s);
+uint64_t cdi_service_spool_depth(cd_service *s);
 
 /* Write a log line "time event k=v ..." (pairs of strings, NULL ends). */
-void cd_service_log(cd_service *s, const char *event, ...);
+void cdi_service_log(cd_service *s, const char *event, ...);
 
 /* ---- for the request handler (http_api.c) ---------------------------------- */
 
 typedef struct cd_lease cd_lease;   /* a desk of the pool, lent to one thread */
 
 /* Borrow a desk of the running version (waits when all are lent). */
-cd_lease *cd_service_lease(cd_service *s);
-cd_desk *cd_lease_desk(cd_lease *l);
-void cd_service_return(cd_service *s, cd_lease *l);
+cd_lease *cdi_service_lease(cd_service *s);
+cd_desk *cdi_lease_desk(cd_lease *l);
+void cdi_service_return(cd_service *s, cd_lease *l);
 
 /* After routing to a url destination: make every spooled story durable. */
-cd_status cd_service_sync(cd_service *s, cd_error *err);
+cd_status cdi_service_sync(cd_service *s, cd_error *err);
 
 /* Append the description of the running desk (GET /v1/desk). */
-void cd_service_describe(cd_service *s, cd_buf *out);
+void cdi_service_describe(cd_service *s, cd_buf *out);
 /* Append the running desk's source text (GET /v1/desk/source). */
-void cd_service_source(cd_service *s, cd_buf *out);
+void cdi_service_source(cd_service *s, cd_buf *out);
 
 /* PUT /v1/desk: check text as the desk file (load, validate, expect
  * cases), and with apply install it when everything passes.  The answer
  * (a JSON object) goes to out; returns the HTTP status. */
-int cd_service_put_desk(cd_service *s, const char *text, size_t len, int apply, cd_buf *out);
+int cdi_service_put_desk(cd_service *s, const char *text, size_t len, int apply, cd_buf *out);
 /* POST /v1/desk/rollback: run the version before the running one. */
-int cd_service_rollback(cd_service *s, cd_buf *out);
+int cdi_service_rollback(cd_service *s, cd_buf *out);
 
 /* The running desk's version number. */
-uint64_t cd_service_version(cd_service *s);
+uint64_t cdi_service_version(cd_service *s);
 
 #endif

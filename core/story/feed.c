@@ -21,12 +21,12 @@ static const char *skip_ws(const char *p, const char *end)
 {
     if (end - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
         p += 3;
-    while (p < end && cd_is_space((unsigned char)*p))
+    while (p < end && cdi_is_space((unsigned char)*p))
         p++;
     return p;
 }
 
-int cd_feed_is_xml(const char *doc, size_t len)
+int cdi_feed_is_xml(const char *doc, size_t len)
 {
     const unsigned char *u = (const unsigned char *)doc;
     if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
@@ -39,7 +39,7 @@ int cd_feed_is_xml(const char *doc, size_t len)
 
 /* A JSON document whose top-level object has an "items" array is a JSON
  * Feed; other JSON is JSON lines (or an array of story objects). */
-int cd_feed_is_jsonfeed(const char *doc, size_t len)
+int cdi_feed_is_jsonfeed(const char *doc, size_t len)
 {
     cJSON *root = cJSON_ParseWithLength(doc, len);
     int yes = root && cJSON_IsObject(root) &&
@@ -48,9 +48,9 @@ int cd_feed_is_jsonfeed(const char *doc, size_t len)
     return yes;
 }
 
-cd_status cd_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
-                        cd_feed_item_fn fn, void *ud, size_t *nitems,
-                        cd_error *warn, cd_error *err)
+cd_status cdi_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
+                         cd_feed_item_fn fn, void *ud, size_t *nitems,
+                         cd_error *warn, cd_error *err)
 {
     const char *format = opts ? opts->format : NULL;
     if (nitems)
@@ -58,20 +58,20 @@ cd_status cd_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
     if (warn)
         warn->code = CD_OK, warn->msg[0] = '\0';
     if (format && (!strcmp(format, "rss") || !strcmp(format, "atom")))
-        return cd_feed_parse_xml(doc, len, opts, fn, ud, nitems, warn, err);
+        return cdi_feed_parse_xml(doc, len, opts, fn, ud, nitems, warn, err);
     if (format && !strcmp(format, "jsonfeed"))
-        return cd_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
+        return cdi_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
     if (format && !strcmp(format, "jsonl"))
-        return cd_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
+        return cdi_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
     const char *p = skip_ws(doc, doc + len);
     if (p == doc + len)
         return CD_OK;   /* an empty feed has no items */
-    if (cd_feed_is_xml(doc, len))
-        return cd_feed_parse_xml(doc, len, opts, fn, ud, nitems, warn, err);
-    if (*p == '{' && cd_feed_is_jsonfeed(doc, len))
-        return cd_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
+    if (cdi_feed_is_xml(doc, len))
+        return cdi_feed_parse_xml(doc, len, opts, fn, ud, nitems, warn, err);
+    if (*p == '{' && cdi_feed_is_jsonfeed(doc, len))
+        return cdi_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
     if (*p == '{' || *p == '[')
-        return cd_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
+        return cdi_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
     return cd_error_set(err, CD_ERR_FORMAT, "not a feed (neither XML nor JSON)");
 }
 
@@ -84,7 +84,7 @@ static void hash_field(XXH3_state_t *h, const char *s)
     XXH3_128bits_update(h, "", 1);   /* fields stay apart: ("ab","") != ("a","b") */
 }
 
-void cd_feed_content_id(const char *feed_key, const cd_feed_item *item, char *out)
+void cdi_feed_content_id(const char *feed_key, const cd_feed_item *item, char *out)
 {
     XXH3_state_t h;
     XXH3_INITSTATE(&h);
@@ -108,8 +108,8 @@ static void add_str(cJSON *o, const char *key, const char *v)
         cJSON_AddStringToObject(o, key, v);
 }
 
-cd_status cd_feed_item_story(const cd_feed_item *item, const char *feed,
-                             const char *source, cd_story *story, cd_error *err)
+cd_status cdi_feed_item_story(const cd_feed_item *item, const char *feed,
+                              const char *source, cd_story *story, cd_error *err)
 {
     if (item->json) {
         cd_status st = cd_story_from_json(item->json, item->json_len, source, story, NULL, err);
@@ -169,7 +169,7 @@ static int item_to_story(void *ud, const cd_feed_item *item)
     cd_story s;
     const char *name = t->src->name ? t->src->name : t->src->url;
     const char *source = t->src->url ? t->src->url : name ? name : "feed";
-    cd_status st = cd_feed_item_story(item, name, source, &s, t->err);
+    cd_status st = cdi_feed_item_story(item, name, source, &s, t->err);
     if (st != CD_OK) {
         t->st = st;
         return 1;
@@ -187,6 +187,6 @@ cd_status cd_stories_from_feed(const char *doc, size_t len, const cd_feed_source
     cd_feed_opts o = { .format = src->format, .url = src->url,
                        .content_type = src->content_type };
     to_story t = { src, fn, ud, err, CD_OK };
-    cd_status st = cd_feed_parse(doc, len, &o, item_to_story, &t, nstories, warn, err);
+    cd_status st = cdi_feed_parse(doc, len, &o, item_to_story, &t, nstories, warn, err);
     return t.st != CD_OK ? t.st : st;
 }

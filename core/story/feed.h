@@ -34,7 +34,7 @@
 typedef struct cd_feed_item {
     const char *id;         /* never NULL */
     const char *title;      /* text, NULL when absent */
-    const char *body;       /* text (from HTML: see cd_html_to_text), NULL when absent */
+    const char *body;       /* text (from HTML: see cdi_html_to_text), NULL when absent */
     const char *link;       /* absolute when the feed gave a base */
     const char *published;
     const char *meta_json;  /* more metadata as a JSON object text (categories,
@@ -50,7 +50,7 @@ typedef struct cd_feed_item {
 #define CD_FEED_NOT_A_FEED "not an RSS or Atom feed"
 
 /* Whether doc is a JSON Feed (an object with an "items" array). */
-int cd_feed_is_jsonfeed(const char *doc, size_t len);
+int cdi_feed_is_jsonfeed(const char *doc, size_t len);
 
 /* Called per item in document order; return non-zero to stop. */
 typedef int (*cd_feed_item_fn)(void *ud, const cd_feed_item *item);
@@ -70,32 +70,32 @@ typedef struct cd_feed_opts {
  * then says what was repaired first (warn->code is CD_ERR_FORMAT; it is
  * CD_OK when there was nothing to repair).  *nitems (when not NULL) gets
  * the count of items given to fn. */
-cd_status cd_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
-                        cd_feed_item_fn fn, void *ud, size_t *nitems,
-                        cd_error *warn, cd_error *err);
-cd_status cd_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opts,
-                            cd_feed_item_fn fn, void *ud, size_t *nitems,
-                            cd_error *warn, cd_error *err);
-cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
-                                 cd_feed_item_fn fn, void *ud, size_t *nitems,
-                                 cd_error *err);
-cd_status cd_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                              size_t *nitems, cd_error *err);
+cd_status cdi_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
+                         cd_feed_item_fn fn, void *ud, size_t *nitems,
+                         cd_error *warn, cd_error *err);
+cd_status cdi_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opts,
+                             cd_feed_item_fn fn, void *ud, size_t *nitems,
+                             cd_error *warn, cd_error *err);
+cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
+                                  cd_feed_item_fn fn, void *ud, size_t *nitems,
+                                  cd_error *err);
+cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                               size_t *nitems, cd_error *err);
 
 /* Whether doc looks like an XML feed: after a byte order mark and white
  * space, '<' in UTF-8 or one of the UTF-16/32 layouts. */
-int cd_feed_is_xml(const char *doc, size_t len);
+int cdi_feed_is_xml(const char *doc, size_t len);
 
 /* The story of an item: its id, title and body; link, published, the
  * item's metadata and the feed's name pass through as metadata.  source
  * is where it came from. */
-cd_status cd_feed_item_story(const cd_feed_item *item, const char *feed,
-                             const char *source, cd_story *story, cd_error *err);
+cd_status cdi_feed_item_story(const cd_feed_item *item, const char *feed,
+                              const char *source, cd_story *story, cd_error *err);
 
 /* The content-derived id of an item that has none (see above) into out
  * (at least CD_FEED_ID_SIZE bytes). */
 #define CD_FEED_ID_SIZE 64
-void cd_feed_content_id(const char *feed_key, const cd_feed_item *item, char *out);
+void cdi_feed_content_id(const char *feed_key, const cd_feed_item *item, char *out);
 
 /* ---- decoding (feed_decode.c) ------------------------------------------ */
 
@@ -104,8 +104,8 @@ void cd_feed_content_id(const char *feed_key, const cd_feed_item *item, char *ou
  * repaired.  *repaired (when not NULL) gets what was repaired first, or ""
  * ("an undefined entity &nbsp;" ...), with its line. Returns NULL when out
  * of memory. */
-char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
-                     size_t *outlen, char *repaired, size_t repaired_cap);
+char *cdi_feed_decode(const char *doc, size_t len, const char *content_type,
+                      size_t *outlen, char *repaired, size_t repaired_cap);
 
 /* ---- HTML to text (html_text.c) ---------------------------------------- */
 
@@ -115,6 +115,6 @@ char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
  * elements separating paragraphs with a blank line, <br> a line break,
  * runs of white space one space, a '<' that opens no tag kept.  A new
  * string (caller frees), NULL when out of memory. */
-char *cd_html_to_text(const char *html, size_t len);
+char *cdi_html_to_text(const char *html, size_t len);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * feed_decode.c - an XML feed's bytes as the UTF-8 document libxml2 parses
- * (see feed.h, cd_feed_decode).
+ * (see feed.h, cdi_feed_decode).
  *
  * The encoding, first found wins:
  *   1. a byte order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE);
@@ -59,12 +59,12 @@ static int hex_value(unsigned char c) { return is_digit(c) ? c - '0' : (c | 0x20
 
 static void put(cd_buf *b, const char *s, size_t n)
 {
-    cd_buf_put(b, s, n);
+    cdi_buf_put(b, s, n);
 }
 
 static void puts_(cd_buf *b, const char *s)
 {
-    cd_buf_puts(b, s);
+    cdi_buf_puts(b, s);
 }
 
 static size_t utf8_put(unsigned long c, char *o)
@@ -146,7 +146,7 @@ static void xml_decl_encoding(const char *p, size_t n, char *out, size_t cap)
 {
     out[0] = '\0';
     size_t i = 0;
-    while (i < n && cd_is_space((unsigned char)p[i]))
+    while (i < n && cdi_is_space((unsigned char)p[i]))
         i++;
     if (!starts(p + i, n - i, "<?xml", 5))
         return;
@@ -156,12 +156,12 @@ static void xml_decl_encoding(const char *p, size_t n, char *out, size_t cap)
         if (strncmp(p + j, "encoding", 8))
             continue;
         j += 8;
-        while (j < lim && cd_is_space((unsigned char)p[j]))
+        while (j < lim && cdi_is_space((unsigned char)p[j]))
             j++;
         if (j >= lim || p[j] != '=')
             return;
         j++;
-        while (j < lim && cd_is_space((unsigned char)p[j]))
+        while (j < lim && cdi_is_space((unsigned char)p[j]))
             j++;
         if (j >= lim || (p[j] != '"' && p[j] != '\''))
             return;
@@ -300,7 +300,7 @@ static size_t copy_char(repair *r, const char *p, size_t n)
         }
         return 1;
     }
-    size_t k = cd_utf8_seq(p, n);
+    size_t k = cdi_utf8_seq(p, n);
     if (!k) {
         note(r, "bytes that are not UTF-8 read as U+FFFD");
         puts_(&r->out, REPLACEMENT);
@@ -483,9 +483,9 @@ static size_t tag(repair *r, const char *p, size_t n)
 static void repair_doc(repair *r, const char *p, size_t n)
 {
     size_t i = 0;
-    while (i < n && cd_is_space((unsigned char)p[i]))
+    while (i < n && cdi_is_space((unsigned char)p[i]))
         i += copy_char(r, p + i, n - i);
-    if (starts(p + i, n - i, "<?xml", 5) && (n - i == 5 || cd_is_space((unsigned char)p[i + 5]))) {
+    if (starts(p + i, n - i, "<?xml", 5) && (n - i == 5 || cdi_is_space((unsigned char)p[i + 5]))) {
         const char *e = NULL;   /* the declaration goes: the text is UTF-8 now */
         for (size_t j = i; j + 1 < n; j++)
             if (p[j] == '?' && p[j + 1] == '>') {
@@ -539,8 +539,8 @@ static void repair_doc(repair *r, const char *p, size_t n)
     }
 }
 
-char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
-                     size_t *outlen, char *repaired, size_t repaired_cap)
+char *cdi_feed_decode(const char *doc, size_t len, const char *content_type,
+                      size_t *outlen, char *repaired, size_t repaired_cap)
 {
     if (repaired && repaired_cap)
         repaired[0] = '\0';
@@ -574,7 +574,7 @@ char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
             unknown = 1;   /* iconv does not know it: read as UTF-8 */
         } else {
             if (text.failed) {
-                cd_buf_free(&text);
+                cdi_buf_free(&text);
                 return NULL;
             }
             utf8 = text.data ? text.data : "";
@@ -589,10 +589,10 @@ char *cd_feed_decode(const char *doc, size_t len, const char *content_type,
         snprintf(repaired, repaired_cap, "%zu bytes invalid in %s read as U+FFFD", bad, from);
     put(&r.out, "", 0);
     repair_doc(&r, utf8, utf8len);
-    cd_buf_free(&text);
+    cdi_buf_free(&text);
     if (r.out.failed) {
-        cd_buf_free(&r.out);
+        cdi_buf_free(&r.out);
         return NULL;
     }
-    return cd_buf_take(&r.out, outlen);
+    return cdi_buf_take(&r.out, outlen);
 }

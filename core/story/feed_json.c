@@ -26,9 +26,9 @@ static const char *str_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
-                                 cd_feed_item_fn fn, void *ud, size_t *nitems,
-                                 cd_error *err)
+cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
+                                  cd_feed_item_fn fn, void *ud, size_t *nitems,
+                                  cd_error *err)
 {
     if (nitems)
         *nitems = 0;
@@ -72,7 +72,7 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
         item.body = str_field(it, "content_text");
         if (!item.body && str_field(it, "content_html")) {
             const char *h = str_field(it, "content_html");
-            if (!(html = cd_html_to_text(h, strlen(h)))) {
+            if (!(html = cdi_html_to_text(h, strlen(h)))) {
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
                 xmlFree(abs);
                 break;
@@ -82,14 +82,14 @@ cd_status cd_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts
         if (!item.body)
             item.body = str_field(it, "summary");
         if (item.title && (title = strdup(item.title))) {
-            cd_text_collapse(title);
+            cdi_text_collapse(title);
             item.title = title[0] ? title : NULL;
         }
         char idbuf2[CD_FEED_ID_SIZE];
         if (!item.id)
             item.id = item.link ? item.link : item.title;
         if (!item.id && (item.body || item.published)) {
-            cd_feed_content_id(key, &item, idbuf2);
+            cdi_feed_content_id(key, &item, idbuf2);
             item.id = idbuf2;
         }
         int stop = 0;
@@ -127,8 +127,8 @@ static int object_item(const cJSON *o, const char *json, size_t n, const char *f
     return fn(ud, &item);
 }
 
-cd_status cd_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                              size_t *nitems, cd_error *err)
+cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
+                               size_t *nitems, cd_error *err)
 {
     if (nitems)
         *nitems = 0;

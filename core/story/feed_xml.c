@@ -27,9 +27,9 @@
  *              modified) and dcterms:modified
  *
  * RSS text (title, description, content:encoded, body) is HTML, escaped or
- * in CDATA: its text is what cd_html_to_text makes of it; unescaped markup
+ * in CDATA: its text is what cdi_html_to_text makes of it; unescaped markup
  * in it is walked as XHTML.  Atom text follows its type: "text" as it is,
- * "html" through cd_html_to_text, "xhtml" walked; Atom 0.3 mode="escaped"
+ * "html" through cdi_html_to_text, "xhtml" walked; Atom 0.3 mode="escaped"
  * is HTML and mode="base64" is decoded first.  Content with a src
  * (elsewhere) or of a non-text media type gives no text.
  *
@@ -230,20 +230,20 @@ static char *plain_text(const xmlNode *n)
 {
     char *t = text_content(n);
     if (t)
-        cd_text_collapse(t);
+        cdi_text_collapse(t);
     return t;
 }
 
 static char *html_text(const char *s, size_t len)
 {
-    return cd_html_to_text(s, len);
+    return cdi_html_to_text(s, len);
 }
 
 /* RSS text: HTML, escaped or in CDATA; unescaped markup walked. */
 static char *rss_text(const xmlNode *n)
 {
     if (has_element_child(n))
-        return cd_xhtml_to_text(n);
+        return cdi_xhtml_to_text(n);
     char *t = text_content(n);
     if (!t)
         return NULL;
@@ -267,7 +267,7 @@ static char *atom_text(const xmlNode *n, int is_content)
         char *t = text_content(n);
         if (t) {
             size_t k = base64_decode(t);
-            r = html || xhtml ? html_text(t, k) : (cd_text_collapse(t), strdup(t));
+            r = html || xhtml ? html_text(t, k) : (cdi_text_collapse(t), strdup(t));
             free(t);
         }
     } else if (mode && !strcasecmp(mode, "escaped")) {
@@ -277,7 +277,7 @@ static char *atom_text(const xmlNode *n, int is_content)
             free(t);
         }
     } else if (xhtml || has_element_child(n)) {
-        r = cd_xhtml_to_text(n);
+        r = cdi_xhtml_to_text(n);
     } else if (html) {
         char *t = text_content(n);
         if (t) {
@@ -301,7 +301,7 @@ static char *resolve(const xmlNode *n, const char *ref)
     char *t = strdup(ref);
     if (!t)
         return NULL;
-    cd_text_collapse(t);
+    cdi_text_collapse(t);
     xmlChar *base = xmlNodeGetBase(n->doc, n);
     if (!base || !t[0])
         goto done;
@@ -327,7 +327,7 @@ static void offer(item_state *it, int f, int rank, char *v)
         return;
     }
     if (f != F_BODY)   /* titles, links, ids and dates are one line */
-        cd_text_collapse(v);
+        cdi_text_collapse(v);
     if (rank >= it->rank[f] || !v[0]) {
         free(v);
         return;
@@ -424,7 +424,7 @@ static cJSON *element_json(item_state *it, const xmlNode *n, int depth)
             if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
                 raw = xmlStrcat(raw, c->content);
         if (raw && (t = strdup((const char *)raw)))
-            cd_text_collapse(t);
+            cdi_text_collapse(t);
         if (t && t[0] && !cJSON_GetObjectItemCaseSensitive(o, "text"))
             cJSON_AddStringToObject(o, "text", t);
         free(t);
@@ -589,7 +589,7 @@ static void child(item_state *it, const xmlNode *c, const xmlNode *item)
         break;
     case FAM_XHTML:
         if (!strcmp(l, "body") || !strcmp(l, "div")) {
-            offer(it, F_BODY, 2, cd_xhtml_to_text(c));
+            offer(it, F_BODY, 2, cdi_xhtml_to_text(c));
         } else {
             qname(c, c->ns, key, sizeof key);
             keep_ext(it, c, key);
@@ -654,7 +654,7 @@ static void emit(xml_state *s, const xmlNode *item)
     if (!fi.id)
         fi.id = fi.link ? fi.link : fi.title;
     if (!fi.id && (fi.body || fi.published || fi.meta_json)) {
-        cd_feed_content_id(s->feed_key, &fi, idbuf);
+        cdi_feed_content_id(s->feed_key, &fi, idbuf);
         fi.id = idbuf;
     }
     if (it.nomem) {
@@ -738,9 +738,9 @@ static void on_error(void *ud, xmlErrorPtr e)
     snprintf(s->first_error, sizeof s->first_error, "line %d: %s (recovered)", e->line, msg);
 }
 
-cd_status cd_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opts,
-                            cd_feed_item_fn fn, void *ud, size_t *nitems,
-                            cd_error *warn, cd_error *err)
+cd_status cdi_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opts,
+                             cd_feed_item_fn fn, void *ud, size_t *nitems,
+                             cd_error *warn, cd_error *err)
 {
     static const cd_feed_opts none = { 0 };
     if (!opts)
@@ -749,10 +749,10 @@ cd_status cd_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *opt
         *nitems = 0;
     if (warn)
         warn->code = CD_OK, warn->msg[0] = '\0';
-    cd_xml_init();
+    cdi_xml_init();
     char repaired[300];
     size_t dlen = 0;
-    char *text = cd_feed_decode(doc, len, opts->content_type, &dlen, repaired, sizeof repaired);
+    char *text = cdi_feed_decode(doc, len, opts->content_type, &dlen, repaired, sizeof repaired);
     if (!text)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (dlen > INT_MAX) {

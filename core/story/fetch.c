@@ -21,7 +21,7 @@ typedef struct sink {
     cd_fetch_meta *meta;   /* headers of the answer, or NULL */
 } sink;
 
-int cd_fetch_is_url(const char *s)
+int cdi_fetch_is_url(const char *s)
 {
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
 }
@@ -30,7 +30,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 {
     sink *s = ud;
     size_t n = size * nmemb;
-    cd_buf_put(&s->body, data, n);
+    cdi_buf_put(&s->body, data, n);
     return s->body.failed ? 0 : n;   /* 0 makes curl stop with CURLE_WRITE_ERROR */
 }
 
@@ -138,20 +138,20 @@ static int conditional(const cd_fetch_opts *opts, struct curl_slist **hdr)
     return 0;
 }
 
-cd_status cd_fetch(const char *url, const cd_fetch_opts *opts,
-                   char **body, size_t *len, cd_error *err)
+cd_status cdi_fetch(const char *url, const cd_fetch_opts *opts,
+                    char **body, size_t *len, cd_error *err)
 {
-    return cd_fetch_meta_get(url, opts, NULL, body, len, err);
+    return cdi_fetch_meta_get(url, opts, NULL, body, len, err);
 }
 
-cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch_meta *meta,
-                            char **body, size_t *len, cd_error *err)
+cd_status cdi_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch_meta *meta,
+                             char **body, size_t *len, cd_error *err)
 {
     *body = NULL;
     *len = 0;
     if (meta)
         memset(meta, 0, sizeof *meta);
-    if (!cd_fetch_is_url(url))
+    if (!cdi_fetch_is_url(url))
         return cd_error_set(err, CD_ERR_ARG, "%s: only http and https URLs are fetched", url);
     CURL *h = curl_easy_init();
     if (!h)
@@ -160,7 +160,7 @@ cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch
     char errbuf[CURL_ERROR_SIZE] = "";
     CURLcode rc = CURLE_OK;
     struct curl_slist *hdr = NULL;
-    if (cd_buf_reserve(&s.body, 0) != 0 || conditional(opts, &hdr) != 0)
+    if (cdi_buf_reserve(&s.body, 0) != 0 || conditional(opts, &hdr) != 0)
         s.nomem = 1;
     else
         rc = setup(h, url, opts, &s, errbuf, hdr);
@@ -179,9 +179,9 @@ cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
     if (st != CD_OK) {
-        cd_buf_free(&s.body);
+        cdi_buf_free(&s.body);
         return st;
     }
-    *body = cd_buf_take(&s.body, len);
+    *body = cdi_buf_take(&s.body, len);
     return CD_OK;
 }

@@ -42,18 +42,18 @@ typedef struct cd_fetch_meta {
 } cd_fetch_meta;
 
 /* Non-zero when s starts with http:// or https:// (any case). */
-int cd_fetch_is_url(const char *s);
+int cdi_fetch_is_url(const char *s);
 
 /* GET url.  On success *body gets a new NUL-terminated buffer (caller
  * frees) holding *len bytes.  On failure returns CD_ERR_NET, CD_ERR_LIMIT,
  * CD_ERR_ARG (not an http(s) URL) or CD_ERR_NOMEM and err->msg starts with
  * the URL ("http://x/y: HTTP 404"). */
-cd_status cd_fetch(const char *url, const cd_fetch_opts *opts,
-                   char **body, size_t *len, cd_error *err);
+cd_status cdi_fetch(const char *url, const cd_fetch_opts *opts,
+                    char **body, size_t *len, cd_error *err);
 
-/* cd_fetch, and *meta (when not NULL) filled from the answer.  A 304 answer
+/* cdi_fetch, and *meta (when not NULL) filled from the answer.  A 304 answer
  * to a conditional GET is CD_OK with meta->status 304 and an empty body. */
-cd_status cd_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch_meta *meta,
-                            char **body, size_t *len, cd_error *err);
+cd_status cdi_fetch_meta_get(const char *url, const cd_fetch_opts *opts, cd_fetch_meta *meta,
+                             char **body, size_t *len, cd_error *err);
 
 #endif

@@ -38,7 +38,7 @@ typedef struct text_out {
 
 static void out_bytes(text_out *o, const char *s, size_t n)
 {
-    cd_buf_put(&o->b, s, n);
+    cdi_buf_put(&o->b, s, n);
 }
 
 static void owe(text_out *o, int sep)
@@ -168,7 +168,7 @@ static void leave(text_out *o, const xmlNode *n)
     }
 }
 
-char *cd_xhtml_to_text(const xmlNode *root)
+char *cdi_xhtml_to_text(const xmlNode *root)
 {
     text_out o = { 0 };
     out_bytes(&o, "", 0);
@@ -191,13 +191,13 @@ char *cd_xhtml_to_text(const xmlNode *root)
             n = n->next;
     }
     if (o.b.failed) {
-        cd_buf_free(&o.b);
+        cdi_buf_free(&o.b);
         return NULL;
     }
-    return cd_buf_take(&o.b, NULL);
+    return cdi_buf_take(&o.b, NULL);
 }
 
-void cd_text_collapse(char *s)
+void cdi_text_collapse(char *s)
 {
     text_out o = { 0 };
     size_t n = strlen(s);
@@ -205,7 +205,7 @@ void cd_text_collapse(char *s)
     out_text(&o, s, n);
     if (!o.b.failed)   /* never longer than s */
         memcpy(s, o.b.data, o.b.len + 1);
-    cd_buf_free(&o.b);
+    cdi_buf_free(&o.b);
 }
 
 /* Nothing in s that HTML would change but white space. */
@@ -221,12 +221,12 @@ static void xml_init(void)
     xmlInitParser();
 }
 
-void cd_xml_init(void)
+void cdi_xml_init(void)
 {
     pthread_once(&xml_once, xml_init);
 }
 
-char *cd_html_to_text(const char *html, size_t len)
+char *cdi_html_to_text(const char *html, size_t len)
 {
     if (plain(html, len) || len > INT_MAX) {
         char *t = malloc(len + 1);
@@ -237,10 +237,10 @@ char *cd_html_to_text(const char *html, size_t len)
         for (size_t i = 0; i < len; i++)   /* NUL is not text */
             if (!t[i])
                 t[i] = ' ';
-        cd_text_collapse(t);
+        cdi_text_collapse(t);
         return t;
     }
-    cd_xml_init();
+    cdi_xml_init();
     htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
                                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
                                     HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
@@ -250,7 +250,7 @@ char *cd_html_to_text(const char *html, size_t len)
             t[0] = '\0';
         return t;
     }
-    char *t = cd_xhtml_to_text((const xmlNode *)doc);
+    char *t = cdi_xhtml_to_text((const xmlNode *)doc);
     xmlFreeDoc(doc);
     return t;
 }

@@ -1,6 +1,6 @@
 /*
  * html_text.h - the text of HTML and XHTML (html_text.c), for the feed
- * readers.  cd_html_to_text (feed.h) parses an HTML string; this walks a
+ * readers.  cdi_html_to_text (feed.h) parses an HTML string; this walks a
  * tree libxml2 already holds (Atom type="xhtml" content, xhtml:body).
  */
 #ifndef CD_STORY_HTML_TEXT_H
@@ -8,16 +8,16 @@
 
 #include <libxml/tree.h>
 
-/* Text of the children of node, with the rules of cd_html_to_text.  A new
+/* Text of the children of node, with the rules of cdi_html_to_text.  A new
  * string (caller frees), NULL when out of memory. */
-char *cd_xhtml_to_text(const xmlNode *node);
+char *cdi_xhtml_to_text(const xmlNode *node);
 
 /* Initialize libxml2 once, from whichever thread parses first (libxml2
  * wants xmlInitParser before any concurrent use). */
-void cd_xml_init(void);
+void cdi_xml_init(void);
 
 /* Collapse white space (U+00A0 included) in place, like the text of an
  * HTML element: runs become one space, none at either end. */
-void cd_text_collapse(char *s);
+void cdi_text_collapse(char *s);
 
 #endif

@@ -32,7 +32,7 @@
 
 #define MEDTOP_URI "http://cv.iptc.org/newscodes/mediatopic/"
 
-int cd_ninjs_is_v2(const cJSON *obj)
+int cdi_ninjs_is_v2(const cJSON *obj)
 {
     /* present and not null: of the wrong type, they are reported by pick() */
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(obj, "headlines");
@@ -132,7 +132,7 @@ static int is_block(const char *name)
     return 0;
 }
 
-char *cd_ninjs_strip_markup(const char *s, size_t len, size_t *out_len)
+char *cdi_ninjs_strip_markup(const char *s, size_t len, size_t *out_len)
 {
     /* the text never grows: a tag is dropped or becomes one byte, and a
      * character reference of k bytes encodes in at most 4 <= k + 1 */
@@ -251,7 +251,7 @@ static cd_status set_text(char **dst, size_t *dst_len, const cJSON *item, int st
 {
     const char *v = cJSON_GetObjectItemCaseSensitive(item, "value")->valuestring;
     if (strip && is_markup(item, v)) {
-        *dst = cd_ninjs_strip_markup(v, strlen(v), dst_len);
+        *dst = cdi_ninjs_strip_markup(v, strlen(v), dst_len);
     } else {
         *dst = strdup(v);
         *dst_len = *dst ? strlen(*dst) : 0;
@@ -285,7 +285,7 @@ static cd_status dup_plain(char **dst, size_t *dst_len, const cJSON *v, cd_error
     return *dst ? CD_OK : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
 }
 
-cd_status cd_ninjs_read_text(const cJSON *obj, cd_story *story, cd_error *err)
+cd_status cdi_ninjs_read_text(const cJSON *obj, cd_story *story, cd_error *err)
 {
     static const char *const titles[] = { "headline", "title", NULL };
     static const char *const bodies[] = { "body_text", "body", NULL };

@@ -14,8 +14,8 @@
 #include "copydesk/story.h"
 
 /* 1 when obj is a ninjs 2.x object: it has "headlines" or "bodies" (not
- * null; cd_ninjs_read_text reports one that is not an array). */
-int cd_ninjs_is_v2(const cJSON *obj);
+ * null; cdi_ninjs_read_text reports one that is not an array). */
+int cdi_ninjs_is_v2(const cJSON *obj);
 
 /* Fill story->title and story->body from a ninjs 2.x object: the main
  * headline, the main body with its markup stripped (else the main
@@ -23,12 +23,12 @@ int cd_ninjs_is_v2(const cJSON *obj);
  * descriptions stay in obj and so in the story's metadata.  Falls back to
  * "headline" / "body_text" / "title" / "body" strings where the arrays
  * give nothing. */
-cd_status cd_ninjs_read_text(const cJSON *obj, cd_story *story, cd_error *err);
+cd_status cdi_ninjs_read_text(const cJSON *obj, cd_story *story, cd_error *err);
 
 /* Text of HTML or XML markup: tags dropped (a block tag becomes a line
  * break), script and style contents dropped, character references
  * decoded.  Returns a new string (caller frees) of *out_len bytes, or NULL
  * when out of memory. */
-char *cd_ninjs_strip_markup(const char *s, size_t len, size_t *out_len);
+char *cdi_ninjs_strip_markup(const char *s, size_t len, size_t *out_len);
 
 #endif

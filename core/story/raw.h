@@ -18,17 +18,17 @@ typedef struct cd_raw_story {
     size_t source_cap;
 } cd_raw_story;
 
-enum { CD_READ_RAW = 2 };  /* *raw was filled: parse it with cd_raw_story_parse */
+enum { CD_READ_RAW = 2 };  /* *raw was filled: parse it with cdi_raw_story_parse */
 
 /* cd_reader_next, except that a line of a JSON lines file comes back
  * unparsed (CD_READ_RAW) so that another thread can parse it; every other
  * input comes back as cd_reader_next gives it.  raw's buffers are reused
  * from call to call. */
-int cd_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err);
+int cdi_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err);
 
 /* Parse a raw line: CD_READ_STORY with *story filled, or CD_READ_ERROR with
  * the message cd_reader_next would have given ("path:LINE: what"). */
-int cd_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err);
-void cd_raw_story_free(cd_raw_story *raw);
+int cdi_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err);
+void cdi_raw_story_free(cd_raw_story *raw);
 
 #endif

@@ -119,7 +119,7 @@ struct cd_reader {
     size_t source_cap;
     unsigned long elem_line;  /* array: line of the last element start */
     unsigned same_line;       /* array: elements started on that line */
-    cd_raw_story *raw;        /* cd_reader_next_raw: JSON lines go here */
+    cd_raw_story *raw;        /* cdi_reader_next_raw: JSON lines go here */
     feed_out *feed;           /* M_FEED: the items of the feed */
     size_t nfeed, ifeed, capfeed;
     unsigned long feed_line;  /* the line the feed's bytes start on */
@@ -167,7 +167,7 @@ static char *join_path(const char *dir, const char *name)
 static void acc_shrink(cd_buf *b)
 {
     if (b->cap > KEEP_BYTES)
-        cd_buf_shrink(b, 4096);
+        cdi_buf_shrink(b, 4096);
 }
 
 /* ---- the input source --------------------------------------------------- */
@@ -203,7 +203,7 @@ static int skip_space(src *s, char *chunk)
     while (src_fill(s, chunk)) {
         for (; s->pos < s->len; s->pos++) {
             unsigned char c = (unsigned char)s->buf[s->pos];
-            if (!cd_is_space(c))
+            if (!cdi_is_space(c))
                 return c;
             if (c == '\n')
                 s->line++;
@@ -229,7 +229,7 @@ static int read_line(src *s, char *chunk, cd_buf *b)
         const char *nl = memchr(p, '\n', avail);
         size_t n = nl ? (size_t)(nl - p) : avail;
         got = 1;
-        cd_buf_put(b, p, n);
+        cdi_buf_put(b, p, n);
         s->pos += n;
         if (nl) {
             s->pos++;
@@ -246,7 +246,7 @@ static void read_rest(src *s, char *chunk, cd_buf *b)
 {
     while (!b->failed && src_fill(s, chunk)) {
         size_t n = s->len - s->pos;
-        cd_buf_put(b, s->buf + s->pos, n);
+        cdi_buf_put(b, s->buf + s->pos, n);
         s->line += count_lines(s->buf + s->pos, n);
         s->pos = s->len;
     }
@@ -305,7 +305,7 @@ static int scan_element(src *s, char *chunk, cd_buf *b)
             end = jscan_byte(&j, p[i]);
             s->line += p[i] == '\n';
         }
-        cd_buf_put(b, p, end ? i - 1 : i);
+        cdi_buf_put(b, p, end ? i - 1 : i);
         s->pos += end && p[i - 1] == ']' ? i - 1 : i;
         if (end)
             return 1;
@@ -399,7 +399,7 @@ static int raw_line(cd_raw_story *raw, const char *json, size_t len, const char 
     return CD_READ_RAW;
 }
 
-int cd_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
+int cdi_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
 {
     cd_error e = { 0 };
     /* a line holds no newline: an error is on the line itself, whose
@@ -410,7 +410,7 @@ int cd_raw_story_parse(const cd_raw_story *raw, cd_story *story, cd_error *err)
     return CD_READ_ERROR;
 }
 
-void cd_raw_story_free(cd_raw_story *raw)
+void cdi_raw_story_free(cd_raw_story *raw)
 {
     if (!raw)
         return;
@@ -428,7 +428,7 @@ static int jsonl_line(cd_reader *r, unsigned long line, cd_story *story, cd_erro
     int rc = check_acc(r, where, err);
     if (rc != 0)
         return rc;
-    if (cd_is_blank(r->acc.data, r->acc.len))
+    if (cdi_is_blank(r->acc.data, r->acc.len))
         return STEP_SKIP;
     if (r->raw)
         return raw_line(r->raw, r->acc.data, r->acc.len, where, err);
@@ -439,7 +439,7 @@ static int jsonl_step(cd_reader *r, cd_story *story, cd_error *err)
 {
     for (;;) {
         unsigned long line = r->in.line;
-        cd_buf_reset(&r->acc);
+        cdi_buf_reset(&r->acc);
         if (!read_line(&r->in, r->chunk, &r->acc))
             return end_of_file(r, err);
         int rc = jsonl_line(r, line, story, err);
@@ -475,7 +475,7 @@ static int array_step(cd_reader *r, cd_story *story, cd_error *err)
     if (c == ']')
         return array_end(r, err);
     unsigned long line = r->in.line;
-    cd_buf_reset(&r->acc);
+    cdi_buf_reset(&r->acc);
     if (c < 0 || !scan_element(&r->in, r->chunk, &r->acc)) {
         if (r->in.ioerr)
             return end_of_file(r, err);
@@ -499,7 +499,7 @@ static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_
 static int object_start(cd_reader *r, cd_story *story, cd_error *err)
 {
     unsigned long line = r->in.line;
-    cd_buf_reset(&r->acc);
+    cdi_buf_reset(&r->acc);
     read_line(&r->in, r->chunk, &r->acc);
     int rc;
     if (!r->acc.over && line_is_whole(r->acc.data, r->acc.len) &&
@@ -510,7 +510,7 @@ static int object_start(cd_reader *r, cd_story *story, cd_error *err)
         rc = jsonl_line(r, line, story, err);
         return rc == STEP_SKIP ? jsonl_step(r, story, err) : rc;
     }
-    cd_buf_put(&r->acc, "\n", 1);
+    cdi_buf_put(&r->acc, "\n", 1);
     read_rest(&r->in, r->chunk, &r->acc);
     r->mode = M_DONE;
     if (r->in.ioerr)
@@ -523,7 +523,7 @@ static int object_start(cd_reader *r, cd_story *story, cd_error *err)
 
 static int text_story(cd_reader *r, cd_story *story, cd_error *err)
 {
-    cd_buf_reset(&r->acc);
+    cdi_buf_reset(&r->acc);
     read_rest(&r->in, r->chunk, &r->acc);
     r->mode = M_DONE;
     if (r->in.ioerr)
@@ -586,7 +586,7 @@ static int feed_item(void *ud, const cd_feed_item *item)
     snprintf(full, need, "%s%s", r->name, source);
     where = full;
     cd_error e;
-    if (cd_feed_item_story(item, r->name, where, &o->story, &e) == CD_OK) {
+    if (cdi_feed_item_story(item, r->name, where, &o->story, &e) == CD_OK) {
         o->rc = CD_READ_STORY;
     } else {
         o->rc = CD_READ_ERROR;
@@ -604,7 +604,7 @@ static int feed_read(cd_reader *r, const char *doc, size_t len, const char *form
     cd_error warn, err;
     size_t n = 0;
     size_t before = r->nfeed;
-    cd_status st = cd_feed_parse(doc, len, &fo, feed_item, r, &n, &warn, &err);
+    cd_status st = cdi_feed_parse(doc, len, &fo, feed_item, r, &n, &warn, &err);
     if (st == CD_ERR_FORMAT && n == 0 && r->nfeed == before &&
         !strncmp(err.msg, CD_FEED_NOT_A_FEED, strlen(CD_FEED_NOT_A_FEED)) &&
         (!format || strcmp(format, "jsonfeed")))
@@ -663,7 +663,7 @@ static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
         len = r->in.len - r->in.pos;
         r->in.pos = r->in.len;
     } else {
-        cd_buf_reset(&r->acc);
+        cdi_buf_reset(&r->acc);
         read_rest(&r->in, r->chunk, &r->acc);
         if (r->in.ioerr) {
             r->mode = M_DONE;
@@ -680,8 +680,8 @@ static int feed_start(cd_reader *r, cd_story *story, cd_error *err)
     if (!feed_read(r, doc, len, NULL)) {
         if (r->in.fd < 0) {   /* text_story reads from the source */
             r->in.pos = 0;
-            cd_buf_reset(&r->acc);
-            cd_buf_put(&r->acc, doc, len);
+            cdi_buf_reset(&r->acc);
+            cdi_buf_put(&r->acc, doc, len);
             r->mode = M_DONE;
             int rc = check_acc(r, r->name, err);
             if (rc != 0)
@@ -704,7 +704,7 @@ static int jsonfeed_items(cd_reader *r, unsigned long line, cd_story *story, cd_
                           int *rc)
 {
     if (r->acc.len < 12 || !strstr(r->acc.data, "jsonfeed.org") ||
-        !cd_feed_is_jsonfeed(r->acc.data, r->acc.len))
+        !cdi_feed_is_jsonfeed(r->acc.data, r->acc.len))
         return 0;
     r->feed_line = line;
     feed_read(r, r->acc.data, r->acc.len, "jsonfeed");
@@ -722,7 +722,7 @@ static int wide_xml(src *s, char *chunk)
     size_t n = s->len - s->pos;
     if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
         return 1;
-    return n >= 4 && cd_feed_is_xml((const char *)u, 4) && (!u[1] || !u[0]);
+    return n >= 4 && cdi_feed_is_xml((const char *)u, 4) && (!u[1] || !u[0]);
 }
 
 static int detect_step(cd_reader *r, cd_story *story, cd_error *err)
@@ -818,7 +818,7 @@ static int open_url(cd_reader *r, const char *url, cd_error *err)
     cd_fetch_meta *meta = malloc(sizeof *meta);
     if (!meta)
         return fail(err, CD_ERR_NOMEM, "%s: out of memory", url);
-    if (cd_fetch_meta_get(url, &fo, meta, &doc, &len, err) != CD_OK) {
+    if (cdi_fetch_meta_get(url, &fo, meta, &doc, &len, err) != CD_OK) {
         free(meta);
         return CD_READ_ERROR;
     }
@@ -967,7 +967,7 @@ static int open_input(cd_reader *r, const char *input, cd_error *err)
 {
     if (strcmp(input, "-") == 0)
         return file_start(r, STDIN_FILENO, 0, NULL, 0, "-", NULL, err);
-    if (cd_fetch_is_url(input))
+    if (cdi_fetch_is_url(input))
         return open_url(r, input, err);
     struct stat st;
     if (stat(input, &st) != 0) {
@@ -1026,7 +1026,7 @@ cd_status cd_reader_open(const char *const *inputs, size_t n,
     r->in.fd = -1;
     r->acc.max = r->opts.max_story_bytes;
     r->chunk = malloc(CHUNK);
-    if (!r->chunk || cd_buf_reserve(&r->acc, 0) != 0 || copy_inputs(r, inputs, n) != CD_OK) {
+    if (!r->chunk || cdi_buf_reserve(&r->acc, 0) != 0 || copy_inputs(r, inputs, n) != CD_OK) {
         cd_reader_free(r);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -1057,7 +1057,7 @@ int cd_reader_next(cd_reader *r, cd_story *story, cd_error *err)
     }
 }
 
-int cd_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err)
+int cdi_reader_next_raw(cd_reader *r, cd_story *story, cd_raw_story *raw, cd_error *err)
 {
     r->raw = raw;
     int rc = cd_reader_next(r, story, err);

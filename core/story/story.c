@@ -121,7 +121,7 @@ static const char *skip_blank_lines(const char *p, const char *end)
 {
     while (p < end) {
         const char *e = line_end(p, end);
-        if (!cd_is_blank(p, (size_t)(e - p)))
+        if (!cdi_is_blank(p, (size_t)(e - p)))
             break;
         p = e < end ? e + 1 : end;
     }
@@ -130,9 +130,9 @@ static const char *skip_blank_lines(const char *p, const char *end)
 
 static void trim(const char **p, const char **end)
 {
-    while (*p < *end && cd_is_space((unsigned char)**p))
+    while (*p < *end && cdi_is_space((unsigned char)**p))
         (*p)++;
-    while (*end > *p && cd_is_space((unsigned char)(*end)[-1]))
+    while (*end > *p && cdi_is_space((unsigned char)(*end)[-1]))
         (*end)--;
 }
 
@@ -159,7 +159,7 @@ static cd_status text_fields(const char *text, size_t len, cd_story *story)
     const char *body = skip_blank_lines(te < end ? te + 1 : end, end);
     const char *be = end;
     trim(&p, &te);
-    while (be > body && cd_is_space((unsigned char)be[-1]))
+    while (be > body && cdi_is_space((unsigned char)be[-1]))
         be--;
     story->title = dup_bytes(p, (size_t)(te - p));
     story->title_len = (size_t)(te - p);
@@ -285,7 +285,7 @@ static cd_status check_value(const cJSON *v, const char *text, size_t len, const
                              size_t *err_off, cd_error *err)
 {
     size_t off = (size_t)(end - text);
-    while (off < len && cd_is_space((unsigned char)text[off]))
+    while (off < len && cdi_is_space((unsigned char)text[off]))
         off++;
     if (off < len) {
         *err_off = off;
@@ -588,7 +588,7 @@ static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_
     drop_decision(obj);
     /* ninjs 2.x: title and body from headlines and bodies (story/ninjs.c),
      * which stay in meta with every other field */
-    int v2 = cd_ninjs_is_v2(obj);
+    int v2 = cdi_ninjs_is_v2(obj);
     fields f = {
         .id = take_field(obj, "id", "uri"),
         .title = v2 ? NULL : take_field(obj, "title", "headline"),
@@ -602,7 +602,7 @@ static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_
     }
     cd_status st = set_id(story, f.id, source, err);
     if (st == CD_OK && v2)
-        st = cd_ninjs_read_text(obj, story, err);
+        st = cdi_ninjs_read_text(obj, story, err);
     if (st == CD_OK && !v2)
         st = set_string(&story->title, &story->title_len, f.title, err);
     if (st == CD_OK && !v2)

@@ -8,7 +8,7 @@
 
 #include "text/query.h"
 
-int cd_scope_parse(const char *s, int near)
+int cdi_scope_parse(const char *s, int near)
 {
     if (!strcmp(s, "title"))
         return CD_SCOPE_TITLE;
@@ -23,8 +23,8 @@ int cd_scope_parse(const char *s, int near)
 
 /* ---- queries: a phrase with a scope, a neighbour, a minimum ----------- */
 
-cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
-                           cd_error *err)
+cd_status cdi_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
+                            cd_error *err)
 {
     *out = NULL;
     if (k->scope < CD_SCOPE_ALL || k->scope > CD_SCOPE_BODY)
@@ -38,23 +38,23 @@ cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query
     q->within = k->within;
     q->scope = k->scope;
     q->min = k->min ? k->min : 1;
-    cd_status st = cd_phrase_compile(tok, k->text, &q->a, err);
+    cd_status st = cdi_phrase_compile(tok, k->text, &q->a, err);
     if (st == CD_OK && k->near)
-        st = cd_phrase_compile(tok, k->near, &q->b, err);
+        st = cdi_phrase_compile(tok, k->near, &q->b, err);
     if (st != CD_OK) {
-        cd_query_free(q);
+        cdi_query_free(q);
         return st;
     }
     *out = q;
     return CD_OK;
 }
 
-void cd_query_free(cd_query *q)
+void cdi_query_free(cd_query *q)
 {
     if (!q)
         return;
-    cd_phrase_free(q->a);
-    cd_phrase_free(q->b);
+    cdi_phrase_free(q->a);
+    cdi_phrase_free(q->b);
     free(q);
 }
 
@@ -82,7 +82,7 @@ static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
         while (lo > 0 && l->sent[lo - 1] == s)
             lo--;
         for (size_t j = lo; j < l->n && l->sent[j] == s; j++)
-            if (cd_phrase_at(q->b, l, j) && l->sent[j + nb - 1] == s &&
+            if (cdi_phrase_at(q->b, l, j) && l->sent[j + nb - 1] == s &&
                 in_scope(l, j, nb, q->scope))
                 return 1;
         return 0;
@@ -90,7 +90,7 @@ static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
     size_t w = (size_t)q->within;
     size_t lo = i > w + nb ? i - w - nb : 0, hi = i + na + w;
     for (size_t j = lo; j <= hi && j < l->n; j++) {
-        if (!cd_phrase_at(q->b, l, j) || !in_scope(l, j, nb, q->scope))
+        if (!cdi_phrase_at(q->b, l, j) || !in_scope(l, j, nb, q->scope))
             continue;
         size_t gap = j >= i + na ? j - (i + na) : j + nb <= i ? i - (j + nb) : 0;
         if (gap <= w)
@@ -99,19 +99,19 @@ static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
     return 0;
 }
 
-int cd_query_at(const cd_query *q, const cd_toklist *l, size_t i)
+int cdi_query_at(const cd_query *q, const cd_toklist *l, size_t i)
 {
-    if (!cd_phrase_at(q->a, l, i))
+    if (!cdi_phrase_at(q->a, l, i))
         return 0;
     size_t na = q->a->toks->n;
     return in_scope(l, i, na, q->scope) && (!q->b || near_at(q, l, i, na));
 }
 
-size_t cd_query_count(const cd_query *q, const cd_toklist *l)
+size_t cdi_query_count(const cd_query *q, const cd_toklist *l)
 {
     size_t count = 0;
     for (size_t i = 0; l && i < l->n; i++)
-        count += (size_t)cd_query_at(q, l, i);
+        count += (size_t)cdi_query_at(q, l, i);
     return count >= q->min ? count : 0;
 }
 

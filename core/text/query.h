@@ -10,7 +10,7 @@
  * Scopes and sentences come from the token list: the offset of each
  * token's word and its sentence number (cd_tokenizer_token_offset,
  * cd_tokenizer_sentence), and the zones the desk sets on it
- * (cd_toklist_set_zones).
+ * (cdi_toklist_set_zones).
  */
 #ifndef CD_TEXT_QUERY_H
 #define CD_TEXT_QUERY_H
@@ -28,7 +28,7 @@ typedef enum cd_scope {
 } cd_scope;
 
 /* "title", "lede", "body" (and "sentence" when near): the scope, or -1. */
-int cd_scope_parse(const char *s, int near);
+int cdi_scope_parse(const char *s, int near);
 
 /* A query as declared. */
 typedef struct cd_keyword_spec {
@@ -49,13 +49,13 @@ typedef struct cd_query {
     unsigned min;       /* fewer occurrences count as none */
 } cd_query;
 
-cd_status cd_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
-                           cd_error *err);
+cd_status cdi_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_query **out,
+                            cd_error *err);
 /* Does the query's phrase occur at token i of l, within its conditions?
  * (Its minimum is the caller's to apply, on the total.) */
-int cd_query_at(const cd_query *q, const cd_toklist *l, size_t i);
+int cdi_query_at(const cd_query *q, const cd_toklist *l, size_t i);
 /* Occurrences in l that meet the conditions (0 below the minimum). */
-size_t cd_query_count(const cd_query *q, const cd_toklist *l);
-void cd_query_free(cd_query *q);
+size_t cdi_query_count(const cd_query *q, const cd_toklist *l);
+void cdi_query_free(cd_query *q);
 
 #endif

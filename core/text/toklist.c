@@ -55,29 +55,29 @@ static int toklist_push(const char *tok, size_t len, void *ud)
     return 0;
 }
 
-cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
-                           cd_toklist **out, cd_error *err)
+cd_status cdi_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
+                            cd_toklist **out, cd_error *err)
 {
     cd_toklist *l = calloc(1, sizeof *l);
     *out = NULL;
     if (!l)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    cd_status st = cd_toklist_fill(l, tok, text, len, err);
+    cd_status st = cdi_toklist_fill(l, tok, text, len, err);
     if (st != CD_OK) {
-        cd_toklist_free(l);
+        cdi_toklist_free(l);
         return st;
     }
     *out = l;
     return CD_OK;
 }
 
-cd_toklist *cd_toklist_new(void)
+cd_toklist *cdi_toklist_new(void)
 {
     return calloc(1, sizeof(cd_toklist));
 }
 
-cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
-                          cd_error *err)
+cd_status cdi_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                           cd_error *err)
 {
     l->n = l->text_len = 0;
     l->title_end = l->lede_end = 0;
@@ -92,7 +92,7 @@ cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, si
     return CD_OK;
 }
 
-void cd_toklist_each(const void *list, cd_token_fn fn, void *ud)
+void cdi_toklist_each(const void *list, cd_token_fn fn, void *ud)
 {
     const cd_toklist *l = list;
     for (size_t i = 0; i < l->n; i++)
@@ -100,18 +100,18 @@ void cd_toklist_each(const void *list, cd_token_fn fn, void *ud)
             return;
 }
 
-size_t cd_toklist_size(const cd_toklist *l)
+size_t cdi_toklist_size(const cd_toklist *l)
 {
     return l->n;
 }
 
-void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end)
+void cdi_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end)
 {
     l->title_end = title_end;
     l->lede_end = lede_end;
 }
 
-void cd_toklist_free(cd_toklist *l)
+void cdi_toklist_free(cd_toklist *l)
 {
     if (!l)
         return;
@@ -126,8 +126,8 @@ void cd_toklist_free(cd_toklist *l)
 /* ---- phrases ------------------------------------------------------------ */
 
 
-cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
-                            cd_error *err)
+cd_status cdi_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
+                             cd_error *err)
 {
     *out = NULL;
     size_t len = strlen(text);
@@ -136,30 +136,30 @@ cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out
     if (!p)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     p->prefix = prefix;
-    cd_status st = cd_toklist_build(tok, text, len - (size_t)prefix, &p->toks, err);
+    cd_status st = cdi_toklist_build(tok, text, len - (size_t)prefix, &p->toks, err);
     if (st == CD_OK && p->toks->n == 0)
         st = cd_error_set(err, CD_ERR_ARG,
                           "'%s' leaves no word once tokenized (stop words or too short)", text);
     if (st != CD_OK) {
-        cd_phrase_free(p);
+        cdi_phrase_free(p);
         return st;
     }
     *out = p;
     return CD_OK;
 }
 
-size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l)
+size_t cdi_phrase_count(const cd_phrase *p, const cd_toklist *l)
 {
     size_t count = 0;
     for (size_t i = 0; l && i < l->n; i++)
-        count += (size_t)cd_phrase_at(p, l, i);
+        count += (size_t)cdi_phrase_at(p, l, i);
     return count;
 }
 
-void cd_phrase_free(cd_phrase *p)
+void cdi_phrase_free(cd_phrase *p)
 {
     if (!p)
         return;
-    cd_toklist_free(p->toks);
+    cdi_toklist_free(p->toks);
     free(p);
 }

@@ -2,7 +2,7 @@
  * text/toklist.h - the tokens of one story, kept for matching, and phrases
  * (keywords of one or more words, the last maybe a prefix "missile*")
  * matched against them.  A story is tokenized once into a list; the
- * classifier reads it again through cd_toklist_each and the taxonomy
+ * classifier reads it again through cdi_toklist_each and the taxonomy
  * counts its keywords in it.
  */
 #ifndef CD_TEXT_TOKLIST_H
@@ -19,7 +19,7 @@
 
 typedef struct cd_toklist cd_toklist;
 
-/* Open so that matching (cd_phrase_at) stays inline in the scoring loop. */
+/* Open so that matching (cdi_phrase_at) stays inline in the scoring loop. */
 struct cd_toklist {
     char *text;       /* tokens, each NUL-terminated, back to back */
     size_t text_len, text_cap;
@@ -28,28 +28,28 @@ struct cd_toklist {
     uint32_t *src;    /* byte offset of token i's word in the tokenized text */
     uint32_t *sent;   /* sentence number of token i (text/query.h) */
     size_t n, cap;
-    size_t title_end, lede_end;   /* zones by offset (cd_toklist_set_zones) */
+    size_t title_end, lede_end;   /* zones by offset (cdi_toklist_set_zones) */
     cd_tokenizer *tok;            /* while filling */
     int failed;
 };
 
 /* Tokenize text into a list (one allocation for all tokens). */
-cd_status cd_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
-                           cd_toklist **out, cd_error *err);
+cd_status cdi_toklist_build(cd_tokenizer *tok, const char *text, size_t len,
+                            cd_toklist **out, cd_error *err);
 /* An empty list to fill again and again (NULL when out of memory). */
-cd_toklist *cd_toklist_new(void);
+cd_toklist *cdi_toklist_new(void);
 /* Tokenize text into l, replacing what it held; reuses its memory. */
-cd_status cd_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
-                          cd_error *err);
+cd_status cdi_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                           cd_error *err);
 /* Call fn on each token of the list (a cd_toklist) in order, until fn
  * returns non-zero: the tokens once more, without tokenizing again. */
-void cd_toklist_each(const void *list, cd_token_fn fn, void *ud);
-size_t cd_toklist_size(const cd_toklist *l);
-void cd_toklist_free(cd_toklist *l);
+void cdi_toklist_each(const void *list, cd_token_fn fn, void *ud);
+size_t cdi_toklist_size(const cd_toklist *l);
+void cdi_toklist_free(cd_toklist *l);
 /* Where the story's body starts and its lede (first paragraph) ends, as
  * offsets in the text the list was filled from, for scopes (text/query.h).
  * A new fill unsets them: everything is body. */
-void cd_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end);
+void cdi_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end);
 
 /* ---- phrases ------------------------------------------------------------ */
 
@@ -62,15 +62,15 @@ struct cd_phrase {
 
 /* Fold a word, phrase or "prefix*" through tok.  A phrase that leaves no
  * token (only stop words, too short) is refused with CD_ERR_ARG. */
-cd_status cd_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
-                            cd_error *err);
+cd_status cdi_phrase_compile(cd_tokenizer *tok, const char *text, cd_phrase **out,
+                             cd_error *err);
 /* Occurrences of the phrase in the list (consecutive tokens). */
-size_t cd_phrase_count(const cd_phrase *p, const cd_toklist *l);
-void cd_phrase_free(cd_phrase *p);
+size_t cdi_phrase_count(const cd_phrase *p, const cd_toklist *l);
+void cdi_phrase_free(cd_phrase *p);
 
 /* Token i of l equals token j of w (or starts with it, when prefix). */
-static inline int cd_token_matches(const cd_toklist *l, size_t i, const cd_toklist *w,
-                                   size_t j, int prefix)
+static inline int cdi_token_matches(const cd_toklist *l, size_t i, const cd_toklist *w,
+                                    size_t j, int prefix)
 {
     size_t wl = w->len[j];
     if (prefix ? l->len[i] < wl : l->len[i] != wl)
@@ -79,13 +79,13 @@ static inline int cd_token_matches(const cd_toklist *l, size_t i, const cd_tokli
 }
 
 /* Does the phrase occur at token i of l? */
-static inline int cd_phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
+static inline int cdi_phrase_at(const cd_phrase *p, const cd_toklist *l, size_t i)
 {
     const cd_toklist *w = p->toks;
     if (i + w->n > l->n)
         return 0;
     for (size_t j = 0; j < w->n; j++)
-        if (!cd_token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
+        if (!cdi_token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
             return 0;
     return 1;
 }

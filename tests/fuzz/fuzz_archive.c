@@ -3,7 +3,7 @@
  * that copydesk watch keeps (core/live/archive.h), on any bytes.
  *
  * The bytes are read as one JSON object (cd_story_from_json, what the
- * readers do with a segment's line), then cd_archive_unwrap takes the
+ * readers do with a segment's line), then cdi_archive_unwrap takes the
  * archived decision out of the metadata.  Checks: the metadata stays a
  * JSON object with one "archived" field fewer (the last: a story's own
  * field of that name stays) when a decision was taken out, and that
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char *rec = NULL;
     int before = count_archived(s.meta_json);
-    if (cd_archive_unwrap(&s, &rec) == CD_OK) {
+    if (cdi_archive_unwrap(&s, &rec) == CD_OK) {
         int after = count_archived(s.meta_json);
         if (after < 0 || (rec ? after != before - 1 : after != before))
             abort();

@@ -6,7 +6,7 @@
  * rest is the document, decoded, repaired, parsed by libxml2 in its
  * recovering mode, its HTML made text.  Every item is turned into a
  * story, which must have its fields; an error must say why; a warning
- * must say what.  The same bytes also go through cd_html_to_text alone.
+ * must say what.  The same bytes also go through cdi_html_to_text alone.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +23,7 @@ static int on_item(void *ud, const cd_feed_item *item)
         abort();
     cd_story s;
     cd_error err;
-    if (cd_feed_item_story(item, "fuzz", "fuzz:feed", &s, &err) == CD_OK) {
+    if (cdi_feed_item_story(item, "fuzz", "fuzz:feed", &s, &err) == CD_OK) {
         if (!s.id || !s.title || !s.body || !s.meta_json)
             abort();
         cd_story_clear(&s);
@@ -45,14 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
     size_t seen = 0, n = 0;
     cd_error err = { 0 }, warn = { 0 };
-    cd_status st = cd_feed_parse(doc, len, &o, on_item, &seen, &n, &warn, &err);
+    cd_status st = cdi_feed_parse(doc, len, &o, on_item, &seen, &n, &warn, &err);
     if (st != CD_OK && !err.msg[0])
         abort();
     if (warn.code != CD_OK && !warn.msg[0])
         abort();
     if (n != seen)
         abort();
-    char *t = cd_html_to_text(doc, len);
+    char *t = cdi_html_to_text(doc, len);
     if (!t)
         abort();
     if (strlen(t) > len * 3 + 8)   /* text is never much longer than its markup */

@@ -50,7 +50,7 @@ static const char DESK[] =
 
 static void cleanup(void)
 {
-    cd_service_free(svc);
+    cdi_service_free(svc);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
@@ -91,7 +91,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.token = TOKEN;
     o.cors_origin = "https://cms.example";
     o.quiet = 1;
-    if (cd_service_open(&o, &svc, &err) != CD_OK) {
+    if (cdi_service_open(&o, &svc, &err) != CD_OK) {
         fprintf(stderr, "fuzz_http: %s\n", err.msg);
         abort();
     }
@@ -139,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     cd_http_resp resp;
     memset(&resp, 0, sizeof resp);
-    cd_http_handle(svc, &req, &resp);
+    cdi_http_handle(svc, &req, &resp);
     if (resp.status < 100 || resp.status > 599 || !resp.content_type || resp.body.failed)
         abort();
     if (!strcmp(resp.content_type, "application/json") && resp.body.len)
@@ -154,6 +154,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             p = nl + 1;
         }
     }
-    cd_buf_free(&resp.body);
+    cdi_buf_free(&resp.body);
     return 0;
 }

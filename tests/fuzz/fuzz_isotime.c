@@ -18,16 +18,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     double t;
-    if (cd_iso8601_parse((const char *)data, size, &t) != 0)
+    if (cdi_iso8601_parse((const char *)data, size, &t) != 0)
         return 0;
     if (!isfinite(t) || t < -62135596800.0 - 86400 || t > 253402300800.0 + 86400)
         abort();
     char buf[40];
-    cd_iso8601_format(t, buf, sizeof buf);
+    cdi_iso8601_format(t, buf, sizeof buf);
     if (strcmp(buf, "invalid") == 0)
         return 0;   /* a zone pushed it just outside years 1..9999 */
     double again;
-    if (cd_iso8601_parse(buf, strlen(buf), &again) != 0 || again != floor(t))
+    if (cdi_iso8601_parse(buf, strlen(buf), &again) != 0 || again != floor(t))
         abort();
     return 0;
 }

@@ -5,7 +5,7 @@
  * headlines, bodies with markup stripped, descriptions), its subjects are
  * made its labels (cd_story_labels_from_subjects), the markup stripper
  * runs on the raw bytes too, and the story is written back as ninjs 2.2
- * (cd_ninjs_write) with subjects made of its labels.
+ * (cdi_ninjs_write) with subjects made of its labels.
  * Checks: the story has its fields, the stripped text is never longer than
  * its input, every label is non-empty, and the ninjs written is one valid
  * JSON object with a string uri.
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data;
     size_t len;
-    char *text = cd_ninjs_strip_markup(p, size, &len);
+    char *text = cdi_ninjs_strip_markup(p, size, &len);
     if (!text || len > size || strlen(text) > len)
         abort();
     free(text);
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cd_ninjs_doc doc = { .story = &s, .subjects = subj, .nsubjects = n, .route = route,
                          .nroute = 2, .rule = s.body, .reason = "fuzz" };
     cd_buf b = { 0 };
-    cd_ninjs_write(&b, &doc);
+    cdi_ninjs_write(&b, &doc);
     if (!b.failed) {
         cJSON *out = cJSON_ParseWithLength(b.data, b.len);
         if (!out || !cJSON_IsObject(out) ||
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         cJSON_Delete(out);
     }
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
     cd_story_clear(&s);
     return 0;
 }

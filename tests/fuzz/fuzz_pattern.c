@@ -63,9 +63,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     ref = luaL_newstate();
     luaL_openlibs(ref);
     cd_error err;
-    if (!ref || cd_sandbox_new(".", NULL, NULL, &sb, &err) != CD_OK)
+    if (!ref || cdi_sandbox_new(".", NULL, NULL, &sb, &err) != CD_OK)
         abort();
-    cd_sandbox_set_limits(sb, 2000000, 16 << 20, 5);
+    cdi_sandbox_set_limits(sb, 2000000, 16 << 20, 5);
     return 0;
 }
 
@@ -94,13 +94,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (too_many_repetitions(p, lp))
         return 0;
 
-    lua_State *L = cd_sandbox_state(sb);
+    lua_State *L = cdi_sandbox_state(sb);
     if (luaL_loadbuffer(L, script, sizeof script - 1, "=fuzz") != LUA_OK)
         abort();
     lua_pushlstring(L, s, ls);
     lua_pushlstring(L, p, lp);
     lua_pushlstring(L, r, lr);
-    if (cd_sandbox_pcall(sb, 3, 1) != LUA_OK) {
+    if (cdi_sandbox_pcall(sb, 3, 1) != LUA_OK) {
         lua_pop(L, 1);      /* over the budget: the reference might not end */
         return 0;
     }

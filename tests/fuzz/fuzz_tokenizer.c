@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cd_tokenizer *kt;
     if (cd_tokenizer_new(&ko, &kt, &err) == CD_OK) {
         cd_toklist *l = NULL;
-        if (cd_toklist_build(kt, text, len, &l, &err) == CD_OK) {
+        if (cdi_toklist_build(kt, text, len, &l, &err) == CD_OK) {
             const char *nl = memchr(text, '\n', len);
             size_t plen = nl ? (size_t)(nl - text) : (len < 64 ? len : 64);
             char *phrase = malloc(plen + 1);
@@ -103,13 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memcpy(phrase, text, plen);
                 phrase[plen] = '\0';
                 cd_phrase *p;
-                if (cd_phrase_compile(kt, phrase, &p, &err) == CD_OK) {
-                    cd_phrase_count(p, l);
-                    cd_phrase_free(p);
+                if (cdi_phrase_compile(kt, phrase, &p, &err) == CD_OK) {
+                    cdi_phrase_count(p, l);
+                    cdi_phrase_free(p);
                 }
                 free(phrase);
             }
-            cd_toklist_free(l);
+            cdi_toklist_free(l);
         }
         cd_tokenizer_free(kt);
     }

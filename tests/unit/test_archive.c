@@ -37,7 +37,7 @@ static void decision(cd_decision *d)
 /* Segments of the archive of state, in name order; their count. */
 static size_t segments(const char *state, char names[][64], size_t max, uint64_t *bytes)
 {
-    char *dir = cd_archive_dir(state);
+    char *dir = cdi_archive_dir(state);
     DIR *d = opendir(dir);
     size_t n = 0;
     *bytes = 0;
@@ -70,18 +70,18 @@ static void test_round_trip(void **state)
     char *dir = scratch_dir();
     cd_archive *a;
     cd_error e;
-    assert_int_equal(cd_archive_open(dir, NULL, &a, &e), CD_OK);
+    assert_int_equal(cdi_archive_open(dir, NULL, &a, &e), CD_OK);
     cd_story s;
     make_story(&s, "id-1", "Tariffs \"rise\"", "Body\nline", "{\"section\":\"asia\",\"n\":3}");
     cd_decision d;
     decision(&d);
-    assert_int_equal(cd_archive_add(a, &s, &d, 1767225600.0, &e), CD_OK);
-    cd_archive_close(a);
+    assert_int_equal(cdi_archive_add(a, &s, &d, 1767225600.0, &e), CD_OK);
+    cdi_archive_close(a);
     char names[8][64];
     uint64_t bytes;
     assert_int_equal(segments(dir, names, 8, &bytes), 1);
     assert_true(bytes > 0);
-    char *adir = cd_archive_dir(dir), path[4200];
+    char *adir = cdi_archive_dir(dir), path[4200];
     snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[0]);
     size_t len;
     char *text = slurp(path, &len);
@@ -91,7 +91,7 @@ static void test_round_trip(void **state)
     cd_story back;
     assert_int_equal(cd_story_from_json(text, len - 1, "seg:1", &back, NULL, &e), CD_OK);
     char *rec;
-    assert_int_equal(cd_archive_unwrap(&back, &rec), CD_OK);
+    assert_int_equal(cdi_archive_unwrap(&back, &rec), CD_OK);
     assert_string_equal(back.id, "id-1");
     assert_string_equal(back.title, "Tariffs \"rise\"");
     assert_string_equal(back.body, "Body\nline");
@@ -115,7 +115,7 @@ static void test_bounds_and_reopen(void **state)
     cd_archive_opts o = { .max_bytes = 1 << 20 };   /* segments of 64 KiB */
     cd_archive *a;
     cd_error e;
-    assert_int_equal(cd_archive_open(dir, &o, &a, &e), CD_OK);
+    assert_int_equal(cdi_archive_open(dir, &o, &a, &e), CD_OK);
     char body[2000];
     memset(body, 'x', sizeof body - 1);
     body[sizeof body - 1] = '\0';
@@ -125,8 +125,8 @@ static void test_bounds_and_reopen(void **state)
     decision(&d);
     double now = (double)time(NULL);
     for (int i = 0; i < 2000; i++)   /* about 4 MB: four times the bound */
-        assert_int_equal(cd_archive_add(a, &s, &d, now, &e), CD_OK);
-    cd_archive_close(a);
+        assert_int_equal(cdi_archive_add(a, &s, &d, now, &e), CD_OK);
+    cdi_archive_close(a);
     char names[64][64];
     uint64_t bytes;
     size_t n = segments(dir, names, 64, &bytes);
@@ -137,19 +137,19 @@ static void test_bounds_and_reopen(void **state)
         assert_true(strcmp(names[i - 1], names[i]) < 0);
 
     /* a torn last line is cut off when reopening, and adding goes on there */
-    char *adir = cd_archive_dir(dir), path[4200];
+    char *adir = cdi_archive_dir(dir), path[4200];
     snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[n - 1]);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     FILE *f = fopen(path, "a");
     fputs("{\"id\":\"torn", f);
     fclose(f);
-    assert_int_equal(cd_archive_open(dir, &o, &a, &e), CD_OK);
+    assert_int_equal(cdi_archive_open(dir, &o, &a, &e), CD_OK);
     struct stat sb2;
     assert_int_equal(stat(path, &sb2), 0);
     assert_int_equal(sb2.st_size, sb.st_size);
-    assert_int_equal(cd_archive_add(a, &s, &d, now, &e), CD_OK);
-    cd_archive_close(a);
+    assert_int_equal(cdi_archive_add(a, &s, &d, now, &e), CD_OK);
+    cdi_archive_close(a);
     assert_int_equal(stat(path, &sb2), 0);
     assert_true(sb2.st_size > sb.st_size);
 
@@ -160,8 +160,8 @@ static void test_bounds_and_reopen(void **state)
         snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[i]);
         assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
     }
-    assert_int_equal(cd_archive_open(dir, &young, &a, &e), CD_OK);
-    cd_archive_close(a);
+    assert_int_equal(cdi_archive_open(dir, &young, &a, &e), CD_OK);
+    cdi_archive_close(a);
     assert_int_equal(segments(dir, names, 64, &bytes), 1);
     cd_story_clear(&s);
     free(adir);
@@ -174,7 +174,7 @@ static void test_unwrap_leaves_other_stories(void **state)
     cd_story s;
     make_story(&s, "x", "t", "b", "{\"archivedx\":1}");
     char *rec = (char *)1;
-    assert_int_equal(cd_archive_unwrap(&s, &rec), CD_OK);
+    assert_int_equal(cdi_archive_unwrap(&s, &rec), CD_OK);
     assert_null(rec);
     assert_string_equal(s.meta_json, "{\"archivedx\":1}");
     cd_story_clear(&s);

@@ -19,7 +19,7 @@
 #include "base/json.h"
 #include "support.h"
 
-/* cd_buf_printf writes into the buffer's free room and formats again
+/* cdi_buf_printf writes into the buffer's free room and formats again
  * only when that is too small: appends of every length, across the
  * buffer's growth, give what one snprintf of the whole would. */
 static void buf_printf_appends_exactly(void **state)
@@ -32,13 +32,13 @@ static void buf_printf_appends_exactly(void **state)
     size_t at = 0;
     for (int i = 0; i < 60; i++) {
         int n = (i * 37) % 500;   /* pieces from 8 to 500 bytes and more */
-        cd_buf_printf(&b, "[%d %.*s %.4g]", i, n, xs, 1.0 / (i + 3));
+        cdi_buf_printf(&b, "[%d %.*s %.4g]", i, n, xs, 1.0 / (i + 3));
         at += (size_t)snprintf(want + at, sizeof want - at, "[%d %.*s %.4g]", i, n, xs,
                                1.0 / (i + 3));
         assert_int_equal(b.len, at);
         assert_string_equal(b.data, want);
     }
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
 }
 
 /* A bounded buffer takes puts up to its bound and refuses the one that
@@ -47,33 +47,33 @@ static void bounded_buffer_refuses_past_max(void **state)
 {
     (void)state;
     cd_buf b = { .max = 10 };
-    cd_buf_put(&b, "0123456", 7);
-    cd_buf_put(&b, "789", 3);
+    cdi_buf_put(&b, "0123456", 7);
+    cdi_buf_put(&b, "789", 3);
     assert_int_equal(b.len, 10);
     assert_false(b.failed);
     assert_true(b.cap <= 11);   /* never more memory than the bound needs */
-    cd_buf_put(&b, "x", 1);
+    cdi_buf_put(&b, "x", 1);
     assert_true(b.over);
     assert_true(b.failed);
     assert_string_equal(b.data, "0123456789");
-    cd_buf_puts(&b, "");        /* failed: no-op */
+    cdi_buf_puts(&b, "");        /* failed: no-op */
     assert_int_equal(b.len, 10);
-    cd_buf_reset(&b);
+    cdi_buf_reset(&b);
     assert_false(b.failed);
-    cd_buf_printf(&b, "%d", 12345678);
+    cdi_buf_printf(&b, "%d", 12345678);
     assert_string_equal(b.data, "12345678");
-    cd_buf_printf(&b, "%d", 123);
+    cdi_buf_printf(&b, "%d", 123);
     assert_true(b.over);
     assert_string_equal(b.data, "12345678");
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
     assert_int_equal(b.max, 10);
     /* a bound of SIZE_MAX - 1 cannot wrap the arithmetic */
     cd_buf big = { .max = SIZE_MAX - 1 };
-    cd_buf_put(&big, "ab", 2);
+    cdi_buf_put(&big, "ab", 2);
     assert_string_equal(big.data, "ab");
-    cd_buf_put(&big, "c", SIZE_MAX - 2);
+    cdi_buf_put(&big, "c", SIZE_MAX - 2);
     assert_true(big.over);
-    cd_buf_free(&big);
+    cdi_buf_free(&big);
 }
 
 static void take_hands_over_the_content(void **state)
@@ -81,12 +81,12 @@ static void take_hands_over_the_content(void **state)
     (void)state;
     cd_buf b = { 0 };
     size_t n = 99;
-    assert_null(cd_buf_take(&b, &n));
+    assert_null(cdi_buf_take(&b, &n));
     assert_int_equal(n, 0);
-    assert_int_equal(cd_buf_reserve(&b, 0), 0);
+    assert_int_equal(cdi_buf_reserve(&b, 0), 0);
     assert_string_equal(b.data, "");
-    cd_buf_puts(&b, "story");
-    char *p = cd_buf_take(&b, &n);
+    cdi_buf_puts(&b, "story");
+    char *p = cdi_buf_take(&b, &n);
     assert_string_equal(p, "story");
     assert_int_equal(n, 5);
     assert_null(b.data);
@@ -98,7 +98,7 @@ static void read_file_reads_whole_and_bounded(void **state)
 {
     (void)state;
     char *dir = scratch_dir();
-    char *path = cd_path_join(dir, "f.json");
+    char *path = cdi_path_join(dir, "f.json");
     assert_string_equal(path + strlen(dir), "/f.json");
     char data[100000];
     for (size_t i = 0; i < sizeof data; i++)
@@ -107,22 +107,22 @@ static void read_file_reads_whole_and_bounded(void **state)
     char *got;
     size_t len;
     cd_error err;
-    assert_int_equal(cd_read_file(path, 0, &got, &len, &err), CD_OK);
+    assert_int_equal(cdi_read_file(path, 0, &got, &len, &err), CD_OK);
     assert_int_equal(len, sizeof data);
     assert_memory_equal(got, data, len);
     assert_int_equal(got[len], '\0');
     free(got);
-    assert_int_equal(cd_read_file(path, sizeof data, &got, &len, &err), CD_OK);
+    assert_int_equal(cdi_read_file(path, sizeof data, &got, &len, &err), CD_OK);
     free(got);
-    assert_int_equal(cd_read_file(path, sizeof data - 1, &got, &len, &err), CD_ERR_LIMIT);
+    assert_int_equal(cdi_read_file(path, sizeof data - 1, &got, &len, &err), CD_ERR_LIMIT);
     assert_null(got);
     assert_int_equal(spit(path, "", 0), 0);
-    assert_int_equal(cd_read_file(path, 0, &got, &len, &err), CD_OK);
+    assert_int_equal(cdi_read_file(path, 0, &got, &len, &err), CD_OK);
     assert_int_equal(len, 0);
     assert_string_equal(got, "");
     free(got);
     unlink(path);
-    assert_int_equal(cd_read_file(path, 0, &got, &len, &err), CD_ERR_IO);
+    assert_int_equal(cdi_read_file(path, 0, &got, &len, &err), CD_ERR_IO);
     assert_int_equal(errno, ENOENT);
     assert_non_null(strstr(err.msg, "f.json"));
     free(path);
@@ -131,7 +131,7 @@ static void read_file_reads_whole_and_bounded(void **state)
 
 static void append(void *ud, const char *s, size_t len)
 {
-    cd_buf_put(ud, s, len);
+    cdi_buf_put(ud, s, len);
 }
 
 /* The one escaper: controls, quotes, backslashes, valid UTF-8 kept,
@@ -143,15 +143,15 @@ static void json_escape_makes_valid_json(void **state)
     const char *want = "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f caf\xc3\xa9 "
                        "\xef\xbf\xbd\xef\xbf\xbd end\"";
     cd_buf a = { 0 }, b = { 0 };
-    cd_json_escape(in, sizeof in - 1, append, &a);
-    cd_buf_json_string(&b, in, sizeof in - 1);
+    cdi_json_escape(in, sizeof in - 1, append, &a);
+    cdi_buf_json_string(&b, in, sizeof in - 1);
     assert_string_equal(a.data, want);
     assert_string_equal(b.data, want);
-    cd_buf_reset(&b);
-    cd_buf_json_string(&b, "\0x", 2);
+    cdi_buf_reset(&b);
+    cdi_buf_json_string(&b, "\0x", 2);
     assert_string_equal(b.data, "\"\\u0000x\"");
-    cd_buf_free(&a);
-    cd_buf_free(&b);
+    cdi_buf_free(&a);
+    cdi_buf_free(&b);
 }
 
 int main(void)

@@ -40,23 +40,23 @@ static void safe_names_stay_in_the_folder(void **state)
                           ".hidden", "x/../../y", "\xff\xfe", "ok-id_1.2" };
     char name[64];
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        cd_safe_filename(ids[i], name, sizeof name);
+        cdi_safe_filename(ids[i], name, sizeof name);
         assert_true(name[0] != '\0');
         assert_null(strchr(name, '/'));
         assert_true(name[0] != '.');
     }
-    cd_safe_filename("ok-id_1.2", name, sizeof name);
+    cdi_safe_filename("ok-id_1.2", name, sizeof name);
     assert_string_equal(name, "ok-id_1.2");
     /* ids that differ only in unsafe bytes keep distinct names */
     char other[64];
-    cd_safe_filename("a/b", name, sizeof name);
-    cd_safe_filename("a_b", other, sizeof other);
+    cdi_safe_filename("a/b", name, sizeof name);
+    cdi_safe_filename("a_b", other, sizeof other);
     assert_string_not_equal(name, other);
     /* a long id is cut, with its hash appended */
     char long_id[600];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    cd_safe_filename(long_id, name, sizeof name);
+    cdi_safe_filename(long_id, name, sizeof name);
     assert_true(strlen(name) < sizeof name);
 }
 
@@ -67,14 +67,14 @@ static void folder_writes_one_file_per_story(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/desk/deep", dir);
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.kind = CD_DEST_FOLDER;
     o.target = path;
     cd_dest *d;
     cd_error err;
-    assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
-    assert_int_equal(cd_dest_deliver(d, "story-1", "{\"id\":\"story-1\"}", 16, &err), CD_OK);
-    assert_int_equal(cd_dest_deliver(d, "../../etc/passwd", "{}", 2, &err), CD_OK);
+    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "story-1", "{\"id\":\"story-1\"}", 16, &err), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "../../etc/passwd", "{}", 2, &err), CD_OK);
     assert_int_equal(count_files(path), 2);
     /* nothing was written beside the folder */
     assert_int_equal(count_files(dir), 1);
@@ -85,14 +85,14 @@ static void folder_writes_one_file_per_story(void **state)
     assert_string_equal(got, "{\"id\":\"story-1\"}\n");
     free(got);
     /* the same id again replaces the file */
-    assert_int_equal(cd_dest_deliver(d, "story-1", "{\"v\":2}", 7, &err), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "story-1", "{\"v\":2}", 7, &err), CD_OK);
     assert_int_equal(count_files(path), 2);
-    cd_dest_free(d);
+    cdi_dest_free(d);
     scratch_remove(dir);
 }
 
 /* Two ids whose file names meet (as through a collision of the hash that
- * cd_safe_filename appends; simulated here by writing the name directly):
+ * cdi_safe_filename appends; simulated here by writing the name directly):
  * the second is refused with a clear error, the first story stays; the
  * same id again replaces its file. */
 static void story_file_of_another_id_is_never_replaced(void **state)
@@ -101,8 +101,8 @@ static void story_file_of_another_id_is_never_replaced(void **state)
     char *dir = scratch_dir();
     cd_error err;
     const char a[] = "{\"id\":\"a\\\"b\",\"v\":1}", b[] = "{\"id\":\"a\\\"c\",\"v\":1}";
-    assert_int_equal(cd_story_file_write(dir, "x.json", a, strlen(a), &err), CD_OK);
-    assert_int_not_equal(cd_story_file_write(dir, "x.json", b, strlen(b), &err), CD_OK);
+    assert_int_equal(cdi_story_file_write(dir, "x.json", a, strlen(a), &err), CD_OK);
+    assert_int_not_equal(cdi_story_file_write(dir, "x.json", b, strlen(b), &err), CD_OK);
     assert_non_null(strstr(err.msg, "already holds another story"));
     char file[4200];
     snprintf(file, sizeof file, "%s/x.json", dir);
@@ -111,7 +111,7 @@ static void story_file_of_another_id_is_never_replaced(void **state)
     assert_non_null(strstr(got, "a\\\"b"));
     free(got);
     const char a2[] = "{\"id\":\"a\\\"b\",\"v\":2}";
-    assert_int_equal(cd_story_file_write(dir, "x.json", a2, strlen(a2), &err), CD_OK);
+    assert_int_equal(cdi_story_file_write(dir, "x.json", a2, strlen(a2), &err), CD_OK);
     got = slurp(file, NULL);
     assert_non_null(strstr(got, "\"v\":2"));
     free(got);
@@ -124,10 +124,10 @@ static void safe_names_are_injective_on_lookalikes(void **state)
 {
     (void)state;
     char changed[64], lookalike[64];
-    cd_safe_filename("../../etc/x", changed, sizeof changed);
-    cd_safe_filename(changed, lookalike, sizeof lookalike);
+    cdi_safe_filename("../../etc/x", changed, sizeof changed);
+    cdi_safe_filename(changed, lookalike, sizeof lookalike);
     assert_string_not_equal(changed, lookalike);
-    cd_safe_filename("report-2024", changed, sizeof changed);
+    cdi_safe_filename("report-2024", changed, sizeof changed);
     assert_string_equal(changed, "report-2024");
 }
 
@@ -140,14 +140,14 @@ static void folder_that_cannot_be_made_fails(void **state)
     assert_int_equal(spit(blocker, "x", 1), 0);
     snprintf(path, sizeof path, "%s/sub", blocker);
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.target = path;
     cd_dest *d;
     cd_error err;
-    assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
-    assert_int_equal(cd_dest_deliver(d, "s", "{}", 2, &err), CD_ERR_IO);
+    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "s", "{}", 2, &err), CD_ERR_IO);
     assert_non_null(strstr(err.msg, blocker));
-    cd_dest_free(d);
+    cdi_dest_free(d);
     scratch_remove(dir);
 }
 
@@ -158,16 +158,16 @@ static void jsonl_appends_complete_lines(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/out/wire.jsonl", dir);
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.kind = CD_DEST_JSONL;
     o.target = path;
     cd_error err;
     for (int round = 0; round < 2; round++) {
         cd_dest *d;
-        assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
-        assert_int_equal(cd_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &err), CD_OK);
-        assert_int_equal(cd_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &err), CD_OK);
-        cd_dest_free(d);
+        assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
+        assert_int_equal(cdi_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &err), CD_OK);
+        assert_int_equal(cdi_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &err), CD_OK);
+        cdi_dest_free(d);
     }
     char *got = slurp(path, NULL);
     assert_non_null(got);
@@ -186,13 +186,13 @@ static void stdout_writes_a_line(void **state)
     int saved = dup(1);
     assert_non_null(freopen(path, "w", stdout));
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.kind = CD_DEST_STDOUT;
     cd_dest *d;
     cd_error err;
-    assert_int_equal(cd_dest_new(&o, &d, &err), CD_OK);
-    assert_int_equal(cd_dest_deliver(d, "a", "{\"x\":1}", 7, &err), CD_OK);
-    cd_dest_free(d);
+    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "a", "{\"x\":1}", 7, &err), CD_OK);
+    cdi_dest_free(d);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -210,15 +210,15 @@ static void dead_letter_keeps_story_and_error(void **state)
     snprintf(dl, sizeof dl, "%s/dead", dir);
     cd_error err;
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.kind = CD_DEST_URL;
     o.target = "http://127.0.0.1:9/in";
     o.name = "trade-desk";
     cd_dest *dest;
-    assert_int_equal(cd_dest_new(&o, &dest, &err), CD_OK);
-    assert_int_equal(cd_dest_set_dead_letter(dest, dl, &err), CD_OK);
-    assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 500",
-                                         "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    assert_int_equal(cdi_dest_new(&o, &dest, &err), CD_OK);
+    assert_int_equal(cdi_dest_set_dead_letter(dest, dl, &err), CD_OK);
+    assert_int_equal(cdi_dest_dead_letter(dest, "../x", "HTTP status 500",
+                                          "{\"id\":\"../x\"}", 13, &err), CD_OK);
     assert_int_equal(count_files(dl), 1);
     assert_int_equal(count_files(dir), 1);
     DIR *d = opendir(dl);
@@ -236,10 +236,10 @@ static void dead_letter_keeps_story_and_error(void **state)
     free(got);
     /* the same story failing again is a second dead letter, not a
      * replacement of the first */
-    assert_int_equal(cd_dest_dead_letter(dest, "../x", "HTTP status 503",
-                                         "{\"id\":\"../x\"}", 13, &err), CD_OK);
+    assert_int_equal(cdi_dest_dead_letter(dest, "../x", "HTTP status 503",
+                                          "{\"id\":\"../x\"}", 13, &err), CD_OK);
     assert_int_equal(count_files(dl), 2);
-    cd_dest_free(dest);
+    cdi_dest_free(dest);
     scratch_remove(dir);
 }
 
@@ -247,15 +247,15 @@ static void bad_destinations_are_refused(void **state)
 {
     (void)state;
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     cd_dest *d;
     cd_error err;
     o.kind = CD_DEST_FOLDER;
     o.target = "";
-    assert_int_equal(cd_dest_new(&o, &d, &err), CD_ERR_ARG);
+    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_ERR_ARG);
     o.kind = CD_DEST_URL;
     o.target = "file:///etc/passwd";
-    assert_int_equal(cd_dest_new(&o, &d, &err), CD_ERR_ARG);
+    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_ERR_ARG);
     assert_null(d);
 }
 

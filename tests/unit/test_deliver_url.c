@@ -23,7 +23,7 @@ static cd_status post_to(test_server *srv, int port, unsigned retries, cd_error 
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/desk", srv ? test_server_port(srv) : port);
     cd_dest_opts o;
-    cd_dest_opts_default(&o);
+    cdi_dest_opts_default(&o);
     o.kind = CD_DEST_URL;
     o.target = url;
     o.timeout_s = 0.5;
@@ -31,9 +31,9 @@ static cd_status post_to(test_server *srv, int port, unsigned retries, cd_error 
     o.retries = retries;
     o.backoff_s = 0.01;
     cd_dest *d;
-    assert_int_equal(cd_dest_new(&o, &d, err), CD_OK);
-    cd_status st = cd_dest_deliver(d, "s1", "{\"id\":\"s1\"}", 11, err);
-    cd_dest_free(d);
+    assert_int_equal(cdi_dest_new(&o, &d, err), CD_OK);
+    cd_status st = cdi_dest_deliver(d, "s1", "{\"id\":\"s1\"}", 11, err);
+    cdi_dest_free(d);
     return st;
 }
 

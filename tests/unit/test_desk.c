@@ -410,8 +410,8 @@ static void models_score_as_on_their_own(void **state)
     assert_int_equal(cd_desk_route(d, &st, 1, &dec, &err), CD_OK);
     double news = model_p("news.cdm", "trade", text), bi = model_p("bigrams.cdm", "trade", text);
     assert_true(news > 0 && bi > 0);
-    assert_true(cd_desk_label_p("news:trade", d) == news);
-    assert_true(cd_desk_label_p("bi:trade", d) == bi);
+    assert_true(cdi_desk_label_p("news:trade", d) == news);
+    assert_true(cdi_desk_label_p("bi:trade", d) == bi);
     free(text);
     cd_story_clear(&st);
     cd_desk_free(d);

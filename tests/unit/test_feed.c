@@ -60,7 +60,7 @@ static void test_rss(void **state)
     got g = { 0 };
     size_t n;
     cd_error e, w;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, &n, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, &n, &w, &e), CD_OK);
     assert_int_equal(w.code, CD_OK);   /* nothing to repair */
     assert_int_equal(n, 3);            /* the empty item alone is skipped */
     assert_string_equal(g.ids[0], "g-1");
@@ -86,7 +86,7 @@ static void test_atom(void **state)
     got g = { 0 };
     cd_error e;
     cd_feed_opts o = { .format = "atom" };
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), &o, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), &o, collect, &g, NULL, NULL, &e), CD_OK);
     assert_int_equal(g.n, 1);
     assert_string_equal(g.ids[0], "urn:1");
     assert_string_equal(g.titles[0], "A title");
@@ -103,14 +103,14 @@ static void test_xml_recovery_and_stop(void **state)
                       "<item><guid>c</guid></item></channel>";
     got g = { 0 };
     cd_error e, w;
-    assert_int_equal(cd_feed_parse(bad, strlen(bad), NULL, collect, &g, NULL, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(bad, strlen(bad), NULL, collect, &g, NULL, &w, &e), CD_OK);
     assert_int_equal(w.code, CD_ERR_FORMAT);
     assert_non_null(strstr(w.msg, "line 2"));
     assert_int_equal(g.n, 3);
     assert_string_equal(g.ids[2], "c");
     const char *two = "<rss><channel><item><guid>a</guid></item><item><guid>b</guid></item></channel></rss>";
     got s = { .stop_after = 1 };
-    assert_int_equal(cd_feed_parse(two, strlen(two), NULL, collect, &s, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(two, strlen(two), NULL, collect, &s, NULL, NULL, &e), CD_OK);
     assert_int_equal(s.n, 1);
     /* entity declarations are ignored, never expanded: the billion laughs
      * stay one short undefined reference, kept as text */
@@ -120,7 +120,7 @@ static void test_xml_recovery_and_stop(void **state)
                       "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">]>"
                       "<rss><channel><item><guid>x</guid><title>&g; and &a;</title></item></channel></rss>";
     got l = { 0 };
-    assert_int_equal(cd_feed_parse(lol, strlen(lol), NULL, collect, &l, NULL, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(lol, strlen(lol), NULL, collect, &l, NULL, &w, &e), CD_OK);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.titles[0], "&g; and &a;");
     assert_non_null(strstr(w.msg, "DOCTYPE"));
@@ -128,10 +128,10 @@ static void test_xml_recovery_and_stop(void **state)
     const char *ext = "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
                       "<rss><channel><item><guid>x</guid><title>a&x;b</title></item></channel></rss>";
     got x = { 0 };
-    assert_int_equal(cd_feed_parse(ext, strlen(ext), NULL, collect, &x, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(ext, strlen(ext), NULL, collect, &x, NULL, NULL, &e), CD_OK);
     assert_string_equal(x.titles[0], "a&x;b");
     /* not a feed at all */
-    assert_int_equal(cd_feed_parse("<html><p>x</p></html>", 21, NULL, collect, &x, NULL, NULL, &e),
+    assert_int_equal(cdi_feed_parse("<html><p>x</p></html>", 21, NULL, collect, &x, NULL, NULL, &e),
                      CD_ERR_FORMAT);
     assert_non_null(strstr(e.msg, "not an RSS or Atom feed"));
 }
@@ -145,30 +145,30 @@ static void test_encodings(void **state)
     const char *latin = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<rss><channel><item>"
                         "<title>don\x92t \x93test.\x94 caf\xe9</title></item></channel></rss>";
     got g = { 0 };
-    assert_int_equal(cd_feed_parse(latin, strlen(latin), NULL, collect, &g, NULL, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(latin, strlen(latin), NULL, collect, &g, NULL, &w, &e), CD_OK);
     assert_string_equal(g.titles[0], "don\u2019t \u201ctest.\u201d caf\u00e9");
     assert_int_equal(w.code, CD_OK);
     /* windows-1252 declared outright, and euc-kr (what expat refused) */
     const char *cp = "<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss><channel><item>"
                      "<title>\x80 5</title></item></channel></rss>";
     got c = { 0 };
-    assert_int_equal(cd_feed_parse(cp, strlen(cp), NULL, collect, &c, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(cp, strlen(cp), NULL, collect, &c, NULL, NULL, &e), CD_OK);
     assert_string_equal(c.titles[0], "\u20ac 5");
     const char *kr = "<?xml version=\"1.0\" encoding=\"euc-kr\"?><rss><channel><item>"
                      "<title>\xc7\xd1\xb1\xb9</title></item></channel></rss>";
     got k = { 0 };
-    assert_int_equal(cd_feed_parse(kr, strlen(kr), NULL, collect, &k, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(kr, strlen(kr), NULL, collect, &k, NULL, NULL, &e), CD_OK);
     assert_string_equal(k.titles[0], "\ud55c\uad6d");
     /* the HTTP charset wins over the declaration */
     const char *decl = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss><channel><item>"
                        "<title>caf\xe9</title></item></channel></rss>";
     cd_feed_opts http = { .content_type = "application/rss+xml; charset=\"ISO-8859-1\"" };
     got h = { 0 };
-    assert_int_equal(cd_feed_parse(decl, strlen(decl), &http, collect, &h, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(decl, strlen(decl), &http, collect, &h, NULL, NULL, &e), CD_OK);
     assert_string_equal(h.titles[0], "caf\u00e9");
     /* ... and bytes invalid in UTF-8 become U+FFFD, with a warning */
     got u = { 0 };
-    assert_int_equal(cd_feed_parse(decl, strlen(decl), NULL, collect, &u, NULL, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(decl, strlen(decl), NULL, collect, &u, NULL, &w, &e), CD_OK);
     assert_string_equal(u.titles[0], "caf\ufffd");
     assert_int_equal(w.code, CD_ERR_FORMAT);
     /* UTF-16 and UTF-32, with and without a byte order mark */
@@ -187,8 +187,8 @@ static void test_encodings(void **state)
             buf[len++] = variant >= 2 ? u16le[i] : u16le[i + 1];
         }
         got t = { 0 };
-        assert_true(cd_feed_is_xml(buf, len));
-        assert_int_equal(cd_feed_parse(buf, len, NULL, collect, &t, NULL, NULL, &e), CD_OK);
+        assert_true(cdi_feed_is_xml(buf, len));
+        assert_int_equal(cdi_feed_parse(buf, len, NULL, collect, &t, NULL, NULL, &e), CD_OK);
         assert_int_equal(t.n, 1);
         assert_string_equal(t.titles[0], "\u00e9\u201c");
     }
@@ -200,12 +200,12 @@ static void test_encodings(void **state)
         buf[len++] = 0;
     }
     got t = { 0 };
-    assert_int_equal(cd_feed_parse(buf, len, NULL, collect, &t, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(buf, len, NULL, collect, &t, NULL, NULL, &e), CD_OK);
     assert_string_equal(t.titles[0], "\u00e9\u201c");
     /* an encoding nobody knows is read as UTF-8, with a warning */
     const char *odd = "<?xml version=\"1.0\" encoding=\"x-no-such\"?><rss><item><title>ok</title></item></rss>";
     got o = { 0 };
-    assert_int_equal(cd_feed_parse(odd, strlen(odd), NULL, collect, &o, NULL, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(odd, strlen(odd), NULL, collect, &o, NULL, &w, &e), CD_OK);
     assert_string_equal(o.titles[0], "ok");
     assert_non_null(strstr(w.msg, "x-no-such"));
 }
@@ -219,7 +219,7 @@ static void test_repairs(void **state)
                       "<item><title>after</title><guid isPermaLink=\"false\">2</guid></item></channel></rss>";
     got g = { 0 };
     cd_error e, w;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, &w, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, &w, &e), CD_OK);
     assert_int_equal(g.n, 2);
     assert_string_equal(g.titles[0], "Caf\u00e9 society \u00a9 2024");
     assert_string_equal(g.links[0], "http://x/?a=1&b=2&c=3");
@@ -242,7 +242,7 @@ static void test_html_text(void **state)
         "</channel></rss>";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
     assert_string_equal(g.titles[0], "5 < 6 & \u2019s");
     assert_string_equal(g.bodies[0], "It\u2019s a caf\u00e9 Example\n\nTwo\nlines 5 < 6 and 5 < 6");
     assert_string_equal(g.bodies[1], "In CDATA & ok");
@@ -253,7 +253,7 @@ static void test_html_text(void **state)
         "<entry><id>2</id><title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">X<b>Y</b></div></title>"
         "<summary>sum</summary><content src=\"http://x/elsewhere\"/></entry></feed>";
     got a = { 0 };
-    assert_int_equal(cd_feed_parse(atom, strlen(atom), NULL, collect, &a, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(atom, strlen(atom), NULL, collect, &a, NULL, NULL, &e), CD_OK);
     assert_string_equal(a.titles[0], "Less <b> is text");
     assert_string_equal(a.bodies[0], "Example");
     assert_string_equal(a.titles[1], "XY");
@@ -265,12 +265,12 @@ static void test_html_text(void **state)
         "<entry><id>e</id><content type=\"text/html\" mode=\"escaped\">&lt;i&gt;esc&lt;/i&gt;aped</content>"
         "<issued>2004-01-01</issued></entry></feed>";
     got b = { 0 };
-    assert_int_equal(cd_feed_parse(a03, strlen(a03), NULL, collect, &b, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(a03, strlen(a03), NULL, collect, &b, NULL, NULL, &e), CD_OK);
     assert_string_equal(b.bodies[0], "Base 64");
     assert_string_equal(b.bodies[1], "escaped");
     const char *html = "<ul><li>one</li><li>two</li></ul><table><tr><td>a</td><td>b</td></tr></table>"
                        "&lt;tag&gt; &#x41;&#66; &hellip; &unknown;";
-    char *t = cd_html_to_text(html, strlen(html));
+    char *t = cdi_html_to_text(html, strlen(html));
     assert_string_equal(t, "one\ntwo\n\na b\n\n<tag> AB \u2026 &unknown;");
     free(t);
 }
@@ -295,7 +295,7 @@ static void test_namespaces(void **state)
         "</channel></rss>";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
     assert_int_equal(g.n, 4);
     assert_string_equal(g.titles[0], "Real title");
     assert_string_equal(g.bodies[0], "Real body");
@@ -324,7 +324,7 @@ static void test_links(void **state)
         "</channel></rss>";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
     assert_string_equal(g.links[0], "http://news.test/world/story.html");
     assert_string_equal(g.ids[0], "opaque-1");
     assert_string_equal(g.links[1], "(null)");   /* no isPermaLink, not a URL: a name */
@@ -336,7 +336,7 @@ static void test_links(void **state)
                        "<link rel=\"enclosure\" href=\"pod.mp3\"/><link href=\"../e1.html\"/></entry></feed>";
     got a = { 0 };
     cd_feed_opts o = { .url = "http://feeds.test/a/b/atom.xml" };
-    assert_int_equal(cd_feed_parse(atom, strlen(atom), &o, collect, &a, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(atom, strlen(atom), &o, collect, &a, NULL, NULL, &e), CD_OK);
     assert_string_equal(a.links[0], "http://feeds.test/a/e1.html");
     assert_string_equal(a.ids[0], "http://feeds.test/a/b/e1");
     assert_non_null(strstr(a.meta[0], "\"enclosures\":[{\"url\":\"http://feeds.test/a/b/pod.mp3\""));
@@ -344,7 +344,7 @@ static void test_links(void **state)
                             "<link rel=\"enclosure\">http://x/enc</link><link rel=\"alternate\">http://x/alt</link>"
                             "</entry></feed>";   /* links written as text, not href */
     got t = { 0 };
-    assert_int_equal(cd_feed_parse(text_link, strlen(text_link), NULL, collect, &t, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(text_link, strlen(text_link), NULL, collect, &t, NULL, NULL, &e), CD_OK);
     assert_string_equal(t.links[0], "http://x/alt");
 }
 
@@ -359,17 +359,17 @@ static void test_items_without_ids(void **state)
         "<item><description>Nothing but a description</description></item></rdf:RDF>";
     got g = { 0 }, again = { 0 }, other = { 0 };
     cd_error e;
-    assert_int_equal(cd_feed_parse(rdf, strlen(rdf), NULL, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(rdf, strlen(rdf), NULL, collect, &g, NULL, NULL, &e), CD_OK);
     assert_int_equal(g.n, 2);
     assert_string_equal(g.ids[0], "http://x/only-about");
     assert_string_equal(g.bodies[0], "Only about");
     assert_memory_equal(g.ids[1], "urn:copydesk:item:", 18);
     assert_string_equal(g.bodies[1], "Nothing but a description");
-    assert_int_equal(cd_feed_parse(rdf, strlen(rdf), NULL, collect, &again, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(rdf, strlen(rdf), NULL, collect, &again, NULL, NULL, &e), CD_OK);
     assert_string_equal(again.ids[1], g.ids[1]);   /* stable */
     char *moved = strdup(rdf);   /* the same item in another feed: another id */
     memcpy(strstr(moved, "<link>http://x/") + 13, "y", 1);
-    assert_int_equal(cd_feed_parse(moved, strlen(moved), NULL, collect, &other, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(moved, strlen(moved), NULL, collect, &other, NULL, NULL, &e), CD_OK);
     assert_string_not_equal(other.ids[1], g.ids[1]);
     free(moved);
 }
@@ -383,23 +383,23 @@ static void test_jsonfeed(void **state)
                       "{\"title\":\"no id, no url: by title\"}, 5]}";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_OK);
     assert_int_equal(g.n, 3);
     assert_string_equal(g.bodies[0], "x & y");
     assert_string_equal(g.links[0], "http://x/j");
     assert_string_equal(g.ids[1], "42");
     assert_string_equal(g.ids[2], "no id, no url: by title");
     cd_feed_opts jf = { .format = "jsonfeed" };
-    assert_int_equal(cd_feed_parse("{\"items\":", 9, &jf, collect, &g, NULL, NULL, &e),
+    assert_int_equal(cdi_feed_parse("{\"items\":", 9, &jf, collect, &g, NULL, NULL, &e),
                      CD_ERR_FORMAT);
     const char *rel = "{\"items\":[{\"id\":\"r\",\"url\":\"../p/1\"}]}";
     cd_feed_opts at = { .url = "http://j.test/feeds/f.json" };
     got r = { 0 };
-    assert_int_equal(cd_feed_parse(rel, strlen(rel), &at, collect, &r, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(rel, strlen(rel), &at, collect, &r, NULL, NULL, &e), CD_OK);
     assert_string_equal(r.links[0], "http://j.test/p/1");
     const char *noid = "{\"items\":[{\"content_text\":\"only text\"}]}";
     got n = { 0 };
-    assert_int_equal(cd_feed_parse(noid, strlen(noid), NULL, collect, &n, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse(noid, strlen(noid), NULL, collect, &n, NULL, NULL, &e), CD_OK);
     assert_int_equal(n.n, 1);
     assert_memory_equal(n.ids[0], "urn:copydesk:item:", 18);
 }
@@ -411,30 +411,30 @@ static void test_jsonl_and_story(void **state)
                       "not json\n\n{\"title\":\"no id\"}\n";
     got g = { 0 };
     cd_error e;
-    assert_int_equal(cd_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
     assert_non_null(strstr(e.msg, "line 2"));
     assert_int_equal(g.n, 2);   /* the bad line does not stop the others */
     assert_string_equal(g.ids[1], "line-4");
     cd_feed_item it = { .id = "line-4", .json = "{\"title\":\"no id\"}", .json_len = 17 };
     cd_story s;
-    assert_int_equal(cd_feed_item_story(&it, "f", "feed:f", &s, &e), CD_OK);
+    assert_int_equal(cdi_feed_item_story(&it, "f", "feed:f", &s, &e), CD_OK);
     assert_string_equal(s.id, "line-4");
     assert_string_equal(s.title, "no id");
     cd_story_clear(&s);
     cd_feed_item rss = { .id = "g", .title = "T", .body = "B", .link = "http://l" };
-    assert_int_equal(cd_feed_item_story(&rss, "wire", "feed:wire", &s, &e), CD_OK);
+    assert_int_equal(cdi_feed_item_story(&rss, "wire", "feed:wire", &s, &e), CD_OK);
     assert_string_equal(s.id, "g");
     assert_string_equal(s.body, "B");
     assert_non_null(strstr(s.meta_json, "\"feed\":\"wire\""));
     assert_non_null(strstr(s.meta_json, "\"link\":\"http://l\""));
     cd_story_clear(&s);
     cd_feed_item media = { .id = "m", .meta_json = "{\"ext\":{\"media:title\":[\"cap\"]},\"title\":\"no\"}" };
-    assert_int_equal(cd_feed_item_story(&media, "wire", "feed:wire", &s, &e), CD_OK);
+    assert_int_equal(cdi_feed_item_story(&media, "wire", "feed:wire", &s, &e), CD_OK);
     assert_string_equal(s.title, "");   /* metadata never becomes the text */
     assert_non_null(strstr(s.meta_json, "\"ext\":{\"media:title\":[\"cap\"]}"));
     cd_story_clear(&s);
-    assert_int_equal(cd_feed_parse("  \n", 3, NULL, collect, &g, NULL, NULL, &e), CD_OK);
-    assert_int_equal(cd_feed_parse("hello", 5, NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
+    assert_int_equal(cdi_feed_parse("  \n", 3, NULL, collect, &g, NULL, NULL, &e), CD_OK);
+    assert_int_equal(cdi_feed_parse("hello", 5, NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
 }
 
 typedef struct stories {
@@ -490,50 +490,50 @@ static void test_seen(void **state)
     snprintf(path, sizeof path, "%s/x.seen", dir);
     cd_seen *s;
     cd_error e;
-    assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
-    assert_false(cd_seen_has(s, "a"));
-    assert_int_equal(cd_seen_add(s, "a", &e), CD_OK);
-    assert_int_equal(cd_seen_add(s, "a", &e), CD_OK);
-    assert_int_equal(cd_seen_add(s, "b\nwith newline", &e), CD_OK);
-    assert_true(cd_seen_has(s, "a"));
-    assert_int_equal(cd_seen_count(s), 2);
-    cd_seen_free(s);
+    assert_int_equal(cdi_seen_open(path, 4, &s, &e), CD_OK);
+    assert_false(cdi_seen_has(s, "a"));
+    assert_int_equal(cdi_seen_add(s, "a", &e), CD_OK);
+    assert_int_equal(cdi_seen_add(s, "a", &e), CD_OK);
+    assert_int_equal(cdi_seen_add(s, "b\nwith newline", &e), CD_OK);
+    assert_true(cdi_seen_has(s, "a"));
+    assert_int_equal(cdi_seen_count(s), 2);
+    cdi_seen_free(s);
     FILE *f = fopen(path, "a");   /* a torn line, as after a kill mid-append */
     fputs("01234", f);
     fclose(f);
-    assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
-    assert_true(cd_seen_has(s, "a"));
-    assert_true(cd_seen_has(s, "b\nwith newline"));
-    assert_int_equal(cd_seen_count(s), 2);
+    assert_int_equal(cdi_seen_open(path, 4, &s, &e), CD_OK);
+    assert_true(cdi_seen_has(s, "a"));
+    assert_true(cdi_seen_has(s, "b\nwith newline"));
+    assert_int_equal(cdi_seen_count(s), 2);
     /* a poll that serves 20 ids, among them "a": with keep 4, every id
      * the feed still serves is remembered, however many */
-    cd_seen_poll_begin(s);
-    assert_true(cd_seen_served(s, "a"));
+    cdi_seen_poll_begin(s);
+    assert_true(cdi_seen_served(s, "a"));
     for (int i = 0; i < 20; i++) {
         char id[16];
         snprintf(id, sizeof id, "id-%d", i);
-        assert_int_equal(cd_seen_add(s, id, &e), CD_OK);
+        assert_int_equal(cdi_seen_add(s, id, &e), CD_OK);
     }
-    assert_int_equal(cd_seen_poll_end(s, &e), CD_OK);
-    assert_int_equal(cd_seen_count(s), 21);    /* "b..." was not served: forgotten */
-    assert_true(cd_seen_has(s, "a"));
-    assert_false(cd_seen_has(s, "b\nwith newline"));
+    assert_int_equal(cdi_seen_poll_end(s, &e), CD_OK);
+    assert_int_equal(cdi_seen_count(s), 21);    /* "b..." was not served: forgotten */
+    assert_true(cdi_seen_has(s, "a"));
+    assert_false(cdi_seen_has(s, "b\nwith newline"));
     /* the next poll serves only the last two: the others are forgotten,
      * oldest first, down to keep */
-    cd_seen_poll_begin(s);
-    assert_true(cd_seen_served(s, "id-18"));
-    assert_true(cd_seen_served(s, "id-19"));
-    assert_int_equal(cd_seen_poll_end(s, &e), CD_OK);
-    assert_int_equal(cd_seen_count(s), 4);
-    assert_true(cd_seen_has(s, "id-19"));
-    assert_true(cd_seen_has(s, "id-17"));
-    assert_false(cd_seen_has(s, "a"));
-    cd_seen_free(s);
-    assert_int_equal(cd_seen_open(path, 4, &s, &e), CD_OK);
-    assert_true(cd_seen_has(s, "id-19"));
-    assert_true(cd_seen_has(s, "id-16"));
-    assert_int_equal(cd_seen_count(s), 4);
-    cd_seen_free(s);
+    cdi_seen_poll_begin(s);
+    assert_true(cdi_seen_served(s, "id-18"));
+    assert_true(cdi_seen_served(s, "id-19"));
+    assert_int_equal(cdi_seen_poll_end(s, &e), CD_OK);
+    assert_int_equal(cdi_seen_count(s), 4);
+    assert_true(cdi_seen_has(s, "id-19"));
+    assert_true(cdi_seen_has(s, "id-17"));
+    assert_false(cdi_seen_has(s, "a"));
+    cdi_seen_free(s);
+    assert_int_equal(cdi_seen_open(path, 4, &s, &e), CD_OK);
+    assert_true(cdi_seen_has(s, "id-19"));
+    assert_true(cdi_seen_has(s, "id-16"));
+    assert_int_equal(cdi_seen_count(s), 4);
+    cdi_seen_free(s);
     scratch_remove(dir);
 }
 

@@ -365,16 +365,16 @@ static void terms_most_frequent_first(void **state)
     assert_true(v->nterms > 20);
     /* "trade" is in 3 of the 6 stories, more than any other word */
     size_t len;
-    const char *top = cd_model_term(m, 0, &len);
+    const char *top = cdi_model_term(m, 0, &len);
     assert_int_equal(len, 5);
     assert_memory_equal(top, "trade", 5);
     for (uint32_t t = 0; t < v->nterms; t++) {
         if (t > 0)
             assert_true(v->terms[t - 1].df >= v->terms[t].df);
-        const char *name = cd_model_term(m, t, &len);
-        assert_int_equal(cd_model_lookup(m, name, len), t);
+        const char *name = cdi_model_term(m, t, &len);
+        assert_int_equal(cdi_model_lookup(m, name, len), t);
     }
-    assert_int_equal(cd_model_lookup(m, "nowhere", 7), -1);
+    assert_int_equal(cdi_model_lookup(m, "nowhere", 7), -1);
     cd_model_close(m);
     free(path);
     scratch_remove(dir);
@@ -507,13 +507,13 @@ static void every_term_is_found(void **state)
     assert_true(m->view.nterms > 10000);
     for (uint32_t t = 0; t < m->view.nterms; t++) {
         size_t len;
-        const char *name = cd_model_term(m, t, &len);
-        assert_int_equal(cd_model_lookup(m, name, len), t);
+        const char *name = cdi_model_term(m, t, &len);
+        assert_int_equal(cdi_model_lookup(m, name, len), t);
     }
     assert_true(m->hot_stops);   /* stop words dropped, no stemming */
-    assert_int_equal(cd_model_lookup(m, "the", 3), -1);
-    assert_int_equal(cd_model_lookup(m, "themselves", 10), -1);
-    assert_int_equal(cd_model_lookup(m, "tariffz", 7), -1);
+    assert_int_equal(cdi_model_lookup(m, "the", 3), -1);
+    assert_int_equal(cdi_model_lookup(m, "themselves", 10), -1);
+    assert_int_equal(cdi_model_lookup(m, "tariffz", 7), -1);
     cd_model_close(m);
 }
 
@@ -539,7 +539,7 @@ static void stemmed_stop_words_are_terms(void **state)
     cd_model *m;
     assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
     assert_false(m->hot_stops);
-    assert_true(cd_model_lookup(m, "other", 5) >= 0);
+    assert_true(cdi_model_lookup(m, "other", 5) >= 0);
     cd_model_close(m);
     free(path);
     scratch_remove(dir);

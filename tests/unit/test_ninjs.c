@@ -22,7 +22,7 @@
 static void strip(const char *in, const char *want)
 {
     size_t n;
-    char *out = cd_ninjs_strip_markup(in, strlen(in), &n);
+    char *out = cdi_ninjs_strip_markup(in, strlen(in), &n);
     assert_non_null(out);
     assert_string_equal(out, want);
     assert_int_equal(n, strlen(want));
@@ -112,11 +112,11 @@ static cJSON *write_doc(const char *story_json, const cd_ninjs_subject *subj, si
     cd_ninjs_doc doc = { .story = &s, .subjects = subj, .nsubjects = n, .route = route,
                          .nroute = 1, .rule = "trade", .reason = "because" };
     cd_buf b = { 0 };
-    cd_ninjs_write(&b, &doc);
+    cdi_ninjs_write(&b, &doc);
     assert_false(b.failed);
     cJSON *out = cJSON_Parse(b.data);
     assert_non_null(out);
-    cd_buf_free(&b);
+    cdi_buf_free(&b);
     cd_story_clear(&s);
     return out;
 }

@@ -25,7 +25,7 @@
 static void url_opts(cd_dest_opts *o, char *url, size_t cap, int port)
 {
     snprintf(url, cap, "http://127.0.0.1:%d/in", port);
-    cd_dest_opts_default(o);
+    cdi_dest_opts_default(o);
     o->kind = CD_DEST_URL;
     o->target = url;
     o->backoff_s = 0.05;
@@ -40,7 +40,7 @@ static cd_dest *spooled(cd_spool *sp, const char *name, cd_dest_opts *o, const c
     o->dead_letter = dl;
     cd_dest *d;
     cd_error e;
-    assert_int_equal(cd_dest_new(o, &d, &e), CD_OK);
+    assert_int_equal(cdi_dest_new(o, &d, &e), CD_OK);
     return d;
 }
 
@@ -54,24 +54,24 @@ static void test_order_and_restart(void **state)
     url_opts(&o, url, sizeof url, test_server_port(srv));
     cd_spool *sp;
     cd_error e;
-    assert_int_equal(cd_spool_open(dir, &sp, &e), CD_OK);
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
     cd_dest *d = spooled(sp, "desk", &o, NULL);
-    assert_int_equal(cd_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &e), CD_OK);
-    assert_int_equal(cd_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &e), CD_OK);
     assert_int_equal(test_server_requests(srv), 0);   /* appended, not posted */
-    assert_int_equal(cd_spool_sync(sp, &e), CD_OK);
-    assert_int_equal(cd_spool_add(sp, "nowhere", "c", "{}", 2, &e), CD_ERR_ARG);
-    assert_int_equal(cd_spool_depth(sp), 2);
+    assert_int_equal(cdi_spool_sync(sp, &e), CD_OK);
+    assert_int_equal(cdi_spool_add(sp, "nowhere", "c", "{}", 2, &e), CD_ERR_ARG);
+    assert_int_equal(cdi_spool_depth(sp), 2);
     /* 503: nothing sent, the queue waits, the head stays */
-    assert_int_equal(cd_spool_drain(sp, 0.2, NULL, NULL), 0);
-    assert_int_equal(cd_spool_depth(sp), 2);
+    assert_int_equal(cdi_spool_drain(sp, 0.2, NULL, NULL), 0);
+    assert_int_equal(cdi_spool_depth(sp), 2);
     cd_spool_queue_info qi;
-    cd_spool_queue_get(sp, 0, &qi);
+    cdi_spool_queue_get(sp, 0, &qi);
     assert_true(qi.failures >= 1);
     assert_non_null(strstr(qi.last_error, "503"));
-    assert_true(cd_spool_next_due(sp) >= 0);
-    cd_dest_free(d);
-    cd_spool_free(sp);
+    assert_true(cdi_spool_next_due(sp) >= 0);
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
     test_server_stop(srv);
 
     /* a killed writer's temporary file is removed; the queue is as it was */
@@ -80,20 +80,20 @@ static void test_order_and_restart(void **state)
     assert_int_equal(spit(tmp, "{", 1), 0);
     srv = test_server_start(SERVE_STATUS, 200);
     url_opts(&o, url, sizeof url, test_server_port(srv));
-    assert_int_equal(cd_spool_open(dir, &sp, &e), CD_OK);
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
     assert_int_equal(access(tmp, F_OK), -1);
-    assert_int_equal(cd_spool_depth(sp), 2);
-    assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 0);   /* no url until bound */
+    assert_int_equal(cdi_spool_depth(sp), 2);
+    assert_int_equal(cdi_spool_drain(sp, 5, NULL, NULL), 0);   /* no url until bound */
     d = spooled(sp, "desk", &o, NULL);
-    assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 2);
-    assert_int_equal(cd_spool_depth(sp), 0);
+    assert_int_equal(cdi_spool_drain(sp, 5, NULL, NULL), 2);
+    assert_int_equal(cdi_spool_depth(sp), 0);
     assert_int_equal(test_server_requests(srv), 2);
     char *last = test_server_last_body(srv);
     assert_string_equal(last, "{\"id\":\"b\"}");   /* oldest first: b came last */
     free(last);
-    assert_true(cd_spool_next_due(sp) == -1);   /* a double: no integer cast */
-    cd_dest_free(d);
-    cd_spool_free(sp);
+    assert_true(cdi_spool_next_due(sp) == -1);   /* a double: no integer cast */
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
 }
@@ -126,13 +126,13 @@ static void test_refused_goes_to_dead_letter(void **state)
     cd_error e;
     char sdir[600];
     snprintf(sdir, sizeof sdir, "%s/spool", dir);
-    assert_int_equal(cd_spool_open(sdir, &sp, &e), CD_OK);
+    assert_int_equal(cdi_spool_open(sdir, &sp, &e), CD_OK);
     cd_dest *d = spooled(sp, "d", &o, dl);
-    assert_int_equal(cd_dest_deliver(d, "x", "{\"id\":\"x\"}", 10, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "x", "{\"id\":\"x\"}", 10, &e), CD_OK);
     events n = { 0 };
-    assert_int_equal(cd_spool_drain(sp, 5, on_event, &n), 0);
+    assert_int_equal(cdi_spool_drain(sp, 5, on_event, &n), 0);
     assert_int_equal(n.refused, 1);
-    assert_int_equal(cd_spool_depth(sp), 0);
+    assert_int_equal(cdi_spool_depth(sp), 0);
     char path[700];
     snprintf(path, sizeof path, "%s/x.d.json", dl);
     size_t len;
@@ -140,8 +140,8 @@ static void test_refused_goes_to_dead_letter(void **state)
     assert_non_null(env);
     assert_non_null(strstr(env, "\"story\":{\"id\":\"x\"}"));
     free(env);
-    cd_dest_free(d);
-    cd_spool_free(sp);
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
 }
@@ -157,22 +157,22 @@ static void test_backoff_doubles(void **state)
     o.backoff_s = 0.1;
     cd_spool *sp;
     cd_error e;
-    assert_int_equal(cd_spool_open(dir, &sp, &e), CD_OK);
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
     cd_dest *d = spooled(sp, "d", &o, NULL);
-    assert_int_equal(cd_dest_deliver(d, "x", "{}", 2, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "x", "{}", 2, &e), CD_OK);
     events n = { 0 };
-    cd_spool_drain(sp, 0.05, on_event, &n);
+    cdi_spool_drain(sp, 0.05, on_event, &n);
     assert_int_equal(n.retry, 1);
-    double first = cd_spool_next_due(sp);
+    double first = cdi_spool_next_due(sp);
     assert_true(first > 0.05 && first <= 0.1);
-    cd_spool_drain(sp, 0.0, on_event, &n);   /* not due yet: no attempt */
+    cdi_spool_drain(sp, 0.0, on_event, &n);   /* not due yet: no attempt */
     assert_int_equal(n.retry, 1);
     usleep(120000);
-    cd_spool_drain(sp, 0.05, on_event, &n);
+    cdi_spool_drain(sp, 0.05, on_event, &n);
     assert_int_equal(n.retry, 2);
-    assert_true(cd_spool_next_due(sp) > 0.15);   /* 0.2 now */
-    cd_dest_free(d);
-    cd_spool_free(sp);
+    assert_true(cdi_spool_next_due(sp) > 0.15);   /* 0.2 now */
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
 }
@@ -192,34 +192,34 @@ static void test_one_spool_per_folder(void **state)
     url_opts(&o, url, sizeof url, test_server_port(srv));
     cd_spool *a, *b;
     cd_error e;
-    assert_int_equal(cd_spool_open(dir, &a, &e), CD_OK);
+    assert_int_equal(cdi_spool_open(dir, &a, &e), CD_OK);
     char again[700];
     snprintf(again, sizeof again, "%s/./", dir);
-    assert_int_equal(cd_spool_open(again, &b, &e), CD_OK);
+    assert_int_equal(cdi_spool_open(again, &b, &e), CD_OK);
     assert_ptr_equal(a, b);
     cd_dest *old = spooled(a, "desk", &o, NULL);
-    assert_int_equal(cd_dest_deliver(old, "1", "{\"id\":\"1\"}", 10, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(old, "1", "{\"id\":\"1\"}", 10, &e), CD_OK);
     cd_dest *failed = spooled(b, "desk", &o, NULL);
-    cd_dest_free(failed);   /* a reload that failed: the old one posts */
+    cdi_dest_free(failed);   /* a reload that failed: the old one posts */
     cd_spool_queue_info qi;
-    cd_spool_queue_get(a, 0, &qi);
+    cdi_spool_queue_get(a, 0, &qi);
     assert_non_null(qi.url);
     cd_dest *cur = spooled(b, "desk", &o, NULL);
-    assert_int_equal(cd_dest_deliver(cur, "2", "{\"id\":\"2\"}", 10, &e), CD_OK);
-    cd_dest_free(old);   /* the queue keeps the newer destination */
-    assert_int_equal(cd_spool_depth(a), 2);
-    assert_int_equal(cd_spool_drain(a, 5, NULL, NULL), 2);
+    assert_int_equal(cdi_dest_deliver(cur, "2", "{\"id\":\"2\"}", 10, &e), CD_OK);
+    cdi_dest_free(old);   /* the queue keeps the newer destination */
+    assert_int_equal(cdi_spool_depth(a), 2);
+    assert_int_equal(cdi_spool_drain(a, 5, NULL, NULL), 2);
     assert_int_equal(test_server_requests(srv), 2);
-    cd_spool_free(b);
-    assert_int_equal(cd_dest_deliver(cur, "3", "{\"id\":\"3\"}", 10, &e), CD_OK);
-    cd_dest_free(cur);   /* gone: its queue waits */
-    assert_int_equal(cd_spool_depth(a), 1);
-    assert_int_equal(cd_spool_drain(a, 5, NULL, NULL), 0);
-    assert_true(cd_spool_next_due(a) == -1);
-    cd_spool_queue_get(a, 0, &qi);
+    cdi_spool_free(b);
+    assert_int_equal(cdi_dest_deliver(cur, "3", "{\"id\":\"3\"}", 10, &e), CD_OK);
+    cdi_dest_free(cur);   /* gone: its queue waits */
+    assert_int_equal(cdi_spool_depth(a), 1);
+    assert_int_equal(cdi_spool_drain(a, 5, NULL, NULL), 0);
+    assert_true(cdi_spool_next_due(a) == -1);
+    cdi_spool_queue_get(a, 0, &qi);
     assert_null(qi.url);
     assert_int_equal(qi.sent, 2);
-    cd_spool_free(a);
+    cdi_spool_free(a);
     test_server_stop(srv);
     scratch_remove(dir);
 }
@@ -252,14 +252,14 @@ static void test_desk_appends_to_its_spool(void **state)
     assert_int_equal(dec.outcome, CD_OUTCOME_FALLBACK);
     assert_int_equal(test_server_requests(srv), 0);
     cd_spool *sp;
-    assert_int_equal(cd_spool_open(sdir, &sp, &e), CD_OK);   /* the desk's */
-    assert_int_equal(cd_spool_depth(sp), 1);
-    assert_int_equal(cd_spool_drain(sp, 5, NULL, NULL), 1);
+    assert_int_equal(cdi_spool_open(sdir, &sp, &e), CD_OK);   /* the desk's */
+    assert_int_equal(cdi_spool_depth(sp), 1);
+    assert_int_equal(cdi_spool_drain(sp, 5, NULL, NULL), 1);
     char *body = test_server_last_body(srv);
     assert_non_null(strstr(body, "\"id\":\"story-1\""));
     free(body);
     cd_desk_free(desk);
-    cd_spool_free(sp);
+    cdi_spool_free(sp);
     test_server_stop(srv);
     scratch_remove(dir);
 }

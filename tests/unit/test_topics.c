@@ -36,11 +36,11 @@ static size_t count_in(const char *phrase, const char *text)
     cd_phrase *p;
     cd_toklist *l;
     cd_error err;
-    assert_int_equal(cd_phrase_compile(tok, phrase, &p, &err), CD_OK);
-    assert_int_equal(cd_toklist_build(tok, text, strlen(text), &l, &err), CD_OK);
-    size_t n = cd_phrase_count(p, l);
-    cd_phrase_free(p);
-    cd_toklist_free(l);
+    assert_int_equal(cdi_phrase_compile(tok, phrase, &p, &err), CD_OK);
+    assert_int_equal(cdi_toklist_build(tok, text, strlen(text), &l, &err), CD_OK);
+    size_t n = cdi_phrase_count(p, l);
+    cdi_phrase_free(p);
+    cdi_toklist_free(l);
     return n;
 }
 
@@ -60,9 +60,9 @@ static void empty_phrase_is_refused(void **state)
     (void)state;
     cd_phrase *p;
     cd_error err;
-    assert_int_equal(cd_phrase_compile(tok, "the", &p, &err), CD_ERR_ARG);
+    assert_int_equal(cdi_phrase_compile(tok, "the", &p, &err), CD_ERR_ARG);
     assert_null(p);
-    assert_int_equal(cd_phrase_compile(tok, "*", &p, &err), CD_ERR_ARG);
+    assert_int_equal(cdi_phrase_compile(tok, "*", &p, &err), CD_ERR_ARG);
 }
 
 /* A fake model answer for the label callback: "trade" has p = 0.8. */
@@ -80,19 +80,19 @@ static cd_topics *sample_taxonomy(void)
 {
     cd_topics *t;
     size_t world, defense, business, trade, energy;
-    assert_int_equal(cd_topics_new(&t, NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, -1, "world", "World", &world, NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, (int)world, "defense", NULL, &defense, NULL), CD_OK);
-    assert_int_equal(cd_topics_add_keyword(t, defense, "military", NULL), CD_OK);
-    assert_int_equal(cd_topics_add_keyword(t, defense, "missile*", NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, -1, "business", "Business", &business, NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, (int)business, "trade", "Trade", &trade, NULL), CD_OK);
-    assert_int_equal(cd_topics_add_label(t, trade, "trade", NULL), CD_OK);
-    assert_int_equal(cd_topics_add_keyword(t, trade, "tariff*", NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, (int)business, "energy", "Energy", &energy, NULL), CD_OK);
-    assert_int_equal(cd_topics_add_label(t, energy, "crude", NULL), CD_OK);
-    assert_int_equal(cd_topics_set_half(t, energy, 1, NULL), CD_OK);
-    assert_int_equal(cd_topics_compile(t, tok, NULL), CD_OK);
+    assert_int_equal(cdi_topics_new(&t, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, -1, "world", "World", &world, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, (int)world, "defense", NULL, &defense, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_keyword(t, defense, "military", NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_keyword(t, defense, "missile*", NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, -1, "business", "Business", &business, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, (int)business, "trade", "Trade", &trade, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_label(t, trade, "trade", NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_keyword(t, trade, "tariff*", NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, (int)business, "energy", "Energy", &energy, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_label(t, energy, "crude", NULL), CD_OK);
+    assert_int_equal(cdi_topics_set_half(t, energy, 1, NULL), CD_OK);
+    assert_int_equal(cdi_topics_compile(t, tok, NULL), CD_OK);
     return t;
 }
 
@@ -102,9 +102,9 @@ static void scores_follow_the_formula(void **state)
     cd_topics *t = sample_taxonomy();
     const char *text = "Military missiles. The military met. New tariffs.";
     cd_toklist *l;
-    assert_int_equal(cd_toklist_build(tok, text, strlen(text), &l, NULL), CD_OK);
+    assert_int_equal(cdi_toklist_build(tok, text, strlen(text), &l, NULL), CD_OK);
     cd_topic_score s[5];
-    cd_topics_score(t, l, label_p, NULL, s);
+    cdi_topics_score(t, l, label_p, NULL, s);
     /* defense: 3 hits, no label: k = 1 - 2^(-3/2) */
     assert_true(fabs(s[1].hits - 3) < 1e-9);
     assert_true(fabs(s[1].score - (1 - pow(2, -1.5))) < 1e-9);
@@ -119,9 +119,9 @@ static void scores_follow_the_formula(void **state)
     assert_true(fabs(s[0].own) < 1e-12);
     assert_true(fabs(s[0].score - s[1].score) < 1e-12);
     assert_true(fabs(s[2].score - s[3].score) < 1e-12);
-    assert_int_equal(cd_topics_keyword_hits(t, 1, 1, l), 1);
-    cd_toklist_free(l);
-    cd_topics_free(t);
+    assert_int_equal(cdi_topics_keyword_hits(t, 1, 1, l), 1);
+    cdi_toklist_free(l);
+    cdi_topics_free(t);
 }
 
 static void no_evidence_scores_zero(void **state)
@@ -129,13 +129,13 @@ static void no_evidence_scores_zero(void **state)
     (void)state;
     cd_topics *t = sample_taxonomy();
     cd_toklist *l;
-    assert_int_equal(cd_toklist_build(tok, "", 0, &l, NULL), CD_OK);
+    assert_int_equal(cdi_toklist_build(tok, "", 0, &l, NULL), CD_OK);
     cd_topic_score s[5];
-    cd_topics_score(t, l, NULL, NULL, s);
+    cdi_topics_score(t, l, NULL, NULL, s);
     for (int i = 0; i < 5; i++)
         assert_true(s[i].score == 0);
-    cd_toklist_free(l);
-    cd_topics_free(t);
+    cdi_toklist_free(l);
+    cdi_topics_free(t);
 }
 
 static void taxonomy_lookups(void **state)
@@ -144,17 +144,17 @@ static void taxonomy_lookups(void **state)
     cd_topics *t = sample_taxonomy();
     cd_error err;
     size_t i;
-    assert_int_equal(cd_topics_count(t), 5);
-    assert_int_equal(cd_topics_find(t, "trade"), 3);
-    assert_int_equal(cd_topics_find(t, "nope"), -1);
-    assert_string_equal(cd_topics_name(t, 1), "defense");
-    assert_int_equal(cd_topics_parent(t, 3), 2);
-    assert_string_equal(cd_topics_label(t, 3, 0), "trade");
-    assert_string_equal(cd_topics_keyword(t, 1, 1), "missile*");
-    assert_int_equal(cd_topics_add(t, -1, "trade", NULL, &i, &err), CD_ERR_ARG);
+    assert_int_equal(cdi_topics_count(t), 5);
+    assert_int_equal(cdi_topics_find(t, "trade"), 3);
+    assert_int_equal(cdi_topics_find(t, "nope"), -1);
+    assert_string_equal(cdi_topics_name(t, 1), "defense");
+    assert_int_equal(cdi_topics_parent(t, 3), 2);
+    assert_string_equal(cdi_topics_label(t, 3, 0), "trade");
+    assert_string_equal(cdi_topics_keyword(t, 1, 1), "missile*");
+    assert_int_equal(cdi_topics_add(t, -1, "trade", NULL, &i, &err), CD_ERR_ARG);
     assert_non_null(strstr(err.msg, "twice"));
-    assert_int_equal(cd_topics_set_half(t, 0, 0, &err), CD_ERR_ARG);
-    cd_topics_free(t);
+    assert_int_equal(cdi_topics_set_half(t, 0, 0, &err), CD_ERR_ARG);
+    cdi_topics_free(t);
 }
 
 /* The one-pass keyword index counts exactly what counting each keyword
@@ -175,31 +175,31 @@ static void index_counts_as_each_keyword_alone(void **state)
     cd_tokenizer *t1;
     assert_int_equal(cd_tokenizer_new(&o, &t1, NULL), CD_OK);
     cd_topics *t;
-    assert_int_equal(cd_topics_new(&t, NULL), CD_OK);
+    assert_int_equal(cdi_topics_new(&t, NULL), CD_OK);
     for (size_t i = 0; i < 3; i++) {
         char id[8];
         size_t at;
         snprintf(id, sizeof id, "t%zu", i);
-        assert_int_equal(cd_topics_add(t, -1, id, NULL, &at, NULL), CD_OK);
+        assert_int_equal(cdi_topics_add(t, -1, id, NULL, &at, NULL), CD_OK);
         for (size_t j = 0; j < 4; j++)
-            assert_int_equal(cd_topics_add_keyword(t, at, kw[i][j], NULL), CD_OK);
+            assert_int_equal(cdi_topics_add_keyword(t, at, kw[i][j], NULL), CD_OK);
     }
-    assert_int_equal(cd_topics_compile(t, t1, NULL), CD_OK);
+    assert_int_equal(cdi_topics_compile(t, t1, NULL), CD_OK);
     const char *texts[] = {
         ("Trade war: tariffs rise as the trade war deepens; traders trace Xi Jinping's "
          "x-ray zone of trade. Zones, zeal, x y z. The last words: trade"),
         "", "x", "trade", "tr", "zz zone trade war trade",
     };
-    cd_toklist *l = cd_toklist_new();
+    cd_toklist *l = cdi_toklist_new();
     assert_non_null(l);
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
-        assert_int_equal(cd_toklist_fill(l, t1, texts[k], strlen(texts[k]), NULL), CD_OK);
+        assert_int_equal(cdi_toklist_fill(l, t1, texts[k], strlen(texts[k]), NULL), CD_OK);
         cd_topic_score s[3];
-        cd_topics_score(t, l, NULL, NULL, s);
+        cdi_topics_score(t, l, NULL, NULL, s);
         for (size_t i = 0; i < 3; i++) {
             size_t want = 0;
             for (size_t j = 0; j < 4; j++)
-                want += cd_topics_keyword_hits(t, i, j, l);
+                want += cdi_topics_keyword_hits(t, i, j, l);
             if (s[i].hits != (double)want)
                 fail_msg("text %zu, topic %zu: %g hits, counted alone %zu", k, i, s[i].hits, want);
         }
@@ -207,18 +207,18 @@ static void index_counts_as_each_keyword_alone(void **state)
             assert_true(s[1].hits >= 5);   /* the index did find things */
     }
     /* a keyword added after compile: no stale index, and compiling again counts it */
-    assert_int_equal(cd_topics_add_keyword(t, 0, "zeal", NULL), CD_OK);
-    assert_int_equal(cd_topics_compile(t, t1, NULL), CD_OK);
-    assert_int_equal(cd_toklist_fill(l, t1, texts[0], strlen(texts[0]), NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_keyword(t, 0, "zeal", NULL), CD_OK);
+    assert_int_equal(cdi_topics_compile(t, t1, NULL), CD_OK);
+    assert_int_equal(cdi_toklist_fill(l, t1, texts[0], strlen(texts[0]), NULL), CD_OK);
     cd_topic_score s[3];
-    cd_topics_score(t, l, NULL, NULL, s);
-    assert_int_equal(cd_topics_keyword_hits(t, 0, 4, l), 1);
+    cdi_topics_score(t, l, NULL, NULL, s);
+    assert_int_equal(cdi_topics_keyword_hits(t, 0, 4, l), 1);
     size_t want = 0;
     for (size_t j = 0; j < 5; j++)
-        want += cd_topics_keyword_hits(t, 0, j, l);
+        want += cdi_topics_keyword_hits(t, 0, j, l);
     assert_true(s[0].hits == (double)want);
-    cd_toklist_free(l);
-    cd_topics_free(t);
+    cdi_toklist_free(l);
+    cdi_topics_free(t);
     cd_tokenizer_free(t1);
 }
 
@@ -234,15 +234,15 @@ static int collect(const char *w, size_t len, void *ud)
 static void toklist_refill_and_each(void **state)
 {
     (void)state;
-    cd_toklist *l = cd_toklist_new();
+    cd_toklist *l = cdi_toklist_new();
     assert_non_null(l);
-    assert_int_equal(cd_toklist_fill(l, tok, "Long first story, many words here", 33, NULL), CD_OK);
-    assert_int_equal(cd_toklist_fill(l, tok, "Short one", 9, NULL), CD_OK);
-    assert_int_equal(cd_toklist_size(l), 2);
+    assert_int_equal(cdi_toklist_fill(l, tok, "Long first story, many words here", 33, NULL), CD_OK);
+    assert_int_equal(cdi_toklist_fill(l, tok, "Short one", 9, NULL), CD_OK);
+    assert_int_equal(cdi_toklist_size(l), 2);
     char out[64] = "";
-    cd_toklist_each(l, collect, out);
+    cdi_toklist_each(l, collect, out);
     assert_string_equal(out, "short|one|");
-    cd_toklist_free(l);
+    cdi_toklist_free(l);
 }
 
 /* Occurrences of a query in text, the title being text's first line and
@@ -253,16 +253,16 @@ static size_t query_in(const char *phrase, const char *near, int within, int sco
     cd_keyword_spec k = { phrase, near, within, scope, min };
     cd_query *q;
     cd_error err;
-    assert_int_equal(cd_query_compile(tok, &k, &q, &err), CD_OK);
-    cd_toklist *l = cd_toklist_new();
-    assert_int_equal(cd_toklist_fill(l, tok, text, strlen(text), &err), CD_OK);
+    assert_int_equal(cdi_query_compile(tok, &k, &q, &err), CD_OK);
+    cd_toklist *l = cdi_toklist_new();
+    assert_int_equal(cdi_toklist_fill(l, tok, text, strlen(text), &err), CD_OK);
     const char *nl = strchr(text, '\n');
     size_t title_end = nl ? (size_t)(nl - text) + 1 : strlen(text);
     const char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
-    cd_toklist_set_zones(l, title_end, nl2 ? (size_t)(nl2 - text) : strlen(text));
-    size_t n = cd_query_count(q, l);
-    cd_query_free(q);
-    cd_toklist_free(l);
+    cdi_toklist_set_zones(l, title_end, nl2 ? (size_t)(nl2 - text) : strlen(text));
+    size_t n = cdi_query_count(q, l);
+    cdi_query_free(q);
+    cdi_toklist_free(l);
     return n;
 }
 
@@ -295,27 +295,27 @@ static void keyword_specs_score_in_the_pass(void **state)
     (void)state;
     cd_topics *t;
     size_t a, b;
-    assert_int_equal(cd_topics_new(&t, NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, -1, "nk", NULL, &a, NULL), CD_OK);
-    assert_int_equal(cd_topics_add(t, -1, "trade", NULL, &b, NULL), CD_OK);
+    assert_int_equal(cdi_topics_new(&t, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, -1, "nk", NULL, &a, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add(t, -1, "trade", NULL, &b, NULL), CD_OK);
     cd_keyword_spec near = { "north korea", "missile*", -1, CD_SCOPE_ALL, 1 };
     cd_keyword_spec many = { "tariff*", NULL, 0, CD_SCOPE_ALL, 3 };
-    assert_int_equal(cd_topics_add_keyword_spec(t, a, &near, NULL), CD_OK);
-    assert_int_equal(cd_topics_add_keyword_spec(t, b, &many, NULL), CD_OK);
-    assert_int_equal(cd_topics_add_keyword(t, b, "steel", NULL), CD_OK);
-    assert_int_equal(cd_topics_compile(t, tok, NULL), CD_OK);
-    assert_string_equal(cd_topics_keyword(t, a, 0), "'north korea' near 'missile*' in one sentence");
-    assert_string_equal(cd_topics_keyword(t, b, 0), "'tariff*', at least 3");
+    assert_int_equal(cdi_topics_add_keyword_spec(t, a, &near, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_keyword_spec(t, b, &many, NULL), CD_OK);
+    assert_int_equal(cdi_topics_add_keyword(t, b, "steel", NULL), CD_OK);
+    assert_int_equal(cdi_topics_compile(t, tok, NULL), CD_OK);
+    assert_string_equal(cdi_topics_keyword(t, a, 0), "'north korea' near 'missile*' in one sentence");
+    assert_string_equal(cdi_topics_keyword(t, b, 0), "'tariff*', at least 3");
     const char *text = "North Korea fired a missile. Tariffs on steel, tariffs on cars.";
     cd_toklist *l;
-    assert_int_equal(cd_toklist_build(tok, text, strlen(text), &l, NULL), CD_OK);
+    assert_int_equal(cdi_toklist_build(tok, text, strlen(text), &l, NULL), CD_OK);
     cd_topic_score sc[2];
-    cd_topics_score(t, l, NULL, NULL, sc);
+    cdi_topics_score(t, l, NULL, NULL, sc);
     assert_true(sc[a].hits == 1);
     assert_true(sc[b].hits == 1);   /* two tariffs are below the minimum: steel only */
-    assert_int_equal(cd_topics_keyword_hits(t, b, 0, l), 0);
-    cd_toklist_free(l);
-    cd_topics_free(t);
+    assert_int_equal(cdi_topics_keyword_hits(t, b, 0, l), 0);
+    cdi_toklist_free(l);
+    cdi_topics_free(t);
 }
 
 int main(void)

@@ -28,7 +28,7 @@ static void touch(const char *dir, const char *name)
 
 static void take_is(cd_inbox *q, const char *want)
 {
-    char *got = cd_inbox_take(q);
+    char *got = cdi_inbox_take(q);
     if (!want) {
         assert_null(got);
         return;
@@ -54,13 +54,13 @@ static void inbox_lists_in_name_order_then_arrival(void **state)
     assert_int_equal(mkdir(sub, 0777), 0);
     cd_inbox q = { 0 };
     q.rescan = 1;
-    assert_int_equal(cd_inbox_scan(&q, dir), 0);
+    assert_int_equal(cdi_inbox_scan(&q, dir), 0);
     assert_false(q.rescan);
     assert_int_equal(q.n, 3);
-    cd_inbox_push(&q, "z.json");       /* arrived after the listing */
-    cd_inbox_push(&q, "0.json");       /* sorts first, but arrived last */
-    cd_inbox_push(&q, "b.json");       /* already waiting */
-    cd_inbox_push(&q, ".hidden");      /* a writer's temporary file */
+    cdi_inbox_push(&q, "z.json");       /* arrived after the listing */
+    cdi_inbox_push(&q, "0.json");       /* sorts first, but arrived last */
+    cdi_inbox_push(&q, "b.json");       /* already waiting */
+    cdi_inbox_push(&q, ".hidden");      /* a writer's temporary file */
     take_is(&q, "a.json");
     take_is(&q, "b.json");
     take_is(&q, "c.jsonl");
@@ -68,19 +68,19 @@ static void inbox_lists_in_name_order_then_arrival(void **state)
     take_is(&q, "0.json");
     take_is(&q, NULL);
     /* once taken, a name can come again (a file dropped twice) */
-    cd_inbox_push(&q, "a.json");
+    cdi_inbox_push(&q, "a.json");
     take_is(&q, "a.json");
-    cd_inbox_free(&q);
+    cdi_inbox_free(&q);
     /* listing again keeps what waits and adds only the missing names */
-    cd_inbox_push(&q, "c.jsonl");
-    assert_int_equal(cd_inbox_scan(&q, dir), 0);
+    cdi_inbox_push(&q, "c.jsonl");
+    assert_int_equal(cdi_inbox_scan(&q, dir), 0);
     take_is(&q, "c.jsonl");
     take_is(&q, "a.json");
     take_is(&q, "b.json");
     take_is(&q, NULL);
-    cd_inbox_free(&q);
+    cdi_inbox_free(&q);
     scratch_remove(dir);
-    assert_int_equal(cd_inbox_scan(&q, "/nonexistent/inbox"), -1);
+    assert_int_equal(cdi_inbox_scan(&q, "/nonexistent/inbox"), -1);
     assert_int_equal(errno, ENOENT);
 }
 
@@ -119,8 +119,8 @@ static const char *poll(feed_state *f, routed *r, const char *doc, int remember)
     cd_feed_batch b = { .f = f, .route = route, .error = on_error, .stop = never, .ud = r };
     size_t nitems;
     cd_error e;
-    assert_int_equal(cd_feed_batch_parse(&b, doc, strlen(doc), &nitems, &e), CD_OK);
-    cd_feed_batch_finish(&b, remember);
+    assert_int_equal(cdi_feed_batch_parse(&b, doc, strlen(doc), &nitems, &e), CD_OK);
+    cdi_feed_batch_finish(&b, remember);
     return r->ids;
 }
 
@@ -135,7 +135,7 @@ static void feed_items_are_routed_once(void **state)
     snprintf(path, sizeof path, "%s/wire.seen", dir);
     feed_state f = { .name = "wire", .format = "jsonl" };
     cd_error e;
-    assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
+    assert_int_equal(cdi_seen_open(path, 0, &f.seen, &e), CD_OK);
     routed r = { 0 };
     const char *ab = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n";
     const char *abc = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n"
@@ -151,13 +151,13 @@ static void feed_items_are_routed_once(void **state)
     assert_string_equal(poll(&f, &r, d, 1), "d");       /* no safe outcome */
     r.fail = 0;
     assert_string_equal(poll(&f, &r, d, 1), "d");
-    cd_seen_free(f.seen);
+    cdi_seen_free(f.seen);
     /* after a restart the seen file remembers */
-    assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
+    assert_int_equal(cdi_seen_open(path, 0, &f.seen, &e), CD_OK);
     assert_string_equal(poll(&f, &r, abc, 1), "");
     assert_string_equal(poll(&f, &r, d, 1), "");
     assert_int_equal(r.errors, 0);
-    cd_seen_free(f.seen);
+    cdi_seen_free(f.seen);
     scratch_remove(dir);
 }
 
@@ -187,40 +187,40 @@ static void a_large_feed_is_routed_once(void **state)
     size_t n = 100000;
     cd_buf doc = { 0 };
     for (size_t i = 0; i < n; i++)
-        cd_buf_printf(&doc, "{\"id\":\"item-%zu\",\"title\":\"T\"}\n", i);
+        cdi_buf_printf(&doc, "{\"id\":\"item-%zu\",\"title\":\"T\"}\n", i);
     assert_false(doc.failed);
     feed_state f = { .name = "big", .format = "jsonl" };
     cd_error e;
     for (int restart = 0; restart < 2; restart++) {
-        assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
+        assert_int_equal(cdi_seen_open(path, 0, &f.seen, &e), CD_OK);
         for (int p = 0; p < 3; p++) {
             size_t routed_n = 0, nitems;
             cd_feed_batch b = { .f = &f, .route = count_route, .error = count_error,
                                 .stop = never, .ud = &routed_n };
-            assert_int_equal(cd_feed_batch_parse(&b, doc.data, doc.len, &nitems, &e), CD_OK);
-            cd_feed_batch_finish(&b, 1);
+            assert_int_equal(cdi_feed_batch_parse(&b, doc.data, doc.len, &nitems, &e), CD_OK);
+            cdi_feed_batch_finish(&b, 1);
             assert_int_equal(nitems, n);
             assert_int_equal(routed_n, restart == 0 && p == 0 ? n : 0);
         }
-        assert_int_equal(cd_seen_count(f.seen), n);
-        cd_seen_free(f.seen);
+        assert_int_equal(cdi_seen_count(f.seen), n);
+        cdi_seen_free(f.seen);
     }
     /* the feed now serves one item: the others are forgotten down to
      * CD_SEEN_KEEP, and that item is still not routed again */
-    assert_int_equal(cd_seen_open(path, 0, &f.seen, &e), CD_OK);
+    assert_int_equal(cdi_seen_open(path, 0, &f.seen, &e), CD_OK);
     const char *one = "{\"id\":\"item-7\",\"title\":\"T\"}\n";
     size_t routed_n = 0, nitems;
     cd_feed_batch b = { .f = &f, .route = count_route, .error = count_error,
                         .stop = never, .ud = &routed_n };
-    assert_int_equal(cd_feed_batch_parse(&b, one, strlen(one), &nitems, &e), CD_OK);
-    cd_feed_batch_finish(&b, 1);
+    assert_int_equal(cdi_feed_batch_parse(&b, one, strlen(one), &nitems, &e), CD_OK);
+    cdi_feed_batch_finish(&b, 1);
     assert_int_equal(routed_n, 0);
-    assert_int_equal(cd_seen_count(f.seen), CD_SEEN_KEEP);
-    assert_true(cd_seen_has(f.seen, "item-7"));
-    assert_true(cd_seen_has(f.seen, "item-99999"));   /* the newest stay */
-    assert_false(cd_seen_has(f.seen, "item-8"));
-    cd_seen_free(f.seen);
-    cd_buf_free(&doc);
+    assert_int_equal(cdi_seen_count(f.seen), CD_SEEN_KEEP);
+    assert_true(cdi_seen_has(f.seen, "item-7"));
+    assert_true(cdi_seen_has(f.seen, "item-99999"));   /* the newest stay */
+    assert_false(cdi_seen_has(f.seen, "item-8"));
+    cdi_seen_free(f.seen);
+    cdi_buf_free(&doc);
     scratch_remove(dir);
 }
 
@@ -234,8 +234,8 @@ static void items_beyond_the_memory_are_skipped_and_reported(void **state)
     snprintf(path, sizeof path, "%s/cap.seen", dir);
     feed_state f = { .name = "wire", .format = "jsonl" };
     cd_error e;
-    assert_int_equal(cd_seen_open(path, 2, &f.seen, &e), CD_OK);
-    cd_seen_set_max(f.seen, 4);
+    assert_int_equal(cdi_seen_open(path, 2, &f.seen, &e), CD_OK);
+    cdi_seen_set_max(f.seen, 4);
     routed r = { 0 };
     const char *doc = "{\"id\":\"a\",\"title\":\"A\"}\n{\"id\":\"b\",\"title\":\"B\"}\n"
                       "{\"id\":\"c\",\"title\":\"C\"}\n{\"id\":\"d\",\"title\":\"D\"}\n"
@@ -244,8 +244,8 @@ static void items_beyond_the_memory_are_skipped_and_reported(void **state)
     assert_int_equal(r.errors, 1);
     assert_string_equal(poll(&f, &r, doc, 1), "");
     assert_int_equal(r.errors, 2);      /* said again at each poll */
-    assert_int_equal(cd_seen_count(f.seen), 4);
-    cd_seen_free(f.seen);
+    assert_int_equal(cdi_seen_count(f.seen), 4);
+    cdi_seen_free(f.seen);
     scratch_remove(dir);
 }
 
