@@ -130,21 +130,6 @@ static char *read_text(const char *path, size_t max, size_t *len)
     return b.data;
 }
 
-static cd_status write_all(int fd, const char *data, size_t len, const char *what,
-                           cd_error *err)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return cd_error_set(err, CD_ERR_IO, "%s: %s", what, n < 0 ? strerror(errno) : "short write");
-        data += n;
-        len -= (size_t)n;
-    }
-    return CD_OK;
-}
-
 /* Write data to path through a hidden temporary file in the same folder,
  * synced, then renamed: readers see the old text or the new, whole.
  * The mode of the file replaced is kept (0644 for a new one). */
@@ -166,7 +151,7 @@ static cd_status write_atomic(const char *path, const char *data, size_t len, cd
     }
     struct stat sb;
     fchmod(fd, stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644);
-    cd_status st = write_all(fd, data, len, path, err);
+    cd_status st = cdi_write_fd(fd, data, len, path, err);
     if (st == CD_OK && fsync(fd) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     if (close(fd) != 0 && st == CD_OK)
@@ -729,7 +714,7 @@ static char *candidate_path(cd_service *s, const char *text, size_t len, cd_erro
         cdi_buf_free(&p);
         return NULL;
     }
-    cd_status st = write_all(fd, text, len, p.data, err);
+    cd_status st = cdi_write_fd(fd, text, len, p.data, err);
     close(fd);
     if (st != CD_OK) {
         unlink(p.data);
