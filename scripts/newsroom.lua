@@ -21,36 +21,39 @@ model("topics", "../models/reuters.cdm")
 -- story, saturating: 2 hits give 0.5, 4 give 0.75) combine with a noisy-OR;
 -- a parent scores at least its best child (docs/desk-api.md, "Topic scores").
 --
--- iptc: each topic's IPTC Media Topic (http://cv.iptc.org/newscodes/mediatopic/
--- followed by the code), written into the subjects of ninjs output.  Every
--- code was checked against the Media Topics vocabulary published by the IPTC
--- at cv.iptc.org (tree view: https://www.iptc.org/std/NewsCodes/treeview/
--- mediatopic/mediatopic-en-GB.html), in a published copy of its first two
--- levels.  Where the exact concept sits deeper (defence, diplomacy,
--- international trade, energy industry), the topic takes the nearest broader
--- concept that could be checked; the name is the vocabulary's, in en-GB:
---   medtop:16000000  conflict, war and peace
---   medtop:20000638  international relations       (under politics)
+-- iptc: each topic's IPTC Media Topic, written into the subjects of ninjs
+-- output as http://cv.iptc.org/newscodes/mediatopic/ followed by the code.
+-- Every code below was checked against the Media Topics vocabulary the IPTC
+-- publishes at http://cv.iptc.org/newscodes/mediatopic/ (tree view:
+-- https://www.iptc.org/std/NewsCodes/treeview/mediatopic/mediatopic-en-GB.html),
+-- in a published copy of the whole tree; the names are the vocabulary's,
+-- in en-GB, with the path from the top concept:
+--   medtop:20000638  international relations  politics > international relations
+--   medtop:20000598  defence                  politics > government > defence
+--   medtop:20000639  diplomacy                politics > international relations > diplomacy
 --   medtop:04000000  economy, business and finance
---   medtop:20000344  economy                        (under economy, business and finance)
---   medtop:20000385  market and exchange            (under economy, business and finance)
---   medtop:20000209  economic sector                (under economy, business and finance)
+--   medtop:20000373  international trade      economy, business and finance > economy >
+--                                             macro economics > international trade
+--   medtop:20000385  market and exchange      economy, business and finance > market and exchange
+--   medtop:20000256  energy and resource      economy, business and finance > economic sector >
+--                                             energy and resource
 --   medtop:11000000  politics
 --   medtop:15000000  sport
---   medtop:20000756  technology and engineering     (under science and technology)
---   medtop:20000002  arts and entertainment         (under arts, culture, entertainment and media)
--- "world" is a region of the paper, not a subject: Media Topics have no
--- concept for it, and it carries no code.
+--   medtop:20000756  technology and engineering  science and technology > technology and engineering
+--   medtop:20000002  arts and entertainment   arts, culture, entertainment and media > arts and entertainment
+-- "world" is the paper's section for foreign news; Media Topics has no
+-- region concepts, so it takes the subject that section covers,
+-- international relations.
 taxonomy {
-  { id = "world", name = "World",
-    { id = "defense", name = "Defense and security", iptc = "medtop:16000000",
+  { id = "world", name = "World", iptc = "medtop:20000638",
+    { id = "defense", name = "Defense and security", iptc = "medtop:20000598",
       -- no corpus has a defense label: keywords carry this topic
       keywords = { "military", "troops", "soldier*", "army", "armed forces",
                    "mutual defense", "mutual defence", "defense minister",
                    "defence minister", "defense treaty", "defence spending",
                    "missile*", "nuclear weapon*", "warship*", "navy", "air force",
                    "regiment*", "invasion" } },
-    { id = "diplomacy", name = "Diplomacy", iptc = "medtop:20000638",
+    { id = "diplomacy", name = "Diplomacy", iptc = "medtop:20000639",
       keywords = { "diplomat*", "ambassador*", "embass*", "treaty", "summit",
                    "foreign minister", "foreign ministry", "strategic partnership",
                    "bilateral" } },
@@ -60,7 +63,7 @@ taxonomy {
   { id = "business", name = "Business", labels = { "sections:business" },
     iptc = "medtop:04000000",
     given = "sections:business",
-    { id = "trade", name = "Trade", labels = { "topics:trade" }, iptc = "medtop:20000344",
+    { id = "trade", name = "Trade", labels = { "topics:trade" }, iptc = "medtop:20000373",
       keywords = { "tariff*", "trade deficit", "trade surplus", "trade war",
                    "trade dispute", "trade sanctions", "protectionis*", "embargo",
                    "world trade organization", "gatt" } },
@@ -68,7 +71,7 @@ taxonomy {
       labels = { "topics:money-fx", "topics:interest", "topics:money-supply" },
       keywords = { "exchange rate*", "interest rate*", "central bank*" } },
     { id = "energy", name = "Energy", labels = { "topics:crude", "topics:nat-gas" },
-      iptc = "medtop:20000209",
+      iptc = "medtop:20000256",
       keywords = { "opec", "crude oil", "oil price*", "barrels" } },
   },
   { id = "politics", name = "Politics", labels = { "sections:politics" },
