@@ -926,11 +926,11 @@ static void note_error(cd_desk *d, const char *fmt, const char *a, const char *b
 }
 
 /* Deliver json to the destinations of the current route; the outcome
- * when every destination took it is ok.  live: json is the story in hand,
- * so a format = "ninjs" destination gets it as ninjs; a released held
- * story is known by its JSON alone and goes to every destination so. */
+ * when every destination took it is ok.  A format = "ninjs" destination
+ * gets ninjs: made from the story in hand (live), or, for a released
+ * held story, the ninjs kept with it (held), or its JSON when none was. */
 static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, size_t len,
-                               int live, cd_outcome ok)
+                               int live, const cd_buf *held, cd_outcome ok)
 {
     int dead = 0, failed = 0, ninjs_made = 0;
     for (size_t i = 0; i < d->nroute; i++) {
@@ -941,6 +941,8 @@ static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, siz
             if (!ninjs_made++)
                 cdi_desk_ninjs_write(d, &d->ninjs);
             doc = &d->ninjs;
+        } else if (ds->ninjs && held) {
+            doc = (cd_buf *)held;
         }
         cd_error e;
         cd_status st = doc->failed
@@ -976,7 +978,7 @@ static cd_outcome deliver(cd_desk *d)
         return CD_OUTCOME_FAILED;
     }
     const char *id = d->cur.story->id ? d->cur.story->id : "";
-    return deliver_json(d, id, d->json.data, d->json.len, 1,
+    return deliver_json(d, id, d->json.data, d->json.len, 1, NULL,
                         d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK);
 }
 
@@ -993,8 +995,21 @@ static cd_outcome hold(cd_desk *d)
         return CD_OUTCOME_FAILED;
     }
     const char *id = d->cur.story->id ? d->cur.story->id : "";
+    /* kept as ninjs too when a destination wants it: made from the story
+     * in hand, which is gone when the story is released */
+    int wants_ninjs = 0;
+    for (size_t i = 0; i < d->nroute; i++)
+        wants_ninjs |= d->dests[d->route[i]].ninjs;
+    if (wants_ninjs) {
+        cdi_desk_ninjs_write(d, &d->ninjs);
+        if (d->ninjs.failed) {
+            note_error(d, "%s%s", "out of memory building the story's ninjs", "");
+            return CD_OUTCOME_FAILED;
+        }
+    }
     cd_error e;
     if (d->hold_fn(d->hold_ud, d->hold_until, id, d->json.data, d->json.len,
+                   wants_ninjs ? d->ninjs.data : NULL, wants_ninjs ? d->ninjs.len : 0,
                    d->route_names, d->nroute, &e) == CD_OK)
         return CD_OUTCOME_HELD;
     char why[sizeof e.msg];
@@ -1265,7 +1280,7 @@ void cdi_desk_set_hold(cd_desk *d, cd_desk_hold_fn fn, void *ud)
 }
 
 cd_status cdi_desk_release(cd_desk *d, const char *id, const char *json, size_t len,
-                           const char *const *route, size_t nroute, cd_decision *out,
+                           const char *ninjs, size_t nlen, const char *const *route, size_t nroute, cd_decision *out,
                            cd_error *err)
 {
     (void)err;
@@ -1283,7 +1298,8 @@ cd_status cdi_desk_release(cd_desk *d, const char *id, const char *json, size_t 
         add_route(d, (size_t)cdi_desk_find_dest(d, d->fallback));
     cdi_buf_printf(&d->reason, "released: held until its time%s",
                    lost ? "; a destination it was held for is gone: the fallback" : "");
-    d->outcome = deliver_json(d, id, json, len, 0, lost ? CD_OUTCOME_FALLBACK : CD_OUTCOME_ROUTED);
+    cd_buf held = { .data = (char *)ninjs, .len = nlen };
+    d->outcome = deliver_json(d, id, json, len, 0, ninjs ? &held : NULL, lost ? CD_OUTCOME_FALLBACK : CD_OUTCOME_ROUTED);
     count(d, 0);
     out->outcome = d->outcome;
     out->route = d->route_names;

@@ -14,21 +14,24 @@
 
 /* Held stories.  A rule that returns hold(time, dests) holds its story
  * until time (when that is later than now).  When fn is set, the desk
- * gives fn the story's JSON and its route; fn returns CD_OK once it keeps
+ * gives fn the story's JSON, its ninjs when a destination of the route
+ * writes ninjs (else NULL), and its route; fn returns CD_OK once it keeps
  * the story durably (copydesk watch), and later delivers it with
  * cdi_desk_release; on an error the story goes to dead letter.  Unset
  * (copydesk route), a held story is reported as held and not delivered. */
 typedef cd_status (*cd_desk_hold_fn)(void *ud, double until, const char *id,
                                      const char *json, size_t len,
+                                     const char *ninjs, size_t nlen,
                                      const char *const *route, size_t nroute, cd_error *err);
 void cdi_desk_set_hold(cd_desk *desk, cd_desk_hold_fn fn, void *ud);
 
-/* Deliver a held story's JSON (as given to the hold fn) to the named
+/* Deliver a held story's JSON and ninjs (as given to the hold fn; ninjs
+ * may be NULL, then format = "ninjs" destinations get the JSON) to the named
  * destinations, exactly as a routed story is delivered (url destinations
  * to their spool when the desk has one, failures to dead letter).  Names that are no longer
  * destinations (the desk was edited) go to the fallback.  Counted. */
 cd_status cdi_desk_release(cd_desk *desk, const char *id, const char *json, size_t len,
-                           const char *const *route, size_t nroute, cd_decision *out,
+                           const char *ninjs, size_t nlen, const char *const *route, size_t nroute, cd_decision *out,
                            cd_error *err);
 
 /* The desk's clock: now, or the time an expect case fixed. */

@@ -178,7 +178,7 @@ cd_status cdi_held_open(const char *dir, cd_held **out, cd_error *err)
 }
 
 cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *json,
-                       size_t len, const char *const *route, size_t nroute, cd_error *err)
+                       size_t len, const char *ninjs, size_t nlen, const char *const *route, size_t nroute, cd_error *err)
 {
     char when[40], name[64], tmpname[72];
     cdi_iso8601_format(until, when, sizeof when);
@@ -196,6 +196,10 @@ cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *jso
     cdi_buf_puts(&b, "]}\n");
     cdi_buf_put(&b, json, len);
     cdi_buf_puts(&b, "\n");
+    if (ninjs) {
+        cdi_buf_put(&b, ninjs, nlen);
+        cdi_buf_puts(&b, "\n");
+    }
     char *tmp = cdi_path_join(h->dir, tmpname), *final = cdi_path_join(h->dir, name);
     cd_status st = CD_OK;
     int fd = -1;
@@ -256,11 +260,20 @@ size_t cdi_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
             memmove(h->v, h->v + 1, --h->n * sizeof *h->v);
             continue;   /* left on disk for a person to look at */
         }
-        const char *json = nl + 1;
-        size_t jlen = len - (size_t)(json - text);
+        const char *json = nl + 1, *ninjs = NULL;
+        size_t jlen = len - (size_t)(json - text), nlen = 0;
+        const char *nl2 = memchr(json, '\n', jlen);
+        if (nl2 && nl2 + 1 < text + len) {   /* a third line: its ninjs */
+            ninjs = nl2 + 1;
+            nlen = len - (size_t)(ninjs - text);
+            jlen = (size_t)(nl2 - json);
+        }
         while (jlen && (json[jlen - 1] == '\n' || json[jlen - 1] == '\r'))
             jlen--;
-        int rc = fn(ud, e->id, json, jlen, (const char *const *)e->route, e->nroute);
+        while (nlen && (ninjs[nlen - 1] == '\n' || ninjs[nlen - 1] == '\r'))
+            nlen--;
+        int rc = fn(ud, e->id, json, jlen, nlen ? ninjs : NULL, nlen,
+                    (const char *const *)e->route, e->nroute);
         free(text);
         if (rc != 0) {
             free(path);

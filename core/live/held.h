@@ -8,8 +8,9 @@
  *   HELD/<until, 20 digits>-<sequence, 20 digits>.json
  *
  * whose first line is a header {"until": seconds, "held_until": "ISO",
- * "id": "...", "route": ["wire", ...]} and whose second line is the story
- * JSON exactly as it will be delivered.  A story is added by writing a
+ * "id": "...", "route": ["wire", ...]}, whose second line is the story
+ * JSON exactly as it will be delivered, and whose third line, present
+ * when a destination of the route writes ninjs, is the story as ninjs.  A story is added by writing a
  * hidden temporary file, fsync, a rename to its final name and an fsync
  * of the folder, so that once cdi_held_add returns the story is on disk
  * whole and the caller may forget it (watch moves the inbox file out).
@@ -33,15 +34,16 @@ typedef struct cd_held cd_held;
 cd_status cdi_held_open(const char *dir, cd_held **out, cd_error *err);
 void cdi_held_free(cd_held *h);
 
-/* Keep a story until until (UTC seconds) for the destinations route. */
+/* Keep a story until until (UTC seconds) for the destinations route;
+ * ninjs (may be NULL) is its ninjs document. */
 cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *json,
-                       size_t len, const char *const *route, size_t nroute, cd_error *err);
+                       size_t len, const char *ninjs, size_t nlen, const char *const *route, size_t nroute, cd_error *err);
 
 /* Deliver a released story: 0 once it is delivered (or kept safely
  * elsewhere, in a spool or dead letter), -1 to keep it held and try again
  * at the next release. */
 typedef int (*cd_held_fn)(void *ud, const char *id, const char *json, size_t len,
-                          const char *const *route, size_t nroute);
+                          const char *ninjs, size_t nlen, const char *const *route, size_t nroute);
 
 /* Release every story whose time is at or before now, earliest first;
  * returns how many were released.  A file that cannot be read is left

@@ -12,22 +12,23 @@
 #include "live/watch_internal.h"
 
 cd_status cdi_watch_hold(void *ud, double until, const char *id, const char *json, size_t len,
-                         const char *const *route, size_t nroute, cd_error *err)
+                         const char *ninjs, size_t nlen, const char *const *route,
+                         size_t nroute, cd_error *err)
 {
     watch *w = ud;
-    cd_status st = cdi_held_add(w->held, until, id, json, len, route, nroute, err);
+    cd_status st = cdi_held_add(w->held, until, id, json, len, ninjs, nlen, route, nroute, err);
     if (st == CD_OK)
         w->status_dirty = 1;
     return st;
 }
 
 static int release_one(void *ud, const char *id, const char *json, size_t len,
-                       const char *const *route, size_t nroute)
+                       const char *ninjs, size_t nlen, const char *const *route, size_t nroute)
 {
     watch *w = ud;
     cd_decision dec;
     cd_error e;
-    cdi_desk_release(w->desk, id, json, len, route, nroute, &dec, &e);
+    cdi_desk_release(w->desk, id, json, len, ninjs, nlen, route, nroute, &dec, &e);
     /* url destinations appended it to the spool: synced before the held
      * file goes (a kill in between delivers it twice, never not at all) */
     int safe = dec.outcome != CD_OUTCOME_FAILED && cdi_spool_sync(w->spool, &e) == CD_OK;

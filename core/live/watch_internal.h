@@ -237,7 +237,8 @@ int cdi_watch_route_story(watch *w, const cd_story *s, const char *origin, char 
 
 /* The desk's hold fn (cdi_desk_set_hold): keep the story in w->held. */
 cd_status cdi_watch_hold(void *ud, double until, const char *id, const char *json, size_t len,
-                         const char *const *route, size_t nroute, cd_error *err);
+                         const char *ninjs, size_t nlen, const char *const *route,
+                         size_t nroute, cd_error *err);
 /* Deliver the held stories whose time has come. */
 void cdi_watch_release_held(watch *w);
 /* Seconds until the next held story is due (0: due), -1 when none. */
