@@ -119,6 +119,8 @@ void cdi_safe_filename(const char *id, char *out, size_t cap)
 
 cd_status cdi_mkdirs(const char *path, cd_error *err)
 {
+    if (!*path)
+        return cd_error_set(err, CD_ERR_ARG, "a folder name cannot be empty");
     char *p = strdup(path);
     if (!p)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");

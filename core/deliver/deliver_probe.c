@@ -33,6 +33,8 @@ static void unmake(char **made, size_t n)
 /* Create the missing folders of path, recording those it created. */
 static cd_status make_folders(const char *path, char **made, size_t *nmade, cd_error *err)
 {
+    if (!*path)
+        return cd_error_set(err, CD_ERR_ARG, "a folder name cannot be empty");
     char *p = strdup(path);
     if (!p)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");

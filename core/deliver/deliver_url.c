@@ -12,6 +12,7 @@
  * between attempts itself.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,7 @@ static void wait_seconds(double s)
     if (s <= 0)
         return;
     struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
-    while (nanosleep(&ts, &ts) != 0)
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
 

@@ -135,7 +135,7 @@ int cdi_iso8601_parse(const char *s, size_t len, double *out)
 
 void cdi_iso8601_format(double t, char *buf, size_t cap)
 {
-    if (!isfinite(t) || t < -62135596800.0 || t > 253402300799.0) {
+    if (!isfinite(t) || t < CD_ISO8601_MIN || t > CD_ISO8601_MAX) {
         snprintf(buf, cap, "invalid");
         return;
     }

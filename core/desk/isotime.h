@@ -21,6 +21,10 @@
 int cdi_iso8601_parse(const char *s, size_t len, double *out);
 
 /* "2026-06-01T09:00:00Z" (whole seconds, UTC) into buf (at least 32 bytes). */
+/* The times ISO 8601 text can say: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+#define CD_ISO8601_MIN (-62135596800.0)
+#define CD_ISO8601_MAX 253402300799.0
+
 void cdi_iso8601_format(double t, char *buf, size_t cap);
 
 /* The current UTC time in seconds since the epoch (CLOCK_REALTIME). */

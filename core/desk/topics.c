@@ -422,7 +422,7 @@ size_t cdi_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_
     const topic *tp = &t->v[i];
     if (!tp->phrases || !toks)
         return 0;
-    return cdi_query_count(tp->phrases[j], toks);
+    return cdi_query_count(tp->phrases[j], toks, NULL);
 }
 
 /* Keyword hits of every topic, into out[].hits: one pass over the story,

@@ -100,6 +100,16 @@ static double opt_number_field(lua_State *L, int idx, const char *key, double df
     return v;
 }
 
+/* A number field that must also be at most max (say why in unit). */
+static double bounded_field(lua_State *L, int idx, const char *key, double dflt, double max,
+                            const char *unit, const char *what)
+{
+    double v = opt_number_field(L, idx, key, dflt, what);
+    if (v > max)
+        luaL_error(L, "%s: %s must be at most %g %s, got %g", what, key, max, unit, v);
+    return v;
+}
+
 /* Call fn on each string of field key: a string or a list of strings. */
 static void each_string(lua_State *L, int idx, const char *key, const char *what,
                         void (*fn)(lua_State *L, const char *s, void *ud), void *ud)
@@ -384,11 +394,19 @@ static int define_destination(lua_State *L, const char *name, int idx)
     cd_dest_opts o;
     cdi_dest_opts_default(&o);
     o.kind = dest_kind(L, idx, what, &o.target);
-    o.timeout_s = opt_number_field(L, idx, "timeout", o.timeout_s, what);
-    o.connect_timeout_s = opt_number_field(L, idx, "connect_timeout", o.connect_timeout_s, what);
-    o.retries = (unsigned)opt_number_field(L, idx, "retries", o.retries, what);
-    o.backoff_s = opt_number_field(L, idx, "backoff", o.backoff_s, what);
+    /* bounded: a delivery waits at most this long, and the values become
+     * integers (milliseconds, a count) */
+    o.timeout_s = bounded_field(L, idx, "timeout", o.timeout_s, 3600, "seconds", what);
+    o.connect_timeout_s = bounded_field(L, idx, "connect_timeout", o.connect_timeout_s, 3600,
+                                        "seconds", what);
+    double retries = bounded_field(L, idx, "retries", o.retries, 100, "attempts", what);
+    if (retries != floor(retries))
+        return luaL_error(L, "%s: retries must be a whole number, got %g", what, retries);
+    o.retries = (unsigned)retries;
+    o.backoff_s = bounded_field(L, idx, "backoff", o.backoff_s, 30, "seconds (the longest wait between attempts)", what);
     o.dead_letter = opt_string_field(L, idx, "dead_letter", what);
+    if (o.dead_letter && !*o.dead_letter)
+        return luaL_error(L, "%s: dead_letter cannot be empty (leave it out for the desk's)", what);
     o.name = name;
     o.spool = d->spool;
     const char *format = opt_string_field(L, idx, "format", what);

@@ -39,8 +39,9 @@ static double check_time(lua_State *L, int idx, const char *what)
 {
     if (lua_type(L, idx) == LUA_TNUMBER) {
         double t = lua_tonumber(L, idx);
-        if (!isfinite(t))
-            luaL_error(L, "%s: the time must be a finite number of seconds", what);
+        if (!isfinite(t) || t < CD_ISO8601_MIN || t > CD_ISO8601_MAX)
+            luaL_error(L, "%s: the time must be seconds between years 1 and 9999, got %f",
+                       what, t);
         return t;
     }
     if (lua_type(L, idx) != LUA_TSTRING)
@@ -58,8 +59,14 @@ static double check_time(lua_State *L, int idx, const char *what)
 static int l_iso8601(lua_State *L)
 {
     if (lua_type(L, 1) == LUA_TNUMBER) {
+        double t = lua_tonumber(L, 1);
+        if (!isfinite(t) || t < CD_ISO8601_MIN || t > CD_ISO8601_MAX) {
+            luaL_pushfail(L);
+            lua_pushstring(L, "the time is out of range (years 1 to 9999)");
+            return 2;
+        }
         char buf[40];
-        cdi_iso8601_format(lua_tonumber(L, 1), buf, sizeof buf);
+        cdi_iso8601_format(t, buf, sizeof buf);
         lua_pushstring(L, buf);
         return 1;
     }

@@ -243,8 +243,13 @@ static size_t query_count(lua_State *L, cd_desk *d, int near)
         cdi_query_free(q);
         cdi_sandbox_steps(L, 0);   /* raises: the budget is spent */
     }
-    size_t n = cdi_query_count(q, l);
+    uint64_t work = 0;
+    size_t n = cdi_query_count(q, l, &work);
     cdi_query_free(q);
+    /* a near query's looking around each occurrence: charged once done (at
+     * most 2 x CD_NEAR_MAX positions an occurrence, so bounded) */
+    if (work > (uint64_t)(l ? l->n : 0))
+        cdi_sandbox_steps(L, work - (uint64_t)(l ? l->n : 0));
     return n;
 }
 
@@ -351,8 +356,9 @@ static void push_json(lua_State *L, const cJSON *j, int depth)
         lua_pushstring(L, j->valuestring);
     } else if (cJSON_IsNumber(j)) {
         double v = j->valuedouble;
-        if (v == (double)(lua_Integer)v)
-            lua_pushinteger(L, (lua_Integer)v);
+        lua_Integer i;
+        if (lua_numbertointeger(v, &i) && v == (double)i)   /* range-checked before the cast */
+            lua_pushinteger(L, i);
         else
             lua_pushnumber(L, v);
     } else if (cJSON_IsBool(j)) {

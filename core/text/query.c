@@ -72,24 +72,30 @@ static int in_scope(const cd_toklist *l, size_t i, size_t n, int scope)
     return 0;
 }
 
-/* Is b near the occurrence of a at i (na tokens)? */
-static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
+/* Is b near the occurrence of a at i (na tokens)?  Adds the positions
+ * it looked at to *work. */
+static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na,
+                   uint64_t *work)
 {
     size_t nb = q->b->toks->n;
-    if (q->within < 0) {   /* in one sentence */
+    if (q->within < 0) {   /* in one sentence, at most CD_NEAR_MAX tokens away */
         uint32_t s = l->sent[i];
-        size_t lo = i;
-        while (lo > 0 && l->sent[lo - 1] == s)
+        size_t lo = i, stop = i > CD_NEAR_MAX ? i - CD_NEAR_MAX : 0;
+        while (lo > stop && l->sent[lo - 1] == s)
             lo--;
-        for (size_t j = lo; j < l->n && l->sent[j] == s; j++)
-            if (cdi_phrase_at(q->b, l, j) && l->sent[j + nb - 1] == s &&
+        size_t hi = i + na + CD_NEAR_MAX;
+        for (size_t j = lo; j < l->n && j <= hi && l->sent[j] == s; j++) {
+            (*work)++;
+            if (cdi_phrase_at(q->b, l, j) && j + nb <= l->n && l->sent[j + nb - 1] == s &&
                 in_scope(l, j, nb, q->scope))
                 return 1;
+        }
         return 0;
     }
     size_t w = (size_t)q->within;
     size_t lo = i > w + nb ? i - w - nb : 0, hi = i + na + w;
     for (size_t j = lo; j <= hi && j < l->n; j++) {
+        (*work)++;
         if (!cdi_phrase_at(q->b, l, j) || !in_scope(l, j, nb, q->scope))
             continue;
         size_t gap = j >= i + na ? j - (i + na) : j + nb <= i ? i - (j + nb) : 0;
@@ -99,19 +105,29 @@ static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na)
     return 0;
 }
 
-int cdi_query_at(const cd_query *q, const cd_toklist *l, size_t i)
+static int query_at(const cd_query *q, const cd_toklist *l, size_t i, uint64_t *work)
 {
+    (*work)++;
     if (!cdi_phrase_at(q->a, l, i))
         return 0;
     size_t na = q->a->toks->n;
-    return in_scope(l, i, na, q->scope) && (!q->b || near_at(q, l, i, na));
+    return in_scope(l, i, na, q->scope) && (!q->b || near_at(q, l, i, na, work));
 }
 
-size_t cdi_query_count(const cd_query *q, const cd_toklist *l)
+int cdi_query_at(const cd_query *q, const cd_toklist *l, size_t i)
 {
+    uint64_t work = 0;
+    return query_at(q, l, i, &work);
+}
+
+size_t cdi_query_count(const cd_query *q, const cd_toklist *l, uint64_t *work)
+{
+    uint64_t w = 0;
     size_t count = 0;
     for (size_t i = 0; l && i < l->n; i++)
-        count += (size_t)cdi_query_at(q, l, i);
+        count += (size_t)query_at(q, l, i, &w);
+    if (work)
+        *work = w;
     return count >= q->min ? count : 0;
 }
 

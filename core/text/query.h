@@ -54,8 +54,16 @@ cd_status cdi_query_compile(cd_tokenizer *tok, const cd_keyword_spec *k, cd_quer
 /* Does the query's phrase occur at token i of l, within its conditions?
  * (Its minimum is the caller's to apply, on the total.) */
 int cdi_query_at(const cd_query *q, const cd_toklist *l, size_t i);
-/* Occurrences in l that meet the conditions (0 below the minimum). */
-size_t cdi_query_count(const cd_query *q, const cd_toklist *l);
+/* Occurrences in l that meet the conditions (0 below the minimum); when
+ * work is not NULL, *work is the number of positions tried (for a rule's
+ * budget: each occurrence of a near query looks at up to 2 x CD_NEAR_MAX
+ * positions around it). */
+size_t cdi_query_count(const cd_query *q, const cd_toklist *l, uint64_t *work);
+
+/* The farthest a near query looks, in tokens either way: within is at most
+ * this, and a "sentence" without an end in sight stops here too, so that a
+ * text with no full stops costs no more than within = CD_NEAR_MAX. */
+#define CD_NEAR_MAX 1000
 void cdi_query_free(cd_query *q);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "copydesk.h"
+#include "base/buf.h"
 #include "desk/topics.h"
 
 static cd_tokenizer *tok;
@@ -260,7 +261,7 @@ static size_t query_in(const char *phrase, const char *near, int within, int sco
     size_t title_end = nl ? (size_t)(nl - text) + 1 : strlen(text);
     const char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
     cdi_toklist_set_zones(l, title_end, nl2 ? (size_t)(nl2 - text) : strlen(text));
-    size_t n = cdi_query_count(q, l);
+    size_t n = cdi_query_count(q, l, NULL);
     cdi_query_free(q);
     cdi_toklist_free(l);
     return n;
@@ -286,6 +287,35 @@ static void queries_have_scope_proximity_and_counts(void **state)
     /* a minimum: fewer occurrences count as none */
     assert_int_equal(query_in("tariff*", NULL, 0, CD_SCOPE_ALL, 2, t), 2);
     assert_int_equal(query_in("tariff*", NULL, 0, CD_SCOPE_ALL, 3, t), 0);
+}
+
+/* A text with no sentence ends: "in one sentence" looks at most
+ * CD_NEAR_MAX tokens around each occurrence, so the work grows with the
+ * text, not with its square (it was one scan of the whole "sentence" per
+ * occurrence: 20,000 occurrences x 40,000 tokens). */
+static void near_a_sentence_is_bounded(void **state)
+{
+    (void)state;
+    size_t pairs = 20000;
+    cd_buf b = { 0 };
+    for (size_t i = 0; i < pairs; i++)
+        cdi_buf_puts(&b, "alpha beta ");
+    cdi_buf_puts(&b, "zzz");
+    assert_false(b.failed);
+    cd_keyword_spec k = { "alpha", "zzz", -1, CD_SCOPE_ALL, 1 };
+    cd_query *q;
+    cd_error err;
+    assert_int_equal(cdi_query_compile(tok, &k, &q, &err), CD_OK);
+    cd_toklist *l = cdi_toklist_new();
+    assert_int_equal(cdi_toklist_fill(l, tok, b.data, b.len, &err), CD_OK);
+    uint64_t work = 0;
+    size_t n = cdi_query_count(q, l, &work);
+    /* only the alphas within CD_NEAR_MAX tokens of the zzz at the end */
+    assert_int_equal(n, CD_NEAR_MAX / 2);
+    assert_true(work <= (uint64_t)cdi_toklist_size(l) * (2 * CD_NEAR_MAX + 4));
+    cdi_query_free(q);
+    cdi_toklist_free(l);
+    cdi_buf_free(&b);
 }
 
 /* A keyword with conditions scores in the one indexed pass as when
@@ -329,6 +359,7 @@ int main(void)
         cmocka_unit_test(index_counts_as_each_keyword_alone),
         cmocka_unit_test(toklist_refill_and_each),
         cmocka_unit_test(queries_have_scope_proximity_and_counts),
+        cmocka_unit_test(near_a_sentence_is_bounded),
         cmocka_unit_test(keyword_specs_score_in_the_pass),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
