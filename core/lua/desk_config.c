@@ -106,7 +106,7 @@ static double bounded_field(lua_State *L, int idx, const char *key, double dflt,
 {
     double v = opt_number_field(L, idx, key, dflt, what);
     if (v > max)
-        luaL_error(L, "%s: %s must be at most %g %s, got %g", what, key, max, unit, v);
+        luaL_error(L, "%s: %s must be at most %f %s, got %f", what, key, max, unit, v);
     return v;
 }
 
@@ -401,7 +401,7 @@ static int define_destination(lua_State *L, const char *name, int idx)
                                         "seconds", what);
     double retries = bounded_field(L, idx, "retries", o.retries, 100, "attempts", what);
     if (retries != floor(retries))
-        return luaL_error(L, "%s: retries must be a whole number, got %g", what, retries);
+        return luaL_error(L, "%s: retries must be a whole number, got %f", what, retries);
     o.retries = (unsigned)retries;
     o.backoff_s = bounded_field(L, idx, "backoff", o.backoff_s, 30, "seconds (the longest wait between attempts)", what);
     o.dead_letter = opt_string_field(L, idx, "dead_letter", what);

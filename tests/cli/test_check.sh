@@ -158,3 +158,33 @@ has "shipped desk: the treaty goes to the defense desk" "$T/out" "^pass  the Nor
 # the other cases depend on the quality of the models, not tested here
 same "shipped desk: a pass or FAIL line per case" "$(grep -cE '^(pass|FAIL)  ' "$T/out")" \
     "$(sed -n 's/.*; \([0-9]*\) expect cases.*/\1/p' "$T/out")"
+
+# Numbers and names a desk can give that the engine cannot use are refused
+# at load, at their line: an empty dead-letter folder (it read past the end
+# of the name), a backoff of 1e300 seconds (route waited for ever), a
+# fractional retry count.
+printf 'destination "x" { jsonl = "x.jsonl", dead_letter = "" }\nfallback "x"\n' >"$W/dl.lua"
+run 2 "an empty dead_letter on a destination is refused" -- cd_ check -c "$W/dl.lua"
+has "says it cannot be empty, at its line" "$T/err" "dl.lua:1:.*dead_letter cannot be empty"
+printf 'destination "x" { url = "http://127.0.0.1:9/x", backoff = 1e300 }\nfallback "x"\n' >"$W/bo.lua"
+run 2 "a backoff of 1e300 s is refused" -- cd_ check -c "$W/bo.lua"
+has "says the bound" "$T/err" "bo.lua:1:.*backoff must be at most 30.0 seconds"
+printf 'destination "x" { url = "http://127.0.0.1:9/x", retries = 2.5 }\nfallback "x"\n' >"$W/rt.lua"
+run 2 "a fractional retry count is refused" -- cd_ check -c "$W/rt.lua"
+has "says it must be whole" "$T/err" "rt.lua:1:.*retries must be a whole number"
+printf 'destination "x" { url = "http://127.0.0.1:9/x", timeout = 1e12 }\nfallback "x"\n' >"$W/to.lua"
+run 2 "a timeout of 1e12 s is refused" -- cd_ check -c "$W/to.lua"
+# A hold to a time no date can say fails the rule (it was held for ever,
+# shown as "invalid"); iso8601 of such a number is nil and a message.
+cat >"$W/far.lua" <<'LUA'
+destination "x" { jsonl = "x.jsonl" }
+rule("far", function(story)
+  assert(iso8601(1e300) == nil, "iso8601 of 1e300 should be nil")
+  return hold(1e300, "x")
+end)
+fallback "x"
+LUA
+printf '{"id":"f1","title":"t","body":"b","meta":{"big":1e300,"huge":-1e19}}\n' >"$W/far.jsonl"
+run 1 "route -n with a hold past year 9999: the rule fails" -- cd_ route -n -q -c "$W/far.lua" "$W/far.jsonl"
+has "saying the range, at its line" "$T/err" "far.lua:4: hold: the time must be seconds between years 1 and 9999"
+jqtrue "the story still went out (fallback), the big meta numbers read" "$T/out" '.id == "f1"'
