@@ -1269,7 +1269,6 @@ uint64_t cd_desk_rule_errors(const cd_desk *d, size_t i) { return d->rules[i].er
 size_t cd_desk_models(const cd_desk *d) { return d->nmodels; }
 size_t cd_desk_topics(const cd_desk *d) { return cdi_topics_count(d->topics); }
 size_t cd_desk_expects(const cd_desk *d) { return d->nexpects; }
-double cdi_desk_clock(const cd_desk *d) { return cdi_desk_now(d); }
 
 /* ---- held stories (copydesk watch) ------------------------------------------ */
 

@@ -34,8 +34,6 @@ cd_status cdi_desk_release(cd_desk *desk, const char *id, const char *json, size
                            const char *ninjs, size_t nlen, const char *const *route, size_t nroute, cd_decision *out,
                            cd_error *err);
 
-/* The desk's clock: now, or the time an expect case fixed. */
-double cdi_desk_clock(const cd_desk *desk);
 
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */

@@ -66,7 +66,6 @@ struct cd_sandbox {
     int every;           /* hook granularity */
     int armed, tripped;
     double seconds, deadline;
-    char where[256];
 };
 
 static double now_s(void);
@@ -198,18 +197,9 @@ static int sb_new_thread(lua_State *L)
     return lua_gettop(L);
 }
 
-/* Message handler: keeps the message, records the innermost Lua line. */
+/* Message handler: keeps the message (a non-string one described). */
 static int sb_msgh(lua_State *L)
 {
-    cd_sandbox *sb = cdi_sandbox_of(L);
-    lua_Debug ar;
-    for (int level = 1; lua_getstack(L, level, &ar); level++) {
-        lua_getinfo(L, "Sl", &ar);
-        if (ar.currentline > 0) {
-            snprintf(sb->where, sizeof sb->where, "%s:%d", ar.short_src, ar.currentline);
-            break;
-        }
-    }
     if (!lua_isstring(L, 1)) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
             return 1;
@@ -224,7 +214,6 @@ int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, sb_msgh);
     lua_insert(L, base);
-    sb->where[0] = '\0';
     sb->count = 0;
     sb->steps = 0;
     sb->tripped = 0;
@@ -256,11 +245,6 @@ int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
         }
     }
     return rc;
-}
-
-const char *cdi_sandbox_where(const cd_sandbox *sb)
-{
-    return sb->where;
 }
 
 /* ---- files: the two folders --------------------------------------------- */
@@ -630,11 +614,6 @@ void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t
         *memory = sb->limit;
     if (seconds)
         *seconds = sb->seconds;
-}
-
-size_t cdi_sandbox_memory_used(const cd_sandbox *sb)
-{
-    return sb->used;
 }
 
 int cdi_sandbox_hold(cd_sandbox *sb, size_t bytes)

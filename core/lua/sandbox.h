@@ -46,7 +46,6 @@ void cdi_sandbox_set_limits(cd_sandbox *sb, uint64_t instructions, size_t memory
                             double seconds);
 void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t *memory,
                             double *seconds);
-size_t cdi_sandbox_memory_used(const cd_sandbox *sb);
 
 /* Call the function below nargs arguments on the stack, under the limits.
  * On error returns the Lua status and leaves one string on the stack: the
@@ -72,9 +71,6 @@ int cdi_sandbox_count(lua_State *L, uint64_t steps);
 int cdi_sandbox_hold(cd_sandbox *sb, size_t bytes);
 void cdi_sandbox_release(cd_sandbox *sb, size_t bytes);
 
-/* After an error in cdi_sandbox_pcall: "file:line" of the innermost Lua
- * code that was running, or "" when unknown. */
-const char *cdi_sandbox_where(const cd_sandbox *sb);
 
 /* Resolve a path the desk reads: relative paths are taken from the
  * configuration's folder.  Returns a new string (caller frees) or NULL. */
