@@ -56,9 +56,18 @@ int main(int argc, char **argv)
         printf("copydesk %s\n", CD_VERSION);
         return CLI_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(name, commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(name, commands[i].name))
+            continue;
+        int status = commands[i].run(argc - 1, argv + 1);
+        /* results that did not reach standard output (a full disk, a
+         * closed pipe) are a failure, whatever the command thought */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            cli_error(name, "standard output: write failed");
+            status = CLI_USAGE;
+        }
+        return status;
+    }
     cli_error(name, "unknown command (see 'copydesk --help')");
     return CLI_USAGE;
 }

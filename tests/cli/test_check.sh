@@ -188,3 +188,15 @@ printf '{"id":"f1","title":"t","body":"b","meta":{"big":1e300,"huge":-1e19}}\n' 
 run 1 "route -n with a hold past year 9999: the rule fails" -- cd_ route -n -q -c "$W/far.lua" "$W/far.jsonl"
 has "saying the range, at its line" "$T/err" "far.lua:4: hold: the time must be seconds between years 1 and 9999"
 jqtrue "the story still went out (fallback), the big meta numbers read" "$T/out" '.id == "f1"'
+
+# Results that cannot be written are a failure (exit 2 and a message), for
+# every command: here check, route -n and tokens into a full device.
+if [ -w /dev/full ]; then
+    run 2 "check into a full standard output fails" -- sh -c '"$0" check -c "$1" >/dev/full' "$COPYDESK" "$W/good.lua"
+    has "says standard output failed" "$T/err" "copydesk: check: standard output: write failed"
+    run 2 "route -n into a full standard output fails" -- sh -c '"$0" route -n -q -c "$1" "$2" >/dev/full' "$COPYDESK" "$W/good.lua" "$W/far.jsonl"
+    has "says standard output failed" "$T/err" "copydesk: route: standard output: write failed"
+    run 2 "tokens into a full standard output fails" -- sh -c '"$0" tokens "a few words" >/dev/full' "$COPYDESK"
+else
+    pass "standard output failures # SKIP no /dev/full here"
+fi
