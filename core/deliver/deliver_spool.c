@@ -21,8 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
 
@@ -291,12 +294,16 @@ void cdi_spool_unbind(cd_spool *sp, const cd_dest *d)
     pthread_mutex_unlock(&sp->mu);
 }
 
-static cd_status write_file(const char *path, const char *data, size_t len, cd_error *err)
+/* The file: the header line, then the story as it will be posted. */
+static cd_status write_file(const char *path, const char *head, size_t hlen, const char *data,
+                            size_t len, cd_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-    cd_status st = cdi_write_fd(fd, data, len, path, err);
+    cd_status st = cdi_write_fd(fd, head, hlen, path, err);
+    if (st == CD_OK)
+        st = cdi_write_fd(fd, data, len, path, err);
     if (st == CD_OK && fsync(fd) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     if (close(fd) != 0 && st == CD_OK)
@@ -307,10 +314,18 @@ static cd_status write_file(const char *path, const char *data, size_t len, cd_e
 static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
                            size_t len, cd_error *err)
 {
-    (void)id;
     queue *q = find_queue(sp, name);
     if (!q || !q->named)
         return cd_error_set(err, CD_ERR_ARG, "spool: no destination '%s'", name);
+    /* the id is kept on a line of its own: the body need not say it where a
+     * reader can find it (a ninjs document starts with its uri) */
+    cd_buf head = {0};
+    cdi_buf_json_string(&head, id ? id : "?", id ? strlen(id) : 1);
+    cdi_buf_puts(&head, "\n");
+    if (head.failed) {
+        cdi_buf_free(&head);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
     char seq[32], tmpname[48];
     seq_name(q->next, seq, sizeof seq);
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", seq);
@@ -319,13 +334,14 @@ static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const
     if (!tmp || !final)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st == CD_OK)
-        st = write_file(tmp, json, len, err);
+        st = write_file(tmp, head.data, head.len, json, len, err);
     if (st == CD_OK && rename(tmp, final) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final, strerror(errno));
     if (st != CD_OK && tmp)
         unlink(tmp);
     free(tmp);
     free(final);
+    cdi_buf_free(&head);
     if (st == CD_OK) {
         q->next++;
         q->dirty = 1;
@@ -394,7 +410,8 @@ static char *read_head(queue *q, size_t *len, char **path)
     return NULL;
 }
 
-/* The story id in a story JSON, for messages ("?" when not found). */
+/* The story id in a story JSON, for messages ("?" when not found): the
+ * files of a spool written before the id had a line of its own. */
 static void story_id(const char *json, char *out, size_t cap)
 {
     snprintf(out, cap, "?");
@@ -408,6 +425,30 @@ static void story_id(const char *json, char *out, size_t cap)
         out[n++] = *p++;
     }
     out[n] = '\0';
+}
+
+/* Split a queue file into the story's id (allocated; NULL when out of
+ * memory) and the body to post: the id line is a JSON string, a file
+ * without one (an older spool's) is all body and its id is read from it. */
+static char *split_entry(const char *buf, size_t len, const char **body, size_t *blen)
+{
+    *body = buf;
+    *blen = len;
+    const char *nl = len && buf[0] == '"' ? memchr(buf, '\n', len) : NULL;
+    if (nl) {
+        cJSON *s = cJSON_ParseWithLength(buf, (size_t)(nl - buf));
+        char *id = cJSON_IsString(s) ? strdup(s->valuestring) : NULL;
+        int ok = cJSON_IsString(s);
+        cJSON_Delete(s);
+        if (ok) {
+            *body = nl + 1;
+            *blen = len - (size_t)(nl + 1 - buf);
+            return id;
+        }
+    }
+    char old[200];
+    story_id(buf, old, sizeof old);
+    return strdup(old);
 }
 
 static void set_error(queue *q, const char *msg)
@@ -429,12 +470,18 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
         free(path);
         return 0;
     }
-    char id[200];
-    story_id(json, id, sizeof id);
+    const char *body;
+    size_t blen;
+    char *id = split_entry(json, len, &body, &blen);
+    if (!id) {
+        free(json);
+        free(path);
+        return 0;
+    }
     cd_error e;
     int moved = 0;
     int permanent;
-    if (cdi_url_post_once(q->dest, json, len, &permanent, &e) == CD_OK) {
+    if (cdi_url_post_once(q->dest, body, blen, &permanent, &e) == CD_OK) {
         unlink(path);
         q->head++;
         q->sent++;
@@ -445,7 +492,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
             fn(ud, CD_SPOOL_SENT, q->name, id, NULL, 0);
     } else {
         cd_error e2;
-        if (permanent && cdi_dest_dead_letter(q->dest, id, e.msg, json, len, &e2) == CD_OK) {
+        if (permanent && cdi_dest_dead_letter(q->dest, id, e.msg, body, blen, &e2) == CD_OK) {
             unlink(path);
             q->head++;
             q->refused++;
@@ -463,6 +510,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
                 fn(ud, CD_SPOOL_RETRY, q->name, id, e.msg, q->wait_s);
         }
     }
+    free(id);
     free(json);
     free(path);
     return moved;

@@ -25,7 +25,12 @@
  *
  *   SPOOL/<safe destination name>/00000000000000000042.json
  *
- * holding the story JSON exactly as it would have been posted.  A story
+ * holding the story's id on a first line (a JSON string: the log, the
+ * events and the dead-letter name need it, and the body need not carry it
+ * where it can be found, a ninjs document does not), then the story JSON
+ * exactly as it will be posted.  A file without the id line (a spool
+ * written by an earlier copydesk) is posted whole, its id read from a
+ * leading "id" member.  A story
  * is added by writing a hidden temporary file, fsync, and a rename to the
  * next sequence number, so that a file with a final name is always whole;
  * cdi_spool_sync then fsyncs the folders, after which the caller may
