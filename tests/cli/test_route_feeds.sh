@@ -75,6 +75,7 @@ jqtrue "a permalink guid is the link" "$(item http://example.test/p/3)" '.meta.l
 
 # the same feed routed again: the id made from content is the same
 run 0 "route the RDF feed again" -- cd_ route -c desk.lua feeds/mixed.xml
+same "the no-id item was delivered again" "$(jq -r 'select(.body == "Nothing but a description.") | .id' out/all.jsonl | wc -l)" 2
 same "the content id is stable" "$(jq -r 'select(.body == "Nothing but a description.") | .id' out/all.jsonl | sort -u | wc -l)" 1
 
 # out of memory in the middle of a feed: the items read are routed, and the
