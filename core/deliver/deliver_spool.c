@@ -385,28 +385,33 @@ cd_status cdi_spool_sync(cd_spool *sp, cd_error *err)
     return st;
 }
 
-/* Read the head story of q; 0 when there is none (files removed by hand are skipped). */
-static char *read_head(queue *q, size_t *len, char **path)
+/* Read the head story of q; NULL when there is none (files removed by
+ * hand are skipped), or when it cannot be read now (err set: out of
+ * memory, too many open files, an I/O error ...): the story is still on
+ * disk, so it stays the head and is tried again, never passed over. */
+static char *read_head(queue *q, size_t *len, char **path, cd_error *err)
 {
+    err->code = CD_OK;
     while (q->head < q->next) {
         char seq[32];
         seq_name(q->head, seq, sizeof seq);
         *path = cdi_path_join(q->dir, seq);
-        if (!*path)
-            return NULL;
-        char *buf;
-        cd_status st = cdi_read_file(*path, 0, &buf, len, NULL);
-        if (st == CD_OK)
-            return buf;
-        if (st == CD_ERR_NOMEM) {
-            free(*path);
-            *path = NULL;
+        if (!*path) {
+            cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             return NULL;
         }
+        char *buf;
+        cd_status st = cdi_read_file(*path, 0, &buf, len, err);
+        if (st == CD_OK)
+            return buf;
+        int gone = st == CD_ERR_IO && errno == ENOENT;
         free(*path);
         *path = NULL;
+        if (!gone)
+            return NULL;
         q->head++;
     }
+    err->code = CD_OK;
     return NULL;
 }
 
@@ -461,19 +466,36 @@ static void set_error(queue *q, const char *msg)
 }
 
 /* One attempt at q's head: 1 delivered or refused (the head moved), 0 failed. */
+/* A failed attempt: the story stays the head, the queue waits (doubling). */
+static void attempt_failed(queue *q, const char *id, const char *msg, cd_spool_fn fn, void *ud)
+{
+    q->failures++;
+    q->wait_s = q->wait_s > 0 ? q->wait_s * 2 : q->backoff_s;
+    if (q->wait_s > CD_SPOOL_MAX_WAIT)
+        q->wait_s = CD_SPOOL_MAX_WAIT;
+    q->next_try = cdi_monotonic() + q->wait_s;
+    set_error(q, msg);
+    if (fn)
+        fn(ud, CD_SPOOL_RETRY, q->name, id, msg, q->wait_s);
+}
+
 static int post_head(queue *q, cd_spool_fn fn, void *ud)
 {
     size_t len = 0;
     char *path = NULL;
-    char *json = read_head(q, &len, &path);
+    cd_error re;
+    char *json = read_head(q, &len, &path, &re);
     if (!json) {
         free(path);
+        if (re.code != CD_OK)   /* unreadable for now: its id is in the file */
+            attempt_failed(q, "?", re.msg, fn, ud);
         return 0;
     }
     const char *body;
     size_t blen;
     char *id = split_entry(json, len, &body, &blen);
     if (!id) {
+        attempt_failed(q, "?", "out of memory", fn, ud);
         free(json);
         free(path);
         return 0;
@@ -500,14 +522,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
             if (fn)
                 fn(ud, CD_SPOOL_REFUSED, q->name, id, e.msg, 0);
         } else {
-            q->failures++;
-            q->wait_s = q->wait_s > 0 ? q->wait_s * 2 : q->backoff_s;
-            if (q->wait_s > CD_SPOOL_MAX_WAIT)
-                q->wait_s = CD_SPOOL_MAX_WAIT;
-            q->next_try = cdi_monotonic() + q->wait_s;
-            set_error(q, e.msg);
-            if (fn)
-                fn(ud, CD_SPOOL_RETRY, q->name, id, e.msg, q->wait_s);
+            attempt_failed(q, id, e.msg, fn, ud);
         }
     }
     free(id);

@@ -40,9 +40,11 @@
  * Draining posts the oldest story of each queue first, one attempt at a
  * time; the file is removed only after a 2xx answer, so a kill between
  * the post and the removal means a duplicate (same story id), never a
- * loss.  A failed attempt (network error, timeout, 408, 429, 5xx) leaves
- * the story at the head and retries the queue after a wait that starts at
- * the destination's backoff and doubles up to CD_SPOOL_MAX_WAIT; another
+ * loss.  A failed attempt (network error, timeout, 408, 429, 5xx, or a
+ * queued file that cannot be read for now: only a file removed by hand
+ * is passed over) leaves the story at the head and retries the queue
+ * after a wait that starts at the destination's backoff and doubles up
+ * to CD_SPOOL_MAX_WAIT; another
  * 4xx answer cannot be fixed by retrying, so that story goes to the dead
  * letter folder and the queue goes on.  Queues found on disk that no
  * destination is bound to yet wait until one is.

@@ -258,6 +258,57 @@ static void test_ids_kept_with_the_queue(void **state)
     scratch_remove(dir);
 }
 
+/* A queued file that cannot be read now (here a folder in its place: the
+ * read fails with EISDIR, as EMFILE or EIO would) is not passed over: it
+ * stays the head, the queue says why and waits, and once it reads again
+ * the stories go out in order.  A file removed by hand is skipped. */
+static void test_unreadable_head_waits(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    test_server *srv = test_server_start(SERVE_STATUS, 200);
+    char url[128];
+    cd_dest_opts o;
+    url_opts(&o, url, sizeof url, test_server_port(srv));
+    cd_spool *sp;
+    cd_error e;
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
+    cd_dest *d = spooled(sp, "d", &o, NULL);
+    assert_int_equal(cdi_dest_deliver(d, "gone", "{\"id\":\"gone\"}", 13, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &e), CD_OK);
+    char gone[700], head[700], aside[700];
+    snprintf(gone, sizeof gone, "%s/d/00000000000000000001.json", dir);
+    snprintf(head, sizeof head, "%s/d/00000000000000000002.json", dir);
+    snprintf(aside, sizeof aside, "%s/d/aside", dir);
+    assert_int_equal(unlink(gone), 0);
+    assert_int_equal(rename(head, aside), 0);
+    assert_int_equal(mkdir(head, 0755), 0);
+    events n = { 0 };
+    assert_int_equal(cdi_spool_drain(sp, 0.2, on_event, &n), 0);
+    assert_true(n.retry >= 1);
+    assert_int_equal(test_server_requests(srv), 0);
+    assert_int_equal(cdi_spool_depth(sp), 2);   /* the removed one alone is gone */
+    cd_spool_queue_info qi;
+    cdi_spool_queue_get(sp, 0, &qi);
+    assert_true(qi.failures >= 1);
+    assert_non_null(qi.last_error);
+    assert_non_null(strstr(qi.last_error, "00000000000000000002.json"));
+    assert_true(cdi_spool_next_due(sp) > 0);
+    assert_int_equal(rmdir(head), 0);
+    assert_int_equal(rename(aside, head), 0);
+    usleep(120000);   /* past the backoff */
+    assert_int_equal(cdi_spool_drain(sp, 5, on_event, &n), 2);
+    assert_int_equal(cdi_spool_depth(sp), 0);
+    char *last = test_server_last_body(srv);
+    assert_string_equal(last, "{\"id\":\"b\"}");   /* a first, then b */
+    free(last);
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
+    test_server_stop(srv);
+    scratch_remove(dir);
+}
+
 /* A desk reloaded beside the running one opens the same folder: one
  * spool, whose queue the newest destination posts; a newer one freed (a
  * reload that failed) gives the queue back to the running one; when the
@@ -353,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_backoff_doubles),
         cmocka_unit_test(test_one_spool_per_folder),
         cmocka_unit_test(test_ids_kept_with_the_queue),
+        cmocka_unit_test(test_unreadable_head_waits),
         cmocka_unit_test(test_desk_appends_to_its_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
