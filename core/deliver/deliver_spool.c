@@ -581,21 +581,56 @@ uint64_t cdi_spool_depth(const cd_spool *csp)
     return n;
 }
 
-size_t cdi_spool_queues(const cd_spool *sp)
+size_t cdi_spool_queues(const cd_spool *csp)
 {
-    return sp->nq;
+    cd_spool *sp = (cd_spool *)csp;
+    pthread_mutex_lock(&sp->mu);
+    size_t n = sp->nq;
+    pthread_mutex_unlock(&sp->mu);
+    return n;
 }
 
-void cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out)
+static char *dup_or_null(const char *s, int *nomem)
 {
+    char *c = s ? strdup(s) : NULL;
+    *nomem |= s && !c;
+    return c;
+}
+
+/* Under the lock, and copies: a desk loaded on another thread binds the
+ * queues (sp->q moves, a queue's name is replaced) and frees destinations. */
+cd_status cdi_spool_queue_get(const cd_spool *csp, size_t i, cd_spool_queue_info *out)
+{
+    cd_spool *sp = (cd_spool *)csp;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&sp->mu);
+    if (i >= sp->nq) {
+        pthread_mutex_unlock(&sp->mu);
+        return CD_ERR_ARG;
+    }
     const queue *q = &sp->q[i];
     double now = cdi_monotonic();
-    out->name = q->name;
-    out->url = q->dest ? q->dest->target : NULL;
+    int nomem = 0;
+    out->name = dup_or_null(q->name, &nomem);
+    out->url = dup_or_null(q->dest ? q->dest->target : NULL, &nomem);
+    out->last_error = dup_or_null(q->last_error, &nomem);
     out->depth = q->next - q->head;
     out->sent = q->sent;
     out->refused = q->refused;
     out->failures = q->failures;
-    out->last_error = q->last_error;
     out->retry_in = q->next_try > now ? q->next_try - now : 0;
+    pthread_mutex_unlock(&sp->mu);
+    if (nomem) {
+        cdi_spool_queue_info_clear(out);
+        return CD_ERR_NOMEM;
+    }
+    return CD_OK;
+}
+
+void cdi_spool_queue_info_clear(cd_spool_queue_info *qi)
+{
+    free(qi->name);
+    free(qi->url);
+    free(qi->last_error);
+    memset(qi, 0, sizeof *qi);
 }

@@ -100,18 +100,25 @@ double cdi_spool_next_due(const cd_spool *sp);
 /* Stories waiting, in all queues. */
 uint64_t cdi_spool_depth(const cd_spool *sp);
 
+/* One queue's state: copies, taken under the spool's lock (another thread
+ * may bind or free the destinations meanwhile); cdi_spool_queue_info_clear
+ * frees them. */
 typedef struct cd_spool_queue_info {
-    const char *name;
-    const char *url;          /* NULL while no destination names the queue */
+    char *name;
+    char *url;                /* NULL while no destination names the queue */
     uint64_t depth;           /* stories waiting */
     uint64_t sent;            /* delivered since the spool opened */
     uint64_t refused;         /* moved to dead letter */
     uint64_t failures;        /* failed attempts since the last success */
-    const char *last_error;   /* of the last failed attempt, or NULL */
+    char *last_error;         /* of the last failed attempt, or NULL */
     double retry_in;          /* seconds until the next attempt, 0 when due */
 } cd_spool_queue_info;
 
+/* The number of queues (it only grows while the spool is open). */
 size_t cdi_spool_queues(const cd_spool *sp);
-void cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
+/* Queue i's state into *out: CD_ERR_ARG when there is no queue i,
+ * CD_ERR_NOMEM (out cleared) when the copies failed. */
+cd_status cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
+void cdi_spool_queue_info_clear(cd_spool_queue_info *qi);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,9 +67,10 @@ static void test_order_and_restart(void **state)
     assert_int_equal(cdi_spool_drain(sp, 0.2, NULL, NULL), 0);
     assert_int_equal(cdi_spool_depth(sp), 2);
     cd_spool_queue_info qi;
-    cdi_spool_queue_get(sp, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(sp, 0, &qi), CD_OK);
     assert_true(qi.failures >= 1);
     assert_non_null(strstr(qi.last_error, "503"));
+    cdi_spool_queue_info_clear(&qi);
     assert_true(cdi_spool_next_due(sp) >= 0);
     cdi_dest_free(d);
     cdi_spool_free(sp);
@@ -290,10 +292,11 @@ static void test_unreadable_head_waits(void **state)
     assert_int_equal(test_server_requests(srv), 0);
     assert_int_equal(cdi_spool_depth(sp), 2);   /* the removed one alone is gone */
     cd_spool_queue_info qi;
-    cdi_spool_queue_get(sp, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(sp, 0, &qi), CD_OK);
     assert_true(qi.failures >= 1);
     assert_non_null(qi.last_error);
     assert_non_null(strstr(qi.last_error, "00000000000000000002.json"));
+    cdi_spool_queue_info_clear(&qi);
     assert_true(cdi_spool_next_due(sp) > 0);
     assert_int_equal(rmdir(head), 0);
     assert_int_equal(rename(aside, head), 0);
@@ -334,8 +337,9 @@ static void test_one_spool_per_folder(void **state)
     cd_dest *failed = spooled(b, "desk", &o, NULL);
     cdi_dest_free(failed);   /* a reload that failed: the old one posts */
     cd_spool_queue_info qi;
-    cdi_spool_queue_get(a, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(a, 0, &qi), CD_OK);
     assert_non_null(qi.url);
+    cdi_spool_queue_info_clear(&qi);
     cd_dest *cur = spooled(b, "desk", &o, NULL);
     assert_int_equal(cdi_dest_deliver(cur, "2", "{\"id\":\"2\"}", 10, &e), CD_OK);
     cdi_dest_free(old);   /* the queue keeps the newer destination */
@@ -348,11 +352,78 @@ static void test_one_spool_per_folder(void **state)
     assert_int_equal(cdi_spool_depth(a), 1);
     assert_int_equal(cdi_spool_drain(a, 5, NULL, NULL), 0);
     assert_true(cdi_spool_next_due(a) == -1);
-    cdi_spool_queue_get(a, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(a, 0, &qi), CD_OK);
     assert_null(qi.url);
     assert_int_equal(qi.sent, 2);
+    cdi_spool_queue_info_clear(&qi);
+    assert_int_equal(cdi_spool_queue_get(a, 1, &qi), CD_ERR_ARG);
     cdi_spool_free(a);
     test_server_stop(srv);
+    scratch_remove(dir);
+}
+
+/* A queue's state is a copy taken under the lock: it stays whole when the
+ * destination it names is replaced and freed (a desk reloaded), and
+ * reading it while another thread binds new queues (sp->q moves) is safe. */
+typedef struct binder {
+    cd_spool *sp;
+    cd_dest_opts *o;
+    int n;
+} binder;
+
+static void *bind_many(void *arg)
+{
+    binder *b = arg;
+    for (int i = 0; i < b->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "q%03d", i);
+        cd_dest *d = spooled(b->sp, name, b->o, NULL);
+        cdi_dest_free(d);
+    }
+    return NULL;
+}
+
+static void test_queue_info_is_a_copy(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char url[128];
+    cd_dest_opts o;
+    url_opts(&o, url, sizeof url, 9);
+    cd_spool *sp;
+    cd_error e;
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
+    cd_dest *d = spooled(sp, "desk", &o, NULL);
+    assert_int_equal(cdi_dest_deliver(d, "a", "{}", 2, &e), CD_OK);
+    cd_spool_queue_info qi;
+    assert_int_equal(cdi_spool_queue_get(sp, 0, &qi), CD_OK);
+    char url2[128];
+    cd_dest_opts o2;
+    url_opts(&o2, url2, sizeof url2, 10);
+    cd_dest *d2 = spooled(sp, "desk", &o2, NULL);   /* replaces the queue's name */
+    cdi_dest_free(d);                                 /* and frees the url read */
+    assert_string_equal(qi.name, "desk");
+    assert_string_equal(qi.url, "http://127.0.0.1:9/in");
+    assert_int_equal(qi.depth, 1);
+    cdi_spool_queue_info_clear(&qi);
+    assert_null(qi.name);
+
+    pthread_t t;
+    binder b = { sp, &o2, 150 };
+    assert_int_equal(pthread_create(&t, NULL, bind_many, &b), 0);
+    size_t seen = 0;
+    while (seen < 151) {
+        size_t n = cdi_spool_queues(sp);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(cdi_spool_queue_get(sp, i, &qi), CD_OK);
+            assert_non_null(qi.name);
+            cdi_spool_queue_info_clear(&qi);
+        }
+        seen = n;
+    }
+    pthread_join(t, NULL);
+    cdi_dest_free(d2);
+    cdi_spool_free(sp);
     scratch_remove(dir);
 }
 
@@ -405,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_one_spool_per_folder),
         cmocka_unit_test(test_ids_kept_with_the_queue),
         cmocka_unit_test(test_unreadable_head_waits),
+        cmocka_unit_test(test_queue_info_is_a_copy),
         cmocka_unit_test(test_desk_appends_to_its_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
