@@ -21,8 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
 
@@ -291,12 +294,16 @@ void cdi_spool_unbind(cd_spool *sp, const cd_dest *d)
     pthread_mutex_unlock(&sp->mu);
 }
 
-static cd_status write_file(const char *path, const char *data, size_t len, cd_error *err)
+/* The file: the header line, then the story as it will be posted. */
+static cd_status write_file(const char *path, const char *head, size_t hlen, const char *data,
+                            size_t len, cd_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
-    cd_status st = cdi_write_fd(fd, data, len, path, err);
+    cd_status st = cdi_write_fd(fd, head, hlen, path, err);
+    if (st == CD_OK)
+        st = cdi_write_fd(fd, data, len, path, err);
     if (st == CD_OK && fsync(fd) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", path, strerror(errno));
     if (close(fd) != 0 && st == CD_OK)
@@ -307,10 +314,18 @@ static cd_status write_file(const char *path, const char *data, size_t len, cd_e
 static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const char *json,
                            size_t len, cd_error *err)
 {
-    (void)id;
     queue *q = find_queue(sp, name);
     if (!q || !q->named)
         return cd_error_set(err, CD_ERR_ARG, "spool: no destination '%s'", name);
+    /* the id is kept on a line of its own: the body need not say it where a
+     * reader can find it (a ninjs document starts with its uri) */
+    cd_buf head = {0};
+    cdi_buf_json_string(&head, id ? id : "?", id ? strlen(id) : 1);
+    cdi_buf_puts(&head, "\n");
+    if (head.failed) {
+        cdi_buf_free(&head);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
     char seq[32], tmpname[48];
     seq_name(q->next, seq, sizeof seq);
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", seq);
@@ -319,13 +334,14 @@ static cd_status spool_add(cd_spool *sp, const char *name, const char *id, const
     if (!tmp || !final)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     if (st == CD_OK)
-        st = write_file(tmp, json, len, err);
+        st = write_file(tmp, head.data, head.len, json, len, err);
     if (st == CD_OK && rename(tmp, final) != 0)
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final, strerror(errno));
     if (st != CD_OK && tmp)
         unlink(tmp);
     free(tmp);
     free(final);
+    cdi_buf_free(&head);
     if (st == CD_OK) {
         q->next++;
         q->dirty = 1;
@@ -369,32 +385,38 @@ cd_status cdi_spool_sync(cd_spool *sp, cd_error *err)
     return st;
 }
 
-/* Read the head story of q; 0 when there is none (files removed by hand are skipped). */
-static char *read_head(queue *q, size_t *len, char **path)
+/* Read the head story of q; NULL when there is none (files removed by
+ * hand are skipped), or when it cannot be read now (err set: out of
+ * memory, too many open files, an I/O error ...): the story is still on
+ * disk, so it stays the head and is tried again, never passed over. */
+static char *read_head(queue *q, size_t *len, char **path, cd_error *err)
 {
+    err->code = CD_OK;
     while (q->head < q->next) {
         char seq[32];
         seq_name(q->head, seq, sizeof seq);
         *path = cdi_path_join(q->dir, seq);
-        if (!*path)
-            return NULL;
-        char *buf;
-        cd_status st = cdi_read_file(*path, 0, &buf, len, NULL);
-        if (st == CD_OK)
-            return buf;
-        if (st == CD_ERR_NOMEM) {
-            free(*path);
-            *path = NULL;
+        if (!*path) {
+            cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             return NULL;
         }
+        char *buf;
+        cd_status st = cdi_read_file(*path, 0, &buf, len, err);
+        if (st == CD_OK)
+            return buf;
+        int gone = st == CD_ERR_IO && errno == ENOENT;
         free(*path);
         *path = NULL;
+        if (!gone)
+            return NULL;
         q->head++;
     }
+    err->code = CD_OK;
     return NULL;
 }
 
-/* The story id in a story JSON, for messages ("?" when not found). */
+/* The story id in a story JSON, for messages ("?" when not found): the
+ * files of a spool written before the id had a line of its own. */
 static void story_id(const char *json, char *out, size_t cap)
 {
     snprintf(out, cap, "?");
@@ -410,6 +432,30 @@ static void story_id(const char *json, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* Split a queue file into the story's id (allocated; NULL when out of
+ * memory) and the body to post: the id line is a JSON string, a file
+ * without one (an older spool's) is all body and its id is read from it. */
+static char *split_entry(const char *buf, size_t len, const char **body, size_t *blen)
+{
+    *body = buf;
+    *blen = len;
+    const char *nl = len && buf[0] == '"' ? memchr(buf, '\n', len) : NULL;
+    if (nl) {
+        cJSON *s = cJSON_ParseWithLength(buf, (size_t)(nl - buf));
+        char *id = cJSON_IsString(s) ? strdup(s->valuestring) : NULL;
+        int ok = cJSON_IsString(s);
+        cJSON_Delete(s);
+        if (ok) {
+            *body = nl + 1;
+            *blen = len - (size_t)(nl + 1 - buf);
+            return id;
+        }
+    }
+    char old[200];
+    story_id(buf, old, sizeof old);
+    return strdup(old);
+}
+
 static void set_error(queue *q, const char *msg)
 {
     char *m = strdup(msg);
@@ -420,21 +466,44 @@ static void set_error(queue *q, const char *msg)
 }
 
 /* One attempt at q's head: 1 delivered or refused (the head moved), 0 failed. */
+/* A failed attempt: the story stays the head, the queue waits (doubling). */
+static void attempt_failed(queue *q, const char *id, const char *msg, cd_spool_fn fn, void *ud)
+{
+    q->failures++;
+    q->wait_s = q->wait_s > 0 ? q->wait_s * 2 : q->backoff_s;
+    if (q->wait_s > CD_SPOOL_MAX_WAIT)
+        q->wait_s = CD_SPOOL_MAX_WAIT;
+    q->next_try = cdi_monotonic() + q->wait_s;
+    set_error(q, msg);
+    if (fn)
+        fn(ud, CD_SPOOL_RETRY, q->name, id, msg, q->wait_s);
+}
+
 static int post_head(queue *q, cd_spool_fn fn, void *ud)
 {
     size_t len = 0;
     char *path = NULL;
-    char *json = read_head(q, &len, &path);
+    cd_error re;
+    char *json = read_head(q, &len, &path, &re);
     if (!json) {
+        free(path);
+        if (re.code != CD_OK)   /* unreadable for now: its id is in the file */
+            attempt_failed(q, "?", re.msg, fn, ud);
+        return 0;
+    }
+    const char *body;
+    size_t blen;
+    char *id = split_entry(json, len, &body, &blen);
+    if (!id) {
+        attempt_failed(q, "?", "out of memory", fn, ud);
+        free(json);
         free(path);
         return 0;
     }
-    char id[200];
-    story_id(json, id, sizeof id);
     cd_error e;
     int moved = 0;
     int permanent;
-    if (cdi_url_post_once(q->dest, json, len, &permanent, &e) == CD_OK) {
+    if (cdi_url_post_once(q->dest, body, blen, &permanent, &e) == CD_OK) {
         unlink(path);
         q->head++;
         q->sent++;
@@ -445,7 +514,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
             fn(ud, CD_SPOOL_SENT, q->name, id, NULL, 0);
     } else {
         cd_error e2;
-        if (permanent && cdi_dest_dead_letter(q->dest, id, e.msg, json, len, &e2) == CD_OK) {
+        if (permanent && cdi_dest_dead_letter(q->dest, id, e.msg, body, blen, &e2) == CD_OK) {
             unlink(path);
             q->head++;
             q->refused++;
@@ -453,16 +522,10 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
             if (fn)
                 fn(ud, CD_SPOOL_REFUSED, q->name, id, e.msg, 0);
         } else {
-            q->failures++;
-            q->wait_s = q->wait_s > 0 ? q->wait_s * 2 : q->backoff_s;
-            if (q->wait_s > CD_SPOOL_MAX_WAIT)
-                q->wait_s = CD_SPOOL_MAX_WAIT;
-            q->next_try = cdi_monotonic() + q->wait_s;
-            set_error(q, e.msg);
-            if (fn)
-                fn(ud, CD_SPOOL_RETRY, q->name, id, e.msg, q->wait_s);
+            attempt_failed(q, id, e.msg, fn, ud);
         }
     }
+    free(id);
     free(json);
     free(path);
     return moved;
@@ -518,21 +581,56 @@ uint64_t cdi_spool_depth(const cd_spool *csp)
     return n;
 }
 
-size_t cdi_spool_queues(const cd_spool *sp)
+size_t cdi_spool_queues(const cd_spool *csp)
 {
-    return sp->nq;
+    cd_spool *sp = (cd_spool *)csp;
+    pthread_mutex_lock(&sp->mu);
+    size_t n = sp->nq;
+    pthread_mutex_unlock(&sp->mu);
+    return n;
 }
 
-void cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out)
+static char *dup_or_null(const char *s, int *nomem)
 {
+    char *c = s ? strdup(s) : NULL;
+    *nomem |= s && !c;
+    return c;
+}
+
+/* Under the lock, and copies: a desk loaded on another thread binds the
+ * queues (sp->q moves, a queue's name is replaced) and frees destinations. */
+cd_status cdi_spool_queue_get(const cd_spool *csp, size_t i, cd_spool_queue_info *out)
+{
+    cd_spool *sp = (cd_spool *)csp;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&sp->mu);
+    if (i >= sp->nq) {
+        pthread_mutex_unlock(&sp->mu);
+        return CD_ERR_ARG;
+    }
     const queue *q = &sp->q[i];
     double now = cdi_monotonic();
-    out->name = q->name;
-    out->url = q->dest ? q->dest->target : NULL;
+    int nomem = 0;
+    out->name = dup_or_null(q->name, &nomem);
+    out->url = dup_or_null(q->dest ? q->dest->target : NULL, &nomem);
+    out->last_error = dup_or_null(q->last_error, &nomem);
     out->depth = q->next - q->head;
     out->sent = q->sent;
     out->refused = q->refused;
     out->failures = q->failures;
-    out->last_error = q->last_error;
     out->retry_in = q->next_try > now ? q->next_try - now : 0;
+    pthread_mutex_unlock(&sp->mu);
+    if (nomem) {
+        cdi_spool_queue_info_clear(out);
+        return CD_ERR_NOMEM;
+    }
+    return CD_OK;
+}
+
+void cdi_spool_queue_info_clear(cd_spool_queue_info *qi)
+{
+    free(qi->name);
+    free(qi->url);
+    free(qi->last_error);
+    memset(qi, 0, sizeof *qi);
 }

@@ -25,7 +25,12 @@
  *
  *   SPOOL/<safe destination name>/00000000000000000042.json
  *
- * holding the story JSON exactly as it would have been posted.  A story
+ * holding the story's id on a first line (a JSON string: the log, the
+ * events and the dead-letter name need it, and the body need not carry it
+ * where it can be found, a ninjs document does not), then the story JSON
+ * exactly as it will be posted.  A file without the id line (a spool
+ * written by an earlier copydesk) is posted whole, its id read from a
+ * leading "id" member.  A story
  * is added by writing a hidden temporary file, fsync, and a rename to the
  * next sequence number, so that a file with a final name is always whole;
  * cdi_spool_sync then fsyncs the folders, after which the caller may
@@ -35,9 +40,11 @@
  * Draining posts the oldest story of each queue first, one attempt at a
  * time; the file is removed only after a 2xx answer, so a kill between
  * the post and the removal means a duplicate (same story id), never a
- * loss.  A failed attempt (network error, timeout, 408, 429, 5xx) leaves
- * the story at the head and retries the queue after a wait that starts at
- * the destination's backoff and doubles up to CD_SPOOL_MAX_WAIT; another
+ * loss.  A failed attempt (network error, timeout, 408, 429, 5xx, or a
+ * queued file that cannot be read for now: only a file removed by hand
+ * is passed over) leaves the story at the head and retries the queue
+ * after a wait that starts at the destination's backoff and doubles up
+ * to CD_SPOOL_MAX_WAIT; another
  * 4xx answer cannot be fixed by retrying, so that story goes to the dead
  * letter folder and the queue goes on.  Queues found on disk that no
  * destination is bound to yet wait until one is.
@@ -93,18 +100,25 @@ double cdi_spool_next_due(const cd_spool *sp);
 /* Stories waiting, in all queues. */
 uint64_t cdi_spool_depth(const cd_spool *sp);
 
+/* One queue's state: copies, taken under the spool's lock (another thread
+ * may bind or free the destinations meanwhile); cdi_spool_queue_info_clear
+ * frees them. */
 typedef struct cd_spool_queue_info {
-    const char *name;
-    const char *url;          /* NULL while no destination names the queue */
+    char *name;
+    char *url;                /* NULL while no destination names the queue */
     uint64_t depth;           /* stories waiting */
     uint64_t sent;            /* delivered since the spool opened */
     uint64_t refused;         /* moved to dead letter */
     uint64_t failures;        /* failed attempts since the last success */
-    const char *last_error;   /* of the last failed attempt, or NULL */
+    char *last_error;         /* of the last failed attempt, or NULL */
     double retry_in;          /* seconds until the next attempt, 0 when due */
 } cd_spool_queue_info;
 
+/* The number of queues (it only grows while the spool is open). */
 size_t cdi_spool_queues(const cd_spool *sp);
-void cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
+/* Queue i's state into *out: CD_ERR_ARG when there is no queue i,
+ * CD_ERR_NOMEM (out cleared) when the copies failed. */
+cd_status cdi_spool_queue_get(const cd_spool *sp, size_t i, cd_spool_queue_info *out);
+void cdi_spool_queue_info_clear(cd_spool_queue_info *qi);
 
 #endif

@@ -72,7 +72,8 @@ static cJSON *status_json(watch *w, int running)
     cJSON *qs = cJSON_AddArrayToObject(sp, "queues");
     for (size_t i = 0; i < cdi_spool_queues(w->spool); i++) {
         cd_spool_queue_info qi;
-        cdi_spool_queue_get(w->spool, i, &qi);
+        if (cdi_spool_queue_get(w->spool, i, &qi) != CD_OK)
+            continue;
         cJSON *q = cJSON_CreateObject();
         cJSON_AddStringToObject(q, "destination", qi.name);
         if (qi.url)
@@ -85,6 +86,7 @@ static cJSON *status_json(watch *w, int running)
             cJSON_AddStringToObject(q, "last_error", qi.last_error);
         cJSON_AddNumberToObject(q, "retry_in", qi.retry_in);
         cJSON_AddItemToArray(qs, q);
+        cdi_spool_queue_info_clear(&qi);
     }
     cJSON *held = cJSON_AddArrayToObject(s, "held");
     for (size_t i = 0; i < cdi_held_count(w->held); i++) {

@@ -62,7 +62,7 @@ cd_status cdi_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
     if (format && !strcmp(format, "jsonfeed"))
         return cdi_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
     if (format && !strcmp(format, "jsonl"))
-        return cdi_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
+        return cdi_feed_parse_jsonl(doc, len, opts, fn, ud, nitems, err);
     const char *p = skip_ws(doc, doc + len);
     if (p == doc + len)
         return CD_OK;   /* an empty feed has no items */
@@ -71,7 +71,7 @@ cd_status cdi_feed_parse(const char *doc, size_t len, const cd_feed_opts *opts,
     if (*p == '{' && cdi_feed_is_jsonfeed(doc, len))
         return cdi_feed_parse_jsonfeed(doc, len, opts, fn, ud, nitems, err);
     if (*p == '{' || *p == '[')
-        return cdi_feed_parse_jsonl(doc, len, fn, ud, nitems, err);
+        return cdi_feed_parse_jsonl(doc, len, opts, fn, ud, nitems, err);
     return cd_error_set(err, CD_ERR_FORMAT, "not a feed (neither XML nor JSON)");
 }
 

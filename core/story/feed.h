@@ -15,9 +15,9 @@
  * recovering mode; what was repaired is a warning, not a refusal.
  *
  * Parsing streams items to a callback rather than building a list.  An
- * item without an id of its own (guid, Atom id, rdf:about, JSON Feed id)
- * is known by its link, else by its title, else by an id made from its
- * content: "urn:copydesk:item:" and the 32 hex digits of the XXH3 128-bit
+ * item without an id of its own (guid, Atom id, rdf:about, JSON Feed id,
+ * a JSON lines object's id or uri) is known by its link, else by its
+ * title, else by an id made from its content: "urn:copydesk:item:" and the 32 hex digits of the XXH3 128-bit
  * hash of the feed's own id or link (else the address it was read from),
  * the item's body, publication date and extension metadata.  The same item
  * in the same feed gets the same id at every poll.  Only an item with
@@ -79,8 +79,8 @@ cd_status cdi_feed_parse_xml(const char *doc, size_t len, const cd_feed_opts *op
 cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opts *opts,
                                   cd_feed_item_fn fn, void *ud, size_t *nitems,
                                   cd_error *err);
-cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                               size_t *nitems, cd_error *err);
+cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, const cd_feed_opts *opts,
+                               cd_feed_item_fn fn, void *ud, size_t *nitems, cd_error *err);
 
 /* Whether doc looks like an XML feed: after a byte order mark and white
  * space, '<' in UTF-8 or one of the UTF-16/32 layouts. */

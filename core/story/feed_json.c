@@ -8,7 +8,9 @@
  * made from its content (feed.h).  A JSON lines feed is one story object
  * per line (or a JSON array of them), read with the same field rules as
  * any story (core/story/story.c): the item is passed on as its JSON and
- * known by its id (or uri), else by its line.
+ * known by its id (or uri), else by its url (or link), else by its title
+ * (or headline), else by an id made from the object: never by its place,
+ * which changes when the feed puts a new item on top.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,17 +111,38 @@ cd_status cdi_feed_parse_jsonfeed(const char *doc, size_t len, const cd_feed_opt
     return st;
 }
 
-/* One story object: its id (or uri), else fallback. */
-static int object_item(const cJSON *o, const char *json, size_t n, const char *fallback,
+/* The first of the string fields keys (NULL-terminated) that o has. */
+static const char *first_field(const cJSON *o, const char *const *keys)
+{
+    const char *v = NULL;
+    for (; !v && *keys; keys++)
+        v = str_field(o, *keys);
+    return v;
+}
+
+/* One story object, known by its id (or uri), else its url (or link), else
+ * its title (or headline), else an id made from the object's whole text
+ * (printed by cJSON, so that spacing does not change it).  1 to stop, -1
+ * when out of memory. */
+static int object_item(const cJSON *o, const char *json, size_t n, const char *key,
                        cd_feed_item_fn fn, void *ud, size_t *nitems)
 {
+    static const char *const ids[] = { "id", "uri", "url", "link", "title", "headline", NULL };
+    static const char *const titles[] = { "title", "headline", NULL };
     cd_feed_item item = { 0 };
-    item.id = str_field(o, "id");
-    if (!item.id)
-        item.id = str_field(o, "uri");
-    if (!item.id)
-        item.id = fallback;
-    item.title = str_field(o, "title");
+    char idbuf[CD_FEED_ID_SIZE];
+    item.id = first_field(o, ids);
+    if (!item.id) {
+        cd_feed_item c = { 0 };
+        char *text = cJSON_PrintUnformatted(o);
+        if (!text)
+            return -1;
+        c.body = text;
+        cdi_feed_content_id(key, &c, idbuf);
+        cJSON_free(text);
+        item.id = idbuf;
+    }
+    item.title = first_field(o, titles);
     item.json = json;
     item.json_len = n;
     if (nitems)
@@ -127,11 +150,12 @@ static int object_item(const cJSON *o, const char *json, size_t n, const char *f
     return fn(ud, &item);
 }
 
-cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, void *ud,
-                               size_t *nitems, cd_error *err)
+cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, const cd_feed_opts *opts,
+                               cd_feed_item_fn fn, void *ud, size_t *nitems, cd_error *err)
 {
     if (nitems)
         *nitems = 0;
+    const char *key = opts ? opts->url : NULL;   /* for ids made from content */
     const char *p = doc, *end = doc + len;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
@@ -143,20 +167,14 @@ cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, 
         }
         cd_status st = CD_OK;
         const cJSON *o;
-        int i = 0;
         cJSON_ArrayForEach(o, root) {
-            i++;
             if (!cJSON_IsObject(o))
                 continue;
             char *json = cJSON_PrintUnformatted(o);
-            char fallback[32];
-            snprintf(fallback, sizeof fallback, "item-%d", i);
-            if (!json) {
-                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-                break;
-            }
-            int stop = object_item(o, json, strlen(json), fallback, fn, ud, nitems);
+            int stop = json ? object_item(o, json, strlen(json), key, fn, ud, nitems) : -1;
             cJSON_free(json);
+            if (stop < 0)
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             if (stop)
                 break;
         }
@@ -178,9 +196,10 @@ cd_status cdi_feed_parse_jsonl(const char *doc, size_t len, cd_feed_item_fn fn, 
                 if (st == CD_OK)   /* report the first bad line, keep the others */
                     st = cd_error_set(err, CD_ERR_FORMAT, "line %lu: not a JSON object", line);
             } else {
-                char fallback[32];
-                snprintf(fallback, sizeof fallback, "line-%lu", line);
-                if (object_item(o, p, (size_t)(le - p), fallback, fn, ud, nitems)) {
+                int stop = object_item(o, p, (size_t)(le - p), key, fn, ud, nitems);
+                if (stop < 0)
+                    st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+                if (stop) {
                     cJSON_Delete(o);
                     break;
                 }

@@ -22,6 +22,13 @@
  *     another uri as it is, else the literal, else the name.
  * A headline or body of the wrong type (not an array of objects whose
  * value is a string) is an error, like a wrong "title".
+ *
+ * A document copydesk wrote (core/deliver/deliver_ninjs.c) for a story
+ * whose id is not a URI has the uri "urn:copydesk:" and the id
+ * percent-encoded, and the id itself in altids with the role
+ * "copydesk:id": without a plain "id", that altid is the story's id, and
+ * it and the uri are not kept in meta (the story had neither), so that the
+ * story reads back as it was sent.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -308,6 +315,34 @@ cd_status cdi_ninjs_read_text(const cJSON *obj, cd_story *story, cd_error *err)
     if ((st = plain_field(obj, bodies, &v, err)) == CD_OK)
         st = dup_plain(&story->body, &story->body_len, v, err);
     return st;
+}
+
+/* ---- the id copydesk wrote ------------------------------------------------ */
+
+cJSON *cdi_ninjs_take_copydesk_id(cJSON *obj)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+    const cJSON *uri = cJSON_GetObjectItemCaseSensitive(obj, "uri");
+    cJSON *alt = cJSON_GetObjectItemCaseSensitive(obj, "altids");
+    if ((id && !cJSON_IsNull(id)) || !cJSON_IsString(uri) ||
+        strncmp(uri->valuestring, "urn:copydesk:", 13) != 0 || !cJSON_IsArray(alt))
+        return NULL;
+    cJSON *a;
+    cJSON_ArrayForEach(a, alt) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(a, "role");
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "value");
+        if (!cJSON_IsObject(a) || !cJSON_IsString(role) ||
+            strcmp(role->valuestring, "copydesk:id") != 0 || !cJSON_IsString(v) ||
+            !v->valuestring[0])
+            continue;
+        v = cJSON_DetachItemViaPointer(a, v);
+        cJSON_Delete(cJSON_DetachItemViaPointer(alt, a));
+        if (!alt->child)
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "altids");
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "uri");
+        return v;
+    }
+    return NULL;
 }
 
 /* ---- subjects as labels --------------------------------------------------- */

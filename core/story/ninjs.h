@@ -25,6 +25,12 @@ int cdi_ninjs_is_v2(const cJSON *obj);
  * give nothing. */
 cd_status cdi_ninjs_read_text(const cJSON *obj, cd_story *story, cd_error *err);
 
+/* The id of a story copydesk wrote as ninjs (see ninjs.c): when obj has
+ * no "id", a uri "urn:copydesk:..." and an altid with the role
+ * "copydesk:id", that altid's value, detached (caller deletes); the altid
+ * and the uri are removed from obj.  NULL otherwise, obj unchanged. */
+cJSON *cdi_ninjs_take_copydesk_id(cJSON *obj);
+
 /* Text of HTML or XML markup: tags dropped (a block tag becomes a line
  * break), script and style contents dropped, character references
  * decoded.  Returns a new string (caller frees) of *out_len bytes, or NULL

@@ -123,6 +123,8 @@ struct cd_reader {
     feed_out *feed;           /* M_FEED: the items of the feed */
     size_t nfeed, ifeed, capfeed;
     unsigned long feed_line;  /* the line the feed's bytes start on */
+    int feed_nomem;           /* out of memory at an item: the rest not read */
+    cd_error feed_oom;        /* what to say then, once the items before are out */
     char *content_type;       /* of the fetched document, or NULL */
     char *doc_url;            /* the fetched document's final address, or NULL */
 };
@@ -565,23 +567,35 @@ static void located(cd_reader *r, cd_error *e, cd_status code, const char *msg)
         cd_error_set(e, code, "%s: %s", r->name, msg);
 }
 
+/* Out of memory at an item: the parse stops there, and the reader says
+ * so after the items before it (kept in r, as there may be no room to
+ * queue it). */
+static int feed_nomem(cd_reader *r, const char *source)
+{
+    r->feed_nomem = 1;
+    cd_error_set(&r->feed_oom, CD_ERR_NOMEM,
+                 "%s%s: out of memory; this item and the ones after it were not read",
+                 r->name, source);
+    return 1;
+}
+
 static int feed_item(void *ud, const cd_feed_item *item)
 {
     cd_reader *r = ud;
-    feed_out *o = feed_push(r);
-    if (!o)
-        return 1;
     char source[64];
     const char *where;
     if (item->line > 0)
         snprintf(source, sizeof source, ":%lu", (unsigned long)item->line + r->feed_line - 1);
     else
         snprintf(source, sizeof source, "#%zu", item->index);
+    feed_out *o = feed_push(r);
+    if (!o)
+        return feed_nomem(r, source);
     size_t need = strlen(r->name) + strlen(source) + 1;
     char *full = malloc(need);
     if (!full) {
         r->nfeed--;
-        return 1;
+        return feed_nomem(r, source);
     }
     snprintf(full, need, "%s%s", r->name, source);
     where = full;
@@ -647,6 +661,11 @@ static int feed_step(cd_reader *r, cd_story *story, cd_error *err)
         }
         *err = o->err;
         return o->rc;
+    }
+    if (r->feed_nomem) {
+        r->feed_nomem = 0;
+        *err = r->feed_oom;
+        return CD_READ_ERROR;
     }
     feed_clear(r);
     return end_of_file(r, err);

@@ -5,7 +5,9 @@
  *
  * JSON object rules:
  *   - id: a string or a number (integers up to 2^53 print without a
- *     fraction, other numbers with %.17g); ninjs "uri" is accepted instead.
+ *     fraction, other numbers with %.17g); ninjs "uri" is accepted instead,
+ *     and a ninjs document copydesk wrote gives back the story's own id
+ *     (its altid "copydesk:id", see core/story/ninjs.c).
  *     An absent, null or empty id becomes the story's source.
  *   - title / body: strings; ninjs 1.x "headline" / "body_text" instead.
  *     Absent or null means "".
@@ -589,8 +591,9 @@ static cd_status fill_story(cJSON *obj, const char *source, cd_story *story, cd_
     /* ninjs 2.x: title and body from headlines and bodies (story/ninjs.c),
      * which stay in meta with every other field */
     int v2 = cdi_ninjs_is_v2(obj);
+    cJSON *own = cdi_ninjs_take_copydesk_id(obj);   /* a ninjs copydesk wrote */
     fields f = {
-        .id = take_field(obj, "id", "uri"),
+        .id = own ? own : take_field(obj, "id", "uri"),
         .title = v2 ? NULL : take_field(obj, "title", "headline"),
         .body = v2 ? NULL : take_field(obj, "body", "body_text"),
         .labels = take_labels(obj),

@@ -120,6 +120,11 @@ run 0 "route --dry-run --format ninjs" -- cd_ route -q -n --format ninjs -c desk
 cp "$T/out" "$T/dry.jsonl"
 validate "route --dry-run --format ninjs writes valid ninjs 2.2" "$T/dry.jsonl"
 same "one document per story" "$(wc -l <"$T/dry.jsonl")" "$(grep -c . "$T/mixed.jsonl")"
+run 0 "the ninjs written reads back" -- cd_ route -q -n -c desk.lua "$T/dry.jsonl"
+same "each story with the id it had, not its urn:copydesk: uri" \
+    "$(jq -r .id "$T/out" | sort | tr '\n' ' ')" "$(cd_ route -q -n -c desk.lua "$T/mixed.jsonl" | jq -r .id | sort | tr '\n' ' ')"
+jqtrue "the uri and altid copydesk made are not metadata" "$(match '"id":"a1"' "$T/out")" \
+    '(.meta.descriptions | length) > 0 and (.meta | has("uri") or has("altids") | not)'
 run 2 "--format ninjs without --dry-run is a usage error" -- cd_ route --format ninjs -c desk.lua "$T/mixed.jsonl"
 
 run 0 "classify --format ninjs with a desk" -- cd_ classify --format ninjs -c desk.lua "$T/mixed.jsonl"

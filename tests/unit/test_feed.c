@@ -414,11 +414,11 @@ static void test_jsonl_and_story(void **state)
     assert_int_equal(cdi_feed_parse(doc, strlen(doc), NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
     assert_non_null(strstr(e.msg, "line 2"));
     assert_int_equal(g.n, 2);   /* the bad line does not stop the others */
-    assert_string_equal(g.ids[1], "line-4");
-    cd_feed_item it = { .id = "line-4", .json = "{\"title\":\"no id\"}", .json_len = 17 };
+    assert_string_equal(g.ids[1], "no id");   /* known by its title */
+    cd_feed_item it = { .id = "no id", .json = "{\"title\":\"no id\"}", .json_len = 17 };
     cd_story s;
     assert_int_equal(cdi_feed_item_story(&it, "f", "feed:f", &s, &e), CD_OK);
-    assert_string_equal(s.id, "line-4");
+    assert_string_equal(s.id, "no id");
     assert_string_equal(s.title, "no id");
     cd_story_clear(&s);
     cd_feed_item rss = { .id = "g", .title = "T", .body = "B", .link = "http://l" };
@@ -435,6 +435,69 @@ static void test_jsonl_and_story(void **state)
     cd_story_clear(&s);
     assert_int_equal(cdi_feed_parse("  \n", 3, NULL, collect, &g, NULL, NULL, &e), CD_OK);
     assert_int_equal(cdi_feed_parse("hello", 5, NULL, collect, &g, NULL, NULL, &e), CD_ERR_FORMAT);
+}
+
+/* A JSON lines feed (lines or an array) whose items carry no id: each item
+ * keeps its id when the feed puts a new one on top, so that watch routes
+ * the new one and not the old ones again: known by url (or link), else
+ * title (or headline), else an id made from the whole object, never by
+ * its place. */
+static void test_jsonl_ids_survive_a_new_item(void **state)
+{
+    (void)state;
+    const char *items[] = {
+        "{\"url\":\"http://w.test/1\",\"title\":\"By url\"}",
+        "{\"link\":\"http://w.test/2\",\"body\":\"by link\"}",
+        "{\"title\":\"By title\",\"body\":\"x\"}",
+        "{\"headline\":\"By headline\"}",
+        "{\"body\":\"Nothing but a body.\"}",
+        "{\"body\":\"Another body.\", \"section\":\"s\"}",
+    };
+    const char *fresh = "{\"body\":\"A new story on top.\"}";
+    cd_feed_opts jl = { .format = "jsonl", .url = "http://w.test/wire.jsonl" };
+    for (int array = 0; array < 2; array++) {
+        char before[1024] = "", after[1024] = "";
+        strcat(before, array ? "[" : "");
+        strcat(after, array ? "[" : "");
+        strcat(after, fresh);
+        strcat(after, array ? "," : "\n");
+        for (size_t i = 0; i < 6; i++) {
+            const char *sep = array ? (i < 5 ? "," : "]") : "\n";
+            strcat(before, items[i]);
+            strcat(before, sep);
+            strcat(after, items[i]);
+            strcat(after, sep);
+        }
+        got a = { 0 }, b = { 0 };
+        cd_error e;
+        assert_int_equal(cdi_feed_parse(before, strlen(before), &jl, collect, &a, NULL, NULL, &e),
+                         CD_OK);
+        assert_int_equal(cdi_feed_parse(after, strlen(after), &jl, collect, &b, NULL, NULL, &e),
+                         CD_OK);
+        assert_int_equal(a.n, 6);
+        assert_int_equal(b.n, 7);
+        for (size_t i = 0; i < 6; i++)
+            assert_string_equal(a.ids[i], b.ids[i + 1]);   /* the same item, the same id */
+        for (size_t i = 0; i < 6; i++)
+            assert_string_not_equal(b.ids[0], a.ids[i]);   /* the new one is new */
+        assert_string_equal(a.ids[0], "http://w.test/1");
+        assert_string_equal(a.ids[1], "http://w.test/2");
+        assert_string_equal(a.ids[2], "By title");
+        assert_string_equal(a.ids[3], "By headline");
+        assert_string_equal(a.titles[3], "By headline");
+        assert_memory_equal(a.ids[4], "urn:copydesk:item:", 18);
+        assert_memory_equal(a.ids[5], "urn:copydesk:item:", 18);
+        assert_string_not_equal(a.ids[4], a.ids[5]);
+    }
+    /* spacing does not change an id made from the object */
+    got x = { 0 }, y = { 0 };
+    cd_error e;
+    const char *spaced = "{ \"body\" : \"Nothing but a body.\" }\n";
+    assert_int_equal(cdi_feed_parse(items[4], strlen(items[4]), &jl, collect, &x, NULL, NULL, &e),
+                     CD_OK);
+    assert_int_equal(cdi_feed_parse(spaced, strlen(spaced), &jl, collect, &y, NULL, NULL, &e),
+                     CD_OK);
+    assert_string_equal(x.ids[0], y.ids[0]);
 }
 
 typedef struct stories {
@@ -552,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_stories_from_feed),
         cmocka_unit_test(test_jsonfeed),
         cmocka_unit_test(test_jsonl_and_story),
+        cmocka_unit_test(test_jsonl_ids_survive_a_new_item),
         cmocka_unit_test(test_seen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,16 @@ static cJSON *write_doc(const char *story_json, const cd_ninjs_subject *subj, si
     return out;
 }
 
+/* The story of story_json as copydesk writes it as ninjs, read back. */
+static void make_doc_story(cd_story *out, const char *story_json)
+{
+    cJSON *d = write_doc(story_json, NULL, 0);
+    char *text = cJSON_PrintUnformatted(d);
+    cJSON_Delete(d);
+    assert_int_equal(read(text, out, NULL), CD_OK);
+    free(text);
+}
+
 static void document_is_written(void **state)
 {
     (void)state;
@@ -172,6 +182,54 @@ static void document_is_written(void **state)
     cJSON_Delete(d);
 }
 
+/* A story copydesk wrote as ninjs reads back with its own id (the altid
+ * with the role "copydesk:id"), without that uri and altid in its
+ * metadata, so that writing it again gives the same uri and one altid;
+ * a uri copydesk did not make, or a plain "id", is the id as before. */
+static void written_id_reads_back(void **state)
+{
+    (void)state;
+    cd_story s;
+    make_doc_story(&s, "{\"id\":\"a b/1\",\"title\":\"T\",\"body\":\"B\"}");
+    assert_string_equal(s.id, "a b/1");
+    assert_string_equal(s.title, "T");
+    assert_string_equal(s.body, "B");
+    cJSON *meta = cJSON_Parse(s.meta_json ? s.meta_json : "{}");
+    assert_null(cJSON_GetObjectItem(meta, "uri"));
+    assert_null(cJSON_GetObjectItem(meta, "altids"));
+    cJSON_Delete(meta);
+    cd_ninjs_doc doc = { .story = &s };
+    cd_buf b = { 0 };
+    cdi_ninjs_write(&b, &doc);
+    assert_false(b.failed);
+    cJSON *again = cJSON_Parse(b.data);
+    cdi_buf_free(&b);
+    cd_story_clear(&s);
+    assert_string_equal(cJSON_GetObjectItem(again, "uri")->valuestring, "urn:copydesk:a%20b%2F1");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(again, "altids")), 1);
+    cJSON_Delete(again);
+    /* other altids stay */
+    assert_int_equal(read("{\"uri\":\"urn:copydesk:r1\",\"headlines\":[{\"value\":\"H\"}],"
+                          "\"altids\":[{\"role\":\"wire\",\"value\":\"w9\"},"
+                          "{\"role\":\"copydesk:id\",\"value\":\"r1\"}]}", &s, NULL), CD_OK);
+    assert_string_equal(s.id, "r1");
+    assert_non_null(strstr(s.meta_json, "\"altids\":[{\"role\":\"wire\",\"value\":\"w9\"}]"));
+    assert_null(strstr(s.meta_json, "urn:copydesk"));
+    cd_story_clear(&s);
+    /* not copydesk's uri: the uri is the id */
+    assert_int_equal(read("{\"uri\":\"urn:other:1\",\"headlines\":[{\"value\":\"H\"}],"
+                          "\"altids\":[{\"role\":\"copydesk:id\",\"value\":\"r1\"}]}", &s, NULL),
+                     CD_OK);
+    assert_string_equal(s.id, "urn:other:1");
+    cd_story_clear(&s);
+    /* a plain id wins */
+    assert_int_equal(read("{\"id\":\"plain\",\"uri\":\"urn:copydesk:r1\",\"headlines\":[],"
+                          "\"altids\":[{\"role\":\"copydesk:id\",\"value\":\"r1\"}]}", &s, NULL),
+                     CD_OK);
+    assert_string_equal(s.id, "plain");
+    cd_story_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +237,7 @@ int main(void)
         cmocka_unit_test(ninjs2_is_read),
         cmocka_unit_test(subjects_become_labels),
         cmocka_unit_test(document_is_written),
+        cmocka_unit_test(written_id_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

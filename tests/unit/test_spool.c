@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,9 +67,10 @@ static void test_order_and_restart(void **state)
     assert_int_equal(cdi_spool_drain(sp, 0.2, NULL, NULL), 0);
     assert_int_equal(cdi_spool_depth(sp), 2);
     cd_spool_queue_info qi;
-    cdi_spool_queue_get(sp, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(sp, 0, &qi), CD_OK);
     assert_true(qi.failures >= 1);
     assert_non_null(strstr(qi.last_error, "503"));
+    cdi_spool_queue_info_clear(&qi);
     assert_true(cdi_spool_next_due(sp) >= 0);
     cdi_dest_free(d);
     cdi_spool_free(sp);
@@ -177,6 +179,139 @@ static void test_backoff_doubles(void **state)
     scratch_remove(dir);
 }
 
+typedef struct ids {
+    char got[4][64];
+    int n;
+} ids;
+
+static void on_id(void *ud, cd_spool_event ev, const char *dest, const char *id,
+                  const char *error, double retry_in)
+{
+    ids *v = ud;
+    (void)ev; (void)dest; (void)error; (void)retry_in;
+    if (v->n < 4)
+        snprintf(v->got[v->n++], sizeof v->got[0], "%s", id);
+}
+
+/* The events and the dead letter name the story by the id it was queued
+ * with, whatever the body (a ninjs document starts with its uri, not an
+ * "id"); the body is posted as given.  A file of an older spool (the story
+ * JSON alone) still goes out, named by its "id". */
+static void test_ids_kept_with_the_queue(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char dl[600], sdir[600];
+    snprintf(dl, sizeof dl, "%s/dead", dir);
+    snprintf(sdir, sizeof sdir, "%s/spool", dir);
+    test_server *srv = test_server_start(SERVE_STATUS, 200);
+    char url[128];
+    cd_dest_opts o;
+    url_opts(&o, url, sizeof url, test_server_port(srv));
+    cd_spool *sp;
+    cd_error e;
+    assert_int_equal(cdi_spool_open(sdir, &sp, &e), CD_OK);
+    cd_dest *d = spooled(sp, "wire", &o, dl);
+    const char *doc = "{\"uri\":\"urn:copydesk:story-42\",\"headline\":\"t\"}";
+    assert_int_equal(cdi_dest_deliver(d, "story-42", doc, strlen(doc), &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "a \"quoted\"\nid", "{}", 2, &e), CD_OK);
+    ids v = { .n = 0 };
+    assert_int_equal(cdi_spool_drain(sp, 5, on_id, &v), 2);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.got[0], "story-42");
+    assert_string_equal(v.got[1], "a \"quoted\"\nid");
+    char *last = test_server_last_body(srv);
+    assert_string_equal(last, "{}");
+    free(last);
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
+    test_server_stop(srv);
+
+    /* an older spool's file, and an endpoint that refuses it */
+    char old[700];
+    snprintf(old, sizeof old, "%s/wire/00000000000000000007.json", sdir);
+    assert_int_equal(spit(old, "{\"id\":\"old-1\"}", 14), 0);
+    srv = test_server_start(SERVE_STATUS, 400);
+    url_opts(&o, url, sizeof url, test_server_port(srv));
+    assert_int_equal(cdi_spool_open(sdir, &sp, &e), CD_OK);
+    d = spooled(sp, "wire", &o, dl);
+    doc = "{\"uri\":\"urn:copydesk:story-43\"}";
+    assert_int_equal(cdi_dest_deliver(d, "story-43", doc, strlen(doc), &e), CD_OK);
+    v.n = 0;
+    assert_int_equal(cdi_spool_drain(sp, 5, on_id, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.got[0], "old-1");
+    assert_string_equal(v.got[1], "story-43");
+    char path[800];
+    size_t len;
+    snprintf(path, sizeof path, "%s/story-43.wire.json", dl);
+    char *env = slurp(path, &len);
+    assert_non_null(env);
+    assert_non_null(strstr(env, "\"story\":{\"uri\":\"urn:copydesk:story-43\"}}"));
+    free(env);
+    snprintf(path, sizeof path, "%s/old-1.wire.json", dl);
+    env = slurp(path, &len);
+    assert_non_null(env);
+    assert_non_null(strstr(env, "\"story\":{\"id\":\"old-1\"}}"));
+    free(env);
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
+    test_server_stop(srv);
+    scratch_remove(dir);
+}
+
+/* A queued file that cannot be read now (here a folder in its place: the
+ * read fails with EISDIR, as EMFILE or EIO would) is not passed over: it
+ * stays the head, the queue says why and waits, and once it reads again
+ * the stories go out in order.  A file removed by hand is skipped. */
+static void test_unreadable_head_waits(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    test_server *srv = test_server_start(SERVE_STATUS, 200);
+    char url[128];
+    cd_dest_opts o;
+    url_opts(&o, url, sizeof url, test_server_port(srv));
+    cd_spool *sp;
+    cd_error e;
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
+    cd_dest *d = spooled(sp, "d", &o, NULL);
+    assert_int_equal(cdi_dest_deliver(d, "gone", "{\"id\":\"gone\"}", 13, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "a", "{\"id\":\"a\"}", 10, &e), CD_OK);
+    assert_int_equal(cdi_dest_deliver(d, "b", "{\"id\":\"b\"}", 10, &e), CD_OK);
+    char gone[700], head[700], aside[700];
+    snprintf(gone, sizeof gone, "%s/d/00000000000000000001.json", dir);
+    snprintf(head, sizeof head, "%s/d/00000000000000000002.json", dir);
+    snprintf(aside, sizeof aside, "%s/d/aside", dir);
+    assert_int_equal(unlink(gone), 0);
+    assert_int_equal(rename(head, aside), 0);
+    assert_int_equal(mkdir(head, 0755), 0);
+    events n = { 0 };
+    assert_int_equal(cdi_spool_drain(sp, 0.2, on_event, &n), 0);
+    assert_true(n.retry >= 1);
+    assert_int_equal(test_server_requests(srv), 0);
+    assert_int_equal(cdi_spool_depth(sp), 2);   /* the removed one alone is gone */
+    cd_spool_queue_info qi;
+    assert_int_equal(cdi_spool_queue_get(sp, 0, &qi), CD_OK);
+    assert_true(qi.failures >= 1);
+    assert_non_null(qi.last_error);
+    assert_non_null(strstr(qi.last_error, "00000000000000000002.json"));
+    cdi_spool_queue_info_clear(&qi);
+    assert_true(cdi_spool_next_due(sp) > 0);
+    assert_int_equal(rmdir(head), 0);
+    assert_int_equal(rename(aside, head), 0);
+    usleep(120000);   /* past the backoff */
+    assert_int_equal(cdi_spool_drain(sp, 5, on_event, &n), 2);
+    assert_int_equal(cdi_spool_depth(sp), 0);
+    char *last = test_server_last_body(srv);
+    assert_string_equal(last, "{\"id\":\"b\"}");   /* a first, then b */
+    free(last);
+    cdi_dest_free(d);
+    cdi_spool_free(sp);
+    test_server_stop(srv);
+    scratch_remove(dir);
+}
+
 /* A desk reloaded beside the running one opens the same folder: one
  * spool, whose queue the newest destination posts; a newer one freed (a
  * reload that failed) gives the queue back to the running one; when the
@@ -202,8 +337,9 @@ static void test_one_spool_per_folder(void **state)
     cd_dest *failed = spooled(b, "desk", &o, NULL);
     cdi_dest_free(failed);   /* a reload that failed: the old one posts */
     cd_spool_queue_info qi;
-    cdi_spool_queue_get(a, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(a, 0, &qi), CD_OK);
     assert_non_null(qi.url);
+    cdi_spool_queue_info_clear(&qi);
     cd_dest *cur = spooled(b, "desk", &o, NULL);
     assert_int_equal(cdi_dest_deliver(cur, "2", "{\"id\":\"2\"}", 10, &e), CD_OK);
     cdi_dest_free(old);   /* the queue keeps the newer destination */
@@ -216,11 +352,78 @@ static void test_one_spool_per_folder(void **state)
     assert_int_equal(cdi_spool_depth(a), 1);
     assert_int_equal(cdi_spool_drain(a, 5, NULL, NULL), 0);
     assert_true(cdi_spool_next_due(a) == -1);
-    cdi_spool_queue_get(a, 0, &qi);
+    assert_int_equal(cdi_spool_queue_get(a, 0, &qi), CD_OK);
     assert_null(qi.url);
     assert_int_equal(qi.sent, 2);
+    cdi_spool_queue_info_clear(&qi);
+    assert_int_equal(cdi_spool_queue_get(a, 1, &qi), CD_ERR_ARG);
     cdi_spool_free(a);
     test_server_stop(srv);
+    scratch_remove(dir);
+}
+
+/* A queue's state is a copy taken under the lock: it stays whole when the
+ * destination it names is replaced and freed (a desk reloaded), and
+ * reading it while another thread binds new queues (sp->q moves) is safe. */
+typedef struct binder {
+    cd_spool *sp;
+    cd_dest_opts *o;
+    int n;
+} binder;
+
+static void *bind_many(void *arg)
+{
+    binder *b = arg;
+    for (int i = 0; i < b->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "q%03d", i);
+        cd_dest *d = spooled(b->sp, name, b->o, NULL);
+        cdi_dest_free(d);
+    }
+    return NULL;
+}
+
+static void test_queue_info_is_a_copy(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char url[128];
+    cd_dest_opts o;
+    url_opts(&o, url, sizeof url, 9);
+    cd_spool *sp;
+    cd_error e;
+    assert_int_equal(cdi_spool_open(dir, &sp, &e), CD_OK);
+    cd_dest *d = spooled(sp, "desk", &o, NULL);
+    assert_int_equal(cdi_dest_deliver(d, "a", "{}", 2, &e), CD_OK);
+    cd_spool_queue_info qi;
+    assert_int_equal(cdi_spool_queue_get(sp, 0, &qi), CD_OK);
+    char url2[128];
+    cd_dest_opts o2;
+    url_opts(&o2, url2, sizeof url2, 10);
+    cd_dest *d2 = spooled(sp, "desk", &o2, NULL);   /* replaces the queue's name */
+    cdi_dest_free(d);                                 /* and frees the url read */
+    assert_string_equal(qi.name, "desk");
+    assert_string_equal(qi.url, "http://127.0.0.1:9/in");
+    assert_int_equal(qi.depth, 1);
+    cdi_spool_queue_info_clear(&qi);
+    assert_null(qi.name);
+
+    pthread_t t;
+    binder b = { sp, &o2, 150 };
+    assert_int_equal(pthread_create(&t, NULL, bind_many, &b), 0);
+    size_t seen = 0;
+    while (seen < 151) {
+        size_t n = cdi_spool_queues(sp);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(cdi_spool_queue_get(sp, i, &qi), CD_OK);
+            assert_non_null(qi.name);
+            cdi_spool_queue_info_clear(&qi);
+        }
+        seen = n;
+    }
+    pthread_join(t, NULL);
+    cdi_dest_free(d2);
+    cdi_spool_free(sp);
     scratch_remove(dir);
 }
 
@@ -271,6 +474,9 @@ int main(void)
         cmocka_unit_test(test_refused_goes_to_dead_letter),
         cmocka_unit_test(test_backoff_doubles),
         cmocka_unit_test(test_one_spool_per_folder),
+        cmocka_unit_test(test_ids_kept_with_the_queue),
+        cmocka_unit_test(test_unreadable_head_waits),
+        cmocka_unit_test(test_queue_info_is_a_copy),
         cmocka_unit_test(test_desk_appends_to_its_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
