@@ -37,17 +37,11 @@
 
 void cdi_http_error(cd_http_resp *r, int status, const char *code, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    r->status = cdi_service_verror(&r->body, status, code, fmt, ap);
     va_end(ap);
-    r->status = status;
     r->content_type = JSON;
-    cdi_buf_reset(&r->body);
-    cdi_buf_printf(&r->body, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-    cdi_buf_json_string(&r->body, msg, strlen(msg));
-    cdi_buf_puts(&r->body, "}}");
 }
 
 static double now(void)
