@@ -141,6 +141,16 @@ typedef struct job {
     int spooled;      /* a story went to a url destination: sync the spool */
 } job;
 
+/* A story's answer when it could not be considered at all. */
+static void not_decided(cd_buf *out, const cd_story *st, const char *msg)
+{
+    cdi_buf_puts(out, "{\"id\":");
+    cdi_buf_json_string(out, st->id, strlen(st->id));
+    cdi_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
+    cdi_buf_json_string(out, msg, strlen(msg));
+    cdi_buf_puts(out, "}}");
+}
+
 /* Classify one story (its models and topics, no rules) and append its
  * answer to out. */
 static void classify_one(job *j, const cd_story *st, cd_buf *out)
@@ -151,11 +161,7 @@ static void classify_one(job *j, const cd_story *st, cd_buf *out)
         if (out->failed)
             return;
         j->failed++;   /* analysis fails before anything is written */
-        cdi_buf_puts(out, "{\"id\":");
-        cdi_buf_json_string(out, st->id, strlen(st->id));
-        cdi_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
-        cdi_buf_json_string(out, e.msg, strlen(e.msg));
-        cdi_buf_puts(out, "}}");
+        not_decided(out, st, e.msg);
         return;
     }
     cd_decision none;
@@ -176,11 +182,7 @@ static void one_story(job *j, const cd_story *st, cd_buf *out)
     double t0 = now();
     if (cd_desk_route(desk, st, !j->deliver, &dec, &e) != CD_OK) {
         j->failed++;
-        cdi_buf_puts(out, "{\"id\":");
-        cdi_buf_json_string(out, st->id, strlen(st->id));
-        cdi_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
-        cdi_buf_json_string(out, e.msg, strlen(e.msg));
-        cdi_buf_puts(out, "}}");
+        not_decided(out, st, e.msg);
         return;
     }
     cdi_metrics_decision(cdi_service_metrics(j->s), &dec, j->deliver, now() - t0);
