@@ -213,8 +213,10 @@ static cd_status setup(watch *w, cd_error *err)
         st = cdi_spool_open(w->spool_dir, &w->spool, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    char *held = st == CD_OK ? cdi_path_join(o->state, "held") : NULL;
-    if (held)
+    char *held = st == CD_OK && !o->shared_held ? cdi_path_join(o->state, "held") : NULL;
+    if (o->shared_held && st == CD_OK)
+        w->held = o->shared_held;
+    else if (held)
         st = cdi_held_open(held, &w->held, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -225,7 +227,9 @@ static cd_status setup(watch *w, cd_error *err)
     w->desk_opts.spool_dir = w->spool_dir;
     /* the archive serves previews: without it, routing still goes on */
     cd_error ae;
-    if (!o->no_archive && cdi_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
+    if (o->shared_archive)
+        w->archive = o->shared_archive;
+    else if (!o->no_archive && cdi_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
         cdi_watch_note_error(w, "archive-failed", o->state, ae.msg);
     if (o->inbox && (st = cdi_mkdirs(o->inbox, err)) != CD_OK)
         return st;
@@ -273,9 +277,11 @@ static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
     cdi_spool_free(w->spool);
-    cdi_held_free(w->held);
+    if (w->held != w->o->shared_held)
+        cdi_held_free(w->held);
     free(w->spool_dir);
-    cdi_archive_close(w->archive);
+    if (w->archive != w->o->shared_archive)
+        cdi_archive_close(w->archive);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
     free(w->dirs);
