@@ -24,6 +24,8 @@
 
 #include "desk/desk_describe.h"
 #include "serve/http_api.h"
+#include "serve/http_history.h"
+#include "serve/http_status.h"
 #include "serve/serve_auth.h"
 
 #define JSON "application/json"
@@ -436,6 +438,8 @@ void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
     } else if (!strcmp(path, "/v1/desk/rollback")) {
         if (method(req, resp, "POST") && authorized(s, req, resp))
             resp->status = cdi_service_rollback(s, &resp->body);
+    } else if (cdi_http_history(s, req, resp) || cdi_http_status(s, req, resp)) {
+        /* the read-only views of the editor's page, in their own files */
     } else {
         cdi_http_error(resp, 404, "not_found", "no such endpoint: %.200s (see docs/http-api.md)",
                        path);
