@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "cli_pipe.h"
 #include "copydesk.h"
+#include "desk/desk_diff.h"
 #include "live/archive.h"
 
 static void usage(FILE *out)
@@ -255,25 +256,8 @@ typedef struct diff_worker {
     cd_desk *base, *desk;
 } diff_worker;
 
-enum { MOVED = 1, UNREADABLE = 2, BASE_ERROR = 4, NEW_ERROR = 8 };
-
-static int by_str(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-/* The route as a set: its names sorted, joined with ", " ("-" when empty). */
-static void route_key(cd_buf *b, const cd_decision *dec)
-{
-    const char *v[64];
-    size_t n = dec->nroute < 64 ? dec->nroute : 64;
-    memcpy(v, dec->route, n * sizeof *v);
-    qsort(v, n, sizeof *v, by_str);
-    for (size_t i = 0; i < n; i++)
-        cdi_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
-    if (!n)
-        cdi_buf_puts(b, "-");
-}
+enum { MOVED = CD_DIFF_MOVED, UNREADABLE = 2, BASE_ERROR = CD_DIFF_BASE_ERROR,
+       NEW_ERROR = CD_DIFF_NEW_ERROR };
 
 static int by_score(const void *x, const void *y)
 {
@@ -381,16 +365,6 @@ static void text_story(cd_buf *b, const cd_story *s, const char *from, const cha
     cJSON_Delete(nd);
 }
 
-static void json_route_array(cd_buf *b, const cd_decision *dec)
-{
-    cdi_buf_puts(b, "[");
-    for (size_t i = 0; i < dec->nroute; i++) {
-        cdi_buf_puts(b, i ? "," : "");
-        cdi_buf_json_string(b, dec->route[i], strlen(dec->route[i]));
-    }
-    cdi_buf_puts(b, "]");
-}
-
 /* it->out gets "FROM\tTO\n" and, when the story moved, its report. */
 static void diff_one(void *wp, cli_item *it, cli_pipe *p)
 {
@@ -402,100 +376,39 @@ static void diff_one(void *wp, cli_item *it, cli_pipe *p)
         it->flags |= UNREADABLE;
         return;
     }
-    cd_decision bd, nd;
-    if (cd_desk_route(w->base, &it->story, 1, &bd, &err) != CD_OK ||
-        cd_desk_route(w->desk, &it->story, 1, &nd, &err) != CD_OK) {
+    cd_diff_story d;
+    if (cdi_diff_story(w->base, w->desk, &it->story, &d, &err) != CD_OK) {
         cdi_buf_printf(&it->msg, "copydesk: diff: %s: %s\n", it->story.id, err.msg);
         it->flags |= UNREADABLE;
+        cdi_diff_story_free(&d);
         return;
     }
-    if (bd.error) {
-        it->flags |= BASE_ERROR;
-        cdi_buf_printf(&it->msg, "copydesk: diff: base: %s\n", bd.error);
+    it->flags |= d.flags;
+    if (d.base.error)
+        cdi_buf_printf(&it->msg, "copydesk: diff: base: %s\n", d.base.error);
+    if (d.now.error)
+        cdi_buf_printf(&it->msg, "copydesk: diff: new: %s\n", d.now.error);
+    cdi_buf_printf(&it->out, "%s\t%s\n", d.from.data, d.to.data);
+    if (d.flags & MOVED) {
+        if (w->a->json)
+            cdi_diff_change_json(&it->out, &it->story, &d);
+        else
+            text_story(&it->out, &it->story, d.from.data, d.to.data, d.base_json, d.new_json);
     }
-    if (nd.error) {
-        it->flags |= NEW_ERROR;
-        cdi_buf_printf(&it->msg, "copydesk: diff: new: %s\n", nd.error);
-    }
-    cd_buf from = { 0 }, to = { 0 };
-    route_key(&from, &bd);
-    route_key(&to, &nd);
-    cdi_buf_printf(&it->out, "%s\t%s\n", from.data, to.data);
-    if (strcmp(from.data, to.data)) {
-        it->flags |= MOVED;
-        char *bj = cd_desk_decision_json(w->base, 1);
-        char *nj = cd_desk_decision_json(w->desk, 1);
-        if (!bj || !nj) {
-            it->out.failed = 1;
-        } else if (w->a->json) {
-            cdi_buf_puts(&it->out, "{\"id\":");
-            cdi_buf_json_string(&it->out, it->story.id, strlen(it->story.id));
-            cdi_buf_puts(&it->out, ",\"source\":");
-            const char *src = it->story.source ? it->story.source : "";
-            cdi_buf_json_string(&it->out, src, strlen(src));
-            cdi_buf_puts(&it->out, ",\"from\":");
-            json_route_array(&it->out, &bd);
-            cdi_buf_puts(&it->out, ",\"to\":");
-            json_route_array(&it->out, &nd);
-            cdi_buf_printf(&it->out, ",\"base\":%s,\"new\":%s}", bj, nj);
-        } else {
-            text_story(&it->out, &it->story, from.data, to.data, bj, nj);
-        }
-        free(bj);
-        free(nj);
-    }
-    cdi_buf_free(&from);
-    cdi_buf_free(&to);
+    cdi_diff_story_free(&d);
 }
 
 /* ---- collecting the moves ---------------------------------------------------- */
 
-typedef struct move {
-    char *from, *to;
-    uint64_t count;
-} move;
-
 typedef struct diff_run {
     const diff_args *a;
     FILE *detail;         /* the moved stories, printed after the table */
-    move *moves;
-    size_t nmoves, cap;
+    cd_diff_moves moves;
     uint64_t stories, moved, listed, unreadable, base_errors, new_errors;
     size_t shared_models;  /* models whose results the new desk reuses */
     int shared_tokens;
     int failed;
 } diff_run;
-
-static void count_move(diff_run *r, const char *from, size_t flen, const char *to, size_t tlen)
-{
-    for (size_t i = 0; i < r->nmoves; i++)
-        if (strlen(r->moves[i].from) == flen && !memcmp(r->moves[i].from, from, flen) &&
-            strlen(r->moves[i].to) == tlen && !memcmp(r->moves[i].to, to, tlen)) {
-            r->moves[i].count++;
-            return;
-        }
-    if (r->nmoves == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        move *v = realloc(r->moves, cap * sizeof *v);
-        if (!v) {
-            r->failed = 1;
-            return;
-        }
-        r->moves = v;
-        r->cap = cap;
-    }
-    move *m = &r->moves[r->nmoves];
-    m->from = strndup(from, flen);
-    m->to = strndup(to, tlen);
-    m->count = 1;
-    if (!m->from || !m->to) {
-        free(m->from);
-        free(m->to);
-        r->failed = 1;
-        return;
-    }
-    r->nmoves++;
-}
 
 static void emit_one(void *ctx, cli_item *it)
 {
@@ -526,7 +439,8 @@ static void emit_one(void *ctx, cli_item *it)
     const char *nl = tab ? memchr(tab, '\n', it->out.len - (size_t)(tab - d)) : NULL;
     if (!nl)
         return;
-    count_move(r, d, (size_t)(tab - d), tab + 1, (size_t)(nl - tab - 1));
+    if (!cdi_diff_moves_add(&r->moves, d, (size_t)(tab - d), tab + 1, (size_t)(nl - tab - 1)))
+        r->failed = 1;
     if (r->a->limit >= 0 && r->listed >= (uint64_t)r->a->limit)
         return;
     const char *rest = nl + 1;
@@ -539,40 +453,12 @@ static void emit_one(void *ctx, cli_item *it)
     r->listed++;
 }
 
-static int by_count(const void *x, const void *y)
-{
-    const move *a = x, *b = y;
-    if (a->count != b->count)
-        return a->count < b->count ? 1 : -1;
-    int c = strcmp(a->from, b->from);
-    return c ? c : strcmp(a->to, b->to);
-}
-
-/* "a, b" -> ["a","b"] ("-" is the empty route). */
-static void json_names(FILE *out, const char *key)
-{
-    fputc('[', out);
-    if (strcmp(key, "-")) {
-        const char *s = key;
-        for (int first = 1;; first = 0) {
-            const char *e = strstr(s, ", ");
-            size_t n = e ? (size_t)(e - s) : strlen(s);
-            if (!first)
-                fputc(',', out);
-            cli_json_string(out, s, n);
-            if (!e)
-                break;
-            s = e + 2;
-        }
-    }
-    fputc(']', out);
-}
-
 static void print_report(diff_run *r, const char *base, const char *config)
 {
     const diff_args *a = r->a;
-    if (r->nmoves)
-        qsort(r->moves, r->nmoves, sizeof *r->moves, by_count);
+    cdi_diff_moves_sort(&r->moves);
+    size_t nmoves = r->moves.n;
+    cd_diff_move *moves = r->moves.v;
     rewind(r->detail);
     char buf[65536];
     size_t n;
@@ -588,13 +474,19 @@ static void print_report(diff_run *r, const char *base, const char *config)
                (unsigned long long)r->unreadable, (unsigned long long)r->base_errors,
                (unsigned long long)r->new_errors, r->shared_models,
                r->shared_tokens ? "true" : "false");
-        for (size_t i = 0; i < r->nmoves; i++) {
-            fputs(i ? ",{\"from\":" : "{\"from\":", stdout);
-            json_names(stdout, r->moves[i].from);
-            fputs(",\"to\":", stdout);
-            json_names(stdout, r->moves[i].to);
-            printf(",\"count\":%llu}", (unsigned long long)r->moves[i].count);
+        cd_buf b = { 0 };
+        for (size_t i = 0; i < nmoves; i++) {
+            cdi_buf_puts(&b, i ? ",{\"from\":" : "{\"from\":");
+            cdi_diff_names_json(&b, moves[i].from);
+            cdi_buf_puts(&b, ",\"to\":");
+            cdi_diff_names_json(&b, moves[i].to);
+            cdi_buf_printf(&b, ",\"count\":%llu}", (unsigned long long)moves[i].count);
         }
+        if (b.failed)
+            r->failed = 1;
+        else if (b.len)
+            fwrite(b.data, 1, b.len, stdout);
+        cdi_buf_free(&b);
         fputs("],\"changes\":[", stdout);
         while ((n = fread(buf, 1, sizeof buf, r->detail)) > 0)
             fwrite(buf, 1, n, stdout);
@@ -610,21 +502,21 @@ static void print_report(diff_run *r, const char *base, const char *config)
     if (r->base_errors || r->new_errors)
         printf("  %-28s %8llu base, %llu new\n", "stories with a rule error",
                (unsigned long long)r->base_errors, (unsigned long long)r->new_errors);
-    if (!r->nmoves) {
+    if (!nmoves) {
         printf("\nno story moves.\n");
         return;
     }
     size_t wf = 4, wt = 2;
-    for (size_t i = 0; i < r->nmoves; i++) {
-        if (strlen(r->moves[i].from) > wf)
-            wf = strlen(r->moves[i].from);
-        if (strlen(r->moves[i].to) > wt)
-            wt = strlen(r->moves[i].to);
+    for (size_t i = 0; i < nmoves; i++) {
+        if (strlen(moves[i].from) > wf)
+            wf = strlen(moves[i].from);
+        if (strlen(moves[i].to) > wt)
+            wt = strlen(moves[i].to);
     }
     printf("\n  %-*s    %-*s %8s\n", (int)wf, "from", (int)wt, "to", "stories");
-    for (size_t i = 0; i < r->nmoves; i++)
-        printf("  %-*s -> %-*s %8llu\n", (int)wf, r->moves[i].from, (int)wt, r->moves[i].to,
-               (unsigned long long)r->moves[i].count);
+    for (size_t i = 0; i < nmoves; i++)
+        printf("  %-*s -> %-*s %8llu\n", (int)wf, moves[i].from, (int)wt, moves[i].to,
+               (unsigned long long)moves[i].count);
     if (r->listed < r->moved)
         printf("\nmoved stories (the first %llu of %llu):\n\n", (unsigned long long)r->listed,
                (unsigned long long)r->moved);
@@ -735,11 +627,7 @@ int cli_diff(int argc, char **argv)
     }
     if (r.detail)
         fclose(r.detail);
-    for (size_t i = 0; i < r.nmoves; i++) {
-        free(r.moves[i].from);
-        free(r.moves[i].to);
-    }
-    free(r.moves);
+    cdi_diff_moves_free(&r.moves);
     cd_reader_free(reader);
     /* the new desks share from the base ones: free them first */
     if (desks)

@@ -1239,6 +1239,24 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     return b.data;
 }
 
+void cdi_desk_decision_summary(const cd_desk *d, cd_buf *b)
+{
+    const char *where = NULL;
+    for (size_t i = 0; i < d->nrules && d->rule; i++)
+        if (d->rules[i].name == d->rule)
+            where = d->rules[i].where;
+    cdi_buf_puts(b, "\"rule_at\":");
+    json_str(b, where);
+    cdi_buf_puts(b, ",\"topics\":");
+    if (d->cur.story) {
+        json_topics(b, d, 3);
+        cdi_buf_puts(b, ",\"labels\":");
+        json_labels(b, d, 1);
+    } else {
+        cdi_buf_puts(b, "[],\"labels\":{}");   /* a released held story */
+    }
+}
+
 /* ---- counters --------------------------------------------------------------- */
 
 void cd_desk_get_stats(const cd_desk *d, cd_desk_stats *stats) { *stats = d->stats; }

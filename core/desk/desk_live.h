@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "copydesk/desk.h"
 
 /* Held stories.  A rule that returns hold(time, dests) holds its story
@@ -37,6 +38,23 @@ double cdi_desk_clock(const cd_desk *desk);
 /* The file of model i as opened (relative paths resolved from the
  * configuration's folder); caller frees; NULL when out of memory. */
 char *cdi_desk_model_file(const cd_desk *desk, size_t i);
+/* The name model i has in the configuration (model("NAME", file)). */
+const char *cdi_desk_model_name(const cd_desk *desk, size_t i);
+
+/* What the last decided story's decision says in brief, as JSON members
+ * (no braces): "rule_at" (file:line of the deciding rule, or null), the
+ * top three "topics" [{id, name, score}], and each model's chosen
+ * "labels" {model: [{label, p}]}; kept with the story in the archive. */
+void cdi_desk_decision_summary(const cd_desk *desk, cd_buf *b);
+
+/* Run every expect case of a desk, as a new desk is checked before it
+ * replaces the running one (copydesk watch, copydesk serve).  fn (may be
+ * NULL) sees each result and may rewrite its name and detail (a case that
+ * could not run is a failed one, its name "expect case N").  Returns the
+ * number that failed; msg says the first failure ("(and N more)"), or
+ * "R rules, N expect cases passed". */
+typedef void (*cd_expect_fn)(void *ud, size_t i, cd_expect_result *r);
+size_t cdi_desk_check_expects(cd_desk *desk, cd_expect_fn fn, void *ud, char *msg, size_t cap);
 
 /* Feeds the configuration declares: feed "name" { url = ..., every = 60 }. */
 typedef struct cd_desk_feed {

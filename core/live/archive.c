@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct cd_archive {
     double last_sync;
     int dirty;
     cd_buf line;
+    pthread_mutex_t mu;    /* copydesk serve: watch's thread and HTTP threads add */
 };
 
 char *cdi_archive_dir(const char *state)
@@ -62,7 +64,7 @@ static char *path_of(const cd_archive *a, const char *name)
     return p;
 }
 
-static int is_segment(const char *name)
+int cdi_archive_is_segment(const char *name)
 {
     size_t n = strlen(name);
     return n == NAME_CHARS && name[8] == 'T' && name[15] == 'Z' && name[16] == '-' &&
@@ -100,7 +102,7 @@ static cd_status list_segments(cd_archive *a, cd_error *err)
     struct dirent *e;
     cd_status st = CD_OK;
     while (st == CD_OK && (e = readdir(dir))) {
-        if (!is_segment(e->d_name))
+        if (!cdi_archive_is_segment(e->d_name))
             continue;
         char *p = path_of(a, e->d_name);
         struct stat sb;
@@ -268,6 +270,7 @@ cd_status cdi_archive_open(const char *state, const cd_archive_opts *opts, cd_ar
         free(a);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
+    pthread_mutex_init(&a->mu, NULL);
     a->fd = -1;
     a->max_age = opts && opts->max_age_s > 0 ? opts->max_age_s : CD_ARCHIVE_DEFAULT_AGE;
     a->max_bytes = opts && opts->max_bytes ? opts->max_bytes : CD_ARCHIVE_DEFAULT_BYTES;
@@ -300,7 +303,8 @@ static void put_str(cd_buf *b, const char *s)
 }
 
 /* The story as an input line, then what was decided. */
-static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec, double now)
+static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec,
+                      const char *summary, double now)
 {
     cdi_buf_reset(b);
     cdi_buf_puts(b, "{\"id\":");
@@ -352,11 +356,17 @@ static void make_line(cd_buf *b, const cd_story *s, const cd_decision *dec, doub
     put_str(b, cd_outcome_name(dec->outcome));
     cdi_buf_puts(b, ",\"reason\":");
     put_str(b, dec->reason);
+    if (summary && *summary) {
+        cdi_buf_puts(b, ",");
+        cdi_buf_puts(b, summary);
+    }
     cdi_buf_puts(b, "}}\n");
 }
 
-cd_status cdi_archive_add(cd_archive *a, const cd_story *s, const cd_decision *dec, double now,
-                          cd_error *err)
+static void tick(cd_archive *a, double now);
+
+static cd_status add_locked(cd_archive *a, const cd_story *s, const cd_decision *dec,
+                            const char *summary, double now, cd_error *err)
 {
     if (a->fd < 0 || a->segs[a->nsegs - 1].bytes >= a->seg_max ||
         now - a->opened_at >= a->max_age / 7) {
@@ -364,7 +374,7 @@ cd_status cdi_archive_add(cd_archive *a, const cd_story *s, const cd_decision *d
         if (st != CD_OK)
             return st;
     }
-    make_line(&a->line, s, dec, now);
+    make_line(&a->line, s, dec, summary, now);
     if (a->line.failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     segment *seg = &a->segs[a->nsegs - 1];
@@ -381,14 +391,21 @@ cd_status cdi_archive_add(cd_archive *a, const cd_story *s, const cd_decision *d
     a->dirty = 1;
     if (a->line.cap > ((size_t)1 << 20))
         cdi_buf_free(&a->line);
-    cdi_archive_tick(a, now);
+    tick(a, now);
     return CD_OK;
 }
 
-void cdi_archive_tick(cd_archive *a, double now)
+cd_status cdi_archive_add(cd_archive *a, const cd_story *s, const cd_decision *dec,
+                          const char *summary, double now, cd_error *err)
 {
-    if (!a)
-        return;
+    pthread_mutex_lock(&a->mu);
+    cd_status st = add_locked(a, s, dec, summary, now, err);
+    pthread_mutex_unlock(&a->mu);
+    return st;
+}
+
+static void tick(cd_archive *a, double now)
+{
     if (a->dirty && a->fd >= 0 && now - a->last_sync >= SYNC_EVERY) {
         fdatasync(a->fd);
         a->dirty = 0;
@@ -398,12 +415,24 @@ void cdi_archive_tick(cd_archive *a, double now)
         prune(a, now);
 }
 
-double cdi_archive_sync_due(const cd_archive *a, double now)
+void cdi_archive_tick(cd_archive *a, double now)
 {
-    if (!a || !a->dirty || a->fd < 0)
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    tick(a, now);
+    pthread_mutex_unlock(&a->mu);
+}
+
+double cdi_archive_sync_due(cd_archive *a, double now)
+{
+    if (!a)
         return -1;
+    pthread_mutex_lock(&a->mu);
+    int due = a->dirty && a->fd >= 0;
     double t = a->last_sync + SYNC_EVERY - now;
-    return t > 0 ? t : 0;
+    pthread_mutex_unlock(&a->mu);
+    return !due ? -1 : t > 0 ? t : 0;
 }
 
 void cdi_archive_close(cd_archive *a)
@@ -414,6 +443,7 @@ void cdi_archive_close(cd_archive *a)
     cdi_buf_free(&a->line);
     free(a->segs);
     free(a->dir);
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 

@@ -296,3 +296,18 @@ void cdi_held_get(const cd_held *h, size_t i, const char **id, double *until,
     *route = (const char *const *)h->v[i].route;
     *nroute = h->v[i].nroute;
 }
+
+uint64_t cdi_held_count_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    uint64_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        n += de->d_name[0] != '.' && len > 5 && !strcmp(de->d_name + len - 5, ".json");
+    }
+    closedir(d);
+    return n;
+}

@@ -24,6 +24,7 @@
 #define CD_LIVE_HELD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "copydesk/error.h"
 
@@ -57,5 +58,10 @@ double cdi_held_next(const cd_held *h, double now);
 size_t cdi_held_count(const cd_held *h);
 void cdi_held_get(const cd_held *h, size_t i, const char **id, double *until,
                   const char *const **route, size_t *nroute);
+
+/* The stories held in the held folder dir, counted on disk (a process
+ * other than the one holding them may ask: copydesk serve's metrics);
+ * 0 when there is no such folder. */
+uint64_t cdi_held_count_dir(const char *dir);
 
 #endif

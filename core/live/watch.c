@@ -225,7 +225,9 @@ static cd_status setup(watch *w, cd_error *err)
     w->desk_opts.spool_dir = w->spool_dir;
     /* the archive serves previews: without it, routing still goes on */
     cd_error ae;
-    if (!o->no_archive && cdi_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
+    if (o->shared_archive)
+        w->archive = o->shared_archive;
+    else if (!o->no_archive && cdi_archive_open(o->state, &o->archive, &w->archive, &ae) != CD_OK)
         cdi_watch_note_error(w, "archive-failed", o->state, ae.msg);
     if (o->inbox && (st = cdi_mkdirs(o->inbox, err)) != CD_OK)
         return st;
@@ -275,7 +277,8 @@ static void teardown(watch *w)
     cdi_spool_free(w->spool);
     cdi_held_free(w->held);
     free(w->spool_dir);
-    cdi_archive_close(w->archive);
+    if (w->archive != w->o->shared_archive)
+        cdi_archive_close(w->archive);
     for (size_t i = 0; i < w->ndirs; i++)
         free(w->dirs[i].path);
     free(w->dirs);

@@ -54,6 +54,10 @@ typedef struct cd_watch_opts {
     FILE *log;               /* where the log goes (stderr when NULL) */
     cd_archive_opts archive; /* bounds of the archive of routed stories */
     int no_archive;          /* keep no archive */
+    cd_archive *shared_archive; /* the archive to add to, opened (and closed)
+                                   by the caller (copydesk serve, whose HTTP
+                                   threads add to it too); NULL: watch opens
+                                   its own */
     /* Called in watch's thread after each reload of the desk (ok: the new
      * desk runs; msg: the result or why it was refused); NULL: none.
      * copydesk serve keeps the desks of its HTTP threads in step with

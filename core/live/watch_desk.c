@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "base/fs.h"
-#include "desk/isotime.h"
 #include "base/clock.h"
 #include "live/watch_internal.h"
 
@@ -103,25 +102,10 @@ cd_desk *cdi_watch_load(watch *w, char *msg, size_t cap)
     }
     problems p = { w, 0 };
     cd_desk_validate(desk, warn_problem, &p);
-    size_t failed = 0, n = cd_desk_expects(desk);
-    for (size_t i = 0; i < n; i++) {
-        cd_expect_result r;
-        if (cd_desk_run_expect(desk, i, &r, &e) != CD_OK) {
-            snprintf(msg, cap, "expect case %zu: %s", i + 1, e.msg);
-            cd_desk_free(desk);
-            return NULL;
-        }
-        if (!r.passed && failed++ == 0)
-            snprintf(msg, cap, "expect case '%s' failed: %s", r.name, r.detail);
-    }
-    if (failed) {
-        size_t len = strlen(msg);
-        if (failed > 1)
-            snprintf(msg + len, cap - len, " (and %zu more)", failed - 1);
+    if (cdi_desk_check_expects(desk, NULL, NULL, msg, cap)) {
         cd_desk_free(desk);
         return NULL;
     }
-    snprintf(msg, cap, "%zu rules, %zu expect cases passed", cd_desk_rules(desk), n);
     return desk;
 }
 
@@ -169,31 +153,15 @@ int cdi_watch_route_story(watch *w, const cd_story *s, const char *origin, char 
     }
     if (w->o->on_story)
         w->o->on_story(w->o->on_reload_ud, &dec, cdi_monotonic() - t0);
-    w->stories++;
-    w->status_dirty = 1;
-    for (size_t i = 0; i < dec.nroute; i++)
-        cdi_watch_count_dest(w, dec.route[i]);
-    logline l;
-    cdi_log_begin(&l, w, "story");
-    cdi_log_str(&l, "id", s->id);
-    cdi_log_list(&l, "route", dec.route, dec.nroute);
-    cdi_log_str(&l, "rule", dec.rule);
-    cdi_log_str(&l, "outcome", cd_outcome_name(dec.outcome));
-    if (dec.outcome == CD_OUTCOME_HELD) {
-        char when[40];
-        cdi_iso8601_format(dec.held_until, when, sizeof when);
-        cdi_log_str(&l, "held_until", when);
+    cdi_watch_log_story(w, "story", s->id, &dec, origin);
+    if (w->archive) {
+        cd_buf summary = { 0 };
+        cdi_desk_decision_summary(w->desk, &summary);
+        if (cdi_archive_add(w->archive, s, &dec, summary.failed ? NULL : summary.data,
+                            (double)time(NULL), &e) != CD_OK)
+            cdi_watch_note_error(w, "archive-failed", s->id, e.msg);
+        cdi_buf_free(&summary);
     }
-    cdi_log_str(&l, "from", origin);
-    if (dec.error)
-        cdi_log_str(&l, "error", dec.error);
-    cdi_log_end(&l);
-    if (dec.error) {
-        w->errors++;
-        cdi_watch_set_str(&w->last_error, dec.error);
-    }
-    if (w->archive && cdi_archive_add(w->archive, s, &dec, (double)time(NULL), &e) != CD_OK)
-        cdi_watch_note_error(w, "archive-failed", s->id, e.msg);
     if (dec.outcome == CD_OUTCOME_FAILED) {
         snprintf(why, cap, "story %s: %s", s->id, dec.error ? dec.error : "delivery failed");
         return -1;

@@ -31,22 +31,7 @@ static int release_one(void *ud, const char *id, const char *json, size_t len,
     /* url destinations appended it to the spool: synced before the held
      * file goes (a kill in between delivers it twice, never not at all) */
     int safe = dec.outcome != CD_OUTCOME_FAILED && cdi_spool_sync(w->spool, &e) == CD_OK;
-    w->stories++;
-    w->status_dirty = 1;
-    for (size_t i = 0; i < dec.nroute; i++)
-        cdi_watch_count_dest(w, dec.route[i]);
-    logline l;
-    cdi_log_begin(&l, w, "released");
-    cdi_log_str(&l, "id", id);
-    cdi_log_list(&l, "route", dec.route, dec.nroute);
-    cdi_log_str(&l, "outcome", cd_outcome_name(dec.outcome));
-    if (dec.error)
-        cdi_log_str(&l, "error", dec.error);
-    cdi_log_end(&l);
-    if (dec.error) {
-        w->errors++;
-        cdi_watch_set_str(&w->last_error, dec.error);
-    }
+    cdi_watch_log_story(w, "released", id, &dec, NULL);
     return safe ? 0 : -1;
 }
 

@@ -184,6 +184,12 @@ void cdi_log_num(logline *l, const char *key, double v);
 void cdi_log_list(logline *l, const char *key, const char *const *v, size_t n);
 void cdi_log_end(logline *l);
 
+/* A story routed (event "story") or released after it was held
+ * ("released"): counted for the status, and its log line (id, route,
+ * rule, outcome, held_until, from when origin is not NULL, error). */
+void cdi_watch_log_story(watch *w, const char *event, const char *id, const cd_decision *dec,
+                         const char *origin);
+
 /* An error for the log and the status. */
 void cdi_watch_note_error(watch *w, const char *event, const char *what, const char *msg);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/json.h"
+#include "desk/isotime.h"
 #include "live/watch_internal.h"
 
 void cdi_watch_set_str(char **dst, const char *s)
@@ -131,4 +132,34 @@ void cdi_watch_note_error(watch *w, const char *event, const char *what, const c
         cdi_log_str(&l, "what", what);
     cdi_log_str(&l, "error", msg);
     cdi_log_end(&l);
+}
+
+void cdi_watch_log_story(watch *w, const char *event, const char *id, const cd_decision *dec,
+                         const char *origin)
+{
+    w->stories++;
+    w->status_dirty = 1;
+    for (size_t i = 0; i < dec->nroute; i++)
+        cdi_watch_count_dest(w, dec->route[i]);
+    logline l;
+    cdi_log_begin(&l, w, event);
+    cdi_log_str(&l, "id", id);
+    cdi_log_list(&l, "route", dec->route, dec->nroute);
+    if (origin)   /* a routed story: rule=- is the fallback; a release has no rule */
+        cdi_log_str(&l, "rule", dec->rule);
+    cdi_log_str(&l, "outcome", cd_outcome_name(dec->outcome));
+    if (dec->outcome == CD_OUTCOME_HELD) {
+        char when[40];
+        cdi_iso8601_format(dec->held_until, when, sizeof when);
+        cdi_log_str(&l, "held_until", when);
+    }
+    if (origin)
+        cdi_log_str(&l, "from", origin);
+    if (dec->error)
+        cdi_log_str(&l, "error", dec->error);
+    cdi_log_end(&l);
+    if (dec->error) {
+        w->errors++;
+        cdi_watch_set_str(&w->last_error, dec->error);
+    }
 }

@@ -9,11 +9,15 @@
  *   GET  /v1/desk /v1/desk/source  the running desk
  *   PUT  /v1/desk                  check a desk text, ?apply=1 install it
  *   POST /v1/desk/rollback         run the version before
+ *   POST /v1/desk/diff             a desk text against the running one,
+ *                                  on the archive's stories
+ *   POST /v1/learn                 an editor's correction of a model
+ *   GET  /v1/stories[/{id}]        what the archive kept, newest first
  *
  * A story comes as one JSON object (copydesk's fields or ninjs),
  * text/plain (first line the title), or JSON lines for a batch (one
  * answer line per input line, in order).  Requests that change anything
- * (route with delivery, desk writes) need the bearer token.
+ * (route with delivery, desk writes, diff, learn) need the bearer token.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +27,8 @@
 #include <time.h>
 
 #include "desk/desk_describe.h"
+#include "desk/desk_live.h"
+#include "desk/isotime.h"
 #include "serve/http_api.h"
 #include "serve/http_history.h"
 #include "serve/http_status.h"
@@ -222,6 +228,15 @@ static void one_story(job *j, const cd_story *st, cd_buf *out)
         j->failed++;
     if (j->deliver && cdi_desk_routed_to_url(desk))
         j->spooled = 1;
+    cd_archive *archive = j->deliver ? cdi_service_archive(j->s) : NULL;
+    if (archive) {
+        cd_buf summary = { 0 };
+        cdi_desk_decision_summary(desk, &summary);
+        if (cdi_archive_add(archive, st, &dec, summary.failed ? NULL : summary.data,
+                            (double)time(NULL), &e) != CD_OK)
+            cdi_service_log(j->s, "archive-failed", "id", st->id, "error", e.msg, NULL);
+        cdi_buf_free(&summary);
+    }
     char *json = cd_desk_decision_json(desk, j->explain);
     if (!json) {
         out->failed = 1;
@@ -350,6 +365,93 @@ static void stories(cd_service *s, const cd_http_req *req, cd_http_resp *resp, i
     }
 }
 
+/* ---- learn, diff, stories ------------------------------------------------------------ */
+
+/* ?limit=N: dflt when absent, at most max; -1 (resp filled) when bad. */
+static long limit_arg(const char *v, long dflt, long max, cd_http_resp *resp)
+{
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > max || v[0] == '+' || v[0] == ' ') {
+        cdi_http_error(resp, 400, "bad_argument", "limit must be a number from 1 to %ld, got '%.40s'",
+                       max, v);
+        return -1;
+    }
+    return n;
+}
+
+/* POST /v1/learn?model=NAME&new_label=1&fast=1: one JSON story with labels. */
+static void learn(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
+{
+    int new_label = flag(req->arg_new_label), fast = flag(req->arg_fast);
+    if (new_label < 0 || fast < 0) {
+        cdi_http_error(resp, 400, "bad_argument", "%s must be 1 or 0",
+                       new_label < 0 ? "new_label" : "fast");
+        return;
+    }
+    if (!authorized(s, req, resp))
+        return;
+    body_kind kind;
+    if (!body_kind_of(req, &kind, resp))
+        return;
+    if (kind != BODY_JSON) {
+        cdi_http_error(resp, 415, "unsupported_media_type",
+                       "a correction is one story as application/json, with its \"labels\"");
+        return;
+    }
+    if (!req->body_len) {
+        cdi_http_error(resp, 400, "empty_body", "the request has no story");
+        return;
+    }
+    cd_story st;
+    cd_error e;
+    size_t off = 0;
+    cd_status rc = cd_story_from_json(req->body, req->body_len,
+                                      req->arg_id && *req->arg_id ? req->arg_id : "request", &st,
+                                      &off, &e);
+    if (rc != CD_OK) {
+        if (rc == CD_ERR_NOMEM)
+            cdi_http_error(resp, 500, "internal", "out of memory");
+        else
+            cdi_http_error(resp, 400, "bad_story", "byte %zu: %s", off, e.msg);
+        return;
+    }
+    const char *model = req->arg_model && *req->arg_model ? req->arg_model : NULL;
+    resp->status = cdi_service_learn(s, &st, model, new_label ? CD_ADD_NEW_LABELS : 0, fast,
+                                     &resp->body);
+    cd_story_clear(&st);
+}
+
+/* POST /v1/desk/diff?limit=N: the desk text in the body. */
+static void desk_diff(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
+{
+    long limit = limit_arg(req->arg_limit, 20, 1000, resp);
+    if (limit < 0 || !authorized(s, req, resp))
+        return;
+    resp->status = cdi_service_diff(s, req->body ? req->body : "", req->body_len, (size_t)limit,
+                                    &resp->body);
+}
+
+/* GET /v1/stories?destination=&since=&limit= */
+static void stories_list(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
+{
+    long limit = limit_arg(req->arg_limit, 50, 1000, resp);
+    if (limit < 0)
+        return;
+    double since = 0;
+    if (req->arg_since && *req->arg_since &&
+        cdi_iso8601_parse(req->arg_since, strlen(req->arg_since), &since) != 0) {
+        cdi_http_error(resp, 400, "bad_argument",
+                       "since must be an ISO 8601 time such as 2026-12-01T09:00:00Z, got '%.60s'",
+                       req->arg_since);
+        return;
+    }
+    const char *dest = req->arg_destination && *req->arg_destination ? req->arg_destination : NULL;
+    resp->status = cdi_service_stories(s, dest, since, (size_t)limit, &resp->body);
+}
+
 /* ---- the other endpoints ------------------------------------------------------------- */
 
 static void desk_put(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
@@ -416,6 +518,7 @@ void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
             return;
         resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
         cdi_metrics_text(cdi_service_metrics(s), &resp->body, cdi_service_spool_depth(s),
+                         cdi_service_held(s),
                          cdi_service_version(s), cdi_service_ready(s));
     } else if (!strcmp(path, "/v1/classify")) {
         if (method(req, resp, "POST"))
@@ -438,6 +541,18 @@ void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
     } else if (!strcmp(path, "/v1/desk/rollback")) {
         if (method(req, resp, "POST") && authorized(s, req, resp))
             resp->status = cdi_service_rollback(s, &resp->body);
+    } else if (!strcmp(path, "/v1/desk/diff")) {
+        if (method(req, resp, "POST"))
+            desk_diff(s, req, resp);
+    } else if (!strcmp(path, "/v1/learn")) {
+        if (method(req, resp, "POST"))
+            learn(s, req, resp);
+    } else if (!strcmp(path, "/v1/stories")) {
+        if (method(req, resp, "GET"))
+            stories_list(s, req, resp);
+    } else if (!strncmp(path, "/v1/stories/", 12) && path[12]) {
+        if (method(req, resp, "GET"))
+            resp->status = cdi_service_story(s, path + 12, &resp->body);
     } else if (cdi_http_history(s, req, resp) || cdi_http_status(s, req, resp)) {
         /* the read-only views of the editor's page, in their own files */
     } else {

@@ -24,6 +24,12 @@ typedef struct cd_http_req {
     const char *arg_dry_run;
     const char *arg_apply;
     const char *arg_id;
+    const char *arg_model;        /* learn */
+    const char *arg_new_label;
+    const char *arg_fast;
+    const char *arg_limit;        /* stories, desk/diff */
+    const char *arg_destination;  /* stories */
+    const char *arg_since;
     const char *body;             /* body_len bytes (any bytes) */
     size_t body_len;
 } cd_http_req;

@@ -229,6 +229,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .arg_dry_run = arg(c, "dry_run"),
         .arg_apply = arg(c, "apply"),
         .arg_id = arg(c, "id"),
+        .arg_model = arg(c, "model"),
+        .arg_new_label = arg(c, "new_label"),
+        .arg_fast = arg(c, "fast"),
+        .arg_limit = arg(c, "limit"),
+        .arg_destination = arg(c, "destination"),
+        .arg_since = arg(c, "since"),
         .body = r->body.data ? r->body.data : "",
         .body_len = r->body.len,
     };
@@ -369,6 +375,8 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
     wo.on_reload = on_watch_reload;
     wo.on_story = on_watch_story;
     wo.on_reload_ud = sv.svc;
+    wo.shared_archive = cdi_service_archive(sv.svc);
+    wo.no_archive = 1;   /* without the service's, none (it said why) */
     int rc = cdi_watch_run(&wo, err);
     cdi_service_set_ready(sv.svc, 0);
     MHD_stop_daemon(d);   /* requests in flight finish first */

@@ -142,8 +142,8 @@ static const char *outcome_name(int o)
     return "unknown";
 }
 
-void cdi_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t desk_version,
-                      int ready)
+void cdi_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t held,
+                      uint64_t desk_version, int ready)
 {
     cdi_buf_puts(b, "# HELP copydesk_stories_total Stories routed with delivery (HTTP, inbox, feeds), by destination, deciding rule and outcome.\n"
                    "# TYPE copydesk_stories_total counter\n");
@@ -181,6 +181,9 @@ void cdi_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t d
     cdi_buf_printf(b, "# HELP copydesk_spool_depth Stories waiting in the spool for url destinations.\n"
                      "# TYPE copydesk_spool_depth gauge\ncopydesk_spool_depth %llu\n",
                   (unsigned long long)spool_depth);
+    cdi_buf_printf(b, "# HELP copydesk_held_stories Stories a rule held until a time, kept until their time comes.\n"
+                     "# TYPE copydesk_held_stories gauge\ncopydesk_held_stories %llu\n",
+                  (unsigned long long)held);
     cdi_buf_printf(b, "# HELP copydesk_deliveries_failed_total Deliveries that failed (dead letter, lost, refused by an endpoint).\n"
                      "# TYPE copydesk_deliveries_failed_total counter\ncopydesk_deliveries_failed_total %llu\n",
                   (unsigned long long)atomic_load(&m->deliveries_failed));

@@ -35,7 +35,7 @@ void cdi_metrics_reload(cd_metrics *m, int ok);
 void cdi_metrics_delivery_failed(cd_metrics *m);
 
 /* The Prometheus text exposition, with the gauges the caller knows. */
-void cdi_metrics_text(cd_metrics *m, cd_buf *out, uint64_t spool_depth, uint64_t desk_version,
-                      int ready);
+void cdi_metrics_text(cd_metrics *m, cd_buf *out, uint64_t spool_depth, uint64_t held,
+                      uint64_t desk_version, int ready);
 
 #endif

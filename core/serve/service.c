@@ -31,6 +31,8 @@
 #include "deliver/deliver.h"
 #include "deliver/deliver_spool.h"
 #include "desk/desk_describe.h"
+#include "desk/desk_live.h"
+#include "live/held.h"
 #include "serve/service.h"
 
 #define MAX_DESK_TEXT ((size_t)4 << 20)
@@ -58,13 +60,14 @@ struct desk_gen {
 
 struct cd_service {
     cd_service_opts o;
-    char *config, *state, *token, *cors, *versions, *spool_dir;
+    char *config, *state, *token, *cors, *versions, *spool_dir, *held_dir;
     FILE *log;
     pthread_mutex_t mu;       /* the pool, the reload status */
     pthread_cond_t cv;
     desk_gen *gen;
     pthread_mutex_t admin;    /* one reload, PUT or rollback at a time */
     cd_spool *spool;          /* one use of the spool the desks append to */
+    cd_archive *archive;      /* routed stories (shared with watch), or NULL */
     cd_metrics *metrics;
     _Atomic int ready;
     struct stat cfg_st;       /* the desk file when last read */
@@ -318,6 +321,27 @@ static void on_problem(const char *msg, void *ud)
     cdi_buf_json_string(p->out, m, strlen(m));
 }
 
+typedef struct expects {
+    cd_buf *out;
+    const char *from, *to;
+} expects;
+
+/* One expect case's result: its path shown as the desk file's, and
+ * appended to the answer. */
+static void on_expect(void *ud, size_t i, cd_expect_result *r)
+{
+    expects *x = ud;
+    replace_in(r->name, sizeof r->name, x->from, x->to);
+    replace_in(r->detail, sizeof r->detail, x->from, x->to);
+    if (!x->out)
+        return;
+    cdi_buf_puts(x->out, i ? ",{\"name\":" : "{\"name\":");
+    cdi_buf_json_string(x->out, r->name, strlen(r->name));
+    cdi_buf_printf(x->out, ",\"passed\":%s,\"detail\":", r->passed ? "true" : "false");
+    cdi_buf_json_string(x->out, r->detail, strlen(r->detail));
+    cdi_buf_puts(x->out, "}");
+}
+
 /* Load path as a desk, validate it, run its expect cases.  Returns the
  * desk when it loads and every case passes, else NULL with msg saying
  * why.  With out, appends "problems":[..],"expects":[..] members; the
@@ -343,36 +367,14 @@ static cd_desk *check_desk(cd_service *s, const char *path, const char *shown_as
     cd_desk_validate(desk, on_problem, &p);
     if (out)
         cdi_buf_puts(out, "],\"expects\":[");
-    size_t failed = 0, n = cd_desk_expects(desk);
-    for (size_t i = 0; i < n; i++) {
-        cd_expect_result r;
-        if (cd_desk_run_expect(desk, i, &r, &e) != CD_OK) {
-            r.passed = 0;
-            snprintf(r.name, sizeof r.name, "expect case %zu", i + 1);
-            snprintf(r.detail, sizeof r.detail, "%s", e.msg);
-        }
-        replace_in(r.name, sizeof r.name, path, shown_as);
-        replace_in(r.detail, sizeof r.detail, path, shown_as);
-        if (out) {
-            cdi_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-            cdi_buf_json_string(out, r.name, strlen(r.name));
-            cdi_buf_printf(out, ",\"passed\":%s,\"detail\":", r.passed ? "true" : "false");
-            cdi_buf_json_string(out, r.detail, strlen(r.detail));
-            cdi_buf_puts(out, "}");
-        }
-        if (!r.passed && failed++ == 0)
-            snprintf(msg, cap, "expect case '%s' failed: %s", r.name, r.detail);
-    }
+    expects x = { out, path, shown_as };
+    size_t failed = cdi_desk_check_expects(desk, on_expect, &x, msg, cap);
     if (out)
         cdi_buf_puts(out, "]");
     if (failed) {
-        size_t len = strlen(msg);
-        if (failed > 1)
-            snprintf(msg + len, cap - len, " (and %zu more)", failed - 1);
         cd_desk_free(desk);
         return NULL;
     }
-    snprintf(msg, cap, "%zu rules, %zu expect cases passed", cd_desk_rules(desk), n);
     return desk;
 }
 
@@ -504,13 +506,14 @@ cd_status cdi_service_open(const cd_service_opts *o, cd_service **out, cd_error 
     s->cors = dup_or_null(o->cors_origin);
     s->versions = s->state ? join(s->state, "desks") : NULL;
     s->spool_dir = s->state ? join(s->state, "spool") : NULL;
+    s->held_dir = s->state ? join(s->state, "held") : NULL;
     s->metrics = cdi_metrics_new();
     s->o.config = s->config;
     s->o.state = s->state;
     s->o.token = s->token;
     s->o.cors_origin = s->cors;
     s->o.desk.spool_dir = s->spool_dir;
-    if (!s->config || !s->state || !s->versions || !s->spool_dir || !s->metrics ||
+    if (!s->config || !s->state || !s->versions || !s->spool_dir || !s->held_dir || !s->metrics ||
         (o->token && !s->token) || (o->cors_origin && !s->cors)) {
         cdi_service_free(s);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -524,6 +527,10 @@ cd_status cdi_service_open(const cd_service_opts *o, cd_service **out, cd_error 
         cdi_service_free(s);
         return st;
     }
+    /* the archive serves GET /v1/stories and diffs: without it, routing goes on */
+    cd_error ae;
+    if (!o->no_archive && cdi_archive_open(s->state, NULL, &s->archive, &ae) != CD_OK)
+        cdi_service_log(s, "error", "what", "archive", "error", ae.msg, NULL);
     scan_versions(s);
     char msg[1200];
     desk_gen *g = load_current(s, read_current(s), msg, sizeof msg);
@@ -543,6 +550,7 @@ void cdi_service_free(cd_service *s)
         return;
     gen_free(s->gen);
     cdi_spool_free(s->spool);
+    cdi_archive_close(s->archive);
     cdi_metrics_free(s->metrics);
     free(s->config);
     free(s->state);
@@ -550,6 +558,7 @@ void cdi_service_free(cd_service *s)
     free(s->cors);
     free(s->versions);
     free(s->spool_dir);
+    free(s->held_dir);
     free(s->reload_msg);
     free(s->reload_why);
     pthread_mutex_destroy(&s->mu);
@@ -603,6 +612,16 @@ cd_status cdi_service_sync(cd_service *s, cd_error *err)
 uint64_t cdi_service_spool_depth(cd_service *s)
 {
     return cdi_spool_depth(s->spool);
+}
+
+uint64_t cdi_service_held(cd_service *s)
+{
+    return cdi_held_count_dir(s->held_dir);
+}
+
+cd_archive *cdi_service_archive(cd_service *s)
+{
+    return s->archive;
 }
 
 /* ---- reloads ------------------------------------------------------------------------------- */
@@ -683,6 +702,27 @@ void cdi_service_describe(cd_service *s, cd_buf *out)
         gen_free(g);
 }
 
+char *cdi_service_text(cd_service *s, size_t *len, uint64_t *version)
+{
+    pthread_mutex_lock(&s->mu);
+    char *t = malloc(s->gen->len + 1);
+    if (t) {
+        memcpy(t, s->gen->text, s->gen->len);
+        t[s->gen->len] = '\0';
+        *len = s->gen->len;
+        *version = s->gen->version;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return t;
+}
+
+void cdi_service_reload_message(cd_service *s, char *msg, size_t cap)
+{
+    pthread_mutex_lock(&s->mu);
+    snprintf(msg, cap, "%s", s->reload_msg ? s->reload_msg : "");
+    pthread_mutex_unlock(&s->mu);
+}
+
 void cdi_service_source(cd_service *s, cd_buf *out)
 {
     pthread_mutex_lock(&s->mu);
@@ -724,8 +764,13 @@ static char *candidate_path(cd_service *s, const char *text, size_t len, cd_erro
     return p.data;
 }
 
-static int error_answer(cd_buf *out, const char *code, const char *msg, int status)
+int cdi_service_error(cd_buf *out, int status, const char *code, const char *fmt, ...)
 {
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     cdi_buf_reset(out);
     cdi_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":", code);
     cdi_buf_json_string(out, msg, strlen(msg));
@@ -766,15 +811,15 @@ static uint64_t replace_desk(cd_service *s, uint64_t base, const char *text, siz
 int cdi_service_put_desk(cd_service *s, const char *text, size_t len, int apply, cd_buf *out)
 {
     if (len > MAX_DESK_TEXT)
-        return error_answer(out, "too_large", "a desk file is at most 4 MiB", 413);
+        return cdi_service_error(out, 413, "too_large", "%s", "a desk file is at most 4 MiB");
     if (memchr(text, '\0', len))
-        return error_answer(out, "bad_desk", "a desk file is text: it holds a NUL byte", 400);
+        return cdi_service_error(out, 400, "bad_desk", "%s", "a desk file is text: it holds a NUL byte");
     pthread_mutex_lock(&s->admin);
     cd_error e;
     char *cand = candidate_path(s, text, len, &e);
     if (!cand) {
         pthread_mutex_unlock(&s->admin);
-        return error_answer(out, "internal", e.msg, 500);
+        return cdi_service_error(out, 500, "internal", "%s", e.msg);
     }
     char msg[1200];
     cdi_buf_puts(out, "{\"config\":");
@@ -819,7 +864,7 @@ int cdi_service_rollback(cd_service *s, cd_buf *out)
     }
     if (!text) {
         pthread_mutex_unlock(&s->admin);
-        return error_answer(out, "no_version", "there is no version before the running one", 409);
+        return cdi_service_error(out, 409, "no_version", "%s", "there is no version before the running one");
     }
     /* the restored text is version v again, not a new version */
     char msg[1200];
@@ -827,7 +872,7 @@ int cdi_service_rollback(cd_service *s, cd_buf *out)
     free(text);
     int status;
     if (!got) {
-        status = error_answer(out, "rollback_failed", msg, 409);
+        status = cdi_service_error(out, 409, "rollback_failed", "%s", msg);
     } else {
         cdi_buf_printf(out, "{\"rolled_back_from\":%llu,\"version\":%llu,\"message\":",
                        (unsigned long long)cur, (unsigned long long)got);

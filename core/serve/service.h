@@ -26,6 +26,7 @@
 #include "copydesk.h"
 #include "base/buf.h"
 #include "base/json.h"
+#include "live/archive.h"
 #include "serve/serve_metrics.h"
 
 typedef struct cd_service_opts {
@@ -38,6 +39,7 @@ typedef struct cd_service_opts {
     const char *cors_origin;  /* the one origin allowed by CORS, or NULL */
     FILE *log;                /* events (start, reload, spool); NULL: stderr */
     int quiet;                /* no log at all (the fuzz target) */
+    int no_archive;           /* keep no archive of routed stories */
 } cd_service_opts;
 
 typedef struct cd_service cd_service;
@@ -64,6 +66,13 @@ void cdi_service_reload_failed(cd_service *s, const char *why, const char *msg);
 /* Stories waiting in the spool (watch's thread drains it). */
 uint64_t cdi_service_spool_depth(cd_service *s);
 
+/* Stories held until a time (STATE/held/, watch's thread releases them). */
+uint64_t cdi_service_held(cd_service *s);
+
+/* The archive of routed stories (STATE/archive/), shared with the watch
+ * of the same process; NULL when it could not be opened. */
+cd_archive *cdi_service_archive(cd_service *s);
+
 /* Write a log line "time event k=v ..." (pairs of strings, NULL ends). */
 void cdi_service_log(cd_service *s, const char *event, ...);
 
@@ -81,6 +90,12 @@ cd_status cdi_service_sync(cd_service *s, cd_error *err);
 
 /* Append the description of the running desk (GET /v1/desk). */
 void cdi_service_describe(cd_service *s, cd_buf *out);
+/* A copy of the running desk's text (caller frees; NULL: no memory),
+ * its length and version. */
+char *cdi_service_text(cd_service *s, size_t *len, uint64_t *version);
+/* What the last reload said (its result, or why it was refused). */
+void cdi_service_reload_message(cd_service *s, char *msg, size_t cap);
+
 /* Append the running desk's source text (GET /v1/desk/source). */
 void cdi_service_source(cd_service *s, cd_buf *out);
 
@@ -93,5 +108,37 @@ int cdi_service_rollback(cd_service *s, cd_buf *out);
 
 /* The running desk's version number. */
 uint64_t cdi_service_version(cd_service *s);
+
+/* Replace out with an error answer {"error":{"code","message"}}; returns
+ * status. */
+int cdi_service_error(cd_buf *out, int status, const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* ---- service_learn.c, service_diff.c, service_stories.c --------------------- */
+
+/* POST /v1/learn: st (with its right labels) as a correction of the
+ * model named model (NULL: the desk's only model), as copydesk learn
+ * makes it (flags: CD_ADD_NEW_LABELS; fast: write once, keeping the
+ * calibration), then the desk reloaded with the new model and the
+ * story decided again.  The answer (a JSON object, or an error object)
+ * goes to out; returns the HTTP status. */
+int cdi_service_learn(cd_service *s, const cd_story *st, const char *model, unsigned flags,
+                      int fast, cd_buf *out);
+
+/* POST /v1/desk/diff: the desk text against the running desk on the
+ * archive's stories, as copydesk diff computes it; per move at most
+ * limit stories listed.  Returns the HTTP status. */
+int cdi_service_diff(cd_service *s, const char *text, size_t len, size_t limit, cd_buf *out);
+
+/* GET /v1/stories: the recent decisions of the archive, newest first,
+ * those routed to destination (NULL: any) at or after since (Unix
+ * seconds; 0: any), at most limit. */
+int cdi_service_stories(cd_service *s, const char *destination, double since, size_t limit,
+                        cd_buf *out);
+/* GET /v1/stories/{id}: the archived story, whole; 404 when none. */
+int cdi_service_story(cd_service *s, const char *id, cd_buf *out);
 
 #endif

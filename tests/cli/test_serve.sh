@@ -6,6 +6,7 @@
 # kill -9 after a 202 followed by a restart: every accepted story arrives.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/watch_lib.sh"
+. "$FIX/../cli/serve_lib.sh"
 
 build_http
 train_model
@@ -41,43 +42,6 @@ EOF2
 }
 desk_text sport >"$W/desk.lua"
 
-S="$W/state"
-LOG="$W/serve.log"
-serve_start() {  # ARGS...: copydesk serve in the background; SERVE_PID, PORT, URL
-    : >"$LOG.now"
-    "$COPYDESK" serve "$@" 2>"$LOG.now" &
-    SERVE_PID=$!
-    pids+=("$SERVE_PID")
-    if wait_for 60 grep -q ' listen address=' "$LOG.now"; then
-        PORT=$(sed -n 's/.* listen address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$LOG.now" | tail -1)
-        URL="http://127.0.0.1:$PORT"
-    else
-        echo "not ok - serve did not start"
-        cat "$LOG.now"
-        exit 1
-    fi
-}
-serve_stop() {
-    kill -TERM "$SERVE_PID" 2>/dev/null
-    local deadline=$((SECONDS + 30))
-    while kill -0 "$SERVE_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    kill -9 "$SERVE_PID" 2>/dev/null
-    wait "$SERVE_PID"
-    SERVE_RC=$?
-    cat "$LOG.now" >>"$LOG"
-}
-alive() { kill -0 "$SERVE_PID" 2>/dev/null; }
-
-# req NAME STATUS CURL-ARGS...: one request; the body in $T/body, headers in $T/head.
-req() {
-    local name=$1 want=$2
-    shift 2
-    local got
-    got=$(curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' --max-time 30 "$@")
-    if [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "status $got, expected $want" "$(head -c 400 "$T/body")"; fi
-}
-J=(-H 'Content-Type: application/json')
-L=(-H 'Content-Type: application/x-ndjson')
 
 # ---- the command line -------------------------------------------------------
 run 0 "serve --help" -- "$COPYDESK" serve --help
@@ -201,7 +165,7 @@ has "HTTP requests by status" "$T/body" '^copydesk_http_requests_total\{code="40
 # ---- malformed requests -------------------------------------------------------------------
 req "an unknown path: 404" 404 "$URL/v2/classify"
 jqtrue "as an error object" "$T/body" '.error.code == "not_found"'
-req "learn is not served (not built)" 404 -X POST "$URL/v1/learn"
+req "learn needs the token" 401 -X POST "${J[@]}" --data-binary "$(sport_story l0)" "$URL/v1/learn"
 req "the wrong method: 405" 405 "$URL/v1/classify"
 has "with Allow" "$T/head" '^Allow: POST'
 req "DELETE /v1/desk: 405" 405 -X DELETE "$URL/v1/desk"

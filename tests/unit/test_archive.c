@@ -75,7 +75,7 @@ static void test_round_trip(void **state)
     make_story(&s, "id-1", "Tariffs \"rise\"", "Body\nline", "{\"section\":\"asia\",\"n\":3}");
     cd_decision d;
     decision(&d);
-    assert_int_equal(cdi_archive_add(a, &s, &d, 1767225600.0, &e), CD_OK);
+    assert_int_equal(cdi_archive_add(a, &s, &d, NULL, 1767225600.0, &e), CD_OK);
     cdi_archive_close(a);
     char names[8][64];
     uint64_t bytes;
@@ -125,7 +125,7 @@ static void test_bounds_and_reopen(void **state)
     decision(&d);
     double now = (double)time(NULL);
     for (int i = 0; i < 2000; i++)   /* about 4 MB: four times the bound */
-        assert_int_equal(cdi_archive_add(a, &s, &d, now, &e), CD_OK);
+        assert_int_equal(cdi_archive_add(a, &s, &d, NULL, now, &e), CD_OK);
     cdi_archive_close(a);
     char names[64][64];
     uint64_t bytes;
@@ -148,7 +148,7 @@ static void test_bounds_and_reopen(void **state)
     struct stat sb2;
     assert_int_equal(stat(path, &sb2), 0);
     assert_int_equal(sb2.st_size, sb.st_size);
-    assert_int_equal(cdi_archive_add(a, &s, &d, now, &e), CD_OK);
+    assert_int_equal(cdi_archive_add(a, &s, &d, NULL, now, &e), CD_OK);
     cdi_archive_close(a);
     assert_int_equal(stat(path, &sb2), 0);
     assert_true(sb2.st_size > sb.st_size);
