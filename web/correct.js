@@ -40,6 +40,7 @@ export function open(story, decision) {
   text($("correct-status"), "");
   show($("correct-after"), false);
   show($("correct"), true);
+  $("correct").scrollIntoView({ block: "nearest" });
   const first = box.querySelector("input");
   if (first) first.focus();
 }
@@ -64,18 +65,24 @@ async function send() {
       if (same(labels, before)) continue;   // nothing to correct for this model
       text($("correct-status"), `sending the correction to model “${model}”…`);
       const s = ctx.story;
-      await request("POST", "/v1/learn?model=" + encodeURIComponent(model), {
+      const r = await request("POST", "/v1/learn?model=" + encodeURIComponent(model), {
         auth: true, type: "application/json",
         body: JSON.stringify({ id: s.id, title: s.title, body: s.body, labels }),
       });
-      sent.push({ model, labels });
+      sent.push({ model, labels, answer: r });
     }
     if (!sent.length) {
       text($("correct-status"), "the labels are those the models chose already: nothing to send");
       return;
     }
-    text($("correct-status"), "correction accepted; waiting for the model to have it…");
-    await waitForModel(sent);
+    const last = sent[sent.length - 1].answer || {};
+    if (last.reloaded && last.decision) {
+      // the service reloaded the desk with the corrected model and decided the story again
+      showAfter(last.decision, sent, `the model has the correction (desk version ${last.version}): the new decision is below`);
+    } else {
+      text($("correct-status"), "correction accepted; waiting for the model to have it…");
+      await waitForModel(sent);
+    }
   } catch (e) {
     text($("correct-status"), "the correction was not taken: " + e.message);
   } finally {
@@ -98,14 +105,23 @@ async function waitForModel(sent) {
     await new Promise((r) => setTimeout(r, 500));
   }
   const changed = sent.every(({ model }) => !same(chosen(dec, model), chosen(ctx.decision, model)));
-  text($("correct-status"), changed ? "the model has the correction: the new decision is below"
-                                    : "the model answers as before (the correction may need more stories like it)");
+  showAfter(dec, sent, changed ? "the model has the correction: the new decision is below"
+                               : "the model answers as before (the correction may need more stories like it)");
+}
+
+const labelText = (ls) => (ls && ls.length ? ls.map((l) => `${l.label} ${num(l.p)}`).join(", ") : "(none)");
+
+function showAfter(dec, sent, message) {
+  text($("correct-status"), message);
   text($("correct-route"), (dec.route || []).join(", ") || "(nowhere)");
   text($("correct-rule"), dec.rule ? `rule “${dec.rule}”` : "the fallback");
   const lbl = clear($("correct-labels"));
-  for (const [m, ls] of Object.entries(dec.labels || {}))
-    lbl.append(el("span", { class: "model-labels" }, `${m}: `,
-      ls.length ? ls.map((l) => `${l.label} ${num(l.p)}`).join(", ") : "(none)", " "));
+  for (const [m, ls] of Object.entries(dec.labels || {})) {
+    const fixed = sent.find((x) => x.model === m);
+    lbl.append(el("li", { class: fixed ? "corrected" : null }, el("strong", {}, `${m}: `), labelText(ls),
+      fixed ? ` (was ${labelText((ctx.decision.labels || {})[m])}; corrected to ${fixed.labels.join(", ")})` : ""));
+  }
   show($("correct-after"), true);
+  $("correct-after").scrollIntoView({ block: "nearest" });
   ctx.decision = dec;
 }

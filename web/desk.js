@@ -184,8 +184,12 @@ function showPreview(r) {
     return;
   }
   const moves = r.moves || [];
-  text($("desk-preview-summary"),
-       `${r.stories ?? "?"} stories of the archive; ${r.moved ?? moves.reduce((a, m) => a + (m.count || 0), 0)} would move`);
+  let summary = `${r.stories ?? "?"} stories of the archive; ${r.moved ?? moves.reduce((a, m) => a + (m.count || 0), 0)} would move`;
+  if (r.base && r.base.version) summary += ` (against the running version ${r.base.version})`;
+  if (r.unreadable) summary += `; ${r.unreadable} could not be read`;
+  const re = r.rule_errors || {};
+  if (re.base || re.new) summary += `; rules failed on ${re.base || 0} stories before and ${re.new || 0} after`;
+  text($("desk-preview-summary"), summary);
   const tb = $("desk-moves").tBodies[0];
   moves.forEach((m, i) => {
     const open = el("button", { type: "button", class: "linkish", "aria-expanded": "false",
@@ -193,6 +197,7 @@ function showPreview(r) {
     open.addEventListener("click", () => toggleMoved(m, i, open));
     tb.append(el("tr", {}, el("td", {}, names(m.from)), el("td", {}, "→ " + names(m.to)),
                           el("td", { class: "num" }, open)));
+    open.setAttribute("aria-label", `${m.count} stories from ${names(m.from)} to ${names(m.to)}: show them`);
   });
   show($("desk-moves"), moves.length > 0);
   if (!moves.length) $("desk-moved").append(el("p", { class: "muted" }, "no story would move"));
@@ -208,6 +213,7 @@ function side(label, d) {
   });
   return el("div", { class: "side" },
     el("h4", {}, `${label}: ${names(d.route)}`),
+    d.error ? el("p", { class: "error small" }, String(d.error)) : "",
     el("p", { class: "small" }, d.reason || (d.rule ? `rule ${d.rule}` : "")),
     ev.length ? el("ul", { class: "small" }, ev) : "");
 }
@@ -226,6 +232,8 @@ function toggleMoved(m, i, button) {
       el("div", { class: "sides" }, side("before", s.base), side("after", s.new))));
   }
   if (!(m.stories || []).length) box.append(el("p", { class: "muted" }, "the answer lists no stories"));
+  else if (m.count > (m.stories || []).length)
+    box.append(el("p", { class: "muted small" }, `the first ${m.stories.length} of ${m.count}`));
   $("desk-moved").append(box);
   button.setAttribute("aria-expanded", "true");
 }

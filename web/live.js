@@ -75,7 +75,7 @@ async function refresh() {
 async function counters() {
   const ms = parseMetrics(await get("/metrics"));
   const box = clear($("live-counters"));
-  const held = ms.find((m) => /^copydesk_held(_stories)?$/.test(m.name));
+  const held = ms.find((m) => m.name === "copydesk_held_stories");
   box.append(
     counter("stories routed", sum(ms, "copydesk_stories_total")),
     counter("to review (fallback)", sum(ms, "copydesk_stories_total", (l) => l.outcome === "fallback")),
@@ -140,7 +140,7 @@ function renderStories() {
     const b = el("button", { type: "button", class: "linkish" }, s.title || s.id || "(untitled)");
     b.addEventListener("click", () => openStory(s.story || s));
     tb.append(el("tr", {},
-      el("td", { class: "small" }, when(s.at || s.time || s.routed_at)),
+      el("td", { class: "small" }, when(s.received || s.at || (s.decision && s.decision.at))),
       el("td", {}, b, el("div", { class: "muted small" }, s.id || "")),
       el("td", {}, (d.route || []).join(", ")),
       el("td", { class: "small" }, d.rule || "(fallback)")));

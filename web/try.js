@@ -27,6 +27,7 @@ export function init() {
   correct.init({ decide });
   onDesk(() => { if (current) run(); });
   loadRecent();
+  $("try-recent").addEventListener("focus", loadRecent);
 }
 
 export function storyFromForm() {
@@ -34,8 +35,18 @@ export function storyFromForm() {
            body: $("try-body").value };
 }
 
-// Put a story in the form and decide it.
-export function load(story) {
+// Put a story in the form and decide it; a story of the archive's list
+// (no body) is read whole first (GET /v1/stories/{id}).
+export async function load(story) {
+  if (story.body === undefined && story.id) {
+    try {
+      const full = await get("/v1/stories/" + encodeURIComponent(story.id));
+      story = full.story || full;
+    } catch (e) {
+      text($("try-error"), "the story could not be read from the archive: " + e.message);
+      show($("try-error"), true);
+    }
+  }
   $("try-id").value = story.id || "draft";
   $("try-title").value = story.title || "";
   $("try-body").value = story.body || "";
@@ -161,16 +172,7 @@ export async function loadRecent() {
   }
 }
 
-async function pickRecent() {
+function pickRecent() {
   const s = recent[Number($("try-recent").value)];
-  if (!s) return;
-  const story = s.story || s;
-  if (story.body === undefined && story.id) {
-    try {
-      const full = await get("/v1/stories/" + encodeURIComponent(story.id));
-      load(full.story || full);
-      return;
-    } catch { /* fall through: what the list has */ }
-  }
-  load(story);
+  if (s) load(s.story || s);
 }

@@ -270,7 +270,10 @@ wait = WebDriverWait(driver, 60, poll_frequency=0.2)
 shot_n = [0]
 
 
-def shot(name):
+def shot(name, at=None):
+    """A screenshot of the window, scrolled to the element of id at first."""
+    if at:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", by(at))
     shot_n[0] += 1
     path = os.path.join(OUT, f"{shot_n[0]:02d}-{name}.png")
     driver.save_screenshot(path)
@@ -423,7 +426,7 @@ if until("the preview's moves", lambda: driver.find_elements(By.CSS_SELECTOR, "#
         moved = text_of("desk-moved")
         check("the moved stories with the evidence on both sides", "before:" in moved and "after: trade-desk" in moved
               and "reuters-" in moved, moved[:600])
-    shot("desk-preview")
+    shot("desk-preview", at="desk-preview-out")
 by("desk-apply").click()
 if until("the change is applied", lambda: "applied" in text_of("desk-state")):
     ok("the change is applied: " + text_of("desk-state"))
@@ -436,7 +439,7 @@ if until("the change is applied", lambda: "applied" in text_of("desk-state")):
     try_story(NEXT_TRADE)
     until("on the page too, the next trade story goes to trade-desk",
           lambda: text_of("try-route") == "trade-desk") and ok("on the page too, the next trade story goes to trade-desk")
-    shot("try-next-trade-story")
+    shot("try-next-trade-story", at="try-result")
 
 # ---- 3. a broken desk: the Lua error at its line, the old desk keeps routing ------------------
 tab("desk")
@@ -502,9 +505,12 @@ if until("the correction reaches the model and the new decision is shown",
          lambda: by("correct-after").is_displayed(), timeout=180):
     status = text_of("correct-status")
     check("the model has the correction", "the model has the correction" in status, status)
-    check("the new decision gives the corrected label", "sections: sport" in text_of("correct-labels"),
-          text_of("correct-labels"), "before: " + labels_before)
-shot("correction")
+    line = next((e.text for e in driver.find_elements(By.CSS_SELECTOR, "#correct-labels li.corrected")), "")
+    m = re.match(r"sections: (.*) \(was (.*); corrected to sport\)$", line)
+    check("the new decision of the corrected model, beside the one before", m, line)
+    check("the corrected model decides differently now", m and m.group(1) != m.group(2), line)
+    check("the new route is shown", text_of("correct-route") != "", text_of("correct-after"))
+shot("correction", at="correct")
 
 # ---- 6. a story titled <img src=x onerror=alert(1)> stays text ---------------------------------------
 XSTORY = {"id": "xss-1", "title": XSS, "body": "A body with <script>alert(2)</script> and <b>bold</b> markup."}
@@ -518,7 +524,7 @@ check("no image and no script made of the story",
       not driver.find_elements(By.CSS_SELECTOR, "main img, #try-text script, #try-text b"))
 st, _ = api("POST", "/v1/route", XSTORY, auth=True)
 check("the XSS story routed for real (202)", st == 202, st)
-shot("xss-as-text")
+shot("xss-as-text", at="try-text")
 
 # ---- 3. live -------------------------------------------------------------------------------------------
 tab("live")
@@ -573,5 +579,9 @@ shot("phone-live")
 
 still = proc.poll() is None
 check("serve is still running", still, serve_log()[-2000:])
+stop(proc)
+check("serve stops cleanly on SIGTERM", proc.returncode == 0, proc.returncode)
+check("no sanitizer report in the service's log", not re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error:",
+                                                                serve_log()), serve_log()[-3000:])
 print(f"# screenshots in {OUT}: {', '.join(sorted(f for f in os.listdir(OUT) if f.endswith('.png')))}")
 finish(1 if failures else 0)
