@@ -21,6 +21,7 @@ function select(name, focus) {
   if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
   liveView.visible(name === "live");
   if (name === "desk") deskView.shown();
+  if (name === "try") tryView.loadRecent();
 }
 
 function setupTabs() {

@@ -170,6 +170,8 @@ async function preview() {
     showPreview(r);
   } catch (e) {
     text($("desk-preview-summary"), "no preview: " + e.message);
+    const n = lineOf(e.message);   // a desk that does not load: its line marked, as Check does
+    if (n) { badLines = new Set([n]); gutter(); }
   } finally {
     btn.disabled = false;
   }

@@ -26,8 +26,6 @@ export function init() {
   $("try-correct").addEventListener("click", () => current && correct.open(current.story, current.decision));
   correct.init({ decide });
   onDesk(() => { if (current) run(); });
-  loadRecent();
-  $("try-recent").addEventListener("focus", loadRecent);
 }
 
 export function storyFromForm() {
@@ -155,6 +153,7 @@ let recent = [];
 
 export async function loadRecent() {
   const sel = $("try-recent");
+  if (document.activeElement === sel) return;   // not under the editor's hand
   try {
     const data = await get("/v1/stories?limit=30");
     recent = Array.isArray(data) ? data : data.stories || [];
@@ -165,7 +164,8 @@ export async function loadRecent() {
       sel.append(el("option", { value: String(i) }, `${s.title || s.id} → ${route}`));
     });
     sel.disabled = recent.length === 0;
-    if (!recent.length) sel.options[0].textContent = "(no story routed yet: paste one below)";
+    sel.options[0].textContent = recent.length ? `(${recent.length} recent stories: pick one, or paste below)`
+                                               : "(no story routed yet: paste one below)";
   } catch (e) {
     sel.disabled = true;
     sel.options[0].textContent = "(recent stories unavailable: " + e.message + ")";

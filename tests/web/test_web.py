@@ -92,6 +92,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     skip("python3-selenium (run with /usr/bin/python3, Debian's; tools/install-deps --test)")
@@ -440,6 +441,15 @@ if until("the change is applied", lambda: "applied" in text_of("desk-state")):
     until("on the page too, the next trade story goes to trade-desk",
           lambda: text_of("try-route") == "trade-desk") and ok("on the page too, the next trade story goes to trade-desk")
     shot("try-next-trade-story", at="try-result")
+    # a recent story of the archive, picked from the list, is read whole and decided
+    until("the recent stories are listed", lambda: any("North Korea" in o.text for o in
+          driver.find_elements(By.CSS_SELECTOR, "#try-recent option")))
+    pick = next(o for o in driver.find_elements(By.CSS_SELECTOR, "#try-recent option") if "North Korea" in o.text)
+    Select(by("try-recent")).select_by_value(pick.get_attribute("value"))
+    if until("a recent story picked from the list is decided: defense-desk",
+             lambda: text_of("try-route") == "defense-desk" and by("try-title").get_attribute("value") == NK["title"]):
+        check("the picked story is read whole from the archive (its body)",
+              by("try-body").get_attribute("value").strip() == NK["body"].strip())
 
 # ---- 3. a broken desk: the Lua error at its line, the old desk keeps routing ------------------
 tab("desk")
@@ -535,13 +545,16 @@ check("stories per destination", "defense-desk" in text_of("live-dests") and "tr
 if until("the recent decisions of the archive", lambda: driver.find_elements(By.CSS_SELECTOR, "#live-stories tbody tr"), 30):
     check("the XSS title is text in the live list too", XSS in text_of("live-stories")
           and not driver.find_elements(By.CSS_SELECTOR, "#live-stories img"), text_of("live-stories")[:300])
-    Select = __import__("selenium.webdriver.support.select", fromlist=["Select"]).Select
     Select(by("live-dest")).select_by_value("defense-desk")
     until("filtered by destination", lambda: text_of("live-stories") and all(
         "defense-desk" in r.text for r in driver.find_elements(By.CSS_SELECTOR, "#live-stories tbody tr")))
 quiet, alert_text = no_alert()
 check("still no alert", quiet, alert_text)
 shot("live")
+driver.find_element(By.CSS_SELECTOR, "#live-stories tbody tr button").click()
+until("a story of the live list opens in Try, decided", lambda: by("tab-try").get_attribute("aria-selected") == "true"
+      and text_of("try-route") == "defense-desk" and by("try-body").get_attribute("value") != "")
+tab("live")
 
 # ---- 5. keyboard, labels, widths --------------------------------------------------------------------------
 by("tab-live").send_keys(Keys.ARROW_LEFT)
