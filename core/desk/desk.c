@@ -1239,6 +1239,33 @@ char *cd_desk_decision_json(cd_desk *d, int explain)
     return b.data;
 }
 
+cd_status cdi_desk_classify_json(cd_desk *d, const cd_story *s, int explain, cd_buf *b,
+                                 cd_error *err)
+{
+    reset_story(d);
+    d->cur.story = s;
+    d->cur.gen++;
+    d->received = s->received > 0 ? s->received : cdi_desk_now(d);
+    cd_status st = analyse(d, s, err);
+    if (st != CD_OK) {
+        d->cur.story = NULL;   /* nothing decided: no decision JSON for it */
+        return st;
+    }
+    cdi_buf_puts(b, "{\"id\":");
+    json_str(b, s->id ? s->id : "");
+    cdi_buf_puts(b, ",\"labels\":");
+    json_labels(b, d, explain ? 5 : 1);
+    cdi_buf_puts(b, ",\"topics\":");
+    json_topics(b, d, explain ? cdi_topics_count(d->topics) : 3);
+    if (explain) {
+        cdi_buf_puts(b, ",\"evidence\":");
+        json_evidence(b, d);
+    }
+    cdi_buf_puts(b, "}");
+    d->cur.story = NULL;   /* the caller's story goes away after this */
+    return b->failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory") : CD_OK;
+}
+
 void cdi_desk_decision_summary(const cd_desk *d, cd_buf *b)
 {
     const char *where = NULL;

@@ -41,6 +41,14 @@ char *cdi_desk_model_file(const cd_desk *desk, size_t i);
 /* The name model i has in the configuration (model("NAME", file)). */
 const char *cdi_desk_model_name(const cd_desk *desk, size_t i);
 
+/* copydesk serve's POST /v1/classify: the models and the topics of a
+ * story, without its rules (they decide routes, which classify does not
+ * give), as JSON {"id","labels","topics"[,"evidence"]} the way the
+ * decision JSON writes them (explain: every topic, five labels per model,
+ * the evidence).  An error when the story could not be analysed. */
+cd_status cdi_desk_classify_json(cd_desk *desk, const cd_story *s, int explain, cd_buf *b,
+                                 cd_error *err);
+
 /* What the last decided story's decision says in brief, as JSON members
  * (no braces): "rule_at" (file:line of the deciding rule, or null), the
  * top three "topics" [{id, name, score}], and each model's chosen

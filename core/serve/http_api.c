@@ -39,17 +39,11 @@
 
 void cdi_http_error(cd_http_resp *r, int status, const char *code, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    r->status = cdi_service_verror(&r->body, status, code, fmt, ap);
     va_end(ap);
-    r->status = status;
     r->content_type = JSON;
-    cdi_buf_reset(&r->body);
-    cdi_buf_printf(&r->body, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-    cdi_buf_json_string(&r->body, msg, strlen(msg));
-    cdi_buf_puts(&r->body, "}}");
 }
 
 static double now(void)
@@ -137,64 +131,6 @@ static int body_kind_of(const cd_http_req *req, body_kind *k, cd_http_resp *resp
     return 0;
 }
 
-/* ---- members of the desk's decision JSON ------------------------------------------ */
-
-/* The decision JSON is the desk's own: compact and valid, so a scan of
- * strings and brackets finds the end of a value. */
-static const char *skip_string(const char *p)
-{
-    for (p++; *p && *p != '"'; p++)
-        if (*p == '\\' && p[1])
-            p++;
-    return *p ? p + 1 : p;
-}
-
-static const char *skip_value(const char *p)
-{
-    int depth = 0;
-    for (;;) {
-        if (!*p)
-            return p;
-        if (*p == '"') {
-            p = skip_string(p);
-        } else {
-            if (*p == '[' || *p == '{')
-                depth++;
-            else if (*p == ']' || *p == '}')
-                depth--;
-            if (depth < 0 || (depth == 0 && *p == ','))
-                return p;
-            p++;
-        }
-        if (depth == 0 && (*p == ',' || *p == '}' || *p == ']' || !*p))
-            return p;
-    }
-}
-
-static void copy_member(cd_buf *out, const char *json, const char *key)
-{
-    size_t klen = strlen(key);
-    const char *p = json;
-    if (*p++ != '{')
-        return;
-    while (*p == '"') {
-        const char *k = p + 1;
-        p = skip_string(p);
-        int match = (size_t)(p - k - 1) == klen && !strncmp(k, key, klen);
-        if (*p++ != ':')
-            return;
-        const char *v = p;
-        p = skip_value(p);
-        if (match) {
-            cdi_buf_printf(out, ",\"%s\":", key);
-            cdi_buf_put(out, v, (size_t)(p - v));
-            return;
-        }
-        if (*p++ != ',')
-            return;
-    }
-}
-
 /* ---- one story --------------------------------------------------------------------- */
 
 typedef struct job {
@@ -207,20 +143,48 @@ typedef struct job {
     int spooled;      /* a story went to a url destination: sync the spool */
 } job;
 
+/* A story's answer when it could not be considered at all. */
+static void not_decided(cd_buf *out, const cd_story *st, const char *msg)
+{
+    cdi_buf_puts(out, "{\"id\":");
+    cdi_buf_json_string(out, st->id, strlen(st->id));
+    cdi_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
+    cdi_buf_json_string(out, msg, strlen(msg));
+    cdi_buf_puts(out, "}}");
+}
+
+/* Classify one story (its models and topics, no rules) and append its
+ * answer to out. */
+static void classify_one(job *j, const cd_story *st, cd_buf *out)
+{
+    cd_error e;
+    double t0 = now();
+    if (cdi_desk_classify_json(cdi_lease_desk(j->lease), st, j->explain, out, &e) != CD_OK) {
+        if (out->failed)
+            return;
+        j->failed++;   /* analysis fails before anything is written */
+        not_decided(out, st, e.msg);
+        return;
+    }
+    cd_decision none;
+    memset(&none, 0, sizeof none);
+    cdi_metrics_decision(cdi_service_metrics(j->s), &none, 0, now() - t0);
+}
+
 /* Decide one story and append its answer (one JSON object) to out. */
 static void one_story(job *j, const cd_story *st, cd_buf *out)
 {
+    if (!j->route) {
+        classify_one(j, st, out);
+        return;
+    }
     cd_desk *desk = cdi_lease_desk(j->lease);
     cd_decision dec;
     cd_error e;
     double t0 = now();
     if (cd_desk_route(desk, st, !j->deliver, &dec, &e) != CD_OK) {
         j->failed++;
-        cdi_buf_puts(out, "{\"id\":");
-        cdi_buf_json_string(out, st->id, strlen(st->id));
-        cdi_buf_puts(out, ",\"error\":{\"code\":\"not_decided\",\"message\":");
-        cdi_buf_json_string(out, e.msg, strlen(e.msg));
-        cdi_buf_puts(out, "}}");
+        not_decided(out, st, e.msg);
         return;
     }
     cdi_metrics_decision(cdi_service_metrics(j->s), &dec, j->deliver, now() - t0);
@@ -242,17 +206,7 @@ static void one_story(job *j, const cd_story *st, cd_buf *out)
         out->failed = 1;
         return;
     }
-    if (j->route) {
-        cdi_buf_puts(out, json);
-    } else {
-        cdi_buf_puts(out, "{\"id\":");
-        cdi_buf_json_string(out, st->id, strlen(st->id));
-        copy_member(out, json, "labels");
-        copy_member(out, json, "topics");
-        if (j->explain)
-            copy_member(out, json, "evidence");
-        cdi_buf_puts(out, "}");
-    }
+    cdi_buf_puts(out, json);
     free(json);
 }
 

@@ -206,6 +206,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (!hold(sv, r, (size_t)n))
                 return send_error(sv, c, 503, "busy",
                                   "too many request bodies held at once: try again");
+            /* the body in one allocation, not a doubling series of them */
+            if (n && cdi_buf_reserve(&r->body, (size_t)n) != 0)
+                return MHD_NO;
         }
         return MHD_YES;
     }

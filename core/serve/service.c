@@ -764,17 +764,23 @@ static char *candidate_path(cd_service *s, const char *text, size_t len, cd_erro
     return p.data;
 }
 
-int cdi_service_error(cd_buf *out, int status, const char *code, const char *fmt, ...)
+int cdi_service_verror(cd_buf *out, int status, const char *code, const char *fmt, va_list ap)
 {
     char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     cdi_buf_reset(out);
     cdi_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":", code);
     cdi_buf_json_string(out, msg, strlen(msg));
     cdi_buf_puts(out, "}}");
+    return status;
+}
+
+int cdi_service_error(cd_buf *out, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cdi_service_verror(out, status, code, fmt, ap);
+    va_end(ap);
     return status;
 }
 

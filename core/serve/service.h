@@ -20,6 +20,7 @@
 #ifndef CD_SERVE_SERVICE_H
 #define CD_SERVE_SERVICE_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -114,6 +115,11 @@ uint64_t cdi_service_version(cd_service *s);
 int cdi_service_error(cd_buf *out, int status, const char *code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+int cdi_service_verror(cd_buf *out, int status, const char *code, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
 #endif
     ;
 

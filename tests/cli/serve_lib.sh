@@ -2,6 +2,35 @@
 # after lib.sh and watch_lib.sh): serve started in the background on a
 # free loopback port and stopped, and one request with its status checked.
 
+desk_text() {  # SPORT_DESTINATION [RULES]: the desk of the serve tests; RULES go first
+    cat <<EOF2
+model("sections", "sections.cdm")
+taxonomy {
+  { id = "sport", name = "Sport", labels = { "sections:sport" } },
+  { id = "business", name = "Business", labels = { "sections:business" } },
+}
+destination "sport" { folder = "out/sport" }
+destination "biz"   { folder = "out/biz" }
+destination "wire"  { url = "http://127.0.0.1:$WIRE/stories", timeout = 3,
+                      connect_timeout = 1, backoff = 0.1, dead_letter = "out/dead" }
+destination "review" { folder = "out/review" }
+${2:-}
+rule("wire stories go out", function(story)
+  if story.meta.wire then return "wire" end
+end)
+rule("sport to $1", function(story)
+  if story:topic("sport") > 0.5 then return "$1" end
+end)
+rule("business to biz", function(story)
+  if story:topic("business") > 0.5 then return "biz" end
+end)
+fallback "review"
+expect { name = "sport goes to $1", title = "Striker scores twice as United win the cup final",
+         body = "The striker scored twice in the second half and the manager praised the team.",
+         route = "$1" }
+EOF2
+}
+
 S="$W/state"
 LOG="$W/serve.log"
 serve_start() {  # ARGS...: copydesk serve in the background; SERVE_PID, PORT, URL

@@ -9,34 +9,14 @@
 . "$(dirname "$0")/watch_lib.sh"
 . "$FIX/../cli/serve_lib.sh"
 
+build_http
 train_model
-desk_text() {  # SPORT_DESTINATION
-    cat <<EOF2
-model("sections", "sections.cdm")
-taxonomy {
-  { id = "sport", name = "Sport", labels = { "sections:sport" } },
-  { id = "business", name = "Business", labels = { "sections:business" } },
-}
-destination "sport"  { folder = "out/sport" }
-destination "biz"    { folder = "out/biz" }
-destination "wire"   { jsonl = "out/wire.jsonl" }
-destination "review" { folder = "out/review" }
-rule("embargoed stories wait", function(story)
-  if story.meta.embargo then return hold(story.meta.embargo, "wire") end
-end)
-rule("sport to $1", function(story)
-  if story:topic("sport") > 0.5 then return "$1" end
-end)
-rule("business to biz", function(story)
-  if story:topic("business") > 0.5 then return "biz" end
-end)
-fallback "review"
-expect { name = "sport goes to $1", title = "Striker scores twice as United win the cup final",
-         body = "The striker scored twice in the second half and the manager praised the team.",
-         route = "$1" }
-EOF2
-}
-desk_text sport >"$W/desk.lua"
+http_start wire
+WIRE=$PORT_wire
+HOLD='rule("embargoed stories wait", function(story)
+  if story.meta.embargo then return hold(story.meta.embargo, "review") end
+end)'
+desk_text sport "$HOLD" >"$W/desk.lua"
 mkdir -p "$W/in"
 serve_start -c "$W/desk.lua" --listen 127.0.0.1:0 -s "$S" --threads 2 --inbox "$W/in"
 AUTH=(-H "Authorization: Bearer $(cat "$S/token")")
@@ -76,7 +56,7 @@ jqtrue "each with title, received time, route, rule with file:line, outcome" "$T
 jqtrue "topics and model labels" "$T/body" \
     '.stories[2].topics[0].id == "sport" and .stories[2].labels.sections[0].label == "sport" and
      .stories[1].topics[0].id == "business"'
-jqtrue "the held one says so" "$T/body" '.stories[0].outcome == "held" and .stories[0].route == ["wire"]'
+jqtrue "the held one says so" "$T/body" '.stories[0].outcome == "held" and .stories[0].route == ["review"]'
 req "?destination=biz" 200 "$URL/v1/stories?destination=biz"
 jqtrue "only what went there" "$T/body" '[.stories[].id] == ["b1"]'
 req "?limit=2" 200 "$URL/v1/stories?limit=2"
@@ -100,7 +80,7 @@ jqtrue "its own fields kept" "$T/body" '.fields.embargo | test("Z$")'
 err "an unknown story id: 404" 404 unknown_story "$URL/v1/stories/nope"
 
 # ---- POST /v1/desk/diff ------------------------------------------------------------
-desk_text review >"$W/desk-review.lua"
+desk_text review "$HOLD" >"$W/desk-review.lua"
 err "diff without the token: 401" 401 unauthorized --data-binary @"$W/desk-review.lua" "$URL/v1/desk/diff"
 req "diff a desk text against the running desk" 200 "${AUTH[@]}" --data-binary @"$W/desk-review.lua" "$URL/v1/desk/diff"
 jqtrue "on the archive's stories: the moves table" "$T/body" \

@@ -6,8 +6,10 @@
  * there, so that deliveries land in it) with a tiny model trained at
  * start-up and a desk that has folder destinations and an expect case.
  * The first four bytes of an input choose the method, the path, the
- * content type and the flags (explain, dry_run, apply, and no, a wrong
- * or the right bearer token); the rest is the body.  Every answer must
+ * content type and the query arguments (explain, dry_run, apply, limit,
+ * since, destination, model, new_label; and no, a wrong or the right
+ * bearer token); the rest is the body.  Learn, the desk diff and the
+ * stories of the archive (which routes with delivery fill) are in reach.  Every answer must
  * have a status from 100 to 599, and a JSON answer must parse (JSON lines
  * line by line).  Desk writes (PUT ?apply=1, rollback) are in reach, so
  * the desk the service runs changes as the fuzzer goes: as in real life.
@@ -116,17 +118,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const paths[] = { "/v1/classify", "/v1/route", "/v1/desk",
                                          "/v1/desk/source", "/v1/desk/rollback", "/metrics",
                                          "/healthz", "/readyz", "/v1/learn", "/", "", "/v1//desk",
-                                         "/v1/classify/", "/V1/CLASSIFY", "/v1/route?x", "/%00" };
+                                         "/v1/classify/", "/V1/CLASSIFY", "/v1/route?x", "/%00",
+                                         "/v1/desk/diff", "/v1/stories", "/v1/stories/fuzz",
+                                         "/v1/stories/", "/v1/stories/%22", "/v1/learn", "/v1/learn",
+                                         "/v1/desk/diff", "/v1/stories", "/v1/route", "/v1/route",
+                                         "/v1/classify", "/v1/stories/x/y", "/v1/desk", "/metrics",
+                                         "/v1/stories/s" };
     static const char *const types[] = { NULL, "application/json", "text/plain",
                                          "application/x-ndjson", "application/json; charset=utf-8",
                                          "text/html", "", "application/jsonl" };
     static const char *const flags[] = { NULL, "1", "0", "true", "maybe" };
+    static const char *const limits[] = { NULL, "1", "0", "1000" };
+    static const char *const sinces[] = { NULL, "2026-01-01T00:00:00Z", "yesterday", "" };
     static const char *const auths[] = { NULL, "Bearer " TOKEN, "Bearer wrong", "Basic x" };
     if (size < 4)
         return 0;
     cd_http_req req = {
         .method = methods[data[0] & 7],
-        .path = paths[data[1] & 15],
+        .path = paths[data[1] & 31],
         .content_type = types[data[2] & 7],
         .authorization = auths[(data[3] >> 6) & 3],
         .origin = (data[3] & 32) ? "https://cms.example" : NULL,
@@ -134,6 +143,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .arg_dry_run = flags[((data[3] >> 2) & 3) % 5],
         .arg_apply = (data[3] & 16) ? "1" : NULL,
         .arg_id = (data[2] & 8) ? "fuzz" : NULL,
+        .arg_limit = limits[(data[2] >> 4) & 3],
+        .arg_since = sinces[(data[2] >> 6) & 3],
+        .arg_destination = (data[2] & 8) ? "trade" : NULL,
+        .arg_model = (data[3] & 16) ? ((data[3] & 1) ? "m" : "nope") : NULL,
+        .arg_new_label = flags[((data[3] >> 2) & 3) % 5],
+        .arg_fast = "1",
         .body = (const char *)data + 4,
         .body_len = size - 4,
     };

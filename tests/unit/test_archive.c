@@ -2,7 +2,9 @@
  * test_archive.c - the archive of routed stories (core/live/archive.h):
  * lines read back as the same story with the decision beside it, segments
  * rotate and stay under the size bound, old segments go, a line torn by a
- * crash is cut off on reopening, and appending goes on in the last segment.
+ * crash is cut off on reopening, and appending goes on in the last segment;
+ * read back newest first, across segments and blocks, with lines longer
+ * than a block, and a line still being written skipped.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,12 +182,91 @@ static void test_unwrap_leaves_other_stories(void **state)
     cd_story_clear(&s);
 }
 
+
+typedef struct seen {
+    int n;
+    int order_ok;
+    long last;          /* the number of the id seen before */
+    size_t big;         /* length of the long story's line */
+    int stop_at;
+} seen;
+
+static int on_line(void *ud, const char *line, size_t len)
+{
+    seen *s = ud;
+    long k = -1;
+    if (sscanf(line, "{\"id\":\"s%ld\"", &k) != 1)
+        s->order_ok = 0;
+    if (s->n && k != s->last - 1)
+        s->order_ok = 0;
+    if (len > 200000)
+        s->big = len;
+    if (line[len - 1] != '}' || memchr(line, '\n', len))
+        s->order_ok = 0;
+    s->last = k;
+    return ++s->n == s->stop_at;
+}
+
+static void test_newest_first(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_archive_opts o = { .max_bytes = 1 << 20 };   /* segments of 64 KiB */
+    cd_archive *a;
+    cd_error e;
+    assert_int_equal(cdi_archive_open(dir, &o, &a, &e), CD_OK);
+    char *big = malloc(300000);
+    memset(big, 'y', 299999);
+    big[299999] = '\0';
+    cd_decision d;
+    decision(&d);
+    double now = (double)time(NULL);
+    for (int i = 0; i < 3000; i++) {   /* several segments, many blocks */
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        cd_story s;
+        make_story(&s, id, "t", i == 1500 ? big : "a short body", NULL);
+        assert_int_equal(cdi_archive_add(a, &s, &d, "\"topics\":[]", now, &e), CD_OK);
+        cd_story_clear(&s);
+    }
+    cdi_archive_close(a);
+    /* a line being written, without its newline yet, at the very end */
+    char names[256][64];
+    uint64_t bytes;
+    size_t n = segments(dir, names, 256, &bytes);
+    assert_true(n > 2);
+    char *adir = cdi_archive_dir(dir), path[4200];
+    snprintf(path, sizeof path, "%.4000s/%.63s", adir, names[n - 1]);
+    FILE *f = fopen(path, "a");
+    fputs("{\"id\":\"s99999\",\"title\":", f);
+    fclose(f);
+    seen s = { 0, 1, 0, 0, 0 };
+    assert_int_equal(cdi_archive_newest_first(dir, on_line, &s, &e), CD_OK);
+    assert_int_equal(s.n, 3000);
+    assert_true(s.order_ok);
+    assert_int_equal(s.last, 0);
+    assert_true(s.big > 300000);
+    /* the callback stops it */
+    seen few = { 0, 1, 0, 0, 10 };
+    assert_int_equal(cdi_archive_newest_first(dir, on_line, &few, &e), CD_OK);
+    assert_int_equal(few.n, 10);
+    assert_int_equal(few.last, 2990);
+    /* no archive: nothing, and no error */
+    seen none = { 0, 1, 0, 0, 0 };
+    assert_int_equal(cdi_archive_newest_first("/nonexistent-state", on_line, &none, &e), CD_OK);
+    assert_int_equal(none.n, 0);
+    free(big);
+    free(adir);
+    scratch_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bounds_and_reopen),
         cmocka_unit_test(test_unwrap_leaves_other_stories),
+        cmocka_unit_test(test_newest_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
