@@ -32,7 +32,7 @@ export function init() {
   $("desk-check").addEventListener("click", () => check(false));
   $("desk-apply").addEventListener("click", () => check(true));
   $("desk-preview").addEventListener("click", preview);
-  $("desk-revert").addEventListener("click", () => { ta.value = original; edited(); gutter(); });
+  $("desk-revert").addEventListener("click", loadSource);
   $("desk-rollback").addEventListener("click", rollback);
   onDesk((d) => text($("desk-file"), `${d.desk.config}, version ${d.version}; ` +
                          "Tab indents; Escape then Tab leaves the editor"));
@@ -281,4 +281,14 @@ async function rollback() {
   }
 }
 
-onDesk(() => { if (loaded) history(); });
+let historyVersion = null;
+onDesk((d) => {
+  if (loaded && historyVersion !== null && d.version !== historyVersion) {
+    history();
+    // the running desk changed (apply, rollback, the file edited on the server): the editor
+    // follows unless it holds changes of its own
+    if ($("desk-source").value === original) loadSource();
+    else status(`the running desk is now version ${d.version}; the editor keeps your text (Discard changes loads the running one)`);
+  }
+  historyVersion = d.version;
+});

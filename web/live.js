@@ -6,7 +6,7 @@
 // (GET /v1/status and GET /v1/desk).
 import { $, el, clear, text, when } from "./dom.js";
 import { get } from "./api.js";
-import { desk, onDesk } from "./state.js";
+import { desk, onDesk, loadDesk } from "./state.js";
 
 let open = false;
 let timer = null;
@@ -22,6 +22,7 @@ export function init(opts) {
   document.addEventListener("visibilitychange", schedule);
   onDesk((d) => {
     const sel = $("live-dest");
+    if (sel.options.length === d.desk.destinations.length + 1) return;
     const keep = sel.value;
     while (sel.options.length > 1) sel.remove(1);
     for (const x of d.desk.destinations) sel.append(el("option", { value: x.name }, x.name));
@@ -67,7 +68,8 @@ function counter(label, value, cls) {
 }
 
 async function refresh() {
-  const done = await Promise.allSettled([counters(), status(), loadStories()]);
+  const done = await Promise.allSettled([loadDesk(), counters(), loadStories()]);
+  done.push(...(await Promise.allSettled([status()])));   // after the desk: its last reload
   const bad = done.filter((d) => d.status === "rejected").map((d) => d.reason.message);
   text($("live-updated"), "updated " + new Date().toLocaleTimeString() + (bad.length ? " · " + bad.join("; ") : ""));
 }
@@ -95,25 +97,43 @@ async function counters() {
   if (!Object.keys(per).length) tb.append(el("tr", {}, el("td", { colspan: 2, class: "muted" }, "no story routed yet")));
 }
 
+// Reloads seen while the page is open (the service reports its last one): newest first.
+const reloads = new Map();
+
+function noteReload(source, r) {
+  if (!r || !r.at) return;
+  const key = `${source} ${r.at} ${r.why || ""} ${r.message || ""}`;
+  if (!reloads.has(key)) reloads.set(key, { source, ...r });
+}
+
 async function status() {
   const s = await get("/v1/status");
   const held = clear($("live-held").tBodies[0]);
   for (const h of s.held || [])
-    held.append(el("tr", {}, el("td", {}, h.id || ""), el("td", {}, when(h.until) || h.until || ""),
-                          el("td", {}, (h.destinations || h.to || []).join ? (h.destinations || h.to || []).join(", ") : String(h.destinations || ""))));
+    held.append(el("tr", {}, el("td", {}, h.id || ""), el("td", {}, when(h.until)),
+                          el("td", {}, (h.route || []).join(", "))));
   if (!(s.held || []).length) held.append(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "no story held")));
   const sp = clear($("live-spool").tBodies[0]);
-  for (const q of (s.spool && s.spool.queues) || [])
-    sp.append(el("tr", {}, el("td", {}, q.destination || q.name || ""), el("td", { class: "num" }, String(q.depth ?? q.waiting ?? ""))));
-  if (!((s.spool && s.spool.queues) || []).length) sp.append(el("tr", {}, el("td", { colspan: 2, class: "muted" }, "nothing waiting")));
+  const queues = (s.spool && s.spool.queues) || [];
+  for (const q of queues)
+    sp.append(el("tr", {}, el("td", {}, q.destination || "",
+                                 q.last_error ? el("div", { class: "error small" }, `${q.last_error} (retry in ${q.retry_in ?? "?"} s)`) : ""),
+                         el("td", { class: "num" }, String(q.depth ?? ""))));
+  if (!queues.length) sp.append(el("tr", {}, el("td", { colspan: 2, class: "muted" }, "nothing waiting")));
+
+  noteReload("desk", desk() && desk().reload);
+  noteReload("watch", s.reload);
   const ul = clear($("live-reloads"));
-  const r = desk() && desk().reload;
-  if (r && r.at) ul.append(el("li", { class: r.ok ? "" : "error" }, `${when(r.at)} reload (${r.why}): ${r.ok ? "ok" : "FAILED"} — ${r.message}`));
-  if (s.reload && s.reload.at) ul.append(el("li", { class: s.reload.ok === false ? "error" : "" },
-    `${when(s.reload.at)} watch reload: ${s.reload.ok === false ? "FAILED" : "ok"}${s.reload.message ? " — " + s.reload.message : ""}`));
-  ul.append(el("li", { class: s.errors ? "error" : "muted" }, `${s.errors || 0} errors since ${when(s.started)}`));
+  const seen = [...reloads.values()].sort((a, b) => String(b.at).localeCompare(String(a.at))).slice(0, 10);
+  for (const r of seen)
+    ul.append(el("li", { class: r.ok === false ? "error" : "" },
+      `${when(r.at)} reload${r.why ? " (" + r.why + ")" : ""}: ${r.ok === false ? "FAILED" : "ok"}`,
+      r.message ? " — " + r.message : ""));
+  if (!seen.length) ul.append(el("li", { class: "muted" }, "no reload since the service started"));
+  ul.append(el("li", { class: s.errors ? "error" : "muted" },
+    `${s.errors || 0} errors since ${when(s.started)}`, s.last_error ? " — last: " + s.last_error : ""));
   for (const f of s.feeds || [])
-    if (f.error) ul.append(el("li", { class: "error" }, `feed ${f.name}: ${f.error}`));
+    if (f.last_error) ul.append(el("li", { class: "error" }, `feed ${f.name}: ${f.last_error}`));
 }
 
 async function loadStories() {

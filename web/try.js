@@ -25,7 +25,12 @@ export function init() {
   $("try-recent").addEventListener("change", pickRecent);
   $("try-correct").addEventListener("click", () => current && correct.open(current.story, current.decision));
   correct.init({ decide });
-  onDesk(() => { if (current) run(); });
+  // a new desk version decides the story on screen again
+  let version = null;
+  onDesk((d) => {
+    if (version !== null && d.version !== version && current) run();
+    version = d.version;
+  });
 }
 
 export function storyFromForm() {
