@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct cd_held {
     entry *v;            /* sorted by until, then sequence (the file name) */
     size_t n, cap;
     uint64_t seq;        /* next sequence number */
+    pthread_mutex_t mu;  /* copydesk serve: HTTP threads add, watch's thread releases */
 };
 
 static void entry_free(entry *e)
@@ -51,7 +53,18 @@ void cdi_held_free(cd_held *h)
         entry_free(&h->v[i]);
     free(h->v);
     free(h->dir);
+    pthread_mutex_destroy(&h->mu);
     free(h);
+}
+
+void cdi_held_lock(cd_held *h)
+{
+    pthread_mutex_lock(&h->mu);
+}
+
+void cdi_held_unlock(cd_held *h)
+{
+    pthread_mutex_unlock(&h->mu);
 }
 
 static cd_status sync_dir(const char *dir, cd_error *err)
@@ -155,6 +168,7 @@ cd_status cdi_held_open(const char *dir, cd_held **out, cd_error *err)
         free(h);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
+    pthread_mutex_init(&h->mu, NULL);
     DIR *d = opendir(dir);
     if (!d) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", dir, strerror(errno));
@@ -177,8 +191,8 @@ cd_status cdi_held_open(const char *dir, cd_held **out, cd_error *err)
     return CD_OK;
 }
 
-cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *json,
-                       size_t len, const char *const *route, size_t nroute, cd_error *err)
+static cd_status add_locked(cd_held *h, double until, const char *id, const char *json,
+                            size_t len, const char *const *route, size_t nroute, cd_error *err)
 {
     char when[40], name[64], tmpname[72];
     cdi_iso8601_format(until, when, sizeof when);
@@ -235,10 +249,20 @@ cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *jso
     return CD_OK;
 }
 
+cd_status cdi_held_add(cd_held *h, double until, const char *id, const char *json,
+                       size_t len, const char *const *route, size_t nroute, cd_error *err)
+{
+    pthread_mutex_lock(&h->mu);
+    cd_status st = add_locked(h, until, id, json, len, route, nroute, err);
+    pthread_mutex_unlock(&h->mu);
+    return st;
+}
+
 size_t cdi_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
                         void (*err_fn)(void *ud, const char *file, const char *msg))
 {
     size_t released = 0;
+    pthread_mutex_lock(&h->mu);
     while (h->n && h->v[0].until <= now) {
         entry *e = &h->v[0];
         char *path = cdi_path_join(h->dir, e->file);
@@ -273,14 +297,18 @@ size_t cdi_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
         memmove(h->v, h->v + 1, --h->n * sizeof *h->v);
         released++;
     }
+    pthread_mutex_unlock(&h->mu);
     return released;
 }
 
-double cdi_held_next(const cd_held *h, double now)
+double cdi_held_next(cd_held *h, double now)
 {
-    if (!h || !h->n)
+    if (!h)
         return -1;
-    return h->v[0].until > now ? h->v[0].until - now : 0;
+    pthread_mutex_lock(&h->mu);
+    double t = !h->n ? -1 : h->v[0].until > now ? h->v[0].until - now : 0;
+    pthread_mutex_unlock(&h->mu);
+    return t;
 }
 
 size_t cdi_held_count(const cd_held *h)
@@ -295,19 +323,4 @@ void cdi_held_get(const cd_held *h, size_t i, const char **id, double *until,
     *until = h->v[i].until;
     *route = (const char *const *)h->v[i].route;
     *nroute = h->v[i].nroute;
-}
-
-uint64_t cdi_held_count_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    uint64_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        n += de->d_name[0] != '.' && len > 5 && !strcmp(de->d_name + len - 5, ".json");
-    }
-    closedir(d);
-    return n;
 }

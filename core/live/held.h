@@ -24,7 +24,6 @@
 #define CD_LIVE_HELD_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "copydesk/error.h"
 
@@ -51,17 +50,19 @@ size_t cdi_held_release(cd_held *h, double now, cd_held_fn fn, void *ud,
                         void (*err_fn)(void *ud, const char *file, const char *msg));
 
 /* Seconds from now to the earliest time held (0 when due), -1 when none. */
-double cdi_held_next(const cd_held *h, double now);
+double cdi_held_next(cd_held *h, double now);
+
+/* Adding, releasing and cdi_held_next are safe from several threads
+ * (copydesk serve: its HTTP threads hold stories, watch's thread releases
+ * them); the listing below is done between cdi_held_lock and
+ * cdi_held_unlock. */
+void cdi_held_lock(cd_held *h);
+void cdi_held_unlock(cd_held *h);
 
 /* What is held, earliest first, for the status: n, then story i's id,
  * time and destinations (strings owned by h, valid until the next call). */
 size_t cdi_held_count(const cd_held *h);
 void cdi_held_get(const cd_held *h, size_t i, const char **id, double *until,
                   const char *const **route, size_t *nroute);
-
-/* The stories held in the held folder dir, counted on disk (a process
- * other than the one holding them may ask: copydesk serve's metrics);
- * 0 when there is no such folder. */
-uint64_t cdi_held_count_dir(const char *dir);
 
 #endif

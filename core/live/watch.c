@@ -213,8 +213,10 @@ static cd_status setup(watch *w, cd_error *err)
         st = cdi_spool_open(w->spool_dir, &w->spool, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    char *held = st == CD_OK ? cdi_path_join(o->state, "held") : NULL;
-    if (held)
+    char *held = st == CD_OK && !o->shared_held ? cdi_path_join(o->state, "held") : NULL;
+    if (o->shared_held && st == CD_OK)
+        w->held = o->shared_held;
+    else if (held)
         st = cdi_held_open(held, &w->held, err);
     else if (st == CD_OK)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -275,7 +277,8 @@ static void teardown(watch *w)
 {
     cd_desk_free(w->desk);
     cdi_spool_free(w->spool);
-    cdi_held_free(w->held);
+    if (w->held != w->o->shared_held)
+        cdi_held_free(w->held);
     free(w->spool_dir);
     if (w->archive != w->o->shared_archive)
         cdi_archive_close(w->archive);

@@ -58,6 +58,10 @@ typedef struct cd_watch_opts {
                                    by the caller (copydesk serve, whose HTTP
                                    threads add to it too); NULL: watch opens
                                    its own */
+    struct cd_held *shared_held; /* the held stories (STATE/held/), opened and
+                                    closed by the caller (copydesk serve,
+                                    whose HTTP threads hold stories too);
+                                    NULL: watch opens its own */
     /* Called in watch's thread after each reload of the desk (ok: the new
      * desk runs; msg: the result or why it was refused); NULL: none.
      * copydesk serve keeps the desks of its HTTP threads in step with

@@ -87,6 +87,8 @@ static cJSON *status_json(watch *w, int running)
         cJSON_AddItemToArray(qs, q);
     }
     cJSON *held = cJSON_AddArrayToObject(s, "held");
+    if (w->held)
+        cdi_held_lock(w->held);
     for (size_t i = 0; i < cdi_held_count(w->held); i++) {
         const char *id;
         double until;
@@ -102,6 +104,8 @@ static cJSON *status_json(watch *w, int running)
             cJSON_AddItemToArray(rt, cJSON_CreateString(route[k]));
         cJSON_AddItemToArray(held, o);
     }
+    if (w->held)
+        cdi_held_unlock(w->held);
     cJSON *r = cJSON_AddObjectToObject(s, "reload");
     cJSON_AddNumberToObject(r, "count", (double)w->reloads);
     if (w->reload_at) {

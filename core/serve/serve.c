@@ -379,6 +379,7 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
     wo.on_story = on_watch_story;
     wo.on_reload_ud = sv.svc;
     wo.shared_archive = cdi_service_archive(sv.svc);
+    wo.shared_held = cdi_service_held_store(sv.svc);
     wo.no_archive = 1;   /* without the service's, none (it said why) */
     int rc = cdi_watch_run(&wo, err);
     cdi_service_set_ready(sv.svc, 0);

@@ -68,6 +68,7 @@ struct cd_service {
     pthread_mutex_t admin;    /* one reload, PUT or rollback at a time */
     cd_spool *spool;          /* one use of the spool the desks append to */
     cd_archive *archive;      /* routed stories (shared with watch), or NULL */
+    cd_held *held;            /* stories a rule held (shared with watch, which releases them) */
     cd_metrics *metrics;
     _Atomic int ready;
     struct stat cfg_st;       /* the desk file when last read */
@@ -378,6 +379,15 @@ static cd_desk *check_desk(cd_service *s, const char *path, const char *shown_as
     return desk;
 }
 
+/* A rule held a story routed over HTTP: kept on disk, in the held
+ * folder watch releases, before the request is answered. */
+static cd_status hold_story(void *ud, double until, const char *id, const char *json, size_t len,
+                            const char *const *route, size_t nroute, cd_error *err)
+{
+    cd_service *s = ud;
+    return cdi_held_add(s->held, until, id, json, len, route, nroute, err);
+}
+
 static void gen_free(desk_gen *g)
 {
     if (!g)
@@ -420,6 +430,7 @@ static desk_gen *make_gen(cd_service *s, cd_desk *first, char *text, size_t len,
             gen_free(g);
             return NULL;
         }
+        cdi_desk_set_hold(d, hold_story, s);
         g->leases[i] = (cd_lease){ s, g, d };
         g->n++;
         g->idle[g->nidle++] = &g->leases[i];
@@ -523,6 +534,8 @@ cd_status cdi_service_open(const cd_service_opts *o, cd_service **out, cd_error 
         st = cdi_mkdirs(s->versions, err);
     if (st == CD_OK)
         st = cdi_spool_open(s->spool_dir, &s->spool, err);
+    if (st == CD_OK)
+        st = cdi_held_open(s->held_dir, &s->held, err);
     if (st != CD_OK) {
         cdi_service_free(s);
         return st;
@@ -551,6 +564,7 @@ void cdi_service_free(cd_service *s)
     gen_free(s->gen);
     cdi_spool_free(s->spool);
     cdi_archive_close(s->archive);
+    cdi_held_free(s->held);
     cdi_metrics_free(s->metrics);
     free(s->config);
     free(s->state);
@@ -616,7 +630,15 @@ uint64_t cdi_service_spool_depth(cd_service *s)
 
 uint64_t cdi_service_held(cd_service *s)
 {
-    return cdi_held_count_dir(s->held_dir);
+    cdi_held_lock(s->held);
+    uint64_t n = cdi_held_count(s->held);
+    cdi_held_unlock(s->held);
+    return n;
+}
+
+cd_held *cdi_service_held_store(cd_service *s)
+{
+    return s->held;
 }
 
 cd_archive *cdi_service_archive(cd_service *s)

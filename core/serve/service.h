@@ -28,6 +28,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "live/archive.h"
+#include "live/held.h"
 #include "serve/serve_metrics.h"
 
 typedef struct cd_service_opts {
@@ -67,8 +68,11 @@ void cdi_service_reload_failed(cd_service *s, const char *why, const char *msg);
 /* Stories waiting in the spool (watch's thread drains it). */
 uint64_t cdi_service_spool_depth(cd_service *s);
 
-/* Stories held until a time (STATE/held/, watch's thread releases them). */
+/* Stories held until a time (STATE/held/, watch's thread releases them):
+ * how many, and the store, shared with the watch of the same process (a
+ * rule's hold() over HTTP keeps its story there before the 202). */
 uint64_t cdi_service_held(cd_service *s);
+cd_held *cdi_service_held_store(cd_service *s);
 
 /* The archive of routed stories (STATE/archive/), shared with the watch
  * of the same process; NULL when it could not be opened. */

@@ -102,6 +102,16 @@ err "an empty body: 400" 400 empty_body "${AUTH[@]}" -X POST "$URL/v1/desk/diff"
 err "a bad limit: 400" 400 bad_argument "${AUTH[@]}" --data-binary @"$W/desk.lua" "$URL/v1/desk/diff?limit=x"
 err "GET /v1/desk/diff: 405" 405 method_not_allowed "$URL/v1/desk/diff"
 
+# ---- a story a rule holds, routed over HTTP: kept before the 202 -----------------
+soon=$(( $(date +%s) + 4 ))
+req "route a story a rule holds" 202 "${J[@]}" "${AUTH[@]}" \
+    --data-binary '{"id":"emb-http","title":"Results embargoed","body":"Under embargo.","embargo":"'"$(iso $soon)"'"}' "$URL/v1/route"
+jqtrue "the answer says held, until when" "$T/body" '.outcome == "held" and .held_until == "'"$(iso $soon)"'"'
+held_http() { grep -l '"id":"emb-http"' "$S"/held/*.json >/dev/null 2>&1; }
+check "it is on disk in the held folder when the 202 comes" 1 held_http
+req "GET /metrics" 200 "$URL/metrics"
+has "two stories held now" "$T/body" '^copydesk_held_stories 2$'
+
 # ---- POST /v1/learn ---------------------------------------------------------------
 odd='{"id":"odd-1","title":"Zorblax gizmo quarterly","body":"Zorblax gizmo frobnicator zorblax gizmo quux frobnicator.","labels":["weather"]}'
 md5() { md5sum "$W/sections.cdm" | cut -d' ' -f1; }
@@ -136,6 +146,13 @@ jqtrue "replaced, still one correction" "$T/body" \
     '.learned.replaced == true and .learned.labels == ["tech"] and .model.corrections == 1 and .model.calibrated == true'
 jqtrue "and decided as tech now" "$T/body" '.decision.labels.sections[0].label == "tech"'
 check "watch's desk has reloaded the model too" 20 grep -q 'reload .*result=' "$LOG.now"
+
+# the held story's time has come: the live desk of the same process releases it
+check "the story held over HTTP is delivered once its time has come" 70 test -f "$W/out/review/emb-http.json"
+check "and leaves the held folder" 10 bash -c "! grep -l '\"id\":\"emb-http\"' '$S'/held/*.json"
+check "watch's log says released" 10 grep -q 'released id=emb-http route=review' "$LOG.now"
+req "GET /metrics" 200 "$URL/metrics"
+has "one story held again" "$T/body" '^copydesk_held_stories 1$'
 
 if alive; then pass "serve is still running"; else fail "serve is still running"; fi
 serve_stop
