@@ -63,6 +63,7 @@ export function decide(story) {
 }
 
 export async function run() {
+  clearTimeout(timer);   // typed, then submitted: decided once
   const story = storyFromForm();
   const mine = ++seq;
   $("try-run").disabled = true;
