@@ -25,7 +25,8 @@ static void usage(FILE *out)
         "returns to the version before, POST /v1/desk/diff previews a desk text on the\n"
         "archive's stories; POST /v1/learn takes an editor's correction (as copydesk\n"
         "learn) and answers with the new decision; GET /v1/stories lists recent\n"
-        "decisions from the archive; GET /metrics (Prometheus), /healthz, /readyz.\n"
+        "decisions from the archive; GET /metrics (Prometheus), /healthz, /readyz;\n"
+        "GET / is the editor's web page (try a story, edit and apply the desk).\n"
         "Beside HTTP it runs the live desk of copydesk watch on the same state folder:\n"
         "the inbox (--inbox), the desk's feeds, and the reload of the desk when its\n"
         "file, a module or a model changes (or on SIGHUP), if the new version loads\n"
@@ -50,6 +51,9 @@ static void usage(FILE *out)
         "      --timeout S         close a connection idle for S seconds (default 30)\n"
         "      --max-story-bytes N the largest request body (default 67108864, the story\n"
         "                          size limit)\n"
+        "      --web DIR           the editor's web page's files, served at / (default:\n"
+        "                          PROGRAM/../share/copydesk/web when installed, web/ of\n"
+        "                          the source tree when run from build/)\n"
         "      --cors-origin URL   allow browsers on this one origin to call the API\n"
         "                          (default: no CORS headers at all)\n"
         "      --instructions N    Lua instructions a rule may run per story\n"
@@ -60,7 +64,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_JSON_LOG = 999, OPT_TOKEN = 1000, OPT_THREADS, OPT_MAXCONN, OPT_PERIP, OPT_TIMEOUT, OPT_MAXBODY,
-       OPT_CORS, OPT_INSTRUCTIONS, OPT_MEMORY };
+       OPT_CORS, OPT_INSTRUCTIONS, OPT_MEMORY, OPT_WEB };
 
 static int number(const char *opt, const char *v, long min, long max, long *out)
 {
@@ -88,6 +92,7 @@ int cli_serve(int argc, char **argv)
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "max-story-bytes", required_argument, NULL, OPT_MAXBODY },
         { "cors-origin", required_argument, NULL, OPT_CORS },
+        { "web", required_argument, NULL, OPT_WEB },
         { "instructions", required_argument, NULL, OPT_INSTRUCTIONS },
         { "memory", required_argument, NULL, OPT_MEMORY },
         { "help", no_argument, NULL, 'h' },
@@ -109,6 +114,7 @@ int cli_serve(int argc, char **argv)
         case OPT_JSON_LOG: o.json_log = 1; break;
         case OPT_TOKEN: token_file = optarg; break;
         case OPT_CORS: o.service.cors_origin = optarg; break;
+        case OPT_WEB: o.web = optarg; break;
         case OPT_THREADS:
             if (!number("--threads", optarg, 1, 256, &v))
                 return CLI_USAGE;

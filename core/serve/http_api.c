@@ -30,6 +30,8 @@
 #include "desk/desk_live.h"
 #include "desk/isotime.h"
 #include "serve/http_api.h"
+#include "serve/http_history.h"
+#include "serve/http_status.h"
 #include "serve/serve_auth.h"
 
 #define JSON "application/json"
@@ -505,6 +507,8 @@ void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
     } else if (!strncmp(path, "/v1/stories/", 12) && path[12]) {
         if (method(req, resp, "GET"))
             resp->status = cdi_service_story(s, path + 12, &resp->body);
+    } else if (cdi_http_history(s, req, resp) || cdi_http_status(s, req, resp)) {
+        /* the read-only views of the editor's page, in their own files */
     } else {
         cdi_http_error(resp, 404, "not_found", "no such endpoint: %.200s (see docs/http-api.md)",
                        path);

@@ -29,11 +29,13 @@
 #include "live/watch.h"
 #include "serve/http_api.h"
 #include "serve/serve.h"
+#include "serve/serve_web.h"
 
 
 typedef struct server {
     const cd_serve_opts *o;
     cd_service *svc;
+    cd_web *web;               /* the editor's page (serve_web.h) */
     size_t max_body;
     _Atomic size_t held;       /* request body bytes held, all connections */
 } server;
@@ -129,6 +131,11 @@ static enum MHD_Result send_resp(server *sv, struct MHD_Connection *c, cd_http_r
     if (r->content_type && r->status != 204)
         MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
+    const char *csp = cdi_web_csp(r->content_type);
+    if (csp) {
+        MHD_add_response_header(m, "Content-Security-Policy", csp);
+        MHD_add_response_header(m, "Referrer-Policy", "no-referrer");
+    }
     MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->allow)
         MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, r->allow);
@@ -235,7 +242,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = r->body.len,
     };
     cd_http_resp resp = { 0 };
-    cdi_http_handle(sv->svc, &req, &resp);
+    if (!cdi_web_answer(sv->web, method, url, &resp))
+        cdi_http_handle(sv->svc, &req, &resp);
     return send_resp(sv, c, &resp, req.origin);
 }
 
@@ -305,9 +313,13 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
     signal(SIGPIPE, SIG_IGN);
     cd_service_opts so = o->service;
     so.desks = threads + 1;
-    server sv = { o, NULL, so.max_body ? so.max_body : CD_MAX_STORY_BYTES, 0 };
-    if (cdi_service_open(&so, &sv.svc, err) != CD_OK)
+    server sv = { o, NULL, NULL, so.max_body ? so.max_body : CD_MAX_STORY_BYTES, 0 };
+    if (cdi_web_open(o->web, &sv.web, err) != CD_OK)
         return 2;
+    if (cdi_service_open(&so, &sv.svc, err) != CD_OK) {
+        cdi_web_free(sv.web);
+        return 2;
+    }
     /* TURBO: read, write and accept before asking epoll, which mostly succeeds */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
                      MHD_USE_ERROR_LOG | (a.v6 ? MHD_USE_IPv6 : 0);
@@ -327,6 +339,7 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
         cd_error_set(err, CD_ERR_NET, "cannot listen on %s: %s", o->listen,
                      errno ? strerror(errno) : "libmicrohttpd refused the settings");
         cdi_service_free(sv.svc);
+        cdi_web_free(sv.web);
         return 2;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -343,6 +356,14 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
     snprintf(version, sizeof version, "%llu", (unsigned long long)cdi_service_version(sv.svc));
     cdi_service_log(sv.svc, "listen", "address", where, "config", so.config, "state", so.state,
                     "threads", nthreads, "desk_version", version, NULL);
+    if (cdi_web_dir(sv.web)) {
+        char page[320];
+        snprintf(page, sizeof page, "http://%s/", where);
+        cdi_service_log(sv.svc, "web", "page", page, "files", cdi_web_dir(sv.web), NULL);
+    } else {
+        cdi_service_log(sv.svc, "web-missing", "error",
+                        "the web page's files were not found: give --web DIR", NULL);
+    }
 
     /* this thread: the live desk of watch (inbox, feeds, hot reload, the
      * spool's draining) until SIGTERM or SIGINT */
@@ -367,5 +388,6 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
     snprintf(depth, sizeof depth, "%llu", (unsigned long long)cdi_service_spool_depth(sv.svc));
     cdi_service_log(sv.svc, "http-stop", "spooled", depth, NULL);
     cdi_service_free(sv.svc);
+    cdi_web_free(sv.web);
     return rc;
 }

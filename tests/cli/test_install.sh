@@ -10,7 +10,8 @@ P="$T/prefix"
 run 0 "tools/install PREFIX" -- "$ROOT/tools/install" "$P"
 for f in bin/copydesk share/copydesk/scripts/newsroom.lua share/copydesk/models/bbc.cdm \
          share/copydesk/models/reuters.cdm share/copydesk/tests/samples/reuters-14826.json \
-         share/man/man1/copydesk.1 lib/systemd/system/copydesk.service; do
+         share/man/man1/copydesk.1 lib/systemd/system/copydesk.service \
+         share/copydesk/web/index.html share/copydesk/web/app.js share/copydesk/web/app.css; do
     if [ -f "$P/$f" ]; then pass "installs $f"; else fail "installs $f" "missing"; fi
 done
 run 2 "a relative PREFIX is refused" -- "$ROOT/tools/install" relative/prefix
@@ -47,6 +48,19 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -H 'Content-Type: ap
     --data-binary @"$ROOT/tests/samples/reuters-14826.json" "http://127.0.0.1:${port:-1}/v1/route?dry_run=1")
 same "the service as the unit runs it answers" "$code" 200
 jqtrue "with the shipped desk" "$T/body" '.route == ["trade-desk"]'
+code=$(curl -s -o "$T/page" -w '%{http_code} %{content_type}' --max-time 20 "http://127.0.0.1:${port:-1}/")
+same "and serves the editor's web page at /" "$code" "200 text/html; charset=utf-8"
+has "the installed page" "$T/page" '<title>copydesk</title>'
 kill -TERM "$spid"
 wait "$spid"
 same "and stops on SIGTERM" "$?" 0
+
+# without --web, the installed program finds the page beside itself
+"$P/bin/copydesk" serve -c "$P/share/copydesk/scripts/newsroom.lua" --listen 127.0.0.1:0 \
+    -s "$T/s2" 2>"$T/serve2.log" &
+spid=$!
+for _ in $(seq 1 300); do grep -q ' web' "$T/serve2.log" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$spid"
+wait "$spid"
+has "the installed program serves PREFIX/share/copydesk/web without --web" "$T/serve2.log" \
+    " web page=http://127.0.0.1:[0-9]+/ files=$P/share/copydesk/web\$"
