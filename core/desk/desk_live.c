@@ -28,3 +28,27 @@ void cdi_desk_feed_get(const cd_desk *d, size_t i, cd_desk_feed *out)
     out->every_s = f->every_s;
     out->timeout_s = f->timeout_s;
 }
+
+size_t cdi_desk_streams(const cd_desk *d)
+{
+    return d->nstreams;
+}
+
+void cdi_desk_stream_get(const cd_desk *d, size_t i, cd_desk_stream *out)
+{
+    const desk_stream *s = &d->streams[i];
+    out->name = s->name;
+    out->url = s->url;
+    out->key = s->key;
+    out->group = s->group;
+    out->start = s->start;
+    out->where = s->where;
+    out->claim_idle_s = s->claim_idle_s;
+    out->max_deliveries = s->max_deliveries;
+    out->batch = s->batch;
+}
+
+const char *cdi_desk_dead_letter_dir(const cd_desk *d)
+{
+    return d->dead_letter ? d->dead_letter : CD_DEAD_LETTER_DEFAULT;
+}

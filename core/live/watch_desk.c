@@ -74,6 +74,8 @@ void cdi_watch_install(watch *w, cd_desk *desk)
     cdi_desk_set_hold(desk, cdi_watch_hold, w);
     watch_models(w);
     cdi_watch_install_feeds(w, desk);
+    cdi_watch_install_streams(w, desk);
+    cdi_watch_publish_streams(w);
 }
 
 typedef struct problems {

@@ -39,6 +39,7 @@ typedef struct cd_serve_opts {
     size_t inflight_bytes;     /* request bodies held at once (default 1 GiB) */
     const char *inbox;         /* watch's inbox folder, or NULL (HTTP and feeds) */
     int json_log;              /* watch logs JSON lines */
+    const char *consumer;      /* watch's name in the desk's stream groups (NULL: HOST:PID) */
 } cd_serve_opts;
 
 void cdi_serve_opts_default(cd_serve_opts *o);
