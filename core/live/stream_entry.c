@@ -7,6 +7,7 @@
  * envelope).
  */
 #include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,5 +88,37 @@ cd_status cdi_stream_entry_story(size_t n, const char *const *names, const size_
     cd_status st = merge_fields(n, names, name_lens, values, value_lens, out, err);
     if (st != CD_OK)
         cd_story_clear(out);
+    return st;
+}
+
+cd_status cdi_stream_entry_reply_story(const redisReply *fields, const char *source,
+                                       cd_story *out, cd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!fields || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2)
+        return cd_error_set(err, CD_ERR_FORMAT, "the entry's fields are not name/value pairs");
+    size_t n = fields->elements / 2;
+    for (size_t i = 0; i < fields->elements; i++)
+        if (fields->element[i]->type != REDIS_REPLY_STRING)
+            return cd_error_set(err, CD_ERR_FORMAT, "field %zu of the entry is not a string",
+                                i / 2 + 1);
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    const char **values = calloc(n ? n : 1, sizeof *values);
+    size_t *nl = calloc(n ? n : 1, sizeof *nl), *vl = calloc(n ? n : 1, sizeof *vl);
+    cd_status st = names && values && nl && vl ? CD_OK
+                 : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == CD_OK && i < n; i++) {
+        const redisReply *k = fields->element[2 * i], *v = fields->element[2 * i + 1];
+        names[i] = k->str ? k->str : "";
+        nl[i] = k->str ? (size_t)k->len : 0;
+        values[i] = v->str ? v->str : "";
+        vl[i] = v->str ? (size_t)v->len : 0;
+    }
+    if (st == CD_OK)
+        st = cdi_stream_entry_story(n, names, nl, values, vl, source, out, err);
+    free(names);
+    free(values);
+    free(nl);
+    free(vl);
     return st;
 }

@@ -24,4 +24,10 @@ cd_status cdi_stream_entry_story(size_t n, const char *const *names, const size_
                                  const char *const *values, const size_t *value_lens,
                                  const char *source, cd_story *out, cd_error *err);
 
+/* The same for the fields of an entry as hiredis gives them: a flat
+ * array [name, value, name, value, ...] of strings. */
+typedef struct redisReply redisReply;
+cd_status cdi_stream_entry_reply_story(const redisReply *fields, const char *source,
+                                       cd_story *out, cd_error *err);
+
 #endif

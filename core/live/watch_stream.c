@@ -354,30 +354,11 @@ static void handle_entry(watch *w, stream_state *s, const redisReply *entry,
             owe_ack(s, id);
         return;
     }
-    size_t n = fields->elements / 2;
-    const char **names = calloc(n ? n : 1, sizeof *names);
-    const char **values = calloc(n ? n : 1, sizeof *values);
-    size_t *nl = calloc(n ? n : 1, sizeof *nl), *vl = calloc(n ? n : 1, sizeof *vl);
-    cd_error e;
-    cd_status st = names && values && nl && vl ? CD_OK
-                 : cd_error_set(&e, CD_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == CD_OK && i < n; i++) {
-        const redisReply *k = fields->element[2 * i], *v = fields->element[2 * i + 1];
-        names[i] = k->str ? k->str : "";
-        nl[i] = k->str ? (size_t)k->len : 0;
-        values[i] = v->str ? v->str : "";
-        vl[i] = v->str ? (size_t)v->len : 0;
-    }
     char source[600];
     snprintf(source, sizeof source, "stream:%s/%s", s->name, id);
     cd_story story;
-    memset(&story, 0, sizeof story);
-    if (st == CD_OK)
-        st = cdi_stream_entry_story(n, names, nl, values, vl, source, &story, &e);
-    free(names);
-    free(values);
-    free(nl);
-    free(vl);
+    cd_error e;
+    cd_status st = cdi_stream_entry_reply_story(fields, source, &story, &e);
     if (st == CD_ERR_NOMEM)
         return;   /* stays pending: tried again once claimed */
     if (st != CD_OK) {
