@@ -241,6 +241,30 @@ redisReply *cdi_redis_cmd(cd_redis *r, int argc, const char **argv, const size_t
     return cdi_redis_cmd_wait(r, 0, argc, argv, lens, err);
 }
 
+cd_status cdi_redis_append(cd_redis *r, int argc, const char **argv, const size_t *lens,
+                           cd_error *err)
+{
+    if (cdi_redis_connect(r, err) != CD_OK)
+        return CD_ERR_NET;
+    if (redisAppendCommandArgv(r->c, argc, argv, lens) != REDIS_OK)
+        return net_error(r, r->c->errstr, err);
+    return CD_OK;
+}
+
+redisReply *cdi_redis_get_reply(cd_redis *r, cd_error *err)
+{
+    if (!r->c) {
+        net_error(r, "connection lost", err);
+        return NULL;
+    }
+    void *rep = NULL;
+    if (redisGetReply(r->c, &rep) != REDIS_OK || !rep) {
+        net_error(r, r->c->errstr, err);
+        return NULL;
+    }
+    return rep;
+}
+
 void cdi_redis_reply_free(redisReply *rep)
 {
     if (rep)

@@ -57,6 +57,14 @@ redisReply *cdi_redis_cmd_wait(cd_redis *r, double timeout_s, int argc, const ch
                                const size_t *lens, cd_error *err);
 void cdi_redis_reply_free(redisReply *rep);
 
+/* Pipelining: queue a command (connecting first when needed), then read
+ * the replies in order.  NULL from cdi_redis_get_reply: a network error
+ * (the connection is dropped, the replies of the commands queued since
+ * are lost; err says why). */
+cd_status cdi_redis_append(cd_redis *r, int argc, const char **argv, const size_t *lens,
+                           cd_error *err);
+redisReply *cdi_redis_get_reply(cd_redis *r, cd_error *err);
+
 /* The reply is an error reply: its text in err, and 1. */
 int cdi_redis_reply_error(const redisReply *rep, cd_error *err);
 

@@ -83,8 +83,11 @@ void cdi_dest_free(cd_dest *d)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)
         cdi_url_close(d);
-    if (d->opts.kind == CD_DEST_STREAM)
+    if (d->opts.kind == CD_DEST_STREAM) {
+        cd_error e;
+        cdi_stream_flush(d, &e);   /* nothing sent is left unanswered */
         cdi_stream_close(d);
+    }
     free(d->target);
     free(d->name);
     free(d->dead_letter);
@@ -120,6 +123,16 @@ cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t 
     case CD_DEST_STREAM: return cdi_stream_append(d, id, json, len, err);
     }
     return cd_error_set(err, CD_ERR_ARG, "unknown destination kind");
+}
+
+void cdi_dest_set_batching(cd_dest *d, int on)
+{
+    d->batching = on && d->opts.kind == CD_DEST_STREAM && d->opts.spool;
+}
+
+cd_status cdi_dest_flush(cd_dest *d, cd_error *err)
+{
+    return d->opts.kind == CD_DEST_STREAM ? cdi_stream_flush(d, err) : CD_OK;
 }
 
 cd_status cdi_dest_send_once(cd_dest *d, const char *id, const char *json, size_t len,

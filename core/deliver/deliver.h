@@ -82,6 +82,17 @@ const char *cdi_dest_target(const cd_dest *d);
 cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
                            cd_error *err);
 
+/* Pipelining (stream destinations given a spool; others ignore it): on,
+ * each delivery sends its append without waiting for the answer, and
+ * cdi_dest_flush reads the answers, spooling the stories the server did
+ * not take (or keeping those it refused for good in dead letter).  Only
+ * for a caller that flushes before it relies on the deliveries (copydesk
+ * watch does before it syncs the spool and acknowledges its input). */
+void cdi_dest_set_batching(cd_dest *d, int on);
+/* Make every delivery so far done, spooled or in dead letter; an error
+ * when one is neither (it may be lost: do not acknowledge its input). */
+cd_status cdi_dest_flush(cd_dest *d, cd_error *err);
+
 /* The dead-letter folder of a destination created without one (the desk
  * learns its desk-wide folder only after declaring destinations); a folder
  * given in its options is kept.  Without either: CD_DEAD_LETTER_DEFAULT. */

@@ -21,6 +21,9 @@ struct cd_dest {
     char *stream;       /* stream: owned copy of the key */
     char *dedupe_prefix;/* stream: the key prefix of remembered ids */
     char sha[41];       /* stream: the append script's SHA1, once loaded ("": not yet) */
+    int batching;       /* stream with a spool: appends pipelined until cdi_dest_flush */
+    struct stream_sent *sent; /* stream: appends sent, replies not read yet */
+    size_t nsent, sent_cap;
 };
 
 cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
@@ -47,6 +50,7 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
 cd_status cdi_stream_append_once(cd_dest *d, const char *id, const char *json, size_t len,
                                  int *permanent, cd_error *err);
 cd_status cdi_stream_probe(const cd_dest *d, cd_error *err);
+cd_status cdi_stream_flush(cd_dest *d, cd_error *err);
 
 /* One attempt of a url or stream destination, for the spool. */
 cd_status cdi_dest_send_once(cd_dest *d, const char *id, const char *json, size_t len,

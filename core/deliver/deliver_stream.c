@@ -23,6 +23,15 @@
  * attempt, and a story the server cannot take now is appended to the
  * spool, whose drain appends it later (the story is then durable, which is
  * what lets copydesk watch acknowledge its input).
+ *
+ * Pipelining (cdi_dest_set_batching, copydesk watch): a round trip per
+ * story would make the worker wait on Redis most of the time, so each
+ * append is only sent, and the answers are read by cdi_stream_flush (watch
+ * calls it before syncing the spool, and so before acknowledging the
+ * entries the stories came from; it is also called when STREAM_PIPELINE
+ * appends wait).  A story whose answer is an error that may pass, or that
+ * is lost with the connection, goes to the spool then; the script makes a
+ * second append of one that did reach the server harmless.
  */
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
@@ -37,6 +46,15 @@
 #include "base/redis.h"
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
+
+#define STREAM_PIPELINE 512   /* appends sent before their answers are read */
+
+/* An append sent, its answer not read yet. */
+struct stream_sent {
+    char *id;
+    char *json;
+    size_t len;
+};
 
 static const char append_script[] =
     "if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then\n"
@@ -71,6 +89,11 @@ cd_status cdi_stream_open(cd_dest *d, cd_error *err)
 
 void cdi_stream_close(cd_dest *d)
 {
+    for (size_t i = 0; i < d->nsent; i++) {
+        free(d->sent[i].id);
+        free(d->sent[i].json);
+    }
+    free(d->sent);
     cdi_redis_free(d->redis);
     d->redis = NULL;
     free(d->stream);
@@ -174,6 +197,106 @@ cd_status cdi_stream_append_once(cd_dest *d, const char *id, const char *json, s
     return st;
 }
 
+/* A story whose answer says it may be taken later, or was lost: to the
+ * spool; refused for good: dead letter. */
+static cd_status keep(cd_dest *d, const struct stream_sent *p, int permanent, const char *why,
+                      cd_error *err)
+{
+    if (permanent)
+        return cdi_dest_dead_letter(d, p->id, why, p->json, p->len, err);
+    return cdi_spool_add(d->opts.spool, d->name, p->id, p->json, p->len, err);
+}
+
+cd_status cdi_stream_flush(cd_dest *d, cd_error *err)
+{
+    cd_status st = CD_OK;
+    int lost = 0;            /* the connection went: the rest have no answer */
+    cd_error ne;
+    for (size_t i = 0; i < d->nsent; i++) {
+        struct stream_sent *p = &d->sent[i];
+        redisReply *rep = lost ? NULL : cdi_redis_get_reply(d->redis, &ne);
+        cd_status one = CD_OK;
+        cd_error e;
+        if (!rep) {
+            if (!lost)
+                cdi_redis_backoff(d->redis);
+            lost = 1;
+            one = keep(d, p, 0, ne.msg, &e);
+        } else if (rep->type == REDIS_REPLY_ERROR && rep->str && !strncmp(rep->str, "NOSCRIPT", 8)) {
+            /* the server lost its script cache (restarted): the spool sends
+             * it again, loading the script first; answers of later appends
+             * are still on the way, so not on this connection now */
+            d->sha[0] = '\0';
+            one = keep(d, p, 0, rep->str, &e);
+        } else if (cdi_redis_reply_error(rep, &e)) {
+            int permanent = !(rep->str && (!strncmp(rep->str, "LOADING", 7) ||
+                                           !strncmp(rep->str, "READONLY", 8) ||
+                                           !strncmp(rep->str, "BUSY", 4) ||
+                                           !strncmp(rep->str, "MASTERDOWN", 10) ||
+                                           !strncmp(rep->str, "TRYAGAIN", 8)));
+            char why[sizeof e.msg];
+            memcpy(why, e.msg, sizeof why);
+            one = keep(d, p, permanent, why, &e);
+        }
+        cdi_redis_reply_free(rep);
+        if (one != CD_OK && st == CD_OK) {
+            st = one;
+            cd_error_set(err, one, "%s", e.msg);
+        }
+        free(p->id);
+        free(p->json);
+    }
+    d->nsent = 0;
+    return st;
+}
+
+/* Send an append without waiting for its answer (batching). */
+static cd_status send_append(cd_dest *d, const char *id, const char *json, size_t len,
+                             cd_error *err)
+{
+    if (d->nsent == d->sent_cap) {
+        size_t cap = d->sent_cap ? 2 * d->sent_cap : 64;
+        struct stream_sent *v = realloc(d->sent, cap * sizeof *v);
+        if (!v)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        d->sent = v;
+        d->sent_cap = cap;
+    }
+    struct stream_sent *p = &d->sent[d->nsent];
+    p->id = strdup(id);
+    p->json = malloc(len ? len : 1);
+    p->len = len;
+    cd_buf key = { 0 };
+    cdi_buf_printf(&key, "%s%s", d->dedupe_prefix, id);
+    if (!p->id || !p->json || key.failed) {
+        free(p->id);
+        free(p->json);
+        cdi_buf_free(&key);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    memcpy(p->json, json, len);
+    if (!cdi_redis_connected(d->redis))
+        d->sha[0] = '\0';
+    cd_status st = d->sha[0] ? CD_OK : load_script(d, err);
+    char window[32], maxlen[32];
+    snprintf(window, sizeof window, "%.0f", ceil(d->opts.dedupe_s));
+    snprintf(maxlen, sizeof maxlen, "%lu", d->opts.maxlen);
+    const char *argv[] = { "EVALSHA", d->sha, "2", d->stream, key.data, window, maxlen,
+                           json, id };
+    size_t lens[] = { 7, 40, 1, strlen(d->stream), key.len, strlen(window), strlen(maxlen),
+                      len, strlen(id) };
+    if (st == CD_OK)
+        st = cdi_redis_append(d->redis, 9, argv, lens, err);
+    cdi_buf_free(&key);
+    if (st != CD_OK) {
+        free(p->id);
+        free(p->json);
+        return st;
+    }
+    d->nsent++;
+    return CD_OK;
+}
+
 static void wait_seconds(double s)
 {
     struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
@@ -195,7 +318,20 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
         }
         /* the server failed a moment ago: straight to the spool, which
          * tries again with its own waits */
-        if (cdi_redis_retry_at(d->redis) <= cdi_monotonic()) {
+        if (d->batching && cdi_redis_retry_at(d->redis) <= cdi_monotonic()) {
+            if (send_append(d, id, json, len, err) == CD_OK) {
+                if (d->nsent < STREAM_PIPELINE)
+                    return CD_OK;
+                return cdi_stream_flush(d, err);
+            }
+            if (err && err->code == CD_ERR_NOMEM)
+                return CD_ERR_NOMEM;
+            /* the connection went while sending: what was sent is answered
+             * (or spooled) first, then this one is spooled after them */
+            cd_error fe;
+            cdi_stream_flush(d, &fe);
+            cdi_redis_backoff(d->redis);
+        } else if (cdi_redis_retry_at(d->redis) <= cdi_monotonic()) {
             cd_status st = cdi_stream_append_once(d, id, json, len, &permanent, err);
             if (st == CD_OK || permanent)
                 return st;   /* refused for good: the desk keeps it in dead letter */

@@ -67,6 +67,12 @@ typedef struct cd_desk_stream {
 
 size_t cdi_desk_streams(const cd_desk *desk);
 void cdi_desk_stream_get(const cd_desk *desk, size_t i, cd_desk_stream *out);
+/* Pipelined deliveries (deliver.h: cdi_dest_set_batching) for the
+ * desk's stream destinations; cdi_desk_flush makes every delivery so far
+ * done, spooled or dead-lettered (an error: one may be lost). */
+void cdi_desk_set_batching(cd_desk *desk, int on);
+cd_status cdi_desk_flush(cd_desk *desk, cd_error *err);
+
 /* The desk's dead-letter folder (dead_letter "..." or the default). */
 const char *cdi_desk_dead_letter_dir(const cd_desk *desk);
 

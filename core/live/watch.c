@@ -130,6 +130,16 @@ static void read_events(watch *w)
     }
 }
 
+cd_status cdi_watch_sync(watch *w, cd_error *err)
+{
+    cd_status st = cdi_desk_flush(w->desk, err);
+    cd_error e;
+    cd_status sp = cdi_spool_sync(w->spool, &e);
+    if (st == CD_OK && sp != CD_OK)
+        st = cd_error_set(err, sp, "%s", e.msg);
+    return st;
+}
+
 /* ---- signals ----------------------------------------------------------------------- */
 
 void cdi_watch_read_signals(watch *w)

@@ -30,7 +30,7 @@ static int release_one(void *ud, const char *id, const char *json, size_t len,
     cdi_desk_release(w->desk, id, json, len, route, nroute, &dec, &e);
     /* url destinations appended it to the spool: synced before the held
      * file goes (a kill in between delivers it twice, never not at all) */
-    int safe = dec.outcome != CD_OUTCOME_FAILED && cdi_spool_sync(w->spool, &e) == CD_OK;
+    int safe = dec.outcome != CD_OUTCOME_FAILED && cdi_watch_sync(w, &e) == CD_OK;
     w->stories++;
     w->status_dirty = 1;
     for (size_t i = 0; i < dec.nroute; i++)

@@ -225,6 +225,9 @@ void cdi_watch_write_status(watch *w, int running);
 /* ---- the loop (watch.c) ------------------------------------------------------------ */
 
 int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask);
+/* Make the deliveries so far durable: the pipelined appends answered (or
+ * spooled), then the spool synced.  Before an input is let go. */
+cd_status cdi_watch_sync(watch *w, cd_error *err);
 void cdi_watch_read_signals(watch *w);
 
 /* ---- the inbox (watch_inbox.c) ----------------------------------------------------- */

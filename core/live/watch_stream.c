@@ -428,7 +428,7 @@ static int handle_batch(watch *w, stream_state *s, const redisReply *entries, in
     cdi_redis_reply_free(c.rep);
     /* the deliveries are durable before the entries are acknowledged */
     cd_error se;
-    if (cdi_spool_sync(w->spool, &se) != CD_OK) {
+    if (cdi_watch_sync(w, &se) != CD_OK) {
         cdi_watch_note_error(w, "error", "spool", se.msg);
         for (size_t i = 0; i < s->nack; i++)
             free(s->ack[i]);
