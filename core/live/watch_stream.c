@@ -206,9 +206,10 @@ static int reply_failed(watch *w, stream_state *s, redisReply *rep, const char *
     s->errors++;
     cdi_watch_set_str(&s->last_error, msg);
     cdi_watch_note_error(w, "stream-error", s->name, msg);
-    /* a loading server after a restart: wait as for an outage */
-    if (rep->str && (!strncmp(rep->str, "LOADING", 7) || !strncmp(rep->str, "BUSY", 4)))
-        cdi_redis_backoff(s->r);
+    /* a loading server after a restart, a deleted group, a key of another
+     * type: wait as for an outage, then start again from the group */
+    cdi_redis_backoff(s->r);
+    s->group_ready = 0;
     return 1;
 }
 
@@ -268,10 +269,16 @@ static int send_acks(watch *w, stream_state *s)
     if (!rep)
         return 0;
     int ok = !reply_failed(w, s, rep, "XACK");
+    /* an error reply will not change by sending the same again (the group
+     * or the stream was deleted): the entries are gone with it */
+    int gone = !ok && rep->str && !strncmp(rep->str, "NOGROUP", 7);
     cdi_redis_reply_free(rep);
-    if (!ok)
+    if (gone)
+        s->group_ready = 0;
+    if (!ok && !gone)
         return 0;
-    s->acked += s->nack;
+    if (ok)
+        s->acked += s->nack;
     for (size_t i = 0; i < s->nack; i++)
         free(s->ack[i]);
     s->nack = 0;
