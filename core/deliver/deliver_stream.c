@@ -24,14 +24,17 @@
  * spool, whose drain appends it later (the story is then durable, which is
  * what lets copydesk watch acknowledge its input).
  *
- * Pipelining (cdi_dest_set_batching, copydesk watch): a round trip per
- * story would make the worker wait on Redis most of the time, so each
- * append is only sent, and the answers are read by cdi_stream_flush (watch
- * calls it before syncing the spool, and so before acknowledging the
- * entries the stories came from; it is also called when STREAM_PIPELINE
- * appends wait).  A story whose answer is an error that may pass, or that
- * is lost with the connection, goes to the spool then; the script makes a
- * second append of one that did reach the server harmless.
+ * Batching (cdi_dest_set_batching, copydesk watch): a round trip and a
+ * script call per story would make the worker wait on Redis, and Redis
+ * spend its time starting scripts, so the stories are queued and
+ * cdi_stream_flush appends them all with one call of a script that does
+ * the same check-and-append story by story (watch flushes before syncing
+ * the spool, and so before acknowledging the entries the stories came
+ * from; the queue is also flushed at STREAM_PIPELINE stories).  When the
+ * call fails (the connection, an error that may pass) every story of the
+ * batch goes to the spool; those the script appended before it stopped
+ * are remembered, so appending them again from the spool does nothing.
+ * An error that cannot pass sends the batch to dead letter.
  */
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
@@ -47,9 +50,9 @@
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
 
-#define STREAM_PIPELINE 512   /* appends sent before their answers are read */
+#define STREAM_PIPELINE 512   /* stories queued before a batch is appended */
 
-/* An append sent, its answer not read yet. */
+/* A story queued for the next batch. */
 struct stream_sent {
     char *id;
     char *json;
@@ -207,50 +210,110 @@ static cd_status keep(cd_dest *d, const struct stream_sent *p, int permanent, co
     return cdi_spool_add(d->opts.spool, d->name, p->id, p->json, p->len, err);
 }
 
+/* The batch: KEYS = the stream, then one remembered-id key per story;
+ * ARGV = the window, maxlen, then each story's JSON and id.  The same
+ * check-and-append as append_script, story by story, in one call. */
+static const char batch_script[] =
+    "for i = 2, #KEYS do\n"
+    "  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "    if ARGV[2] ~= '0' then\n"
+    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',"
+    " 'story', ARGV[2 * i - 1], 'id', ARGV[2 * i])\n"
+    "    else\n"
+    "      redis.call('XADD', KEYS[1], '*', 'story', ARGV[2 * i - 1], 'id', ARGV[2 * i])\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return #KEYS - 1\n";
+
+static int error_may_pass(const char *msg)
+{
+    return msg && (!strncmp(msg, "LOADING", 7) || !strncmp(msg, "READONLY", 8) ||
+                   !strncmp(msg, "BUSY", 4) || !strncmp(msg, "MASTERDOWN", 10) ||
+                   !strncmp(msg, "TRYAGAIN", 8));
+}
+
 cd_status cdi_stream_flush(cd_dest *d, cd_error *err)
 {
-    cd_status st = CD_OK;
-    int lost = 0;            /* the connection went: the rest have no answer */
-    cd_error ne;
-    for (size_t i = 0; i < d->nsent; i++) {
-        struct stream_sent *p = &d->sent[i];
-        redisReply *rep = lost ? NULL : cdi_redis_get_reply(d->redis, &ne);
-        cd_status one = CD_OK;
+    if (!d->nsent)
+        return CD_OK;
+    /* EVAL, script, nkeys, the stream, n keys, window, maxlen, n (json, id) */
+    size_t n = d->nsent, argc = 4 + n + 2 + 2 * n;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    char **keys = calloc(n, sizeof *keys);
+    char window[32], maxlen[32], nkeys[32];
+    snprintf(window, sizeof window, "%.0f", ceil(d->opts.dedupe_s));
+    snprintf(maxlen, sizeof maxlen, "%lu", d->opts.maxlen);
+    snprintf(nkeys, sizeof nkeys, "%zu", n + 1);
+    cd_status st = argv && lens && keys ? CD_OK
+                 : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    if (st == CD_OK) {
+        argv[k] = "EVAL"; lens[k++] = 4;
+        argv[k] = batch_script; lens[k++] = sizeof batch_script - 1;
+        argv[k] = nkeys; lens[k++] = strlen(nkeys);
+        argv[k] = d->stream; lens[k++] = strlen(d->stream);
+        for (size_t i = 0; i < n && st == CD_OK; i++) {
+            cd_buf key = { 0 };
+            cdi_buf_printf(&key, "%s%s", d->dedupe_prefix, d->sent[i].id);
+            if (key.failed)
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+            keys[i] = key.data;
+            argv[k] = key.data ? key.data : ""; lens[k++] = key.len;
+        }
+        argv[k] = window; lens[k++] = strlen(window);
+        argv[k] = maxlen; lens[k++] = strlen(maxlen);
+        for (size_t i = 0; i < n; i++) {
+            argv[k] = d->sent[i].json; lens[k++] = d->sent[i].len;
+            argv[k] = d->sent[i].id; lens[k++] = strlen(d->sent[i].id);
+        }
+    }
+    /* one round trip for the batch; what it does not take is kept */
+    int keep_all = 0, permanent = 0;
+    char why[sizeof err->msg] = "";
+    if (st == CD_OK) {
         cd_error e;
-        if (!rep) {
-            if (!lost)
+        int waiting = cdi_redis_retry_at(d->redis) > cdi_monotonic();
+        redisReply *rep = waiting ? NULL : cdi_redis_cmd(d->redis, (int)k, argv, lens, &e);
+        if (!rep) {   /* the server failed a moment ago, or now: the spool retries */
+            keep_all = 1;
+            snprintf(why, sizeof why, "%s", waiting ? "the server is unreachable" : e.msg);
+            if (!waiting)
                 cdi_redis_backoff(d->redis);
-            lost = 1;
-            one = keep(d, p, 0, ne.msg, &e);
-        } else if (rep->type == REDIS_REPLY_ERROR && rep->str && !strncmp(rep->str, "NOSCRIPT", 8)) {
-            /* the server lost its script cache (restarted): the spool sends
-             * it again, loading the script first; answers of later appends
-             * are still on the way, so not on this connection now */
-            d->sha[0] = '\0';
-            one = keep(d, p, 0, rep->str, &e);
         } else if (cdi_redis_reply_error(rep, &e)) {
-            int permanent = !(rep->str && (!strncmp(rep->str, "LOADING", 7) ||
-                                           !strncmp(rep->str, "READONLY", 8) ||
-                                           !strncmp(rep->str, "BUSY", 4) ||
-                                           !strncmp(rep->str, "MASTERDOWN", 10) ||
-                                           !strncmp(rep->str, "TRYAGAIN", 8)));
-            char why[sizeof e.msg];
-            memcpy(why, e.msg, sizeof why);
-            one = keep(d, p, permanent, why, &e);
+            /* a script stopped by an error keeps what it did before: the
+             * stories appended then are remembered, and skipped next time */
+            keep_all = 1;
+            permanent = !error_may_pass(rep->str);
+            snprintf(why, sizeof why, "%s", e.msg);
+        } else {
+            cdi_redis_ok(d->redis);
         }
         cdi_redis_reply_free(rep);
-        if (one != CD_OK && st == CD_OK) {
-            st = one;
-            cd_error_set(err, one, "%s", e.msg);
-        }
+    } else {
+        keep_all = 1;   /* out of memory: to the spool, one by one */
+        snprintf(why, sizeof why, "out of memory");
+    }
+    st = CD_OK;
+    for (size_t i = 0; i < n; i++) {
+        struct stream_sent *p = &d->sent[i];
+        cd_error e;
+        if (keep_all && keep(d, p, permanent, why, &e) != CD_OK && st == CD_OK)
+            st = cd_error_set(err, e.code, "%s", e.msg);
         free(p->id);
         free(p->json);
     }
     d->nsent = 0;
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(argv);
+    free(lens);
     return st;
 }
 
-/* Send an append without waiting for its answer (batching). */
+/* Queue a story for the next batch (cdi_stream_flush sends it). */
 static cd_status send_append(cd_dest *d, const char *id, const char *json, size_t len,
                              cd_error *err)
 {
@@ -266,33 +329,12 @@ static cd_status send_append(cd_dest *d, const char *id, const char *json, size_
     p->id = strdup(id);
     p->json = malloc(len ? len : 1);
     p->len = len;
-    cd_buf key = { 0 };
-    cdi_buf_printf(&key, "%s%s", d->dedupe_prefix, id);
-    if (!p->id || !p->json || key.failed) {
+    if (!p->id || !p->json) {
         free(p->id);
         free(p->json);
-        cdi_buf_free(&key);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
     memcpy(p->json, json, len);
-    if (!cdi_redis_connected(d->redis))
-        d->sha[0] = '\0';
-    cd_status st = d->sha[0] ? CD_OK : load_script(d, err);
-    char window[32], maxlen[32];
-    snprintf(window, sizeof window, "%.0f", ceil(d->opts.dedupe_s));
-    snprintf(maxlen, sizeof maxlen, "%lu", d->opts.maxlen);
-    const char *argv[] = { "EVALSHA", d->sha, "2", d->stream, key.data, window, maxlen,
-                           json, id };
-    size_t lens[] = { 7, 40, 1, strlen(d->stream), key.len, strlen(window), strlen(maxlen),
-                      len, strlen(id) };
-    if (st == CD_OK)
-        st = cdi_redis_append(d->redis, 9, argv, lens, err);
-    cdi_buf_free(&key);
-    if (st != CD_OK) {
-        free(p->id);
-        free(p->json);
-        return st;
-    }
     d->nsent++;
     return CD_OK;
 }
@@ -316,22 +358,15 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
             if (!strcmp(qi.name, d->name) && qi.depth)
                 return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
         }
+        if (d->batching) {   /* queued: the flush appends it, or keeps it */
+            cd_status st = send_append(d, id, json, len, err);
+            if (st == CD_OK && d->nsent >= STREAM_PIPELINE)
+                st = cdi_stream_flush(d, err);
+            return st;
+        }
         /* the server failed a moment ago: straight to the spool, which
          * tries again with its own waits */
-        if (d->batching && cdi_redis_retry_at(d->redis) <= cdi_monotonic()) {
-            if (send_append(d, id, json, len, err) == CD_OK) {
-                if (d->nsent < STREAM_PIPELINE)
-                    return CD_OK;
-                return cdi_stream_flush(d, err);
-            }
-            if (err && err->code == CD_ERR_NOMEM)
-                return CD_ERR_NOMEM;
-            /* the connection went while sending: what was sent is answered
-             * (or spooled) first, then this one is spooled after them */
-            cd_error fe;
-            cdi_stream_flush(d, &fe);
-            cdi_redis_backoff(d->redis);
-        } else if (cdi_redis_retry_at(d->redis) <= cdi_monotonic()) {
+        if (cdi_redis_retry_at(d->redis) <= cdi_monotonic()) {
             cd_status st = cdi_stream_append_once(d, id, json, len, &permanent, err);
             if (st == CD_OK || permanent)
                 return st;   /* refused for good: the desk keeps it in dead letter */
