@@ -58,7 +58,7 @@ local function always()
 end
 
 -- The system libraries libcopydesk uses; see README "Dependencies".
-local syslibs = { "lua5.4", "cjson", "curl", "xml2", "utf8proc", "stemmer", "xxhash", "microhttpd", "m", "dl" }
+local syslibs = { "lua5.4", "cjson", "curl", "xml2", "utf8proc", "stemmer", "xxhash", "microhttpd", "hiredis", "m", "dl" }
 
 -- The include folders pkg-config gives for a package (Debian puts Lua's
 -- headers in /usr/include/lua5.4, libxml2's in /usr/include/libxml2).

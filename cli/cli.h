@@ -33,6 +33,7 @@ int cli_check(int argc, char **argv);
 int cli_watch(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_status(int argc, char **argv);
 
 /* Append s to b with control characters as \xNN: story fields in a line
  * meant for people never break it or forge another. */

@@ -28,7 +28,8 @@ static void usage(FILE *out)
         "decisions from the archive; GET /metrics (Prometheus), /healthz, /readyz;\n"
         "GET / is the editor's web page (try a story, edit and apply the desk).\n"
         "Beside HTTP it runs the live desk of copydesk watch on the same state folder:\n"
-        "the inbox (--inbox), the desk's feeds, and the reload of the desk when its\n"
+        "the inbox (--inbox), the desk's feeds and Redis streams, and the reload of\n"
+        "the desk when its\n"
         "file, a module or a model changes (or on SIGHUP), if the new version loads\n"
         "and its expect cases pass.  Stories for url destinations, from HTTP or not,\n"
         "wait in the spool of the state folder until the endpoint has them, across\n"
@@ -42,6 +43,8 @@ static void usage(FILE *out)
         "                          status (default .copydesk)\n"
         "  -i, --inbox DIR         also route the files that arrive in DIR, as watch does\n"
         "      --json-log          log JSON lines instead of key=value lines (watch's)\n"
+        "      --consumer NAME     the worker's name in the groups of the desk's streams\n"
+        "                          (default HOST:PID; see docs/scale-out.md)\n"
         "      --token-file FILE   the bearer token that requests changing anything must\n"
         "                          send (Authorization: Bearer TOKEN); without it, serve\n"
         "                          makes one in DIR/token (mode 0600)\n"
@@ -64,7 +67,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_JSON_LOG = 999, OPT_TOKEN = 1000, OPT_THREADS, OPT_MAXCONN, OPT_PERIP, OPT_TIMEOUT, OPT_MAXBODY,
-       OPT_CORS, OPT_INSTRUCTIONS, OPT_MEMORY, OPT_WEB };
+       OPT_CORS, OPT_INSTRUCTIONS, OPT_MEMORY, OPT_WEB, OPT_CONSUMER };
 
 static int number(const char *opt, const char *v, long min, long max, long *out)
 {
@@ -95,6 +98,7 @@ int cli_serve(int argc, char **argv)
         { "web", required_argument, NULL, OPT_WEB },
         { "instructions", required_argument, NULL, OPT_INSTRUCTIONS },
         { "memory", required_argument, NULL, OPT_MEMORY },
+        { "consumer", required_argument, NULL, OPT_CONSUMER },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -112,6 +116,7 @@ int cli_serve(int argc, char **argv)
         case 's': o.service.state = optarg; break;
         case 'i': o.inbox = optarg; break;
         case OPT_JSON_LOG: o.json_log = 1; break;
+        case OPT_CONSUMER: o.consumer = optarg; break;
         case OPT_TOKEN: token_file = optarg; break;
         case OPT_CORS: o.service.cors_origin = optarg; break;
         case OPT_WEB: o.web = optarg; break;

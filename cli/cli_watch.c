@@ -19,7 +19,10 @@ static void usage(FILE *out)
         "Run the desk live: route every file that arrives in the inbox (and the\n"
         "files already there, first), then move it to DIR/done/, or to DIR/failed/\n"
         "with a .error file saying why; poll the feeds the desk declares\n"
-        "(feed \"name\" { url = ..., every = 60 }) and route their new items.\n"
+        "(feed \"name\" { url = ..., every = 60 }) and route their new items; read\n"
+        "the Redis streams the desk declares (stream \"name\" { redis = ..., key = ...,\n"
+        "group = ... }) as one consumer of each group, acknowledging an entry once\n"
+        "its story's deliveries are durable (docs/scale-out.md).\n"
         "Stories for url destinations are kept in a spool until the endpoint has\n"
         "them: nothing is lost when it is down or when watch is killed.  When the\n"
         "desk file, a module it requires or a model it names changes, the new\n"
@@ -34,6 +37,8 @@ static void usage(FILE *out)
         "                          items and status.json live (default:\n"
         "                          DIR/.copydesk with --inbox, else .copydesk)\n"
         "      --json-log          log JSON lines instead of key=value lines\n"
+        "      --consumer NAME     this worker's name in the groups of the desk's streams\n"
+        "                          (default HOST:PID)\n"
         "      --once              stop when there is nothing left to do now (the\n"
         "                          inbox routed, feeds polled once, the spool drained\n"
         "                          or waiting on a failing destination)\n"
@@ -53,7 +58,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_JSON_LOG = 1000, OPT_ONCE, OPT_STATUS, OPT_INSTRUCTIONS, OPT_MEMORY,
-       OPT_ARCHIVE_DAYS, OPT_ARCHIVE_MAX, OPT_NO_ARCHIVE };
+       OPT_ARCHIVE_DAYS, OPT_ARCHIVE_MAX, OPT_NO_ARCHIVE, OPT_CONSUMER };
 
 /* "1073741824", "512K", "64M", "1G" -> bytes; 0 when invalid. */
 static uint64_t parse_size(const char *s)
@@ -83,6 +88,7 @@ int cli_watch(int argc, char **argv)
         { "archive-days", required_argument, NULL, OPT_ARCHIVE_DAYS },
         { "archive-max", required_argument, NULL, OPT_ARCHIVE_MAX },
         { "no-archive", no_argument, NULL, OPT_NO_ARCHIVE },
+        { "consumer", required_argument, NULL, OPT_CONSUMER },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -117,6 +123,7 @@ int cli_watch(int argc, char **argv)
             }
             break;
         case OPT_NO_ARCHIVE: o.no_archive = 1; break;
+        case OPT_CONSUMER: o.consumer = optarg; break;
         case OPT_INSTRUCTIONS:
         case OPT_MEMORY:
             if (cli_parse_desk_limit("watch", c == OPT_MEMORY ? "memory" : "instructions",

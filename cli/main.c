@@ -19,6 +19,7 @@ static const command commands[] = {
     { "watch", cli_watch, "run the desk live: inbox, feeds, hot reload, spool" },
     { "diff", cli_diff, "preview a desk change: the stories it would move" },
     { "serve", cli_serve, "serve the desk over HTTP: classify, route, desk, metrics" },
+    { "status", cli_status, "the workers sharing Redis streams: heartbeats, pending, lag" },
     { "check", cli_check, "validate a desk configuration and run its expect cases" },
     { "train", cli_train, "train a model from labelled stories" },
     { "learn", cli_learn, "add editors' corrections to a model (by story id)" },

@@ -3,7 +3,7 @@
  * dead-letter folder (see deliver.h for the design).
  *
  * The kinds live in deliver_file.c (folder, jsonl, stdout) and
- * deliver_url.c (HTTP POST); this file holds what they share.
+ * deliver_url.c (HTTP POST), deliver_stream.c (Redis XADD); this file holds what they share.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +57,10 @@ cd_status cdi_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
     cd_status st = CD_OK;
     if (opts->kind == CD_DEST_URL)
         st = cdi_url_open(d, err);
-    if (st == CD_OK && opts->kind == CD_DEST_URL && opts->spool) {
+    else if (opts->kind == CD_DEST_STREAM)
+        st = cdi_stream_open(d, err);
+    if (st == CD_OK && (opts->kind == CD_DEST_URL || opts->kind == CD_DEST_STREAM) &&
+        opts->spool) {
         d->opts.spool = opts->spool;
         if ((st = cdi_spool_bind(opts->spool, d, err)) != CD_OK)
             d->opts.spool = NULL;
@@ -80,6 +83,11 @@ void cdi_dest_free(cd_dest *d)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)
         cdi_url_close(d);
+    if (d->opts.kind == CD_DEST_STREAM) {
+        cd_error e;
+        cdi_stream_flush(d, &e);   /* nothing sent is left unanswered */
+        cdi_stream_close(d);
+    }
     free(d->target);
     free(d->name);
     free(d->dead_letter);
@@ -112,8 +120,27 @@ cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t 
         if (d->opts.spool)
             return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
         return cdi_url_post(d, json, len, err);
+    case CD_DEST_STREAM: return cdi_stream_append(d, id, json, len, err);
     }
     return cd_error_set(err, CD_ERR_ARG, "unknown destination kind");
+}
+
+void cdi_dest_set_batching(cd_dest *d, int on)
+{
+    d->batching = on && d->opts.kind == CD_DEST_STREAM && d->opts.spool;
+}
+
+cd_status cdi_dest_flush(cd_dest *d, cd_error *err)
+{
+    return d->opts.kind == CD_DEST_STREAM ? cdi_stream_flush(d, err) : CD_OK;
+}
+
+cd_status cdi_dest_send_once(cd_dest *d, const char *id, const char *json, size_t len,
+                             int *permanent, cd_error *err)
+{
+    if (d->opts.kind == CD_DEST_STREAM)
+        return cdi_stream_append_once(d, id, json, len, permanent, err);
+    return cdi_url_post_once(d, json, len, permanent, err);
 }
 
 cd_status cdi_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err)

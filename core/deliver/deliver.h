@@ -17,6 +17,12 @@
  *           or, given a spool (deliver_spool.h), appended to the spool's
  *           queue for the destination, which is posted later, in order,
  *           with its own retries (copydesk watch).
+ *   stream  XADD to a Redis stream (deliver_stream.c): one entry per story,
+ *           the JSON in its field `story`, the id in `id`; appended by a
+ *           script on the server that first records the id (SET NX with an
+ *           expiry, the dedupe window), so that a story delivered twice
+ *           within the window is appended once.  Retried like url; given a
+ *           spool, a story the server cannot take now is spooled.
  *
  * Each destination owns its dead-letter folder: when a delivery fails for
  * good (or the spool's endpoint refuses a story), the story goes there
@@ -36,7 +42,8 @@ typedef enum cd_dest_kind {
     CD_DEST_FOLDER = 0,
     CD_DEST_JSONL,
     CD_DEST_STDOUT,
-    CD_DEST_URL
+    CD_DEST_URL,
+    CD_DEST_STREAM
 } cd_dest_kind;
 
 typedef struct cd_spool cd_spool;   /* deliver/deliver_spool.h */
@@ -53,7 +60,11 @@ typedef struct cd_dest_opts {
     const char *dead_letter; /* folder for stories it cannot take (NULL: see
                                 cdi_dest_set_dead_letter) */
     cd_spool *spool;         /* url: append stories to this spool instead of
-                                posting them (NULL: post) */
+                                posting them (NULL: post); stream: spool the
+                                stories the server cannot take now */
+    const char *stream;      /* stream: the key of the stream (target: the redis:// URL) */
+    unsigned long maxlen;    /* stream: XADD MAXLEN ~ this (0: no trimming) */
+    double dedupe_s;         /* stream: seconds a story id is remembered (default 86400) */
 } cd_dest_opts;
 
 void cdi_dest_opts_default(cd_dest_opts *opts);
@@ -71,6 +82,17 @@ const char *cdi_dest_target(const cd_dest *d);
 cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
                            cd_error *err);
 
+/* Pipelining (stream destinations given a spool; others ignore it): on,
+ * each delivery sends its append without waiting for the answer, and
+ * cdi_dest_flush reads the answers, spooling the stories the server did
+ * not take (or keeping those it refused for good in dead letter).  Only
+ * for a caller that flushes before it relies on the deliveries (copydesk
+ * watch does before it syncs the spool and acknowledges its input). */
+void cdi_dest_set_batching(cd_dest *d, int on);
+/* Make every delivery so far done, spooled or in dead letter; an error
+ * when one is neither (it may be lost: do not acknowledge its input). */
+cd_status cdi_dest_flush(cd_dest *d, cd_error *err);
+
 /* The dead-letter folder of a destination created without one (the desk
  * learns its desk-wide folder only after declaring destinations); a folder
  * given in its options is kept.  Without either: CD_DEAD_LETTER_DEFAULT. */
@@ -80,7 +102,7 @@ cd_status cdi_dest_set_dead_letter(cd_dest *d, const char *dir, cd_error *err);
  * a folder's missing parents are created, a file created and removed in
  * it, and the folders made for the test removed again; a jsonl file is
  * opened for appending (or its folder probed when it does not exist).
- * Nothing for stdout and url.  err says what cannot be written and why. */
+ * A stream's server is connected to and pinged.  Nothing for stdout and url.  err says what cannot be written and why. */
 cd_status cdi_dest_probe(const cd_dest *d, cd_error *err);
 cd_status cdi_probe_folder(const char *dir, cd_error *err);
 cd_status cdi_probe_file(const char *path, cd_error *err);

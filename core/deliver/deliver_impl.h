@@ -17,6 +17,13 @@ struct cd_dest {
     int dir_ready;      /* folder: created */
     void *curl;         /* url: the CURL easy handle, reused between posts */
     char *curl_errbuf;  /* url: CURLOPT_ERRORBUFFER */
+    struct cd_redis *redis; /* stream: the connection (base/redis.h) */
+    char *stream;       /* stream: owned copy of the key */
+    char *dedupe_prefix;/* stream: the key prefix of remembered ids */
+    char sha[41];       /* stream: the append script's SHA1, once loaded ("": not yet) */
+    int batching;       /* stream with a spool: appends pipelined until cdi_dest_flush */
+    struct stream_sent *sent; /* stream: appends sent, replies not read yet */
+    size_t nsent, sent_cap;
 };
 
 cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
@@ -32,5 +39,21 @@ cd_status cdi_url_post(cd_dest *d, const char *json, size_t len, cd_error *err);
  * than 408 and 429): sending it again cannot help. */
 cd_status cdi_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
                             cd_error *err);
+
+cd_status cdi_stream_open(cd_dest *d, cd_error *err);
+void cdi_stream_close(cd_dest *d);
+/* Append with the destination's retries and backoff. */
+cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t len,
+                            cd_error *err);
+/* One attempt (the spool's); *permanent: the server refused the story for
+ * good (an error reply other than a missing script or a loading server). */
+cd_status cdi_stream_append_once(cd_dest *d, const char *id, const char *json, size_t len,
+                                 int *permanent, cd_error *err);
+cd_status cdi_stream_probe(const cd_dest *d, cd_error *err);
+cd_status cdi_stream_flush(cd_dest *d, cd_error *err);
+
+/* One attempt of a url or stream destination, for the spool. */
+cd_status cdi_dest_send_once(cd_dest *d, const char *id, const char *json, size_t len,
+                             int *permanent, cd_error *err);
 
 #endif

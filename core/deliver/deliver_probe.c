@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "deliver/deliver.h"
+#include "deliver/deliver_impl.h"
 
 #define MAX_DEPTH 64
 
@@ -130,6 +131,7 @@ cd_status cdi_dest_probe(const cd_dest *d, cd_error *err)
     switch (cdi_dest_get_kind(d)) {
     case CD_DEST_FOLDER: return cdi_probe_folder(cdi_dest_target(d), err);
     case CD_DEST_JSONL: return cdi_probe_file(cdi_dest_target(d), err);
+    case CD_DEST_STREAM: return cdi_stream_probe(d, err);
     default: return CD_OK;
     }
 }

@@ -5,9 +5,9 @@
  * Each queue is a contiguous range of sequence numbers [head, next): the
  * files are named by their number, so the order of the queue is the order
  * of the names and nothing but the folder is needed to recover it after a
- * restart.  Posting goes through the bound url destination, one attempt
- * at a time (cdi_url_post_once): the waits between attempts are the
- * spool's.
+ * restart.  Posting goes through the bound url or stream destination, one
+ * attempt at a time (cdi_dest_send_once: a url's POST, a stream's XADD):
+ * the waits between attempts are the spool's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -241,8 +241,9 @@ static queue *find_queue(cd_spool *sp, const char *name)
 static cd_status spool_bind(cd_spool *sp, cd_dest *d, cd_error *err)
 {
     const char *name = cdi_dest_name(d);
-    if (cdi_dest_get_kind(d) != CD_DEST_URL)
-        return cd_error_set(err, CD_ERR_ARG, "spool: destination '%s' is not a url", name);
+    if (cdi_dest_get_kind(d) != CD_DEST_URL && cdi_dest_get_kind(d) != CD_DEST_STREAM)
+        return cd_error_set(err, CD_ERR_ARG, "spool: destination '%s' is not a url or stream",
+                            name);
     queue *q = find_queue(sp, name);
     if (!q) {
         char folder[160];
@@ -503,7 +504,7 @@ static int post_head(queue *q, cd_spool_fn fn, void *ud)
     cd_error e;
     int moved = 0;
     int permanent;
-    if (cdi_url_post_once(q->dest, body, blen, &permanent, &e) == CD_OK) {
+    if (cdi_dest_send_once(q->dest, id, body, blen, &permanent, &e) == CD_OK) {
         unlink(path);
         q->head++;
         q->sent++;

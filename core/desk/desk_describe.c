@@ -24,6 +24,7 @@ static const char *kind_name(cd_dest_kind k)
     case CD_DEST_JSONL: return "jsonl";
     case CD_DEST_STDOUT: return "stdout";
     case CD_DEST_URL: return "url";
+    case CD_DEST_STREAM: return "stream";
     }
     return "?";
 }
@@ -104,13 +105,15 @@ void cdi_desk_describe_json(const cd_desk *d, cd_buf *b)
     str(b, d->fallback_where);
     cdi_buf_puts(b, ",\"dead_letter\":");
     str(b, d->dead_letter);
-    cdi_buf_printf(b, ",\"expects\":%zu,\"feeds\":%zu}", d->nexpects, d->nfeeds);
+    cdi_buf_printf(b, ",\"expects\":%zu,\"feeds\":%zu,\"streams\":%zu}", d->nexpects,
+                   d->nfeeds, d->nstreams);
 }
 
 int cdi_desk_routed_to_url(const cd_desk *d)
 {
     for (size_t i = 0; i < d->nroute; i++)
-        if (cdi_dest_get_kind(d->dests[d->route[i]].dest) == CD_DEST_URL)
-            return 1;
+        if (cdi_dest_get_kind(d->dests[d->route[i]].dest) == CD_DEST_URL ||
+            cdi_dest_get_kind(d->dests[d->route[i]].dest) == CD_DEST_STREAM)
+            return 1;   /* it may wait in the spool */
     return 0;
 }

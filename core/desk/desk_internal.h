@@ -59,6 +59,14 @@ typedef struct desk_feed {
     double every_s, timeout_s;
 } desk_feed;
 
+/* stream "name" { redis = ..., key = ..., group = ... } (desk_config.c;
+ * copydesk watch). */
+typedef struct desk_stream {
+    char *name, *url, *key, *group, *start, *where;
+    double claim_idle_s;
+    unsigned max_deliveries, batch;
+} desk_stream;
+
 typedef struct desk_expect {
     int ref;                       /* registry ref: the expect table */
     char *where;
@@ -130,6 +138,8 @@ struct cd_desk {
     /* live routing (desk_live.c, copydesk watch) */
     desk_feed *feeds;
     size_t nfeeds;
+    desk_stream *streams;
+    size_t nstreams;
     /* another desk whose analysis of the same story is reused (desk_share.c) */
     struct desk_share *share;
     /* time (desk_time.c) */

@@ -1,8 +1,8 @@
 /*
  * desk/desk_live.h - what copydesk watch (core/live/) needs from a loaded
  * desk beyond routing: held stories and their release, the desk's clock,
- * the model files it opened (watched for replacement) and the feeds its
- * configuration declares.  Internal: the
+ * the model files it opened (watched for replacement) and the feeds and
+ * streams its configuration declares.  Internal: the
  * live desk is part of the library, not of its public API.
  */
 #ifndef CD_DESK_LIVE_H
@@ -77,5 +77,30 @@ typedef struct cd_desk_feed {
 
 size_t cdi_desk_feeds(const cd_desk *desk);
 void cdi_desk_feed_get(const cd_desk *desk, size_t i, cd_desk_feed *out);
+
+/* Redis streams the configuration declares: stream "name" { redis = ...,
+ * key = ..., group = ... } (core/live/watch_stream.c reads them). */
+typedef struct cd_desk_stream {
+    const char *name;
+    const char *url;        /* redis://HOST:PORT/DB */
+    const char *key;        /* the stream */
+    const char *group;      /* the consumer group (default "copydesk") */
+    const char *start;      /* where a new group starts: "0" (default) or "$" */
+    const char *where;      /* "file:line" of the declaration */
+    double claim_idle_s;    /* pending this long: claimed from its consumer (default 60) */
+    unsigned max_deliveries;/* delivered more often: dead letter (default 5) */
+    unsigned batch;         /* entries per read (default 100) */
+} cd_desk_stream;
+
+size_t cdi_desk_streams(const cd_desk *desk);
+void cdi_desk_stream_get(const cd_desk *desk, size_t i, cd_desk_stream *out);
+/* Pipelined deliveries (deliver.h: cdi_dest_set_batching) for the
+ * desk's stream destinations; cdi_desk_flush makes every delivery so far
+ * done, spooled or dead-lettered (an error: one may be lost). */
+void cdi_desk_set_batching(cd_desk *desk, int on);
+cd_status cdi_desk_flush(cd_desk *desk, cd_error *err);
+
+/* The desk's dead-letter folder (dead_letter "..." or the default). */
+const char *cdi_desk_dead_letter_dir(const cd_desk *desk);
 
 #endif

@@ -130,6 +130,16 @@ static void read_events(watch *w)
     }
 }
 
+cd_status cdi_watch_sync(watch *w, cd_error *err)
+{
+    cd_status st = cdi_desk_flush(w->desk, err);
+    cd_error e;
+    cd_status sp = cdi_spool_sync(w->spool, &e);
+    if (st == CD_OK && sp != CD_OK)
+        st = cd_error_set(err, sp, "%s", e.msg);
+    return st;
+}
+
 /* ---- signals ----------------------------------------------------------------------- */
 
 void cdi_watch_read_signals(watch *w)
@@ -288,6 +298,7 @@ static void teardown(watch *w)
     cdi_watch_free_models(w);
     cdi_inbox_free(&w->inbox);
     cdi_watch_free_feeds(w);
+    cdi_watch_free_streams(w);
     for (size_t i = 0; i < w->ndests; i++)
         free(w->dests[i].name);
     free(w->dests);
@@ -303,8 +314,9 @@ static void teardown(watch *w)
 }
 
 /* Milliseconds poll may sleep: until the next reload, feed, spool attempt,
- * archive sync, held story's release or status write, at most a minute. */
-static int sleep_ms(watch *w)
+ * archive sync, held story's release, status write or (with_streams)
+ * stream read, at most a minute. */
+static int sleep_ms(watch *w, int with_streams)
 {
     if (w->inbox.n || w->inbox.rescan)
         return 0;
@@ -327,6 +339,9 @@ static int sleep_ms(watch *w)
     in = cdi_watch_next_held(w);
     if (in >= 0 && in < t)
         t = in;
+    in = with_streams ? cdi_watch_next_stream(w) : -1;
+    if (in >= 0 && in < t)
+        t = in;
     if (w->reload_due > 0 && w->reload_due - now < t)
         t = w->reload_due - now;
     if (w->status_dirty && w->status_at + STATUS_EVERY - now < t)
@@ -344,6 +359,8 @@ static int idle(watch *w)
         if (!w->feeds[i].polls)
             return 0;
     if (cdi_watch_next_held(w) == 0)
+        return 0;
+    if (!cdi_watch_streams_idle(w))
         return 0;
     double due = cdi_spool_next_due(w->spool);
     return due < 0 || due > 0;
@@ -369,6 +386,13 @@ static void turn(watch *w)
     feed_state *f;
     if (!w->stopping && cdi_watch_next_feed(w, &f) == 0)
         cdi_watch_poll_feed(w, f);
+    if (!w->stopping && w->nstreams) {
+        /* a stream read found nothing last time: it may wait in Redis for
+         * new entries while nothing else is due (250 ms at most, so that
+         * inbox files and signals are seen soon) */
+        int ms = w->o->once ? 0 : sleep_ms(w, 0);
+        cdi_watch_poll_streams(w, ms > 250 ? 250 : ms);
+    }
     if (!w->stopping)
         cdi_watch_release_held(w);
     if (!w->stopping)
@@ -400,6 +424,10 @@ cd_status cdi_watch_run(const cd_watch_opts *o, cd_error *err)
     cdi_log_num(&l, "spooled", (double)cdi_spool_depth(w.spool));
     cdi_log_num(&l, "held", (double)cdi_held_count(w.held));
     cdi_log_num(&l, "feeds", (double)w.nfeeds);
+    if (w.nstreams) {
+        cdi_log_num(&l, "streams", (double)w.nstreams);
+        cdi_log_str(&l, "consumer", w.consumer);
+    }
     cdi_log_end(&l);
     cdi_watch_write_status(&w, 1);
     while (!w.stopping) {
@@ -407,8 +435,9 @@ cd_status cdi_watch_run(const cd_watch_opts *o, cd_error *err)
         if (w.stopping || (o->once && idle(&w)))
             break;
         struct pollfd p[2] = { { w.ino, POLLIN, 0 }, { w.sigfd, POLLIN, 0 } };
-        poll(p, 2, sleep_ms(&w));
+        poll(p, 2, sleep_ms(&w, 1));
     }
+    cdi_watch_stop_streams(&w);
     cdi_log_begin(&l, &w, "stop");
     cdi_log_num(&l, "stories", (double)w.stories);
     cdi_log_num(&l, "spooled", (double)cdi_spool_depth(w.spool));

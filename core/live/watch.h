@@ -12,7 +12,10 @@
  *                NAME.error beside it saying why;
  *   feed items   the feeds the configuration declares, polled every
  *                `every` seconds with conditional requests; items not
- *                seen before (remembered in the state folder) are routed.
+ *                seen before (remembered in the state folder) are routed;
+ *   stream entries  the Redis streams the configuration declares, read as
+ *                one consumer of each stream's group, acknowledged once
+ *                every delivery of the entry's story is durable.
  *
  * The desk is loaded with the spool folder of the state folder, so its url
  * destinations append their stories to the spool (deliver/deliver_spool.h)
@@ -72,6 +75,8 @@ typedef struct cd_watch_opts {
      * (serve counts them in its metrics). */
     void (*on_story)(void *ud, const cd_decision *dec, double seconds);
     void *on_reload_ud;      /* ud of both */
+    const char *consumer;    /* the name in the groups of the desk's streams
+                                (NULL: HOST:PID) */
 } cd_watch_opts;
 
 /* Run until stopped.  CD_OK after a clean stop; an error when the desk

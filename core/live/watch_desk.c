@@ -68,11 +68,15 @@ int cdi_watch_is_model(watch *w, const char *dir, const char *name)
  * spool folder, are already bound to the spool). */
 void cdi_watch_install(watch *w, cd_desk *desk)
 {
-    cd_desk_free(w->desk);
+    cd_desk_free(w->desk);   /* its pipelined appends are answered first */
     w->desk = desk;
     cdi_desk_set_hold(desk, cdi_watch_hold, w);
+    /* watch syncs (cdi_watch_sync) before it lets an input go */
+    cdi_desk_set_batching(desk, 1);
     watch_models(w);
     cdi_watch_install_feeds(w, desk);
+    cdi_watch_install_streams(w, desk);
+    cdi_watch_publish_streams(w);
 }
 
 typedef struct problems {

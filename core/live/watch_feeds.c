@@ -258,7 +258,7 @@ void cdi_watch_poll_feed(watch *w, feed_state *f)
         cdi_watch_set_str(&f->last_error, NULL);
     }
     cd_error se;
-    int synced = cdi_spool_sync(w->spool, &se) == CD_OK;
+    int synced = cdi_watch_sync(w, &se) == CD_OK;
     if (!synced)
         cdi_watch_note_error(w, "error", "spool", se.msg);
     cdi_feed_batch_finish(&fr, synced);

@@ -31,7 +31,7 @@ static int release_one(void *ud, const char *id, const char *json, size_t len,
     cdi_desk_release(w->desk, id, json, len, ninjs, nlen, route, nroute, &dec, &e);
     /* url destinations appended it to the spool: synced before the held
      * file goes (a kill in between delivers it twice, never not at all) */
-    int safe = dec.outcome != CD_OUTCOME_FAILED && cdi_spool_sync(w->spool, &e) == CD_OK;
+    int safe = dec.outcome != CD_OUTCOME_FAILED && cdi_watch_sync(w, &e) == CD_OK;
     cdi_watch_log_story(w, "released", id, &dec, NULL);
     return safe ? 0 : -1;
 }

@@ -289,7 +289,7 @@ void cdi_watch_route_file(watch *w, const char *name, int moved_in)
             break;
     }
     cd_reader_free(r);
-    if (cdi_spool_sync(w->spool, &e) != CD_OK) {
+    if (cdi_watch_sync(w, &e) != CD_OK) {
         cdi_watch_note_error(w, "error", "spool", e.msg);
         give_back(w, path, name);   /* routed again later */
     } else if (got != CD_READ_END) {

@@ -11,6 +11,9 @@
  *   watch_desk.c     the running desk: loading with its expect cases,
  *                    reloading, routing one story
  *   watch_held.c     stories a rule held until a time: kept, then released
+ *   watch_stream.c   Redis streams: read as a consumer of a group, routed,
+ *                    acknowledged once durable, pending entries claimed
+ *   stream_health.c  what the streams' state is, for serve (/readyz, /metrics)
  */
 #ifndef CD_LIVE_WATCH_INTERNAL_H
 #define CD_LIVE_WATCH_INTERNAL_H
@@ -124,6 +127,30 @@ cd_status cdi_feed_batch_parse(cd_feed_batch *b, const char *doc, size_t len,
  * was read, the ids the feed no longer serves may be forgotten. */
 void cdi_feed_batch_finish(cd_feed_batch *b, int remember);
 
+/* ---- a Redis stream (watch_stream.c) ------------------------------------------------ */
+
+typedef struct cd_redis cd_redis;
+
+typedef struct stream_state {
+    char *name, *url, *key, *group, *start;
+    double claim_idle;        /* seconds */
+    unsigned max_deliveries, batch;
+    cd_redis *r;
+    int group_ready;          /* XGROUP CREATE done on this connection */
+    int history;              /* read this consumer's own pending entries first */
+    int empty;                /* the last read found nothing: the next one may block */
+    int down;                 /* the server is unreachable (said once) */
+    double down_since;        /* monotonic */
+    double next_claim, next_beat;
+    char cursor[64];          /* XAUTOCLAIM's next start */
+    char **ack;               /* entry ids routed, to acknowledge */
+    size_t nack, ack_cap;
+    uint64_t read, claimed, acked, dead, errors, reconnects;
+    long long pending, lag;   /* the group's, at the last heartbeat (-1: unknown) */
+    char *last_error;
+    char *workers_text;       /* the group's workers, Prometheus lines, at the last heartbeat */
+} stream_state;
+
 /* ---- the watch --------------------------------------------------------------------- */
 
 typedef struct dest_count {
@@ -152,6 +179,9 @@ typedef struct watch {
     int stopping;
     feed_state *feeds;
     size_t nfeeds;
+    stream_state *streams;
+    size_t nstreams;
+    char *consumer;           /* this worker's name in the streams' groups */
     /* status */
     time_t started;
     uint64_t stories, files_done, files_failed, errors;
@@ -201,6 +231,9 @@ void cdi_watch_write_status(watch *w, int running);
 /* ---- the loop (watch.c) ------------------------------------------------------------ */
 
 int cdi_watch_add_dir(watch *w, const char *path, int kind, uint32_t mask);
+/* Make the deliveries so far durable: the pipelined appends answered (or
+ * spooled), then the spool synced.  Before an input is let go. */
+cd_status cdi_watch_sync(watch *w, cd_error *err);
 void cdi_watch_read_signals(watch *w);
 
 /* ---- the inbox (watch_inbox.c) ----------------------------------------------------- */
@@ -228,6 +261,22 @@ void cdi_watch_install_feeds(watch *w, cd_desk *desk);
 void cdi_watch_free_feeds(watch *w);
 void cdi_watch_poll_feed(watch *w, feed_state *f);
 double cdi_watch_next_feed(watch *w, feed_state **which);
+
+/* ---- streams (watch_stream.c) ----------------------------------------------------- */
+
+void cdi_watch_install_streams(watch *w, cd_desk *desk);
+void cdi_watch_free_streams(watch *w);
+/* One bounded piece of work on each stream; block_ms: a read may wait
+ * that long for entries when the last one found none. */
+void cdi_watch_poll_streams(watch *w, int block_ms);
+/* Seconds until a stream has work (0: now; -1: no stream). */
+double cdi_watch_next_stream(watch *w);
+/* Nothing to do on any stream now (for --once). */
+int cdi_watch_streams_idle(watch *w);
+/* Before stopping: the acknowledgements owed, a last heartbeat. */
+void cdi_watch_stop_streams(watch *w);
+/* Publish the streams' state for serve (stream_health.h). */
+void cdi_watch_publish_streams(watch *w);
 
 /* ---- the desk (watch_desk.c) ------------------------------------------------------- */
 

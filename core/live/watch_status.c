@@ -1,7 +1,7 @@
 /*
  * watch_status.c - status.json in the state folder: what the process has
  * done (stories, files, destinations, the spool's queues, the stories held
- * until a time, the last reload, feeds, errors), rewritten atomically as things happen, at most every
+ * until a time, the last reload, feeds, Redis streams, errors), rewritten atomically as things happen, at most every
  * STATUS_EVERY seconds; and --status, which prints it and says whether the
  * process that wrote it still holds the state folder's lock.
  */
@@ -131,6 +131,27 @@ static cJSON *status_json(watch *w, int running)
         if (f->last_error)
             cJSON_AddStringToObject(o, "last_error", f->last_error);
         cJSON_AddItemToArray(fs, o);
+    }
+    /* the Redis streams: this worker's side (copydesk status --redis: the group's) */
+    cJSON *ss = w->nstreams ? cJSON_AddArrayToObject(s, "streams") : NULL;
+    for (size_t i = 0; i < w->nstreams; i++) {
+        stream_state *st = &w->streams[i];
+        if (!st->name)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", st->name);
+        cJSON_AddStringToObject(o, "key", st->key);
+        cJSON_AddStringToObject(o, "group", st->group);
+        cJSON_AddStringToObject(o, "consumer", w->consumer ? w->consumer : "");
+        cJSON_AddBoolToObject(o, "connected", !st->down);
+        cJSON_AddNumberToObject(o, "read", (double)st->read);
+        cJSON_AddNumberToObject(o, "claimed", (double)st->claimed);
+        cJSON_AddNumberToObject(o, "acked", (double)st->acked);
+        cJSON_AddNumberToObject(o, "dead_letter", (double)st->dead);
+        cJSON_AddNumberToObject(o, "unacknowledged", (double)st->nack);
+        if (st->last_error)
+            cJSON_AddStringToObject(o, "last_error", st->last_error);
+        cJSON_AddItemToArray(ss, o);
     }
     cJSON_AddNumberToObject(s, "errors", (double)w->errors);
     if (w->last_error)

@@ -5,7 +5,8 @@
  *   taxonomy { {id=, name=, labels=, keywords=, half=, given=, iptc=,
  *               <child topics>...}, ... }
  *            (a keyword: "phrase", or { "phrase", near=, within=, scope=, min= })
- *   destination "name" { folder= | jsonl= | url= | stdout=true, <url options>,
+ *   destination "name" { folder= | jsonl= | url= | stdout=true | redis=,
+ *                        <url options>, stream=, maxlen=, dedupe=,
  *                        format = "copydesk" | "ninjs" }
  *   rule("name", function(story) ... end [, {continue=, to=}])
  *   rule("name", {when = function(story) ... end, to = ..., continue = ...})
@@ -15,6 +16,8 @@
  *   expect { title=, body=, meta=, id=, file=, route=, rule=, name=, now=,
  *            held_until= }
  *   feed "name" { url=, every=, timeout=, format= }   (copydesk watch)
+ *   stream "name" { redis=, key=, group=, claim_idle=, max_deliveries=,
+ *                   batch=, start= }                  (copydesk watch)
  *
  * Each raises a Lua error on a mistake, so the message carries the file
  * and line of the configuration; unknown fields are errors too, so that a
@@ -28,6 +31,7 @@
 
 #include <lauxlib.h>
 
+#include "base/redis.h"
 #include "desk/desk_internal.h"
 
 static cd_desk *desk_of(lua_State *L)
@@ -357,21 +361,22 @@ static int l_taxonomy(lua_State *L)
 
 static cd_dest_kind dest_kind(lua_State *L, int idx, const char *what, const char **target)
 {
-    static const char *const kinds[] = { "folder", "jsonl", "stdout", "url" };
+    /* in the order of cd_dest_kind: redis= makes a stream destination */
+    static const char *const kinds[] = { "folder", "jsonl", "stdout", "url", "redis" };
     int found = -1;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         int t = lua_getfield(L, idx, kinds[k]);
         int off = t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1));
         lua_pop(L, 1);
         if (off)
             continue;
         if (found >= 0)
-            luaL_error(L, "%s: give one of folder, jsonl, stdout, url (not %s and %s)", what,
-                       kinds[found], kinds[k]);
+            luaL_error(L, "%s: give one of folder, jsonl, stdout, url, redis (not %s and %s)",
+                       what, kinds[found], kinds[k]);
         found = k;
     }
     if (found < 0)
-        luaL_error(L, "%s: needs one of folder, jsonl, stdout = true, url", what);
+        luaL_error(L, "%s: needs one of folder, jsonl, stdout = true, url, redis", what);
     if (found == CD_DEST_STDOUT) {
         *target = NULL;
     } else if (!(*target = opt_string_field(L, idx, kinds[found], what)) || !**target) {
@@ -384,7 +389,8 @@ static int define_destination(lua_State *L, const char *name, int idx)
 {
     static const char *const fields[] = { "folder", "jsonl", "stdout", "url", "timeout",
                                           "connect_timeout", "retries", "backoff",
-                                          "dead_letter", "format", NULL };
+                                          "dead_letter", "format", "redis", "stream",
+                                          "maxlen", "dedupe", NULL };
     cd_desk *d = desk_of(L);
     luaL_checktype(L, idx, LUA_TTABLE);
     const char *what = lua_pushfstring(L, "destination '%s'", name);
@@ -409,6 +415,27 @@ static int define_destination(lua_State *L, const char *name, int idx)
         return luaL_error(L, "%s: dead_letter cannot be empty (leave it out for the desk's)", what);
     o.name = name;
     o.spool = d->spool;
+    o.stream = opt_string_field(L, idx, "stream", what);
+    double maxlen = opt_number_field(L, idx, "maxlen", 0, what);
+    o.dedupe_s = opt_number_field(L, idx, "dedupe", 86400, what);
+    if (o.kind == CD_DEST_STREAM) {
+        cd_redis_addr a;
+        cd_error ue;
+        if (cdi_redis_parse_url(o.target, &a, &ue) != CD_OK)
+            return luaL_error(L, "%s: redis: %s", what, ue.msg);
+        if (!o.stream || !*o.stream)
+            return luaL_error(L, "%s: a redis destination needs stream = \"KEY\" (the stream "
+                              "to append to)", what);
+        if (maxlen != floor(maxlen) || maxlen > 1e12)
+            return luaL_error(L, "%s: maxlen must be a whole number of entries (0: no trimming)",
+                              what);
+        if (o.dedupe_s < 1)
+            return luaL_error(L, "%s: dedupe must be at least 1 (seconds a story id is "
+                              "remembered)", what);
+        o.maxlen = (unsigned long)maxlen;
+    } else if (o.stream || maxlen > 0) {
+        return luaL_error(L, "%s: stream and maxlen go with redis = \"redis://...\"", what);
+    }
     const char *format = opt_string_field(L, idx, "format", what);
     if (format && strcmp(format, "copydesk") && strcmp(format, "ninjs"))
         return luaL_error(L, "%s: format must be \"copydesk\" (the default) or \"ninjs\"", what);
@@ -655,8 +682,95 @@ static int l_feed(lua_State *L)
     return 1;
 }
 
+/* ---- stream (copydesk watch) -------------------------------------------- */
+
+/* stream "name" { redis = "redis://host:6379/0", key = "stories",
+ * group = "copydesk", claim_idle = 60, max_deliveries = 5, batch = 100,
+ * start = "0" }: a Redis stream copydesk watch reads as one consumer of
+ * the group (core/live/watch_stream.c).  route and check only declare it. */
+static int define_stream(lua_State *L, const char *name, int idx)
+{
+    static const char *const fields[] = { "redis", "key", "group", "claim_idle",
+                                          "max_deliveries", "batch", "start", NULL };
+    cd_desk *d = desk_of(L);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    const char *what = lua_pushfstring(L, "stream '%s'", name);
+    check_fields(L, idx, what, fields);
+    for (size_t i = 0; i < d->nstreams; i++)
+        if (!strcmp(d->streams[i].name, name))
+            return luaL_error(L, "%s is declared twice", what);
+    const char *url = opt_string_field(L, idx, "redis", what);
+    cd_redis_addr a;
+    cd_error ue;
+    if (!url)
+        return luaL_error(L, "%s: needs redis = \"redis://HOST:PORT/DB\"", what);
+    if (cdi_redis_parse_url(url, &a, &ue) != CD_OK)
+        return luaL_error(L, "%s: redis: %s", what, ue.msg);
+    const char *key = opt_string_field(L, idx, "key", what);
+    if (!key || !*key)
+        return luaL_error(L, "%s: needs key = \"STREAM\" (the stream to read)", what);
+    const char *group = opt_string_field(L, idx, "group", what);
+    if (group && !*group)
+        return luaL_error(L, "%s: group cannot be empty", what);
+    double idle = opt_number_field(L, idx, "claim_idle", 60, what);
+    double maxd = opt_number_field(L, idx, "max_deliveries", 5, what);
+    double batch = opt_number_field(L, idx, "batch", 100, what);
+    if (idle < 0.1)
+        return luaL_error(L, "%s: claim_idle must be at least 0.1 (seconds an entry stays "
+                          "pending before another worker claims it)", what);
+    if (maxd < 1 || maxd != floor(maxd))
+        return luaL_error(L, "%s: max_deliveries must be a whole number, at least 1", what);
+    if (batch < 1 || batch > 10000 || batch != floor(batch))
+        return luaL_error(L, "%s: batch must be a whole number from 1 to 10000", what);
+    const char *start = opt_string_field(L, idx, "start", what);
+    if (start && strcmp(start, "0") && strcmp(start, "$"))
+        return luaL_error(L, "%s: start must be \"0\" (the whole stream, the default) or "
+                          "\"$\" (only new entries), for a group that does not exist yet", what);
+    desk_stream *s = append(L, (void **)&d->streams, &d->nstreams, sizeof *s);
+    s->name = cdi_desk_strdup(L, name);
+    s->url = cdi_desk_strdup(L, url);
+    s->key = cdi_desk_strdup(L, key);
+    s->group = cdi_desk_strdup(L, group ? group : "copydesk");
+    s->start = cdi_desk_strdup(L, start ? start : "0");
+    s->where = cdi_desk_caller_where(L);
+    s->claim_idle_s = idle;
+    s->max_deliveries = (unsigned)maxd;
+    s->batch = (unsigned)batch;
+    return 0;
+}
+
+static int l_stream_curried(lua_State *L)
+{
+    return define_stream(L, lua_tostring(L, lua_upvalueindex(1)), 1);
+}
+
+static int l_stream(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (!*name)
+        return luaL_error(L, "stream: the name cannot be empty");
+    if (lua_gettop(L) >= 2)
+        return define_stream(L, name, 2);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, l_stream_curried, 1);
+    return 1;
+}
+
+/* The feeds and the streams: what watch reads besides its inbox. */
 void cdi_desk_free_feeds(cd_desk *d)
 {
+    for (size_t i = 0; i < d->nstreams; i++) {
+        desk_stream *s = &d->streams[i];
+        free(s->name);
+        free(s->url);
+        free(s->key);
+        free(s->group);
+        free(s->start);
+        free(s->where);
+    }
+    free(d->streams);
+    d->streams = NULL;
+    d->nstreams = 0;
     for (size_t i = 0; i < d->nfeeds; i++) {
         free(d->feeds[i].name);
         free(d->feeds[i].url);
@@ -675,7 +789,7 @@ void cdi_desk_config_register(lua_State *L)
         { "destination", l_destination }, { "rule", l_rule },
         { "fallback", l_fallback },       { "dead_letter", l_dead_letter },
         { "limits", l_limits },           { "expect", l_expect },
-        { "feed", l_feed },
+        { "feed", l_feed },               { "stream", l_stream },
         { NULL, NULL },
     };
     lua_pushglobaltable(L);

@@ -29,6 +29,7 @@
 #include "desk/desk_describe.h"
 #include "desk/desk_live.h"
 #include "desk/isotime.h"
+#include "live/stream_health.h"
 #include "serve/http_api.h"
 #include "serve/http_history.h"
 #include "serve/http_status.h"
@@ -462,11 +463,14 @@ void cdi_http_handle(cd_service *s, const cd_http_req *req, cd_http_resp *resp)
     } else if (!strcmp(path, "/readyz")) {
         if (!method(req, resp, "GET"))
             return;
-        if (cdi_service_ready(s))
+        char redis_why[800];
+        if (!cdi_service_ready(s))
+            cdi_http_error(resp, 503, "not_ready", "the service is stopping");
+        else if (!cdi_stream_health_ready(redis_why, sizeof redis_why))
+            cdi_http_error(resp, 503, "not_ready", "%s (retrying)", redis_why);
+        else
             cdi_buf_printf(&resp->body, "{\"status\":\"ready\",\"version\":%llu}",
                            (unsigned long long)cdi_service_version(s));
-        else
-            cdi_http_error(resp, 503, "not_ready", "the service is stopping");
     } else if (!strcmp(path, "/metrics")) {
         if (!method(req, resp, "GET"))
             return;

@@ -374,6 +374,7 @@ int cdi_serve_run(const cd_serve_opts *o, cd_error *err)
     wo.state = so.state;
     wo.desk = o->service.desk;
     wo.json_log = o->json_log;
+    wo.consumer = o->consumer;
     wo.log = so.log;
     wo.on_reload = on_watch_reload;
     wo.on_story = on_watch_story;

@@ -40,6 +40,7 @@ typedef struct cd_serve_opts {
     const char *inbox;         /* watch's inbox folder, or NULL (HTTP and feeds) */
     int json_log;              /* watch logs JSON lines */
     const char *web;           /* the editor's page's files (NULL: beside the program) */
+    const char *consumer;      /* watch's name in the desk's stream groups (NULL: HOST:PID) */
 } cd_serve_opts;
 
 void cdi_serve_opts_default(cd_serve_opts *o);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "live/stream_health.h"
 #include "serve/serve_metrics.h"
 
 static const double BUCKETS[] = { 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -200,4 +201,6 @@ void cdi_metrics_text(cd_metrics *m, cd_buf *b, uint64_t spool_depth, uint64_t h
             cdi_buf_printf(b, "copydesk_http_requests_total{code=\"%d\"} %llu\n", s,
                            (unsigned long long)n);
     }
+    /* the Redis streams watch reads: this worker's counters and its group's */
+    cdi_stream_health_metrics(b);
 }
