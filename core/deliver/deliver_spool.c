@@ -466,7 +466,6 @@ static void set_error(queue *q, const char *msg)
     }
 }
 
-/* One attempt at q's head: 1 delivered or refused (the head moved), 0 failed. */
 /* A failed attempt: the story stays the head, the queue waits (doubling). */
 static void attempt_failed(queue *q, const char *id, const char *msg, cd_spool_fn fn, void *ud)
 {
@@ -480,6 +479,7 @@ static void attempt_failed(queue *q, const char *id, const char *msg, cd_spool_f
         fn(ud, CD_SPOOL_RETRY, q->name, id, msg, q->wait_s);
 }
 
+/* One attempt at q's head: 1 delivered or refused (the head moved), 0 failed. */
 static int post_head(queue *q, cd_spool_fn fn, void *ud)
 {
     size_t len = 0;

@@ -4,7 +4,8 @@
 # across a restart of watch); an answer a retry cannot fix sends the story
 # to dead letter and the queue goes on; a watch killed with SIGKILL in the
 # middle of a batch of 200 stories, and restarted, delivers all 200 (the
-# loopback server counts distinct story ids; duplicates are allowed).
+# loopback server counts distinct story ids; duplicates are allowed).  A
+# format = "ninjs" url destination is logged under the story id.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/watch_lib.sh"
 
@@ -94,3 +95,13 @@ dups=$(( $(lines "$W/desk.posts") - 200 ))
 pass "duplicates after two kills: $dups (allowed, same id)"
 watch_stop
 same "and it stops cleanly" "$WATCH_RC" 0
+
+# ---- a format = "ninjs" url destination: the log names the story, not "?" ------------
+rm -f "$W/desk.posts"
+sed 's|dead_letter = "out/dead" }|dead_letter = "out/dead", format = "ninjs" }|' "$W/desk.lua" >"$W/ninjs.lua"
+mkdir -p "$W/in4"
+watch_start "$W/log4" -c "$W/ninjs.lua" --inbox "$W/in4"
+drop "$W/in4" n1.json "$(sport_story ninjs-1)"
+check "the ninjs document is posted" 30 has_line "$W/desk.posts" '"uri":"urn:copydesk:ninjs-1"'
+check "the log says it was sent, by its id" 10 has_line "$W/log4" " sent id=ninjs-1 destination=desk"
+watch_stop
