@@ -339,23 +339,19 @@ static cd_status send_append(cd_dest *d, const char *id, const char *json, size_
     return CD_OK;
 }
 
-static void wait_seconds(double s)
-{
-    struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
-    while (s > 0 && nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t len,
                             cd_error *err)
 {
     int permanent;
     if (d->opts.spool) {
         /* stories already waiting go first: keep the order */
-        cd_spool_queue_info qi;
         for (size_t i = 0; i < cdi_spool_queues(d->opts.spool); i++) {
-            cdi_spool_queue_get(d->opts.spool, i, &qi);
-            if (!strcmp(qi.name, d->name) && qi.depth)
+            cd_spool_queue_info qi;
+            if (cdi_spool_queue_get(d->opts.spool, i, &qi) != CD_OK)
+                continue;
+            int waiting = !strcmp(qi.name, d->name) && qi.depth;
+            cdi_spool_queue_info_clear(&qi);
+            if (waiting)
                 return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
         }
         if (d->batching) {   /* queued: the flush appends it, or keeps it */
@@ -383,7 +379,7 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
             return CD_OK;
         if (permanent || tries > d->opts.retries)
             break;
-        wait_seconds(wait);
+        cdi_sleep(wait);
         wait = wait * 2 > 30 ? 30 : wait * 2;
     }
     if (err && tries > 1) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "deliver/deliver_impl.h"
 
 static size_t discard_body(char *ptr, size_t size, size_t n, void *ud)
@@ -99,15 +100,6 @@ static int attempt(cd_dest *d, const char *json, size_t len, cd_error *err)
     return (code >= 500 || code == 408 || code == 429) ? ATTEMPT_RETRY : ATTEMPT_GIVE_UP;
 }
 
-static void wait_seconds(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 cd_status cdi_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
                             cd_error *err)
 {
@@ -132,7 +124,7 @@ cd_status cdi_url_post(cd_dest *d, const char *json, size_t len, cd_error *err)
             return CD_OK;
         if (r == ATTEMPT_GIVE_UP || tries > d->opts.retries)
             break;
-        wait_seconds(wait);
+        cdi_sleep(wait);
         wait = wait * 2 > 30 ? 30 : wait * 2;
     }
     if (err && tries > 1) {
