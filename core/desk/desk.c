@@ -33,6 +33,7 @@
 
 #include "desk/desk_internal.h"
 #include "desk/isotime.h"
+#include "model/lexicon.h"
 #include "model/model_internal.h"
 
 #define ERRBUF 1024
@@ -269,6 +270,8 @@ void cd_desk_free(cd_desk *d)
     cdi_desk_free_feeds(d);
     cdi_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
+    cdi_lexicon_free(d->lex);
+    free(d->rows);
     free(d->taxonomy_where);
     free(d->fallback);
     free(d->fallback_where);
@@ -372,6 +375,49 @@ static int same_tokens(const cd_tok_opts *a, const cd_tok_opts *b)
            a->stem == b->stem && a->fold_numbers == b->fold_numbers;
 }
 
+/* Two models or more that classify from the token list: one lexicon, so
+ * that each token is looked up once for all of them (model/lexicon.h). */
+static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
+{
+    if (nshare < 2)
+        return CD_OK;
+    const cd_model **ms = malloc(sizeof *ms * nshare);
+    if (!ms)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < d->nmodels; i++)
+        if (d->models[i].shares_tokens) {
+            ms[k++] = d->models[i].model;
+            d->models[i].lex_pos = k;
+        }
+    cd_status st = cdi_lexicon_new(ms, k, &d->lex, err);
+    free(ms);
+    return st;
+}
+
+/* The lexicon rows of the story's tokens (those in no model left out),
+ * into d->rows; their number, or -1 when out of memory. */
+static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
+{
+    if (l->n > d->rows_cap) {
+        size_t cap = d->rows_cap ? d->rows_cap : 256;
+        while (cap < l->n)
+            cap *= 2;
+        uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
+        if (!rows)
+            return -1;
+        d->rows = rows;
+        d->rows_cap = cap;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t r = cdi_lexicon_find(d->lex, l->text + l->off[i], l->len[i]);
+        if (r >= 0)
+            d->rows[n++] = (uint32_t)r;
+    }
+    return (int64_t)n;
+}
+
 /* After the file ran: tokenizer, keywords, fallback, limits. */
 static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
 {
@@ -389,8 +435,13 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
         return st;
     /* a model that tokenizes as the keywords do classifies the story from
      * the same token list: each story is tokenized once, not once per model */
-    for (size_t i = 0; i < d->nmodels && !d->taxonomy_only; i++)
+    size_t nshare = 0;
+    for (size_t i = 0; i < d->nmodels && !d->taxonomy_only; i++) {
         d->models[i].shares_tokens = same_tokens(cdi_classifier_tok_opts(d->models[i].cls), &tok);
+        nshare += d->models[i].shares_tokens;
+    }
+    if ((st = make_lexicon(d, nshare, err)) != CD_OK)
+        return st;
     cd_error e;
     if ((st = cdi_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
@@ -515,6 +566,9 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         }
         d->cur.toks = d->cur.own_toks;
     }
+    int64_t nrows = 0;
+    if (st == CD_OK && d->lex && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
         if (from && share_models[i] >= 0) {
@@ -526,7 +580,10 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         }
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
-        if (m->shares_tokens)
+        if (m->lex_pos)
+            st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows,
+                                   (size_t)nrows, &m->scores, &m->nscores, err);
+        else if (m->shares_tokens)
             st = cdi_classify_from(m->cls, cdi_toklist_each, d->cur.toks, &m->scores,
                                    &m->nscores, err);
         else
