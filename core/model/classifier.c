@@ -20,7 +20,9 @@ typedef struct sort_key {
 
 struct cd_classifier {
     const cd_model *m;
-    cdi_lexicon *lex;      /* token -> term id (lexicon.h) */
+    cdi_lexicon *lex;      /* token -> term id (lexicon.h), made on first use: a
+                              desk's classifier may only ever score from the
+                              desk's own (cdi_classify_rows) */
     cd_tokenizer *tok;
     uint32_t *tf;          /* per term, zero between calls */
     uint32_t *terms;       /* distinct terms of the last text */
@@ -49,11 +51,8 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     cd_tok_opts tok = m->tok;
     if (tok.stopwords && cdi_lexicon_drops_stopwords(m) && !tok.bigrams)
         tok.stopwords = 0;
-    cd_status st = cdi_lexicon_new(&m, 1, &c->lex, err);
-    if (st == CD_OK)
-        st = cd_tokenizer_new(&tok, &c->tok, err);
+    cd_status st = cd_tokenizer_new(&tok, &c->tok, err);
     if (st) {
-        cdi_lexicon_free(c->lex);
         free(c);
         return st;
     }
@@ -290,6 +289,11 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
 {
     c->n = 0;
     c->failed = 0;
+    if (!c->lex) {
+        cd_status st = cdi_lexicon_new(&c->m, 1, &c->lex, err);
+        if (st != CD_OK)
+            return st;
+    }
     each(src, on_token, c);
     return finish(c, scores, n, err);
 }
