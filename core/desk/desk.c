@@ -32,7 +32,9 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/desk_out.h"
 #include "desk/isotime.h"
+#include "base/numfmt.h"
 #include "model/lexicon.h"
 #include "model/model_internal.h"
 
@@ -280,6 +282,7 @@ void cd_desk_free(cd_desk *d)
     free(d->route_names);
     free(d->rule_result);
     free(d->cur.scores);
+    free(d->top);
     free(d->path);
     free(d->errbuf);
     cdi_spool_free(d->spool);    /* after the destinations bound to it */
@@ -458,11 +461,12 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
                             d->fallback_where, d->fallback);
     size_t nt = cdi_topics_count(d->topics);
     d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
+    d->top = malloc((nt ? nt : 1) * sizeof *d->top);
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
     d->rule_result = calloc(d->nrules ? d->nrules : 1, 1);
-    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->rule_result)
+    if (!d->cur.scores || !d->top || !d->route || !d->route_names || !d->errbuf || !d->rule_result)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     /* dead_letter "folder" may come after the destinations it applies to */
     for (size_t i = 0; d->dead_letter && i < d->ndests; i++)
@@ -838,9 +842,13 @@ static void make_reason(cd_desk *d)
     }
     size_t top[3];
     size_t n = top_topics(d, top, 3, 0.01);
-    for (size_t i = 0; i < n; i++)
-        cdi_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
-                       cdi_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
+    char num[CDI_NUM_MAX];
+    for (size_t i = 0; i < n; i++) {
+        cdi_buf_puts(b, i ? ", " : "; topics: ");
+        cdi_buf_puts(b, cdi_topics_id(d->topics, top[i]));
+        cdi_buf_put(b, " ", 1);
+        cdi_buf_put(b, num, cdi_fmt_f2(d->cur.scores[top[i]].score, num));
+    }
 }
 
 static void json_str(cd_buf *b, const char *s)
@@ -874,11 +882,7 @@ static void json_strv(cd_buf *b, char **v, size_t n)
 static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
 {
     size_t nt = cdi_topics_count(d->topics);
-    size_t *top = malloc((nt ? nt : 1) * sizeof *top);
-    if (!top) {
-        b->failed = 1;
-        return;
-    }
+    size_t *top = d->top;   /* nt entries, made with the desk */
     size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
@@ -891,7 +895,6 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
         cdi_buf_puts(b, "}");
     }
     cdi_buf_puts(b, "]");
-    free(top);
 }
 
 /* {"bbc":[{"label":..,"p":..},...],...}: up to max of the chosen labels
@@ -1253,43 +1256,49 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
     cdi_buf_puts(b, "]");
 }
 
-char *cd_desk_decision_json(cd_desk *d, int explain)
+int cdi_desk_decision_json_to(cd_desk *d, int explain, cd_buf *out)
 {
     if (!d->cur.story)
-        return NULL;
-    cd_buf b = { 0 };
-    cdi_buf_puts(&b, "{\"id\":");
-    json_str(&b, d->cur.story->id ? d->cur.story->id : "");
-    cdi_buf_puts(&b, ",\"source\":");
-    json_str(&b, d->cur.story->source);
-    cdi_buf_puts(&b, ",\"outcome\":");
-    json_str(&b, cd_outcome_name(d->outcome));
-    cdi_buf_puts(&b, ",\"route\":");
-    json_route(&b, d);
-    cdi_buf_puts(&b, ",\"rule\":");
-    json_str(&b, d->rule);
-    cdi_buf_puts(&b, ",\"reason\":");
-    json_str(&b, d->reason.data ? d->reason.data : "");
-    cdi_buf_puts(&b, ",\"error\":");
-    json_str(&b, d->error);
-    json_held(&b, d);
-    cdi_buf_puts(&b, ",\"topics\":");
-    json_topics(&b, d, explain ? cdi_topics_count(d->topics) : 3);
-    cdi_buf_puts(&b, ",\"labels\":");
-    json_labels(&b, d, explain ? 5 : 1);
-    cdi_buf_puts(&b, ",\"tags\":");
-    json_strv(&b, d->cur.tags, d->cur.ntags);
-    cdi_buf_puts(&b, ",\"log\":");
-    json_strv(&b, d->cur.log, d->cur.nlog);
+        return -1;
+    cd_buf *b = out;
+    cdi_buf_puts(b, "{\"id\":");
+    json_str(b, d->cur.story->id ? d->cur.story->id : "");
+    cdi_buf_puts(b, ",\"source\":");
+    json_str(b, d->cur.story->source);
+    cdi_buf_puts(b, ",\"outcome\":");
+    json_str(b, cd_outcome_name(d->outcome));
+    cdi_buf_puts(b, ",\"route\":");
+    json_route(b, d);
+    cdi_buf_puts(b, ",\"rule\":");
+    json_str(b, d->rule);
+    cdi_buf_puts(b, ",\"reason\":");
+    json_str(b, d->reason.data ? d->reason.data : "");
+    cdi_buf_puts(b, ",\"error\":");
+    json_str(b, d->error);
+    json_held(b, d);
+    cdi_buf_puts(b, ",\"topics\":");
+    json_topics(b, d, explain ? cdi_topics_count(d->topics) : 3);
+    cdi_buf_puts(b, ",\"labels\":");
+    json_labels(b, d, explain ? 5 : 1);
+    cdi_buf_puts(b, ",\"tags\":");
+    json_strv(b, d->cur.tags, d->cur.ntags);
+    cdi_buf_puts(b, ",\"log\":");
+    json_strv(b, d->cur.log, d->cur.nlog);
     if (explain) {
-        cdi_buf_puts(&b, ",\"evidence\":");
-        json_evidence(&b, d);
-        cdi_buf_puts(&b, ",\"rules\":");
-        json_rules(&b, d);
+        cdi_buf_puts(b, ",\"evidence\":");
+        json_evidence(b, d);
+        cdi_buf_puts(b, ",\"rules\":");
+        json_rules(b, d);
     }
-    json_story_fields(&b, d->cur.story);
-    cdi_buf_puts(&b, "}");
-    if (b.failed) {
+    json_story_fields(b, d->cur.story);
+    cdi_buf_puts(b, "}");
+    return b->failed ? -1 : 0;
+}
+
+char *cd_desk_decision_json(cd_desk *d, int explain)
+{
+    cd_buf b = { 0 };
+    if (cdi_desk_decision_json_to(d, explain, &b) != 0) {
         cdi_buf_free(&b);
         return NULL;
     }

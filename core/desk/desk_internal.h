@@ -104,6 +104,7 @@ struct cd_desk {
      * token looked up once for all of them (model/lexicon.h) */
     struct cdi_lexicon *lex;
     uint32_t *rows;                /* per story: the lexicon rows of its tokens */
+    size_t *top;                   /* one per topic: scratch of the JSON writers */
     size_t rows_cap;
     desk_dest *dests;
     size_t ndests;
