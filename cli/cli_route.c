@@ -293,6 +293,10 @@ static void route_one(void *wp, cli_item *it, cli_pipe *p)
         }
     } else {
         cd_desk_decide(w->desk, &it->story);
+        /* the story's files are written now, in parallel; in the ordered
+         * section they are only put in place */
+        if (p)
+            cdi_desk_stage(w->desk);
         cli_pipe_turn_wait(p, it);
         cd_desk_deliver(w->desk, 0, &dec);
         cli_pipe_turn_done(p, it);

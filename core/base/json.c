@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "base/json.h"
 #include "base/numfmt.h"
 #include "base/utf8.h"
@@ -74,14 +78,35 @@ static inline int any_special(uint64_t w)
 }
 
 /* Escape s (len bytes) into out, which has room for 6 bytes per byte of
- * s: the same bytes cdi_json_escape gives, without the quotes.  Returns
- * the bytes written. */
+ * s (and 16 at least): the same bytes cdi_json_escape gives, without the
+ * quotes.  Returns the bytes written. */
 static size_t escape_into(char *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, o = 0;
     while (i < len) {
-        /* eight plain bytes at a time: most of a story's text */
+#ifdef __SSE2__
+        /* sixteen bytes at a time, copied up to the first that is not
+         * plain (a control or non-ASCII byte compares below 0x20 as a
+         * signed byte): most of a story's text */
+        while (i + 16 <= len) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+            _mm_storeu_si128((__m128i *)(out + o), v);
+            if (mask) {
+                unsigned k = (unsigned)__builtin_ctz(mask);
+                i += k;
+                o += k;
+                break;
+            }
+            i += 16;
+            o += 16;
+        }
+#endif
+        /* eight plain bytes at a time */
         while (i + 8 <= len) {
             uint64_t w;
             memcpy(&w, s + i, 8);
@@ -154,7 +179,7 @@ void cdi_buf_json_string(cd_buf *b, const char *s, size_t len)
                 n -= k;
             break;
         }
-        if (cdi_buf_reserve(b, 6 * n + 1))
+        if (cdi_buf_reserve(b, 6 * n + 16))
             return;
         b->len += escape_into(b->data + b->len, s + i, n);
         b->data[b->len] = '\0';

@@ -228,6 +228,7 @@ static void reset_story(cd_desk *d)
     d->rule = NULL;
     d->error = NULL;
     d->hold_until = 0;
+    d->json_ready = 0;
     if (d->errbuf)
         d->errbuf[0] = '\0';
     cdi_buf_reset(&d->reason);
@@ -1030,7 +1031,9 @@ static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, siz
 
 static cd_outcome deliver(cd_desk *d)
 {
-    story_json(d, &d->json);
+    if (!d->json_ready)   /* else made by cdi_desk_stage */
+        story_json(d, &d->json);
+    d->json_ready = 0;
     if (d->json.failed) {
         note_error(d, "%s%s", "out of memory building the story JSON", "");
         return CD_OUTCOME_FAILED;
@@ -1038,6 +1041,22 @@ static cd_outcome deliver(cd_desk *d)
     const char *id = d->cur.story->id ? d->cur.story->id : "";
     return deliver_json(d, id, d->json.data, d->json.len, 1,
                         d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK);
+}
+
+void cdi_desk_stage(cd_desk *d)
+{
+    if (!d->cur.story || d->hold_until > 0 || d->json_ready)
+        return;
+    story_json(d, &d->json);
+    if (d->json.failed)
+        return;   /* deliver makes it again, and says so */
+    d->json_ready = 1;
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    for (size_t i = 0; i < d->nroute; i++) {
+        const desk_dest *ds = &d->dests[d->route[i]];
+        if (!ds->ninjs)   /* a ninjs destination gets another document */
+            cdi_dest_stage(ds->dest, id, d->json.data, d->json.len);
+    }
 }
 
 /* A held story: given to the hold fn to keep (copydesk watch), or, with

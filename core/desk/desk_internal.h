@@ -132,6 +132,7 @@ struct cd_desk {
     char *errbuf;
     cd_buf reason;
     cd_buf json;
+    int json_ready;                /* json is the current story's (cdi_desk_stage) */
     cd_buf ninjs;                  /* the story as ninjs, for ninjs destinations */
     cd_outcome outcome;
     /* live routing (desk_live.c, copydesk watch) */
