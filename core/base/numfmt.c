@@ -64,33 +64,39 @@ static size_t slow(const char *fmt, double v, char *out)
     return n > 0 && n < CDI_NUM_MAX ? (size_t)n : 0;
 }
 
-size_t cdi_fmt_g6(double v, char *out)
+size_t cdi_fmt_g(double v, int prec, char *out)
 {
+    static const char *const fmts[] = { "%.0g", "%.1g", "%.2g", "%.3g", "%.4g", "%.5g",
+                                        "%.6g", "%.7g", "%.8g", "%.9g" };
+    if (prec < 1 || prec > 9)
+        prec = prec < 1 ? 1 : 9;
+    const char *fmt = fmts[prec];
     if (!isfinite(v) || v == 0)
-        return slow("%.6g", v, out);
+        return slow(fmt, v, out);
     size_t o = 0;
     double a = fabs(v);
-    /* %g writes fixed notation for decimal exponents -4 .. 5 */
-    if (a < 1e-4 || a >= 1e6)
-        return slow("%.6g", v, out);
+    /* %g writes fixed notation for decimal exponents -4 .. prec - 1 */
+    if (a < 1e-4 || a >= pow10[prec])
+        return slow(fmt, v, out);
     int x = -4;   /* the decimal exponent: 10^x <= a, near enough */
-    while (x < 5 && a >= (x + 1 >= 0 ? pow10[x + 1] : 1 / pow10[-(x + 1)]))
+    while (x < prec - 1 && a >= (x + 1 >= 0 ? pow10[x + 1] : 1 / pow10[-(x + 1)]))
         x++;
     uint64_t n;
-    /* six significant digits: a * 10^(5 - x), 10^(5-x) exact (5-x <= 9) */
-    if (!round_safe(a * pow10[5 - x], &n))
-        return slow("%.6g", v, out);
-    if (n >= 1000000) {   /* rounded up to the next power of ten */
+    /* prec significant digits: a * 10^(prec-1-x), an exact power (<= 12) */
+    if (!round_safe(a * pow10[prec - 1 - x], &n))
+        return slow(fmt, v, out);
+    uint64_t lo = (uint64_t)pow10[prec - 1], hi = (uint64_t)pow10[prec];
+    if (n >= hi) {   /* rounded up to the next power of ten */
         n /= 10;
         x++;
     }
-    if (n < 100000 || x > 5)   /* the exponent was misjudged at a power of ten */
-        return slow("%.6g", v, out);
-    char d[8];
-    put_uint(n, d);   /* six digits */
+    if (n < lo || x > prec - 1)   /* the exponent was misjudged at a power of ten */
+        return slow(fmt, v, out);
+    char d[16];
+    put_uint(n, d);   /* prec digits */
     if (v < 0)
         out[o++] = '-';
-    int last = 5;     /* the last digit written: trailing zeros dropped */
+    int last = prec - 1;   /* the last digit written: trailing zeros dropped */
     while (last > x && last > 0 && d[last] == '0')
         last--;
     if (x >= 0) {
@@ -111,6 +117,11 @@ size_t cdi_fmt_g6(double v, char *out)
     }
     out[o] = '\0';
     return o;
+}
+
+size_t cdi_fmt_g6(double v, char *out)
+{
+    return cdi_fmt_g(v, 6, out);
 }
 
 size_t cdi_fmt_f2(double v, char *out)

@@ -19,6 +19,8 @@
 /* printf "%.0f" of v, which must be a whole number below 1e15 in
  * magnitude; the length written (NUL-terminated) into out. */
 size_t cdi_fmt_int(double v, char *out);
+/* printf "%.<prec>g" of v, prec from 1 to 9. */
+size_t cdi_fmt_g(double v, int prec, char *out);
 /* printf "%.6g" of v. */
 size_t cdi_fmt_g6(double v, char *out);
 /* printf "%.2f" of v. */

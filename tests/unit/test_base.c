@@ -231,6 +231,13 @@ static void number_formats_are_printf(void **state)
         snprintf(want, sizeof want, "%.2f", v);
         assert_int_equal(cdi_fmt_f2(v, got), strlen(want));
         assert_string_equal(got, want);
+        for (int prec = 1; prec <= 9; prec += 3) {
+            char fmt[16];
+            snprintf(fmt, sizeof fmt, "%%.%dg", prec);
+            snprintf(want, sizeof want, fmt, v);
+            assert_int_equal(cdi_fmt_g(v, prec, got), strlen(want));
+            assert_string_equal(got, want);
+        }
         double w = floor(v * 1000);
         snprintf(want, sizeof want, "%.0f", w);
         cdi_fmt_int(w, got);
