@@ -289,6 +289,7 @@ void cd_desk_free(cd_desk *d)
     cdi_spool_free(d->spool);    /* after the destinations bound to it */
     cdi_buf_free(&d->reason);
     cdi_buf_free(&d->json);
+    cdi_buf_free(&d->text);
     cdi_buf_free(&d->ninjs);
     free(d);
 }
@@ -553,10 +554,19 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     int share_toks = 0;
     const int64_t *share_models = NULL;
     const cd_desk *from = d->share ? cdi_desk_shared(d, s, &share_toks, &share_models) : NULL;
-    size_t len;
-    char *text = cd_story_text(s, &len);
-    if (!text)
+    /* the text classified, title \n body (cd_story_text), in the desk's
+     * own buffer: no allocation per story */
+    cd_buf *tb = &d->text;
+    if (tb->cap > ((size_t)4 << 20))
+        cdi_buf_free(tb);   /* after one very large story */
+    cdi_buf_reset(tb);
+    cdi_buf_put(tb, s->title ? s->title : "", s->title ? s->title_len : 0);
+    cdi_buf_put(tb, "\n", 1);
+    cdi_buf_put(tb, s->body ? s->body : "", s->body ? s->body_len : 0);
+    if (tb->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    const char *text = tb->data;
+    size_t len = tb->len;
     cd_status st = CD_OK;
     if (from && share_toks) {
         d->cur.toks = from->cur.toks;
@@ -597,7 +607,6 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             if (m->scores[j].label < m->nlabels)
                 m->p[m->scores[j].label] = m->scores[j].p;
     }
-    free(text);
     if (st == CD_OK) {
         cdi_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
         d->cur.analysed = 1;

@@ -133,6 +133,7 @@ struct cd_desk {
     cd_buf reason;
     cd_buf json;
     int json_ready;                /* json is the current story's (cdi_desk_stage) */
+    cd_buf text;                   /* the story's text as classified (analyse) */
     cd_buf ninjs;                  /* the story as ninjs, for ninjs destinations */
     cd_outcome outcome;
     /* live routing (desk_live.c, copydesk watch) */
