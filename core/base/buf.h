@@ -39,7 +39,9 @@ void cdi_buf_put_grow(cd_buf *b, const char *s, size_t len);
  * them fit in the room there is. */
 static inline void cdi_buf_put(cd_buf *b, const char *s, size_t len)
 {
-    if (!b->max && !b->failed && len < b->cap - b->len) {   /* cap > len holds the NUL */
+    /* short pieces only: a length the compiler sees is huge (a test of
+     * the bound) never reaches this memcpy */
+    if (len <= 4096 && !b->max && !b->failed && len < b->cap - b->len) {   /* cap > len: the NUL */
         memcpy(b->data + b->len, s, len);
         b->len += len;
         b->data[b->len] = '\0';
