@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "base/numfmt.h"
 #include "cli_pipe.h"
 #include "copydesk.h"
 #include "deliver/deliver_ninjs.h"
@@ -74,16 +75,12 @@ typedef struct classify_args {
 
 enum { OPT_EXPLAIN_TOKENS = 1000, OPT_THREADS, OPT_FORMAT };
 
-/* ,"p":0.97 as fprintf's %.4g writes it; formatted once into a local
- * buffer (cdi_buf_printf formats twice: to measure, then to write). */
+/* ,"p":0.97 as printf's %.4g writes it (base/numfmt.h: without printf). */
 static void put_p(cd_buf *out, double p)
 {
-    char num[64];
-    int n = snprintf(num, sizeof num, ",\"p\":%.4g", p);
-    if (n > 0 && (size_t)n < sizeof num)
-        cdi_buf_put(out, num, (size_t)n);
-    else
-        cdi_buf_printf(out, ",\"p\":%.4g", p);
+    char num[CDI_NUM_MAX];
+    cdi_buf_put(out, ",\"p\":", 5);
+    cdi_buf_put(out, num, cdi_fmt_g(p, 4, num));
 }
 
 static int parse(int argc, char **argv, classify_args *a)

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "cli_pipe.h"
 #include "copydesk.h"
+#include "desk/desk_out.h"
 
 static void usage(FILE *out)
 {
@@ -252,13 +253,13 @@ static void report(cd_desk *desk, cli_item *it, const cd_decision *dec, const ro
             free(doc);
         }
     } else if (a->dry || a->explain) {
-        char *json = cd_desk_decision_json(desk, a->explain);
-        if (json) {
-            cd_buf *b = a->dry ? &it->out : &it->msg;
-            cdi_buf_puts(b, json);
+        /* straight into the item's buffer: no string per story */
+        cd_buf *b = a->dry ? &it->out : &it->msg;
+        size_t at = b->len;
+        if (cdi_desk_decision_json_to(desk, a->explain, b) == 0)
             cdi_buf_put(b, "\n", 1);
-            free(json);
-        }
+        else if (!b->failed && b->data)
+            b->data[b->len = at] = '\0';   /* no story: nothing written */
     }
     if (!a->quiet && !a->dry)
         story_line(&it->msg, &it->story, dec);
@@ -292,6 +293,10 @@ static void route_one(void *wp, cli_item *it, cli_pipe *p)
         }
     } else {
         cd_desk_decide(w->desk, &it->story);
+        /* the story's files are written now, in parallel; in the ordered
+         * section they are only put in place */
+        if (p)
+            cdi_desk_stage(w->desk);
         cli_pipe_turn_wait(p, it);
         cd_desk_deliver(w->desk, 0, &dec);
         cli_pipe_turn_done(p, it);

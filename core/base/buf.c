@@ -54,7 +54,7 @@ int cdi_buf_reserve(cd_buf *b, size_t extra)
     return 0;
 }
 
-void cdi_buf_put(cd_buf *b, const char *s, size_t len)
+void cdi_buf_put_grow(cd_buf *b, const char *s, size_t len)
 {
     if (!grow(b, len))
         return;
@@ -62,11 +62,6 @@ void cdi_buf_put(cd_buf *b, const char *s, size_t len)
         memcpy(b->data + b->len, s, len);
     b->len += len;
     b->data[b->len] = '\0';
-}
-
-void cdi_buf_puts(cd_buf *b, const char *s)
-{
-    cdi_buf_put(b, s, strlen(s));
 }
 
 void cdi_buf_printf(cd_buf *b, const char *fmt, ...)

@@ -21,6 +21,7 @@
 #define CD_BASE_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct cd_buf {
     char *data;   /* NUL-terminated once anything was put; may be NULL before */
@@ -31,8 +32,28 @@ typedef struct cd_buf {
     int over;     /* a put was refused because of max (failed is set too) */
 } cd_buf;
 
-void cdi_buf_put(cd_buf *b, const char *s, size_t len);
-void cdi_buf_puts(cd_buf *b, const char *s);
+/* cdi_buf_put when the room must be made (or the bound checked). */
+void cdi_buf_put_grow(cd_buf *b, const char *s, size_t len);
+
+/* Inline: the JSON writers put many short pieces per story, and most of
+ * them fit in the room there is. */
+static inline void cdi_buf_put(cd_buf *b, const char *s, size_t len)
+{
+    /* short pieces only: a length the compiler sees is huge (a test of
+     * the bound) never reaches this memcpy */
+    if (len <= 4096 && !b->max && !b->failed && len < b->cap - b->len) {   /* cap > len: the NUL */
+        memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return;
+    }
+    cdi_buf_put_grow(b, s, len);
+}
+
+static inline void cdi_buf_puts(cd_buf *b, const char *s)
+{
+    cdi_buf_put(b, s, strlen(s));
+}
 void cdi_buf_printf(cd_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

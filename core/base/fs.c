@@ -272,18 +272,33 @@ static int file_begins_with(const char *path, const char *want, size_t n)
     return same;
 }
 
-cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
-                               size_t len, cd_error *err)
+cd_status cdi_story_file_stage(const char *dir, const char *name, const char *data,
+                               size_t len, cd_buf *tmp, cd_error *err)
 {
-    cd_buf tmp = {0}, final = {0};
+    cd_buf final = {0};
+    cdi_buf_reset(tmp);
     cdi_buf_printf(&final, "%s/%s", dir, name);
     cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
-                                : write_temp(dir, name, data, len, &tmp, final.data, err);
+                                : write_temp(dir, name, data, len, tmp, final.data, err);
+    cdi_buf_free(&final);
     if (st != CD_OK)
+        cdi_buf_reset(tmp);
+    return st;
+}
+
+cd_status cdi_story_file_commit(const char *dir, const char *name, const char *data,
+                                size_t len, const char *tmp, cd_error *err)
+{
+    cd_buf final = {0};
+    cd_status st = CD_OK;
+    cdi_buf_printf(&final, "%s/%s", dir, name);
+    if (final.failed) {
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         goto done;
+    }
     /* link() puts the file in place only when the name is free */
-    if (link(tmp.data, final.data) == 0) {
-        unlink(tmp.data);
+    if (link(tmp, final.data) == 0) {
+        unlink(tmp);
         goto done;
     }
     int why = errno;
@@ -298,15 +313,25 @@ cd_status cdi_story_file_write(const char *dir, const char *name, const char *da
     } else if (why != EEXIST && why != EPERM && why != ENOTSUP && why != EOPNOTSUPP &&
                why != EXDEV && why != EMLINK) {
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(why));
-    } else if (rename(tmp.data, final.data) != 0) {
+    } else if (rename(tmp, final.data) != 0) {
         /* the same story again (or no hard links): replace */
         st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
     }
     if (st != CD_OK)
-        unlink(tmp.data);
+        unlink(tmp);
 done:
-    cdi_buf_free(&tmp);
     cdi_buf_free(&final);
+    return st;
+}
+
+cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
+                               size_t len, cd_error *err)
+{
+    cd_buf tmp = {0};
+    cd_status st = cdi_story_file_stage(dir, name, data, len, &tmp, err);
+    if (st == CD_OK)
+        st = cdi_story_file_commit(dir, name, data, len, tmp.data, err);
+    cdi_buf_free(&tmp);
     return st;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "copydesk/error.h"
+#include "base/buf.h"
 
 /* "a/b" in new memory (free() it), or NULL when out of memory. */
 char *cdi_path_join(const char *a, const char *b);
@@ -38,6 +39,15 @@ cd_status cdi_folder_write(const char *dir, const char *name, const char *data,
  * that cdi_safe_filename appends). */
 cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
                                size_t len, cd_error *err);
+
+/* cdi_story_file_write in two steps: the temporary file written (its path
+ * in tmp; on error nothing is left), then put in place.  Writing the file
+ * is most of the cost, and needs no order: route writes stories on all
+ * its threads and puts them in place in input order. */
+cd_status cdi_story_file_stage(const char *dir, const char *name, const char *data,
+                               size_t len, cd_buf *tmp, cd_error *err);
+cd_status cdi_story_file_commit(const char *dir, const char *name, const char *data,
+                                size_t len, const char *tmp, cd_error *err);
 
 /* cdi_folder_write to a name not taken: dir/base.json, or base-2.json,
  * base-3.json ... when taken; never replaces a file. */

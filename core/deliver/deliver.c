@@ -79,6 +79,8 @@ void cdi_dest_free(cd_dest *d)
         return;
     if (d->opts.spool)
         cdi_spool_unbind(d->opts.spool, d);
+    cdi_dest_unstage(d);
+    cdi_buf_free(&d->staged);
     if (d->fd >= 0)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)
@@ -107,6 +109,12 @@ const char *cdi_dest_name(const cd_dest *d)
 const char *cdi_dest_target(const cd_dest *d)
 {
     return d->target;
+}
+
+void cdi_dest_stage(cd_dest *d, const char *id, const char *json, size_t len)
+{
+    if (d->opts.kind == CD_DEST_FOLDER)
+        cdi_deliver_folder_stage(d, id, json, len);
 }
 
 cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,

@@ -78,6 +78,14 @@ cd_dest_kind cdi_dest_get_kind(const cd_dest *d);
 const char *cdi_dest_name(const cd_dest *d);
 const char *cdi_dest_target(const cd_dest *d);
 
+/* Prepare the delivery of a story's JSON ahead of cdi_dest_deliver, on
+ * any thread and in any order: a folder writes the story's file under a
+ * temporary name, and the delivery of the same id and bytes then only
+ * puts it in place.  Nothing for the other kinds, or when it fails (the
+ * delivery then does it all, and says what failed).  A file staged and
+ * never delivered is removed by the next stage or cdi_dest_free. */
+void cdi_dest_stage(cd_dest *d, const char *id, const char *json, size_t len);
+
 /* Deliver one story's JSON (len bytes, no trailing newline). */
 cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t len,
                            cd_error *err);

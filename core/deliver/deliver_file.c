@@ -8,6 +8,11 @@
  * writers do not interleave; a write cut short (a full disk, the file size
  * limit) is truncated back to where the line began, so the file never
  * ends in half a line that the next story would be glued to.
+ *
+ * Creating a file is most of what delivering to a folder costs (a few
+ * hundred microseconds on a virtual disk): route stages each story's file
+ * (cdi_dest_stage) on its worker threads, in parallel, and the delivery
+ * made in input order only links it in place.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "deliver/deliver_impl.h"
 #include "base/buf.h"
 #include "base/fs.h"
 
-cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
-                             cd_error *err)
+/* The file name of a story in a folder destination. */
+static void story_file_name(const char *id, char *name, size_t cap)
+{
+    cdi_safe_filename(id, name, cap - 5);
+    strcat(name, ".json");
+}
+
+static cd_status ready_dir(cd_dest *d, cd_error *err)
 {
     if (!d->dir_ready) {
         cd_status st = cdi_mkdirs(d->target, err);
@@ -29,9 +41,45 @@ cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_
             return st;
         d->dir_ready = 1;
     }
-    char name[200];
-    cdi_safe_filename(id, name, sizeof name - 5);
-    strcat(name, ".json");
+    return CD_OK;
+}
+
+void cdi_dest_unstage(cd_dest *d)
+{
+    if (d->staged.len)
+        unlink(d->staged.data);
+    cdi_buf_reset(&d->staged);
+}
+
+void cdi_deliver_folder_stage(cd_dest *d, const char *id, const char *json, size_t len)
+{
+    cd_error err;
+    cdi_dest_unstage(d);
+    if (ready_dir(d, &err) != CD_OK)
+        return;
+    story_file_name(id, d->staged_name, sizeof d->staged_name);
+    if (cdi_story_file_stage(d->target, d->staged_name, json, len, &d->staged, &err) != CD_OK)
+        return;
+    d->staged_len = len;
+    d->staged_hash = XXH3_64bits(json, len);
+}
+
+cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
+                             cd_error *err)
+{
+    cd_status st = ready_dir(d, err);
+    if (st != CD_OK)
+        return st;
+    char name[sizeof d->staged_name];
+    story_file_name(id, name, sizeof name);
+    /* staged: the same story's file is written, put it in place */
+    if (d->staged.len && d->staged_len == len && !strcmp(name, d->staged_name) &&
+        d->staged_hash == XXH3_64bits(json, len)) {
+        st = cdi_story_file_commit(d->target, name, json, len, d->staged.data, err);
+        cdi_buf_reset(&d->staged);   /* linked, renamed or removed */
+        return st;
+    }
+    cdi_dest_unstage(d);   /* another story's: not to be delivered */
     return cdi_story_file_write(d->target, name, json, len, err);
 }
 

@@ -5,7 +5,10 @@
 #ifndef CD_DELIVER_IMPL_H
 #define CD_DELIVER_IMPL_H
 
+#include <stdint.h>
+
 #include "deliver/deliver.h"
+#include "base/buf.h"
 
 struct cd_dest {
     cd_dest_opts opts;  /* opts.target and opts.name point to target and name */
@@ -15,6 +18,10 @@ struct cd_dest {
     int own_dead_letter;/* given in the options: the desk's default does not apply */
     int fd;             /* jsonl: the file, opened at first delivery */
     int dir_ready;      /* folder: created */
+    cd_buf staged;      /* folder: the temporary file of cdi_dest_stage, or empty */
+    char staged_name[200];   /* its final name */
+    size_t staged_len;  /* the JSON it holds: its length and hash */
+    uint64_t staged_hash;
     void *curl;         /* url: the CURL easy handle, reused between posts */
     char *curl_errbuf;  /* url: CURLOPT_ERRORBUFFER */
     struct cd_redis *redis; /* stream: the connection (base/redis.h) */
@@ -28,6 +35,9 @@ struct cd_dest {
 
 cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
                              cd_error *err);
+void cdi_deliver_folder_stage(cd_dest *d, const char *id, const char *json, size_t len);
+/* Remove a staged file that was not delivered. */
+void cdi_dest_unstage(cd_dest *d);
 cd_status cdi_deliver_jsonl(cd_dest *d, const char *json, size_t len, cd_error *err);
 cd_status cdi_deliver_stdout(const char *json, size_t len, cd_error *err);
 

@@ -32,7 +32,10 @@
 #include <lauxlib.h>
 
 #include "desk/desk_internal.h"
+#include "desk/desk_out.h"
 #include "desk/isotime.h"
+#include "base/numfmt.h"
+#include "model/lexicon.h"
 #include "model/model_internal.h"
 
 #define ERRBUF 1024
@@ -225,6 +228,7 @@ static void reset_story(cd_desk *d)
     d->rule = NULL;
     d->error = NULL;
     d->hold_until = 0;
+    d->json_ready = 0;
     if (d->errbuf)
         d->errbuf[0] = '\0';
     cdi_buf_reset(&d->reason);
@@ -269,6 +273,8 @@ void cd_desk_free(cd_desk *d)
     cdi_desk_free_feeds(d);
     cdi_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
+    cdi_lexicon_free(d->lex);
+    free(d->rows);
     free(d->taxonomy_where);
     free(d->fallback);
     free(d->fallback_where);
@@ -277,11 +283,13 @@ void cd_desk_free(cd_desk *d)
     free(d->route_names);
     free(d->rule_result);
     free(d->cur.scores);
+    free(d->top);
     free(d->path);
     free(d->errbuf);
     cdi_spool_free(d->spool);    /* after the destinations bound to it */
     cdi_buf_free(&d->reason);
     cdi_buf_free(&d->json);
+    cdi_buf_free(&d->text);
     cdi_buf_free(&d->ninjs);
     free(d);
 }
@@ -372,6 +380,49 @@ static int same_tokens(const cd_tok_opts *a, const cd_tok_opts *b)
            a->stem == b->stem && a->fold_numbers == b->fold_numbers;
 }
 
+/* Two models or more that classify from the token list: one lexicon, so
+ * that each token is looked up once for all of them (model/lexicon.h). */
+static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
+{
+    if (nshare < 2)
+        return CD_OK;
+    const cd_model **ms = malloc(sizeof *ms * nshare);
+    if (!ms)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < d->nmodels; i++)
+        if (d->models[i].shares_tokens) {
+            ms[k++] = d->models[i].model;
+            d->models[i].lex_pos = k;
+        }
+    cd_status st = cdi_lexicon_new(ms, k, &d->lex, err);
+    free(ms);
+    return st;
+}
+
+/* The lexicon rows of the story's tokens (those in no model left out),
+ * into d->rows; their number, or -1 when out of memory. */
+static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
+{
+    if (l->n > d->rows_cap) {
+        size_t cap = d->rows_cap ? d->rows_cap : 256;
+        while (cap < l->n)
+            cap *= 2;
+        uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
+        if (!rows)
+            return -1;
+        d->rows = rows;
+        d->rows_cap = cap;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t r = cdi_lexicon_find(d->lex, l->text + l->off[i], l->len[i]);
+        if (r >= 0)
+            d->rows[n++] = (uint32_t)r;
+    }
+    return (int64_t)n;
+}
+
 /* After the file ran: tokenizer, keywords, fallback, limits. */
 static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
 {
@@ -389,8 +440,13 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
         return st;
     /* a model that tokenizes as the keywords do classifies the story from
      * the same token list: each story is tokenized once, not once per model */
-    for (size_t i = 0; i < d->nmodels && !d->taxonomy_only; i++)
+    size_t nshare = 0;
+    for (size_t i = 0; i < d->nmodels && !d->taxonomy_only; i++) {
         d->models[i].shares_tokens = same_tokens(cdi_classifier_tok_opts(d->models[i].cls), &tok);
+        nshare += d->models[i].shares_tokens;
+    }
+    if ((st = make_lexicon(d, nshare, err)) != CD_OK)
+        return st;
     cd_error e;
     if ((st = cdi_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
@@ -407,11 +463,12 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
                             d->fallback_where, d->fallback);
     size_t nt = cdi_topics_count(d->topics);
     d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
+    d->top = malloc((nt ? nt : 1) * sizeof *d->top);
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
     d->rule_result = calloc(d->nrules ? d->nrules : 1, 1);
-    if (!d->cur.scores || !d->route || !d->route_names || !d->errbuf || !d->rule_result)
+    if (!d->cur.scores || !d->top || !d->route || !d->route_names || !d->errbuf || !d->rule_result)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     /* dead_letter "folder" may come after the destinations it applies to */
     for (size_t i = 0; d->dead_letter && i < d->ndests; i++)
@@ -497,10 +554,19 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     int share_toks = 0;
     const int64_t *share_models = NULL;
     const cd_desk *from = d->share ? cdi_desk_shared(d, s, &share_toks, &share_models) : NULL;
-    size_t len;
-    char *text = cd_story_text(s, &len);
-    if (!text)
+    /* the text classified, title \n body (cd_story_text), in the desk's
+     * own buffer: no allocation per story */
+    cd_buf *tb = &d->text;
+    if (tb->cap > ((size_t)4 << 20))
+        cdi_buf_free(tb);   /* after one very large story */
+    cdi_buf_reset(tb);
+    cdi_buf_put(tb, s->title ? s->title : "", s->title ? s->title_len : 0);
+    cdi_buf_put(tb, "\n", 1);
+    cdi_buf_put(tb, s->body ? s->body : "", s->body ? s->body_len : 0);
+    if (tb->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    const char *text = tb->data;
+    size_t len = tb->len;
     cd_status st = CD_OK;
     if (from && share_toks) {
         d->cur.toks = from->cur.toks;
@@ -515,6 +581,9 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         }
         d->cur.toks = d->cur.own_toks;
     }
+    int64_t nrows = 0;
+    if (st == CD_OK && d->lex && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
         if (from && share_models[i] >= 0) {
@@ -526,7 +595,10 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         }
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
-        if (m->shares_tokens)
+        if (m->lex_pos)
+            st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows,
+                                   (size_t)nrows, &m->scores, &m->nscores, err);
+        else if (m->shares_tokens)
             st = cdi_classify_from(m->cls, cdi_toklist_each, d->cur.toks, &m->scores,
                                    &m->nscores, err);
         else
@@ -535,7 +607,6 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             if (m->scores[j].label < m->nlabels)
                 m->p[m->scores[j].label] = m->scores[j].p;
     }
-    free(text);
     if (st == CD_OK) {
         cdi_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
         d->cur.analysed = 1;
@@ -781,9 +852,13 @@ static void make_reason(cd_desk *d)
     }
     size_t top[3];
     size_t n = top_topics(d, top, 3, 0.01);
-    for (size_t i = 0; i < n; i++)
-        cdi_buf_printf(b, "%s%s %.2f", i ? ", " : "; topics: ",
-                       cdi_topics_id(d->topics, top[i]), d->cur.scores[top[i]].score);
+    char num[CDI_NUM_MAX];
+    for (size_t i = 0; i < n; i++) {
+        cdi_buf_puts(b, i ? ", " : "; topics: ");
+        cdi_buf_puts(b, cdi_topics_id(d->topics, top[i]));
+        cdi_buf_put(b, " ", 1);
+        cdi_buf_put(b, num, cdi_fmt_f2(d->cur.scores[top[i]].score, num));
+    }
 }
 
 static void json_str(cd_buf *b, const char *s)
@@ -817,11 +892,7 @@ static void json_strv(cd_buf *b, char **v, size_t n)
 static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
 {
     size_t nt = cdi_topics_count(d->topics);
-    size_t *top = malloc((nt ? nt : 1) * sizeof *top);
-    if (!top) {
-        b->failed = 1;
-        return;
-    }
+    size_t *top = d->top;   /* nt entries, made with the desk */
     size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
@@ -834,7 +905,6 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
         cdi_buf_puts(b, "}");
     }
     cdi_buf_puts(b, "]");
-    free(top);
 }
 
 /* {"bbc":[{"label":..,"p":..},...],...}: up to max of the chosen labels
@@ -972,7 +1042,9 @@ static cd_outcome deliver_json(cd_desk *d, const char *id, const char *json, siz
 
 static cd_outcome deliver(cd_desk *d)
 {
-    story_json(d, &d->json);
+    if (!d->json_ready)   /* else made by cdi_desk_stage */
+        story_json(d, &d->json);
+    d->json_ready = 0;
     if (d->json.failed) {
         note_error(d, "%s%s", "out of memory building the story JSON", "");
         return CD_OUTCOME_FAILED;
@@ -980,6 +1052,22 @@ static cd_outcome deliver(cd_desk *d)
     const char *id = d->cur.story->id ? d->cur.story->id : "";
     return deliver_json(d, id, d->json.data, d->json.len, 1, NULL,
                         d->rule ? CD_OUTCOME_ROUTED : CD_OUTCOME_FALLBACK);
+}
+
+void cdi_desk_stage(cd_desk *d)
+{
+    if (!d->cur.story || d->hold_until > 0 || d->json_ready)
+        return;
+    story_json(d, &d->json);
+    if (d->json.failed)
+        return;   /* deliver makes it again, and says so */
+    d->json_ready = 1;
+    const char *id = d->cur.story->id ? d->cur.story->id : "";
+    for (size_t i = 0; i < d->nroute; i++) {
+        const desk_dest *ds = &d->dests[d->route[i]];
+        if (!ds->ninjs)   /* a ninjs destination gets another document */
+            cdi_dest_stage(ds->dest, id, d->json.data, d->json.len);
+    }
 }
 
 /* A held story: given to the hold fn to keep (copydesk watch), or, with
@@ -1211,43 +1299,49 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
     cdi_buf_puts(b, "]");
 }
 
-char *cd_desk_decision_json(cd_desk *d, int explain)
+int cdi_desk_decision_json_to(cd_desk *d, int explain, cd_buf *out)
 {
     if (!d->cur.story)
-        return NULL;
-    cd_buf b = { 0 };
-    cdi_buf_puts(&b, "{\"id\":");
-    json_str(&b, d->cur.story->id ? d->cur.story->id : "");
-    cdi_buf_puts(&b, ",\"source\":");
-    json_str(&b, d->cur.story->source);
-    cdi_buf_puts(&b, ",\"outcome\":");
-    json_str(&b, cd_outcome_name(d->outcome));
-    cdi_buf_puts(&b, ",\"route\":");
-    json_route(&b, d);
-    cdi_buf_puts(&b, ",\"rule\":");
-    json_str(&b, d->rule);
-    cdi_buf_puts(&b, ",\"reason\":");
-    json_str(&b, d->reason.data ? d->reason.data : "");
-    cdi_buf_puts(&b, ",\"error\":");
-    json_str(&b, d->error);
-    json_held(&b, d);
-    cdi_buf_puts(&b, ",\"topics\":");
-    json_topics(&b, d, explain ? cdi_topics_count(d->topics) : 3);
-    cdi_buf_puts(&b, ",\"labels\":");
-    json_labels(&b, d, explain ? 5 : 1);
-    cdi_buf_puts(&b, ",\"tags\":");
-    json_strv(&b, d->cur.tags, d->cur.ntags);
-    cdi_buf_puts(&b, ",\"log\":");
-    json_strv(&b, d->cur.log, d->cur.nlog);
+        return -1;
+    cd_buf *b = out;
+    cdi_buf_puts(b, "{\"id\":");
+    json_str(b, d->cur.story->id ? d->cur.story->id : "");
+    cdi_buf_puts(b, ",\"source\":");
+    json_str(b, d->cur.story->source);
+    cdi_buf_puts(b, ",\"outcome\":");
+    json_str(b, cd_outcome_name(d->outcome));
+    cdi_buf_puts(b, ",\"route\":");
+    json_route(b, d);
+    cdi_buf_puts(b, ",\"rule\":");
+    json_str(b, d->rule);
+    cdi_buf_puts(b, ",\"reason\":");
+    json_str(b, d->reason.data ? d->reason.data : "");
+    cdi_buf_puts(b, ",\"error\":");
+    json_str(b, d->error);
+    json_held(b, d);
+    cdi_buf_puts(b, ",\"topics\":");
+    json_topics(b, d, explain ? cdi_topics_count(d->topics) : 3);
+    cdi_buf_puts(b, ",\"labels\":");
+    json_labels(b, d, explain ? 5 : 1);
+    cdi_buf_puts(b, ",\"tags\":");
+    json_strv(b, d->cur.tags, d->cur.ntags);
+    cdi_buf_puts(b, ",\"log\":");
+    json_strv(b, d->cur.log, d->cur.nlog);
     if (explain) {
-        cdi_buf_puts(&b, ",\"evidence\":");
-        json_evidence(&b, d);
-        cdi_buf_puts(&b, ",\"rules\":");
-        json_rules(&b, d);
+        cdi_buf_puts(b, ",\"evidence\":");
+        json_evidence(b, d);
+        cdi_buf_puts(b, ",\"rules\":");
+        json_rules(b, d);
     }
-    json_story_fields(&b, d->cur.story);
-    cdi_buf_puts(&b, "}");
-    if (b.failed) {
+    json_story_fields(b, d->cur.story);
+    cdi_buf_puts(b, "}");
+    return b->failed ? -1 : 0;
+}
+
+char *cd_desk_decision_json(cd_desk *d, int explain)
+{
+    cd_buf b = { 0 };
+    if (cdi_desk_decision_json_to(d, explain, &b) != 0) {
         cdi_buf_free(&b);
         return NULL;
     }

@@ -26,6 +26,7 @@ typedef struct desk_model {
     cd_model *model;
     cd_classifier *cls;
     int shares_tokens;             /* classified from the desk's token list */
+    size_t lex_pos;                /* 1 + its number in the desk's lexicon; 0: none */
     uint32_t nlabels;
     double *p;                     /* per story: probability by label index */
     const cd_label_score *scores;  /* per story: sorted, owned by cls */
@@ -107,6 +108,12 @@ struct cd_desk {
     size_t nlabel_refs;
     char *taxonomy_where;
     cd_tokenizer *tok;
+    /* the models that share the token list, when more than one: each
+     * token looked up once for all of them (model/lexicon.h) */
+    struct cdi_lexicon *lex;
+    uint32_t *rows;                /* per story: the lexicon rows of its tokens */
+    size_t *top;                   /* one per topic: scratch of the JSON writers */
+    size_t rows_cap;
     desk_dest *dests;
     size_t ndests;
     desk_rule *rules;
@@ -133,6 +140,8 @@ struct cd_desk {
     char *errbuf;
     cd_buf reason;
     cd_buf json;
+    int json_ready;                /* json is the current story's (cdi_desk_stage) */
+    cd_buf text;                   /* the story's text as classified (analyse) */
     cd_buf ninjs;                  /* the story as ninjs, for ninjs destinations */
     cd_outcome outcome;
     /* live routing (desk_live.c, copydesk watch) */

@@ -105,29 +105,33 @@ static int m_topics(lua_State *L)
     cd_desk *d = check_story(L);
     double min = luaL_optnumber(L, 2, 0);
     size_t n = d->topics ? cdi_topics_count(d->topics) : 0;
-    lua_createtable(L, (int)n, 0);
-    int k = 0;
-    char *used = calloc(n ? n : 1, 1);
-    if (!used)
+    /* the topics scoring at least min, best first, ties in taxonomy order
+     * (a stable insertion sort of the few kept), in the desk's scratch */
+    size_t *top = d->top, k = 0;
+    if (n && !top)
         return luaL_error(L, "out of memory");
-    for (size_t round = 0; round < n; round++) {       /* selection: n is small */
-        int64_t best = -1;
-        for (size_t i = 0; i < n; i++)
-            if (!used[i] && (best < 0 || d->cur.scores[i].score > d->cur.scores[best].score))
-                best = (int64_t)i;
-        used[best] = 1;
-        if (d->cur.scores[best].score < min)
-            break;
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, cdi_topics_id(d->topics, (size_t)best));
-        lua_setfield(L, -2, "id");
-        lua_pushstring(L, cdi_topics_name(d->topics, (size_t)best));
-        lua_setfield(L, -2, "name");
-        lua_pushnumber(L, d->cur.scores[best].score);
-        lua_setfield(L, -2, "score");
-        lua_rawseti(L, -2, ++k);
+    for (size_t i = 0; i < n; i++) {
+        double s = d->cur.scores[i].score;
+        if (s < min)
+            continue;
+        size_t j = k++;
+        while (j > 0 && d->cur.scores[top[j - 1]].score < s) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = i;
     }
-    free(used);
+    lua_createtable(L, (int)k, 0);
+    for (size_t r = 0; r < k; r++) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, cdi_topics_id(d->topics, top[r]));
+        lua_setfield(L, -2, "id");
+        lua_pushstring(L, cdi_topics_name(d->topics, top[r]));
+        lua_setfield(L, -2, "name");
+        lua_pushnumber(L, d->cur.scores[top[r]].score);
+        lua_setfield(L, -2, "score");
+        lua_rawseti(L, -2, (lua_Integer)r + 1);
+    }
     return 1;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/lexicon.h"
 #include "model/model_internal.h"
 
 typedef struct sort_key {
@@ -19,6 +20,9 @@ typedef struct sort_key {
 
 struct cd_classifier {
     const cd_model *m;
+    cdi_lexicon *lex;      /* token -> term id (lexicon.h), made on first use: a
+                              desk's classifier may only ever score from the
+                              desk's own (cdi_classify_rows) */
     cd_tokenizer *tok;
     uint32_t *tf;          /* per term, zero between calls */
     uint32_t *terms;       /* distinct terms of the last text */
@@ -41,11 +45,11 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     c->m = m;
     /* Without bigrams or stemming, a stop word the tokenizer drops is a
-     * word the model cannot have: leave it to the lookup, whose hot table
-     * answers stop words in one read, instead of testing every token
-     * against the list first.  The terms counted are the same. */
+     * word the model cannot have: leave it to the lexicon, which has no
+     * stop words then, instead of testing every token against the list
+     * first.  The terms counted are the same. */
     cd_tok_opts tok = m->tok;
-    if (tok.stopwords && m->hot_stops && !tok.bigrams && !tok.stem)
+    if (tok.stopwords && cdi_lexicon_drops_stopwords(m) && !tok.bigrams)
         tok.stopwords = 0;
     cd_status st = cd_tokenizer_new(&tok, &c->tok, err);
     if (st) {
@@ -72,6 +76,7 @@ void cd_classifier_free(cd_classifier *c)
     if (!c)
         return;
     cd_tokenizer_free(c->tok);
+    cdi_lexicon_free(c->lex);
     free(c->tf);
     free(c->terms);
     free(c->freqs);
@@ -100,21 +105,25 @@ static int grow_doc(cd_classifier *c)
     return 0;
 }
 
-static int on_token(const char *tok, size_t len, void *ud)
+/* Count term id of the text; non-zero when out of memory. */
+static inline int add_term(cd_classifier *c, uint32_t id)
 {
-    cd_classifier *c = ud;
-    int64_t id = cdi_model_lookup(c->m, tok, len);
-    if (id < 0)
-        return 0;
     if (c->tf[id]++ == 0) {
         if (c->n == c->cap && grow_doc(c)) {
             c->tf[id] = 0;
             c->failed = 1;
             return 1;
         }
-        c->terms[c->n++] = (uint32_t)id;
+        c->terms[c->n++] = id;
     }
     return 0;
+}
+
+static int on_token(const char *tok, size_t len, void *ud)
+{
+    cd_classifier *c = ud;
+    int64_t id = cdi_lexicon_find(c->lex, tok, len);
+    return id < 0 ? 0 : add_term(c, (uint32_t)id);
 }
 
 /* Sort by decreasing p, ties by label index.  Classify sorts the labels
@@ -237,13 +246,11 @@ const cd_tok_opts *cdi_classifier_tok_opts(const cd_classifier *c)
     return &c->m->tok;   /* the model's: its own tokenizer may leave stop words to the lookup */
 }
 
-cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
-                            const cd_label_score **scores, size_t *n, cd_error *err)
+/* Score the terms counted since c->n was reset. */
+static cd_status finish(cd_classifier *c, const cd_label_score **scores, size_t *n,
+                        cd_error *err)
 {
     const nb_view *v = &c->m->view;
-    c->n = 0;
-    c->failed = 0;
-    each(src, on_token, c);
     for (size_t i = 0; i < c->n; i++) {
         c->freqs[i] = c->tf[c->terms[i]];
         c->tf[c->terms[i]] = 0;
@@ -275,6 +282,34 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
     *scores = c->out;
     *n = L;
     return CD_OK;
+}
+
+cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
+                            const cd_label_score **scores, size_t *n, cd_error *err)
+{
+    c->n = 0;
+    c->failed = 0;
+    if (!c->lex) {
+        cd_status st = cdi_lexicon_new(&c->m, 1, &c->lex, err);
+        if (st != CD_OK)
+            return st;
+    }
+    each(src, on_token, c);
+    return finish(c, scores, n, err);
+}
+
+cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t which,
+                            const uint32_t *rows, size_t nrows,
+                            const cd_label_score **scores, size_t *n, cd_error *err)
+{
+    c->n = 0;
+    c->failed = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        uint32_t id = cdi_lexicon_id(lex, rows[i], which);
+        if (id != LEX_NONE && add_term(c, id))
+            break;
+    }
+    return finish(c, scores, n, err);
 }
 
 static int by_weight_desc(const void *a, const void *b)

@@ -71,6 +71,9 @@
 
 #include <libstemmer.h>
 #include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "copydesk/tokenizer.h"
 
@@ -761,6 +764,9 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
     size_t i = 0;
     tok->prev_len = 0;
     tok->sentence = 0;
+    /* no stop words, stemming or bigrams: a word of letters is emitted as
+     * it is (classify: the lexicon answers stop words) */
+    int plain = !tok->opts.stopwords && !tok->stemmer && !tok->opts.bigrams;
     while (i < len && !e.stop) {
         if (byte_class[s[i]] == C_SEP) {  /* the fast path: ASCII separators */
             i++;
@@ -778,6 +784,22 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
              * takes the general path from the same place. */
             size_t j = i, cap = tok->cap;
             char *w = tok->word;
+#ifdef __SSE2__
+            /* sixteen bytes at a time: the run of ASCII letters (a byte of
+             * 0x80 or more is negative, never in 'a'..'z'), lowercased */
+            while (j + 16 <= len && j - i + 16 <= cap) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(s + j));
+                __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+                __m128i is = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+                                           _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+                _mm_storeu_si128((__m128i *)(w + (j - i)),
+                                 _mm_or_si128(v, _mm_and_si128(is, _mm_set1_epi8(0x20))));
+                unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(is));
+                j += run;
+                if (run < 16)
+                    break;
+            }
+#endif
             while (j < len && byte_class[s[j]] == C_LETTER) {
                 if (j - i < cap)   /* lowercased as it is scanned */
                     w[j - i] = (char)(s[j] | 0x20);
@@ -788,7 +810,15 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                        (next == C_DOT && j - i >= 2);
             if (ends && j - i <= tok->opts.max_len) {
                 tok->start = i;
-                finish_letters(&e, j - i);
+                if (plain) {   /* finish_letters with nothing to apply */
+                    if (j - i >= tok->opts.min_len) {
+                        e.count++;
+                        if (fn && fn(w, j - i, ud) != 0)
+                            e.stop = 1;
+                    }
+                } else {
+                    finish_letters(&e, j - i);
+                }
                 i = j;
                 continue;
             }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/numfmt.h"
 #include "support.h"
 
 /* cdi_buf_printf writes into the buffer's free room and formats again
@@ -154,6 +156,95 @@ static void json_escape_makes_valid_json(void **state)
     cdi_buf_free(&b);
 }
 
+/* The buffer's escaper (eight plain bytes at a time, in chunks) gives
+ * the sink's bytes on text of every kind and length: runs of plain ASCII,
+ * every control, quotes, valid UTF-8 of 2 to 4 bytes (also across the
+ * chunk boundaries), truncated and stray sequences. */
+static void json_escape_fast_path_is_exact(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "plain words and more plain words ", "\n", "\"", "\\", "\t", "\x01", "\x7f",
+        "caf\xc3\xa9", "\xe2\x80\x99", "\xf0\x9f\x98\x80", "\xc3", "\x80\x80", "\xff",
+        "\xed\xa0\x80", "x", "0123456789abcdef",
+    };
+    size_t np = sizeof pieces / sizeof *pieces;
+    unsigned seed = 12345;
+    char *in = malloc(20000);
+    assert_non_null(in);
+    for (int round = 0; round < 300; round++) {
+        size_t len = 0, want_len = (size_t)(round * 61) % 19000;
+        while (len < want_len) {
+            seed = seed * 1103515245 + 12345;
+            const char *p = pieces[(seed >> 16) % np];
+            size_t n = strlen(p);
+            if (len + n > want_len)
+                break;
+            memcpy(in + len, p, n);
+            len += n;
+        }
+        cd_buf a = { 0 }, b = { 0 };
+        cdi_json_escape(in, len, append, &a);
+        cdi_buf_json_string(&b, in, len);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        cdi_buf_free(&a);
+        cdi_buf_free(&b);
+    }
+    free(in);
+}
+
+/* The number formats give printf's bytes: probabilities, scores, their
+ * ties and powers of ten, negatives, tiny and huge values. */
+static void number_formats_are_printf(void **state)
+{
+    (void)state;
+    char got[CDI_NUM_MAX], want[CDI_NUM_MAX];
+    static const double fixed[] = {
+        0, -0.0, 1, 0.5, 0.125, 0.005, 0.015, 0.025, 0.995, 0.9999995, 0.99999949999,
+        1e-4, 9.9999e-5, 0.00012345, 0.1, 0.09999999999999999, 123456.5, 999999.5,
+        999999.4, 1e6, 12345.65, 1.0000005, 2.5e-7, 1e300, -0.004, -1.5, 0.3, 0.7,
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        double v = fixed[i];
+        snprintf(want, sizeof want, "%.6g", v);
+        cdi_fmt_g6(v, got);
+        assert_string_equal(got, want);
+        snprintf(want, sizeof want, "%.2f", v);
+        cdi_fmt_f2(v, got);
+        assert_string_equal(got, want);
+    }
+    unsigned long long x = 88172645463325252ull;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0;   /* [0, 1) */
+        double v = i % 3 == 0 ? u : i % 3 == 1 ? pow(10, 12 * u - 6) : -u * 1000;
+        if (i % 7 == 0)   /* near the ties of 6 and 2 digits */
+            v = (floor(u * 1e6) + 0.5) / 1e6;
+        if (i % 11 == 0)
+            v = (floor(u * 100) + 0.5) / 100;
+        snprintf(want, sizeof want, "%.6g", v);
+        assert_int_equal(cdi_fmt_g6(v, got), strlen(want));
+        assert_string_equal(got, want);
+        snprintf(want, sizeof want, "%.2f", v);
+        assert_int_equal(cdi_fmt_f2(v, got), strlen(want));
+        assert_string_equal(got, want);
+        for (int prec = 1; prec <= 9; prec += 3) {
+            char fmt[16];
+            snprintf(fmt, sizeof fmt, "%%.%dg", prec);
+            snprintf(want, sizeof want, fmt, v);
+            assert_int_equal(cdi_fmt_g(v, prec, got), strlen(want));
+            assert_string_equal(got, want);
+        }
+        double w = floor(v * 1000);
+        snprintf(want, sizeof want, "%.0f", w);
+        cdi_fmt_int(w, got);
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +253,8 @@ int main(void)
         cmocka_unit_test(take_hands_over_the_content),
         cmocka_unit_test(read_file_reads_whole_and_bounded),
         cmocka_unit_test(json_escape_makes_valid_json),
+        cmocka_unit_test(json_escape_fast_path_is_exact),
+        cmocka_unit_test(number_formats_are_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,6 +131,55 @@ static void safe_names_are_injective_on_lookalikes(void **state)
     assert_string_equal(changed, "report-2024");
 }
 
+/* A staged story (written under a temporary name, as route does on its
+ * threads) is put in place by its delivery; a staged file that is not
+ * delivered (another story came, the destination is freed) is removed. */
+static void staged_story_is_put_in_place(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char path[4096], file[4200];
+    snprintf(path, sizeof path, "%s/out", dir);
+    cd_dest_opts o;
+    cdi_dest_opts_default(&o);
+    o.target = path;
+    cd_dest *d;
+    cd_error err;
+    assert_int_equal(cdi_dest_new(&o, &d, &err), CD_OK);
+    static const char a[] = "{\"id\":\"a\"}", b[] = "{\"id\":\"b\"}";
+    cdi_dest_stage(d, "a", a, sizeof a - 1);
+    assert_int_equal(count_files(path), 1);      /* the temporary file */
+    snprintf(file, sizeof file, "%s/a.json", path);
+    assert_int_equal(access(file, F_OK), -1);
+    assert_int_equal(cdi_dest_deliver(d, "a", a, sizeof a - 1, &err), CD_OK);
+    assert_int_equal(count_files(path), 1);
+    snprintf(file, sizeof file, "%s/a.json", path);
+    char *got = slurp(file, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "{\"id\":\"a\"}\n");
+    free(got);
+    /* staged, then another story delivered: that one is written, the
+     * staged file removed */
+    cdi_dest_stage(d, "a", a, sizeof a - 1);
+    assert_int_equal(cdi_dest_deliver(d, "b", b, sizeof b - 1, &err), CD_OK);
+    assert_int_equal(count_files(path), 2);
+    /* the same id with other bytes is not the staged file either */
+    cdi_dest_stage(d, "b", b, sizeof b - 1);
+    static const char b2[] = "{\"id\":\"b\",\"v\":2}";
+    assert_int_equal(cdi_dest_deliver(d, "b", b2, sizeof b2 - 1, &err), CD_OK);
+    assert_int_equal(count_files(path), 2);
+    snprintf(file, sizeof file, "%s/b.json", path);
+    got = slurp(file, NULL);
+    assert_string_equal(got, "{\"id\":\"b\",\"v\":2}\n");
+    free(got);
+    /* staged and never delivered */
+    cdi_dest_stage(d, "c", "{}", 2);
+    assert_int_equal(count_files(path), 3);
+    cdi_dest_free(d);
+    assert_int_equal(count_files(path), 2);
+    scratch_remove(dir);
+}
+
 static void folder_that_cannot_be_made_fails(void **state)
 {
     (void)state;
@@ -266,6 +315,7 @@ int main(void)
         cmocka_unit_test(folder_writes_one_file_per_story),
         cmocka_unit_test(story_file_of_another_id_is_never_replaced),
         cmocka_unit_test(safe_names_are_injective_on_lookalikes),
+        cmocka_unit_test(staged_story_is_put_in_place),
         cmocka_unit_test(folder_that_cannot_be_made_fails),
         cmocka_unit_test(jsonl_appends_complete_lines),
         cmocka_unit_test(stdout_writes_a_line),

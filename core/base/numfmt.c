@@ -1,0 +1,143 @@
+/*
+ * base/numfmt.c - printf's number formats, the common cases without it
+ * (see numfmt.h).
+ *
+ * printf rounds the exact binary value to the digits asked, ties to even.
+ * Here the value is scaled by an exact power of ten (one rounding, a
+ * relative error of 2^-53) and rounded to an integer: the same digits,
+ * unless the exact scaled value lies within that error of a tie (.5),
+ * which is left to snprintf, as is every value outside the ranges
+ * handled.  tests/unit/test_numfmt.c compares both on many values.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/numfmt.h"
+
+/* 10^0 .. 10^15, exact in a double */
+static const double pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+};
+
+/* The decimal digits of n into out; their count. */
+static size_t put_uint(uint64_t n, char *out)
+{
+    char tmp[24];
+    size_t k = 0;
+    do {
+        tmp[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (size_t i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    return k;
+}
+
+size_t cdi_fmt_int(double v, char *out)
+{
+    size_t o = 0;
+    if (signbit(v)) {   /* -0.0 too: printf writes "-0" */
+        out[o++] = '-';
+        v = -v;
+    }
+    o += put_uint((uint64_t)v, out + o);
+    out[o] = '\0';
+    return o;
+}
+
+/* x rounded to an integer as printf rounds the exact value (ties to
+ * even), when x is not within its rounding error of a tie: 0 then. */
+static int round_safe(double x, uint64_t *n)
+{
+    double r = floor(x), frac = x - r;
+    if (fabs(frac - 0.5) < 1e-6)
+        return 0;
+    *n = (uint64_t)r + (frac > 0.5);
+    return 1;
+}
+
+static size_t slow(const char *fmt, double v, char *out)
+{
+    int n = snprintf(out, CDI_NUM_MAX, fmt, v);
+    return n > 0 && n < CDI_NUM_MAX ? (size_t)n : 0;
+}
+
+size_t cdi_fmt_g(double v, int prec, char *out)
+{
+    static const char *const fmts[] = { "%.0g", "%.1g", "%.2g", "%.3g", "%.4g", "%.5g",
+                                        "%.6g", "%.7g", "%.8g", "%.9g" };
+    if (prec < 1 || prec > 9)
+        prec = prec < 1 ? 1 : 9;
+    const char *fmt = fmts[prec];
+    if (!isfinite(v) || v == 0)
+        return slow(fmt, v, out);
+    size_t o = 0;
+    double a = fabs(v);
+    /* %g writes fixed notation for decimal exponents -4 .. prec - 1 */
+    if (a < 1e-4 || a >= pow10[prec])
+        return slow(fmt, v, out);
+    int x = -4;   /* the decimal exponent: 10^x <= a, near enough */
+    while (x < prec - 1 && a >= (x + 1 >= 0 ? pow10[x + 1] : 1 / pow10[-(x + 1)]))
+        x++;
+    uint64_t n;
+    /* prec significant digits: a * 10^(prec-1-x), an exact power (<= 12) */
+    if (!round_safe(a * pow10[prec - 1 - x], &n))
+        return slow(fmt, v, out);
+    uint64_t lo = (uint64_t)pow10[prec - 1], hi = (uint64_t)pow10[prec];
+    if (n >= hi) {   /* rounded up to the next power of ten */
+        n /= 10;
+        x++;
+    }
+    if (n < lo || x > prec - 1)   /* the exponent was misjudged at a power of ten */
+        return slow(fmt, v, out);
+    char d[16];
+    put_uint(n, d);   /* prec digits */
+    if (v < 0)
+        out[o++] = '-';
+    int last = prec - 1;   /* the last digit written: trailing zeros dropped */
+    while (last > x && last > 0 && d[last] == '0')
+        last--;
+    if (x >= 0) {
+        memcpy(out + o, d, (size_t)x + 1);
+        o += (size_t)x + 1;
+        if (last > x) {
+            out[o++] = '.';
+            memcpy(out + o, d + x + 1, (size_t)(last - x));
+            o += (size_t)(last - x);
+        }
+    } else {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int z = 0; z < -x - 1; z++)
+            out[o++] = '0';
+        memcpy(out + o, d, (size_t)last + 1);
+        o += (size_t)last + 1;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+size_t cdi_fmt_g6(double v, char *out)
+{
+    return cdi_fmt_g(v, 6, out);
+}
+
+size_t cdi_fmt_f2(double v, char *out)
+{
+    if (!isfinite(v) || fabs(v) >= 1e13 || v == 0)
+        return slow("%.2f", v, out);
+    uint64_t n;
+    if (!round_safe(fabs(v) * 100, &n))
+        return slow("%.2f", v, out);
+    size_t o = 0;
+    if (v < 0)   /* printf keeps the sign of a negative that rounds to 0 */
+        out[o++] = '-';
+    o += put_uint(n / 100, out + o);
+    out[o++] = '.';
+    out[o++] = (char)('0' + n / 10 % 10);
+    out[o++] = (char)('0' + n % 10);
+    out[o] = '\0';
+    return o;
+}

@@ -1,0 +1,126 @@
+/*
+ * lexicon.h - one table from a token to its term id in each of a few
+ * models: a classifier's own (one model), or a desk's (all the models that
+ * classify from the desk's token list), so that a token is hashed and
+ * looked up once however many models score it.
+ *
+ * A slot holds the key itself: the length byte and up to LEX_SHORT bytes
+ * of token, zero-padded (most tokens), else a hash of a longer token with
+ * its length, checked against the term's name.  One probe, usually one
+ * cache line, and no call: classify and route look up every token.
+ *
+ * Rows: with one model, a token's row is its term id.  With several, row r
+ * has the term id in each model at ids[r * n + i] (LEX_NONE where absent).
+ * A stop word is in no row of a model whose tokenizer drops stop words
+ * (and does not stem, which can make a stop word of another word), as it
+ * is never a token of such a model: a classifier may leave stop words to
+ * the lexicon instead of testing each token against the list first.
+ */
+#ifndef CD_LEXICON_H
+#define CD_LEXICON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "copydesk/model.h"
+
+#define LEX_SHORT 11          /* longest token kept in the slot itself */
+#define LEX_NONE UINT32_MAX   /* not a term of that model */
+
+typedef struct lex_slot {
+    uint64_t a;               /* length byte, then bytes 0..6 (or a hash) */
+    uint32_t b;               /* bytes 7..10 (or the length) */
+    uint32_t row;             /* row + 1, 0 when empty */
+} lex_slot;
+
+typedef struct cdi_lexicon {
+    lex_slot *slots;
+    uint32_t mask;
+    uint32_t nrows;
+    size_t n;                 /* models */
+    uint32_t *ids;            /* nrows * n, NULL with one model */
+    const char **names;       /* per row: the name, for tokens over LEX_SHORT */
+    uint32_t *name_lens;
+} cdi_lexicon;
+
+/* A lexicon of n models (1 <= n).  The models must outlive it. */
+cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon **out,
+                          cd_error *err);
+void cdi_lexicon_free(cdi_lexicon *x);
+
+/* Whether a model's stop words are left out of its lexicon. */
+int cdi_lexicon_drops_stopwords(const cd_model *m);
+
+static inline uint64_t cdi_lex_load(const char *s, size_t n)
+{
+    uint64_t v = 0;
+    memcpy(&v, s, n);   /* n is a constant where it is called: one load */
+    return v;
+}
+
+/* The key of a short token (len <= LEX_SHORT): byte 0 the length, then the
+ * bytes of the token, zero-padded, little-endian, in a and b; built from
+ * overlapping loads that never read outside the token. */
+static inline void cdi_lex_short_key(const char *s, size_t len, uint64_t *a, uint32_t *b)
+{
+    uint64_t v;
+    uint32_t w = 0;
+    if (len >= 8) {
+        v = cdi_lex_load(s, 8);
+        /* bytes 7 .. len-1, from the last four */
+        w = (uint32_t)(cdi_lex_load(s + len - 4, 4) >> (8 * (11 - len)));
+    } else if (len >= 4) {
+        v = cdi_lex_load(s, 4) | cdi_lex_load(s + len - 4, 4) << (8 * (len - 4));
+    } else {
+        const unsigned char *u = (const unsigned char *)s;
+        v = (uint64_t)u[0] | (uint64_t)u[len / 2] << (8 * (len / 2)) |
+            (uint64_t)u[len - 1] << (8 * (len - 1));
+    }
+    *a = (uint64_t)len | v << 8;   /* byte 7 of the token moves to b */
+    *b = w;
+}
+
+uint64_t cdi_lex_long_key(const char *s, size_t len);
+
+static inline uint32_t cdi_lex_slot_of(const cdi_lexicon *x, uint64_t a, uint32_t b)
+{
+    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ull;
+    return (uint32_t)(h >> 32) & x->mask;
+}
+
+int64_t cdi_lexicon_find_long(const cdi_lexicon *x, const char *s, size_t len);
+
+/* The row of a token, or -1 when it is a term of none of the models. */
+static inline int64_t cdi_lexicon_find(const cdi_lexicon *x, const char *s, size_t len)
+{
+    if (len - 1 >= LEX_SHORT)   /* 0 too: never a term */
+        return len ? cdi_lexicon_find_long(x, s, len) : -1;
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(s, len, &a, &b);
+    for (uint32_t i = cdi_lex_slot_of(x, a, b);; i = (i + 1) & x->mask) {
+        const lex_slot *e = &x->slots[i];
+        if (e->a == a && e->b == b)
+            return (int64_t)e->row - 1;
+        if (!e->row)
+            return -1;
+    }
+}
+
+/* The term id of row r in model i, or LEX_NONE. */
+static inline uint32_t cdi_lexicon_id(const cdi_lexicon *x, uint32_t r, size_t i)
+{
+    return x->ids ? x->ids[(size_t)r * x->n + i] : (uint32_t)r;
+}
+
+/* cd_classify on the rows of a text's tokens in a lexicon whose model
+ * number which is the classifier's (classifier.c): for a caller that
+ * looked the tokens up once for several models. */
+cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t which,
+                            const uint32_t *rows, size_t nrows,
+                            const cd_label_score **scores, size_t *n, cd_error *err);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * test_lexicon.c - one lookup per token for a desk's models (lexicon.h):
+ * a lexicon finds each term of each model as the model's own table does,
+ * short keys and long ones, no stop word of a model that drops them, and
+ * a desk scores from its merged lexicon exactly as each model alone.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "copydesk.h"
+#include "desk/desk_internal.h"
+#include "model/lexicon.h"
+#include "model/model_internal.h"
+#include "support.h"
+
+static cd_model *open_model(const char *path)
+{
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(path, &m, &err), CD_OK);
+    return m;
+}
+
+/* With one model the row is the term id: every term of the shipped
+ * Reuters model (lengths 2 to 40: keys in the slot and hashed ones) is
+ * found as cdi_model_lookup finds it; stop words and unknown words, also
+ * of every key length, are not. */
+static void one_model_rows_are_term_ids(void **state)
+{
+    (void)state;
+    cd_model *m = open_model("models/reuters.cdm");
+    cdi_lexicon *x;
+    cd_error err;
+    assert_int_equal(cdi_lexicon_new((const cd_model *const *)&m, 1, &x, &err), CD_OK);
+    size_t longs = 0;
+    for (uint32_t t = 0; t < m->view.nterms; t++) {
+        size_t len;
+        const char *name = cdi_model_term(m, t, &len);
+        longs += len > LEX_SHORT;
+        assert_int_equal(cdi_lexicon_find(x, name, len), t);
+        assert_int_equal(cdi_lexicon_id(x, t, 0), t);
+    }
+    assert_true(longs > 100);
+    static const char *const absent[] = {
+        "the", "themselves", "a", "x", "qz", "qzx", "qzxw", "qzxwv", "qzxwvu", "qzxwvut",
+        "qzxwvuts", "qzxwvutsr", "qzxwvutsrq", "qzxwvutsrqp", "qzxwvutsrqpo",
+        "internationalisationally", "tariffz", "",
+    };
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
+        assert_int_equal(cdi_lexicon_find(x, absent[i], strlen(absent[i])), -1);
+    /* a prefix or extension of a term is another token */
+    size_t len;
+    const char *name = cdi_model_term(m, 0, &len);
+    assert_int_equal(cdi_lexicon_find(x, name, len - 1) == 0, 0);
+    cdi_lexicon_free(x);
+    cd_model_close(m);
+}
+
+/* Two models: each row holds the term's id in each model, LEX_NONE where
+ * a model lacks it; every term of both is found. */
+static void two_models_share_rows(void **state)
+{
+    (void)state;
+    cd_model *ms[2] = { open_model("models/bbc.cdm"), open_model("models/reuters.cdm") };
+    cdi_lexicon *x;
+    cd_error err;
+    assert_int_equal(cdi_lexicon_new((const cd_model *const *)ms, 2, &x, &err), CD_OK);
+    size_t shared = 0;
+    for (size_t i = 0; i < 2; i++) {
+        for (uint32_t t = 0; t < ms[i]->view.nterms; t++) {
+            size_t len;
+            const char *name = cdi_model_term(ms[i], t, &len);
+            int64_t r = cdi_lexicon_find(x, name, len);
+            assert_true(r >= 0);
+            assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), t);
+            int64_t other = cdi_model_lookup(ms[1 - i], name, len);
+            assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, 1 - i),
+                             other < 0 ? LEX_NONE : (uint32_t)other);
+            shared += i == 0 && other >= 0;
+        }
+    }
+    assert_true(shared > 1000);
+    assert_true(x->nrows < ms[0]->view.nterms + ms[1]->view.nterms);
+    cdi_lexicon_free(x);
+    cd_model_close(ms[0]);
+    cd_model_close(ms[1]);
+}
+
+/* The shipped desk classifies from its merged lexicon: each model's
+ * labels and probabilities are, bit for bit, what the model alone gives
+ * for the same story. */
+static void desk_scores_as_each_model_alone(void **state)
+{
+    (void)state;
+    cd_desk *d;
+    cd_error err;
+    assert_int_equal(cd_desk_load("scripts/newsroom.lua", NULL, &d, &err), CD_OK);
+    cd_model *ms[2] = { open_model("models/bbc.cdm"), open_model("models/reuters.cdm") };
+    cd_classifier *cs[2];
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(cd_classifier_new(ms[i], &cs[i], &err), CD_OK);
+        cd_classifier_set_order(cs[i], 1);
+    }
+    static const char *const texts[] = {
+        "Japan cuts tariffs on US rice\nThe trade ministry said exports would rise.",
+        "Chelsea beat Arsenal\nThe striker scored twice in the second half of the match.",
+        "Oil prices\nOPEC ministers agreed to cut crude output; Brent rose 3 dlrs a barrel.",
+        "\n",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+        cd_story s;
+        memset(&s, 0, sizeof s);
+        const char *nl = strchr(texts[k], '\n');
+        s.id = (char *)"t";
+        s.title = (char *)texts[k];
+        s.title_len = (size_t)(nl - texts[k]);
+        s.body = (char *)nl + 1;
+        s.body_len = strlen(nl + 1);
+        cd_decision dec;
+        assert_int_equal(cd_desk_route(d, &s, 1, &dec, &err), CD_OK);
+        char *json = cd_desk_decision_json(d, 1);
+        assert_non_null(json);
+        for (size_t i = 0; i < 2; i++) {
+            size_t len;
+            char *text = cd_story_text(&s, &len);
+            const cd_label_score *sc;
+            size_t n;
+            assert_int_equal(cd_classify(cs[i], text, len, &sc, &n, &err), CD_OK);
+            free(text);
+            /* the best label and its p, as the desk's JSON prints them */
+            char want[128];
+            snprintf(want, sizeof want, "{\"label\":\"%s\",\"p\":", cd_model_label(ms[i], sc[0].label));
+            if (sc[0].chosen)
+                assert_non_null(strstr(json, want));
+            assert_int_equal(d->models[i].nscores, n);
+            for (size_t j = 0; j < n; j++) {
+                assert_int_equal(d->models[i].scores[j].label, sc[j].label);
+                assert_memory_equal(&d->models[i].scores[j].p, &sc[j].p, sizeof sc[j].p);
+                assert_int_equal(d->models[i].scores[j].chosen, sc[j].chosen);
+            }
+        }
+        free(json);
+    }
+    assert_non_null(d->lex);   /* the two models share the desk's tokens */
+    for (size_t i = 0; i < 2; i++) {
+        cd_classifier_free(cs[i]);
+        cd_model_close(ms[i]);
+    }
+    cd_desk_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_model_rows_are_term_ids),
+        cmocka_unit_test(two_models_share_rows),
+        cmocka_unit_test(desk_scores_as_each_model_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
