@@ -336,10 +336,16 @@ static void text_side(cd_buf *b, const char *side, const cJSON *dec, const char 
 {
     const cJSON *reason = cJSON_GetObjectItemCaseSensitive(dec, "reason");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(dec, "error");
-    cdi_buf_printf(b, "  %-5s %s: %s\n", side, key,
-                   cJSON_IsString(reason) ? reason->valuestring : "?");
-    if (cJSON_IsString(error))
-        cdi_buf_printf(b, "        error: %s\n", error->valuestring);
+    /* reasons and errors quote story text and Lua messages: escaped, so
+     * each stays on its line (as route's report does) */
+    cdi_buf_printf(b, "  %-5s %s: ", side, key);
+    cli_escape(b, cJSON_IsString(reason) ? reason->valuestring : "?");
+    cdi_buf_puts(b, "\n");
+    if (cJSON_IsString(error)) {
+        cdi_buf_puts(b, "        error: ");
+        cli_escape(b, error->valuestring);
+        cdi_buf_puts(b, "\n");
+    }
 }
 
 /* The moved story, for people. */
@@ -347,7 +353,10 @@ static void text_story(cd_buf *b, const cd_story *s, const char *from, const cha
                        const char *bjson, const char *njson)
 {
     cJSON *bd = cJSON_Parse(bjson), *nd = cJSON_Parse(njson);
-    cdi_buf_printf(b, "%s: %s -> %s  (%s)\n", s->id, from, to, s->source ? s->source : "");
+    cli_escape(b, s->id ? s->id : "");
+    cdi_buf_printf(b, ": %s -> %s  (", from, to);
+    cli_escape(b, s->source ? s->source : "");
+    cdi_buf_puts(b, ")\n");
     text_side(b, "base", bd, from);
     text_side(b, "new", nd, to);
     cd_buf b1 = { 0 }, b2 = { 0 };

@@ -153,3 +153,10 @@ jqtrue "replay after kill: five stories" "$T/out" '.stories == 5 and .moved == 2
 
 run 2 "diff without stories or archive" -- cd_ diff -c desks/new.lua --base desks/desk.lua --state nowhere
 has "says where it looked" "$T/err" "no archive to replay at nowhere/archive"
+
+# Ids and reasons are a story's own text: escaped in the report, so that an
+# id with a line break cannot write a line of its own (as route escapes).
+printf '%s\n' '{"id":"real\nzzz: x -> y  (forged)","title":"Cup","body":"football"}' >"$W/forge.jsonl"
+run 0 "diff of a story whose id holds a line break" -- cd_ diff -c desks/new.lua --base desks/desk.lua "$W/forge.jsonl"
+lacks "no line starts with the forged text" "$T/out" "^zzz: x -> y"
+has "the id is shown escaped, on one line" "$T/out" '^real\\x0azzz: x -> y  \(forged\): review -> sport-desk'
