@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "deliver/deliver.h"
 #include "deliver/deliver_impl.h"
 #include "deliver/deliver_spool.h"
@@ -127,10 +128,33 @@ cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t 
     case CD_DEST_URL:
         if (d->opts.spool)
             return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
-        return cdi_url_post(d, json, len, err);
+        return cdi_dest_send_retrying(d, id, json, len, err);
     case CD_DEST_STREAM: return cdi_stream_append(d, id, json, len, err);
     }
     return cd_error_set(err, CD_ERR_ARG, "unknown destination kind");
+}
+
+cd_status cdi_dest_send_retrying(cd_dest *d, const char *id, const char *json, size_t len,
+                                 cd_error *err)
+{
+    double wait = d->opts.backoff_s;
+    unsigned tries = 0;
+    int permanent;
+    for (;;) {
+        cd_status st = cdi_dest_send_once(d, id, json, len, &permanent, err);
+        tries++;
+        if (st == CD_OK)
+            return CD_OK;
+        if (permanent || tries > d->opts.retries)
+            break;
+        cdi_sleep(wait);
+        wait = wait * 2 > 30 ? 30 : wait * 2;
+    }
+    if (err && tries > 1) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (after %u attempts)", tries);
+    }
+    return CD_ERR_NET;
 }
 
 void cdi_dest_set_batching(cd_dest *d, int on)

@@ -43,15 +43,19 @@ cd_status cdi_deliver_stdout(const char *json, size_t len, cd_error *err);
 
 cd_status cdi_url_open(cd_dest *d, cd_error *err);
 void cdi_url_close(cd_dest *d);
-cd_status cdi_url_post(cd_dest *d, const char *json, size_t len, cd_error *err);
 /* One attempt, no waiting (the spool's retries are its own); *permanent
  * says that the endpoint refused the story for good (a 4xx answer other
- * than 408 and 429): sending it again cannot help. */
+ * than 408 and 429, or a URL curl cannot use): sending it again cannot
+ * help. */
 cd_status cdi_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
                             cd_error *err);
 
 cd_status cdi_stream_open(cd_dest *d, cd_error *err);
 void cdi_stream_close(cd_dest *d);
+/* Send with the destination's retries and backoff (url and stream: one
+ * attempt at a time with cdi_dest_send_once, waits doubling to 30 s). */
+cd_status cdi_dest_send_retrying(cd_dest *d, const char *id, const char *json, size_t len,
+                                 cd_error *err);
 /* Append with the destination's retries and backoff. */
 cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t len,
                             cd_error *err);

@@ -370,23 +370,7 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
         }
         return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
     }
-    double wait = d->opts.backoff_s;
-    unsigned tries = 0;
-    for (;;) {
-        cd_status st = cdi_stream_append_once(d, id, json, len, &permanent, err);
-        tries++;
-        if (st == CD_OK)
-            return CD_OK;
-        if (permanent || tries > d->opts.retries)
-            break;
-        cdi_sleep(wait);
-        wait = wait * 2 > 30 ? 30 : wait * 2;
-    }
-    if (err && tries > 1) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (after %u attempts)", tries);
-    }
-    return CD_ERR_NET;
+    return cdi_dest_send_retrying(d, id, json, len, err);
 }
 
 cd_status cdi_stream_probe(const cd_dest *d, cd_error *err)

@@ -80,7 +80,7 @@ static int attempt(cd_dest *d, const char *json, size_t len, cd_error *err)
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (!headers) {
         cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        return ATTEMPT_GIVE_UP;
+        return ATTEMPT_RETRY;   /* for now: the story is not at fault */
     }
     d->curl_errbuf[0] = '\0';
     set_options(d, headers, json, len);
@@ -103,33 +103,8 @@ static int attempt(cd_dest *d, const char *json, size_t len, cd_error *err)
 cd_status cdi_url_post_once(cd_dest *d, const char *json, size_t len, int *permanent,
                             cd_error *err)
 {
-    if (attempt(d, json, len, err) == ATTEMPT_OK) {
-        *permanent = 0;
-        return CD_OK;
-    }
-    long code = 0;
-    curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &code);
-    *permanent = code >= 400 && code < 500 && code != 408 && code != 429;
-    return CD_ERR_NET;
+    int r = attempt(d, json, len, err);
+    *permanent = r == ATTEMPT_GIVE_UP;
+    return r == ATTEMPT_OK ? CD_OK : CD_ERR_NET;
 }
 
-cd_status cdi_url_post(cd_dest *d, const char *json, size_t len, cd_error *err)
-{
-    double wait = d->opts.backoff_s;
-    unsigned tries = 0;
-    for (;;) {
-        int r = attempt(d, json, len, err);
-        tries++;
-        if (r == ATTEMPT_OK)
-            return CD_OK;
-        if (r == ATTEMPT_GIVE_UP || tries > d->opts.retries)
-            break;
-        cdi_sleep(wait);
-        wait = wait * 2 > 30 ? 30 : wait * 2;
-    }
-    if (err && tries > 1) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (after %u attempts)", tries);
-    }
-    return CD_ERR_NET;
-}
