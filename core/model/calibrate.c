@@ -29,6 +29,12 @@
  * label's held-out F1 (half the optimum), and labels the folds could not
  * learn need a probability of 0.5. */
 #define THRESHOLD_FLOOR 0.25
+/* Passes over the stories a warm-started refinement may take (see
+ * tr_refine_view): a fold's fit, and a model's when corrections are added
+ * (most labels settle in three; those whose first fit stopped at the
+ * --refine cap would take it all again at every correction). */
+#define FOLD_PASSES 5
+#define WARM_PASSES 10
 
 /* Refinement needs every document the counts hold: after training further
  * from a model, only plain naive Bayes weights are computed. */
@@ -100,7 +106,15 @@ int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32
     int rc = refine_set_build(t, v, fold, skip, &r);
     if (!rc) {
         refine_warm w = { warm_in, r.index, t->docs.n, warm_out };
-        rc = nb_refine_warm(v, r.docs, r.n, (int)v->params->nb.refine, &w, progress, stage, ud);
+        /* A fold starts from the whole set's point, a model given
+         * corrections from its own: a few passes take them to where the
+         * calibration or the correction needs them. */
+        int passes = (int)v->params->nb.refine;
+        if (fold && passes > FOLD_PASSES)
+            passes = FOLD_PASSES;
+        else if (!fold && warm_in && passes > WARM_PASSES)
+            passes = WARM_PASSES;
+        rc = nb_refine_warm(v, r.docs, r.n, passes, &w, progress, stage, ud);
     }
     refine_set_free(&r);
     return rc;
@@ -253,6 +267,19 @@ static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
     return fold;
 }
 
+/* A fold's refinement reports its share of the whole calibration. */
+typedef struct fold_progress {
+    cd_progress_fn fn;
+    void *ud;
+    uint32_t k, K;
+} fold_progress;
+
+static void on_fold_progress(const char *stage, double fraction, void *ud)
+{
+    const fold_progress *fp = ud;
+    fp->fn(stage, (fp->k + fraction) / fp->K, fp->ud);
+}
+
 /* Held-out scores of every stored document (rows of nlabels). */
 static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
                           const double *warm, cd_progress_fn progress, void *ud)
@@ -271,16 +298,19 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
         free(fold);
         return -1;
     }
+    fold_progress fp = { progress, ud, 0, K };
     for (uint32_t k = 0; k < K; k++) {
         if (progress)
             progress("calibrating", (double)k / K, ud);
+        fp.k = k;
         cv_reset(&w, full);
         for (size_t i = 0; i < d->n; i++)
             if (fold[i] == k)
                 subtract_doc(t, &w.view, &w.params, i, w.f);
         nb_compute_weights(&w.view);
         if (tr_refining(t, &w.params) &&
-            tr_refine_view(t, &w.view, fold, k, warm, NULL, NULL, NULL, NULL)) {
+            tr_refine_view(t, &w.view, fold, k, warm, NULL, progress ? on_fold_progress : NULL,
+                           "calibrating", &fp)) {
             cv_work_free(&w);
             free(fold);
             return -1;

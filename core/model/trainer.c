@@ -269,6 +269,49 @@ static cd_status load_docs(cd_trainer *t, const cd_model *m, cd_error *err)
     return CD_OK;
 }
 
+/* Where the model's refinement ended, as the solver's dual point
+ * (refine.c): at the optimum each story's dual variable for a label is
+ * C * sigmoid(-y s), s the refined score of the story, y +-1 whether it
+ * has the label.  A correction moves that optimum a little: the solver
+ * starts there and needs a pass or two, not a cold start's dozens.
+ * Nothing is kept when out of memory: the refinement then starts cold. */
+static void load_warm(cd_trainer *t, const cd_model *m)
+{
+    const nb_view *v = &m->view;
+    const stored_docs *d = &t->docs;
+    uint32_t L = v->nlabels;
+    if (!m->params.refined || !L || !d->n || (double)d->n != t->params.docs)
+        return;
+    size_t maxn = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->start[i + 1] - d->start[i] > maxn)
+            maxn = d->start[i + 1] - d->start[i];
+    double *warm = malloc(sizeof *warm * d->n * L);
+    double *f = malloc(sizeof *f * (maxn + 1)), *s = malloc(sizeof *s * L);
+    if (!warm || !f || !s) {
+        free(warm);
+        free(f);
+        free(s);
+        return;
+    }
+    const double C = 1 / REFINE_LAMBDA;
+    for (size_t i = 0; i < d->n; i++) {
+        nb_doc doc = { d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i] };
+        nb_score(v, &doc, f, s);
+        for (uint32_t c = 0; c < L; c++) {
+            int y = 0;
+            for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+                y |= d->labels[k] == c;
+            warm[(size_t)c * d->n + i] = C * nb_sigmoid(y ? -s[c] : s[c]);
+        }
+        d->wcol[i] = (uint32_t)i;
+    }
+    free(f);
+    free(s);
+    t->warm = warm;
+    t->warm_n = d->n;
+}
+
 cd_status cd_trainer_from_model(const cd_model *m, cd_trainer **out, cd_error *err)
 {
     cd_status st = trainer_alloc(&m->tok, &m->params.nb, out, err);
@@ -280,6 +323,7 @@ cd_status cd_trainer_from_model(const cd_model *m, cd_trainer **out, cd_error *e
         *out = NULL;
         return st;
     }
+    load_warm(t, m);
     t->from_model = 1;
     t->uncalibrated = m->uncalibrated;
     t->model_labels = m->view.nlabels;
@@ -316,6 +360,8 @@ void cd_trainer_free(cd_trainer *t)
     free(t->docs.label_start);
     free(t->docs.id);
     free(t->docs.flags);
+    free(t->docs.wcol);
+    free(t->warm);
     cdi_vocab_free(&t->ids);
     free(t->id_doc);
     free(t);
@@ -389,7 +435,8 @@ static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, 
         return;
     }
     if (grow((void **)&d->flags, sizeof *d->flags, &d->flags_cap, d->n + 1) ||
-        grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1)) {
+        grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1) ||
+        grow((void **)&d->wcol, sizeof *d->wcol, &d->wcol_cap, d->n + 1)) {
         t->failed = 1;
         return;
     }
@@ -402,6 +449,7 @@ static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, 
     d->len += n;
     d->id[d->n] = id;
     d->flags[d->n] = flags;
+    d->wcol[d->n] = UINT32_MAX;
     if (id != UINT32_MAX)
         t->id_doc[id] = (uint32_t)d->n + 1;
     for (size_t i = 0; i < nlabels; i++)
@@ -600,6 +648,7 @@ static int drop_replaced(cd_trainer *t)
         llen += le - ls;
         d->id[n] = d->id[i];
         d->flags[n] = d->flags[i];
+        d->wcol[n] = d->wcol[i];
         if (d->id[n] != UINT32_MAX)
             t->id_doc[d->id[n]] = (uint32_t)n + 1;
         n++;
@@ -896,6 +945,24 @@ static cd_status write_model(const cd_trainer *t, mf_source *src, const char *pa
     return st;
 }
 
+/* The model's dual point for the stored stories (L labels x stories):
+ * a story or label the model did not have starts cold (NaN, refine.c);
+ * NULL when there is none. */
+static double *warm_start(const cd_trainer *t, uint32_t L)
+{
+    const stored_docs *d = &t->docs;
+    if (!t->warm || !d->n)
+        return NULL;
+    double *w = malloc(sizeof *w * d->n * L);
+    if (!w)
+        return NULL;
+    for (uint32_t c = 0; c < L; c++)
+        for (size_t i = 0; i < d->n; i++)
+            w[(size_t)c * d->n + i] = c < t->model_labels && d->wcol[i] != UINT32_MAX
+                                          ? t->warm[(size_t)c * t->warm_n + d->wcol[i]] : NAN;
+    return w;
+}
+
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err)
 {
@@ -929,9 +996,11 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
         nb_compute_weights(&full.view);
         full.params.refined = tr_refining(t, &full.params);
         if (full.params.refined) {
+            double *start = warm_start(t, full.view.nlabels);
             warm = malloc(sizeof *warm * (t->docs.n ? t->docs.n : 1) * full.view.nlabels);
-            if (!warm || tr_refine_view(t, &full.view, NULL, 0, NULL, warm, progress, "refining", ud))
+            if (!warm || tr_refine_view(t, &full.view, NULL, 0, start, warm, progress, "refining", ud))
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+            free(start);
         }
     }
     /* A model given a few corrections keeps its calibration (the

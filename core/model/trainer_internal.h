@@ -37,7 +37,8 @@ typedef struct stored_docs {
     size_t *label_start;
     uint32_t *id;           /* per doc: its id in the trainer's id vocabulary, or UINT32_MAX */
     uint8_t *flags;         /* per doc: DOC_CORRECTION, DOC_DEAD */
-    size_t flags_cap, id_cap;
+    uint32_t *wcol;         /* per doc: its column in the trainer's warm point, or UINT32_MAX */
+    size_t flags_cap, id_cap, wcol_cap;
     size_t n, n_cap;
 } stored_docs;
 
@@ -73,6 +74,8 @@ struct cd_trainer {
     int settle;             /* cd_trainer_set_settle */
     uint32_t uncalibrated;  /* stories added or replaced since the calibration */
     uint32_t model_labels;  /* labels the model had */
+    double *warm;           /* the model's refinement as a dual point: model labels x warm_n */
+    size_t warm_n;
     int cv_picked;
     uint32_t cv_nscores;
     double cv_scores[10];
