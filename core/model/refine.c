@@ -40,6 +40,7 @@
 #define EPS 0.1              /* stop when every coordinate's gradient is below this
                                 (LIBLINEAR's default for this solver) */
 #define MAX_THREADS 8
+#define WARM_MAX_GRADIENT 1.0   /* a recovered point's mean gradient, beyond which a label starts cold */
 #define SHRINK 1e-2          /* a dual variable below SHRINK * C leaves the passes */
 
 typedef struct problem {
@@ -61,6 +62,7 @@ typedef struct problem {
     const uint32_t *warm_index;
     size_t warm_n;
     double *warm_out;
+    int warm_check;          /* refine_warm.check */
     cd_progress_fn progress;
     const char *stage;
     void *ud;
@@ -200,7 +202,6 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
     if (!w)
         return -1;
     r->w = w;
-    memset(w, 0, sizeof *w * (nvars + 1));
     const double C = 1 / REFINE_LAMBDA, B = BIAS_FEATURE;
     const double a0 = fmin(0.001 * C, 1e-8), zmin = 1e-14 * C;
     const uint32_t *restrict var = r->var;
@@ -213,28 +214,47 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
         r->y[d] = pos ? 1 : -1;
     }
     fit_offset(P, r, c);
-    for (size_t d = 0; d < n; d++) {
-        double yd = r->y[d];
-        r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
-        /* a cold start, or the dual point of an earlier fit on these
-         * documents (a fold starts from the whole set's) */
-        double ad = a0;
-        if (P->warm_in) {
-            ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
-            if (!(ad >= a0)) ad = a0;
-            if (!(ad <= C - a0)) ad = C - a0;
+    for (int warm = P->warm_in != NULL;; warm = 0) {
+        memset(w, 0, sizeof *w * (nvars + 1));
+        for (size_t d = 0; d < n; d++) {
+            double yd = r->y[d];
+            r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
+            /* a cold start, or the dual point of an earlier fit on these
+             * documents (a fold starts from the whole set's) */
+            double ad = a0;
+            if (warm) {
+                ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
+                if (!(ad >= a0)) ad = a0;
+                if (!(ad <= C - a0)) ad = C - a0;
+            }
+            double q = B * B;
+            for (size_t j = start[d]; j < start[d + 1]; j++) {
+                q += (double)val[j] * val[j];
+                w[var[j]] += yd * ad * val[j];
+            }
+            w[nvars] += yd * ad * B;
+            r->qdiag[d] = q;
+            r->alpha[2 * d] = ad;
+            r->alpha[2 * d + 1] = C - ad;
+            r->lg[d] = log(ad / (C - ad));
+            r->order[d] = (uint32_t)d;
         }
-        double q = B * B;
-        for (size_t j = start[d]; j < start[d + 1]; j++) {
-            q += (double)val[j] * val[j];
-            w[var[j]] += yd * ad * val[j];
+        if (!warm || !P->warm_check)
+            break;
+        /* A point recovered from a model's scores is the optimum's only
+         * when that fit converged: elsewhere the weights it makes are
+         * the error times C |x|^2, far off (the mean gradient in the
+         * hundreds, against under 0.3 where the fit had converged).  Such
+         * a label starts cold, as a retrain does. */
+        double gsum = 0;
+        for (size_t d = 0; d < n; d++) {
+            double wx = w[nvars] * B + r->o[d];
+            for (size_t j = start[d]; j < start[d + 1]; j++)
+                wx += w[var[j]] * val[j];
+            gsum += fabs(r->y[d] * wx + r->lg[d]);
         }
-        w[nvars] += yd * ad * B;
-        r->qdiag[d] = q;
-        r->alpha[2 * d] = ad;
-        r->alpha[2 * d + 1] = C - ad;
-        r->lg[d] = log(ad / (C - ad));
-        r->order[d] = (uint32_t)d;
+        if (gsum <= WARM_MAX_GRADIENT * (double)n)
+            break;
     }
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ ((uint64_t)c * 0xbf58476d1ce4e5b9ull);
     const double eps = EPS;
@@ -477,6 +497,7 @@ int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
         P.warm_index = warm->index;
         P.warm_n = warm->n;
         P.warm_out = warm->out;
+        P.warm_check = warm->check;
     }
     P.max_epochs = iterations;
     P.progress = progress;

@@ -77,6 +77,9 @@ struct cd_trainer {
     double *warm;           /* the model's refinement as a dual point: model labels x warm_n */
     size_t warm_n;
     int cv_picked;
+    int cv_alt;             /* kind auto, multi-label: a setting without refinement to weigh */
+    double cv_alt_mean;     /* against the refined preset: its mean fold score */
+    nb_params cv_alt_params;
     uint32_t cv_nscores;
     double cv_scores[10];
 };
@@ -124,5 +127,11 @@ uint32_t tr_folds(const cd_trainer *t, const nb_params *P);
  * Bayes without refinement), into out; returns the folds, 0 for none, -1
  * when out of memory. */
 int tr_cv_accuracy(const cd_trainer *t, const compiled *full, double *out);
+
+/* Each fold's held-out (micro+macro F1)/2 of full's settings, a
+ * multi-label model without refinement, calibrated on those folds as
+ * training calibrates; returns the folds, 0 for none (or a refined
+ * setting: its calibration scores it), -1 when out of memory. */
+int tr_cv_multi(const cd_trainer *t, const compiled *full, double *out);
 
 #endif

@@ -114,3 +114,13 @@ d=$(jq -n --argjson a "$(echo "$pa" | jq -s 'flatten')" --argjson b "$(echo "$pb
     '[range(0; [$a, $b] | map(length) | min) | ($a[.] - $b[.]) | fabs] | max // 1')
 jq -n --argjson d "$d" '$d < 0.02' | grep -q true && pass "corrected and retrained refined models give the same probabilities (max difference $d)" ||
     fail "corrected and retrained refined models give the same probabilities" "max difference $d"
+
+# kind auto chooses a multi-label model's settings by cross-validation too,
+# and model info says so with the fold scores
+run 0 "model info of a multi-label kind auto model" -- cd_ model info "$T/ml.cdm"
+has "multi-label settings chosen by cross-validation" "$T/out" "^folds +variant and smoothing chosen by cross-validation \(kind auto\); held-out \(micro\+macro F1\)/2 per fold( [0-9.]+)+, mean"
+run 0 "model info --json of a multi-label kind auto model" -- cd_ model info --json "$T/ml.cdm"
+jqtrue "cv_picked with fold scores" "$T/out" '.cv_picked == true and (.cv_scores | length) >= 2'
+cd_ train -q --kind complement -o "$T/mlc.cdm" "$T/multi.jsonl"
+run 0 "model info of a model of given settings" -- cd_ model info "$T/mlc.cdm"
+has "settings as given" "$T/out" "^folds +the settings as given or preset"
