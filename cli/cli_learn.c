@@ -41,9 +41,12 @@ static void usage(FILE *out)
         "What a model decides (see 'Classifier' in the README): a multi-label model\n"
         "gives a story only the labels likely enough (possibly none; models trained\n"
         "with --at-least-one always give the nearest); kind auto chooses the variant\n"
-        "and smoothing of single-label models by cross-validation (multi-label ones\n"
-        "keep the refined preset; 'model info' shows the choice and the folds'\n"
-        "scores); training runs on every core.\n\n"
+        "and smoothing by k-fold cross-validation (multi-label models: the refined\n"
+        "preset against complement naive Bayes unrefined at alpha-rest 0.3 and 1;\n"
+        "'model info' shows the choice and the folds' scores); training runs on\n"
+        "every core.  The refinement of a corrected model starts where the model's\n"
+        "ended, so that one correction is written within about a second on a\n"
+        "model of 8,000 stories.\n\n"
         "A story with an unknown label, without labels, or unreadable is reported\n"
         "and skipped (exit status 1); the others are learned.\n");
 }

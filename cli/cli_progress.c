@@ -44,15 +44,27 @@ void cli_progress_stage(const char *stage, double fraction, void *ud)
     cli_progress *p = ud;
     if (!p || !p->enabled)
         return;
+    double t = now();
+    if (t - p->last < 0.1 && fraction < 1 && fraction > 0)
+        return;   /* stages report often (every label of every fold) */
+    p->last = t;
     p->drawn = 1;
-    fprintf(stderr, "\r%s: %3.0f%%                              ", stage, fraction * 100);
+    if (!(fraction >= 0)) fraction = 0;
+    if (fraction > 1) fraction = 1;
+    enum { WIDTH = 30 };
+    char bar[WIDTH + 1];
+    int full = (int)(fraction * WIDTH + 0.5);
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < full ? '#' : ' ';
+    bar[WIDTH] = '\0';
+    fprintf(stderr, "\r%-12s [%s] %3.0f%%  %.1f s   ", stage, bar, fraction * 100, t - p->start);
     fflush(stderr);
 }
 
 void cli_progress_done(cli_progress *p)
 {
     if (p->enabled && p->drawn) {
-        fprintf(stderr, "\r%60s\r", "");
+        fprintf(stderr, "\r%79s\r", "");
         fflush(stderr);
     }
     p->drawn = 0;

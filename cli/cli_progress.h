@@ -18,7 +18,7 @@ void cli_progress_init(cli_progress *p, int quiet);
 double cli_progress_elapsed(const cli_progress *p);
 /* Redraw "what: stories, MB" when enough time has passed. */
 void cli_progress_stories(cli_progress *p, const char *what, size_t stories, size_t bytes);
-/* A cd_progress_fn: "stage: NN%". */
+/* A cd_progress_fn: "stage [#####     ] NN%  seconds". */
 void cli_progress_stage(const char *stage, double fraction, void *ud);
 /* Clear the line, if anything was drawn. */
 void cli_progress_done(cli_progress *p);

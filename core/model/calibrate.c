@@ -29,6 +29,10 @@
  * label's held-out F1 (half the optimum), and labels the folds could not
  * learn need a probability of 0.5. */
 #define THRESHOLD_FLOOR 0.25
+/* Passes over the stories a fold's refinement may take: it starts from
+ * the whole set's point, and the calibration needs its scores, not its
+ * optimum. */
+#define FOLD_PASSES 5
 
 /* Refinement needs every document the counts hold: after training further
  * from a model, only plain naive Bayes weights are computed. */
@@ -99,8 +103,14 @@ int tr_refine_view(const cd_trainer *t, nb_view *v, const uint32_t *fold, uint32
     refine_set r;
     int rc = refine_set_build(t, v, fold, skip, &r);
     if (!rc) {
-        refine_warm w = { warm_in, r.index, t->docs.n, warm_out };
-        rc = nb_refine_warm(v, r.docs, r.n, (int)v->params->nb.refine, &w, progress, stage, ud);
+        refine_warm w = { warm_in, r.index, t->docs.n, warm_out, !fold };
+        /* A fold starts from the whole set's point, a model given
+         * corrections from its own: a few passes take them to where the
+         * calibration or the correction needs them. */
+        int passes = (int)v->params->nb.refine;
+        if (fold && passes > FOLD_PASSES)
+            passes = FOLD_PASSES;
+        rc = nb_refine_warm(v, r.docs, r.n, passes, &w, progress, stage, ud);
     }
     refine_set_free(&r);
     return rc;
@@ -253,6 +263,19 @@ static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
     return fold;
 }
 
+/* A fold's refinement reports its share of the whole calibration. */
+typedef struct fold_progress {
+    cd_progress_fn fn;
+    void *ud;
+    uint32_t k, K;
+} fold_progress;
+
+static void on_fold_progress(const char *stage, double fraction, void *ud)
+{
+    const fold_progress *fp = ud;
+    fp->fn(stage, (fp->k + fraction) / fp->K, fp->ud);
+}
+
 /* Held-out scores of every stored document (rows of nlabels). */
 static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
                           const double *warm, cd_progress_fn progress, void *ud)
@@ -271,16 +294,19 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
         free(fold);
         return -1;
     }
+    fold_progress fp = { progress, ud, 0, K };
     for (uint32_t k = 0; k < K; k++) {
         if (progress)
             progress("calibrating", (double)k / K, ud);
+        fp.k = k;
         cv_reset(&w, full);
         for (size_t i = 0; i < d->n; i++)
             if (fold[i] == k)
                 subtract_doc(t, &w.view, &w.params, i, w.f);
         nb_compute_weights(&w.view);
         if (tr_refining(t, &w.params) &&
-            tr_refine_view(t, &w.view, fold, k, warm, NULL, NULL, NULL, NULL)) {
+            tr_refine_view(t, &w.view, fold, k, warm, NULL, progress ? on_fold_progress : NULL,
+                           "calibrating", &fp)) {
             cv_work_free(&w);
             free(fold);
             return -1;
@@ -483,6 +509,28 @@ int tr_cv_accuracy(const cd_trainer *t, const compiled *full, double *out)
     int rc = !scores || cross_validate(t, full, K, scores, NULL, NULL, NULL) ||
              fold_scores(t, full, scores, K, out);
     free(scores);
+    return rc ? -1 : (int)K;
+}
+
+int tr_cv_multi(const cd_trainer *t, const compiled *full, double *out)
+{
+    uint32_t K = tr_folds(t, &full->params), L = full->view.nlabels;
+    if (!K || tr_refining(t, &full->params))
+        return 0;   /* a refined setting is scored by its calibration */
+    double *scores = malloc(sizeof *scores * (t->docs.n ? t->docs.n : 1) * L);
+    compiled c = *full;
+    c.view.params = &c.params;
+    c.view.labels = malloc(sizeof *c.view.labels * (L ? L : 1));
+    int rc = !scores || !c.view.labels;
+    if (!rc) {
+        /* the sigmoids and thresholds fitted here are this setting's: on a
+         * copy of the labels */
+        memcpy(c.view.labels, full->view.labels, sizeof *c.view.labels * L);
+        rc = cross_validate(t, &c, K, scores, NULL, NULL, NULL) || calibrate_multi(t, &c, scores) ||
+             fold_scores(t, &c, scores, K, out);
+    }
+    free(scores);
+    free(c.view.labels);
     return rc ? -1 : (int)K;
 }
 

@@ -37,8 +37,10 @@
 #include "model/refine.h"
 
 #define BIAS_FEATURE 1.0     /* B: the bias's pull is lambda/2 (b/B)^2 */
-#define EPS 0.01             /* stop when every coordinate's gradient is below this */
+#define EPS 0.1              /* stop when every coordinate's gradient is below this
+                                (LIBLINEAR's default for this solver) */
 #define MAX_THREADS 8
+#define WARM_MAX_GRADIENT 1.0   /* a recovered point's mean gradient, beyond which a label starts cold */
 #define SHRINK 1e-2          /* a dual variable below SHRINK * C leaves the passes */
 
 typedef struct problem {
@@ -60,6 +62,7 @@ typedef struct problem {
     const uint32_t *warm_index;
     size_t warm_n;
     double *warm_out;
+    int warm_check;          /* refine_warm.check */
     cd_progress_fn progress;
     const char *stage;
     void *ud;
@@ -75,6 +78,7 @@ typedef struct rows {
     size_t len, cap;
     int32_t *local;          /* nterms: term -> variable of the label, or -1 */
     double *alpha;           /* 2n: a_d and C - a_d */
+    double *lg;              /* n: log(a_d / (C - a_d)), kept as a_d changes */
     double *qdiag;           /* n */
     uint32_t *order;         /* n */
     int8_t *y;               /* n: +1 for the label's documents, -1 for the others */
@@ -89,6 +93,7 @@ static void rows_free(rows *r)
     free(r->val);
     free(r->local);
     free(r->alpha);
+    free(r->lg);
     free(r->qdiag);
     free(r->order);
     free(r->y);
@@ -103,11 +108,12 @@ static int rows_init(rows *r, const problem *P)
     r->start = malloc(sizeof *r->start * (n + 1));
     r->local = malloc(sizeof *r->local * (P->v->nterms ? P->v->nterms : 1));
     r->alpha = malloc(sizeof *r->alpha * 2 * n);
+    r->lg = malloc(sizeof *r->lg * n);
     r->qdiag = malloc(sizeof *r->qdiag * n);
     r->order = malloc(sizeof *r->order * n);
     r->y = malloc(n);
     r->o = malloc(sizeof *r->o * n);
-    if (!r->start || !r->local || !r->alpha || !r->qdiag || !r->order || !r->y || !r->o)
+    if (!r->start || !r->local || !r->alpha || !r->lg || !r->qdiag || !r->order || !r->y || !r->o)
         return -1;
     for (uint32_t t = 0; t < P->v->nterms; t++)
         r->local[t] = -1;
@@ -122,6 +128,33 @@ static uint64_t next_rand(uint64_t *s)
     x ^= x >> 7;
     x ^= x << 17;
     return *s = x;
+}
+
+/* Label c's bias first, for the scaled naive Bayes score alone (a Newton
+ * search in one variable): the corrections then start from a prior that
+ * is right on average, and the solver's weak pull on the bias does not
+ * matter.  r->y holds the label's truth. */
+static void fit_offset(problem *P, const rows *r, uint32_t c)
+{
+    size_t n = P->n;
+    const double *base = P->base + (size_t)c * n;
+    double b = 0;
+    for (int iter = 0; iter < 50; iter++) {
+        double g = 0, h = 1e-12;
+        for (size_t d = 0; d < n; d++) {
+            double p = nb_sigmoid(REFINE_SCALE * base[d] + b);
+            g += p - (r->y[d] > 0);
+            h += p * (1 - p);
+        }
+        double step = -g / h;
+        if (step > 5) step = 5;
+        if (step < -5) step = -5;
+        b += step;
+        if (fabs(step) < 1e-6)
+            break;
+    }
+    P->scale[c] = REFINE_SCALE;
+    P->offset[c] = b;
 }
 
 /* Solve label c: P->u of its postings and P->bias[c]. */
@@ -149,14 +182,17 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             r->val = val;
             r->cap = cap;
         }
+        /* without a branch: which terms the label has is unpredictable */
+        uint32_t *rv = r->var + r->len;
+        float *rf = r->val + r->len;
+        size_t m = 0;
         for (size_t i = 0; i < doc->n; i++) {
             int32_t k = r->local[doc->terms[i]];
-            if (k >= 0) {
-                r->var[r->len] = (uint32_t)k;
-                r->val[r->len] = (float)doc->f[i];
-                r->len++;
-            }
+            rv[m] = (uint32_t)k;
+            rf[m] = (float)doc->f[i];
+            m += k >= 0;
         }
+        r->len += m;
     }
     r->start[n] = r->len;
     for (uint32_t k = 0; k < nvars; k++)
@@ -166,7 +202,6 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
     if (!w)
         return -1;
     r->w = w;
-    memset(w, 0, sizeof *w * (nvars + 1));
     const double C = 1 / REFINE_LAMBDA, B = BIAS_FEATURE;
     const double a0 = fmin(0.001 * C, 1e-8), zmin = 1e-14 * C;
     const uint32_t *restrict var = r->var;
@@ -176,27 +211,50 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
         int pos = 0;
         for (size_t k = 0; k < P->docs[d].nlabels; k++)
             pos |= P->docs[d].labels[k] == c;
-        double yd = pos ? 1 : -1;
-        r->y[d] = (int8_t)yd;
-        r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
-        /* a cold start, or the dual point of an earlier fit on these
-         * documents (a fold starts from the whole set's) */
-        double ad = a0;
-        if (P->warm_in) {
-            ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
-            if (!(ad >= a0)) ad = a0;
-            if (!(ad <= C - a0)) ad = C - a0;
+        r->y[d] = pos ? 1 : -1;
+    }
+    fit_offset(P, r, c);
+    for (int warm = P->warm_in != NULL;; warm = 0) {
+        memset(w, 0, sizeof *w * (nvars + 1));
+        for (size_t d = 0; d < n; d++) {
+            double yd = r->y[d];
+            r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
+            /* a cold start, or the dual point of an earlier fit on these
+             * documents (a fold starts from the whole set's) */
+            double ad = a0;
+            if (warm) {
+                ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
+                if (!(ad >= a0)) ad = a0;
+                if (!(ad <= C - a0)) ad = C - a0;
+            }
+            double q = B * B;
+            for (size_t j = start[d]; j < start[d + 1]; j++) {
+                q += (double)val[j] * val[j];
+                w[var[j]] += yd * ad * val[j];
+            }
+            w[nvars] += yd * ad * B;
+            r->qdiag[d] = q;
+            r->alpha[2 * d] = ad;
+            r->alpha[2 * d + 1] = C - ad;
+            r->lg[d] = log(ad / (C - ad));
+            r->order[d] = (uint32_t)d;
         }
-        double q = B * B;
-        for (size_t j = start[d]; j < start[d + 1]; j++) {
-            q += (double)val[j] * val[j];
-            w[var[j]] += yd * ad * val[j];
+        if (!warm || !P->warm_check)
+            break;
+        /* A point recovered from a model's scores is the optimum's only
+         * when that fit converged: elsewhere the weights it makes are
+         * the error times C |x|^2, far off (the mean gradient in the
+         * hundreds, against under 0.3 where the fit had converged).  Such
+         * a label starts cold, as a retrain does. */
+        double gsum = 0;
+        for (size_t d = 0; d < n; d++) {
+            double wx = w[nvars] * B + r->o[d];
+            for (size_t j = start[d]; j < start[d + 1]; j++)
+                wx += w[var[j]] * val[j];
+            gsum += fabs(r->y[d] * wx + r->lg[d]);
         }
-        w[nvars] += yd * ad * B;
-        r->qdiag[d] = q;
-        r->alpha[2 * d] = ad;
-        r->alpha[2 * d + 1] = C - ad;
-        r->order[d] = (uint32_t)d;
+        if (gsum <= WARM_MAX_GRADIENT * (double)n)
+            break;
     }
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ ((uint64_t)c * 0xbf58476d1ce4e5b9ull);
     const double eps = EPS;
@@ -235,12 +293,14 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             /* the dual's gradient at the current point: what convergence
              * is judged by (a document the offset alone puts far on its
              * side sits at the floor, nothing left to gain) */
-            double g0 = sign * b + log(z / (C - z)), gp = g0;
+            double lz = sign > 0 ? r->lg[d] : -r->lg[d];   /* log(z / (C - z)) */
+            double g0 = sign * b + lz, gp = g0;
             if (fabs(g0) > gmax && !(z <= zmin && g0 > 0))
                 gmax = fabs(g0);
             if (C - z < 0.5 * C) {
                 z *= 0.1;
-                gp = a * (z - old) + sign * b + log(z / (C - z));
+                lz = log(z / (C - z));
+                gp = a * (z - old) + sign * b + lz;
             }
             int inner = 0;
             while (inner <= 100 && fabs(gp) >= innereps) {
@@ -251,7 +311,8 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
                     z = zmin;
                 if (!(z < C - zmin))   /* stay inside (0, C), NaN included */
                     z = C - zmin;
-                gp = a * (z - old) + sign * b + log(z / (C - z));
+                lz = log(z / (C - z));
+                gp = a * (z - old) + sign * b + lz;
                 inner++;
                 newton++;
                 if (z <= zmin && gp > 0)
@@ -266,6 +327,7 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             if (inner > 0) {
                 r->alpha[i1] = z;
                 r->alpha[i2] = C - z;
+                r->lg[d] = sign > 0 ? lz : -lz;
                 double step = sign * (z - old) * yd;
                 for (size_t j = start[d], e = start[d + 1]; j < e; j++)
                     w[var[j]] += step * val[j];
@@ -321,38 +383,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Each label's bias first, for the scaled naive Bayes score alone (a
- * Newton search in one variable): the corrections then start from a
- * prior that is right on average, and the solver's weak pull on the
- * bias does not matter. */
-static void fit_offsets(problem *P)
-{
-    uint32_t L = P->v->nlabels;
-    size_t n = P->n;
-    for (uint32_t c = 0; c < L; c++) {
-        double b = 0;
-        for (int iter = 0; iter < 50; iter++) {
-            double g = 0, h = 1e-12;
-            for (size_t d = 0; d < n; d++) {
-                int y = 0;
-                for (size_t k = 0; k < P->docs[d].nlabels; k++)
-                    y |= P->docs[d].labels[k] == c;
-                double p = nb_sigmoid(REFINE_SCALE * P->base[c * n + d] + b);
-                g += p - y;
-                h += p * (1 - p);
-            }
-            double step = -g / h;
-            if (step > 5) step = 5;
-            if (step < -5) step = -5;
-            b += step;
-            if (fabs(step) < 1e-6)
-                break;
-        }
-        P->scale[c] = REFINE_SCALE;
-        P->offset[c] = b;
-    }
-}
-
 static int cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -405,6 +435,49 @@ static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n
     return 0;
 }
 
+/* The naive Bayes scores of documents [from, to), by label. */
+typedef struct base_part {
+    problem *P;
+    size_t from, to;
+    int failed;
+} base_part;
+
+static void *base_worker(void *arg)
+{
+    base_part *b = arg;
+    const problem *P = b->P;
+    uint32_t L = P->v->nlabels;
+    double *row = malloc(sizeof *row * (L ? L : 1));
+    if (!row) {
+        b->failed = 1;
+        return NULL;
+    }
+    for (size_t d = b->from; d < b->to; d++) {
+        nb_score_features(P->v, P->docs[d].terms, P->docs[d].f, P->docs[d].n, row);
+        for (uint32_t c = 0; c < L; c++)
+            P->base[(size_t)c * P->n + d] = row[c];
+    }
+    free(row);
+    return NULL;
+}
+
+/* fn on threads threads, the i-th given arg + i * size; this thread takes
+ * the first, and all of them when no thread starts. */
+static void on_cores(void *(*fn)(void *), void *arg, size_t size, int threads)
+{
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = { 0 };
+    for (int i = 1; i < threads; i++)
+        started[i] = pthread_create(&tid[i], NULL, fn, (char *)arg + (size_t)i * size) == 0;
+    fn(arg);
+    for (int i = 1; i < threads; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else if (size)
+            fn((char *)arg + (size_t)i * size);   /* its share, here */
+    }
+}
+
 int nb_refine(nb_view *v, const refine_doc *docs, size_t n, int iterations)
 {
     return nb_refine_warm(v, docs, n, iterations, NULL, NULL, NULL, NULL);
@@ -424,6 +497,7 @@ int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
         P.warm_index = warm->index;
         P.warm_n = warm->n;
         P.warm_out = warm->out;
+        P.warm_check = warm->check;
     }
     P.max_epochs = iterations;
     P.progress = progress;
@@ -434,27 +508,20 @@ int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
         v->labels[c].scale = 1;
         v->labels[c].bias = 0;
     }
-    double *row = malloc(sizeof *row * (L ? L : 1));
-    if (!row) {
-        problem_free(&P);
-        return -1;
-    }
-    for (size_t d = 0; d < n; d++) {
-        nb_score_features(v, docs[d].terms, docs[d].f, docs[d].n, row);
-        for (uint32_t c = 0; c < L; c++)
-            P.base[(size_t)c * n + d] = row[c];
-    }
-    free(row);
-    fit_offsets(&P);
     pthread_mutex_init(&P.mu, NULL);
-    pthread_t tid[MAX_THREADS];
-    int started = 0, threads = cores();
-    for (int i = 1; i < threads; i++)
-        if (pthread_create(&tid[started], NULL, worker, &P) == 0)
-            started++;
-    worker(&P);  /* this thread works too; alone when threads fail to start */
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
+    int threads = cores();
+    base_part parts[MAX_THREADS];
+    for (int i = 0; i < threads; i++) {
+        parts[i].P = &P;
+        parts[i].from = n * (size_t)i / (size_t)threads;
+        parts[i].to = n * (size_t)(i + 1) / (size_t)threads;
+        parts[i].failed = 0;
+    }
+    on_cores(base_worker, parts, sizeof parts[0], threads);
+    for (int i = 0; i < threads; i++)
+        P.failed |= parts[i].failed;
+    if (!P.failed)
+        on_cores(worker, &P, 0, threads);
     pthread_mutex_destroy(&P.mu);
     if (P.failed) {
         problem_free(&P);

@@ -52,6 +52,8 @@ typedef struct refine_warm {
     const uint32_t *index;
     size_t n;
     double *out;
+    int check;      /* in was recovered from a model's scores, not left by a
+                       fit: a label whose point is far off starts cold */
 } refine_warm;
 
 /* nb_refine with a warm start (warm may be NULL), reporting the share of

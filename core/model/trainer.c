@@ -19,6 +19,7 @@
  * stored df.  That keeps the stored counts additive.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,49 @@ static cd_status load_docs(cd_trainer *t, const cd_model *m, cd_error *err)
     return CD_OK;
 }
 
+/* Where the model's refinement ended, as the solver's dual point
+ * (refine.c): at the optimum each story's dual variable for a label is
+ * C * sigmoid(-y s), s the refined score of the story, y +-1 whether it
+ * has the label.  A correction moves that optimum a little: the solver
+ * starts there and needs a pass or two, not a cold start's dozens.
+ * Nothing is kept when out of memory: the refinement then starts cold. */
+static void load_warm(cd_trainer *t, const cd_model *m)
+{
+    const nb_view *v = &m->view;
+    const stored_docs *d = &t->docs;
+    uint32_t L = v->nlabels;
+    if (!m->params.refined || !L || !d->n || (double)d->n != t->params.docs)
+        return;
+    size_t maxn = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->start[i + 1] - d->start[i] > maxn)
+            maxn = d->start[i + 1] - d->start[i];
+    double *warm = malloc(sizeof *warm * d->n * L);
+    double *f = malloc(sizeof *f * (maxn + 1)), *s = malloc(sizeof *s * L);
+    if (!warm || !f || !s) {
+        free(warm);
+        free(f);
+        free(s);
+        return;
+    }
+    const double C = 1 / REFINE_LAMBDA;
+    for (size_t i = 0; i < d->n; i++) {
+        nb_doc doc = { d->terms + d->start[i], d->tf + d->start[i], d->start[i + 1] - d->start[i] };
+        nb_score(v, &doc, f, s);
+        for (uint32_t c = 0; c < L; c++) {
+            int y = 0;
+            for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+                y |= d->labels[k] == c;
+            warm[(size_t)c * d->n + i] = C * nb_sigmoid(y ? -s[c] : s[c]);
+        }
+        d->wcol[i] = (uint32_t)i;
+    }
+    free(f);
+    free(s);
+    t->warm = warm;
+    t->warm_n = d->n;
+}
+
 cd_status cd_trainer_from_model(const cd_model *m, cd_trainer **out, cd_error *err)
 {
     cd_status st = trainer_alloc(&m->tok, &m->params.nb, out, err);
@@ -280,6 +324,7 @@ cd_status cd_trainer_from_model(const cd_model *m, cd_trainer **out, cd_error *e
         *out = NULL;
         return st;
     }
+    load_warm(t, m);
     t->from_model = 1;
     t->uncalibrated = m->uncalibrated;
     t->model_labels = m->view.nlabels;
@@ -316,6 +361,8 @@ void cd_trainer_free(cd_trainer *t)
     free(t->docs.label_start);
     free(t->docs.id);
     free(t->docs.flags);
+    free(t->docs.wcol);
+    free(t->warm);
     cdi_vocab_free(&t->ids);
     free(t->id_doc);
     free(t);
@@ -389,7 +436,8 @@ static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, 
         return;
     }
     if (grow((void **)&d->flags, sizeof *d->flags, &d->flags_cap, d->n + 1) ||
-        grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1)) {
+        grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1) ||
+        grow((void **)&d->wcol, sizeof *d->wcol, &d->wcol_cap, d->n + 1)) {
         t->failed = 1;
         return;
     }
@@ -402,6 +450,7 @@ static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, 
     d->len += n;
     d->id[d->n] = id;
     d->flags[d->n] = flags;
+    d->wcol[d->n] = UINT32_MAX;
     if (id != UINT32_MAX)
         t->id_doc[id] = (uint32_t)d->n + 1;
     for (size_t i = 0; i < nlabels; i++)
@@ -600,6 +649,7 @@ static int drop_replaced(cd_trainer *t)
         llen += le - ls;
         d->id[n] = d->id[i];
         d->flags[n] = d->flags[i];
+        d->wcol[n] = d->wcol[i];
         if (d->id[n] != UINT32_MAX)
             t->id_doc[d->id[n]] = (uint32_t)n + 1;
         n++;
@@ -791,19 +841,91 @@ static int settle_kind(const cd_trainer *t, compiled *full)
 /* Kind auto, single-label data: the variant and smoothing with the best
  * mean held-out accuracy over the folds, among a few (the preset first,
  * which keeps ties).  Naive Bayes needs no refitting to score a fold, so
- * each candidate costs about one training.  Multi-label data keeps the
- * preset (refined complement naive Bayes): its folds need the refinement,
- * and the calibration's folds report its scores. */
+ * each candidate costs about one training.  Multi-label data: see
+ * cv_multi_candidates. */
 /* Mean held-out accuracy a setting must gain over the preset: this, and
  * at least two stories per fold. */
 #define CV_MARGIN 0.005
 
+/* Kind auto, multi-label data: the refined preset's folds are scored by
+ * its calibration (their refinement is the costly part of training);
+ * complement naive Bayes without refinement, at alpha-rest 0.3 and 1, is
+ * scored here on the same folds, calibrated as training calibrates, each
+ * setting on a core of its own.  The best of those is weighed against the
+ * preset once it is calibrated (cd_trainer_save): it must be clearly
+ * better, by CV_MARGIN. */
+typedef struct cv_candidate {
+    const cd_trainer *t;
+    compiled c;             /* full, with this setting's params */
+    int K;                  /* folds scored, 0 for none, -1 out of memory */
+    double sc[TR_MAX_FOLD_SCORES];
+} cv_candidate;
+
+static void *cv_candidate_run(void *arg)
+{
+    cv_candidate *x = arg;
+    x->c.view.params = &x->c.params;
+    x->K = tr_cv_multi(x->t, &x->c, x->sc);
+    return NULL;
+}
+
+static int cv_multi_candidates(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
+{
+    nb_params *P = &full->params;
+    t->cv_alt = 0;
+    if ((P->nb.pinned & CD_NB_PIN_REFINE) && P->nb.refine > 0)
+        return 0;   /* refinement asked for: nothing to weigh it against */
+    static const double alphas[] = { 0.3, 1.0 };
+    enum { N = sizeof alphas / sizeof alphas[0] };
+    cv_candidate cand[N];
+    int n = (P->nb.pinned & CD_NB_PIN_ALPHA_REST) ? 1 : N;
+    for (int i = 0; i < n; i++) {
+        cand[i].t = t;
+        cand[i].c = *full;
+        cand[i].c.params.nb.refine = 0;
+        if (!(P->nb.pinned & CD_NB_PIN_ALPHA_REST))
+            cand[i].c.params.nb.alpha_rest = alphas[i];
+        cand[i].K = 0;
+    }
+    if (progress)
+        progress("choosing", 0, ud);
+    pthread_t tid[N];
+    int started[N] = { 0 };
+    for (int i = 1; i < n; i++)
+        started[i] = pthread_create(&tid[i], NULL, cv_candidate_run, &cand[i]) == 0;
+    cv_candidate_run(&cand[0]);
+    for (int i = 1; i < n; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            cv_candidate_run(&cand[i]);
+    }
+    if (progress)
+        progress("choosing", 1, ud);
+    for (int i = 0; i < n; i++) {
+        if (cand[i].K < 0)
+            return -1;
+        double mean = 0;
+        for (int k = 0; k < cand[i].K; k++)
+            mean += cand[i].sc[k] / cand[i].K;
+        if (cand[i].K > 0 && (!t->cv_alt || mean > t->cv_alt_mean)) {
+            t->cv_alt = 1;
+            t->cv_alt_mean = mean;
+            t->cv_alt_params = cand[i].c.params;
+        }
+    }
+    t->cv_picked = t->cv_alt;
+    return 0;
+}
+
 static int choose_by_cv(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
 {
     nb_params *P = &full->params;
-    if (t->params.nb.kind != CD_NB_AUTO || P->multilabel || t->from_model ||
+    if (t->params.nb.kind != CD_NB_AUTO || t->from_model ||
         (double)t->docs.n != t->params.docs || !tr_folds(t, P))
         return 0;
+    if (P->multilabel)
+        return cv_multi_candidates(t, full, progress, ud);
     static const struct { cd_nb_kind kind; double alpha; } cand[] = {
         { CD_NB_MULTINOMIAL, 0.05 }, { CD_NB_MULTINOMIAL, 0.01 }, { CD_NB_MULTINOMIAL, 0.2 },
         { CD_NB_MULTINOMIAL, 1.0 }, { CD_NB_COMPLEMENT, 0.1 }, { CD_NB_COMPLEMENT, 0.3 },
@@ -896,6 +1018,24 @@ static cd_status write_model(const cd_trainer *t, mf_source *src, const char *pa
     return st;
 }
 
+/* The model's dual point for the stored stories (L labels x stories):
+ * a story or label the model did not have starts cold (NaN, refine.c);
+ * NULL when there is none. */
+static double *warm_start(const cd_trainer *t, uint32_t L)
+{
+    const stored_docs *d = &t->docs;
+    if (!t->warm || !d->n)
+        return NULL;
+    double *w = malloc(sizeof *w * d->n * L);
+    if (!w)
+        return NULL;
+    for (uint32_t c = 0; c < L; c++)
+        for (size_t i = 0; i < d->n; i++)
+            w[(size_t)c * d->n + i] = c < t->model_labels && d->wcol[i] != UINT32_MAX
+                                          ? t->warm[(size_t)c * t->warm_n + d->wcol[i]] : NAN;
+    return w;
+}
+
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err)
 {
@@ -929,9 +1069,11 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
         nb_compute_weights(&full.view);
         full.params.refined = tr_refining(t, &full.params);
         if (full.params.refined) {
+            double *start = warm_start(t, full.view.nlabels);
             warm = malloc(sizeof *warm * (t->docs.n ? t->docs.n : 1) * full.view.nlabels);
-            if (!warm || tr_refine_view(t, &full.view, NULL, 0, NULL, warm, progress, "refining", ud))
+            if (!warm || tr_refine_view(t, &full.view, NULL, 0, start, warm, progress, "refining", ud))
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while refining");
+            free(start);
         }
     }
     /* A model given a few corrections keeps its calibration (the
@@ -943,6 +1085,24 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     if (!st && !keep) {
         st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
         t->uncalibrated = 0;
+    }
+    if (!st && !keep && t->cv_alt) {
+        /* kind auto, multi-label: the refined preset against the best
+         * setting without refinement, on the same folds */
+        double mean = 0;
+        for (uint32_t k = 0; k < t->cv_nscores; k++)
+            mean += t->cv_scores[k] / t->cv_nscores;
+        if (t->cv_nscores && t->cv_alt_mean >= mean + CV_MARGIN) {
+            full.params = t->cv_alt_params;
+            full.params.refined = 0;
+            nb_compute_weights(&full.view);
+            for (uint32_t c = 0; c < full.view.nlabels; c++)
+                full.view.labels[c].platt_a = full.view.labels[c].platt_b = full.view.labels[c].threshold = 0;
+            free(warm);
+            warm = NULL;
+            st = tr_calibrate(t, &full, NULL, t->cv_scores, &t->cv_nscores, progress, ud, err);
+        }
+        t->cv_alt = 0;
     }
     if (!st) {
         /* label names in the pool are not NUL-terminated: copy them */

@@ -37,7 +37,8 @@ typedef struct stored_docs {
     size_t *label_start;
     uint32_t *id;           /* per doc: its id in the trainer's id vocabulary, or UINT32_MAX */
     uint8_t *flags;         /* per doc: DOC_CORRECTION, DOC_DEAD */
-    size_t flags_cap, id_cap;
+    uint32_t *wcol;         /* per doc: its column in the trainer's warm point, or UINT32_MAX */
+    size_t flags_cap, id_cap, wcol_cap;
     size_t n, n_cap;
 } stored_docs;
 
@@ -73,7 +74,12 @@ struct cd_trainer {
     int settle;             /* cd_trainer_set_settle */
     uint32_t uncalibrated;  /* stories added or replaced since the calibration */
     uint32_t model_labels;  /* labels the model had */
+    double *warm;           /* the model's refinement as a dual point: model labels x warm_n */
+    size_t warm_n;
     int cv_picked;
+    int cv_alt;             /* kind auto, multi-label: a setting without refinement to weigh */
+    double cv_alt_mean;     /* against the refined preset: its mean fold score */
+    nb_params cv_alt_params;
     uint32_t cv_nscores;
     double cv_scores[10];
 };
@@ -121,5 +127,11 @@ uint32_t tr_folds(const cd_trainer *t, const nb_params *P);
  * Bayes without refinement), into out; returns the folds, 0 for none, -1
  * when out of memory. */
 int tr_cv_accuracy(const cd_trainer *t, const compiled *full, double *out);
+
+/* Each fold's held-out (micro+macro F1)/2 of full's settings, a
+ * multi-label model without refinement, calibrated on those folds as
+ * training calibrates; returns the folds, 0 for none (or a refined
+ * setting: its calibration scores it), -1 when out of memory. */
+int tr_cv_multi(const cd_trainer *t, const compiled *full, double *out);
 
 #endif

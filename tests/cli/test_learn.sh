@@ -98,3 +98,29 @@ run 0 "classify with --at-least-one" -- cd_ classify -m "$T/ml1.cdm" "$T/other.j
 jqtrue "the nearest label all the same" "$T/out" '.labels | length == 1'
 run 0 "model info tells the decision" -- cd_ model info "$T/ml1.cdm"
 has "at least one" "$T/out" "^decision +at least one label"
+
+# a refined multi-label model given corrections (its refinement restarted
+# from the point it had reached, a new label's from scratch) scores as the
+# model retrained on the same stories
+head -n 18 "$T/multi.jsonl" >"$T/mbase.jsonl"
+{ tail -n 6 "$T/multi.jsonl"; echo '{"id":"p1","title":"Port strike","body":"dock workers strike at the port cargo vessels wait","labels":["shipping","strike"]}'; } >"$T/mcorr.jsonl"
+cat "$T/mbase.jsonl" "$T/mcorr.jsonl" >"$T/mall.jsonl"
+cd_ train -q -o "$T/mb.cdm" "$T/mbase.jsonl"
+run 0 "learn corrections into a refined model, one of them a new label" -- cd_ learn -q --new-label -m "$T/mb.cdm" "$T/mcorr.jsonl"
+cd_ train -q -o "$T/mall.cdm" "$T/mall.jsonl"
+pa=$(cd_ classify --top 3 -m "$T/mb.cdm" "$T/multi.jsonl" | jq -c '[.labels[] | .p]')
+pb=$(cd_ classify --top 3 -m "$T/mall.cdm" "$T/multi.jsonl" | jq -c '[.labels[] | .p]')
+d=$(jq -n --argjson a "$(echo "$pa" | jq -s 'flatten')" --argjson b "$(echo "$pb" | jq -s 'flatten')" \
+    '[range(0; [$a, $b] | map(length) | min) | ($a[.] - $b[.]) | fabs] | max // 1')
+jq -n --argjson d "$d" '$d < 0.02' | grep -q true && pass "corrected and retrained refined models give the same probabilities (max difference $d)" ||
+    fail "corrected and retrained refined models give the same probabilities" "max difference $d"
+
+# kind auto chooses a multi-label model's settings by cross-validation too,
+# and model info says so with the fold scores
+run 0 "model info of a multi-label kind auto model" -- cd_ model info "$T/ml.cdm"
+has "multi-label settings chosen by cross-validation" "$T/out" "^folds +variant and smoothing chosen by cross-validation \(kind auto\); held-out \(micro\+macro F1\)/2 per fold( [0-9.]+)+, mean"
+run 0 "model info --json of a multi-label kind auto model" -- cd_ model info --json "$T/ml.cdm"
+jqtrue "cv_picked with fold scores" "$T/out" '.cv_picked == true and (.cv_scores | length) >= 2'
+cd_ train -q --kind complement -o "$T/mlc.cdm" "$T/multi.jsonl"
+run 0 "model info of a model of given settings" -- cd_ model info "$T/mlc.cdm"
+has "settings as given" "$T/out" "^folds +the settings as given or preset"
