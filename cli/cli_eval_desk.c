@@ -146,6 +146,24 @@ static void count_pair(eval_run *r, char *gold, char *route)
     r->pairs[r->npairs++] = (pair){ gold, route, 1 };
 }
 
+/* The topics of a wrong story: gold ones scored under th (missed), or
+ * scored at th or over without being gold (extra), as {topic, score}. */
+static void wrong_topics(cd_buf *b, const cd_desk *d, const eval_run *r, int missed,
+                         double th)
+{
+    for (size_t i = 0, k = 0; i < r->ntopics; i++) {
+        double sc = cd_desk_topic_score(d, i);
+        int gold = r->gold_topic[i];
+        if (!(missed ? gold && sc < th : !gold && sc >= th))
+            continue;
+        cdi_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
+        cdi_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
+        cdi_buf_puts(b, ",\"score\":");
+        cdi_buf_json_number(b, sc);
+        cdi_buf_puts(b, "}");
+    }
+}
+
 /* One wrong story for --errors. */
 static void note_error(eval_run *r, const cd_story *s, const cd_decision *dec,
                        const char *gold, const char *route, int topics_wrong)
@@ -166,23 +184,11 @@ static void note_error(eval_run *r, const cd_story *s, const cd_decision *dec,
         else
             cdi_buf_puts(b, "null");
         cdi_buf_puts(b, ",\"missed_topics\":[");
-        for (size_t i = 0, k = 0; topics_wrong && i < r->ntopics; i++)
-            if (r->gold_topic[i] && cd_desk_topic_score(d, i) < th) {
-                cdi_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
-                cdi_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
-                cdi_buf_puts(b, ",\"score\":");
-                cdi_buf_json_number(b, cd_desk_topic_score(d, i));
-                cdi_buf_puts(b, "}");
-            }
+        if (topics_wrong)
+            wrong_topics(b, d, r, 1, th);
         cdi_buf_puts(b, "],\"extra_topics\":[");
-        for (size_t i = 0, k = 0; topics_wrong && i < r->ntopics; i++)
-            if (!r->gold_topic[i] && cd_desk_topic_score(d, i) >= th) {
-                cdi_buf_printf(b, "%s{\"topic\":", k++ ? "," : "");
-                cdi_buf_json_string(b, cd_desk_topic_id(d, i), strlen(cd_desk_topic_id(d, i)));
-                cdi_buf_puts(b, ",\"score\":");
-                cdi_buf_json_number(b, cd_desk_topic_score(d, i));
-                cdi_buf_puts(b, "}");
-            }
+        if (topics_wrong)
+            wrong_topics(b, d, r, 0, th);
         cdi_buf_puts(b, "],\"reason\":");
         cdi_buf_json_string(b, dec->reason, strlen(dec->reason));
         cdi_buf_puts(b, "}");
