@@ -1,6 +1,7 @@
 /*
  * base/fs.c - files and paths (see fs.h).
  */
+#define _GNU_SOURCE   /* O_TMPFILE, AT_EMPTY_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -272,67 +274,181 @@ static int file_begins_with(const char *path, const char *want, size_t n)
     return same;
 }
 
-cd_status cdi_story_file_stage(const char *dir, const char *name, const char *data,
-                               size_t len, cd_buf *tmp, cd_error *err)
+/* The story's bytes and a newline: one writev(2), then write(2) for what
+ * a short write left. */
+static cd_status write_line(int fd, const char *data, size_t len, const char *what,
+                            cd_error *err)
+{
+    struct iovec v[2] = { { (void *)data, len }, { (void *)"\n", 1 } };
+    ssize_t n;
+    do
+        n = writev(fd, v, 2);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return cd_error_set(err, CD_ERR_IO, "%s: %s", what, strerror(errno));
+    size_t done = (size_t)n;
+    if (done >= len + 1)
+        return CD_OK;
+    if (done < len) {
+        cd_status st = write_all(fd, data + done, len - done, what, err);
+        if (st != CD_OK)
+            return st;
+        done = len;
+    }
+    return write_all(fd, "\n", 1, what, err);
+}
+
+/* An unnamed file in dir holding data and a newline: its descriptor, or
+ * -1 when the file system has no O_TMPFILE or the file cannot be written
+ * (the named way then tries, and says what is wrong).  O_TMPFILE takes no
+ * lock on the folder and its mode is 0644 less the umask, as for any
+ * file created. */
+static int write_unnamed(const char *dir, const char *data, size_t len)
+{
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    cd_error ignored;
+    if (write_line(fd, data, len, dir, &ignored) != CD_OK) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Give the unnamed file fd the name path; 0, or -1 with errno. */
+static int link_unnamed(int fd, const char *path)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    /* no /proc: linkat's own way, which needs CAP_DAC_READ_SEARCH */
+    int why = errno;
+    if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+        return 0;
+    errno = why;
+    return -1;
+}
+
+static cd_status stage_named(const char *dir, const char *name, const char *data,
+                             size_t len, cdi_story_stage *st, cd_error *err)
 {
     cd_buf final = {0};
-    cdi_buf_reset(tmp);
+    cdi_buf_reset(&st->tmp);
     cdi_buf_printf(&final, "%s/%s", dir, name);
-    cd_status st = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
-                                : write_temp(dir, name, data, len, tmp, final.data, err);
+    cd_status rc = final.failed ? cd_error_set(err, CD_ERR_NOMEM, "out of memory")
+                                : write_temp(dir, name, data, len, &st->tmp, final.data, err);
     cdi_buf_free(&final);
+    if (rc != CD_OK)
+        cdi_buf_reset(&st->tmp);
+    return rc;
+}
+
+cd_status cdi_story_file_stage(const char *dir, const char *name, const char *data,
+                               size_t len, cdi_story_stage *st, cd_error *err)
+{
+    cdi_story_stage_drop(st);
+    if ((st->fd = write_unnamed(dir, data, len)) >= 0)
+        return CD_OK;
+    return stage_named(dir, name, data, len, st, err);
+}
+
+int cdi_story_stage_held(const cdi_story_stage *st)
+{
+    return st->fd >= 0 || st->tmp.len > 0;
+}
+
+void cdi_story_stage_drop(cdi_story_stage *st)
+{
+    if (st->fd >= 0)
+        close(st->fd);
+    st->fd = -1;
+    if (st->tmp.len)
+        unlink(st->tmp.data);
+    cdi_buf_reset(&st->tmp);
+}
+
+void cdi_story_stage_free(cdi_story_stage *st)
+{
+    cdi_story_stage_drop(st);
+    cdi_buf_free(&st->tmp);
+}
+
+/* Put the temporary file tmp in place as final (see cdi_story_file_commit);
+ * on error tmp is removed. */
+static cd_status commit_named(const char *final, const char *data, size_t len,
+                              const char *tmp, cd_error *err)
+{
+    /* link() puts the file in place only when the name is free */
+    if (link(tmp, final) == 0) {
+        unlink(tmp);
+        return CD_OK;
+    }
+    cd_status st = CD_OK;
+    int why = errno;
+    if (why != EEXIST && access(final, F_OK) == 0)
+        why = EEXIST;           /* a file system without hard links */
+    size_t n = id_field_len(data, len);
+    if (why == EEXIST && n && !file_begins_with(final, data, n)) {
+        st = cd_error_set(err, CD_ERR_IO,
+                          "%s already holds another story whose id maps to the same "
+                          "file name (%.*s); not replaced", final,
+                          (int)(n > 200 ? 200 : n), data);
+    } else if (why != EEXIST && why != EPERM && why != ENOTSUP && why != EOPNOTSUPP &&
+               why != EXDEV && why != EMLINK) {
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final, strerror(why));
+    } else if (rename(tmp, final) != 0) {
+        /* the same story again (or no hard links): replace */
+        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final, strerror(errno));
+    }
     if (st != CD_OK)
-        cdi_buf_reset(tmp);
+        unlink(tmp);
     return st;
 }
 
 cd_status cdi_story_file_commit(const char *dir, const char *name, const char *data,
-                                size_t len, const char *tmp, cd_error *err)
+                                size_t len, cdi_story_stage *st, cd_error *err)
 {
     cd_buf final = {0};
-    cd_status st = CD_OK;
+    cd_status rc = CD_OK;
     cdi_buf_printf(&final, "%s/%s", dir, name);
     if (final.failed) {
-        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        goto done;
+        rc = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    } else if (st->fd >= 0) {
+        /* an unnamed file is linked in place when the name is free; when
+         * it is taken (the same story again, to be replaced, or another
+         * story's, to be kept) or the link fails, the named way decides
+         * and says why */
+        int linked = link_unnamed(st->fd, final.data) == 0;
+        cdi_story_stage_drop(st);
+        if (!linked) {
+            rc = stage_named(dir, name, data, len, st, err);
+            if (rc == CD_OK)
+                rc = commit_named(final.data, data, len, st->tmp.data, err);
+        }
+    } else if (st->tmp.len) {
+        rc = commit_named(final.data, data, len, st->tmp.data, err);
+    } else {
+        rc = cd_error_set(err, CD_ERR_ARG, "%s: no story file staged", final.data);
     }
-    /* link() puts the file in place only when the name is free */
-    if (link(tmp, final.data) == 0) {
-        unlink(tmp);
-        goto done;
-    }
-    int why = errno;
-    if (why != EEXIST && access(final.data, F_OK) == 0)
-        why = EEXIST;           /* a file system without hard links */
-    size_t n = id_field_len(data, len);
-    if (why == EEXIST && n && !file_begins_with(final.data, data, n)) {
-        st = cd_error_set(err, CD_ERR_IO,
-                          "%s already holds another story whose id maps to the same "
-                          "file name (%.*s); not replaced", final.data,
-                          (int)(n > 200 ? 200 : n), data);
-    } else if (why != EEXIST && why != EPERM && why != ENOTSUP && why != EOPNOTSUPP &&
-               why != EXDEV && why != EMLINK) {
-        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(why));
-    } else if (rename(tmp, final.data) != 0) {
-        /* the same story again (or no hard links): replace */
-        st = cd_error_set(err, CD_ERR_IO, "%s: %s", final.data, strerror(errno));
-    }
-    if (st != CD_OK)
-        unlink(tmp);
-done:
+    cdi_buf_reset(&st->tmp);   /* linked, renamed or removed */
+    st->fd = -1;
     cdi_buf_free(&final);
-    return st;
+    return rc;
 }
 
 cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
                                size_t len, cd_error *err)
 {
-    cd_buf tmp = {0};
-    cd_status st = cdi_story_file_stage(dir, name, data, len, &tmp, err);
-    if (st == CD_OK)
-        st = cdi_story_file_commit(dir, name, data, len, tmp.data, err);
-    cdi_buf_free(&tmp);
-    return st;
+    cdi_story_stage st = CDI_STORY_STAGE_INIT;
+    cd_status rc = cdi_story_file_stage(dir, name, data, len, &st, err);
+    if (rc == CD_OK)
+        rc = cdi_story_file_commit(dir, name, data, len, &st, err);
+    cdi_story_stage_free(&st);
+    return rc;
 }
 
 cd_status cdi_folder_write_new(const char *dir, const char *base, const char *data, size_t len,

@@ -40,14 +40,38 @@ cd_status cdi_folder_write(const char *dir, const char *name, const char *data,
 cd_status cdi_story_file_write(const char *dir, const char *name, const char *data,
                                size_t len, cd_error *err);
 
-/* cdi_story_file_write in two steps: the temporary file written (its path
- * in tmp; on error nothing is left), then put in place.  Writing the file
- * is most of the cost, and needs no order: route writes stories on all
- * its threads and puts them in place in input order. */
+/* cdi_story_file_write in two steps: the file written (stage), then put
+ * in place (commit).  Writing the file is most of the cost, and needs no
+ * order: route writes stories on all its threads and puts them in place
+ * in input order.
+ *
+ * Where the file system has them (Linux's O_TMPFILE: ext4, xfs, btrfs,
+ * tmpfs), the staged file is unnamed: an open descriptor, not an entry of
+ * the folder, so that staging takes no lock on the folder (threads create
+ * their files side by side), leaves nothing behind when the process dies,
+ * and commit is one link(2).  Elsewhere, and to replace a story delivered
+ * again, it is a temporary file .NAME.XXXXXX in the folder, renamed or
+ * linked in place. */
+typedef struct cdi_story_stage {
+    int fd;       /* the unnamed file, or -1 */
+    cd_buf tmp;   /* else the temporary file's path, or empty */
+} cdi_story_stage;
+#define CDI_STORY_STAGE_INIT { -1, {0} }
+
+/* Stage data and a newline for dir/name in *st (which holds nothing); on
+ * error *st holds nothing. */
 cd_status cdi_story_file_stage(const char *dir, const char *name, const char *data,
-                               size_t len, cd_buf *tmp, cd_error *err);
+                               size_t len, cdi_story_stage *st, cd_error *err);
+/* Put the staged file in place as dir/name; data, len as staged.  *st
+ * holds nothing afterwards, whatever the outcome. */
 cd_status cdi_story_file_commit(const char *dir, const char *name, const char *data,
-                                size_t len, const char *tmp, cd_error *err);
+                                size_t len, cdi_story_stage *st, cd_error *err);
+/* Does *st hold a staged file? */
+int cdi_story_stage_held(const cdi_story_stage *st);
+/* Throw a staged file away (closed, or its temporary file removed). */
+void cdi_story_stage_drop(cdi_story_stage *st);
+/* cdi_story_stage_drop, and the memory freed. */
+void cdi_story_stage_free(cdi_story_stage *st);
 
 /* cdi_folder_write to a name not taken: dir/base.json, or base-2.json,
  * base-3.json ... when taken; never replaces a file. */

@@ -43,6 +43,7 @@ cd_status cdi_dest_new(const cd_dest_opts *opts, cd_dest **out, cd_error *err)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     d->opts = *opts;
     d->fd = -1;
+    d->staged.fd = -1;
     d->target = strdup(opts->target ? opts->target : "-");
     d->name = strdup(opts->name ? opts->name : d->target ? d->target : "-");
     d->dead_letter = opts->dead_letter ? strdup(opts->dead_letter) : NULL;
@@ -80,8 +81,7 @@ void cdi_dest_free(cd_dest *d)
         return;
     if (d->opts.spool)
         cdi_spool_unbind(d->opts.spool, d);
-    cdi_dest_unstage(d);
-    cdi_buf_free(&d->staged);
+    cdi_story_stage_free(&d->staged);
     if (d->fd >= 0)
         close(d->fd);
     if (d->opts.kind == CD_DEST_URL)

@@ -12,7 +12,10 @@
  * Creating a file is most of what delivering to a folder costs (a few
  * hundred microseconds on a virtual disk): route stages each story's file
  * (cdi_dest_stage) on its worker threads, in parallel, and the delivery
- * made in input order only links it in place.
+ * made in input order only links it in place.  The staged file is unnamed
+ * where the file system allows (see cdi_story_file_stage): creating a
+ * named file locks the folder for the whole creation, and two threads
+ * creating files in one folder then wait on each other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +49,7 @@ static cd_status ready_dir(cd_dest *d, cd_error *err)
 
 void cdi_dest_unstage(cd_dest *d)
 {
-    if (d->staged.len)
-        unlink(d->staged.data);
-    cdi_buf_reset(&d->staged);
+    cdi_story_stage_drop(&d->staged);
 }
 
 void cdi_deliver_folder_stage(cd_dest *d, const char *id, const char *json, size_t len)
@@ -73,12 +74,9 @@ cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_
     char name[sizeof d->staged_name];
     story_file_name(id, name, sizeof name);
     /* staged: the same story's file is written, put it in place */
-    if (d->staged.len && d->staged_len == len && !strcmp(name, d->staged_name) &&
-        d->staged_hash == XXH3_64bits(json, len)) {
-        st = cdi_story_file_commit(d->target, name, json, len, d->staged.data, err);
-        cdi_buf_reset(&d->staged);   /* linked, renamed or removed */
-        return st;
-    }
+    if (cdi_story_stage_held(&d->staged) && d->staged_len == len &&
+        !strcmp(name, d->staged_name) && d->staged_hash == XXH3_64bits(json, len))
+        return cdi_story_file_commit(d->target, name, json, len, &d->staged, err);
     cdi_dest_unstage(d);   /* another story's: not to be delivered */
     return cdi_story_file_write(d->target, name, json, len, err);
 }

@@ -9,6 +9,7 @@
 
 #include "deliver/deliver.h"
 #include "base/buf.h"
+#include "base/fs.h"
 
 struct cd_dest {
     cd_dest_opts opts;  /* opts.target and opts.name point to target and name */
@@ -18,7 +19,7 @@ struct cd_dest {
     int own_dead_letter;/* given in the options: the desk's default does not apply */
     int fd;             /* jsonl: the file, opened at first delivery */
     int dir_ready;      /* folder: created */
-    cd_buf staged;      /* folder: the temporary file of cdi_dest_stage, or empty */
+    cdi_story_stage staged; /* folder: the file of cdi_dest_stage, or nothing */
     char staged_name[200];   /* its final name */
     size_t staged_len;  /* the JSON it holds: its length and hash */
     uint64_t staged_hash;
