@@ -410,9 +410,11 @@ static int sb_print(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    /* one line per print, whatever story text it holds */
+    /* one line per print, whatever story text it holds, and whole: desks
+     * on other threads (route's workers) print too */
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
+    flockfile(stderr);
     fputs("copydesk: lua: ", stderr);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -422,6 +424,7 @@ static int sb_print(lua_State *L)
             fputc(c, stderr);
     }
     fputc('\n', stderr);
+    funlockfile(stderr);
     return 0;
 }
 
