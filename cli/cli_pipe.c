@@ -11,6 +11,8 @@
  *   FREE -> (reader, a read error) DONE
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,12 +40,14 @@ struct cli_pipe {
     pthread_cond_t can_read;   /* reader: a slot was given back */
     pthread_cond_t can_work;   /* workers: a story is ready, or the end */
     pthread_cond_t can_emit;   /* emitter: an item is done, or the end */
+    pthread_mutex_t turn_mu;   /* the ordered section's own lock and wake-up */
     pthread_cond_t turn;       /* workers: the ordered section moved on */
+    atomic_size_t turn_sleepers; /* workers asleep (or falling asleep) on turn */
     uint64_t head;             /* oldest item not yet emitted */
     uint64_t tail;             /* next item the reader fills */
     uint64_t next_work;        /* oldest item no worker has taken */
     uint64_t stories;          /* stories read: the next one's seq */
-    uint64_t turn_seq;         /* the story whose ordered section is next */
+    _Atomic uint64_t turn_seq; /* the story whose ordered section is next */
     uint64_t ndone;            /* items done, not yet emitted */
     size_t bytes;              /* story bytes in the ring */
     int eof;                   /* the reader is done */
@@ -296,24 +300,61 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The ordered section is passed from story to story, one worker to
+ * another, thousands of times a second: under the ring's lock, with a
+ * sleep and a wake-up for each, the workers spent their time in futex
+ * calls (2 per story) and in the lock's contention with the reader and
+ * the emitter.  It has a lock of its own; a worker whose turn is near
+ * looks for it a little while (the section before it is a link(2) or an
+ * append: tens of microseconds) before it sleeps; and the one passing
+ * it wakes nobody when nobody sleeps.  turn_seq and turn_sleepers are
+ * sequentially consistent: a worker going to sleep counts itself before
+ * it looks at turn_seq again, the one passing the turn stores turn_seq
+ * before it looks at the count, so one of them sees the other. */
+#define TURN_SPIN_NS 50000L
+
+static int turn_reached(cli_pipe *p, uint64_t seq)
+{
+    return atomic_load(&p->turn_seq) == seq;
+}
+
 void cli_pipe_turn_wait(cli_pipe *p, const cli_item *item)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
-    while (p->turn_seq != item->seq)
-        pthread_cond_wait(&p->turn, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    if (turn_reached(p, item->seq))
+        return;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned i = 1;; i++) {
+        if (turn_reached(p, item->seq))
+            return;
+        if (i % 64 == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > TURN_SPIN_NS)
+                break;
+            sched_yield();   /* the worker in the section may share this core */
+        }
+    }
+    pthread_mutex_lock(&p->turn_mu);
+    atomic_fetch_add(&p->turn_sleepers, 1);
+    while (!turn_reached(p, item->seq))
+        pthread_cond_wait(&p->turn, &p->turn_mu);
+    atomic_fetch_sub(&p->turn_sleepers, 1);
+    pthread_mutex_unlock(&p->turn_mu);
 }
 
 void cli_pipe_turn_done(cli_pipe *p, const cli_item *item)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
-    p->turn_seq = item->seq + 1;
+    atomic_store(&p->turn_seq, item->seq + 1);
+    if (atomic_load(&p->turn_sleepers) == 0)
+        return;
+    /* a sleeper holds turn_mu from counting itself until it sleeps */
+    pthread_mutex_lock(&p->turn_mu);
     pthread_cond_broadcast(&p->turn);
-    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_unlock(&p->turn_mu);
 }
 
 /* The calling thread: emit in order until the reader is done and the
@@ -389,7 +430,10 @@ static int pipe_init(cli_pipe *p, size_t nworkers)
     pthread_cond_init(&p->can_read, NULL);
     pthread_cond_init(&p->can_work, NULL);
     pthread_cond_init(&p->can_emit, NULL);
+    pthread_mutex_init(&p->turn_mu, NULL);
     pthread_cond_init(&p->turn, NULL);
+    atomic_init(&p->turn_seq, 0);
+    atomic_init(&p->turn_sleepers, 0);
     return 0;
 }
 
@@ -402,6 +446,7 @@ static void pipe_destroy(cli_pipe *p)
     pthread_cond_destroy(&p->can_work);
     pthread_cond_destroy(&p->can_emit);
     pthread_cond_destroy(&p->turn);
+    pthread_mutex_destroy(&p->turn_mu);
     pthread_mutex_destroy(&p->mu);
 }
 
