@@ -11,7 +11,6 @@
  *   FREE -> (reader, a read error) DONE
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +312,17 @@ static void *worker_main(void *arg)
  * before it looks at the count, so one of them sees the other. */
 #define TURN_SPIN_NS 50000L
 
+/* A spinning core's hint to the processor (no sched_yield: on a busy
+ * machine it hands the core to another process for a whole slice). */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 static int turn_reached(cli_pipe *p, uint64_t seq)
 {
     return atomic_load(&p->turn_seq) == seq;
@@ -329,11 +339,11 @@ void cli_pipe_turn_wait(cli_pipe *p, const cli_item *item)
     for (unsigned i = 1;; i++) {
         if (turn_reached(p, item->seq))
             return;
+        cpu_relax();
         if (i % 64 == 0) {
             clock_gettime(CLOCK_MONOTONIC, &t);
             if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > TURN_SPIN_NS)
                 break;
-            sched_yield();   /* the worker in the section may share this core */
         }
     }
     pthread_mutex_lock(&p->turn_mu);
