@@ -251,18 +251,38 @@ cd_status cdi_redis_append(cd_redis *r, int argc, const char **argv, const size_
     return CD_OK;
 }
 
-redisReply *cdi_redis_get_reply(cd_redis *r, cd_error *err)
+redisReply *cdi_redis_get_reply_wait(cd_redis *r, double timeout_s, cd_error *err)
 {
     if (!r->c) {
         net_error(r, "connection lost", err);
         return NULL;
     }
+    if (timeout_s > 0)
+        redisSetTimeout(r->c, tv_of(timeout_s));
     void *rep = NULL;
     if (redisGetReply(r->c, &rep) != REDIS_OK || !rep) {
         net_error(r, r->c->errstr, err);
         return NULL;
     }
+    if (timeout_s > 0)
+        redisSetTimeout(r->c, tv_of(r->timeout_s));
     return rep;
+}
+
+redisReply *cdi_redis_get_reply(cd_redis *r, cd_error *err)
+{
+    return cdi_redis_get_reply_wait(r, 0, err);
+}
+
+cd_status cdi_redis_send(cd_redis *r, cd_error *err)
+{
+    if (!r->c)
+        return net_error(r, "connection lost", err);
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            return net_error(r, r->c->errstr, err);
+    return CD_OK;
 }
 
 void cdi_redis_reply_free(redisReply *rep)

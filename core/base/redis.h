@@ -64,6 +64,11 @@ void cdi_redis_reply_free(redisReply *rep);
 cd_status cdi_redis_append(cd_redis *r, int argc, const char **argv, const size_t *lens,
                            cd_error *err);
 redisReply *cdi_redis_get_reply(cd_redis *r, cd_error *err);
+/* The same, waiting at most timeout_s for this reply (a BLOCK read). */
+redisReply *cdi_redis_get_reply_wait(cd_redis *r, double timeout_s, cd_error *err);
+/* Write what is queued now, without reading: the server starts on it
+ * while the caller does something else. */
+cd_status cdi_redis_send(cd_redis *r, cd_error *err);
 
 /* The reply is an error reply: its text in err, and 1. */
 int cdi_redis_reply_error(const redisReply *rep, cd_error *err);

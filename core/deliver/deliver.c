@@ -162,6 +162,12 @@ void cdi_dest_set_batching(cd_dest *d, int on)
     d->batching = on && d->opts.kind == CD_DEST_STREAM && d->opts.spool;
 }
 
+void cdi_dest_flush_begin(cd_dest *d)
+{
+    if (d->opts.kind == CD_DEST_STREAM)
+        cdi_stream_flush_begin(d);
+}
+
 cd_status cdi_dest_flush(cd_dest *d, cd_error *err)
 {
     return d->opts.kind == CD_DEST_STREAM ? cdi_stream_flush(d, err) : CD_OK;

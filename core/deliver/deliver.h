@@ -97,6 +97,11 @@ cd_status cdi_dest_deliver(cd_dest *d, const char *id, const char *json, size_t 
  * for a caller that flushes before it relies on the deliveries (copydesk
  * watch does before it syncs the spool and acknowledges its input). */
 void cdi_dest_set_batching(cd_dest *d, int on);
+/* Send the appends queued so far without waiting for the answer (a
+ * caller with several destinations sends them all, then flushes each:
+ * one wait for all, the server working on one while the others are
+ * sent); cdi_dest_flush then reads it. */
+void cdi_dest_flush_begin(cd_dest *d);
 /* Make every delivery so far done, spooled or in dead letter; an error
  * when one is neither (it may be lost: do not acknowledge its input). */
 cd_status cdi_dest_flush(cd_dest *d, cd_error *err);

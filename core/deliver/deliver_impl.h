@@ -30,8 +30,13 @@ struct cd_dest {
     char *dedupe_prefix;/* stream: the key prefix of remembered ids */
     char sha[41];       /* stream: the append script's SHA1, once loaded ("": not yet) */
     int batching;       /* stream with a spool: appends pipelined until cdi_dest_flush */
-    struct stream_sent *sent; /* stream: appends sent, replies not read yet */
+    struct stream_sent *sent; /* stream: appends queued for the batch's call */
     size_t nsent, sent_cap;
+    char batch_sha[41]; /* stream: the batch script's SHA1, once loaded ("": not yet) */
+    int flushing;       /* stream: the batch's call is written, its answer not read */
+    int flush_failed;   /* stream: the batch was not appended: kept (spool, dead letter) */
+    int flush_permanent;/* ... refused for good: dead letter */
+    char flush_why[512];/* ... why */
 };
 
 cd_status cdi_deliver_folder(cd_dest *d, const char *id, const char *json, size_t len,
@@ -65,6 +70,9 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
 cd_status cdi_stream_append_once(cd_dest *d, const char *id, const char *json, size_t len,
                                  int *permanent, cd_error *err);
 cd_status cdi_stream_probe(const cd_dest *d, cd_error *err);
+/* Send the queued batch without waiting (cdi_stream_flush reads the
+ * answer and keeps what was not appended). */
+void cdi_stream_flush_begin(cd_dest *d);
 cd_status cdi_stream_flush(cd_dest *d, cd_error *err);
 
 /* One attempt of a url or stream destination, for the spool. */

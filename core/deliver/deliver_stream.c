@@ -26,15 +26,19 @@
  *
  * Batching (cdi_dest_set_batching, copydesk watch): a round trip and a
  * script call per story would make the worker wait on Redis, and Redis
- * spend its time starting scripts, so the stories are queued and
- * cdi_stream_flush appends them all with one call of a script that does
- * the same check-and-append story by story (watch flushes before syncing
- * the spool, and so before acknowledging the entries the stories came
- * from; the queue is also flushed at STREAM_PIPELINE stories).  When the
- * call fails (the connection, an error that may pass) every story of the
- * batch goes to the spool; those the script appended before it stopped
- * are remembered, so appending them again from the spool does nothing.
- * An error that cannot pass sends the batch to dead letter.
+ * spend its time starting scripts, so the stories are queued and the
+ * flush appends them all with one call (EVALSHA, the script loaded once
+ * per connection) of a script that does the same check-and-append story
+ * by story.  The flush is in two halves: cdi_stream_flush_begin writes
+ * the call, cdi_stream_flush reads the answer, so that a desk with several
+ * stream destinations sends all its batches before it waits (watch
+ * flushes before syncing the spool, and so before acknowledging the
+ * entries the stories came from; the queue is also flushed at
+ * STREAM_PIPELINE stories).  When the call fails (the connection, an
+ * error that may pass) every story of the batch goes to the spool; those
+ * the script appended before it stopped are remembered, so appending them
+ * again from the spool does nothing.  An error that cannot pass sends the
+ * batch to dead letter.
  */
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
@@ -233,83 +237,183 @@ static int error_may_pass(const char *msg)
                    !strncmp(msg, "TRYAGAIN", 8));
 }
 
+/* The batch's call: EVALSHA sha nkeys, the stream, one remembered-id key
+ * per story, the window, maxlen, each story's JSON and id.  Allocated:
+ * argv, lens, and the keys (keys[i] owned, freed by free_call). */
+struct batch_call {
+    const char **argv;
+    size_t *lens;
+    char **keys;
+    size_t argc, nkeys;
+    char window[32], maxlen[32], nkeys_s[32];
+};
+
+static void free_call(struct batch_call *c)
+{
+    for (size_t i = 0; c->keys && i < c->nkeys; i++)
+        free(c->keys[i]);
+    free(c->keys);
+    free(c->argv);
+    free(c->lens);
+    memset(c, 0, sizeof *c);
+}
+
+static cd_status build_call(cd_dest *d, struct batch_call *c, cd_error *err)
+{
+    memset(c, 0, sizeof *c);
+    size_t n = d->nsent, argc = 4 + n + 2 + 2 * n;
+    c->argv = malloc(argc * sizeof *c->argv);
+    c->lens = malloc(argc * sizeof *c->lens);
+    c->keys = calloc(n, sizeof *c->keys);
+    c->nkeys = n;
+    if (!c->argv || !c->lens || !c->keys) {
+        free_call(c);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    snprintf(c->window, sizeof c->window, "%.0f", ceil(d->opts.dedupe_s));
+    snprintf(c->maxlen, sizeof c->maxlen, "%lu", d->opts.maxlen);
+    snprintf(c->nkeys_s, sizeof c->nkeys_s, "%zu", n + 1);
+    size_t k = 0;
+    c->argv[k] = "EVALSHA"; c->lens[k++] = 7;
+    c->argv[k] = d->batch_sha; c->lens[k++] = 40;
+    c->argv[k] = c->nkeys_s; c->lens[k++] = strlen(c->nkeys_s);
+    c->argv[k] = d->stream; c->lens[k++] = strlen(d->stream);
+    for (size_t i = 0; i < n; i++) {
+        cd_buf key = { 0 };
+        cdi_buf_printf(&key, "%s%s", d->dedupe_prefix, d->sent[i].id);
+        c->keys[i] = key.data;
+        if (key.failed) {
+            free_call(c);
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        }
+        c->argv[k] = key.data; c->lens[k++] = key.len;
+    }
+    c->argv[k] = c->window; c->lens[k++] = strlen(c->window);
+    c->argv[k] = c->maxlen; c->lens[k++] = strlen(c->maxlen);
+    for (size_t i = 0; i < n; i++) {
+        c->argv[k] = d->sent[i].json; c->lens[k++] = d->sent[i].len;
+        c->argv[k] = d->sent[i].id; c->lens[k++] = strlen(d->sent[i].id);
+    }
+    c->argc = k;
+    return CD_OK;
+}
+
+static cd_status load_batch_script(cd_dest *d, cd_error *err)
+{
+    const char *argv[3] = { "SCRIPT", "LOAD", batch_script };
+    redisReply *rep = cdi_redis_cmd(d->redis, 3, argv, NULL, err);
+    if (!rep)
+        return CD_ERR_NET;
+    cd_status st = CD_OK;
+    if (cdi_redis_reply_error(rep, err))
+        st = CD_ERR_NET;
+    else if (rep->type != REDIS_REPLY_STRING || rep->len != 40)
+        st = cd_error_set(err, CD_ERR_NET, "%s: SCRIPT LOAD: unexpected answer", d->target);
+    else
+        memcpy(d->batch_sha, rep->str, 41);
+    cdi_redis_reply_free(rep);
+    return st;
+}
+
+/* The batch could not be appended: why, and whether for good. */
+static void batch_failed(cd_dest *d, const char *why, int permanent)
+{
+    d->flush_failed = 1;
+    d->flush_permanent = permanent;
+    snprintf(d->flush_why, sizeof d->flush_why, "%s", why);
+}
+
+/* Write the batch's call (the script loaded first on a new connection)
+ * and return without its answer: the server works on it while the caller
+ * sends other destinations' batches. */
+void cdi_stream_flush_begin(cd_dest *d)
+{
+    if (!d->nsent || d->flushing)
+        return;
+    d->flushing = 1;
+    d->flush_failed = 0;
+    cd_error e;
+    if (cdi_redis_retry_at(d->redis) > cdi_monotonic()) {
+        batch_failed(d, "the server is unreachable", 0);   /* failed a moment ago */
+        return;
+    }
+    if (!cdi_redis_connected(d->redis))
+        d->batch_sha[0] = '\0';   /* a new connection may be to a restarted server */
+    struct batch_call c;
+    cd_status st = CD_OK;
+    if (!d->batch_sha[0] && (st = load_batch_script(d, &e)) != CD_OK) {
+        batch_failed(d, e.msg, 0);
+        if (!cdi_redis_connected(d->redis))
+            cdi_redis_backoff(d->redis);
+        return;
+    }
+    if (build_call(d, &c, &e) != CD_OK) {
+        batch_failed(d, e.msg, 0);   /* out of memory: to the spool, one by one */
+        return;
+    }
+    if (cdi_redis_append(d->redis, (int)c.argc, c.argv, c.lens, &e) != CD_OK ||
+        cdi_redis_send(d->redis, &e) != CD_OK) {
+        batch_failed(d, e.msg, 0);
+        cdi_redis_backoff(d->redis);
+    }
+    free_call(&c);
+}
+
+/* The answer to the batch's call; NOSCRIPT (the server lost its script
+ * cache: restarted, SCRIPT FLUSH) loads the script and calls again. */
+static void flush_answer(cd_dest *d)
+{
+    cd_error e;
+    redisReply *rep = cdi_redis_get_reply(d->redis, &e);
+    if (rep && rep->type == REDIS_REPLY_ERROR && rep->str && !strncmp(rep->str, "NOSCRIPT", 8)) {
+        cdi_redis_reply_free(rep);
+        rep = NULL;
+        struct batch_call c;
+        d->batch_sha[0] = '\0';
+        if (load_batch_script(d, &e) == CD_OK && build_call(d, &c, &e) == CD_OK) {
+            rep = cdi_redis_cmd(d->redis, (int)c.argc, c.argv, c.lens, &e);
+            free_call(&c);
+        }
+        if (!rep && cdi_redis_connected(d->redis)) {   /* not the network: an error said */
+            batch_failed(d, e.msg, 0);
+            return;
+        }
+    }
+    if (!rep) {   /* the connection failed: the spool retries */
+        batch_failed(d, e.msg, 0);
+        cdi_redis_backoff(d->redis);
+    } else if (cdi_redis_reply_error(rep, &e)) {
+        /* a script stopped by an error keeps what it did before: the
+         * stories appended then are remembered, and skipped next time */
+        batch_failed(d, e.msg, !error_may_pass(rep->str));
+    } else {
+        cdi_redis_ok(d->redis);
+    }
+    cdi_redis_reply_free(rep);
+}
+
 cd_status cdi_stream_flush(cd_dest *d, cd_error *err)
 {
     if (!d->nsent)
         return CD_OK;
-    /* EVAL, script, nkeys, the stream, n keys, window, maxlen, n (json, id) */
-    size_t n = d->nsent, argc = 4 + n + 2 + 2 * n;
-    const char **argv = malloc(argc * sizeof *argv);
-    size_t *lens = malloc(argc * sizeof *lens);
-    char **keys = calloc(n, sizeof *keys);
-    char window[32], maxlen[32], nkeys[32];
-    snprintf(window, sizeof window, "%.0f", ceil(d->opts.dedupe_s));
-    snprintf(maxlen, sizeof maxlen, "%lu", d->opts.maxlen);
-    snprintf(nkeys, sizeof nkeys, "%zu", n + 1);
-    cd_status st = argv && lens && keys ? CD_OK
-                 : cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    size_t k = 0;
-    if (st == CD_OK) {
-        argv[k] = "EVAL"; lens[k++] = 4;
-        argv[k] = batch_script; lens[k++] = sizeof batch_script - 1;
-        argv[k] = nkeys; lens[k++] = strlen(nkeys);
-        argv[k] = d->stream; lens[k++] = strlen(d->stream);
-        for (size_t i = 0; i < n && st == CD_OK; i++) {
-            cd_buf key = { 0 };
-            cdi_buf_printf(&key, "%s%s", d->dedupe_prefix, d->sent[i].id);
-            if (key.failed)
-                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-            keys[i] = key.data;
-            argv[k] = key.data ? key.data : ""; lens[k++] = key.len;
-        }
-        argv[k] = window; lens[k++] = strlen(window);
-        argv[k] = maxlen; lens[k++] = strlen(maxlen);
-        for (size_t i = 0; i < n; i++) {
-            argv[k] = d->sent[i].json; lens[k++] = d->sent[i].len;
-            argv[k] = d->sent[i].id; lens[k++] = strlen(d->sent[i].id);
-        }
-    }
-    /* one round trip for the batch; what it does not take is kept */
-    int keep_all = 0, permanent = 0;
-    char why[sizeof err->msg] = "";
-    if (st == CD_OK) {
-        cd_error e;
-        int waiting = cdi_redis_retry_at(d->redis) > cdi_monotonic();
-        redisReply *rep = waiting ? NULL : cdi_redis_cmd(d->redis, (int)k, argv, lens, &e);
-        if (!rep) {   /* the server failed a moment ago, or now: the spool retries */
-            keep_all = 1;
-            snprintf(why, sizeof why, "%s", waiting ? "the server is unreachable" : e.msg);
-            if (!waiting)
-                cdi_redis_backoff(d->redis);
-        } else if (cdi_redis_reply_error(rep, &e)) {
-            /* a script stopped by an error keeps what it did before: the
-             * stories appended then are remembered, and skipped next time */
-            keep_all = 1;
-            permanent = !error_may_pass(rep->str);
-            snprintf(why, sizeof why, "%s", e.msg);
-        } else {
-            cdi_redis_ok(d->redis);
-        }
-        cdi_redis_reply_free(rep);
-    } else {
-        keep_all = 1;   /* out of memory: to the spool, one by one */
-        snprintf(why, sizeof why, "out of memory");
-    }
-    st = CD_OK;
+    cdi_stream_flush_begin(d);
+    if (!d->flush_failed)
+        flush_answer(d);
+    /* what the server did not take is kept: spooled, or in dead letter */
+    cd_status st = CD_OK;
+    size_t n = d->nsent;
     for (size_t i = 0; i < n; i++) {
         struct stream_sent *p = &d->sent[i];
         cd_error e;
-        if (keep_all && keep(d, p, permanent, why, &e) != CD_OK && st == CD_OK)
+        if (d->flush_failed && keep(d, p, d->flush_permanent, d->flush_why, &e) != CD_OK &&
+            st == CD_OK)
             st = cd_error_set(err, e.code, "%s", e.msg);
         free(p->id);
         free(p->json);
     }
     d->nsent = 0;
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
-    free(keys);
-    free(argv);
-    free(lens);
+    d->flushing = 0;
+    d->flush_failed = 0;
     return st;
 }
 
@@ -355,7 +459,9 @@ cd_status cdi_stream_append(cd_dest *d, const char *id, const char *json, size_t
                 return cdi_spool_add(d->opts.spool, d->name, id, json, len, err);
         }
         if (d->batching) {   /* queued: the flush appends it, or keeps it */
-            cd_status st = send_append(d, id, json, len, err);
+            cd_status st = d->flushing ? cdi_stream_flush(d, err) : CD_OK;
+            if (st == CD_OK)
+                st = send_append(d, id, json, len, err);
             if (st == CD_OK && d->nsent >= STREAM_PIPELINE)
                 st = cdi_stream_flush(d, err);
             return st;

@@ -100,6 +100,10 @@ void cdi_desk_set_batching(cd_desk *d, int on)
 cd_status cdi_desk_flush(cd_desk *d, cd_error *err)
 {
     cd_status st = CD_OK;
+    /* every batch on its way first, then the answers: one wait, not one
+     * per destination */
+    for (size_t i = 0; d && i < d->ndests; i++)
+        cdi_dest_flush_begin(d->dests[i].dest);
     for (size_t i = 0; d && i < d->ndests; i++) {
         cd_error e;
         if (cdi_dest_flush(d->dests[i].dest, &e) != CD_OK && st == CD_OK)

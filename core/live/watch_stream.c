@@ -5,10 +5,13 @@
  * The worker is one consumer of the stream's group (its name: --consumer,
  * or HOST:PID) and reads with XREADGROUP, a batch at a time.  For each
  * entry: its story is decoded (live/stream_entry.h) and routed; then the
- * spool is synced, and only then are the batch's entries acknowledged
- * (XACK): every delivery of their stories is durable by then (done,
- * spooled or held), so a worker killed at any point leaves its entries
- * pending, never lost.
+ * desk's stream destinations get the batch's appends (all sent, then the
+ * answers read), the spool is synced, and only then are the batch's
+ * entries acknowledged (XACK): every delivery of their stories is durable
+ * by then (done, spooled or held), so a worker killed at any point leaves
+ * its entries pending, never lost.  The XACK goes in the same round trip
+ * as the next XREADGROUP (written together, then both answers read): a
+ * batch costs the worker two waits on Redis, the read and the appends.
  *
  * Pending entries of a consumer that died are claimed (XAUTOCLAIM) once
  * they have been idle claim_idle seconds, by whichever worker gets there
@@ -251,38 +254,59 @@ static void owe_ack(stream_state *s, const char *id)
         s->nack++;
 }
 
-/* XACK what is owed; 0 when the server did not take it (kept). */
-static int send_acks(watch *w, stream_state *s)
+/* The XACK of what is owed (argv allocated, argc in *argc); NULL: none
+ * owed, or out of memory. */
+static const char **ack_argv(stream_state *s, int *argc)
 {
     if (!s->nack)
-        return 1;
+        return NULL;
     const char **argv = malloc((s->nack + 3) * sizeof *argv);
     if (!argv)
-        return 0;
+        return NULL;
     argv[0] = "XACK";
     argv[1] = s->key;
     argv[2] = s->group;
     for (size_t i = 0; i < s->nack; i++)
         argv[3 + i] = s->ack[i];
-    redisReply *rep = cmd(w, s, 0, (int)(s->nack + 3), argv, NULL);
-    free(argv);
-    if (!rep)
-        return 0;
+    *argc = (int)(s->nack + 3);
+    return argv;
+}
+
+/* The answer to the XACK of what is owed; 0 when the server did not take
+ * it (kept, sent again). */
+static int acks_answered(watch *w, stream_state *s, redisReply *rep)
+{
     int ok = !reply_failed(w, s, rep, "XACK");
     /* an error reply will not change by sending the same again (the group
      * or the stream was deleted): the entries are gone with it */
     int gone = !ok && rep->str && !strncmp(rep->str, "NOGROUP", 7);
-    cdi_redis_reply_free(rep);
     if (gone)
         s->group_ready = 0;
     if (!ok && !gone)
         return 0;
     if (ok)
         s->acked += s->nack;
+    w->status_dirty = 1;
     for (size_t i = 0; i < s->nack; i++)
         free(s->ack[i]);
     s->nack = 0;
     return 1;
+}
+
+/* XACK what is owed; 0 when the server did not take it (kept). */
+static int send_acks(watch *w, stream_state *s)
+{
+    int argc;
+    const char **argv = ack_argv(s, &argc);
+    if (!argv)
+        return !s->nack;
+    redisReply *rep = cmd(w, s, 0, argc, argv, NULL);
+    free(argv);
+    if (!rep)
+        return 0;
+    int ok = acks_answered(w, s, rep);
+    cdi_redis_reply_free(rep);
+    return ok;
 }
 
 /* ---- one entry ----------------------------------------------------------------------------- */
@@ -442,7 +466,10 @@ static int handle_batch(watch *w, stream_state *s, const redisReply *entries, in
         s->nack = 0;   /* left pending: claimed and routed again */
         return 1;
     }
-    return send_acks(w, s);
+    /* durable: the acknowledgements are owed now, and go to the server
+     * with the next read, in the same round trip (read_entries), or alone
+     * when the worker stops */
+    return 1;
 }
 
 /* ---- claiming the entries of dead consumers ------------------------------------------------ */
@@ -487,6 +514,32 @@ static void claim(watch *w, stream_state *s)
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
+/* The read, preceded by the XACK of what is owed in the same round trip:
+ * both written at once, then both answers read.  The XREADGROUP reply, or
+ * NULL when the server went away (the acknowledgements are still owed:
+ * XACK again is harmless). */
+static redisReply *read_with_acks(watch *w, stream_state *s, double wait_s, int argc,
+                                  const char **argv)
+{
+    int nack;
+    const char **ack = ack_argv(s, &nack);
+    if (!ack)
+        return cmd(w, s, wait_s, argc, argv, NULL);
+    cd_error e;
+    cd_status st = cdi_redis_append(s->r, nack, ack, NULL, &e);
+    free(ack);
+    if (st == CD_OK)
+        st = cdi_redis_append(s->r, argc, argv, NULL, &e);
+    redisReply *acked = st == CD_OK ? cdi_redis_get_reply(s->r, &e) : NULL;
+    if (acked)
+        acks_answered(w, s, acked);   /* an error reply: said, the acks kept */
+    redisReply *rep = acked ? cdi_redis_get_reply_wait(s->r, wait_s, &e) : NULL;
+    cdi_redis_reply_free(acked);
+    if (!rep)
+        went_down(w, s, e.msg);
+    return rep;
+}
+
 static void read_entries(watch *w, stream_state *s, int block_ms)
 {
     char count[32], block[32];
@@ -511,7 +564,7 @@ static void read_entries(watch *w, stream_state *s, int block_ms)
     const char *all[12];
     memcpy(all, argv, (size_t)argc * sizeof *argv);
     all[argc++] = from;
-    redisReply *rep = cmd(w, s, blocking ? block_ms / 1000.0 + 5 : 0, argc, all, NULL);
+    redisReply *rep = read_with_acks(w, s, blocking ? block_ms / 1000.0 + 5 : 0, argc, all);
     if (!rep)
         return;
     if (reply_failed(w, s, rep, "XREADGROUP")) {
@@ -678,8 +731,7 @@ void cdi_watch_poll_streams(watch *w, int block_ms)
         stream_state *s = &w->streams[i];
         if (!s->r || !ready(w, s))
             continue;
-        if (!send_acks(w, s))
-            continue;
+        /* acknowledgements owed go with the read below */
         double now = cdi_monotonic();
         if (now >= s->next_beat)
             heartbeat(w, s);

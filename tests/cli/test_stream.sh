@@ -79,6 +79,11 @@ same "and appended once (the id is remembered on the server)" "$(rcli XLEN desk:
 ttl=$(rcli TTL 'desk:trade:copydesk:id:{desk:trade}:t1')
 if [ "$ttl" -gt 86000 ] && [ "$ttl" -le 86400 ]; then pass "for the dedupe window (a day by default)"; else fail "for the dedupe window" "TTL $ttl"; fi
 
+# ---- the server forgot the scripts (SCRIPT FLUSH, a restart without them) ---------------------
+rcli SCRIPT FLUSH >/dev/null
+rcli XADD stories '*' story '{"id":"w4","title":"Flushed","body":"World."}' desk world >/dev/null
+check "a batch after SCRIPT FLUSH is appended (NOSCRIPT: the script loaded again)" 15 sh -c "redis-cli -p $RPORT --raw XRANGE desk:world - + | grep -qx w4"
+
 # ---- a poison entry: delivered more than max_deliveries times --------------------------------
 id=$(rcli XADD stories '*' story '{"id":"p1","title":"Poison","body":"x"}' desk trade)
 check "the poison entry was routed once" 10 matching 1 "$W/watch.log" " story id=p1 "
@@ -112,6 +117,41 @@ run 0 "watch --status" -- "$COPYDESK" watch --status --state "$W/state"
 check "status.json has the stream: connected, entries read and acknowledged" 15 sh -c '"$0" watch --status --state "$1" | jq -e "$2" >/dev/null' "$COPYDESK" "$W/state" '.streams[0].name == "wire" and .streams[0].consumer == "w1" and .streams[0].connected and .streams[0].acked >= 8 and .streams[0].unacknowledged == 0'
 watch_stop
 same "watch stops cleanly" "$WATCH_RC" 0
+
+# ---- what a batch costs in commands and round trips --------------------------------------------------
+# 100 stories in batches of 5, half to each stream destination: per batch
+# one EVALSHA per destination (the batch's appends in one call of the
+# script, loaded once per connection, not sent with each call) and one
+# XACK, written in the same round trip as the next XREADGROUP: Redis reads
+# that XACK with the read, so it processes more commands than it reads
+# requests, by one for each batch.
+cat >"$W/desk-rt.lua" <<LUA
+stream "rt" { redis = "$RURL", key = "rt:in", group = "rt", batch = 5 }
+destination "trade" { redis = "$RURL", stream = "rt:trade" }
+destination "world" { redis = "$RURL", stream = "rt:world" }
+rule("by desk", function(story) return story.meta.desk end)
+fallback "world"
+LUA
+stories_resp 100 rt:in | rcli --pipe >/dev/null
+rcli CONFIG RESETSTAT >/dev/null
+run 0 "watch --once routes 100 stories in batches of 5" -- "$COPYDESK" watch --once -c "$W/desk-rt.lua" -s "$W/state-rt" --consumer rt --no-archive
+rcli INFO stats | tr -d '\r' >"$T/stats"
+rcli INFO commandstats | tr -d '\r' >"$T/cmdstats"
+same "all appended" "$(rcli XLEN rt:trade) $(rcli XLEN rt:world)" "50 50"
+same "all acknowledged" "$(rcli XPENDING rt:in rt | head -1)" 0
+calls() { awk -F'[=,:]' -v c="cmdstat_$1" '$1 == c { print $3 }' "$T/cmdstats"; }
+same "one EVALSHA per batch and destination" "$(calls evalsha)" 40
+same "the script is not sent with each call (no EVAL)" "$(calls eval)" ""
+same "one XACK per batch" "$(calls xack)" 20
+# the commands the clients sent: those the scripts ran (SET, XADD) are
+# counted too; a read is also counted when a client closes (the worker's
+# connections, redis-cli's): without the XACKs going with reads, there
+# would be a few more reads than commands, not 20 fewer
+cmds=$(awk -F: '$1 == "total_commands_processed" { print $2 }' "$T/stats")
+reads=$(awk -F: '$1 == "total_reads_processed" { print $2 }' "$T/stats")
+sent=$((cmds - $(calls set) - $(calls xadd)))
+if [ $((sent - reads)) -ge 12 ]; then pass "each batch's XACK went with the next read: $sent commands in $reads reads"
+else fail "each batch's XACK went with the next read" "$sent commands in $reads reads"; fi
 
 # ---- the destination's server down: spooled, acknowledged, appended later ----------------------------
 DPORT=$(free_port)
