@@ -392,9 +392,24 @@ static int on_token(const char *tok, size_t len, void *ud)
 /* Training features of one text: log(1 + tf), length-normalized. */
 void tr_features(const nb_params *P, const uint32_t *tf, size_t n, double *f, double *sum)
 {
+    /* most terms occur once or twice in a text: log1p of small counts is
+     * taken once per text, not once per term (the same values) */
+    double small[8];
+    uint8_t have[8] = { 0 };
     double norm = 0, s = 0;
     for (size_t i = 0; i < n; i++) {
-        f[i] = P->nb.log_tf ? log1p((double)tf[i]) : (double)tf[i];
+        uint32_t k = tf[i];
+        if (!P->nb.log_tf) {
+            f[i] = (double)k;
+        } else if (k < 8) {
+            if (!have[k]) {
+                small[k] = log1p((double)k);
+                have[k] = 1;
+            }
+            f[i] = small[k];
+        } else {
+            f[i] = log1p((double)k);
+        }
         norm += f[i] * f[i];
     }
     norm = P->nb.length_norm && norm > 0 ? 1 / sqrt(norm) : 1;

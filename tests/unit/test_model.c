@@ -342,6 +342,73 @@ static void multilabel_thresholds(void **state)
     scratch_remove(dir);
 }
 
+/* A multi-label model trained on one thread and on every core: the same
+ * bytes (refinement, calibration and kind auto's folds run on the cores,
+ * each label's fit its own).  Twelve labels, so that the cores share them
+ * and finish in different orders. */
+static char *train_threads(const char *dir, const char *name, const char *threads)
+{
+    if (threads)
+        setenv("COPYDESK_TRAIN_THREADS", threads, 1);
+    else
+        unsetenv("COPYDESK_TRAIN_THREADS");
+    static const char *words[] = { "oil", "ship", "grain", "wheat", "gold", "bank",
+                                   "rates", "trade", "coffee", "sugar", "steel", "jobs" };
+    enum { NL = sizeof words / sizeof words[0] };
+    cd_trainer *t;
+    cd_error err;
+    assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
+    uint32_t x = 12345;
+    for (int i = 0; i < 240; i++) {
+        char text[512], id[32];
+        size_t at = 0;
+        const char *labels[2];
+        x = x * 1103515245u + 12345u;
+        int a = (int)((x >> 16) % NL), b = (a + 1 + (int)((x >> 8) % (NL - 1))) % NL;
+        labels[0] = words[a];
+        labels[1] = words[b];
+        for (int k = 0; k < 14; k++) {
+            x = x * 1103515245u + 12345u;
+            int w = k < 4 ? a : k < 6 ? b : (int)((x >> 16) % NL);
+            at += (size_t)snprintf(text + at, sizeof text - at, "%s%u ", words[w], (x >> 20) % 7);
+        }
+        snprintf(id, sizeof id, "s%d", i);
+        assert_int_equal(cd_trainer_add_story(t, id, text, at, labels, i % 3 ? 1 : 2, CD_ADD_NEW_LABELS,
+                                              NULL, &err), CD_OK);
+    }
+    char *path = save(t, dir, name);
+    cd_trainer_free(t);
+    unsetenv("COPYDESK_TRAIN_THREADS");
+    return path;
+}
+
+static void same_model_on_any_thread_count(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char *one = train_threads(dir, "one.cdm", "1"), *all = train_threads(dir, "all.cdm", NULL);
+    size_t n1, n2;
+    char *a = slurp(one, &n1), *b = slurp(all, &n2);
+    assert_non_null(a);
+    assert_non_null(b);
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(all, &m, &err), CD_OK);
+    cd_model_info info;
+    cd_model_get_info(m, &info);
+    assert_true(info.multilabel);
+    assert_true(info.refined);
+    assert_int_equal(info.labels, 12);
+    cd_model_close(m);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+    free(one);
+    free(all);
+    scratch_remove(dir);
+}
+
 /* The shipped 90-label Reuters model (tests run from the repository). */
 static cd_model *shipped_reuters(void)
 {
@@ -589,6 +656,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(foreign_and_future_files, saved_setup, saved_teardown),
         cmocka_unit_test(incremental_training_adds_counts),
         cmocka_unit_test(multilabel_thresholds),
+        cmocka_unit_test(same_model_on_any_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
