@@ -351,8 +351,9 @@ typedef struct multi_job {
     int failed;
 } multi_job;
 
-/* Fit label c; s, p, y are scratch of the stored texts. */
-static void calibrate_label(multi_job *j, uint32_t c, double *s, double *p, uint8_t *y)
+/* Fit label c; s, p, y are scratch of the stored texts.  -1 when out of
+ * memory. */
+static int calibrate_label(multi_job *j, uint32_t c, double *s, double *p, uint8_t *y)
 {
     const stored_docs *d = &j->t->docs;
     uint32_t L = j->full->view.nlabels;
@@ -368,9 +369,10 @@ static void calibrate_label(multi_job *j, uint32_t c, double *s, double *p, uint
     }
     if (pos < MIN_POSITIVES) {
         j->done[c] = j->t->calibrated[c];
-        return;
+        return 0;
     }
-    nb_fit_platt(s, y, n, &l->platt_a, &l->platt_b);
+    if (nb_fit_platt(s, y, n, &l->platt_a, &l->platt_b))
+        return -1;
     for (size_t i = 0; i < n; i++)
         p[i] = 1 / (1 + exp(-(l->platt_a * s[i] + l->platt_b)));
     double f1, top = 0;
@@ -390,6 +392,7 @@ static void calibrate_label(multi_job *j, uint32_t c, double *s, double *p, uint
         l->threshold = fmax(l->threshold, f1 < FBR_MIN_F1 ? 0.5 : THRESHOLD_FLOOR * f1);
     j->fitted[c] = 1;
     j->done[c] = 1;
+    return 0;
 }
 
 static void *multi_worker(void *arg)
@@ -407,7 +410,8 @@ static void *multi_worker(void *arg)
         pthread_mutex_unlock(&j->mu);
         if (c == UINT32_MAX)
             break;
-        calibrate_label(j, c, s, p, y);
+        if (calibrate_label(j, c, s, p, y))
+            ok = 0;
     }
     free(s); free(p); free(y);
     return NULL;

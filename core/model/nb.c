@@ -55,14 +55,19 @@
 
 /* The two halves of every weight, smoothed with alpha (a label's own
  * counts) and beta (the counts of all other labels). */
-static double posting_delta(const nb_params *P, double alpha, double beta, double n, double T)
+static double posting_delta(const nb_params *P, double alpha, double log_alpha, double beta,
+                            double n, double T, double log_tb)
 {
-    double rest = T - n > 0 ? T - n : 0;
-    double lab = log(n + alpha) - log(alpha);
-    double comp = log(T + beta) - log(rest + beta);
-    if (P->nb.kind == CD_NB_MULTINOMIAL)
+    /* log(alpha) and log(T + beta) (log_tb) come from the caller, taken
+     * once, not once per posting; only the halves the variant uses are
+     * computed */
+    int multi = P->nb.kind == CD_NB_MULTINOMIAL, both = !multi && P->multilabel;
+    double lab = multi || both ? log(n + alpha) - log_alpha : 0;
+    if (multi)
         return lab;
-    return P->multilabel ? lab + comp : comp;
+    double rest = T - n > 0 ? T - n : 0;
+    double comp = log_tb - log(rest + beta);
+    return both ? lab + comp : comp;
 }
 
 static double label_A(const nb_params *P, double alpha, double beta, double V, double Nc)
@@ -155,6 +160,7 @@ void nb_compute_weights(nb_view *v)
     const nb_params *P = v->params;
     double alpha = P->nb.alpha > 0 ? P->nb.alpha : 1e-9;
     double beta = P->nb.alpha_rest > 0 ? P->nb.alpha_rest : alpha;
+    double log_alpha = log(alpha);
     double V = 0;
     for (uint32_t t = 0; t < v->nterms; t++)
         V += term_kept(P, &v->terms[t]);
@@ -166,10 +172,11 @@ void nb_compute_weights(nb_view *v)
             T->idf = 0.0f;
         else
             T->idf = P->nb.idf ? (float)log(P->docs / T->df) : 1.0f;
-        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log(T->total + beta);
+        double log_tb = P->nb.kind == CD_NB_MULTINOMIAL ? 0 : log(T->total + beta);
+        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log_tb;
         for (uint32_t i = 0; i < T->post_n; i++) {
             nb_post *p = &v->posts[T->post_off + i];
-            p->delta = (float)posting_delta(P, alpha, beta, p->count, T->total);
+            p->delta = (float)posting_delta(P, alpha, log_alpha, beta, p->count, T->total, log_tb);
         }
     }
     for (uint32_t c = 0; c < v->nlabels; c++) {
@@ -380,22 +387,27 @@ double nb_weight(const nb_view *v, uint32_t t, uint32_t c)
 /* ---- calibration ------------------------------------------------------- */
 
 /* Cross-entropy of Platt's targets under p = sigmoid(a x + b), x the
- * standardized score. */
-static double platt_loss(const double *s, const uint8_t *y, size_t n, double mean, double sd,
-                         double hi, double lo, double a, double b)
+ * standardized scores; each text's p into p.  One exp and one log1p a
+ * text give both: the loss the line search needs and the probabilities
+ * the next step's gradient needs. */
+static double platt_pass(const double *x, const uint8_t *y, size_t n, double hi, double lo,
+                         double a, double b, double *p)
 {
     double f = 0;
     for (size_t i = 0; i < n; i++) {
-        double z = a * (s[i] - mean) / sd + b, t = y[i] ? hi : lo;
-        /* t log(1+e^-z) + (1-t) log(1+e^z), overflow-free */
-        double sp = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));   /* log(1+e^z) */
-        f += sp - t * z;
+        double z = a * x[i] + b, t = y[i] ? hi : lo;
+        double e = exp(-fabs(z));
+        /* t log(1+e^-z) + (1-t) log(1+e^z) = log(1+e^z) - t z, overflow-free */
+        f += (z > 0 ? z : 0) + log1p(e) - t * z;
+        p[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
     return f;
 }
 
-void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
+int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
 {
+    *a_out = 1;
+    *b_out = 0;
     /* Standardize the scores so that Newton's steps are well scaled, fit
      * on the standardized scale, then map a and b back. */
     double mean = 0, var = 0, npos = 0;
@@ -407,18 +419,23 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
     for (size_t i = 0; i < n; i++)
         var += (s[i] - mean) * (s[i] - mean);
     double sd = n && var > 0 ? sqrt(var / n) : 1;
+    double *x = malloc(sizeof *x * 3 * (n ? n : 1));
+    if (!x)
+        return -1;
+    double *p = x + n, *q = x + 2 * n;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (s[i] - mean) / sd;
     double nneg = n - npos;
     /* Platt's targets keep the fit finite on separable data. */
     double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
     double a = 0, b = log((npos + 1) / (nneg + 1));
-    double fval = platt_loss(s, y, n, mean, sd, hi, lo, a, b);
+    double fval = platt_pass(x, y, n, hi, lo, a, b, p);
     for (int iter = 0; iter < 100; iter++) {
         double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h21 = 0;
         for (size_t i = 0; i < n; i++) {
-            double x = (s[i] - mean) / sd, t = y[i] ? hi : lo;
-            double p = nb_sigmoid(a * x + b), d = p - t, w = p * (1 - p);
-            g1 += d * x; g2 += d;
-            h11 += w * x * x; h22 += w; h21 += w * x;
+            double d = p[i] - (y[i] ? hi : lo), w = p[i] * (1 - p[i]);
+            g1 += d * x[i]; g2 += d;
+            h11 += w * x[i] * x[i]; h22 += w; h21 += w * x[i];
         }
         if (fabs(g1) < 1e-7 && fabs(g2) < 1e-7)
             break;
@@ -434,18 +451,23 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
         for (; step >= 1e-10; step /= 2) {
             na = a + step * da;
             nb = b + step * db;
-            nf = platt_loss(s, y, n, mean, sd, hi, lo, na, nb);
+            nf = platt_pass(x, y, n, hi, lo, na, nb, q);
             if (nf < fval + 1e-4 * step * (g1 * da + g2 * db))
                 break;
         }
         if (step < 1e-10)
             break;
         a = na; b = nb; fval = nf;
+        double *tmp = p;
+        p = q;
+        q = tmp;
         if (fabs(step * da) < 1e-9 && fabs(step * db) < 1e-9)
             break;
     }
+    free(x);
     *a_out = a / sd;
     *b_out = b - a * mean / sd;
+    return 0;
 }
 
 typedef struct ranked { double p; uint8_t y; } ranked;

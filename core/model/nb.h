@@ -127,8 +127,9 @@ static inline double nb_sigmoid(double x)
     return e / (1 + e);
 }
 
-/* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt 1999). */
-void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);
+/* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt
+ * 1999); -1 when out of memory (then a = 1, b = 0). */
+int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);
 
 /* The probability threshold that maximizes F1 on n held-out (p, truth)
  * pairs; *f1 gets that F1. */

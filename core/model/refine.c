@@ -61,6 +61,8 @@ typedef struct problem {
                                 is left with a large one at the end) */
     int failed;
     uint32_t *term_of_post;  /* nposts: the term of each posting */
+    float *ff;               /* the documents' features as the rows keep them */
+    size_t *ff_start;        /* document d's are ff + ff_start[d] */
     const double *warm_in;   /* refine_warm: where to start */
     const uint32_t *warm_index;
     size_t warm_n;
@@ -189,10 +191,11 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
         uint32_t *rv = r->var + r->len;
         float *rf = r->val + r->len;
         size_t m = 0;
+        const float *ff = P->ff + P->ff_start[d];
         for (size_t i = 0; i < doc->n; i++) {
             int32_t k = r->local[doc->terms[i]];
             rv[m] = (uint32_t)k;
-            rf[m] = (float)doc->f[i];
+            rf[m] = ff[i];
             m += k >= 0;
         }
         r->len += m;
@@ -411,6 +414,8 @@ static void problem_free(problem *P)
     free(P->scale);
     free(P->offset);
     free(P->order);
+    free(P->ff);
+    free(P->ff_start);
 }
 
 /* problem_init's label order: postings descending, then label id. */
@@ -454,6 +459,22 @@ static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n
             P->label_posts[P->label_start[v->posts[p].label + 1]++] = p;
         }
     }
+    /* the features as floats once, not once per label */
+    size_t nf = 0;
+    P->ff_start = malloc(sizeof *P->ff_start * (n + 1));
+    if (!P->ff_start)
+        return -1;
+    for (size_t d = 0; d < n; d++) {
+        P->ff_start[d] = nf;
+        nf += docs[d].n;
+    }
+    P->ff_start[n] = nf;
+    P->ff = malloc(sizeof *P->ff * (nf ? nf : 1));
+    if (!P->ff)
+        return -1;
+    for (size_t d = 0; d < n; d++)
+        for (size_t i = 0; i < docs[d].n; i++)
+            P->ff[P->ff_start[d] + i] = (float)docs[d].f[i];
     label_size *ls = malloc(sizeof *ls * (L ? L : 1));
     P->order = malloc(sizeof *P->order * (L ? L : 1));
     if (!ls || !P->order) {
