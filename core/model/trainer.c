@@ -27,6 +27,7 @@
 #include "model/model_format.h"
 #include "model/model_internal.h"
 #include "model/refine.h"
+#include "model/token_batch.h"
 #include "model/trainer_internal.h"
 
 void cd_nb_opts_default(cd_nb_opts *o)
@@ -365,12 +366,18 @@ void cd_trainer_free(cd_trainer *t)
     free(t->warm);
     cdi_vocab_free(&t->ids);
     free(t->id_doc);
+    for (size_t i = 0; i < t->npend; i++)
+        free(t->pend[i].text);
+    free(t->pend);
+    free(t->pend_labels);
+    free(t->id_pend);
+    cdi_token_batch_free(t->batch);
     free(t);
 }
 
 size_t cd_trainer_docs(const cd_trainer *t)
 {
-    return (size_t)t->params.docs;
+    return (size_t)t->params.docs + t->npend;
 }
 
 /* ---- adding texts -------------------------------------------------------- */
@@ -505,6 +512,8 @@ static void count_text(cd_trainer *t, const uint32_t *terms, const uint32_t *tf,
         t->any_multi = 1;
 }
 
+static int flush(cd_trainer *t);
+
 /* "a, b, c" of the trainer's labels, for a message (truncated to fit). */
 static void list_labels(const cd_trainer *t, char *buf, size_t cap)
 {
@@ -569,36 +578,110 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
             t->id_doc[k] = 0;   /* a new id */
         sid = (uint32_t)k;
     }
+    /* kept until a batch of stories is tokenized on the cores (flush) */
+    if (grow((void **)&t->pend, sizeof *t->pend, &t->pend_cap, t->npend + 1) ||
+        grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap,
+             t->pend_labels_len + nids) ||
+        (sid != UINT32_MAX &&
+         grow((void **)&t->id_pend, sizeof *t->id_pend, &t->id_pend_cap, (size_t)sid + 1)))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    if (sid != UINT32_MAX) {
+        if (t->id_pend_cap > t->id_pend_seen) {
+            /* ids interned since the last story: none pending yet */
+            memset(t->id_pend + t->id_pend_seen, 0, sizeof *t->id_pend * (t->id_pend_cap - t->id_pend_seen));
+            t->id_pend_seen = t->id_pend_cap;
+        }
+        /* an earlier story of this id, counted or pending, is replaced */
+        if (replaced)
+            *replaced = t->id_doc[sid] != 0 || t->id_pend[sid] != 0;
+        t->id_pend[sid]++;
+    }
+    pending_story *ps = &t->pend[t->npend++];
+    ps->text = copy;
+    ps->len = len;
+    ps->sid = sid;
+    ps->label_off = (uint32_t)t->pend_labels_len;
+    ps->nlabels = (uint32_t)nids;
+    for (size_t i = 0; i < nids; i++)
+        t->pend_labels[t->pend_labels_len++] = (uint32_t)ids[i];
+    t->pend_bytes += len;
+    if ((t->npend >= PENDING_STORIES || t->pend_bytes >= PENDING_BYTES) && flush(t))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return CD_OK;
+}
+
+/* Count one pending story whose tokens the batch holds (story i of it),
+ * as adding it did before batches: in the order the stories came. */
+static void count_pending(cd_trainer *t, const pending_story *ps, size_t i)
+{
     t->ntouched = 0;
     t->failed = 0;
-    cd_tokenize(t->tokenizer, text, len, on_token, t);
+    cdi_token_batch_each(t->batch, i, on_token, t);
     if (t->failed || grow_pair((void **)&t->doc_tf, (void **)&t->doc_f, sizeof *t->doc_f,
                                &t->doc_cap, t->ntouched + 1)) {
-        for (size_t i = 0; i < t->ntouched; i++)
-            t->tf[t->touched[i]] = 0;
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; k < t->ntouched; k++)
+            t->tf[t->touched[k]] = 0;
+        t->pend_failed = 1;
+        return;
     }
     uint32_t *tf = t->doc_tf;
-    for (size_t i = 0; i < t->ntouched; i++) {
-        tf[i] = t->tf[t->touched[i]];
-        t->tf[t->touched[i]] = 0;
+    for (size_t k = 0; k < t->ntouched; k++) {
+        tf[k] = t->tf[t->touched[k]];
+        t->tf[t->touched[k]] = 0;
     }
+    uint32_t sid = ps->sid;
     if (sid != UINT32_MAX && t->id_doc[sid]) {
         /* The earlier story leaves: its counts are recounted away before
          * the model is saved (from the stories kept, exactly). */
         t->docs.flags[t->id_doc[sid] - 1] |= DOC_DEAD;
         t->id_doc[sid] = 0;
         t->dead = 1;
-        if (replaced)
-            *replaced = 1;
     }
-    count_text(t, t->touched, tf, t->ntouched, ids, nids, t->doc_f);
-    store_doc(t, t->touched, tf, t->ntouched, ids, nids, sid, t->from_model ? DOC_CORRECTION : 0);
+    int64_t ids[MAX_LABELS_PER_TEXT];
+    for (uint32_t k = 0; k < ps->nlabels; k++)
+        ids[k] = t->pend_labels[ps->label_off + k];
+    count_text(t, t->touched, tf, t->ntouched, ids, ps->nlabels, t->doc_f);
+    store_doc(t, t->touched, tf, t->ntouched, ids, ps->nlabels, sid, t->from_model ? DOC_CORRECTION : 0);
     if (t->from_model)
         t->uncalibrated++;
     if (t->failed)
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    return CD_OK;
+        t->pend_failed = 1;
+}
+
+/* Tokenize the pending stories on the cores, then count them in order.
+ * -1 when out of memory (the trainer then refuses to save). */
+static int flush(cd_trainer *t)
+{
+    if (!t->npend)
+        return t->pend_failed ? -1 : 0;
+    const char **texts = malloc(sizeof *texts * t->npend);
+    size_t *lens = malloc(sizeof *lens * t->npend);
+    if (!t->batch)
+        t->batch = cdi_token_batch_new(&t->tok);
+    int ok = texts && lens && t->batch;
+    for (size_t i = 0; ok && i < t->npend; i++) {
+        texts[i] = t->pend[i].text;
+        lens[i] = t->pend[i].len;
+    }
+    ok = ok && cdi_token_batch_run(t->batch, texts, lens, t->npend) == 0;
+    for (size_t i = 0; i < t->npend; i++) {
+        if (ok)
+            count_pending(t, &t->pend[i], i);
+        if (t->pend[i].sid != UINT32_MAX)
+            t->id_pend[t->pend[i].sid]--;
+        free(t->pend[i].text);
+    }
+    if (!ok)
+        t->pend_failed = 1;
+    t->npend = t->pend_bytes = t->pend_labels_len = 0;
+    free(texts);
+    free(lens);
+    return t->pend_failed ? -1 : 0;
 }
 
 cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
@@ -1054,6 +1137,8 @@ static double *warm_start(const cd_trainer *t, uint32_t L)
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err)
 {
+    if (flush(t))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory while training");
     if (t->label_vocab.count == 0 || t->params.docs <= 0)
         return cd_error_set(err, CD_ERR_ARG, "no labelled stories to train on");
     if (t->failed)

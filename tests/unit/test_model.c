@@ -343,10 +343,10 @@ static void multilabel_thresholds(void **state)
 }
 
 /* A multi-label model trained on one thread and on every core: the same
- * bytes (refinement, calibration and kind auto's folds run on the cores,
- * each label's fit its own).  Twelve labels, so that the cores share them
- * and finish in different orders. */
-static char *train_threads(const char *dir, const char *name, const char *threads)
+ * bytes (tokenizing, refinement, calibration and kind auto's folds run on
+ * the cores, each label's fit its own).  Twelve labels, so that the cores
+ * share them and finish in different orders. */
+static char *train_threads(const char *dir, const char *name, const char *threads, int refine)
 {
     if (threads)
         setenv("COPYDESK_TRAIN_THREADS", threads, 1);
@@ -357,9 +357,18 @@ static char *train_threads(const char *dir, const char *name, const char *thread
     enum { NL = sizeof words / sizeof words[0] };
     cd_trainer *t;
     cd_error err;
-    assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
+    cd_nb_opts nb;
+    cd_nb_opts_default(&nb);
+    if (refine) {   /* refinement asked for: kind auto weighs nothing against it */
+        nb.refine = 60;
+        nb.pinned |= CD_NB_PIN_REFINE;
+    }
+    assert_int_equal(cd_trainer_new(NULL, &nb, &t, &err), CD_OK);
     uint32_t x = 12345;
-    for (int i = 0; i < 240; i++) {
+    int replaced_in_all = 0;
+    /* 600 stories: more than one batch of tokenizing (PENDING_STORIES);
+     * the last 50 replace stories of the first batch */
+    for (int i = 0; i < 600; i++) {
         char text[512], id[32];
         size_t at = 0;
         const char *labels[2];
@@ -372,21 +381,24 @@ static char *train_threads(const char *dir, const char *name, const char *thread
             int w = k < 4 ? a : k < 6 ? b : (int)((x >> 16) % NL);
             at += (size_t)snprintf(text + at, sizeof text - at, "%s%u ", words[w], (x >> 20) % 7);
         }
-        snprintf(id, sizeof id, "s%d", i);
+        snprintf(id, sizeof id, "s%d", i % 550);
+        int replaced = -1;
         assert_int_equal(cd_trainer_add_story(t, id, text, at, labels, i % 3 ? 1 : 2, CD_ADD_NEW_LABELS,
-                                              NULL, &err), CD_OK);
+                                              &replaced, &err), CD_OK);
+        assert_int_equal(replaced, i >= 550);
+        replaced_in_all += replaced;
     }
+    assert_int_equal(replaced_in_all, 50);
+    assert_int_equal(cd_trainer_docs(t), 600);
     char *path = save(t, dir, name);
     cd_trainer_free(t);
     unsetenv("COPYDESK_TRAIN_THREADS");
     return path;
 }
 
-static void same_model_on_any_thread_count(void **state)
+static void same_bytes(const char *dir, int refine)
 {
-    (void)state;
-    char *dir = scratch_dir();
-    char *one = train_threads(dir, "one.cdm", "1"), *all = train_threads(dir, "all.cdm", NULL);
+    char *one = train_threads(dir, "one.cdm", "1", refine), *all = train_threads(dir, "all.cdm", NULL, refine);
     size_t n1, n2;
     char *a = slurp(one, &n1), *b = slurp(all, &n2);
     assert_non_null(a);
@@ -397,8 +409,10 @@ static void same_model_on_any_thread_count(void **state)
     cd_model_info info;
     cd_model_get_info(m, &info);
     assert_true(info.multilabel);
-    assert_true(info.refined);
+    if (refine)
+        assert_true(info.refined);
     assert_int_equal(info.labels, 12);
+    assert_int_equal(info.docs, 550);   /* the replaced stories left */
     cd_model_close(m);
     assert_int_equal(n1, n2);
     assert_memory_equal(a, b, n1);
@@ -406,6 +420,14 @@ static void same_model_on_any_thread_count(void **state)
     free(b);
     free(one);
     free(all);
+}
+
+static void same_model_on_any_thread_count(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    same_bytes(dir, 0);   /* kind auto: the settings weighed on the folds */
+    same_bytes(dir, 1);   /* refined */
     scratch_remove(dir);
 }
 
