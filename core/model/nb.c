@@ -470,40 +470,78 @@ int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, dou
     return 0;
 }
 
-typedef struct ranked { double p; uint8_t y; } ranked;
+/* A held-out text as nb_best_threshold ranks it: its probability's bits
+ * inverted (for p >= 0 the bits order as the numbers do: inverted, the
+ * most probable first) and its truth. */
+typedef struct ranked { uint64_t key; uint8_t y; } ranked;
 
-static int by_p_desc(const void *x, const void *y)
+static double ranked_p(const ranked *r)
 {
-    double a = ((const ranked *)x)->p, b = ((const ranked *)y)->p;
-    return (a < b) - (a > b);
+    uint64_t bits = ~r->key;
+    double p;
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
+/* Sort by key, ascending: a radix sort, 11 bits a pass, passes whose digit
+ * every key shares skipped.  The order of equal keys does not matter to
+ * the caller.  Returns the sorted array: r or tmp. */
+static ranked *radix_sort(ranked *r, ranked *tmp, size_t n)
+{
+    enum { BITS = 11, BUCKETS = 1 << BITS };
+    size_t count[BUCKETS];
+    for (int shift = 0; shift < 64; shift += BITS) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(r[i].key >> shift) & (BUCKETS - 1)]++;
+        if (n == 0 || count[(r[0].key >> shift) & (BUCKETS - 1)] == n)
+            continue;
+        size_t at = 0;
+        for (size_t b = 0; b < BUCKETS; b++) {
+            size_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(r[i].key >> shift) & (BUCKETS - 1)]++] = r[i];
+        ranked *x = r;
+        r = tmp;
+        tmp = x;
+    }
+    return r;
 }
 
 double nb_best_threshold(const double *p, const uint8_t *y, size_t n, double *f1_out)
 {
-    ranked *r = malloc(sizeof *r * (n ? n : 1));
+    ranked *buf = malloc(sizeof *buf * 2 * (n ? n : 1));
     double npos = 0, best_f1 = 0, best_t = 2.0;  /* > 1: never chosen */
-    if (!r) {
+    if (!buf) {
         *f1_out = 0;
         return 0.5;
     }
     for (size_t i = 0; i < n; i++) {
-        r[i].p = p[i];
-        r[i].y = y[i];
+        /* probabilities are in [0, 1]; anything else (NaN from a crafted
+         * model) ranks as 0 */
+        double q = p[i] >= 0 && p[i] <= 1 ? p[i] + 0.0 : 0.0;
+        uint64_t bits;
+        memcpy(&bits, &q, sizeof bits);
+        buf[i].key = ~bits;
+        buf[i].y = y[i];
         npos += y[i];
     }
-    qsort(r, n, sizeof *r, by_p_desc);
+    ranked *r = radix_sort(buf, buf + n, n);
     double tp = 0;
     for (size_t k = 0; k < n; k++) {
         tp += r[k].y;
-        if (k + 1 < n && r[k + 1].p == r[k].p)
+        if (k + 1 < n && r[k + 1].key == r[k].key)
             continue;  /* a threshold cannot split equal scores */
         double f1 = 2 * tp / (k + 1 + npos);
         if (f1 > best_f1) {
             best_f1 = f1;
-            best_t = k + 1 < n ? (r[k].p + r[k + 1].p) / 2 : r[k].p;
+            best_t = k + 1 < n ? (ranked_p(&r[k]) + ranked_p(&r[k + 1])) / 2 : ranked_p(&r[k]);
         }
     }
-    free(r);
+    free(buf);
     *f1_out = best_f1;
     return best_t;
 }
