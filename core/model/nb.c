@@ -325,6 +325,38 @@ void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f,
     }
 }
 
+void nb_score_features_rows(const nb_view *v, const uint32_t *row_of, const float *rows,
+                            const uint32_t *terms, const double *f, size_t n, double *scores)
+{
+    /* nb_score_features with the training view's postings, its terms with
+     * a dense row taken from rows: the same products and sums, in the
+     * same order (a label without a posting adds f * 0 = +0) */
+    double F = 0, G = 0;
+    for (size_t i = 0; i < n; i++) {
+        F += f[i];
+        G += f[i] * v->terms[terms[i]].g;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = F * v->labels[c].A + G;
+    for (size_t i = 0; i < n; i++) {
+        if (row_of[terms[i]] != UINT32_MAX) {
+            add_row(scores, rows + (size_t)row_of[terms[i]] * v->nlabels, v->nlabels, f[i]);
+            continue;
+        }
+        const nb_term *T = &v->terms[terms[i]];
+        const nb_post *p = v->posts + T->post_off;
+        for (uint32_t k = 0; k < T->post_n; k++)
+            scores[p[k].label] += f[i] * p[k].delta;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+    if (!v->params->multilabel) {
+        double k = 1 / sqrt(F > 1 ? F : 1);
+        for (uint32_t c = 0; c < v->nlabels; c++)
+            scores[c] *= k;
+    }
+}
+
 void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
 {
     nb_features(v, d, f);

@@ -61,6 +61,9 @@ typedef struct problem {
                                 is left with a large one at the end) */
     int failed;
     uint32_t *term_of_post;  /* nposts: the term of each posting */
+    uint32_t *row_of;        /* nterms: the dense row of a term with postings for
+                                many labels, or UINT32_MAX (the base scores) */
+    float *rows;
     float *ff;               /* the documents' features as the rows keep them */
     size_t *ff_start;        /* document d's are ff + ff_start[d] */
     const double *warm_in;   /* refine_warm: where to start */
@@ -416,6 +419,8 @@ static void problem_free(problem *P)
     free(P->order);
     free(P->ff);
     free(P->ff_start);
+    free(P->row_of);
+    free(P->rows);
 }
 
 /* problem_init's label order: postings descending, then label id. */
@@ -458,6 +463,24 @@ static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n
             P->term_of_post[p] = t;
             P->label_posts[P->label_start[v->posts[p].label + 1]++] = p;
         }
+    }
+    /* dense rows for the base scores: terms with postings for at least a
+     * third of the labels */
+    P->row_of = malloc(sizeof *P->row_of * (v->nterms ? v->nterms : 1));
+    if (!P->row_of)
+        return -1;
+    uint32_t nrows = 0;
+    for (uint32_t t = 0; t < v->nterms; t++)
+        P->row_of[t] = L >= 8 && 3 * (uint64_t)v->terms[t].post_n >= L ? nrows++ : UINT32_MAX;
+    P->rows = calloc((size_t)(nrows ? nrows : 1) * L, sizeof *P->rows);
+    if (!P->rows)
+        return -1;
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        if (P->row_of[t] == UINT32_MAX)
+            continue;
+        float *r = P->rows + (size_t)P->row_of[t] * L;
+        for (uint32_t k = 0; k < v->terms[t].post_n; k++)
+            r[v->posts[v->terms[t].post_off + k].label] = v->posts[v->terms[t].post_off + k].delta;
     }
     /* the features as floats once, not once per label */
     size_t nf = 0;
@@ -514,8 +537,8 @@ static void *base_worker(void *arg)
     for (size_t from = b->from; from < b->to; from += BASE_BLOCK) {
         size_t to = from + BASE_BLOCK < b->to ? from + BASE_BLOCK : b->to;
         for (size_t d = from; d < to; d++)
-            nb_score_features(P->v, P->docs[d].terms, P->docs[d].f, P->docs[d].n,
-                              row + (d - from) * L);
+            nb_score_features_rows(P->v, P->row_of, P->rows, P->docs[d].terms, P->docs[d].f,
+                                   P->docs[d].n, row + (d - from) * L);
         for (uint32_t c = 0; c < L; c++) {
             double *out = P->base + (size_t)c * P->n;
             for (size_t d = from; d < to; d++)
