@@ -948,16 +948,26 @@ static int settle_kind(const cd_trainer *t, compiled *full)
 /* Kind auto, multi-label data: the refined preset's folds are scored by
  * its calibration (their refinement is the costly part of training);
  * complement naive Bayes without refinement, at alpha-rest 0.3 and 1, is
- * scored here on the same folds, calibrated as training calibrates, each
- * setting on a core of its own.  The best of those is weighed against the
- * preset once it is calibrated (cd_trainer_save): it must be clearly
- * better, by CV_MARGIN. */
+ * scored on the same folds, calibrated as training calibrates, on a thread
+ * of its own beside the refinement (it fills the cores where the
+ * refinement leaves one idle), from a copy of the counts.  The best of
+ * those is weighed against the preset once it is calibrated
+ * (cd_trainer_save): it must be clearly better, by CV_MARGIN. */
 typedef struct cv_candidate {
     const cd_trainer *t;
-    compiled c;             /* full, with this setting's params */
+    compiled c;             /* the counts, with this setting's params */
     int K;                  /* folds scored, 0 for none, -1 out of memory */
     double sc[TR_MAX_FOLD_SCORES];
 } cv_candidate;
+
+enum { CV_ALTS = 2 };
+typedef struct cv_background {
+    compiled snap;          /* the counts as compiled, the candidates' own copy */
+    cv_candidate cand[CV_ALTS];
+    int n;                  /* candidates, 0 for none */
+    pthread_t tid;
+    int started;
+} cv_background;
 
 static void *cv_candidate_run(void *arg)
 {
@@ -967,63 +977,99 @@ static void *cv_candidate_run(void *arg)
     return NULL;
 }
 
-static int cv_multi_candidates(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
+static void *cv_background_run(void *arg)
 {
-    nb_params *P = &full->params;
+    cv_background *bg = arg;
+    for (int i = 0; i < bg->n; i++)
+        cv_candidate_run(&bg->cand[i]);
+    return NULL;
+}
+
+static void cv_background_free(cv_background *bg)
+{
+    free(bg->snap.view.labels);
+    free(bg->snap.view.terms);
+    free(bg->snap.view.posts);
+    memset(&bg->snap, 0, sizeof bg->snap);
+    bg->n = 0;
+}
+
+/* Start scoring the settings without refinement; -1 when out of memory. */
+static int cv_multi_start(cd_trainer *t, const compiled *full, cv_background *bg)
+{
+    const nb_params *P = &full->params;
     t->cv_alt = 0;
     if ((P->nb.pinned & CD_NB_PIN_REFINE) && P->nb.refine > 0)
         return 0;   /* refinement asked for: nothing to weigh it against */
-    static const double alphas[] = { 0.3, 1.0 };
-    enum { N = sizeof alphas / sizeof alphas[0] };
-    cv_candidate cand[N];
-    int n = (P->nb.pinned & CD_NB_PIN_ALPHA_REST) ? 1 : N;
-    for (int i = 0; i < n; i++) {
-        cand[i].t = t;
-        cand[i].c = *full;
-        cand[i].c.params.nb.refine = 0;
+    const nb_view *v = &full->view;
+    bg->snap = *full;
+    bg->snap.label_names = NULL;
+    bg->snap.view.labels = malloc(sizeof *v->labels * (v->nlabels ? v->nlabels : 1));
+    bg->snap.view.terms = malloc(sizeof *v->terms * (v->nterms ? v->nterms : 1));
+    bg->snap.view.posts = malloc(sizeof *v->posts * (v->nposts ? v->nposts : 1));
+    if (!bg->snap.view.labels || !bg->snap.view.terms || !bg->snap.view.posts) {
+        cv_background_free(bg);
+        return -1;
+    }
+    memcpy(bg->snap.view.labels, v->labels, sizeof *v->labels * v->nlabels);
+    memcpy(bg->snap.view.terms, v->terms, sizeof *v->terms * v->nterms);
+    memcpy(bg->snap.view.posts, v->posts, sizeof *v->posts * v->nposts);
+    static const double alphas[CV_ALTS] = { 0.3, 1.0 };
+    bg->n = (P->nb.pinned & CD_NB_PIN_ALPHA_REST) ? 1 : CV_ALTS;
+    for (int i = 0; i < bg->n; i++) {
+        bg->cand[i].t = t;
+        bg->cand[i].c = bg->snap;
+        bg->cand[i].c.params.nb.refine = 0;
         if (!(P->nb.pinned & CD_NB_PIN_ALPHA_REST))
-            cand[i].c.params.nb.alpha_rest = alphas[i];
-        cand[i].K = 0;
+            bg->cand[i].c.params.nb.alpha_rest = alphas[i];
+        bg->cand[i].K = 0;
     }
-    if (progress)
-        progress("choosing", 0, ud);
-    pthread_t tid[N];
-    int started[N] = { 0 };
-    for (int i = 1; i < n; i++)
-        started[i] = pthread_create(&tid[i], NULL, cv_candidate_run, &cand[i]) == 0;
-    cv_candidate_run(&cand[0]);
-    for (int i = 1; i < n; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        else
-            cv_candidate_run(&cand[i]);
-    }
-    if (progress)
-        progress("choosing", 1, ud);
-    for (int i = 0; i < n; i++) {
-        if (cand[i].K < 0)
-            return -1;
-        double mean = 0;
-        for (int k = 0; k < cand[i].K; k++)
-            mean += cand[i].sc[k] / cand[i].K;
-        if (cand[i].K > 0 && (!t->cv_alt || mean > t->cv_alt_mean)) {
-            t->cv_alt = 1;
-            t->cv_alt_mean = mean;
-            t->cv_alt_params = cand[i].c.params;
-        }
-    }
-    t->cv_picked = t->cv_alt;
+    bg->started = pthread_create(&bg->tid, NULL, cv_background_run, bg) == 0;
     return 0;
 }
 
-static int choose_by_cv(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
+/* Wait for the candidates (scored here if their thread did not start)
+ * and keep the best; -1 when out of memory. */
+static int cv_multi_finish(cd_trainer *t, cv_background *bg)
+{
+    if (!bg->n)
+        return 0;
+    if (bg->started)
+        pthread_join(bg->tid, NULL);
+    else
+        cv_background_run(bg);
+    bg->started = 0;
+    int rc = 0;
+    for (int i = 0; i < bg->n; i++) {
+        if (bg->cand[i].K < 0) {
+            rc = -1;
+            break;
+        }
+        double mean = 0;
+        for (int k = 0; k < bg->cand[i].K; k++)
+            mean += bg->cand[i].sc[k] / bg->cand[i].K;
+        if (bg->cand[i].K > 0 && (!t->cv_alt || mean > t->cv_alt_mean)) {
+            t->cv_alt = 1;
+            t->cv_alt_mean = mean;
+            t->cv_alt_params = bg->cand[i].c.params;
+        }
+    }
+    t->cv_picked = rc ? 0 : t->cv_alt;
+    if (rc)
+        t->cv_alt = 0;
+    cv_background_free(bg);
+    return rc;
+}
+
+static int choose_by_cv(cd_trainer *t, compiled *full, cv_background *bg,
+                        cd_progress_fn progress, void *ud)
 {
     nb_params *P = &full->params;
     if (t->params.nb.kind != CD_NB_AUTO || t->from_model ||
         (double)t->docs.n != t->params.docs || !tr_folds(t, P))
         return 0;
     if (P->multilabel)
-        return cv_multi_candidates(t, full, progress, ud);
+        return cv_multi_start(t, full, bg);
     static const struct { cd_nb_kind kind; double alpha; } cand[] = {
         { CD_NB_MULTINOMIAL, 0.05 }, { CD_NB_MULTINOMIAL, 0.01 }, { CD_NB_MULTINOMIAL, 0.2 },
         { CD_NB_MULTINOMIAL, 1.0 }, { CD_NB_COMPLEMENT, 0.1 }, { CD_NB_COMPLEMENT, 0.3 },
@@ -1160,7 +1206,9 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     cd_status st = CD_OK;
     if (settle_kind(t, &full) && recount(t, &full))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
-    if (!st && choose_by_cv(t, &full, progress, ud))
+    cv_background bg;
+    memset(&bg, 0, sizeof bg);
+    if (!st && choose_by_cv(t, &full, &bg, progress, ud))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while cross-validating");
     /* The whole set's weights first: its refinement's end point is where
      * the folds' start. */
@@ -1186,6 +1234,8 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
         st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
         t->uncalibrated = 0;
     }
+    if (cv_multi_finish(t, &bg) && !st)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while cross-validating");
     if (!st && !keep && t->cv_alt) {
         /* kind auto, multi-label: the refined preset against the best
          * setting without refinement, on the same folds */
