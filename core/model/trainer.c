@@ -513,6 +513,7 @@ static void count_text(cd_trainer *t, const uint32_t *terms, const uint32_t *tf,
 }
 
 static int flush(cd_trainer *t);
+static void count_pending(cd_trainer *t, const pending_story *ps, size_t i);
 
 /* "a, b, c" of the trainer's labels, for a message (truncated to fit). */
 static void list_labels(const cd_trainer *t, char *buf, size_t cap)
@@ -578,7 +579,28 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
             t->id_doc[k] = 0;   /* a new id */
         sid = (uint32_t)k;
     }
-    /* kept until a batch of stories is tokenized on the cores (flush) */
+    /* kept until a batch of stories is tokenized on the cores (flush);
+     * a story of more than a batch's share of bytes is counted at once
+     * (its tokens would take several times its size), after those before
+     * it */
+    if (len > PENDING_BYTES / PENDING_STORIES * 16) {
+        if (flush(t))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if (replaced)
+            *replaced = sid != UINT32_MAX && t->id_doc[sid] != 0;
+        pending_story ps = { (char *)text, len, sid, 0, (uint32_t)nids };
+        if (grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap, nids))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < nids; i++)
+            t->pend_labels[i] = (uint32_t)ids[i];
+        count_pending(t, &ps, SIZE_MAX);
+        t->pend_labels_len = 0;
+        if (t->pend_failed) {
+            t->pend_failed = 0;   /* this story is refused; the others stand */
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        }
+        return CD_OK;
+    }
     if (grow((void **)&t->pend, sizeof *t->pend, &t->pend_cap, t->npend + 1) ||
         grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap,
              t->pend_labels_len + nids) ||
@@ -615,13 +637,16 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
     return CD_OK;
 }
 
-/* Count one pending story whose tokens the batch holds (story i of it),
- * as adding it did before batches: in the order the stories came. */
+/* Count one pending story whose tokens the batch holds (story i of it;
+ * SIZE_MAX: tokenized here), in the order the stories came. */
 static void count_pending(cd_trainer *t, const pending_story *ps, size_t i)
 {
     t->ntouched = 0;
     t->failed = 0;
-    cdi_token_batch_each(t->batch, i, on_token, t);
+    if (t->batch && i != SIZE_MAX)
+        cdi_token_batch_each(t->batch, i, on_token, t);
+    else   /* a story too large to keep its tokens: tokenized here */
+        cd_tokenize(t->tokenizer, ps->text, ps->len, on_token, t);
     if (t->failed || grow_pair((void **)&t->doc_tf, (void **)&t->doc_f, sizeof *t->doc_f,
                                &t->doc_cap, t->ntouched + 1)) {
         for (size_t k = 0; k < t->ntouched; k++)
