@@ -11,6 +11,7 @@
  * (SCut, with the fbr rule for labels the folds cannot learn).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,68 +337,116 @@ static double median(double *x, size_t n, double dflt)
     return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
-/* Per-label sigmoid and F1-optimal threshold from held-out scores. */
-static int calibrate_multi(const cd_trainer *t, compiled *full, const double *scores)
+/* Per-label sigmoid and F1-optimal threshold from held-out scores: the
+ * labels are independent, and the threads take them in turn, each label's
+ * fit its own (the same whatever thread made it). */
+typedef struct multi_job {
+    const cd_trainer *t;
+    compiled *full;
+    const double *scores;
+    uint8_t *done;            /* L: calibrated (here, or carried over) */
+    uint8_t *fitted;          /* L: fitted here */
+    pthread_mutex_t mu;
+    uint32_t next;
+    int failed;
+} multi_job;
+
+/* Fit label c; s, p, y are scratch of the stored texts.  -1 when out of
+ * memory. */
+static int calibrate_label(multi_job *j, uint32_t c, double *s, double *p, uint8_t *y)
 {
-    const stored_docs *d = &t->docs;
-    uint32_t L = full->view.nlabels;
+    const stored_docs *d = &j->t->docs;
+    uint32_t L = j->full->view.nlabels;
     size_t n = d->n;
+    nb_label *l = &j->full->view.labels[c];
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        s[i] = j->scores[i * L + c];
+        y[i] = 0;
+        for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
+            y[i] |= d->labels[k] == c;
+        pos += y[i];
+    }
+    if (pos < MIN_POSITIVES) {
+        j->done[c] = j->t->calibrated[c];
+        return 0;
+    }
+    if (nb_fit_platt(s, y, n, &l->platt_a, &l->platt_b))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        p[i] = 1 / (1 + exp(-(l->platt_a * s[i] + l->platt_b)));
+    double f1, top = 0;
+    l->threshold = nb_best_threshold(p, y, n, &f1);
+    /* SCut.fbr (Yang 2001): a label the folds could not learn keeps
+     * out of the way of the others unless a text outscores them all. */
+    if (f1 < FBR_MIN_F1) {
+        for (size_t i = 0; i < n; i++)
+            if (p[i] > top)
+                top = p[i];
+        l->threshold = top;
+    }
+    /* A threshold the folds set low (a label they could not learn,
+     * or whose best F1 is low) would hand the label to stories of
+     * any kind: no label is given below this probability. */
+    if (l->threshold < THRESHOLD_FLOOR * f1 || f1 < FBR_MIN_F1)
+        l->threshold = fmax(l->threshold, f1 < FBR_MIN_F1 ? 0.5 : THRESHOLD_FLOOR * f1);
+    j->fitted[c] = 1;
+    j->done[c] = 1;
+    return 0;
+}
+
+static void *multi_worker(void *arg)
+{
+    multi_job *j = arg;
+    size_t n = j->t->docs.n;
     double *s = malloc(sizeof *s * (n + 1)), *p = malloc(sizeof *p * (n + 1));
     uint8_t *y = malloc(n + 1);
-    double *as = malloc(sizeof *as * L), *bs = malloc(sizeof *bs * L);
-    uint8_t *done = calloc(L, 1);
-    if (!s || !p || !y || !as || !bs || !done) {
-        free(s); free(p); free(y); free(as); free(bs); free(done);
+    int ok = s && p && y;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        if (!ok)
+            j->failed = 1;
+        uint32_t c = !j->failed && j->next < j->full->view.nlabels ? j->next++ : UINT32_MAX;
+        pthread_mutex_unlock(&j->mu);
+        if (c == UINT32_MAX)
+            break;
+        if (calibrate_label(j, c, s, p, y))
+            ok = 0;
+    }
+    free(s); free(p); free(y);
+    return NULL;
+}
+
+static int calibrate_multi(const cd_trainer *t, compiled *full, const double *scores, int threads)
+{
+    uint32_t L = full->view.nlabels;
+    multi_job j = { t, full, scores, calloc(L ? L : 1, 1), calloc(L ? L : 1, 1),
+                    PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+    double *as = malloc(sizeof *as * (L ? L : 1)), *bs = malloc(sizeof *bs * (L ? L : 1));
+    if (!j.done || !j.fitted || !as || !bs) {
+        free(j.done); free(j.fitted); free(as); free(bs);
         return -1;
     }
+    nb_on_threads(multi_worker, &j, 0, threads);
+    pthread_mutex_destroy(&j.mu);
     size_t nfit = 0;
-    for (uint32_t c = 0; c < L; c++) {
-        nb_label *l = &full->view.labels[c];
-        size_t pos = 0;
-        for (size_t i = 0; i < n; i++) {
-            s[i] = scores[i * L + c];
-            y[i] = 0;
-            for (size_t k = d->label_start[i]; k < d->label_start[i + 1]; k++)
-                y[i] |= d->labels[k] == c;
-            pos += y[i];
+    for (uint32_t c = 0; c < L; c++)
+        if (j.fitted[c]) {
+            as[nfit] = full->view.labels[c].platt_a;
+            bs[nfit] = full->view.labels[c].platt_b;
+            nfit++;
         }
-        if (pos < MIN_POSITIVES) {
-            done[c] = t->calibrated[c];
-            continue;
-        }
-        nb_fit_platt(s, y, n, &l->platt_a, &l->platt_b);
-        for (size_t i = 0; i < n; i++)
-            p[i] = 1 / (1 + exp(-(l->platt_a * s[i] + l->platt_b)));
-        double f1, top = 0;
-        l->threshold = nb_best_threshold(p, y, n, &f1);
-        /* SCut.fbr (Yang 2001): a label the folds could not learn keeps
-         * out of the way of the others unless a text outscores them all. */
-        if (f1 < FBR_MIN_F1) {
-            for (size_t i = 0; i < n; i++)
-                if (p[i] > top)
-                    top = p[i];
-            l->threshold = top;
-        }
-        /* A threshold the folds set low (a label they could not learn,
-         * or whose best F1 is low) would hand the label to stories of
-         * any kind: no label is given below this probability. */
-        if (l->threshold < THRESHOLD_FLOOR * f1 || f1 < FBR_MIN_F1)
-            l->threshold = fmax(l->threshold, f1 < FBR_MIN_F1 ? 0.5 : THRESHOLD_FLOOR * f1);
-        as[nfit] = l->platt_a;
-        bs[nfit] = l->platt_b;
-        nfit++;
-        done[c] = 1;
-    }
     /* Labels with no held-out evidence get the typical sigmoid. */
     double a = median(as, nfit, 1), b = median(bs, nfit, 0);
-    for (uint32_t c = 0; c < L; c++)
-        if (!done[c]) {
+    for (uint32_t c = 0; !j.failed && c < L; c++)
+        if (!j.done[c]) {
             full->view.labels[c].platt_a = a;
             full->view.labels[c].platt_b = b;
             full->view.labels[c].threshold = 0.5;
         }
-    free(s); free(p); free(y); free(as); free(bs); free(done);
-    return 0;
+    int rc = j.failed ? -1 : 0;
+    free(j.done); free(j.fitted); free(as); free(bs);
+    return rc;
 }
 
 static int calibrate_single(const cd_trainer *t, compiled *full, const double *scores)
@@ -526,7 +575,7 @@ int tr_cv_multi(const cd_trainer *t, const compiled *full, double *out)
         /* the sigmoids and thresholds fitted here are this setting's: on a
          * copy of the labels */
         memcpy(c.view.labels, full->view.labels, sizeof *c.view.labels * L);
-        rc = cross_validate(t, &c, K, scores, NULL, NULL, NULL) || calibrate_multi(t, &c, scores) ||
+        rc = cross_validate(t, &c, K, scores, NULL, NULL, NULL) || calibrate_multi(t, &c, scores, 1) ||
              fold_scores(t, &c, scores, K, out);
     }
     free(scores);
@@ -551,7 +600,7 @@ cd_status tr_calibrate(const cd_trainer *t, compiled *full, const double *warm,
         free(scores);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory while calibrating");
     }
-    int rc = full->params.multilabel ? calibrate_multi(t, full, scores)
+    int rc = full->params.multilabel ? calibrate_multi(t, full, scores, nb_threads())
                                      : calibrate_single(t, full, scores);
     if (!rc && K <= TR_MAX_FOLD_SCORES) {
         rc = fold_scores(t, full, scores, K, fold_out);

@@ -55,14 +55,19 @@
 
 /* The two halves of every weight, smoothed with alpha (a label's own
  * counts) and beta (the counts of all other labels). */
-static double posting_delta(const nb_params *P, double alpha, double beta, double n, double T)
+static double posting_delta(const nb_params *P, double alpha, double log_alpha, double beta,
+                            double n, double T, double log_tb)
 {
-    double rest = T - n > 0 ? T - n : 0;
-    double lab = log(n + alpha) - log(alpha);
-    double comp = log(T + beta) - log(rest + beta);
-    if (P->nb.kind == CD_NB_MULTINOMIAL)
+    /* log(alpha) and log(T + beta) (log_tb) come from the caller, taken
+     * once, not once per posting; only the halves the variant uses are
+     * computed */
+    int multi = P->nb.kind == CD_NB_MULTINOMIAL, both = !multi && P->multilabel;
+    double lab = multi || both ? log(n + alpha) - log_alpha : 0;
+    if (multi)
         return lab;
-    return P->multilabel ? lab + comp : comp;
+    double rest = T - n > 0 ? T - n : 0;
+    double comp = log_tb - log(rest + beta);
+    return both ? lab + comp : comp;
 }
 
 static double label_A(const nb_params *P, double alpha, double beta, double V, double Nc)
@@ -155,6 +160,7 @@ void nb_compute_weights(nb_view *v)
     const nb_params *P = v->params;
     double alpha = P->nb.alpha > 0 ? P->nb.alpha : 1e-9;
     double beta = P->nb.alpha_rest > 0 ? P->nb.alpha_rest : alpha;
+    double log_alpha = log(alpha);
     double V = 0;
     for (uint32_t t = 0; t < v->nterms; t++)
         V += term_kept(P, &v->terms[t]);
@@ -166,10 +172,11 @@ void nb_compute_weights(nb_view *v)
             T->idf = 0.0f;
         else
             T->idf = P->nb.idf ? (float)log(P->docs / T->df) : 1.0f;
-        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log(T->total + beta);
+        double log_tb = P->nb.kind == CD_NB_MULTINOMIAL ? 0 : log(T->total + beta);
+        T->g = P->nb.kind == CD_NB_MULTINOMIAL ? 0.0f : (float)-log_tb;
         for (uint32_t i = 0; i < T->post_n; i++) {
             nb_post *p = &v->posts[T->post_off + i];
-            p->delta = (float)posting_delta(P, alpha, beta, p->count, T->total);
+            p->delta = (float)posting_delta(P, alpha, log_alpha, beta, p->count, T->total, log_tb);
         }
     }
     for (uint32_t c = 0; c < v->nlabels; c++) {
@@ -318,6 +325,38 @@ void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f,
     }
 }
 
+void nb_score_features_rows(const nb_view *v, const uint32_t *row_of, const float *rows,
+                            const uint32_t *terms, const double *f, size_t n, double *scores)
+{
+    /* nb_score_features with the training view's postings, its terms with
+     * a dense row taken from rows: the same products and sums, in the
+     * same order (a label without a posting adds f * 0 = +0) */
+    double F = 0, G = 0;
+    for (size_t i = 0; i < n; i++) {
+        F += f[i];
+        G += f[i] * v->terms[terms[i]].g;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = F * v->labels[c].A + G;
+    for (size_t i = 0; i < n; i++) {
+        if (row_of[terms[i]] != UINT32_MAX) {
+            add_row(scores, rows + (size_t)row_of[terms[i]] * v->nlabels, v->nlabels, f[i]);
+            continue;
+        }
+        const nb_term *T = &v->terms[terms[i]];
+        const nb_post *p = v->posts + T->post_off;
+        for (uint32_t k = 0; k < T->post_n; k++)
+            scores[p[k].label] += f[i] * p[k].delta;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+    if (!v->params->multilabel) {
+        double k = 1 / sqrt(F > 1 ? F : 1);
+        for (uint32_t c = 0; c < v->nlabels; c++)
+            scores[c] *= k;
+    }
+}
+
 void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
 {
     nb_features(v, d, f);
@@ -380,22 +419,27 @@ double nb_weight(const nb_view *v, uint32_t t, uint32_t c)
 /* ---- calibration ------------------------------------------------------- */
 
 /* Cross-entropy of Platt's targets under p = sigmoid(a x + b), x the
- * standardized score. */
-static double platt_loss(const double *s, const uint8_t *y, size_t n, double mean, double sd,
-                         double hi, double lo, double a, double b)
+ * standardized scores; each text's p into p.  One exp and one log1p a
+ * text give both: the loss the line search needs and the probabilities
+ * the next step's gradient needs. */
+static double platt_pass(const double *x, const uint8_t *y, size_t n, double hi, double lo,
+                         double a, double b, double *p)
 {
     double f = 0;
     for (size_t i = 0; i < n; i++) {
-        double z = a * (s[i] - mean) / sd + b, t = y[i] ? hi : lo;
-        /* t log(1+e^-z) + (1-t) log(1+e^z), overflow-free */
-        double sp = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));   /* log(1+e^z) */
-        f += sp - t * z;
+        double z = a * x[i] + b, t = y[i] ? hi : lo;
+        double e = exp(-fabs(z));
+        /* t log(1+e^-z) + (1-t) log(1+e^z) = log(1+e^z) - t z, overflow-free */
+        f += (z > 0 ? z : 0) + log1p(e) - t * z;
+        p[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
     return f;
 }
 
-void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
+int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
 {
+    *a_out = 1;
+    *b_out = 0;
     /* Standardize the scores so that Newton's steps are well scaled, fit
      * on the standardized scale, then map a and b back. */
     double mean = 0, var = 0, npos = 0;
@@ -407,18 +451,23 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
     for (size_t i = 0; i < n; i++)
         var += (s[i] - mean) * (s[i] - mean);
     double sd = n && var > 0 ? sqrt(var / n) : 1;
+    double *x = malloc(sizeof *x * 3 * (n ? n : 1));
+    if (!x)
+        return -1;
+    double *p = x + n, *q = x + 2 * n;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (s[i] - mean) / sd;
     double nneg = n - npos;
     /* Platt's targets keep the fit finite on separable data. */
     double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
     double a = 0, b = log((npos + 1) / (nneg + 1));
-    double fval = platt_loss(s, y, n, mean, sd, hi, lo, a, b);
+    double fval = platt_pass(x, y, n, hi, lo, a, b, p);
     for (int iter = 0; iter < 100; iter++) {
         double g1 = 0, g2 = 0, h11 = 1e-9, h22 = 1e-9, h21 = 0;
         for (size_t i = 0; i < n; i++) {
-            double x = (s[i] - mean) / sd, t = y[i] ? hi : lo;
-            double p = nb_sigmoid(a * x + b), d = p - t, w = p * (1 - p);
-            g1 += d * x; g2 += d;
-            h11 += w * x * x; h22 += w; h21 += w * x;
+            double d = p[i] - (y[i] ? hi : lo), w = p[i] * (1 - p[i]);
+            g1 += d * x[i]; g2 += d;
+            h11 += w * x[i] * x[i]; h22 += w; h21 += w * x[i];
         }
         if (fabs(g1) < 1e-7 && fabs(g2) < 1e-7)
             break;
@@ -434,54 +483,97 @@ void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, do
         for (; step >= 1e-10; step /= 2) {
             na = a + step * da;
             nb = b + step * db;
-            nf = platt_loss(s, y, n, mean, sd, hi, lo, na, nb);
+            nf = platt_pass(x, y, n, hi, lo, na, nb, q);
             if (nf < fval + 1e-4 * step * (g1 * da + g2 * db))
                 break;
         }
         if (step < 1e-10)
             break;
         a = na; b = nb; fval = nf;
+        double *tmp = p;
+        p = q;
+        q = tmp;
         if (fabs(step * da) < 1e-9 && fabs(step * db) < 1e-9)
             break;
     }
+    free(x);
     *a_out = a / sd;
     *b_out = b - a * mean / sd;
+    return 0;
 }
 
-typedef struct ranked { double p; uint8_t y; } ranked;
+/* A held-out text as nb_best_threshold ranks it: its probability's bits
+ * inverted (for p >= 0 the bits order as the numbers do: inverted, the
+ * most probable first) and its truth. */
+typedef struct ranked { uint64_t key; uint8_t y; } ranked;
 
-static int by_p_desc(const void *x, const void *y)
+static double ranked_p(const ranked *r)
 {
-    double a = ((const ranked *)x)->p, b = ((const ranked *)y)->p;
-    return (a < b) - (a > b);
+    uint64_t bits = ~r->key;
+    double p;
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
+/* Sort by key, ascending: a radix sort, 11 bits a pass, passes whose digit
+ * every key shares skipped.  The order of equal keys does not matter to
+ * the caller.  Returns the sorted array: r or tmp. */
+static ranked *radix_sort(ranked *r, ranked *tmp, size_t n)
+{
+    enum { BITS = 11, BUCKETS = 1 << BITS };
+    size_t count[BUCKETS];
+    for (int shift = 0; shift < 64; shift += BITS) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(r[i].key >> shift) & (BUCKETS - 1)]++;
+        if (n == 0 || count[(r[0].key >> shift) & (BUCKETS - 1)] == n)
+            continue;
+        size_t at = 0;
+        for (size_t b = 0; b < BUCKETS; b++) {
+            size_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(r[i].key >> shift) & (BUCKETS - 1)]++] = r[i];
+        ranked *x = r;
+        r = tmp;
+        tmp = x;
+    }
+    return r;
 }
 
 double nb_best_threshold(const double *p, const uint8_t *y, size_t n, double *f1_out)
 {
-    ranked *r = malloc(sizeof *r * (n ? n : 1));
+    ranked *buf = malloc(sizeof *buf * 2 * (n ? n : 1));
     double npos = 0, best_f1 = 0, best_t = 2.0;  /* > 1: never chosen */
-    if (!r) {
+    if (!buf) {
         *f1_out = 0;
         return 0.5;
     }
     for (size_t i = 0; i < n; i++) {
-        r[i].p = p[i];
-        r[i].y = y[i];
+        /* probabilities are in [0, 1]; anything else (NaN from a crafted
+         * model) ranks as 0 */
+        double q = p[i] >= 0 && p[i] <= 1 ? p[i] + 0.0 : 0.0;
+        uint64_t bits;
+        memcpy(&bits, &q, sizeof bits);
+        buf[i].key = ~bits;
+        buf[i].y = y[i];
         npos += y[i];
     }
-    qsort(r, n, sizeof *r, by_p_desc);
+    ranked *r = radix_sort(buf, buf + n, n);
     double tp = 0;
     for (size_t k = 0; k < n; k++) {
         tp += r[k].y;
-        if (k + 1 < n && r[k + 1].p == r[k].p)
+        if (k + 1 < n && r[k + 1].key == r[k].key)
             continue;  /* a threshold cannot split equal scores */
         double f1 = 2 * tp / (k + 1 + npos);
         if (f1 > best_f1) {
             best_f1 = f1;
-            best_t = k + 1 < n ? (r[k].p + r[k + 1].p) / 2 : r[k].p;
+            best_t = k + 1 < n ? (ranked_p(&r[k]) + ranked_p(&r[k + 1])) / 2 : ranked_p(&r[k]);
         }
     }
-    free(r);
+    free(buf);
     *f1_out = best_f1;
     return best_t;
 }

@@ -111,6 +111,13 @@ void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores);
 void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
                        double *scores);
 
+/* nb_score_features, bit for bit, for a view whose postings are scored
+ * sparsely (a trainer's) except terms t with row_of[t] != UINT32_MAX: the
+ * deltas of every label, row row_of[t] of rows (0 for a label without a
+ * posting).  Cheaper for terms with postings for most labels. */
+void nb_score_features_rows(const nb_view *v, const uint32_t *row_of, const float *rows,
+                            const uint32_t *terms, const double *f, size_t n, double *scores);
+
 /* Turn raw scores into probabilities in p (nlabels entries). */
 void nb_probabilities(const nb_view *v, const double *scores, double *p);
 
@@ -127,8 +134,9 @@ static inline double nb_sigmoid(double x)
     return e / (1 + e);
 }
 
-/* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt 1999). */
-void nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);
+/* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt
+ * 1999); -1 when out of memory (then a = 1, b = 0). */
+int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);
 
 /* The probability threshold that maximizes F1 on n held-out (p, truth)
  * pairs; *f1 gets that F1. */

@@ -39,9 +39,9 @@
 #define BIAS_FEATURE 1.0     /* B: the bias's pull is lambda/2 (b/B)^2 */
 #define EPS 0.1              /* stop when every coordinate's gradient is below this
                                 (LIBLINEAR's default for this solver) */
-#define MAX_THREADS 8
 #define WARM_MAX_GRADIENT 1.0   /* a recovered point's mean gradient, beyond which a label starts cold */
 #define SHRINK 1e-2          /* a dual variable below SHRINK * C leaves the passes */
+#define BASE_BLOCK 64        /* documents scored before their rows are stored by label */
 
 typedef struct problem {
     nb_view *v;
@@ -55,9 +55,17 @@ typedef struct problem {
     double *bias;            /* L */
     double *scale, *offset;  /* L: the naive Bayes score's scale, and the bias fitted for it alone */
     pthread_mutex_t mu;
-    uint32_t next;           /* the next label to solve */
+    uint32_t next;           /* the next label to solve, in order */
+    uint32_t *order;         /* L: the labels with most postings first (the
+                                longest solves start first, so that no core
+                                is left with a large one at the end) */
     int failed;
     uint32_t *term_of_post;  /* nposts: the term of each posting */
+    uint32_t *row_of;        /* nterms: the dense row of a term with postings for
+                                many labels, or UINT32_MAX (the base scores) */
+    float *rows;
+    float *ff;               /* the documents' features as the rows keep them */
+    size_t *ff_start;        /* document d's are ff + ff_start[d] */
     const double *warm_in;   /* refine_warm: where to start */
     const uint32_t *warm_index;
     size_t warm_n;
@@ -186,10 +194,11 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
         uint32_t *rv = r->var + r->len;
         float *rf = r->val + r->len;
         size_t m = 0;
+        const float *ff = P->ff + P->ff_start[d];
         for (size_t i = 0; i < doc->n; i++) {
             int32_t k = r->local[doc->terms[i]];
             rv[m] = (uint32_t)k;
-            rf[m] = (float)doc->f[i];
+            rf[m] = ff[i];
             m += k >= 0;
         }
         r->len += m;
@@ -368,7 +377,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&P->mu);
         if (!ok)
             P->failed = 1;
-        uint32_t c = !P->failed && P->next < P->v->nlabels ? P->next++ : UINT32_MAX;
+        uint32_t c = !P->failed && P->next < P->v->nlabels ? P->order[P->next++] : UINT32_MAX;
         pthread_mutex_unlock(&P->mu);
         if (c == UINT32_MAX)
             break;
@@ -383,10 +392,18 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int cores(void)
+int nb_threads(void)
 {
+    /* COPYDESK_TRAIN_THREADS: fewer (tests compare models trained on one
+     * thread and on several: the same bytes) */
+    const char *e = getenv("COPYDESK_TRAIN_THREADS");
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+    if (e && *e) {
+        long k = strtol(e, NULL, 10);
+        if (k >= 1 && k < n)
+            n = k;
+    }
+    return n < 1 ? 1 : n > NB_MAX_THREADS ? NB_MAX_THREADS : (int)n;
 }
 
 static void problem_free(problem *P)
@@ -399,6 +416,21 @@ static void problem_free(problem *P)
     free(P->bias);
     free(P->scale);
     free(P->offset);
+    free(P->order);
+    free(P->ff);
+    free(P->ff_start);
+    free(P->row_of);
+    free(P->rows);
+}
+
+/* problem_init's label order: postings descending, then label id. */
+typedef struct label_size { size_t posts; uint32_t label; } label_size;
+static int by_postings(const void *a, const void *b)
+{
+    const label_size *x = a, *y = b;
+    if (x->posts != y->posts)
+        return x->posts > y->posts ? -1 : 1;
+    return (x->label > y->label) - (x->label < y->label);
 }
 
 static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n)
@@ -432,6 +464,54 @@ static int problem_init(problem *P, nb_view *v, const refine_doc *docs, size_t n
             P->label_posts[P->label_start[v->posts[p].label + 1]++] = p;
         }
     }
+    /* dense rows for the base scores: terms with postings for at least a
+     * third of the labels */
+    P->row_of = malloc(sizeof *P->row_of * (v->nterms ? v->nterms : 1));
+    if (!P->row_of)
+        return -1;
+    uint32_t nrows = 0;
+    for (uint32_t t = 0; t < v->nterms; t++)
+        P->row_of[t] = L >= 8 && 3 * (uint64_t)v->terms[t].post_n >= L ? nrows++ : UINT32_MAX;
+    P->rows = calloc((size_t)(nrows ? nrows : 1) * L, sizeof *P->rows);
+    if (!P->rows)
+        return -1;
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        if (P->row_of[t] == UINT32_MAX)
+            continue;
+        float *r = P->rows + (size_t)P->row_of[t] * L;
+        for (uint32_t k = 0; k < v->terms[t].post_n; k++)
+            r[v->posts[v->terms[t].post_off + k].label] = v->posts[v->terms[t].post_off + k].delta;
+    }
+    /* the features as floats once, not once per label */
+    size_t nf = 0;
+    P->ff_start = malloc(sizeof *P->ff_start * (n + 1));
+    if (!P->ff_start)
+        return -1;
+    for (size_t d = 0; d < n; d++) {
+        P->ff_start[d] = nf;
+        nf += docs[d].n;
+    }
+    P->ff_start[n] = nf;
+    P->ff = malloc(sizeof *P->ff * (nf ? nf : 1));
+    if (!P->ff)
+        return -1;
+    for (size_t d = 0; d < n; d++)
+        for (size_t i = 0; i < docs[d].n; i++)
+            P->ff[P->ff_start[d] + i] = (float)docs[d].f[i];
+    label_size *ls = malloc(sizeof *ls * (L ? L : 1));
+    P->order = malloc(sizeof *P->order * (L ? L : 1));
+    if (!ls || !P->order) {
+        free(ls);
+        return -1;
+    }
+    for (uint32_t c = 0; c < L; c++) {
+        ls[c].posts = P->label_start[c + 1] - P->label_start[c];
+        ls[c].label = c;
+    }
+    qsort(ls, L, sizeof *ls, by_postings);
+    for (uint32_t c = 0; c < L; c++)
+        P->order[c] = ls[c].label;
+    free(ls);
     return 0;
 }
 
@@ -447,26 +527,32 @@ static void *base_worker(void *arg)
     base_part *b = arg;
     const problem *P = b->P;
     uint32_t L = P->v->nlabels;
-    double *row = malloc(sizeof *row * (L ? L : 1));
+    double *row = malloc(sizeof *row * (L ? L : 1) * BASE_BLOCK);
     if (!row) {
         b->failed = 1;
         return NULL;
     }
-    for (size_t d = b->from; d < b->to; d++) {
-        nb_score_features(P->v, P->docs[d].terms, P->docs[d].f, P->docs[d].n, row);
-        for (uint32_t c = 0; c < L; c++)
-            P->base[(size_t)c * P->n + d] = row[c];
+    /* scored a block of documents at a time, each block's rows then
+     * stored by label: the stores run along P->base, not across it */
+    for (size_t from = b->from; from < b->to; from += BASE_BLOCK) {
+        size_t to = from + BASE_BLOCK < b->to ? from + BASE_BLOCK : b->to;
+        for (size_t d = from; d < to; d++)
+            nb_score_features_rows(P->v, P->row_of, P->rows, P->docs[d].terms, P->docs[d].f,
+                                   P->docs[d].n, row + (d - from) * L);
+        for (uint32_t c = 0; c < L; c++) {
+            double *out = P->base + (size_t)c * P->n;
+            for (size_t d = from; d < to; d++)
+                out[d] = row[(d - from) * L + c];
+        }
     }
     free(row);
     return NULL;
 }
 
-/* fn on threads threads, the i-th given arg + i * size; this thread takes
- * the first, and all of them when no thread starts. */
-static void on_cores(void *(*fn)(void *), void *arg, size_t size, int threads)
+void nb_on_threads(void *(*fn)(void *), void *arg, size_t size, int threads)
 {
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = { 0 };
+    pthread_t tid[NB_MAX_THREADS];
+    int started[NB_MAX_THREADS] = { 0 };
     for (int i = 1; i < threads; i++)
         started[i] = pthread_create(&tid[i], NULL, fn, (char *)arg + (size_t)i * size) == 0;
     fn(arg);
@@ -509,19 +595,19 @@ int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
         v->labels[c].bias = 0;
     }
     pthread_mutex_init(&P.mu, NULL);
-    int threads = cores();
-    base_part parts[MAX_THREADS];
+    int threads = nb_threads();
+    base_part parts[NB_MAX_THREADS];
     for (int i = 0; i < threads; i++) {
         parts[i].P = &P;
         parts[i].from = n * (size_t)i / (size_t)threads;
         parts[i].to = n * (size_t)(i + 1) / (size_t)threads;
         parts[i].failed = 0;
     }
-    on_cores(base_worker, parts, sizeof parts[0], threads);
+    nb_on_threads(base_worker, parts, sizeof parts[0], threads);
     for (int i = 0; i < threads; i++)
         P.failed |= parts[i].failed;
     if (!P.failed)
-        on_cores(worker, &P, 0, threads);
+        nb_on_threads(worker, &P, 0, threads);
     pthread_mutex_destroy(&P.mu);
     if (P.failed) {
         problem_free(&P);

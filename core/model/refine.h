@@ -61,4 +61,15 @@ typedef struct refine_warm {
 int nb_refine_warm(nb_view *v, const refine_doc *docs, size_t n, int iterations,
                    refine_warm *warm, cd_progress_fn progress, const char *stage, void *ud);
 
+/* The threads training uses: the machine's cores, at most
+ * NB_MAX_THREADS (fewer when COPYDESK_TRAIN_THREADS says so).  Whatever
+ * their number, a model comes out the same: work is split into pieces
+ * whose results do not depend on which thread made them. */
+#define NB_MAX_THREADS 8
+int nb_threads(void);
+
+/* fn on threads threads, the i-th given arg + i * size; this thread takes
+ * the first, and the share of any thread that cannot start. */
+void nb_on_threads(void *(*fn)(void *), void *arg, size_t size, int threads);
+
 #endif

@@ -27,6 +27,7 @@
 #include "model/model_format.h"
 #include "model/model_internal.h"
 #include "model/refine.h"
+#include "model/token_batch.h"
 #include "model/trainer_internal.h"
 
 void cd_nb_opts_default(cd_nb_opts *o)
@@ -365,12 +366,18 @@ void cd_trainer_free(cd_trainer *t)
     free(t->warm);
     cdi_vocab_free(&t->ids);
     free(t->id_doc);
+    for (size_t i = 0; i < t->npend; i++)
+        free(t->pend[i].text);
+    free(t->pend);
+    free(t->pend_labels);
+    free(t->id_pend);
+    cdi_token_batch_free(t->batch);
     free(t);
 }
 
 size_t cd_trainer_docs(const cd_trainer *t)
 {
-    return (size_t)t->params.docs;
+    return (size_t)t->params.docs + t->npend;
 }
 
 /* ---- adding texts -------------------------------------------------------- */
@@ -392,9 +399,24 @@ static int on_token(const char *tok, size_t len, void *ud)
 /* Training features of one text: log(1 + tf), length-normalized. */
 void tr_features(const nb_params *P, const uint32_t *tf, size_t n, double *f, double *sum)
 {
+    /* most terms occur once or twice in a text: log1p of small counts is
+     * taken once per text, not once per term (the same values) */
+    double small[8];
+    uint8_t have[8] = { 0 };
     double norm = 0, s = 0;
     for (size_t i = 0; i < n; i++) {
-        f[i] = P->nb.log_tf ? log1p((double)tf[i]) : (double)tf[i];
+        uint32_t k = tf[i];
+        if (!P->nb.log_tf) {
+            f[i] = (double)k;
+        } else if (k < 8) {
+            if (!have[k]) {
+                small[k] = log1p((double)k);
+                have[k] = 1;
+            }
+            f[i] = small[k];
+        } else {
+            f[i] = log1p((double)k);
+        }
         norm += f[i] * f[i];
     }
     norm = P->nb.length_norm && norm > 0 ? 1 / sqrt(norm) : 1;
@@ -490,6 +512,9 @@ static void count_text(cd_trainer *t, const uint32_t *terms, const uint32_t *tf,
         t->any_multi = 1;
 }
 
+static int flush(cd_trainer *t);
+static void count_pending(cd_trainer *t, const pending_story *ps, size_t i);
+
 /* "a, b, c" of the trainer's labels, for a message (truncated to fit). */
 static void list_labels(const cd_trainer *t, char *buf, size_t cap)
 {
@@ -554,36 +579,134 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
             t->id_doc[k] = 0;   /* a new id */
         sid = (uint32_t)k;
     }
+    /* kept until a batch of stories is tokenized on the cores (flush);
+     * a story of more than a batch's share of bytes is counted at once
+     * (its tokens would take several times its size), after those before
+     * it */
+    if (len > PENDING_BYTES / PENDING_STORIES * 16) {
+        if (flush(t))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        if (replaced)
+            *replaced = sid != UINT32_MAX && t->id_doc[sid] != 0;
+        pending_story ps = { (char *)text, len, sid, 0, (uint32_t)nids };
+        if (grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap, nids))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < nids; i++)
+            t->pend_labels[i] = (uint32_t)ids[i];
+        count_pending(t, &ps, SIZE_MAX);
+        t->pend_labels_len = 0;
+        if (t->pend_failed) {
+            t->pend_failed = 0;   /* this story is refused; the others stand */
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        }
+        return CD_OK;
+    }
+    if (grow((void **)&t->pend, sizeof *t->pend, &t->pend_cap, t->npend + 1) ||
+        grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap,
+             t->pend_labels_len + nids) ||
+        (sid != UINT32_MAX &&
+         grow((void **)&t->id_pend, sizeof *t->id_pend, &t->id_pend_cap, (size_t)sid + 1)))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    if (sid != UINT32_MAX) {
+        if (t->id_pend_cap > t->id_pend_seen) {
+            /* ids interned since the last story: none pending yet */
+            memset(t->id_pend + t->id_pend_seen, 0, sizeof *t->id_pend * (t->id_pend_cap - t->id_pend_seen));
+            t->id_pend_seen = t->id_pend_cap;
+        }
+        /* an earlier story of this id, counted or pending, is replaced */
+        if (replaced)
+            *replaced = t->id_doc[sid] != 0 || t->id_pend[sid] != 0;
+        t->id_pend[sid]++;
+    }
+    pending_story *ps = &t->pend[t->npend++];
+    ps->text = copy;
+    ps->len = len;
+    ps->sid = sid;
+    ps->label_off = (uint32_t)t->pend_labels_len;
+    ps->nlabels = (uint32_t)nids;
+    for (size_t i = 0; i < nids; i++)
+        t->pend_labels[t->pend_labels_len++] = (uint32_t)ids[i];
+    t->pend_bytes += len;
+    if ((t->npend >= PENDING_STORIES || t->pend_bytes >= PENDING_BYTES) && flush(t))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return CD_OK;
+}
+
+/* Count one pending story whose tokens the batch holds (story i of it;
+ * SIZE_MAX: tokenized here), in the order the stories came. */
+static void count_pending(cd_trainer *t, const pending_story *ps, size_t i)
+{
     t->ntouched = 0;
     t->failed = 0;
-    cd_tokenize(t->tokenizer, text, len, on_token, t);
+    if (t->batch && i != SIZE_MAX)
+        cdi_token_batch_each(t->batch, i, on_token, t);
+    else   /* a story too large to keep its tokens: tokenized here */
+        cd_tokenize(t->tokenizer, ps->text, ps->len, on_token, t);
     if (t->failed || grow_pair((void **)&t->doc_tf, (void **)&t->doc_f, sizeof *t->doc_f,
                                &t->doc_cap, t->ntouched + 1)) {
-        for (size_t i = 0; i < t->ntouched; i++)
-            t->tf[t->touched[i]] = 0;
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; k < t->ntouched; k++)
+            t->tf[t->touched[k]] = 0;
+        t->pend_failed = 1;
+        return;
     }
     uint32_t *tf = t->doc_tf;
-    for (size_t i = 0; i < t->ntouched; i++) {
-        tf[i] = t->tf[t->touched[i]];
-        t->tf[t->touched[i]] = 0;
+    for (size_t k = 0; k < t->ntouched; k++) {
+        tf[k] = t->tf[t->touched[k]];
+        t->tf[t->touched[k]] = 0;
     }
+    uint32_t sid = ps->sid;
     if (sid != UINT32_MAX && t->id_doc[sid]) {
         /* The earlier story leaves: its counts are recounted away before
          * the model is saved (from the stories kept, exactly). */
         t->docs.flags[t->id_doc[sid] - 1] |= DOC_DEAD;
         t->id_doc[sid] = 0;
         t->dead = 1;
-        if (replaced)
-            *replaced = 1;
     }
-    count_text(t, t->touched, tf, t->ntouched, ids, nids, t->doc_f);
-    store_doc(t, t->touched, tf, t->ntouched, ids, nids, sid, t->from_model ? DOC_CORRECTION : 0);
+    int64_t ids[MAX_LABELS_PER_TEXT];
+    for (uint32_t k = 0; k < ps->nlabels; k++)
+        ids[k] = t->pend_labels[ps->label_off + k];
+    count_text(t, t->touched, tf, t->ntouched, ids, ps->nlabels, t->doc_f);
+    store_doc(t, t->touched, tf, t->ntouched, ids, ps->nlabels, sid, t->from_model ? DOC_CORRECTION : 0);
     if (t->from_model)
         t->uncalibrated++;
     if (t->failed)
-        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-    return CD_OK;
+        t->pend_failed = 1;
+}
+
+/* Tokenize the pending stories on the cores, then count them in order.
+ * -1 when out of memory (the trainer then refuses to save). */
+static int flush(cd_trainer *t)
+{
+    if (!t->npend)
+        return t->pend_failed ? -1 : 0;
+    const char **texts = malloc(sizeof *texts * t->npend);
+    size_t *lens = malloc(sizeof *lens * t->npend);
+    if (!t->batch)
+        t->batch = cdi_token_batch_new(&t->tok);
+    int ok = texts && lens && t->batch;
+    for (size_t i = 0; ok && i < t->npend; i++) {
+        texts[i] = t->pend[i].text;
+        lens[i] = t->pend[i].len;
+    }
+    ok = ok && cdi_token_batch_run(t->batch, texts, lens, t->npend) == 0;
+    for (size_t i = 0; i < t->npend; i++) {
+        if (ok)
+            count_pending(t, &t->pend[i], i);
+        if (t->pend[i].sid != UINT32_MAX)
+            t->id_pend[t->pend[i].sid]--;
+        free(t->pend[i].text);
+    }
+    if (!ok)
+        t->pend_failed = 1;
+    t->npend = t->pend_bytes = t->pend_labels_len = 0;
+    free(texts);
+    free(lens);
+    return t->pend_failed ? -1 : 0;
 }
 
 cd_status cd_trainer_add(cd_trainer *t, const char *text, size_t len,
@@ -850,16 +973,26 @@ static int settle_kind(const cd_trainer *t, compiled *full)
 /* Kind auto, multi-label data: the refined preset's folds are scored by
  * its calibration (their refinement is the costly part of training);
  * complement naive Bayes without refinement, at alpha-rest 0.3 and 1, is
- * scored here on the same folds, calibrated as training calibrates, each
- * setting on a core of its own.  The best of those is weighed against the
- * preset once it is calibrated (cd_trainer_save): it must be clearly
- * better, by CV_MARGIN. */
+ * scored on the same folds, calibrated as training calibrates, on a thread
+ * of its own beside the refinement (it fills the cores where the
+ * refinement leaves one idle), from a copy of the counts.  The best of
+ * those is weighed against the preset once it is calibrated
+ * (cd_trainer_save): it must be clearly better, by CV_MARGIN. */
 typedef struct cv_candidate {
     const cd_trainer *t;
-    compiled c;             /* full, with this setting's params */
+    compiled c;             /* the counts, with this setting's params */
     int K;                  /* folds scored, 0 for none, -1 out of memory */
     double sc[TR_MAX_FOLD_SCORES];
 } cv_candidate;
+
+enum { CV_ALTS = 2 };
+typedef struct cv_background {
+    compiled snap;          /* the counts as compiled, the candidates' own copy */
+    cv_candidate cand[CV_ALTS];
+    int n;                  /* candidates, 0 for none */
+    pthread_t tid;
+    int started;
+} cv_background;
 
 static void *cv_candidate_run(void *arg)
 {
@@ -869,63 +1002,99 @@ static void *cv_candidate_run(void *arg)
     return NULL;
 }
 
-static int cv_multi_candidates(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
+static void *cv_background_run(void *arg)
 {
-    nb_params *P = &full->params;
+    cv_background *bg = arg;
+    for (int i = 0; i < bg->n; i++)
+        cv_candidate_run(&bg->cand[i]);
+    return NULL;
+}
+
+static void cv_background_free(cv_background *bg)
+{
+    free(bg->snap.view.labels);
+    free(bg->snap.view.terms);
+    free(bg->snap.view.posts);
+    memset(&bg->snap, 0, sizeof bg->snap);
+    bg->n = 0;
+}
+
+/* Start scoring the settings without refinement; -1 when out of memory. */
+static int cv_multi_start(cd_trainer *t, const compiled *full, cv_background *bg)
+{
+    const nb_params *P = &full->params;
     t->cv_alt = 0;
     if ((P->nb.pinned & CD_NB_PIN_REFINE) && P->nb.refine > 0)
         return 0;   /* refinement asked for: nothing to weigh it against */
-    static const double alphas[] = { 0.3, 1.0 };
-    enum { N = sizeof alphas / sizeof alphas[0] };
-    cv_candidate cand[N];
-    int n = (P->nb.pinned & CD_NB_PIN_ALPHA_REST) ? 1 : N;
-    for (int i = 0; i < n; i++) {
-        cand[i].t = t;
-        cand[i].c = *full;
-        cand[i].c.params.nb.refine = 0;
+    const nb_view *v = &full->view;
+    bg->snap = *full;
+    bg->snap.label_names = NULL;
+    bg->snap.view.labels = malloc(sizeof *v->labels * (v->nlabels ? v->nlabels : 1));
+    bg->snap.view.terms = malloc(sizeof *v->terms * (v->nterms ? v->nterms : 1));
+    bg->snap.view.posts = malloc(sizeof *v->posts * (v->nposts ? v->nposts : 1));
+    if (!bg->snap.view.labels || !bg->snap.view.terms || !bg->snap.view.posts) {
+        cv_background_free(bg);
+        return -1;
+    }
+    memcpy(bg->snap.view.labels, v->labels, sizeof *v->labels * v->nlabels);
+    memcpy(bg->snap.view.terms, v->terms, sizeof *v->terms * v->nterms);
+    memcpy(bg->snap.view.posts, v->posts, sizeof *v->posts * v->nposts);
+    static const double alphas[CV_ALTS] = { 0.3, 1.0 };
+    bg->n = (P->nb.pinned & CD_NB_PIN_ALPHA_REST) ? 1 : CV_ALTS;
+    for (int i = 0; i < bg->n; i++) {
+        bg->cand[i].t = t;
+        bg->cand[i].c = bg->snap;
+        bg->cand[i].c.params.nb.refine = 0;
         if (!(P->nb.pinned & CD_NB_PIN_ALPHA_REST))
-            cand[i].c.params.nb.alpha_rest = alphas[i];
-        cand[i].K = 0;
+            bg->cand[i].c.params.nb.alpha_rest = alphas[i];
+        bg->cand[i].K = 0;
     }
-    if (progress)
-        progress("choosing", 0, ud);
-    pthread_t tid[N];
-    int started[N] = { 0 };
-    for (int i = 1; i < n; i++)
-        started[i] = pthread_create(&tid[i], NULL, cv_candidate_run, &cand[i]) == 0;
-    cv_candidate_run(&cand[0]);
-    for (int i = 1; i < n; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        else
-            cv_candidate_run(&cand[i]);
-    }
-    if (progress)
-        progress("choosing", 1, ud);
-    for (int i = 0; i < n; i++) {
-        if (cand[i].K < 0)
-            return -1;
-        double mean = 0;
-        for (int k = 0; k < cand[i].K; k++)
-            mean += cand[i].sc[k] / cand[i].K;
-        if (cand[i].K > 0 && (!t->cv_alt || mean > t->cv_alt_mean)) {
-            t->cv_alt = 1;
-            t->cv_alt_mean = mean;
-            t->cv_alt_params = cand[i].c.params;
-        }
-    }
-    t->cv_picked = t->cv_alt;
+    bg->started = pthread_create(&bg->tid, NULL, cv_background_run, bg) == 0;
     return 0;
 }
 
-static int choose_by_cv(cd_trainer *t, compiled *full, cd_progress_fn progress, void *ud)
+/* Wait for the candidates (scored here if their thread did not start)
+ * and keep the best; -1 when out of memory. */
+static int cv_multi_finish(cd_trainer *t, cv_background *bg)
+{
+    if (!bg->n)
+        return 0;
+    if (bg->started)
+        pthread_join(bg->tid, NULL);
+    else
+        cv_background_run(bg);
+    bg->started = 0;
+    int rc = 0;
+    for (int i = 0; i < bg->n; i++) {
+        if (bg->cand[i].K < 0) {
+            rc = -1;
+            break;
+        }
+        double mean = 0;
+        for (int k = 0; k < bg->cand[i].K; k++)
+            mean += bg->cand[i].sc[k] / bg->cand[i].K;
+        if (bg->cand[i].K > 0 && (!t->cv_alt || mean > t->cv_alt_mean)) {
+            t->cv_alt = 1;
+            t->cv_alt_mean = mean;
+            t->cv_alt_params = bg->cand[i].c.params;
+        }
+    }
+    t->cv_picked = rc ? 0 : t->cv_alt;
+    if (rc)
+        t->cv_alt = 0;
+    cv_background_free(bg);
+    return rc;
+}
+
+static int choose_by_cv(cd_trainer *t, compiled *full, cv_background *bg,
+                        cd_progress_fn progress, void *ud)
 {
     nb_params *P = &full->params;
     if (t->params.nb.kind != CD_NB_AUTO || t->from_model ||
         (double)t->docs.n != t->params.docs || !tr_folds(t, P))
         return 0;
     if (P->multilabel)
-        return cv_multi_candidates(t, full, progress, ud);
+        return cv_multi_start(t, full, bg);
     static const struct { cd_nb_kind kind; double alpha; } cand[] = {
         { CD_NB_MULTINOMIAL, 0.05 }, { CD_NB_MULTINOMIAL, 0.01 }, { CD_NB_MULTINOMIAL, 0.2 },
         { CD_NB_MULTINOMIAL, 1.0 }, { CD_NB_COMPLEMENT, 0.1 }, { CD_NB_COMPLEMENT, 0.3 },
@@ -1039,6 +1208,8 @@ static double *warm_start(const cd_trainer *t, uint32_t L)
 cd_status cd_trainer_save(cd_trainer *t, const char *path,
                           cd_progress_fn progress, void *ud, cd_error *err)
 {
+    if (flush(t))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory while training");
     if (t->label_vocab.count == 0 || t->params.docs <= 0)
         return cd_error_set(err, CD_ERR_ARG, "no labelled stories to train on");
     if (t->failed)
@@ -1060,7 +1231,9 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
     cd_status st = CD_OK;
     if (settle_kind(t, &full) && recount(t, &full))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while counting");
-    if (!st && choose_by_cv(t, &full, progress, ud))
+    cv_background bg;
+    memset(&bg, 0, sizeof bg);
+    if (!st && choose_by_cv(t, &full, &bg, progress, ud))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while cross-validating");
     /* The whole set's weights first: its refinement's end point is where
      * the folds' start. */
@@ -1086,6 +1259,8 @@ cd_status cd_trainer_save(cd_trainer *t, const char *path,
         st = tr_calibrate(t, &full, warm, t->cv_scores, &t->cv_nscores, progress, ud, err);
         t->uncalibrated = 0;
     }
+    if (cv_multi_finish(t, &bg) && !st)
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory while cross-validating");
     if (!st && !keep && t->cv_alt) {
         /* kind auto, multi-label: the refined preset against the best
          * setting without refinement, on the same folds */

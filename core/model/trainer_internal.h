@@ -45,6 +45,20 @@ typedef struct stored_docs {
 #define DOC_CORRECTION 1u   /* added to a trained model (MF_DOC_CORRECTION) */
 #define DOC_DEAD 2u         /* replaced by a later story of the same id */
 
+/* A story added but not yet tokenized: stories are tokenized in batches,
+ * on the cores (token_batch.h), then counted in the order they came. */
+typedef struct pending_story {
+    char *text;
+    size_t len;
+    uint32_t sid;           /* its id in the trainer's id vocabulary, or UINT32_MAX */
+    uint32_t label_off;     /* its labels: pend_labels[label_off ...] */
+    uint32_t nlabels;
+} pending_story;
+
+/* Stories or bytes pending before a batch is tokenized. */
+#define PENDING_STORIES 512
+#define PENDING_BYTES (8u << 20)
+
 struct cd_trainer {
     cd_tok_opts tok;
     cd_tokenizer *tokenizer;
@@ -80,6 +94,14 @@ struct cd_trainer {
     int cv_alt;             /* kind auto, multi-label: a setting without refinement to weigh */
     double cv_alt_mean;     /* against the refined preset: its mean fold score */
     nb_params cv_alt_params;
+    struct token_batch *batch;  /* the batch tokenizer, made at the first batch */
+    pending_story *pend;
+    size_t npend, pend_cap, pend_bytes;
+    uint32_t *pend_labels;
+    size_t pend_labels_len, pend_labels_cap;
+    uint32_t *id_pend;      /* per id: stories pending under it */
+    size_t id_pend_cap, id_pend_seen;
+    int pend_failed;        /* out of memory while tokenizing a batch */
     uint32_t cv_nscores;
     double cv_scores[10];
 };

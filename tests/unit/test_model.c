@@ -342,6 +342,95 @@ static void multilabel_thresholds(void **state)
     scratch_remove(dir);
 }
 
+/* A multi-label model trained on one thread and on every core: the same
+ * bytes (tokenizing, refinement, calibration and kind auto's folds run on
+ * the cores, each label's fit its own).  Twelve labels, so that the cores
+ * share them and finish in different orders. */
+static char *train_threads(const char *dir, const char *name, const char *threads, int refine)
+{
+    if (threads)
+        setenv("COPYDESK_TRAIN_THREADS", threads, 1);
+    else
+        unsetenv("COPYDESK_TRAIN_THREADS");
+    static const char *words[] = { "oil", "ship", "grain", "wheat", "gold", "bank",
+                                   "rates", "trade", "coffee", "sugar", "steel", "jobs" };
+    enum { NL = sizeof words / sizeof words[0] };
+    cd_trainer *t;
+    cd_error err;
+    cd_nb_opts nb;
+    cd_nb_opts_default(&nb);
+    if (refine) {   /* refinement asked for: kind auto weighs nothing against it */
+        nb.refine = 60;
+        nb.pinned |= CD_NB_PIN_REFINE;
+    }
+    assert_int_equal(cd_trainer_new(NULL, &nb, &t, &err), CD_OK);
+    uint32_t x = 12345;
+    int replaced_in_all = 0;
+    /* 600 stories: more than one batch of tokenizing (PENDING_STORIES);
+     * the last 50 replace stories of the first batch */
+    for (int i = 0; i < 600; i++) {
+        char text[512], id[32];
+        size_t at = 0;
+        const char *labels[2];
+        x = x * 1103515245u + 12345u;
+        int a = (int)((x >> 16) % NL), b = (a + 1 + (int)((x >> 8) % (NL - 1))) % NL;
+        labels[0] = words[a];
+        labels[1] = words[b];
+        for (int k = 0; k < 14; k++) {
+            x = x * 1103515245u + 12345u;
+            int w = k < 4 ? a : k < 6 ? b : (int)((x >> 16) % NL);
+            at += (size_t)snprintf(text + at, sizeof text - at, "%s%u ", words[w], (x >> 20) % 7);
+        }
+        snprintf(id, sizeof id, "s%d", i % 550);
+        int replaced = -1;
+        assert_int_equal(cd_trainer_add_story(t, id, text, at, labels, i % 3 ? 1 : 2, CD_ADD_NEW_LABELS,
+                                              &replaced, &err), CD_OK);
+        assert_int_equal(replaced, i >= 550);
+        replaced_in_all += replaced;
+    }
+    assert_int_equal(replaced_in_all, 50);
+    assert_int_equal(cd_trainer_docs(t), 600);
+    char *path = save(t, dir, name);
+    cd_trainer_free(t);
+    unsetenv("COPYDESK_TRAIN_THREADS");
+    return path;
+}
+
+static void same_bytes(const char *dir, int refine)
+{
+    char *one = train_threads(dir, "one.cdm", "1", refine), *all = train_threads(dir, "all.cdm", NULL, refine);
+    size_t n1, n2;
+    char *a = slurp(one, &n1), *b = slurp(all, &n2);
+    assert_non_null(a);
+    assert_non_null(b);
+    cd_model *m;
+    cd_error err;
+    assert_int_equal(cd_model_open(all, &m, &err), CD_OK);
+    cd_model_info info;
+    cd_model_get_info(m, &info);
+    assert_true(info.multilabel);
+    if (refine)
+        assert_true(info.refined);
+    assert_int_equal(info.labels, 12);
+    assert_int_equal(info.docs, 550);   /* the replaced stories left */
+    cd_model_close(m);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+    free(one);
+    free(all);
+}
+
+static void same_model_on_any_thread_count(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    same_bytes(dir, 0);   /* kind auto: the settings weighed on the folds */
+    same_bytes(dir, 1);   /* refined */
+    scratch_remove(dir);
+}
+
 /* The shipped 90-label Reuters model (tests run from the repository). */
 static cd_model *shipped_reuters(void)
 {
@@ -589,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(foreign_and_future_files, saved_setup, saved_teardown),
         cmocka_unit_test(incremental_training_adds_counts),
         cmocka_unit_test(multilabel_thresholds),
+        cmocka_unit_test(same_model_on_any_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,7 +174,7 @@ static void platt_separates(void **state)
         y[i] = i >= 150 || i % 10 == 0;
     }
     double a, b;
-    nb_fit_platt(s, y, 200, &a, &b);
+    assert_int_equal(nb_fit_platt(s, y, 200, &a, &b), 0);
     assert_true(a > 0);
     double lo = 1 / (1 + exp(-(a * s[10] + b))), hi = 1 / (1 + exp(-(a * s[190] + b)));
     assert_true(lo < 0.3);
