@@ -414,9 +414,22 @@ static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
         d->rows = rows;
         d->rows_cap = cap;
     }
+    /* the slot of token i + LEX_AHEAD is asked for before token i is
+     * probed (lexicon.h): the table's cache misses overlap */
     size_t n = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        int64_t r = cdi_lexicon_find(d->lex, l->text + l->off[i], l->len[i]);
+    cdi_lex_key ahead[LEX_AHEAD];
+    for (size_t i = 0; i < l->n + LEX_AHEAD; i++) {
+        size_t j = i % LEX_AHEAD;
+        int64_t r = -1;
+        if (i >= LEX_AHEAD) {
+            size_t k = i - LEX_AHEAD;
+            if (l->len[k] - 1 >= LEX_SHORT)   /* long: looked up now */
+                r = cdi_lexicon_find(d->lex, l->text + l->off[k], l->len[k]);
+            else
+                r = cdi_lexicon_probe(d->lex, ahead[j].slot, ahead[j].a, ahead[j].b);
+        }
+        if (i < l->n && l->len[i] - 1 < LEX_SHORT)
+            ahead[j] = cdi_lexicon_ahead(d->lex, l->text + l->off[i], l->len[i]);
         if (r >= 0)
             d->rows[n++] = (uint32_t)r;
     }

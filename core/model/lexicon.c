@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "model/lexicon.h"
 #include "model/model_internal.h"
@@ -104,7 +105,15 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     x->n = n;
     x->mask = (uint32_t)slots - 1;
-    x->slots = calloc(slots, sizeof *x->slots);
+    {
+        size_t bytes = slots * sizeof *x->slots;
+        size_t al = bytes >= ((size_t)2 << 20) ? ((size_t)2 << 20) : 64;
+        x->slots = aligned_alloc(al, (bytes + al - 1) / al * al);
+        if (x->slots) {
+            madvise(x->slots, bytes, MADV_HUGEPAGE);
+            memset(x->slots, 0, bytes);
+        }
+    }
     x->names = malloc(sizeof *x->names * (terms ? terms : 1));
     x->name_lens = malloc(sizeof *x->name_lens * (terms ? terms : 1));
     if (n > 1)

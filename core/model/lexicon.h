@@ -93,6 +93,19 @@ static inline uint32_t cdi_lex_slot_of(const cdi_lexicon *x, uint64_t a, uint32_
 
 int64_t cdi_lexicon_find_long(const cdi_lexicon *x, const char *s, size_t len);
 
+/* The row of the short key (a, b) probed from slot i, or -1. */
+static inline int64_t cdi_lexicon_probe(const cdi_lexicon *x, uint32_t i, uint64_t a,
+                                        uint32_t b)
+{
+    for (;; i = (i + 1) & x->mask) {
+        const lex_slot *e = &x->slots[i];
+        if (e->a == a && e->b == b)
+            return (int64_t)e->row - 1;
+        if (!e->row)
+            return -1;
+    }
+}
+
 /* The row of a token, or -1 when it is a term of none of the models. */
 static inline int64_t cdi_lexicon_find(const cdi_lexicon *x, const char *s, size_t len)
 {
@@ -101,13 +114,31 @@ static inline int64_t cdi_lexicon_find(const cdi_lexicon *x, const char *s, size
     uint64_t a;
     uint32_t b;
     cdi_lex_short_key(s, len, &a, &b);
-    for (uint32_t i = cdi_lex_slot_of(x, a, b);; i = (i + 1) & x->mask) {
-        const lex_slot *e = &x->slots[i];
-        if (e->a == a && e->b == b)
-            return (int64_t)e->row - 1;
-        if (!e->row)
-            return -1;
-    }
+    return cdi_lexicon_probe(x, cdi_lex_slot_of(x, a, b), a, b);
+}
+
+/* Looking up many tokens: the table is megabytes and a token's slot is
+ * mostly a cache miss.  A caller that can wait for the answer computes
+ * the key and slot (cdi_lexicon_ahead: the slot is asked for at once), and
+ * probes it (cdi_lexicon_probe) a few tokens later, when it has come;
+ * the misses of those tokens then overlap. */
+#define LEX_AHEAD 8
+
+typedef struct cdi_lex_key {
+    uint64_t a;
+    uint32_t b;
+    uint32_t slot;
+} cdi_lex_key;
+
+static inline cdi_lex_key cdi_lexicon_ahead(const cdi_lexicon *x, const char *s, size_t len)
+{
+    cdi_lex_key k;
+    cdi_lex_short_key(s, len, &k.a, &k.b);
+    k.slot = cdi_lex_slot_of(x, k.a, k.b);
+#if defined(__GNUC__)
+    __builtin_prefetch(&x->slots[k.slot]);
+#endif
+    return k;
 }
 
 /* The term id of row r in model i, or LEX_NONE. */
