@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "base/hugemem.h"
 #include "model/lexicon.h"
 #include "model/model_internal.h"
 #include "model/vocab.h"
@@ -105,15 +105,7 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     x->n = n;
     x->mask = (uint32_t)slots - 1;
-    {
-        size_t bytes = slots * sizeof *x->slots;
-        size_t al = bytes >= ((size_t)2 << 20) ? ((size_t)2 << 20) : 64;
-        x->slots = aligned_alloc(al, (bytes + al - 1) / al * al);
-        if (x->slots) {
-            madvise(x->slots, bytes, MADV_HUGEPAGE);
-            memset(x->slots, 0, bytes);
-        }
-    }
+    x->slots = cdi_calloc_huge(slots, sizeof *x->slots);   /* read at random: base/hugemem.h */
     x->names = malloc(sizeof *x->names * (terms ? terms : 1));
     x->name_lens = malloc(sizeof *x->name_lens * (terms ? terms : 1));
     if (n > 1)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "base/hugemem.h"
 #include "model/model_format.h"
 #include "model/model_internal.h"
 #include "model/vocab.h"
@@ -485,8 +486,9 @@ static cd_status pack_postings(cd_model *m, const char *name, cd_error *err)
 {
     nb_view *v = &m->view;
     uint32_t nd = dense_terms(v);
-    m->fposts = malloc(sizeof *m->fposts * (v->nposts ? v->nposts : 1));
-    m->dense = calloc((size_t)nd * v->nlabels + 1, sizeof *m->dense);
+    /* both read at random while scoring: base/hugemem.h */
+    m->fposts = cdi_calloc_huge(v->nposts ? v->nposts : 1, sizeof *m->fposts);
+    m->dense = cdi_calloc_huge((size_t)nd * v->nlabels + 1, sizeof *m->dense);
     if (!m->fposts || !m->dense)
         return cd_error_set(err, CD_ERR_NOMEM, "%s: out of memory", name);
     for (uint32_t p = 0; p < v->nposts; p++) {
@@ -703,6 +705,7 @@ cd_status cd_model_open(const char *path, cd_model **out, cd_error *err)
         close(fd);
         return cd_error_set(err, CD_ERR_NOMEM, "%s: %s", path, strerror(errno));
     }
+    cdi_advise_huge(map, size);   /* before the read writes its pages (base/hugemem.h) */
     size_t got = 0;
     while (got < size) {
         ssize_t n = read(fd, (char *)map + got, size - got);
