@@ -275,6 +275,8 @@ void cd_desk_free(cd_desk *d)
     cd_tokenizer_free(d->tok);
     cdi_lexicon_free(d->lex);
     free(d->rows);
+    free(d->row_counts);
+    free(d->row_tf);
     free(d->taxonomy_where);
     free(d->fallback);
     free(d->fallback_where);
@@ -397,11 +399,15 @@ static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
         }
     cd_status st = cdi_lexicon_new(ms, k, &d->lex, err);
     free(ms);
+    if (st == CD_OK && !(d->row_tf = calloc(d->lex->nrows ? d->lex->nrows : 1, sizeof *d->row_tf)))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     return st;
 }
 
 /* The lexicon rows of the story's tokens (those in no model left out),
- * into d->rows; their number, or -1 when out of memory. */
+ * each once, into d->rows, and how many tokens each had into
+ * d->row_counts: counted once here for all the models.  Their number, or
+ * -1 when out of memory. */
 static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
 {
     if (l->n > d->rows_cap) {
@@ -409,9 +415,12 @@ static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
         while (cap < l->n)
             cap *= 2;
         uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
-        if (!rows)
+        if (rows)
+            d->rows = rows;
+        uint32_t *counts = rows ? realloc(d->row_counts, sizeof *counts * cap) : NULL;
+        if (!counts)
             return -1;
-        d->rows = rows;
+        d->row_counts = counts;
         d->rows_cap = cap;
     }
     /* the slot of token i + LEX_AHEAD is asked for before token i is
@@ -430,8 +439,12 @@ static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
         }
         if (i < l->n && l->len[i] - 1 < LEX_SHORT)
             ahead[j] = cdi_lexicon_ahead(d->lex, l->text + l->off[i], l->len[i]);
-        if (r >= 0)
+        if (r >= 0 && d->row_tf[r]++ == 0)
             d->rows[n++] = (uint32_t)r;
+    }
+    for (size_t k = 0; k < n; k++) {
+        d->row_counts[k] = d->row_tf[d->rows[k]];
+        d->row_tf[d->rows[k]] = 0;
     }
     return (int64_t)n;
 }
@@ -609,7 +622,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
         if (m->lex_pos)
-            st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows,
+            st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows, d->row_counts,
                                    (size_t)nrows, &m->scores, &m->nscores, err);
         else if (m->shares_tokens)
             st = cdi_classify_from(m->cls, cdi_toklist_each, d->cur.toks, &m->scores,

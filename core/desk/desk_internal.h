@@ -111,7 +111,10 @@ struct cd_desk {
     /* the models that share the token list, when more than one: each
      * token looked up once for all of them (model/lexicon.h) */
     struct cdi_lexicon *lex;
-    uint32_t *rows;                /* per story: the lexicon rows of its tokens */
+    uint32_t *rows;                /* per story: the lexicon rows of its tokens,
+                                      each once, in the order of their first token */
+    uint32_t *row_counts;          /* the tokens of each */
+    uint32_t *row_tf;              /* per lexicon row, zero between stories */
     size_t *top;                   /* one per topic: scratch of the JSON writers */
     size_t rows_cap;
     desk_dest *dests;

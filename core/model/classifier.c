@@ -283,17 +283,25 @@ const cd_tok_opts *cdi_classifier_tok_opts(const cd_classifier *c)
     return &c->m->tok;   /* the model's: its own tokenizer may leave stop words to the lookup */
 }
 
+static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *n);
+
 /* Score the terms counted since c->n was reset. */
 static cd_status finish(cd_classifier *c, const cd_label_score **scores, size_t *n,
                         cd_error *err)
 {
-    const nb_view *v = &c->m->view;
     for (size_t i = 0; i < c->n; i++) {
         c->freqs[i] = c->tf[c->terms[i]];
         c->tf[c->terms[i]] = 0;
     }
     if (c->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return score(c, scores, n);
+}
+
+/* Score the c->n terms in c->terms with their frequencies in c->freqs. */
+static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *n)
+{
+    const nb_view *v = &c->m->view;
     nb_doc doc = { c->terms, c->freqs, c->n };
     nb_score(v, &doc, c->f, c->scores);
     nb_probabilities(v, c->scores, c->p);
@@ -342,20 +350,27 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
 }
 
 cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t which,
-                            const uint32_t *rows, size_t nrows,
+                            const uint32_t *rows, const uint32_t *counts, size_t nrows,
                             const cd_label_score **scores, size_t *n, cd_error *err)
 {
     c->n = 0;
     c->failed = 0;
+    while (c->cap < nrows)
+        if (grow_doc(c))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    /* rows are distinct, so are their terms: no counting here, and the
+     * terms come in the order of their first token, as add_term makes it */
     for (size_t i = 0; i < nrows; i++) {
         /* the rows' entries are spread over the lexicon: ask ahead */
         if (lex->ids && i + LEX_AHEAD < nrows)
             __builtin_prefetch(&lex->ids[(size_t)rows[i + LEX_AHEAD] * lex->n + which]);
         uint32_t id = cdi_lexicon_id(lex, rows[i], which);
-        if (id != LEX_NONE && add_term(c, id))
-            break;
+        if (id != LEX_NONE) {
+            c->terms[c->n] = id;
+            c->freqs[c->n++] = counts[i];
+        }
     }
-    return finish(c, scores, n, err);
+    return score(c, scores, n);
 }
 
 static int by_weight_desc(const void *a, const void *b)

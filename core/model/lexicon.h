@@ -149,9 +149,10 @@ static inline uint32_t cdi_lexicon_id(const cdi_lexicon *x, uint32_t r, size_t i
 
 /* cd_classify on the rows of a text's tokens in a lexicon whose model
  * number which is the classifier's (classifier.c): for a caller that
- * looked the tokens up once for several models. */
+ * looked the tokens up once for several models.  rows holds each row once,
+ * in the order of its first token, and counts how many tokens it had. */
 cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t which,
-                            const uint32_t *rows, size_t nrows,
+                            const uint32_t *rows, const uint32_t *counts, size_t nrows,
                             const cd_label_score **scores, size_t *n, cd_error *err);
 
 #endif
