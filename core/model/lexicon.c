@@ -98,7 +98,7 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
     if (n == 0 || terms >= UINT32_MAX / 4)
         return cd_error_set(err, CD_ERR_ARG, "lexicon: %zu models of %zu terms", n, terms);
     size_t slots = 64;
-    while (slots < 2 * terms)
+    while (slots < terms + terms / 2)
         slots *= 2;
     cdi_lexicon *x = calloc(1, sizeof *x);
     if (!x)
