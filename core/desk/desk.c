@@ -273,6 +273,7 @@ void cd_desk_free(cd_desk *d)
     cdi_desk_free_feeds(d);
     cdi_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
+    cd_tokenizer_free(d->tok_fill);
     cdi_lexicon_free(d->lex);
     free(d->rows);
     free(d->row_counts);
@@ -398,6 +399,19 @@ static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
             d->models[i].lex_pos = k;
         }
     cd_status st = cdi_lexicon_new(ms, k, &d->lex, err);
+    /* models that all drop stop words: the lexicon tells them too, and the
+     * story is read with a tokenizer that leaves them to it (keep_token),
+     * one lookup per token instead of a stop-word test and a lookup */
+    int stops = st == CD_OK;
+    for (size_t i = 0; i < k && stops; i++)
+        stops = cdi_lexicon_drops_stopwords(ms[i]);
+    if (stops) {
+        cd_tok_opts o = *cd_tokenizer_opts(d->tok);
+        o.stopwords = 0;
+        st = cdi_lexicon_add_stopwords(d->lex, ms, err);
+        if (st == CD_OK)
+            st = cd_tokenizer_new(&o, &d->tok_fill, err);
+    }
     free(ms);
     if (st == CD_OK && !(d->row_tf = calloc(d->lex->nrows ? d->lex->nrows : 1, sizeof *d->row_tf)))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -408,21 +422,58 @@ static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
  * each once, into d->rows, and how many tokens each had into
  * d->row_counts: counted once here for all the models.  Their number, or
  * -1 when out of memory. */
+static int grow_rows(cd_desk *d, size_t need)
+{
+    if (need <= d->rows_cap)
+        return 0;
+    size_t cap = d->rows_cap ? d->rows_cap : 256;
+    while (cap < need)
+        cap *= 2;
+    uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
+    if (rows)
+        d->rows = rows;
+    uint32_t *counts = rows ? realloc(d->row_counts, sizeof *counts * cap) : NULL;
+    if (!counts)
+        return -1;
+    d->row_counts = counts;
+    d->rows_cap = cap;
+    return 0;
+}
+
+/* The counts of the n rows in d->rows, from d->row_tf, which is zeroed. */
+static void count_rows(cd_desk *d, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        d->row_counts[k] = d->row_tf[d->rows[k]];
+        d->row_tf[d->rows[k]] = 0;
+    }
+}
+
+/* cdi_toklist_fill_keep's filter when the lexicon tells stop words: the
+ * token's one lookup drops a stop word and counts a term's row, as
+ * lexicon_rows would count it from the list. */
+static int keep_token(const char *tok, size_t len, void *ud)
+{
+    cd_desk *d = ud;
+    int64_t r = cdi_lexicon_find(d->lex, tok, len);
+    if (r < 0)
+        return 1;
+    if (cdi_lexicon_is_stop(d->lex, r))
+        return 0;
+    if (d->row_tf[r]++ == 0) {
+        if (grow_rows(d, d->nrows_fill + 1)) {
+            d->row_tf[r] = 0;
+            return -1;
+        }
+        d->rows[d->nrows_fill++] = (uint32_t)r;
+    }
+    return 1;
+}
+
 static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
 {
-    if (l->n > d->rows_cap) {
-        size_t cap = d->rows_cap ? d->rows_cap : 256;
-        while (cap < l->n)
-            cap *= 2;
-        uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
-        if (rows)
-            d->rows = rows;
-        uint32_t *counts = rows ? realloc(d->row_counts, sizeof *counts * cap) : NULL;
-        if (!counts)
-            return -1;
-        d->row_counts = counts;
-        d->rows_cap = cap;
-    }
+    if (grow_rows(d, l->n))
+        return -1;
     /* the slot of token i + LEX_AHEAD is asked for before token i is
      * probed (lexicon.h): the table's cache misses overlap */
     size_t n = 0;
@@ -442,10 +493,7 @@ static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
         if (r >= 0 && d->row_tf[r]++ == 0)
             d->rows[n++] = (uint32_t)r;
     }
-    for (size_t k = 0; k < n; k++) {
-        d->row_counts[k] = d->row_tf[d->rows[k]];
-        d->row_tf[d->rows[k]] = 0;
-    }
+    count_rows(d, n);
     return (int64_t)n;
 }
 
@@ -594,21 +642,29 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     const char *text = tb->data;
     size_t len = tb->len;
     cd_status st = CD_OK;
+    int filled_rows = 0;
     if (from && share_toks) {
         d->cur.toks = from->cur.toks;
     } else {
         if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        if (st == CD_OK)
+        if (st == CD_OK && d->tok_fill) {   /* the rows counted as it goes */
+            d->nrows_fill = 0;
+            st = cdi_toklist_fill_keep(d->cur.own_toks, d->tok_fill, text, len, keep_token,
+                                       d, err);
+            count_rows(d, d->nrows_fill);
+            filled_rows = 1;
+        } else if (st == CD_OK) {
             st = cdi_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
+        }
         if (st == CD_OK) {   /* shared tokens have their zones from the other desk */
             size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
             cdi_toklist_set_zones(d->cur.own_toks, body, body + lede_length(s->body, s->body_len));
         }
         d->cur.toks = d->cur.own_toks;
     }
-    int64_t nrows = 0;
-    if (st == CD_OK && d->lex && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
+    int64_t nrows = filled_rows ? (int64_t)d->nrows_fill : 0;
+    if (st == CD_OK && d->lex && !filled_rows && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];

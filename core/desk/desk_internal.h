@@ -115,6 +115,9 @@ struct cd_desk {
                                       each once, in the order of their first token */
     uint32_t *row_counts;          /* the tokens of each */
     uint32_t *row_tf;              /* per lexicon row, zero between stories */
+    size_t nrows_fill;             /* rows so far while the tokens are read */
+    cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
+                                      tells them (cdi_lexicon_add_stopwords) */
     size_t *top;                   /* one per topic: scratch of the JSON writers */
     size_t rows_cap;
     desk_dest *dests;

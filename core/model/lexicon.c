@@ -137,6 +137,70 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
                 x->ids[(size_t)r * n + i] = t;
         }
     }
+    x->stops_from = x->nrows;
     *out = x;
     return CD_OK;
+}
+
+static void count_word(const char *w, size_t len, void *ud)
+{
+    (void)w;
+    (void)len;
+    ++*(size_t *)ud;
+}
+
+typedef struct stop_adder {
+    cdi_lexicon *x;
+    size_t room;   /* rows the arrays hold */
+    int failed;
+} stop_adder;
+
+static void add_stop(const char *w, size_t len, void *ud)
+{
+    stop_adder *a = ud;
+    cdi_lexicon *x = a->x;
+    if (a->failed || cdi_lexicon_find(x, w, len) >= 0)
+        return;   /* twice in the list: one row */
+    if (x->nrows == a->room) {
+        size_t room = a->room * 2 + 64;
+        const char **names = realloc(x->names, sizeof *names * room);
+        if (names)
+            x->names = names;
+        uint32_t *lens = names ? realloc(x->name_lens, sizeof *lens * room) : NULL;
+        if (lens)
+            x->name_lens = lens;
+        uint32_t *ids = lens ? realloc(x->ids, sizeof *ids * x->n * room) : NULL;
+        if (!ids) {
+            a->failed = 1;
+            return;
+        }
+        x->ids = ids;
+        a->room = room;
+    }
+    int added;
+    uint32_t r = intern(x, w, len, x->nrows, &added);
+    for (size_t k = 0; k < x->n; k++)
+        x->ids[(size_t)r * x->n + k] = LEX_NONE;
+}
+
+cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
+                                    cd_error *err)
+{
+    if (x->n < 2 || x->stops_from != x->nrows)
+        return cd_error_set(err, CD_ERR_ARG, "lexicon: stop words need a lexicon of models");
+    for (size_t i = 0; i < x->n; i++)
+        if (!cdi_lexicon_drops_stopwords(models[i]))
+            return cd_error_set(err, CD_ERR_ARG, "lexicon: a model keeps its stop words");
+    /* the slots were sized for every model's terms, which counts each
+     * shared word more than once: room for the list as well, or the
+     * table would fill */
+    size_t stops = 0;
+    cd_stopwords_each(count_word, &stops);
+    if ((size_t)x->nrows + stops >= (size_t)x->mask)
+        return cd_error_set(err, CD_ERR_ARG, "lexicon: no room for the stop words");
+    stop_adder a = { x, x->nrows, 0 };
+    cd_stopwords_each(add_stop, &a);
+    if (a.failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return CD_OK;   /* stops_from stays where the models' rows end */
 }

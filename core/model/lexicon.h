@@ -42,6 +42,8 @@ typedef struct cdi_lexicon {
     uint32_t *ids;            /* nrows * n, NULL with one model */
     const char **names;       /* per row: the name, for tokens over LEX_SHORT */
     uint32_t *name_lens;
+    uint32_t stops_from;      /* rows from here on are stop words
+                                 (cdi_lexicon_add_stopwords), else nrows */
 } cdi_lexicon;
 
 /* A lexicon of n models (1 <= n).  The models must outlive it. */
@@ -51,6 +53,21 @@ void cdi_lexicon_free(cdi_lexicon *x);
 
 /* Whether a model's stop words are left out of its lexicon. */
 int cdi_lexicon_drops_stopwords(const cd_model *m);
+
+/* Add the stop words (cd_is_stopword) as rows of their own, a term of no
+ * model, after the others, so that one lookup tells a token that is a
+ * term, a stop word, or neither: for a lexicon of several models that all
+ * leave stop words out (cdi_lexicon_drops_stopwords), whose tokens would
+ * otherwise be tested against the stop-word list first.  CD_ERR_ARG for
+ * another lexicon. */
+cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
+                                    cd_error *err);
+
+/* Whether row r is a stop word's (cdi_lexicon_add_stopwords). */
+static inline int cdi_lexicon_is_stop(const cdi_lexicon *x, int64_t r)
+{
+    return r >= (int64_t)x->stops_from;
+}
 
 static inline uint64_t cdi_lex_load(const char *s, size_t n)
 {
