@@ -608,8 +608,11 @@ static size_t lede_length(const char *body, size_t n)
         i++;
     size_t first_break = 0;
     for (; i < n; i++) {
-        if (body[i] != '\n')
-            continue;
+        /* from line break to line break (memchr: a story's lines are long) */
+        const char *nl = memchr(body + i, '\n', n - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - body);
         if (!first_break)
             first_break = i;
         size_t j = i + 1;
