@@ -449,25 +449,60 @@ static void count_rows(cd_desk *d, size_t n)
     }
 }
 
-/* cdi_toklist_fill_keep's filter when the lexicon tells stop words: the
- * token's one lookup drops a stop word and counts a term's row, as
- * lexicon_rows would count it from the list. */
+/* Count lexicon row r (or none, r < 0) for the story being read; -1 when
+ * out of memory. */
+static int count_row(cd_desk *d, int64_t r)
+{
+    if (r < 0 || cdi_lexicon_is_stop(d->lex, r) || d->row_tf[r]++)
+        return 0;
+    if (grow_rows(d, d->nrows_fill + 1)) {
+        d->row_tf[r] = 0;
+        return -1;
+    }
+    d->rows[d->nrows_fill++] = (uint32_t)r;
+    return 0;
+}
+
+/* Probe the kept tokens still waiting, in their order. */
+static int drain_rows(cd_desk *d)
+{
+    int rc = 0;
+    for (; d->nahead; d->nahead--) {
+        const cdi_lex_key *k = &d->ahead[d->ahead_at];
+        d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
+        if (count_row(d, cdi_lexicon_probe(d->lex, k->slot, k->a, k->b)))
+            rc = -1;
+    }
+    return rc;
+}
+
+/* cdi_toklist_fill_keep's filter when the lexicon tells stop words: a
+ * stop word is dropped by its key alone (a small table); a token kept has
+ * its lexicon slot asked for now and probed LEX_AHEAD tokens later, as
+ * classify does (lexicon.h), its row counted then, in the order of the
+ * text, as lexicon_rows would count it from the list. */
 static int keep_token(const char *tok, size_t len, void *ud)
 {
     cd_desk *d = ud;
-    int64_t r = cdi_lexicon_find(d->lex, tok, len);
-    if (r < 0)
-        return 1;
-    if (cdi_lexicon_is_stop(d->lex, r))
-        return 0;
-    if (d->row_tf[r]++ == 0) {
-        if (grow_rows(d, d->nrows_fill + 1)) {
-            d->row_tf[r] = 0;
+    if (len - 1 >= LEX_SHORT) {   /* long (or empty): never a stop word */
+        if (!len)
+            return 1;
+        if (drain_rows(d))
             return -1;
-        }
-        d->rows[d->nrows_fill++] = (uint32_t)r;
+        return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
     }
-    return 1;
+    cdi_lex_key k = cdi_lexicon_ahead(d->lex, tok, len);
+    if (cdi_lexicon_is_stop_key(d->lex, k.a, k.b))
+        return 0;
+    if (d->nahead < LEX_AHEAD) {
+        d->ahead[(d->ahead_at + d->nahead++) & (LEX_AHEAD - 1)] = k;
+        return 1;
+    }
+    cdi_lex_key *old = &d->ahead[d->ahead_at];   /* the ring is full: the oldest */
+    int64_t r = cdi_lexicon_probe(d->lex, old->slot, old->a, old->b);
+    *old = k;
+    d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
+    return count_row(d, r) ? -1 : 1;
 }
 
 static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
@@ -653,8 +688,11 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if (st == CD_OK && d->tok_fill) {   /* the rows counted as it goes */
             d->nrows_fill = 0;
+            d->nahead = 0;
             st = cdi_toklist_fill_keep(d->cur.own_toks, d->tok_fill, text, len, keep_token,
                                        d, err);
+            if (drain_rows(d) && st == CD_OK)
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             count_rows(d, d->nrows_fill);
             filled_rows = 1;
         } else if (st == CD_OK) {
@@ -921,7 +959,13 @@ static void make_reason(cd_desk *d)
         for (size_t k = 0; k < d->nrules && i < 0; k++)
             if (d->rules[k].name == d->rule)
                 i = (int64_t)k;
-        cdi_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
+        /* written piece by piece: a printf per story was a tenth of the
+         * decision's JSON */
+        cdi_buf_puts(b, "rule '");
+        cdi_buf_puts(b, d->rule);
+        cdi_buf_puts(b, "' (");
+        cdi_buf_puts(b, i < 0 ? "?" : d->rules[i].where ? d->rules[i].where : "(null)");
+        cdi_buf_puts(b, ")");
     } else if (d->error) {
         cdi_buf_printf(b, "fallback: %s", d->error);
         for (size_t i = 0; i < d->nkept && i < d->nroute; i++)

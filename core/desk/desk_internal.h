@@ -18,6 +18,7 @@
 #include "lua/sandbox.h"
 #include "desk/topics.h"
 #include "desk/desk_live.h"
+#include "model/lexicon.h"
 
 typedef struct desk_model {
     char *name;                    /* "bbc" for models/bbc.cdm, or as declared */
@@ -116,6 +117,9 @@ struct cd_desk {
     uint32_t *row_counts;          /* the tokens of each */
     uint32_t *row_tf;              /* per lexicon row, zero between stories */
     size_t nrows_fill;             /* rows so far while the tokens are read */
+    cdi_lex_key ahead[LEX_AHEAD];  /* tokens kept, their rows not yet probed:
+                                      a ring from ahead_at (keep_token) */
+    unsigned ahead_at, nahead;
     cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
                                       tells them (cdi_lexicon_add_stopwords) */
     size_t *top;                   /* one per topic: scratch of the JSON writers */

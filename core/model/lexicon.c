@@ -82,6 +82,7 @@ void cdi_lexicon_free(cdi_lexicon *x)
     if (!x)
         return;
     free(x->slots);
+    free(x->stop_keys);
     free(x->ids);
     free(x->names);
     free(x->name_lens);
@@ -183,6 +184,21 @@ static void add_stop(const char *w, size_t len, void *ud)
         x->ids[(size_t)r * x->n + k] = LEX_NONE;
 }
 
+static void add_stop_key(const char *w, size_t len, void *ud)
+{
+    cdi_lexicon *x = ud;
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(w, len, &a, &b);   /* stop words are short: at most 10 bytes */
+    if (cdi_lexicon_is_stop_key(x, a, b))
+        return;
+    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;
+    while (x->stop_keys[i].row)
+        i = (i + 1) & x->stop_mask;
+    x->stop_keys[i] = (lex_slot){ a, b, 1 };
+}
+
 cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
                                     cd_error *err)
 {
@@ -202,5 +218,12 @@ cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *model
     cd_stopwords_each(add_stop, &a);
     if (a.failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    uint32_t slots = 64;
+    while (slots < 2 * stops)
+        slots *= 2;
+    if (!(x->stop_keys = calloc(slots, sizeof *x->stop_keys)))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    x->stop_mask = slots - 1;
+    cd_stopwords_each(add_stop_key, x);
     return CD_OK;   /* stops_from stays where the models' rows end */
 }

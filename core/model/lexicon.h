@@ -44,6 +44,8 @@ typedef struct cdi_lexicon {
     uint32_t *name_lens;
     uint32_t stops_from;      /* rows from here on are stop words
                                  (cdi_lexicon_add_stopwords), else nrows */
+    lex_slot *stop_keys;      /* the stop words' keys alone, a few kB (or NULL) */
+    uint32_t stop_mask;
 } cdi_lexicon;
 
 /* A lexicon of n models (1 <= n).  The models must outlive it. */
@@ -62,6 +64,23 @@ int cdi_lexicon_drops_stopwords(const cd_model *m);
  * another lexicon. */
 cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
                                     cd_error *err);
+
+/* Whether the short key (a, b) is a stop word's, from a table small
+ * enough to stay in cache: tells a stop word without waiting for the
+ * lexicon's slot (cdi_lexicon_add_stopwords; 0 before). */
+static inline int cdi_lexicon_is_stop_key(const cdi_lexicon *x, uint64_t a, uint32_t b)
+{
+    if (!x->stop_keys)
+        return 0;
+    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
+    for (uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;; i = (i + 1) & x->stop_mask) {
+        const lex_slot *e = &x->stop_keys[i];
+        if (e->a == a && e->b == b)
+            return 1;
+        if (!e->row)
+            return 0;
+    }
+}
 
 /* Whether row r is a stop word's (cdi_lexicon_add_stopwords). */
 static inline int cdi_lexicon_is_stop(const cdi_lexicon *x, int64_t r)

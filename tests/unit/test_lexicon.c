@@ -100,6 +100,11 @@ static void each_stop(const char *w, size_t len, void *ud)
     int64_t r = cdi_lexicon_find(x, w, len);
     assert_true(r >= 0);
     assert_true(cdi_lexicon_is_stop(x, r));
+    uint64_t a;
+    uint32_t b;
+    assert_true(len <= LEX_SHORT);
+    cdi_lex_short_key(w, len, &a, &b);
+    assert_true(cdi_lexicon_is_stop_key(x, a, b));
     for (size_t i = 0; i < x->n; i++)
         assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), LEX_NONE);
 }
@@ -126,6 +131,12 @@ static void stop_words_have_rows(void **state)
             int64_t r = cdi_lexicon_find(x, name, len);
             assert_true(r >= 0 && !cdi_lexicon_is_stop(x, r));
             assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), t);
+            if (len <= LEX_SHORT) {
+                uint64_t a;
+                uint32_t b;
+                cdi_lex_short_key(name, len, &a, &b);
+                assert_false(cdi_lexicon_is_stop_key(x, a, b));
+            }
         }
     assert_int_equal(cdi_lexicon_find(x, "qzxwv", 5), -1);
     /* twice: refused, the rows stay */
