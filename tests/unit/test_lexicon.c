@@ -161,8 +161,8 @@ static void desk_tokens_without_stop_words(void **state)
     assert_int_equal(cd_desk_load("scripts/newsroom.lua", NULL, &d, &err), CD_OK);
     assert_non_null(d->tok_fill);
     static const char *const texts[] = {
-        "The U.S. and Japan\nHe's said they'd cut 10.5 pct of the tariffs; it's a trade war. "
-        "Don't you think so? I am not. OPEC's ministers were in Vienna in 1987.",
+        ("The U.S. and Japan\nHe's said they'd cut 10.5 pct of the tariffs; it's a trade war. "
+         "Don't you think so? I am not. OPEC's ministers were in Vienna in 1987."),
         "A\nof the and to in is was",
         "Élysée talks: l'État and Straße\nThe internationalisationally long word, yourselves.",
     };
