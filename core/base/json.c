@@ -85,6 +85,7 @@ static size_t escape_into(char *out, const char *str, size_t len)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, o = 0;
     while (i < len) {
+        int found = 0;   /* s[i] is known not plain: straight to it */
 #ifdef __SSE2__
         /* sixteen bytes at a time, copied up to the first that is not
          * plain (a control or non-ASCII byte compares below 0x20 as a
@@ -100,6 +101,7 @@ static size_t escape_into(char *out, const char *str, size_t len)
                 unsigned k = (unsigned)__builtin_ctz(mask);
                 i += k;
                 o += k;
+                found = 1;
                 break;
             }
             i += 16;
@@ -107,7 +109,7 @@ static size_t escape_into(char *out, const char *str, size_t len)
         }
 #endif
         /* eight plain bytes at a time */
-        while (i + 8 <= len) {
+        while (!found && i + 8 <= len) {
             uint64_t w;
             memcpy(&w, s + i, 8);
             if (any_special(w))

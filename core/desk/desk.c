@@ -273,8 +273,11 @@ void cd_desk_free(cd_desk *d)
     cdi_desk_free_feeds(d);
     cdi_topics_free(d->topics);
     cd_tokenizer_free(d->tok);
+    cd_tokenizer_free(d->tok_fill);
     cdi_lexicon_free(d->lex);
     free(d->rows);
+    free(d->row_counts);
+    free(d->row_tf);
     free(d->taxonomy_where);
     free(d->fallback);
     free(d->fallback_where);
@@ -396,30 +399,136 @@ static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
             d->models[i].lex_pos = k;
         }
     cd_status st = cdi_lexicon_new(ms, k, &d->lex, err);
+    /* models that all drop stop words: the lexicon tells them too, and the
+     * story is read with a tokenizer that leaves them to it (keep_token),
+     * one lookup per token instead of a stop-word test and a lookup */
+    int stops = st == CD_OK;
+    for (size_t i = 0; i < k && stops; i++)
+        stops = cdi_lexicon_drops_stopwords(ms[i]);
+    if (stops) {
+        cd_tok_opts o = *cd_tokenizer_opts(d->tok);
+        o.stopwords = 0;
+        st = cdi_lexicon_add_stopwords(d->lex, ms, err);
+        if (st == CD_OK)
+            st = cd_tokenizer_new(&o, &d->tok_fill, err);
+    }
     free(ms);
+    if (st == CD_OK && !(d->row_tf = calloc(d->lex->nrows ? d->lex->nrows : 1, sizeof *d->row_tf)))
+        st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     return st;
 }
 
 /* The lexicon rows of the story's tokens (those in no model left out),
- * into d->rows; their number, or -1 when out of memory. */
+ * each once, into d->rows, and how many tokens each had into
+ * d->row_counts: counted once here for all the models.  Their number, or
+ * -1 when out of memory. */
+static int grow_rows(cd_desk *d, size_t need)
+{
+    if (need <= d->rows_cap)
+        return 0;
+    size_t cap = d->rows_cap ? d->rows_cap : 256;
+    while (cap < need)
+        cap *= 2;
+    uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
+    if (rows)
+        d->rows = rows;
+    uint32_t *counts = rows ? realloc(d->row_counts, sizeof *counts * cap) : NULL;
+    if (!counts)
+        return -1;
+    d->row_counts = counts;
+    d->rows_cap = cap;
+    return 0;
+}
+
+/* The counts of the n rows in d->rows, from d->row_tf, which is zeroed. */
+static void count_rows(cd_desk *d, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        d->row_counts[k] = d->row_tf[d->rows[k]];
+        d->row_tf[d->rows[k]] = 0;
+    }
+}
+
+/* Count lexicon row r (or none, r < 0) for the story being read; -1 when
+ * out of memory. */
+static int count_row(cd_desk *d, int64_t r)
+{
+    if (r < 0 || cdi_lexicon_is_stop(d->lex, r) || d->row_tf[r]++)
+        return 0;
+    if (grow_rows(d, d->nrows_fill + 1)) {
+        d->row_tf[r] = 0;
+        return -1;
+    }
+    d->rows[d->nrows_fill++] = (uint32_t)r;
+    return 0;
+}
+
+/* Probe the kept tokens still waiting, in their order. */
+static int drain_rows(cd_desk *d)
+{
+    int rc = 0;
+    for (; d->nahead; d->nahead--) {
+        const cdi_lex_key *k = &d->ahead[d->ahead_at];
+        d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
+        if (count_row(d, cdi_lexicon_probe(d->lex, k->slot, k->a, k->b)))
+            rc = -1;
+    }
+    return rc;
+}
+
+/* cdi_toklist_fill_keep's filter when the lexicon tells stop words: a
+ * stop word is dropped by its key alone (a small table); a token kept has
+ * its lexicon slot asked for now and probed LEX_AHEAD tokens later, as
+ * classify does (lexicon.h), its row counted then, in the order of the
+ * text, as lexicon_rows would count it from the list. */
+static int keep_token(const char *tok, size_t len, void *ud)
+{
+    cd_desk *d = ud;
+    if (len - 1 >= LEX_SHORT) {   /* long (or empty): never a stop word */
+        if (!len)
+            return 1;
+        if (drain_rows(d))
+            return -1;
+        return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
+    }
+    cdi_lex_key k = cdi_lexicon_ahead(d->lex, tok, len);
+    if (cdi_lexicon_is_stop_key(d->lex, k.a, k.b))
+        return 0;
+    if (d->nahead < LEX_AHEAD) {
+        d->ahead[(d->ahead_at + d->nahead++) & (LEX_AHEAD - 1)] = k;
+        return 1;
+    }
+    cdi_lex_key *old = &d->ahead[d->ahead_at];   /* the ring is full: the oldest */
+    int64_t r = cdi_lexicon_probe(d->lex, old->slot, old->a, old->b);
+    *old = k;
+    d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
+    return count_row(d, r) ? -1 : 1;
+}
+
 static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
 {
-    if (l->n > d->rows_cap) {
-        size_t cap = d->rows_cap ? d->rows_cap : 256;
-        while (cap < l->n)
-            cap *= 2;
-        uint32_t *rows = realloc(d->rows, sizeof *rows * cap);
-        if (!rows)
-            return -1;
-        d->rows = rows;
-        d->rows_cap = cap;
-    }
+    if (grow_rows(d, l->n))
+        return -1;
+    /* the slot of token i + LEX_AHEAD is asked for before token i is
+     * probed (lexicon.h): the table's cache misses overlap */
     size_t n = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        int64_t r = cdi_lexicon_find(d->lex, l->text + l->off[i], l->len[i]);
-        if (r >= 0)
+    cdi_lex_key ahead[LEX_AHEAD];
+    for (size_t i = 0; i < l->n + LEX_AHEAD; i++) {
+        size_t j = i % LEX_AHEAD;
+        int64_t r = -1;
+        if (i >= LEX_AHEAD) {
+            size_t k = i - LEX_AHEAD;
+            if (l->len[k] - 1 >= LEX_SHORT)   /* long: looked up now */
+                r = cdi_lexicon_find(d->lex, l->text + l->off[k], l->len[k]);
+            else
+                r = cdi_lexicon_probe(d->lex, ahead[j].slot, ahead[j].a, ahead[j].b);
+        }
+        if (i < l->n && l->len[i] - 1 < LEX_SHORT)
+            ahead[j] = cdi_lexicon_ahead(d->lex, l->text + l->off[i], l->len[i]);
+        if (r >= 0 && d->row_tf[r]++ == 0)
             d->rows[n++] = (uint32_t)r;
     }
+    count_rows(d, n);
     return (int64_t)n;
 }
 
@@ -534,8 +643,11 @@ static size_t lede_length(const char *body, size_t n)
         i++;
     size_t first_break = 0;
     for (; i < n; i++) {
-        if (body[i] != '\n')
-            continue;
+        /* from line break to line break (memchr: a story's lines are long) */
+        const char *nl = memchr(body + i, '\n', n - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - body);
         if (!first_break)
             first_break = i;
         size_t j = i + 1;
@@ -568,21 +680,32 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     const char *text = tb->data;
     size_t len = tb->len;
     cd_status st = CD_OK;
+    int filled_rows = 0;
     if (from && share_toks) {
         d->cur.toks = from->cur.toks;
     } else {
         if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
-        if (st == CD_OK)
+        if (st == CD_OK && d->tok_fill) {   /* the rows counted as it goes */
+            d->nrows_fill = 0;
+            d->nahead = 0;
+            st = cdi_toklist_fill_keep(d->cur.own_toks, d->tok_fill, text, len, keep_token,
+                                       d, err);
+            if (drain_rows(d) && st == CD_OK)
+                st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+            count_rows(d, d->nrows_fill);
+            filled_rows = 1;
+        } else if (st == CD_OK) {
             st = cdi_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
+        }
         if (st == CD_OK) {   /* shared tokens have their zones from the other desk */
             size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
             cdi_toklist_set_zones(d->cur.own_toks, body, body + lede_length(s->body, s->body_len));
         }
         d->cur.toks = d->cur.own_toks;
     }
-    int64_t nrows = 0;
-    if (st == CD_OK && d->lex && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
+    int64_t nrows = filled_rows ? (int64_t)d->nrows_fill : 0;
+    if (st == CD_OK && d->lex && !filled_rows && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < d->nmodels && st == CD_OK; i++) {
         desk_model *m = &d->models[i];
@@ -596,7 +719,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         m->nscores = 0;
         memset(m->p, 0, m->nlabels * sizeof *m->p);
         if (m->lex_pos)
-            st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows,
+            st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows, d->row_counts,
                                    (size_t)nrows, &m->scores, &m->nscores, err);
         else if (m->shares_tokens)
             st = cdi_classify_from(m->cls, cdi_toklist_each, d->cur.toks, &m->scores,
@@ -836,7 +959,13 @@ static void make_reason(cd_desk *d)
         for (size_t k = 0; k < d->nrules && i < 0; k++)
             if (d->rules[k].name == d->rule)
                 i = (int64_t)k;
-        cdi_buf_printf(b, "rule '%s' (%s)", d->rule, i >= 0 ? d->rules[i].where : "?");
+        /* written piece by piece: a printf per story was a tenth of the
+         * decision's JSON */
+        cdi_buf_puts(b, "rule '");
+        cdi_buf_puts(b, d->rule);
+        cdi_buf_puts(b, "' (");
+        cdi_buf_puts(b, i < 0 ? "?" : d->rules[i].where ? d->rules[i].where : "(null)");
+        cdi_buf_puts(b, ")");
     } else if (d->error) {
         cdi_buf_printf(b, "fallback: %s", d->error);
         for (size_t i = 0; i < d->nkept && i < d->nroute; i++)

@@ -18,6 +18,7 @@
 #include "lua/sandbox.h"
 #include "desk/topics.h"
 #include "desk/desk_live.h"
+#include "model/lexicon.h"
 
 typedef struct desk_model {
     char *name;                    /* "bbc" for models/bbc.cdm, or as declared */
@@ -111,7 +112,16 @@ struct cd_desk {
     /* the models that share the token list, when more than one: each
      * token looked up once for all of them (model/lexicon.h) */
     struct cdi_lexicon *lex;
-    uint32_t *rows;                /* per story: the lexicon rows of its tokens */
+    uint32_t *rows;                /* per story: the lexicon rows of its tokens,
+                                      each once, in the order of their first token */
+    uint32_t *row_counts;          /* the tokens of each */
+    uint32_t *row_tf;              /* per lexicon row, zero between stories */
+    size_t nrows_fill;             /* rows so far while the tokens are read */
+    cdi_lex_key ahead[LEX_AHEAD];  /* tokens kept, their rows not yet probed:
+                                      a ring from ahead_at (keep_token) */
+    unsigned ahead_at, nahead;
+    cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
+                                      tells them (cdi_lexicon_add_stopwords) */
     size_t *top;                   /* one per topic: scratch of the JSON writers */
     size_t rows_cap;
     desk_dest *dests;

@@ -559,6 +559,11 @@ cd_status cdi_sandbox_new(const char *config_dir, const char *scripts_dir, void 
         return cd_error_set(err, CD_ERR_NOMEM, "cannot create a Lua state");
     }
     *(cd_sandbox **)lua_getextraspace(sb->L) = sb;
+    /* Generational collection: what a rule makes per story (the story
+     * object, topic tables) dies young, and the incremental collector's
+     * steps cost route as much as the rules themselves.  The memory limit
+     * holds the same (the allocator refuses; Lua collects in full first). */
+    lua_gc(sb->L, LUA_GCGEN, 0, 0);
     lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, sb->every);
     lua_pushcfunction(sb->L, prepare);
     if (lua_pcall(sb->L, 0, 0, 0) != LUA_OK) {

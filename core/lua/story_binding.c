@@ -435,11 +435,10 @@ static int story_index(lua_State *L)
 {
     cd_desk *d = check_story(L);
     const char *key = luaL_checkstring(L, 2);
-    luaL_getmetatable(L, STORY_MT);
-    lua_getfield(L, -1, "methods");
-    if (lua_getfield(L, -1, key) != LUA_TNIL)
+    /* the methods table is the upvalue: one lookup per story:method() */
+    if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL)
         return 1;
-    lua_pop(L, 3);
+    lua_pop(L, 1);
     lua_getiuservalue(L, 1, 1);                 /* the cache */
     if (lua_getfield(L, -1, key) != LUA_TNIL)
         return 1;
@@ -479,12 +478,14 @@ void cdi_story_binding_register(lua_State *L)
         { "log", m_log },       { NULL, NULL },
     };
     static const luaL_Reg meta[] = {
-        { "__index", story_index }, { "__newindex", story_newindex },
-        { "__tostring", story_tostring }, { NULL, NULL },
+        { "__newindex", story_newindex }, { "__tostring", story_tostring }, { NULL, NULL },
     };
     luaL_newmetatable(L, STORY_MT);
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, story_index, 1);   /* __index, with the methods */
+    lua_setfield(L, -3, "__index");
     lua_setfield(L, -2, "methods");
     lua_pushliteral(L, "story");
     lua_setfield(L, -2, "__metatable");

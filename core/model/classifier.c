@@ -35,6 +35,9 @@ struct cd_classifier {
     cd_label_score *out;       /* the same, sorted */
     struct sort_key *keys;     /* 2 * nlabels: the sort's keys and scratch */
     uint32_t top;              /* cd_classifier_set_order; 0: sort all */
+    cdi_lex_key ahead[LEX_AHEAD];  /* short tokens of the text, asked for and
+                                      not yet probed: a ring from head */
+    unsigned head, nahead;
 };
 
 cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err)
@@ -119,11 +122,45 @@ static inline int add_term(cd_classifier *c, uint32_t id)
     return 0;
 }
 
+/* Count the term of lexicon row id, if any; non-zero when out of memory. */
+static inline int take_row(cd_classifier *c, int64_t id)
+{
+    return id < 0 ? 0 : add_term(c, (uint32_t)id);
+}
+
+/* Probe the tokens still waiting, in their order. */
+static void drain(cd_classifier *c)
+{
+    for (; c->nahead; c->nahead--) {
+        const cdi_lex_key *k = &c->ahead[c->head];
+        c->head = (c->head + 1) & (LEX_AHEAD - 1);
+        take_row(c, cdi_lexicon_probe(c->lex, k->slot, k->a, k->b));
+    }
+}
+
+/* Each token is looked up LEX_AHEAD tokens after its slot was asked for
+ * (lexicon.h), in the order of the text: the terms are counted in the
+ * same order as one lookup at a time would, so the sums that score them
+ * are the same. */
 static int on_token(const char *tok, size_t len, void *ud)
 {
     cd_classifier *c = ud;
-    int64_t id = cdi_lexicon_find(c->lex, tok, len);
-    return id < 0 ? 0 : add_term(c, (uint32_t)id);
+    if (len - 1 >= LEX_SHORT) {   /* long (or empty): looked up at once */
+        if (!len)
+            return 0;
+        drain(c);
+        return take_row(c, cdi_lexicon_find_long(c->lex, tok, len));
+    }
+    cdi_lex_key k = cdi_lexicon_ahead(c->lex, tok, len);
+    if (c->nahead < LEX_AHEAD) {
+        c->ahead[(c->head + c->nahead++) & (LEX_AHEAD - 1)] = k;
+        return 0;
+    }
+    cdi_lex_key *old = &c->ahead[c->head];   /* the ring is full: the oldest */
+    int64_t id = cdi_lexicon_probe(c->lex, old->slot, old->a, old->b);
+    *old = k;
+    c->head = (c->head + 1) & (LEX_AHEAD - 1);
+    return take_row(c, id);
 }
 
 /* Sort by decreasing p, ties by label index.  Classify sorts the labels
@@ -246,32 +283,44 @@ const cd_tok_opts *cdi_classifier_tok_opts(const cd_classifier *c)
     return &c->m->tok;   /* the model's: its own tokenizer may leave stop words to the lookup */
 }
 
+static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *n);
+
 /* Score the terms counted since c->n was reset. */
 static cd_status finish(cd_classifier *c, const cd_label_score **scores, size_t *n,
                         cd_error *err)
 {
-    const nb_view *v = &c->m->view;
     for (size_t i = 0; i < c->n; i++) {
         c->freqs[i] = c->tf[c->terms[i]];
         c->tf[c->terms[i]] = 0;
     }
     if (c->failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    return score(c, scores, n);
+}
+
+/* Score the c->n terms in c->terms with their frequencies in c->freqs. */
+static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *n)
+{
+    const nb_view *v = &c->m->view;
     nb_doc doc = { c->terms, c->freqs, c->n };
     nb_score(v, &doc, c->f, c->scores);
     nb_probabilities(v, c->scores, c->p);
     uint32_t L = v->nlabels, best = 0, any = 0;
+    int multi = v->params->multilabel;
+    double best_gap = 0;
     for (uint32_t i = 0; i < L; i++) {
         c->by_label[i].label = i;
         c->by_label[i].p = c->p[i];
-        c->by_label[i].chosen = v->params->multilabel && c->p[i] >= v->labels[i].threshold;
+        c->by_label[i].chosen = multi && c->p[i] >= v->labels[i].threshold;
         any |= c->by_label[i].chosen;
         /* the best label: by probability, or for multi-label models by how
-         * near it comes to its own threshold */
-        double gap = c->p[i] - (v->params->multilabel ? v->labels[i].threshold : 0);
-        double best_gap = c->p[best] - (v->params->multilabel ? v->labels[best].threshold : 0);
-        if (gap > best_gap)
+         * near it comes to its own threshold (the best gap kept, not read
+         * again through best: one dependent load less per label) */
+        double gap = c->p[i] - (multi ? v->labels[i].threshold : 0);
+        if (i == 0 || gap > best_gap) {
             best = i;
+            best_gap = gap;
+        }
     }
     /* A single-label model names its most probable label; a multi-label
      * one only the labels likely enough, unless trained to always give
@@ -294,22 +343,34 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
         if (st != CD_OK)
             return st;
     }
+    c->nahead = 0;
     each(src, on_token, c);
+    drain(c);
     return finish(c, scores, n, err);
 }
 
 cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t which,
-                            const uint32_t *rows, size_t nrows,
+                            const uint32_t *rows, const uint32_t *counts, size_t nrows,
                             const cd_label_score **scores, size_t *n, cd_error *err)
 {
     c->n = 0;
     c->failed = 0;
+    while (c->cap < nrows)
+        if (grow_doc(c))
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    /* rows are distinct, so are their terms: no counting here, and the
+     * terms come in the order of their first token, as add_term makes it */
     for (size_t i = 0; i < nrows; i++) {
+        /* the rows' entries are spread over the lexicon: ask ahead */
+        if (lex->ids && i + LEX_AHEAD < nrows)
+            __builtin_prefetch(&lex->ids[(size_t)rows[i + LEX_AHEAD] * lex->n + which]);
         uint32_t id = cdi_lexicon_id(lex, rows[i], which);
-        if (id != LEX_NONE && add_term(c, id))
-            break;
+        if (id != LEX_NONE) {
+            c->terms[c->n] = id;
+            c->freqs[c->n++] = counts[i];
+        }
     }
-    return finish(c, scores, n, err);
+    return score(c, scores, n);
 }
 
 static int by_weight_desc(const void *a, const void *b)

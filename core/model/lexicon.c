@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hugemem.h"
 #include "model/lexicon.h"
 #include "model/model_internal.h"
 #include "model/vocab.h"
@@ -81,6 +82,7 @@ void cdi_lexicon_free(cdi_lexicon *x)
     if (!x)
         return;
     free(x->slots);
+    free(x->stop_keys);
     free(x->ids);
     free(x->names);
     free(x->name_lens);
@@ -97,14 +99,14 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
     if (n == 0 || terms >= UINT32_MAX / 4)
         return cd_error_set(err, CD_ERR_ARG, "lexicon: %zu models of %zu terms", n, terms);
     size_t slots = 64;
-    while (slots < 2 * terms)
+    while (slots < terms + terms / 2)
         slots *= 2;
     cdi_lexicon *x = calloc(1, sizeof *x);
     if (!x)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     x->n = n;
     x->mask = (uint32_t)slots - 1;
-    x->slots = calloc(slots, sizeof *x->slots);
+    x->slots = cdi_calloc_huge(slots, sizeof *x->slots);   /* read at random: base/hugemem.h */
     x->names = malloc(sizeof *x->names * (terms ? terms : 1));
     x->name_lens = malloc(sizeof *x->name_lens * (terms ? terms : 1));
     if (n > 1)
@@ -136,6 +138,92 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
                 x->ids[(size_t)r * n + i] = t;
         }
     }
+    x->stops_from = x->nrows;
     *out = x;
     return CD_OK;
+}
+
+static void count_word(const char *w, size_t len, void *ud)
+{
+    (void)w;
+    (void)len;
+    ++*(size_t *)ud;
+}
+
+typedef struct stop_adder {
+    cdi_lexicon *x;
+    size_t room;   /* rows the arrays hold */
+    int failed;
+} stop_adder;
+
+static void add_stop(const char *w, size_t len, void *ud)
+{
+    stop_adder *a = ud;
+    cdi_lexicon *x = a->x;
+    if (a->failed || cdi_lexicon_find(x, w, len) >= 0)
+        return;   /* twice in the list: one row */
+    if (x->nrows == a->room) {
+        size_t room = a->room * 2 + 64;
+        const char **names = realloc(x->names, sizeof *names * room);
+        if (names)
+            x->names = names;
+        uint32_t *lens = names ? realloc(x->name_lens, sizeof *lens * room) : NULL;
+        if (lens)
+            x->name_lens = lens;
+        uint32_t *ids = lens ? realloc(x->ids, sizeof *ids * x->n * room) : NULL;
+        if (!ids) {
+            a->failed = 1;
+            return;
+        }
+        x->ids = ids;
+        a->room = room;
+    }
+    int added;
+    uint32_t r = intern(x, w, len, x->nrows, &added);
+    for (size_t k = 0; k < x->n; k++)
+        x->ids[(size_t)r * x->n + k] = LEX_NONE;
+}
+
+static void add_stop_key(const char *w, size_t len, void *ud)
+{
+    cdi_lexicon *x = ud;
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(w, len, &a, &b);   /* stop words are short: at most 10 bytes */
+    if (cdi_lexicon_is_stop_key(x, a, b))
+        return;
+    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;
+    while (x->stop_keys[i].row)
+        i = (i + 1) & x->stop_mask;
+    x->stop_keys[i] = (lex_slot){ a, b, 1 };
+}
+
+cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
+                                    cd_error *err)
+{
+    if (x->n < 2 || x->stops_from != x->nrows)
+        return cd_error_set(err, CD_ERR_ARG, "lexicon: stop words need a lexicon of models");
+    for (size_t i = 0; i < x->n; i++)
+        if (!cdi_lexicon_drops_stopwords(models[i]))
+            return cd_error_set(err, CD_ERR_ARG, "lexicon: a model keeps its stop words");
+    /* the slots were sized for every model's terms, which counts each
+     * shared word more than once: room for the list as well, or the
+     * table would fill */
+    size_t stops = 0;
+    cd_stopwords_each(count_word, &stops);
+    if ((size_t)x->nrows + stops >= (size_t)x->mask)
+        return cd_error_set(err, CD_ERR_ARG, "lexicon: no room for the stop words");
+    stop_adder a = { x, x->nrows, 0 };
+    cd_stopwords_each(add_stop, &a);
+    if (a.failed)
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    uint32_t slots = 64;
+    while (slots < 2 * stops)
+        slots *= 2;
+    if (!(x->stop_keys = calloc(slots, sizeof *x->stop_keys)))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    x->stop_mask = slots - 1;
+    cd_stopwords_each(add_stop_key, x);
+    return CD_OK;   /* stops_from stays where the models' rows end */
 }

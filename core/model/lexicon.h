@@ -42,6 +42,10 @@ typedef struct cdi_lexicon {
     uint32_t *ids;            /* nrows * n, NULL with one model */
     const char **names;       /* per row: the name, for tokens over LEX_SHORT */
     uint32_t *name_lens;
+    uint32_t stops_from;      /* rows from here on are stop words
+                                 (cdi_lexicon_add_stopwords), else nrows */
+    lex_slot *stop_keys;      /* the stop words' keys alone, a few kB (or NULL) */
+    uint32_t stop_mask;
 } cdi_lexicon;
 
 /* A lexicon of n models (1 <= n).  The models must outlive it. */
@@ -51,6 +55,38 @@ void cdi_lexicon_free(cdi_lexicon *x);
 
 /* Whether a model's stop words are left out of its lexicon. */
 int cdi_lexicon_drops_stopwords(const cd_model *m);
+
+/* Add the stop words (cd_is_stopword) as rows of their own, a term of no
+ * model, after the others, so that one lookup tells a token that is a
+ * term, a stop word, or neither: for a lexicon of several models that all
+ * leave stop words out (cdi_lexicon_drops_stopwords), whose tokens would
+ * otherwise be tested against the stop-word list first.  CD_ERR_ARG for
+ * another lexicon. */
+cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
+                                    cd_error *err);
+
+/* Whether the short key (a, b) is a stop word's, from a table small
+ * enough to stay in cache: tells a stop word without waiting for the
+ * lexicon's slot (cdi_lexicon_add_stopwords; 0 before). */
+static inline int cdi_lexicon_is_stop_key(const cdi_lexicon *x, uint64_t a, uint32_t b)
+{
+    if (!x->stop_keys)
+        return 0;
+    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
+    for (uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;; i = (i + 1) & x->stop_mask) {
+        const lex_slot *e = &x->stop_keys[i];
+        if (e->a == a && e->b == b)
+            return 1;
+        if (!e->row)
+            return 0;
+    }
+}
+
+/* Whether row r is a stop word's (cdi_lexicon_add_stopwords). */
+static inline int cdi_lexicon_is_stop(const cdi_lexicon *x, int64_t r)
+{
+    return r >= (int64_t)x->stops_from;
+}
 
 static inline uint64_t cdi_lex_load(const char *s, size_t n)
 {
@@ -93,6 +129,19 @@ static inline uint32_t cdi_lex_slot_of(const cdi_lexicon *x, uint64_t a, uint32_
 
 int64_t cdi_lexicon_find_long(const cdi_lexicon *x, const char *s, size_t len);
 
+/* The row of the short key (a, b) probed from slot i, or -1. */
+static inline int64_t cdi_lexicon_probe(const cdi_lexicon *x, uint32_t i, uint64_t a,
+                                        uint32_t b)
+{
+    for (;; i = (i + 1) & x->mask) {
+        const lex_slot *e = &x->slots[i];
+        if (e->a == a && e->b == b)
+            return (int64_t)e->row - 1;
+        if (!e->row)
+            return -1;
+    }
+}
+
 /* The row of a token, or -1 when it is a term of none of the models. */
 static inline int64_t cdi_lexicon_find(const cdi_lexicon *x, const char *s, size_t len)
 {
@@ -101,13 +150,31 @@ static inline int64_t cdi_lexicon_find(const cdi_lexicon *x, const char *s, size
     uint64_t a;
     uint32_t b;
     cdi_lex_short_key(s, len, &a, &b);
-    for (uint32_t i = cdi_lex_slot_of(x, a, b);; i = (i + 1) & x->mask) {
-        const lex_slot *e = &x->slots[i];
-        if (e->a == a && e->b == b)
-            return (int64_t)e->row - 1;
-        if (!e->row)
-            return -1;
-    }
+    return cdi_lexicon_probe(x, cdi_lex_slot_of(x, a, b), a, b);
+}
+
+/* Looking up many tokens: the table is megabytes and a token's slot is
+ * mostly a cache miss.  A caller that can wait for the answer computes
+ * the key and slot (cdi_lexicon_ahead: the slot is asked for at once), and
+ * probes it (cdi_lexicon_probe) a few tokens later, when it has come;
+ * the misses of those tokens then overlap. */
+#define LEX_AHEAD 8
+
+typedef struct cdi_lex_key {
+    uint64_t a;
+    uint32_t b;
+    uint32_t slot;
+} cdi_lex_key;
+
+static inline cdi_lex_key cdi_lexicon_ahead(const cdi_lexicon *x, const char *s, size_t len)
+{
+    cdi_lex_key k;
+    cdi_lex_short_key(s, len, &k.a, &k.b);
+    k.slot = cdi_lex_slot_of(x, k.a, k.b);
+#if defined(__GNUC__)
+    __builtin_prefetch(&x->slots[k.slot]);
+#endif
+    return k;
 }
 
 /* The term id of row r in model i, or LEX_NONE. */
@@ -118,9 +185,10 @@ static inline uint32_t cdi_lexicon_id(const cdi_lexicon *x, uint32_t r, size_t i
 
 /* cd_classify on the rows of a text's tokens in a lexicon whose model
  * number which is the classifier's (classifier.c): for a caller that
- * looked the tokens up once for several models. */
+ * looked the tokens up once for several models.  rows holds each row once,
+ * in the order of its first token, and counts how many tokens it had. */
 cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t which,
-                            const uint32_t *rows, size_t nrows,
+                            const uint32_t *rows, const uint32_t *counts, size_t nrows,
                             const cd_label_score **scores, size_t *n, cd_error *err);
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "base/hugemem.h"
 #include "model/model_format.h"
 #include "model/model_internal.h"
 #include "model/vocab.h"
@@ -479,19 +480,26 @@ static uint32_t dense_terms(const nb_view *v)
 
 /* The postings as scoring reads them: without the counts only training
  * needs (half the bytes per posting), and for the common terms, whose
- * postings cover most labels, as dense rows.  A few milliseconds at most
+ * postings cover most labels, as dense rows; the terms too, with only
+ * what scoring reads (nb_sterm).  A few milliseconds at most
  * (a millisecond for the Reuters model). */
 static cd_status pack_postings(cd_model *m, const char *name, cd_error *err)
 {
     nb_view *v = &m->view;
     uint32_t nd = dense_terms(v);
-    m->fposts = malloc(sizeof *m->fposts * (v->nposts ? v->nposts : 1));
-    m->dense = calloc((size_t)nd * v->nlabels + 1, sizeof *m->dense);
-    if (!m->fposts || !m->dense)
+    /* both read at random while scoring: base/hugemem.h */
+    m->fposts = cdi_calloc_huge(v->nposts ? v->nposts : 1, sizeof *m->fposts);
+    m->dense = cdi_calloc_huge((size_t)nd * v->nlabels + 1, sizeof *m->dense);
+    m->sterms = cdi_calloc_huge(v->nterms ? v->nterms : 1, sizeof *m->sterms);
+    if (!m->fposts || !m->dense || !m->sterms)
         return cd_error_set(err, CD_ERR_NOMEM, "%s: out of memory", name);
     for (uint32_t p = 0; p < v->nposts; p++) {
         m->fposts[p].label = v->posts[p].label;
         m->fposts[p].delta = v->posts[p].delta;
+    }
+    for (uint32_t t = 0; t < v->nterms; t++) {
+        const nb_term *T = &v->terms[t];
+        m->sterms[t] = (nb_sterm){ T->post_off, T->post_n, T->g, T->idf };
     }
     for (uint32_t t = 0; t < nd; t++) {
         const nb_term *T = &v->terms[t];
@@ -501,6 +509,7 @@ static cd_status pack_postings(cd_model *m, const char *name, cd_error *err)
         }
     }
     v->fposts = m->fposts;
+    v->sterms = m->sterms;
     v->dense = m->dense;
     v->ndense = nd;
     return CD_OK;
@@ -703,6 +712,7 @@ cd_status cd_model_open(const char *path, cd_model **out, cd_error *err)
         close(fd);
         return cd_error_set(err, CD_ERR_NOMEM, "%s: %s", path, strerror(errno));
     }
+    cdi_advise_huge(map, size);   /* before the read writes its pages (base/hugemem.h) */
     size_t got = 0;
     while (got < size) {
         ssize_t n = read(fd, (char *)map + got, size - got);
@@ -772,6 +782,7 @@ void cd_model_close(cd_model *m)
             free(m->label_cstr[c]);
     free(m->label_cstr);
     free(m->fposts);
+    free(m->sterms);
     free(m->dense);
     free(m->hot);
     if (m->mapped)

@@ -35,6 +35,7 @@ struct cd_model {
     uint32_t hash_mask;
     char **label_cstr;     /* NUL-terminated copies of the label names */
     nb_fpost *fposts;      /* view.fposts: the postings packed for scoring */
+    nb_sterm *sterms;      /* view.sterms: the terms packed for scoring */
     float *dense;          /* view.dense: rows of the most common terms */
     hot_slot *hot;         /* the commonest short terms and the stop words */
     uint32_t hot_mask;

@@ -76,14 +76,42 @@ cd_toklist *cdi_toklist_new(void)
     return calloc(1, sizeof(cd_toklist));
 }
 
+typedef struct keeper {
+    cd_toklist *l;
+    cdi_token_keep keep;
+    void *ud;
+} keeper;
+
+static int push_kept(const char *tok, size_t len, void *ud)
+{
+    keeper *k = ud;
+    int keep = k->keep(tok, len, k->ud);
+    if (keep < 0) {
+        k->l->failed = 1;
+        return 1;
+    }
+    return keep ? toklist_push(tok, len, k->l) : 0;
+}
+
 cd_status cdi_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
                            cd_error *err)
+{
+    return cdi_toklist_fill_keep(l, tok, text, len, NULL, NULL, err);
+}
+
+cd_status cdi_toklist_fill_keep(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                                cdi_token_keep keep, void *ud, cd_error *err)
 {
     l->n = l->text_len = 0;
     l->title_end = l->lede_end = 0;
     l->failed = 0;
     l->tok = tok;
-    cd_tokenize(tok, text, len, toklist_push, l);
+    if (keep) {
+        keeper k = { l, keep, ud };
+        cd_tokenize(tok, text, len, push_kept, &k);
+    } else {
+        cd_tokenize(tok, text, len, toklist_push, l);
+    }
     l->tok = NULL;
     if (l->failed) {
         l->n = l->text_len = 0;

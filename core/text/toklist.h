@@ -41,6 +41,14 @@ cd_toklist *cdi_toklist_new(void);
 /* Tokenize text into l, replacing what it held; reuses its memory. */
 cd_status cdi_toklist_fill(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
                            cd_error *err);
+/* cdi_toklist_fill keeping only the tokens for which keep(token, len, ud)
+ * returns 1, as the tokenizer gives them (0: left out; -1: out of memory,
+ * the fill fails).  The list is then as if the tokenizer had dropped the
+ * others: a caller that can tell stop words itself, in a lookup it makes
+ * anyway, fills with a tokenizer that keeps them. */
+typedef int (*cdi_token_keep)(const char *tok, size_t len, void *ud);
+cd_status cdi_toklist_fill_keep(cd_toklist *l, cd_tokenizer *tok, const char *text, size_t len,
+                                cdi_token_keep keep, void *ud, cd_error *err);
 /* Call fn on each token of the list (a cd_toklist) in order, until fn
  * returns non-zero: the tokens once more, without tokenizing again. */
 void cdi_toklist_each(const void *list, cd_token_fn fn, void *ud);

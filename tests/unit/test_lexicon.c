@@ -2,7 +2,8 @@
  * test_lexicon.c - one lookup per token for a desk's models (lexicon.h):
  * a lexicon finds each term of each model as the model's own table does,
  * short keys and long ones, no stop word of a model that drops them, and
- * a desk scores from its merged lexicon exactly as each model alone.
+ * a desk scores from its merged lexicon exactly as each model alone; the
+ * stop words as rows of their own, and the desk's tokens read with them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "copydesk.h"
 #include "desk/desk_internal.h"
 #include "model/lexicon.h"
+#include "text/toklist.h"
 #include "model/model_internal.h"
 #include "support.h"
 
@@ -92,6 +94,112 @@ static void two_models_share_rows(void **state)
     cd_model_close(ms[1]);
 }
 
+static void each_stop(const char *w, size_t len, void *ud)
+{
+    const cdi_lexicon *x = ud;
+    int64_t r = cdi_lexicon_find(x, w, len);
+    assert_true(r >= 0);
+    assert_true(cdi_lexicon_is_stop(x, r));
+    uint64_t a;
+    uint32_t b;
+    assert_true(len <= LEX_SHORT);
+    cdi_lex_short_key(w, len, &a, &b);
+    assert_true(cdi_lexicon_is_stop_key(x, a, b));
+    for (size_t i = 0; i < x->n; i++)
+        assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), LEX_NONE);
+}
+
+/* The stop words as rows of their own: each found and told a stop word,
+ * a term of no model; every term of both models still found, none a stop
+ * word; a one-model lexicon (rows are term ids there) refuses them. */
+static void stop_words_have_rows(void **state)
+{
+    (void)state;
+    cd_model *ms[2] = { open_model("models/bbc.cdm"), open_model("models/reuters.cdm") };
+    cdi_lexicon *x;
+    cd_error err;
+    assert_int_equal(cdi_lexicon_new((const cd_model *const *)ms, 2, &x, &err), CD_OK);
+    uint32_t before = x->nrows;
+    assert_int_equal(cdi_lexicon_add_stopwords(x, (const cd_model *const *)ms, &err), CD_OK);
+    assert_int_equal(x->stops_from, before);
+    assert_true(x->nrows > before + 100);
+    cd_stopwords_each(each_stop, x);
+    for (size_t i = 0; i < 2; i++)
+        for (uint32_t t = 0; t < ms[i]->view.nterms; t++) {
+            size_t len;
+            const char *name = cdi_model_term(ms[i], t, &len);
+            int64_t r = cdi_lexicon_find(x, name, len);
+            assert_true(r >= 0 && !cdi_lexicon_is_stop(x, r));
+            assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), t);
+            if (len <= LEX_SHORT) {
+                uint64_t a;
+                uint32_t b;
+                cdi_lex_short_key(name, len, &a, &b);
+                assert_false(cdi_lexicon_is_stop_key(x, a, b));
+            }
+        }
+    assert_int_equal(cdi_lexicon_find(x, "qzxwv", 5), -1);
+    /* twice: refused, the rows stay */
+    assert_int_equal(cdi_lexicon_add_stopwords(x, (const cd_model *const *)ms, &err), CD_ERR_ARG);
+    cdi_lexicon_free(x);
+    assert_int_equal(cdi_lexicon_new((const cd_model *const *)ms, 1, &x, &err), CD_OK);
+    assert_int_equal(cdi_lexicon_add_stopwords(x, (const cd_model *const *)ms, &err), CD_ERR_ARG);
+    assert_int_equal(cdi_lexicon_find(x, "the", 3), -1);
+    cdi_lexicon_free(x);
+    cd_model_close(ms[0]);
+    cd_model_close(ms[1]);
+}
+
+/* The shipped desk reads a story with a tokenizer that keeps stop words
+ * and drops them by its lexicon: its token list (words, offsets,
+ * sentences) is the one the desk's own tokenizer, which drops them, makes. */
+static void desk_tokens_without_stop_words(void **state)
+{
+    (void)state;
+    cd_desk *d;
+    cd_error err;
+    assert_int_equal(cd_desk_load("scripts/newsroom.lua", NULL, &d, &err), CD_OK);
+    assert_non_null(d->tok_fill);
+    static const char *const texts[] = {
+        ("The U.S. and Japan\nHe's said they'd cut 10.5 pct of the tariffs; it's a trade war. "
+         "Don't you think so? I am not. OPEC's ministers were in Vienna in 1987."),
+        "A\nof the and to in is was",
+        "Élysée talks: l'État and Straße\nThe internationalisationally long word, yourselves.",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", texts[k]);
+        char *nl = strchr(buf, '\n');
+        assert_non_null(nl);
+        cd_story s;
+        memset(&s, 0, sizeof s);
+        s.id = (char *)"t";
+        *nl = '\0';
+        s.title = buf;
+        s.title_len = strlen(buf);
+        s.body = nl + 1;
+        s.body_len = strlen(nl + 1);
+        cd_decision dec;
+        assert_int_equal(cd_desk_route(d, &s, 1, &dec, &err), CD_OK);
+        size_t len;
+        char *text = cd_story_text(&s, &len);
+        cd_toklist *want;
+        assert_int_equal(cdi_toklist_build(d->tok, text, len, &want, &err), CD_OK);
+        const cd_toklist *got = d->cur.toks;
+        assert_int_equal(got->n, want->n);
+        for (size_t i = 0; i < want->n; i++) {
+            assert_int_equal(got->len[i], want->len[i]);
+            assert_memory_equal(got->text + got->off[i], want->text + want->off[i], want->len[i]);
+            assert_int_equal(got->src[i], want->src[i]);
+            assert_int_equal(got->sent[i], want->sent[i]);
+        }
+        assert_true(want->n > 3 || k == 1);
+        cdi_toklist_free(want);
+        free(text);
+    }
+    cd_desk_free(d);
+}
+
 /* The shipped desk classifies from its merged lexicon: each model's
  * labels and probabilities are, bit for bit, what the model alone gives
  * for the same story. */
@@ -161,6 +269,8 @@ int main(void)
         cmocka_unit_test(one_model_rows_are_term_ids),
         cmocka_unit_test(two_models_share_rows),
         cmocka_unit_test(desk_scores_as_each_model_alone),
+        cmocka_unit_test(stop_words_have_rows),
+        cmocka_unit_test(desk_tokens_without_stop_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
