@@ -19,8 +19,6 @@ redis_need
 # under valgrind (COPYDESK_SLOW) fewer stories: the same faults, in minutes
 if [ -n "${COPYDESK_SLOW:-}" ]; then N=${COPYDESK_STREAM_STORIES:-1500}; else N=${COPYDESK_STREAM_STORIES:-10000}; fi
 redis_start
-stories_resp "$N" stories | rcli --pipe >"$T/pipe" 2>&1
-same "the $N stories are in the input stream" "$(rcli XLEN stories)" "$N"
 
 cat >"$W/desk.lua" <<LUA
 stream "wire" { redis = "$RURL", key = "stories", group = "desks", claim_idle = 3,
@@ -40,6 +38,13 @@ for i in 1 2 3; do
     watch_start "$W/w$i.log" -c "$W/desk.lua" -s "$W/state$i" --consumer "w$i" --no-archive
     WPID[$i]=$WATCH_PID
 done
+# the stories come once all three read the group: a worker slow to start
+# (under valgrind) would otherwise find them all taken, and could not be
+# killed holding any
+consumers() { [ "$(rcli XINFO CONSUMERS stories desks 2>/dev/null | grep -cx 'w[123]')" -eq 3 ]; }
+check "the three workers read the group" 120 consumers
+stories_resp "$N" stories | rcli --pipe >"$T/pipe" 2>&1
+same "the $N stories are in the input stream" "$(rcli XLEN stories)" "$N"
 routed() { cat "$W"/w*.log | grep -c ' story id=' ; }
 above() { [ "$(routed)" -ge "$1" ]; }
 
