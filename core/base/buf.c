@@ -134,3 +134,20 @@ void cdi_buf_free(cd_buf *b)
     memset(b, 0, sizeof *b);
     b->max = max;
 }
+
+int cdi_array_grow(void **p, size_t elem, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    if (elem && n > SIZE_MAX / elem)
+        return -1;
+    void *q = realloc(*p, elem * n);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}

@@ -32,6 +32,10 @@ typedef struct cd_buf {
     int over;     /* a put was refused because of max (failed is set too) */
 } cd_buf;
 
+/* An array *p of *cap elements of elem bytes made room for need of them
+ * (doubling); 0, or -1 when out of memory (*p and *cap unchanged). */
+int cdi_array_grow(void **p, size_t elem, size_t *cap, size_t need);
+
 /* cdi_buf_put when the room must be made (or the bound checked). */
 void cdi_buf_put_grow(cd_buf *b, const char *s, size_t len);
 

@@ -132,9 +132,10 @@ static char *id_of(const char *json, size_t len)
     return copy;
 }
 
-static cd_status load_script(cd_dest *d, cd_error *err)
+/* SCRIPT LOAD source into the server; its SHA1 into sha (41 bytes). */
+static cd_status load_script(cd_dest *d, const char *source, char *sha, cd_error *err)
 {
-    const char *argv[3] = { "SCRIPT", "LOAD", append_script };
+    const char *argv[3] = { "SCRIPT", "LOAD", source };
     redisReply *rep = cdi_redis_cmd(d->redis, 3, argv, NULL, err);
     if (!rep)
         return CD_ERR_NET;
@@ -144,7 +145,7 @@ static cd_status load_script(cd_dest *d, cd_error *err)
     else if (rep->type != REDIS_REPLY_STRING || rep->len != 40)
         st = cd_error_set(err, CD_ERR_NET, "%s: SCRIPT LOAD: unexpected answer", d->target);
     else
-        memcpy(d->sha, rep->str, 41);
+        memcpy(sha, rep->str, 41);
     cdi_redis_reply_free(rep);
     return st;
 }
@@ -167,7 +168,7 @@ cd_status cdi_stream_append_once(cd_dest *d, const char *id, const char *json, s
     for (int attempt = 0; st == CD_OK && attempt < 2; attempt++) {
         if (!cdi_redis_connected(d->redis))
             d->sha[0] = '\0';   /* a new connection may be to a restarted server */
-        if (!d->sha[0] && (st = load_script(d, err)) != CD_OK)
+        if (!d->sha[0] && (st = load_script(d, append_script, d->sha, err)) != CD_OK)
             break;
         const char *argv[] = { "EVALSHA", d->sha, "2", d->stream, key.data, window, maxlen,
                                json, id };
@@ -298,23 +299,6 @@ static cd_status build_call(cd_dest *d, struct batch_call *c, cd_error *err)
     return CD_OK;
 }
 
-static cd_status load_batch_script(cd_dest *d, cd_error *err)
-{
-    const char *argv[3] = { "SCRIPT", "LOAD", batch_script };
-    redisReply *rep = cdi_redis_cmd(d->redis, 3, argv, NULL, err);
-    if (!rep)
-        return CD_ERR_NET;
-    cd_status st = CD_OK;
-    if (cdi_redis_reply_error(rep, err))
-        st = CD_ERR_NET;
-    else if (rep->type != REDIS_REPLY_STRING || rep->len != 40)
-        st = cd_error_set(err, CD_ERR_NET, "%s: SCRIPT LOAD: unexpected answer", d->target);
-    else
-        memcpy(d->batch_sha, rep->str, 41);
-    cdi_redis_reply_free(rep);
-    return st;
-}
-
 /* The batch could not be appended: why, and whether for good. */
 static void batch_failed(cd_dest *d, const char *why, int permanent)
 {
@@ -341,7 +325,7 @@ void cdi_stream_flush_begin(cd_dest *d)
         d->batch_sha[0] = '\0';   /* a new connection may be to a restarted server */
     struct batch_call c;
     cd_status st = CD_OK;
-    if (!d->batch_sha[0] && (st = load_batch_script(d, &e)) != CD_OK) {
+    if (!d->batch_sha[0] && (st = load_script(d, batch_script, d->batch_sha, &e)) != CD_OK) {
         batch_failed(d, e.msg, 0);
         if (!cdi_redis_connected(d->redis))
             cdi_redis_backoff(d->redis);
@@ -370,7 +354,7 @@ static void flush_answer(cd_dest *d)
         rep = NULL;
         struct batch_call c;
         d->batch_sha[0] = '\0';
-        if (load_batch_script(d, &e) == CD_OK && build_call(d, &c, &e) == CD_OK) {
+        if (load_script(d, batch_script, d->batch_sha, &e) == CD_OK && build_call(d, &c, &e) == CD_OK) {
             rep = cdi_redis_cmd(d->redis, (int)c.argc, c.argv, c.lens, &e);
             free_call(&c);
         }

@@ -340,20 +340,48 @@ static double score_packed(const nb_view *v, const uint32_t *terms, const double
     return F;
 }
 
+/* Every label's score before the terms' postings: F * A + G, where F is
+ * the text's mass and G its terms' shared part.  Returns F. */
+static double score_base(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
+                         double *scores)
+{
+    double F = 0, G = 0;
+    for (size_t i = 0; i < n; i++) {
+        F += f[i];
+        G += f[i] * v->terms[terms[i]].g;
+    }
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = F * v->labels[c].A + G;
+    return F;
+}
+
+/* The labels' scale, after the postings. */
+static void score_finish(const nb_view *v, double F, double *scores)
+{
+    for (uint32_t c = 0; c < v->nlabels; c++)
+        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
+    /* A single-label score is a sum over the text's words, and naive
+     * Bayes counts each word as fresh evidence: the gaps between labels
+     * grow with the length of the text, and one softmax temperature would
+     * make long texts certain and short ones vague.  Dividing by the root
+     * of the text's mass keeps the winner and lets one temperature fit
+     * texts of every length. */
+    if (!v->params->multilabel) {
+        double k = 1 / sqrt(F > 1 ? F : 1);
+        for (uint32_t c = 0; c < v->nlabels; c++)
+            scores[c] *= k;
+    }
+}
+
 void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
                        double *scores)
 {
-    double F = 0, G = 0;
+    double F;
     if (v->sterms && v->fposts) {
         F = score_packed(v, terms, f, n, scores);
         n = 0;   /* done: on to the labels' scale */
     } else {
-        for (size_t i = 0; i < n; i++) {
-            F += f[i];
-            G += f[i] * v->terms[terms[i]].g;
-        }
-        for (uint32_t c = 0; c < v->nlabels; c++)
-            scores[c] = F * v->labels[c].A + G;
+        F = score_base(v, terms, f, n, scores);
     }
     /* an open model's dense rows and packed postings, or (training) the
      * postings themselves: ndense is 0 and fposts NULL then */
@@ -380,19 +408,7 @@ void nb_score_features(const nb_view *v, const uint32_t *terms, const double *f,
                 scores[p[k].label] += f[i] * p[k].delta;
         }
     }
-    for (uint32_t c = 0; c < v->nlabels; c++)
-        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
-    /* A single-label score is a sum over the text's words, and naive
-     * Bayes counts each word as fresh evidence: the gaps between labels
-     * grow with the length of the text, and one softmax temperature would
-     * make long texts certain and short ones vague.  Dividing by the root
-     * of the text's mass keeps the winner and lets one temperature fit
-     * texts of every length. */
-    if (!v->params->multilabel) {
-        double k = 1 / sqrt(F > 1 ? F : 1);
-        for (uint32_t c = 0; c < v->nlabels; c++)
-            scores[c] *= k;
-    }
+    score_finish(v, F, scores);
 }
 
 void nb_score_features_rows(const nb_view *v, const uint32_t *row_of, const float *rows,
@@ -401,13 +417,7 @@ void nb_score_features_rows(const nb_view *v, const uint32_t *row_of, const floa
     /* nb_score_features with the training view's postings, its terms with
      * a dense row taken from rows: the same products and sums, in the
      * same order (a label without a posting adds f * 0 = +0) */
-    double F = 0, G = 0;
-    for (size_t i = 0; i < n; i++) {
-        F += f[i];
-        G += f[i] * v->terms[terms[i]].g;
-    }
-    for (uint32_t c = 0; c < v->nlabels; c++)
-        scores[c] = F * v->labels[c].A + G;
+    double F = score_base(v, terms, f, n, scores);
     for (size_t i = 0; i < n; i++) {
         if (row_of[terms[i]] != UINT32_MAX) {
             add_row(scores, rows + (size_t)row_of[terms[i]] * v->nlabels, v->nlabels, f[i]);
@@ -418,13 +428,7 @@ void nb_score_features_rows(const nb_view *v, const uint32_t *row_of, const floa
         for (uint32_t k = 0; k < T->post_n; k++)
             scores[p[k].label] += f[i] * p[k].delta;
     }
-    for (uint32_t c = 0; c < v->nlabels; c++)
-        scores[c] = v->labels[c].bias + v->labels[c].scale * scores[c];
-    if (!v->params->multilabel) {
-        double k = 1 / sqrt(F > 1 ? F : 1);
-        for (uint32_t c = 0; c < v->nlabels; c++)
-            scores[c] *= k;
-    }
+    score_finish(v, F, scores);
 }
 
 void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)

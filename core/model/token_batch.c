@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "model/refine.h"
 #include "model/token_batch.h"
 
@@ -64,28 +65,13 @@ void cdi_token_batch_free(token_batch *b)
     free(b);
 }
 
-static int grow(void **p, size_t elem, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, elem * n);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int keep_token(const char *tok, size_t len, void *ud)
 {
     part *p = ud;
     size_t cap = p->tok_cap;
-    if (grow((void **)&p->bytes, 1, &p->bytes_cap, p->nbytes + len) ||
-        grow((void **)&p->off, sizeof *p->off, &cap, p->ntok + 1) ||
-        grow((void **)&p->len, sizeof *p->len, &p->tok_cap, p->ntok + 1)) {
+    if (cdi_array_grow((void **)&p->bytes, 1, &p->bytes_cap, p->nbytes + len) ||
+        cdi_array_grow((void **)&p->off, sizeof *p->off, &cap, p->ntok + 1) ||
+        cdi_array_grow((void **)&p->len, sizeof *p->len, &p->tok_cap, p->ntok + 1)) {
         p->failed = 1;
         return 1;
     }
@@ -102,7 +88,7 @@ static void *run_part(void *arg)
     part *p = arg;
     p->nbytes = p->ntok = 0;
     p->failed = 0;
-    if (grow((void **)&p->first, sizeof *p->first, &p->first_cap, p->to - p->from + 1)) {
+    if (cdi_array_grow((void **)&p->first, sizeof *p->first, &p->first_cap, p->to - p->from + 1)) {
         p->failed = 1;
         return NULL;
     }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "model/model_format.h"
 #include "model/model_internal.h"
 #include "model/refine.h"
@@ -47,21 +48,6 @@ void cd_nb_opts_default(cd_nb_opts *o)
 }
 
 /* ---- growth ------------------------------------------------------------ */
-
-static int grow(void **p, size_t elem, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, elem * n);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 static int grow_terms(cd_trainer *t, uint32_t need)
 {
@@ -248,7 +234,7 @@ static cd_status load_docs(cd_trainer *t, const cd_model *m, cd_error *err)
         if (D->id_len) {
             uint32_t before = t->ids.count;
             int64_t k = cdi_vocab_intern(&t->ids, m->doc_ids + D->id_off, D->id_len);
-            if (k < 0 || grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1)) {
+            if (k < 0 || cdi_array_grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1)) {
                 free(terms);
                 free(tf);
                 return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -387,7 +373,7 @@ static int on_token(const char *tok, size_t len, void *ud)
     cd_trainer *t = ud;
     int64_t id = cdi_vocab_intern(&t->vocab, tok, len);
     if (id < 0 || grow_terms(t, (uint32_t)id + 1) ||
-        grow((void **)&t->touched, sizeof *t->touched, &t->touched_cap, t->ntouched + 1)) {
+        cdi_array_grow((void **)&t->touched, sizeof *t->touched, &t->touched_cap, t->ntouched + 1)) {
         t->failed = 1;
         return 1;
     }
@@ -431,7 +417,7 @@ void tr_features(const nb_params *P, const uint32_t *tf, size_t n, double *f, do
 static int grow_pair(void **a, void **b, size_t elem, size_t *cap, size_t need)
 {
     size_t n = *cap;
-    if (grow(a, elem, &n, need))
+    if (cdi_array_grow(a, elem, &n, need))
         return -1;
     if (n != *cap) {
         void *q = realloc(*b, elem * n);
@@ -453,13 +439,13 @@ static void store_doc(cd_trainer *t, const uint32_t *terms, const uint32_t *tf, 
         return;
     if (grow_pair((void **)&d->terms, (void **)&d->tf, sizeof *d->terms, &d->cap, d->len + n) ||
         grow_pair((void **)&d->start, (void **)&d->label_start, sizeof *d->start, &d->n_cap, d->n + 2) ||
-        grow((void **)&d->labels, sizeof *d->labels, &d->labels_cap, d->labels_len + nlabels)) {
+        cdi_array_grow((void **)&d->labels, sizeof *d->labels, &d->labels_cap, d->labels_len + nlabels)) {
         t->failed = 1;
         return;
     }
-    if (grow((void **)&d->flags, sizeof *d->flags, &d->flags_cap, d->n + 1) ||
-        grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1) ||
-        grow((void **)&d->wcol, sizeof *d->wcol, &d->wcol_cap, d->n + 1)) {
+    if (cdi_array_grow((void **)&d->flags, sizeof *d->flags, &d->flags_cap, d->n + 1) ||
+        cdi_array_grow((void **)&d->id, sizeof *d->id, &d->id_cap, d->n + 1) ||
+        cdi_array_grow((void **)&d->wcol, sizeof *d->wcol, &d->wcol_cap, d->n + 1)) {
         t->failed = 1;
         return;
     }
@@ -573,7 +559,7 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
     if (id && id[0]) {
         uint32_t before = t->ids.count;
         int64_t k = cdi_vocab_intern(&t->ids, id, strlen(id));
-        if (k < 0 || grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1))
+        if (k < 0 || cdi_array_grow((void **)&t->id_doc, sizeof *t->id_doc, &t->id_doc_cap, (size_t)k + 1))
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if (t->ids.count != before)
             t->id_doc[k] = 0;   /* a new id */
@@ -589,7 +575,7 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
         if (replaced)
             *replaced = sid != UINT32_MAX && t->id_doc[sid] != 0;
         pending_story ps = { (char *)text, len, sid, 0, (uint32_t)nids };
-        if (grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap, nids))
+        if (cdi_array_grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap, nids))
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < nids; i++)
             t->pend_labels[i] = (uint32_t)ids[i];
@@ -601,11 +587,11 @@ cd_status cd_trainer_add_story(cd_trainer *t, const char *id, const char *text, 
         }
         return CD_OK;
     }
-    if (grow((void **)&t->pend, sizeof *t->pend, &t->pend_cap, t->npend + 1) ||
-        grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap,
+    if (cdi_array_grow((void **)&t->pend, sizeof *t->pend, &t->pend_cap, t->npend + 1) ||
+        cdi_array_grow((void **)&t->pend_labels, sizeof *t->pend_labels, &t->pend_labels_cap,
              t->pend_labels_len + nids) ||
         (sid != UINT32_MAX &&
-         grow((void **)&t->id_pend, sizeof *t->id_pend, &t->id_pend_cap, (size_t)sid + 1)))
+         cdi_array_grow((void **)&t->id_pend, sizeof *t->id_pend, &t->id_pend_cap, (size_t)sid + 1)))
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     char *copy = malloc(len + 1);
     if (!copy)
