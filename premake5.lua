@@ -132,6 +132,9 @@ local function common()
     buildoptions(cflags)
     linkoptions { "-pthread" }
     defines(cdefines)
+    -- keep the symbols in every binary (premake4 strips with -s otherwise):
+    -- a sanitizer's or gdb's stack trace then names functions and lines
+    if premake5 then symbols "On" else flags { "Symbols" } end
     when "release"
         buildoptions { "-O2", "-g" }
         defines { "NDEBUG" }

@@ -607,6 +607,7 @@ static cd_status load(const char *path, const config_text *ct, const cd_desk_opt
     cd_status st = make_state(d, path, opts, err);
     if (st == CD_OK)
         st = run_config(d, path, ct, err);
+    d->loaded = 1;
     if (st == CD_OK)
         st = finish(d, opts, err);
     if (st != CD_OK) {

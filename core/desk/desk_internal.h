@@ -100,6 +100,7 @@ typedef struct label_ref {
 struct cd_desk {
     cd_sandbox *sb;
     int taxonomy_only;             /* cd_desk_opts.taxonomy_only */
+    int loaded;                    /* its file has run: model, rule... refuse */
     lua_State *L;
     char *path;                    /* the configuration file as given */
     desk_model *models;

@@ -34,9 +34,17 @@
 #include "base/redis.h"
 #include "desk/desk_internal.h"
 
-static cd_desk *desk_of(lua_State *L)
+/* The desk being configured.  These functions declare the desk while its
+ * file runs; once it has loaded, a rule that calls one (say model "x",
+ * which would open a file and grow the models under the running desk) gets
+ * a Lua error, which fails that rule like any other. */
+static cd_desk *desk_of(lua_State *L, const char *fn)
 {
-    return cdi_sandbox_owner(L);
+    cd_desk *d = cdi_sandbox_owner(L);
+    if (d->loaded)
+        luaL_error(L, "%s declares the desk: call it at the top level of the configuration, "
+                      "not while a story is routed", fn);
+    return d;
 }
 
 /* Grow an array of n elements of size sz by one zeroed element. */
@@ -171,7 +179,7 @@ static const char *push_base_name(lua_State *L, const char *path)
 
 static int l_model(lua_State *L)
 {
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "model");
     const char *name, *path;
     if (lua_gettop(L) >= 2) {
         name = luaL_checkstring(L, 1);
@@ -343,7 +351,7 @@ static void add_topic(lua_State *L, cd_desk *d, int idx, int parent, int depth)
 
 static int l_taxonomy(lua_State *L)
 {
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "taxonomy");
     luaL_checktype(L, 1, LUA_TTABLE);
     if (!d->taxonomy_where)
         d->taxonomy_where = cdi_desk_caller_where(L);
@@ -391,7 +399,7 @@ static int define_destination(lua_State *L, const char *name, int idx)
                                           "connect_timeout", "retries", "backoff",
                                           "dead_letter", "format", "redis", "stream",
                                           "maxlen", "dedupe", NULL };
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "destination");
     luaL_checktype(L, idx, LUA_TTABLE);
     const char *what = lua_pushfstring(L, "destination '%s'", name);
     check_fields(L, idx, what, fields);
@@ -499,7 +507,7 @@ static void function_where(lua_State *L, int idx, desk_rule *r)
 static int l_rule(lua_State *L)
 {
     static const char *const fields[] = { "continue", "to", "when", NULL };
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "rule");
     const char *name = luaL_checkstring(L, 1);
     int fn = lua_isfunction(L, 2) ? 2 : 0;
     int opts = lua_istable(L, fn ? 3 : 2) ? (fn ? 3 : 2) : 0;
@@ -543,7 +551,7 @@ static int l_rule(lua_State *L)
 
 static int l_fallback(lua_State *L)
 {
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "fallback");
     const char *name = luaL_checkstring(L, 1);
     if (d->fallback)
         return luaL_error(L, "fallback is declared twice (first at %s)", d->fallback_where);
@@ -554,7 +562,7 @@ static int l_fallback(lua_State *L)
 
 static int l_dead_letter(lua_State *L)
 {
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "dead_letter");
     const char *path = luaL_checkstring(L, 1);
     if (!*path)
         return luaL_error(L, "dead_letter: the folder cannot be empty");
@@ -589,7 +597,7 @@ static size_t parse_size(lua_State *L, int idx)
 static int l_limits(lua_State *L)
 {
     static const char *const fields[] = { "instructions", "memory", "seconds", NULL };
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "limits");
     luaL_checktype(L, 1, LUA_TTABLE);
     check_fields(L, 1, "limits", fields);
     double ins = opt_number_field(L, 1, "instructions", 0, "limits");
@@ -609,7 +617,7 @@ static int l_expect(lua_State *L)
 {
     static const char *const fields[] = { "name", "id", "title", "body", "meta", "file",
                                           "route", "rule", "now", "held_until", NULL };
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "expect");
     luaL_checktype(L, 1, LUA_TTABLE);
     check_fields(L, 1, "expect", fields);
     int t = lua_getfield(L, 1, "route");
@@ -633,7 +641,7 @@ static int define_feed(lua_State *L, const char *name, int idx)
 {
     static const char *const fields[] = { "url", "every", "timeout", "format", NULL };
     static const char *const formats[] = { "rss", "atom", "jsonfeed", "jsonl", NULL };
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "feed");
     luaL_checktype(L, idx, LUA_TTABLE);
     const char *what = lua_pushfstring(L, "feed '%s'", name);
     check_fields(L, idx, what, fields);
@@ -692,7 +700,7 @@ static int define_stream(lua_State *L, const char *name, int idx)
 {
     static const char *const fields[] = { "redis", "key", "group", "claim_idle",
                                           "max_deliveries", "batch", "start", NULL };
-    cd_desk *d = desk_of(L);
+    cd_desk *d = desk_of(L, "stream");
     luaL_checktype(L, idx, LUA_TTABLE);
     const char *what = lua_pushfstring(L, "stream '%s'", name);
     check_fields(L, idx, what, fields);

@@ -3,7 +3,8 @@
  * test_desk_sandbox.c: collectgarbage abuse, the shared string metatable,
  * binary chunks through every door of load, errors thrown with values
  * that are not strings, rules that try to change the story, rules that
- * name destinations that do not exist.  Each is reported with the rule
+ * name destinations that do not exist, rules that declare the desk (a
+ * model, a rule) while a story is routed.  Each is reported with the rule
  * and the story id, the story goes to the fallback with its content
  * intact (it is delivered for real here and read back), and the rules
  * that follow, and the next story, work as before.
@@ -57,6 +58,12 @@ static const char config[] =
     "  story_meta = function(s) getmetatable(s).__index = nil end,\n"
     "  story_setmeta = function(s) setmetatable(s, nil) end,\n"
     "  meta_table = function(s) s.meta.desk = 'changed'; s.meta.extra = 1; return nil end,\n"
+    "  late_model = function() model('late', 'late.cdm') end,\n"
+    "  late_rule = function() rule('late', function() return 'ok' end) end,\n"
+    "  late_destination = function() destination 'late' { folder = 'late' } end,\n"
+    "  late_taxonomy = function() taxonomy { { id = 'late' } } end,\n"
+    "  late_fallback = function() fallback 'ok' end,\n"
+    "  late_limits = function() limits { instructions = 1e9 } end,\n"
     "}\n"
     "rule(\"attack\", function(story)\n"
     "  local a = attacks[story.title]\n"
@@ -236,6 +243,28 @@ static void unknown_in_list(void **s) { (void)s; refused("unknown_list", "'nowhe
 static void not_a_name_in_list(void **s) { (void)s; refused("not_a_name", "holding a number"); }
 static void number_answer(void **s) { (void)s; refused("number", "returned a number"); }
 
+/* ---- declaring the desk from a rule ------------------------------------ */
+
+/* The declarations are refused once the desk has loaded: a model declared
+ * from a rule once grew the desk's models by one that never opened, and
+ * the decision's evidence then read it (a null model). */
+static void late_declaration(const char *name, const char *fn)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%s declares the desk", fn);
+    refused(name, want);
+    assert_int_equal(cd_desk_models(desk), 0);
+    assert_int_equal(cd_desk_destinations(desk), 2);
+    assert_int_equal(cd_desk_rules(desk), 2);
+}
+
+static void late_model_refused(void **s) { (void)s; late_declaration("late_model", "model"); }
+static void late_rule_refused(void **s) { (void)s; late_declaration("late_rule", "rule"); }
+static void late_destination_refused(void **s) { (void)s; late_declaration("late_destination", "destination"); }
+static void late_taxonomy_refused(void **s) { (void)s; late_declaration("late_taxonomy", "taxonomy"); }
+static void late_fallback_refused(void **s) { (void)s; late_declaration("late_fallback", "fallback"); }
+static void late_limits_refused(void **s) { (void)s; late_declaration("late_limits", "limits"); }
+
 /* Every story above was accounted for: nothing lost. */
 static void all_stories_accounted(void **state)
 {
@@ -276,6 +305,12 @@ int main(void)
         cmocka_unit_test(unknown_in_list),
         cmocka_unit_test(not_a_name_in_list),
         cmocka_unit_test(number_answer),
+        cmocka_unit_test(late_model_refused),
+        cmocka_unit_test(late_rule_refused),
+        cmocka_unit_test(late_destination_refused),
+        cmocka_unit_test(late_taxonomy_refused),
+        cmocka_unit_test(late_fallback_refused),
+        cmocka_unit_test(late_limits_refused),
         cmocka_unit_test(all_stories_accounted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
