@@ -42,14 +42,23 @@ typedef struct story_ud {
     uint64_t gen;
 } story_ud;
 
-static cd_desk *check_story(lua_State *L)
+/* The story at argument 1, checked against mt, the stack index of the
+ * story metatable (an upvalue of every method: cheaper than the registry
+ * lookup of luaL_checkudata, which was a tenth of the rules' time). */
+static cd_desk *check_story_mt(lua_State *L, int mt)
 {
-    story_ud *u = luaL_checkudata(L, 1, STORY_MT);
+    story_ud *u = lua_touserdata(L, 1);
+    if (!u || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, mt))
+        luaL_typeerror(L, 1, STORY_MT);
+    lua_pop(L, 1);
     cd_desk *d = u->desk;
     if (!d->cur.live || d->cur.gen != u->gen)
         luaL_error(L, "this story object is no longer valid (kept after its rule returned)");
     return d;
 }
+
+/* In a method: the metatable is its upvalue. */
+#define check_story(L) check_story_mt((L), lua_upvalueindex(1))
 
 static const char *topic_name_at(const void *ud, size_t i)
 {
@@ -433,7 +442,7 @@ static int push_field(lua_State *L, cd_desk *d, const char *key)
 
 static int story_index(lua_State *L)
 {
-    cd_desk *d = check_story(L);
+    cd_desk *d = check_story_mt(L, lua_upvalueindex(2));
     const char *key = luaL_checkstring(L, 2);
     /* the methods table is the upvalue: one lookup per story:method() */
     if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL)
@@ -482,9 +491,12 @@ void cdi_story_binding_register(lua_State *L)
     };
     luaL_newmetatable(L, STORY_MT);
     luaL_setfuncs(L, meta, 0);
-    luaL_newlib(L, methods);
+    luaL_newlibtable(L, methods);
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, methods, 1);          /* each with the metatable */
     lua_pushvalue(L, -1);
-    lua_pushcclosure(L, story_index, 1);   /* __index, with the methods */
+    lua_pushvalue(L, -3);
+    lua_pushcclosure(L, story_index, 2);   /* __index, with the methods and the metatable */
     lua_setfield(L, -3, "__index");
     lua_setfield(L, -2, "methods");
     lua_pushliteral(L, "story");

@@ -58,6 +58,8 @@ static const char config[] =
     "  story_meta = function(s) getmetatable(s).__index = nil end,\n"
     "  story_setmeta = function(s) setmetatable(s, nil) end,\n"
     "  meta_table = function(s) s.meta.desk = 'changed'; s.meta.extra = 1; return nil end,\n"
+    "  method_on_table = function(s) s.tags({}) end,\n"
+    "  method_on_string = function(s) s.tags('story') end,\n"
     "  late_model = function() model('late', 'late.cdm') end,\n"
     "  late_rule = function() rule('late', function() return 'ok' end) end,\n"
     "  late_destination = function() destination 'late' { folder = 'late' } end,\n"
@@ -226,6 +228,10 @@ static void story_rawset_refused(void **s) { (void)s; refused("rawset", "table e
 static void story_metatable_locked(void **s) { (void)s; refused("story_meta", "attempt to index"); }
 static void story_setmetatable_refused(void **s) { (void)s; refused("story_setmeta", "table expected"); }
 
+/* A method called on something else than a story is refused. */
+static void method_on_table(void **s) { (void)s; refused("method_on_table", "copydesk.story expected, got table"); }
+static void method_on_string(void **s) { (void)s; refused("method_on_string", "copydesk.story expected, got string"); }
+
 /* story.meta is a Lua copy: changing it changes nothing delivered. */
 static void story_meta_table_is_a_copy(void **state)
 {
@@ -301,6 +307,8 @@ int main(void)
         cmocka_unit_test(story_metatable_locked),
         cmocka_unit_test(story_setmetatable_refused),
         cmocka_unit_test(story_meta_table_is_a_copy),
+        cmocka_unit_test(method_on_table),
+        cmocka_unit_test(method_on_string),
         cmocka_unit_test(unknown_destination),
         cmocka_unit_test(unknown_in_list),
         cmocka_unit_test(not_a_name_in_list),
