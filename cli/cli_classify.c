@@ -326,8 +326,10 @@ static int run_open(const classify_args *a, size_t threads, classify_run *r)
             cli_error("classify", "%s", err.msg);
             return CLI_USAGE;
         }
-        if (w->c)   /* print_labels reads the chosen labels, or the top N */
-            cd_classifier_set_order(w->c, a->top > 0 ? (size_t)a->top : 1);
+        if (w->c && a->top > 0)   /* print_labels reads the top N ... */
+            cd_classifier_set_order(w->c, (size_t)a->top);
+        else if (w->c)            /* ... or the chosen labels alone */
+            cd_classifier_only_chosen(w->c, 1);
         /* one desk, one Lua state, per worker */
         if (a->config && cd_desk_load(a->config, NULL, &w->desk, &err) != CD_OK) {
             cli_error("classify", "%s", err.msg);

@@ -35,6 +35,10 @@ struct cd_classifier {
     cd_label_score *out;       /* the same, sorted */
     struct sort_key *keys;     /* 2 * nlabels: the sort's keys and scratch */
     uint32_t top;              /* cd_classifier_set_order; 0: sort all */
+    int only_chosen;           /* cd_classifier_only_chosen */
+    double *cut;               /* multi-label: per label, a sigmoid argument
+                                  below which its p cannot reach its
+                                  threshold (-INFINITY: always compute p) */
     cdi_lex_key ahead[LEX_AHEAD];  /* short tokens of the text, asked for and
                                       not yet probed: a ring from head */
     unsigned head, nahead;
@@ -66,9 +70,18 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     c->out = malloc(sizeof *c->out * L);
     c->by_label = malloc(sizeof *c->by_label * L);
     c->keys = malloc(sizeof *c->keys * 2 * L);
-    if (!c->tf || !c->scores || !c->p || !c->out || !c->by_label || !c->keys) {
+    c->cut = malloc(sizeof *c->cut * L);
+    if (!c->tf || !c->scores || !c->p || !c->out || !c->by_label || !c->keys || !c->cut) {
         cd_classifier_free(c);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    /* p = 1/(1+e^-x) reaches threshold t at x = log(t/(1-t)); a quarter
+     * below that, p is short of t by far more than the rounding of exp
+     * and log, so p need not be computed to know the label is not chosen.
+     * Thresholds at the very ends of (0,1) get no cut. */
+    for (uint32_t i = 0; i < L; i++) {
+        double t = m->view.labels[i].threshold;
+        c->cut[i] = t > 1e-9 && t < 1 - 1e-9 ? log(t / (1 - t)) - 0.25 : -INFINITY;
     }
     *out = c;
     return CD_OK;
@@ -89,6 +102,7 @@ void cd_classifier_free(cd_classifier *c)
     free(c->out);
     free(c->by_label);
     free(c->keys);
+    free(c->cut);
     free(c);
 }
 
@@ -259,6 +273,11 @@ void cd_classifier_set_order(cd_classifier *c, size_t top)
     c->top = top > UINT32_MAX ? 0 : (uint32_t)top;
 }
 
+void cd_classifier_only_chosen(cd_classifier *c, int on)
+{
+    c->only_chosen = on != 0;
+}
+
 typedef struct text_source {
     cd_tokenizer *tok;
     const char *text;
@@ -298,12 +317,65 @@ static cd_status finish(cd_classifier *c, const cd_label_score **scores, size_t 
     return score(c, scores, n);
 }
 
+/* cd_classifier_only_chosen with a multi-label model: the chosen labels
+ * into c->out, sorted as sort_scores sorts them, with p computed (as
+ * nb_probabilities computes it) only for the labels whose sigmoid
+ * argument is not below their cut.  Returns how many. */
+static uint32_t chosen_multi(cd_classifier *c)
+{
+    const nb_view *v = &c->m->view;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < v->nlabels; i++) {
+        double x = nb_platt_x(v, i, c->scores[i]);
+        if (x < c->cut[i])
+            continue;
+        double p = nb_platt_p(x);
+        if (!(p >= v->labels[i].threshold))
+            continue;
+        cd_label_score s = { i, p, 1 };
+        sort_key key = key_of(&s, i);
+        uint32_t j = k++;
+        for (; j > 0 && ahead(key, key_of(&c->out[j - 1], c->out[j - 1].label)); j--)
+            c->out[j] = c->out[j - 1];
+        c->out[j] = s;
+    }
+    return k;
+}
+
+static void score_all(cd_classifier *c);
+
 /* Score the c->n terms in c->terms with their frequencies in c->freqs. */
 static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *n)
 {
     const nb_view *v = &c->m->view;
     nb_doc doc = { c->terms, c->freqs, c->n };
     nb_score(v, &doc, c->f, c->scores);
+    *scores = c->out;
+    if (!c->only_chosen) {
+        score_all(c);
+        *n = v->nlabels;
+        return CD_OK;
+    }
+    uint32_t k = 0;
+    if (v->params->multilabel)
+        k = chosen_multi(c);
+    if (!k && !(v->params->multilabel && !v->params->nb.at_least_one)) {
+        /* single-label, or none chosen where one must be: all the labels,
+         * then the chosen ones, which lead in their sorted order */
+        score_all(c);
+        for (uint32_t i = 0; i < v->nlabels; i++)
+            if (c->out[i].chosen)
+                c->out[k++] = c->out[i];
+    }
+    *n = k;
+    return CD_OK;
+}
+
+/* Every label's p into c->out, chosen marked, in cd_classifier_set_order's
+ * order. */
+static void score_all(cd_classifier *c)
+{
+    const nb_view *v = &c->m->view;
     nb_probabilities(v, c->scores, c->p);
     uint32_t L = v->nlabels, best = 0, any = 0;
     int multi = v->params->multilabel;
@@ -328,9 +400,6 @@ static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *
     if (!any && (!v->params->multilabel || v->params->nb.at_least_one))
         c->by_label[best].chosen = 1;
     sort_scores(c->by_label, c->out, c->keys, c->keys + L, L, c->top);
-    *scores = c->out;
-    *n = L;
-    return CD_OK;
 }
 
 cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,

@@ -437,17 +437,6 @@ void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
     nb_score_features(v, d->terms, f, d->n, scores);
 }
 
-/* The sigmoid for classifying: above 40 it is 1 in double precision
- * anyway, and below -700 it is held at about 1e-304 instead of going on
- * into subnormals, where exp takes its slow underflow path (a few percent
- * of classify: most labels of a story score far below zero). */
-static double sigmoid_clamped(double x)
-{
-    if (x > 40)
-        return 1;
-    return nb_sigmoid(x < -700 ? -700 : x);
-}
-
 /* Scores of a sound model are finite; a crafted one (weights near the
  * largest double) can overflow to infinities and NaN.  Probabilities stay
  * numbers in [0,1] all the same: NaN counts as the lowest score. */
@@ -455,10 +444,8 @@ void nb_probabilities(const nb_view *v, const double *scores, double *p)
 {
     uint32_t L = v->nlabels;
     if (v->params->multilabel) {
-        for (uint32_t c = 0; c < L; c++) {
-            double x = v->labels[c].platt_a * scores[c] + v->labels[c].platt_b;
-            p[c] = isnan(x) ? 0 : sigmoid_clamped(x);
-        }
+        for (uint32_t c = 0; c < L; c++)
+            p[c] = nb_platt_p(nb_platt_x(v, c, scores[c]));
         return;
     }
     double tau = v->params->temperature > 0 ? v->params->temperature : 1;
