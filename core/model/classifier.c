@@ -13,6 +13,10 @@
 #include "model/lexicon.h"
 #include "model/model_internal.h"
 
+/* Tokens whose lexicon slots are asked for before the first of them is
+ * probed (see on_token). */
+#define CLS_BATCH 32
+
 typedef struct sort_key {
     uint64_t p;
     uint32_t label;
@@ -39,9 +43,9 @@ struct cd_classifier {
     double *cut;               /* multi-label: per label, a sigmoid argument
                                   below which its p cannot reach its
                                   threshold (-INFINITY: always compute p) */
-    cdi_lex_key ahead[LEX_AHEAD];  /* short tokens of the text, asked for and
-                                      not yet probed: a ring from head */
-    unsigned head, nahead;
+    cdi_lex_key batch[CLS_BATCH];  /* short tokens of the text, asked for and
+                                      not yet probed, in their order */
+    unsigned nbatch;
 };
 
 cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err)
@@ -142,39 +146,46 @@ static inline int take_row(cd_classifier *c, int64_t id)
     return id < 0 ? 0 : add_term(c, (uint32_t)id);
 }
 
-/* Probe the tokens still waiting, in their order. */
-static void drain(cd_classifier *c)
+/* Probe the tokens waiting, in their order, and count their terms;
+ * non-zero when out of memory. */
+static int flush(cd_classifier *c)
 {
-    for (; c->nahead; c->nahead--) {
-        const cdi_lex_key *k = &c->ahead[c->head];
-        c->head = (c->head + 1) & (LEX_AHEAD - 1);
-        take_row(c, cdi_lexicon_probe(c->lex, k->slot, k->a, k->b));
+    int64_t rows[CLS_BATCH];
+    unsigned n = c->nbatch;
+    c->nbatch = 0;
+    /* all the probes first, each asking for its term's count, then the
+     * counts: the counts (a story's terms are spread over the array) do
+     * not wait behind the probes, and their misses overlap */
+    for (unsigned i = 0; i < n; i++) {
+        rows[i] = cdi_lexicon_probe(c->lex, c->batch[i].slot, c->batch[i].a, c->batch[i].b);
+#if defined(__GNUC__)
+        if (rows[i] >= 0)
+            __builtin_prefetch(&c->tf[rows[i]], 1);
+#endif
     }
+    for (unsigned i = 0; i < n; i++)
+        if (take_row(c, rows[i]))
+            return 1;
+    return 0;
 }
 
-/* Each token is looked up LEX_AHEAD tokens after its slot was asked for
- * (lexicon.h), in the order of the text: the terms are counted in the
- * same order as one lookup at a time would, so the sums that score them
- * are the same. */
+/* A short token's lexicon slot is asked for at once (lexicon.h) and
+ * probed when CLS_BATCH tokens are waiting, or before a long token, or
+ * at the end of the text: the misses of a batch overlap.  The terms are
+ * counted in the order of the text, as one lookup at a time would count
+ * them, so the sums that score them are the same. */
 static int on_token(const char *tok, size_t len, void *ud)
 {
     cd_classifier *c = ud;
     if (len - 1 >= LEX_SHORT) {   /* long (or empty): looked up at once */
         if (!len)
             return 0;
-        drain(c);
+        if (flush(c))
+            return 1;
         return take_row(c, cdi_lexicon_find_long(c->lex, tok, len));
     }
-    cdi_lex_key k = cdi_lexicon_ahead(c->lex, tok, len);
-    if (c->nahead < LEX_AHEAD) {
-        c->ahead[(c->head + c->nahead++) & (LEX_AHEAD - 1)] = k;
-        return 0;
-    }
-    cdi_lex_key *old = &c->ahead[c->head];   /* the ring is full: the oldest */
-    int64_t id = cdi_lexicon_probe(c->lex, old->slot, old->a, old->b);
-    *old = k;
-    c->head = (c->head + 1) & (LEX_AHEAD - 1);
-    return take_row(c, id);
+    c->batch[c->nbatch++] = cdi_lexicon_ahead(c->lex, tok, len);
+    return c->nbatch == CLS_BATCH ? flush(c) : 0;
 }
 
 /* Sort by decreasing p, ties by label index.  Classify sorts the labels
@@ -412,9 +423,9 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
         if (st != CD_OK)
             return st;
     }
-    c->nahead = 0;
+    c->nbatch = 0;
     each(src, on_token, c);
-    drain(c);
+    flush(c);
     return finish(c, scores, n, err);
 }
 
