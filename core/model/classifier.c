@@ -28,6 +28,7 @@ struct cd_classifier {
                               desk's classifier may only ever score from the
                               desk's own (cdi_classify_rows) */
     cd_tokenizer *tok;
+    const nb_sterm *sterms;   /* the model's records for scoring, or NULL */
     uint32_t *tf;          /* per term, zero between calls */
     uint32_t *terms;       /* distinct terms of the last text */
     uint32_t *freqs;       /* their frequencies */
@@ -55,6 +56,7 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     if (!c)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     c->m = m;
+    c->sterms = m->view.sterms;
     /* Without bigrams or stemming, a stop word the tokenizer drops is a
      * word the model cannot have: leave it to the lexicon, which has no
      * stop words then, instead of testing every token against the list
@@ -136,6 +138,12 @@ static inline int add_term(cd_classifier *c, uint32_t id)
             return 1;
         }
         c->terms[c->n++] = id;
+#if defined(__GNUC__)
+        /* a new term of the text: its record, which scoring reads first
+         * (nb_features), is asked for now, long before */
+        if (c->sterms)
+            __builtin_prefetch(&c->sterms[id]);
+#endif
     }
     return 0;
 }

@@ -198,6 +198,7 @@ void nb_compute_weights(nb_view *v)
  * NB_AHEAD places ahead.  A hint only: the results are the same. */
 #define NB_AHEAD 6
 #define NB_RUN 4   /* dense rows added in one pass (add_rows) */
+#define NB_EARLY 48   /* score_packed: terms whose data is asked for ahead */
 static inline void nb_prefetch(const void *p)
 {
 #if defined(__GNUC__)
@@ -387,13 +388,19 @@ static double score_packed(const nb_view *v, const uint32_t *terms, const double
 {
     const nb_sterm *S = v->sterms;
     double F = 0, G = 0;
+    /* this pass reads each term's record: the rows and postings of the
+     * first NB_EARLY terms are asked for here, long before they are
+     * added (a few terms ahead was too short to hide a miss), the
+     * others NB_EARLY terms ahead below */
     for (size_t i = 0; i < n; i++) {
         F += f[i];
         G += f[i] * S[terms[i]].g;
+        if (i < NB_EARLY)
+            prefetch_term(v, terms[i]);
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = F * v->labels[c].A + G;
-    size_t ahead = NB_AHEAD;   /* the next term whose data is asked for */
+    size_t ahead = n < NB_EARLY ? n : NB_EARLY;   /* the next term whose data is asked for */
     for (size_t i = 0; i < n;) {
         uint32_t t = terms[i];
         if (t < v->ndense) {
@@ -405,7 +412,7 @@ static double score_packed(const nb_view *v, const uint32_t *terms, const double
                 rows[k] = v->dense + (size_t)terms[i + k] * v->nlabels;
                 k++;
             } while (k < NB_RUN && i + k < n && terms[i + k] < v->ndense);
-            for (; ahead < i + k + NB_AHEAD && ahead < n; ahead++)
+            for (; ahead < i + k + NB_EARLY && ahead < n; ahead++)
                 prefetch_term(v, terms[ahead]);
             if (k == 1)
                 add_row(scores, rows[0], v->nlabels, f[i]);
@@ -414,7 +421,7 @@ static double score_packed(const nb_view *v, const uint32_t *terms, const double
             i += k;
             continue;
         }
-        for (; ahead < i + 1 + NB_AHEAD && ahead < n; ahead++)
+        for (; ahead < i + 1 + NB_EARLY && ahead < n; ahead++)
             prefetch_term(v, terms[ahead]);
         const nb_fpost *p = v->fposts + S[t].post_off;
         for (uint32_t k = 0; k < S[t].post_n; k++)
