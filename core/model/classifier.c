@@ -29,7 +29,8 @@ struct cd_classifier {
                               desk's own (cdi_classify_rows) */
     cd_tokenizer *tok;
     const nb_sterm *sterms;   /* the model's records for scoring, or NULL */
-    uint32_t *tf;          /* per term, zero between calls */
+    uint32_t *tf;          /* per term, zero between calls; one more entry,
+                              never counted, for the tokens of no term */
     uint32_t *terms;       /* distinct terms of the last text */
     uint32_t *freqs;       /* their frequencies */
     double *f;             /* their features */
@@ -70,7 +71,7 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
         return st;
     }
     uint32_t L = m->view.nlabels;
-    c->tf = calloc(m->view.nterms ? m->view.nterms : 1, sizeof *c->tf);
+    c->tf = calloc((size_t)m->view.nterms + 1, sizeof *c->tf);   /* + flush's sink */
     c->scores = malloc(sizeof *c->scores * L);
     c->p = malloc(sizeof *c->p * L);
     c->out = malloc(sizeof *c->out * L);
@@ -171,9 +172,29 @@ static int flush(cd_classifier *c)
             __builtin_prefetch(&c->tf[rows[i]], 1);
 #endif
     }
-    for (unsigned i = 0; i < n; i++)
-        if (take_row(c, rows[i]))
+    while (c->cap - c->n < n)
+        if (grow_doc(c)) {
+            c->failed = 1;
             return 1;
+        }
+    /* add_term for each row, without branches: which rows are terms (a
+     * stop word is not) and which terms are new to the text cannot be
+     * predicted.  A token of no term reads the sink entry after the
+     * terms' and leaves it 0; a term is appended to the list only when
+     * its count was 0 (the slot past the list is written either way). */
+    uint32_t sink = c->m->view.nterms;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t term = rows[i] >= 0;
+        uint32_t id = term ? (uint32_t)rows[i] : sink;
+        uint32_t old = c->tf[id];
+        c->tf[id] = old + term;
+        c->terms[c->n] = id;
+        c->n += (old == 0) & term;
+#if defined(__GNUC__)
+        if (c->sterms)   /* what scoring reads first (see add_term) */
+            __builtin_prefetch(&c->sterms[id]);
+#endif
+    }
     return 0;
 }
 
