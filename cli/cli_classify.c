@@ -283,6 +283,8 @@ typedef struct classify_worker {
     cd_classifier *c;
     cd_desk *desk;
     cd_token_weight *tw;
+    cd_buf text;   /* the story's text, title and body: kept from one
+                      story to the next, not allocated for each */
 } classify_worker;
 
 typedef struct classify_run {
@@ -297,6 +299,7 @@ static void run_free(classify_run *r)
 {
     for (size_t i = 0; r->w && i < r->nw; i++) {
         free(r->w[i].tw);
+        cdi_buf_free(&r->w[i].text);
         cd_classifier_free(r->w[i].c);
         cd_desk_free(r->w[i].desk);
     }
@@ -326,8 +329,10 @@ static int run_open(const classify_args *a, size_t threads, classify_run *r)
             cli_error("classify", "%s", err.msg);
             return CLI_USAGE;
         }
-        if (w->c)   /* print_labels reads the chosen labels, or the top N */
-            cd_classifier_set_order(w->c, a->top > 0 ? (size_t)a->top : 1);
+        if (w->c && a->top > 0)   /* print_labels reads the top N ... */
+            cd_classifier_set_order(w->c, (size_t)a->top);
+        else if (w->c)            /* ... or the chosen labels alone */
+            cd_classifier_only_chosen(w->c, 1);
         /* one desk, one Lua state, per worker */
         if (a->config && cd_desk_load(a->config, NULL, &w->desk, &err) != CD_OK) {
             cli_error("classify", "%s", err.msg);
@@ -395,6 +400,9 @@ static void story_error(cli_item *it, const char *msg)
     it->flags |= STORY_FAILED;
 }
 
+/* The most memory a worker's text buffer keeps between stories. */
+#define TEXT_KEEP ((size_t)1 << 20)
+
 /* One story, in a worker: its line into it->out, errors into it->msg. */
 static void classify_story(void *wp, cli_item *it, cli_pipe *p)
 {
@@ -407,12 +415,19 @@ static void classify_story(void *wp, cli_item *it, cli_pipe *p)
     const cd_label_score *sc = NULL;
     size_t n = 0;
     if (w->c) {
-        size_t len;
-        char *text = cd_story_text(s, &len);
-        if (!text)
+        /* as cd_story_text makes it */
+        cd_buf *text = &w->text;
+        cdi_buf_reset(text);
+        if (s->title)
+            cdi_buf_put(text, s->title, s->title_len);
+        cdi_buf_put(text, "\n", 1);
+        if (s->body)
+            cdi_buf_put(text, s->body, s->body_len);
+        if (text->failed)
             cd_error_set(&err, CD_ERR_NOMEM, "out of memory");
-        int ok = text && cd_classify(w->c, text, len, &sc, &n, &err) == CD_OK;
-        free(text);
+        int ok = !text->failed && cd_classify(w->c, text->data, text->len, &sc, &n, &err) == CD_OK;
+        if (text->cap > TEXT_KEEP)   /* after a long story: memory stays flat */
+            cdi_buf_shrink(text, TEXT_KEEP);
         if (!ok) {
             story_error(it, err.msg);
             return;

@@ -13,6 +13,10 @@
 #include "model/lexicon.h"
 #include "model/model_internal.h"
 
+/* Tokens whose lexicon slots are asked for before the first of them is
+ * probed (see on_token). */
+#define CLS_BATCH 32
+
 typedef struct sort_key {
     uint64_t p;
     uint32_t label;
@@ -24,7 +28,9 @@ struct cd_classifier {
                               desk's classifier may only ever score from the
                               desk's own (cdi_classify_rows) */
     cd_tokenizer *tok;
-    uint32_t *tf;          /* per term, zero between calls */
+    const nb_sterm *sterms;   /* the model's records for scoring, or NULL */
+    uint32_t *tf;          /* per term, zero between calls; one more entry,
+                              never counted, for the tokens of no term */
     uint32_t *terms;       /* distinct terms of the last text */
     uint32_t *freqs;       /* their frequencies */
     double *f;             /* their features */
@@ -35,9 +41,13 @@ struct cd_classifier {
     cd_label_score *out;       /* the same, sorted */
     struct sort_key *keys;     /* 2 * nlabels: the sort's keys and scratch */
     uint32_t top;              /* cd_classifier_set_order; 0: sort all */
-    cdi_lex_key ahead[LEX_AHEAD];  /* short tokens of the text, asked for and
-                                      not yet probed: a ring from head */
-    unsigned head, nahead;
+    int only_chosen;           /* cd_classifier_only_chosen */
+    double *cut;               /* multi-label: per label, a sigmoid argument
+                                  below which its p cannot reach its
+                                  threshold (-INFINITY: always compute p) */
+    cdi_lex_key batch[CLS_BATCH];  /* short tokens of the text, asked for and
+                                      not yet probed, in their order */
+    unsigned nbatch;
 };
 
 cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *err)
@@ -47,6 +57,7 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     if (!c)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     c->m = m;
+    c->sterms = m->view.sterms;
     /* Without bigrams or stemming, a stop word the tokenizer drops is a
      * word the model cannot have: leave it to the lexicon, which has no
      * stop words then, instead of testing every token against the list
@@ -60,15 +71,24 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
         return st;
     }
     uint32_t L = m->view.nlabels;
-    c->tf = calloc(m->view.nterms ? m->view.nterms : 1, sizeof *c->tf);
+    c->tf = calloc((size_t)m->view.nterms + 1, sizeof *c->tf);   /* + flush's sink */
     c->scores = malloc(sizeof *c->scores * L);
     c->p = malloc(sizeof *c->p * L);
     c->out = malloc(sizeof *c->out * L);
     c->by_label = malloc(sizeof *c->by_label * L);
     c->keys = malloc(sizeof *c->keys * 2 * L);
-    if (!c->tf || !c->scores || !c->p || !c->out || !c->by_label || !c->keys) {
+    c->cut = malloc(sizeof *c->cut * L);
+    if (!c->tf || !c->scores || !c->p || !c->out || !c->by_label || !c->keys || !c->cut) {
         cd_classifier_free(c);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
+    /* p = 1/(1+e^-x) reaches threshold t at x = log(t/(1-t)); a quarter
+     * below that, p is short of t by far more than the rounding of exp
+     * and log, so p need not be computed to know the label is not chosen.
+     * Thresholds at the very ends of (0,1) get no cut. */
+    for (uint32_t i = 0; i < L; i++) {
+        double t = m->view.labels[i].threshold;
+        c->cut[i] = t > 1e-9 && t < 1 - 1e-9 ? log(t / (1 - t)) - 0.25 : -INFINITY;
     }
     *out = c;
     return CD_OK;
@@ -89,6 +109,7 @@ void cd_classifier_free(cd_classifier *c)
     free(c->out);
     free(c->by_label);
     free(c->keys);
+    free(c->cut);
     free(c);
 }
 
@@ -118,6 +139,12 @@ static inline int add_term(cd_classifier *c, uint32_t id)
             return 1;
         }
         c->terms[c->n++] = id;
+#if defined(__GNUC__)
+        /* a new term of the text: its record, which scoring reads first
+         * (nb_features), is asked for now, long before */
+        if (c->sterms)
+            __builtin_prefetch(&c->sterms[id]);
+#endif
     }
     return 0;
 }
@@ -128,39 +155,66 @@ static inline int take_row(cd_classifier *c, int64_t id)
     return id < 0 ? 0 : add_term(c, (uint32_t)id);
 }
 
-/* Probe the tokens still waiting, in their order. */
-static void drain(cd_classifier *c)
+/* Probe the tokens waiting, in their order, and count their terms;
+ * non-zero when out of memory. */
+static int flush(cd_classifier *c)
 {
-    for (; c->nahead; c->nahead--) {
-        const cdi_lex_key *k = &c->ahead[c->head];
-        c->head = (c->head + 1) & (LEX_AHEAD - 1);
-        take_row(c, cdi_lexicon_probe(c->lex, k->slot, k->a, k->b));
+    int64_t rows[CLS_BATCH];
+    unsigned n = c->nbatch;
+    c->nbatch = 0;
+    /* all the probes first, each asking for its term's count, then the
+     * counts: the counts (a story's terms are spread over the array) do
+     * not wait behind the probes, and their misses overlap */
+    for (unsigned i = 0; i < n; i++) {
+        rows[i] = cdi_lexicon_probe(c->lex, c->batch[i].slot, c->batch[i].a, c->batch[i].b);
+#if defined(__GNUC__)
+        if (rows[i] >= 0)
+            __builtin_prefetch(&c->tf[rows[i]], 1);
+#endif
     }
+    while (c->cap - c->n < n)
+        if (grow_doc(c)) {
+            c->failed = 1;
+            return 1;
+        }
+    /* add_term for each row, without branches: which rows are terms (a
+     * stop word is not) and which terms are new to the text cannot be
+     * predicted.  A token of no term reads the sink entry after the
+     * terms' and leaves it 0; a term is appended to the list only when
+     * its count was 0 (the slot past the list is written either way). */
+    uint32_t sink = c->m->view.nterms;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t term = rows[i] >= 0;
+        uint32_t id = term ? (uint32_t)rows[i] : sink;
+        uint32_t old = c->tf[id];
+        c->tf[id] = old + term;
+        c->terms[c->n] = id;
+        c->n += (old == 0) & term;
+#if defined(__GNUC__)
+        if (c->sterms)   /* what scoring reads first (see add_term) */
+            __builtin_prefetch(&c->sterms[id]);
+#endif
+    }
+    return 0;
 }
 
-/* Each token is looked up LEX_AHEAD tokens after its slot was asked for
- * (lexicon.h), in the order of the text: the terms are counted in the
- * same order as one lookup at a time would, so the sums that score them
- * are the same. */
+/* A short token's lexicon slot is asked for at once (lexicon.h) and
+ * probed when CLS_BATCH tokens are waiting, or before a long token, or
+ * at the end of the text: the misses of a batch overlap.  The terms are
+ * counted in the order of the text, as one lookup at a time would count
+ * them, so the sums that score them are the same. */
 static int on_token(const char *tok, size_t len, void *ud)
 {
     cd_classifier *c = ud;
     if (len - 1 >= LEX_SHORT) {   /* long (or empty): looked up at once */
         if (!len)
             return 0;
-        drain(c);
+        if (flush(c))
+            return 1;
         return take_row(c, cdi_lexicon_find_long(c->lex, tok, len));
     }
-    cdi_lex_key k = cdi_lexicon_ahead(c->lex, tok, len);
-    if (c->nahead < LEX_AHEAD) {
-        c->ahead[(c->head + c->nahead++) & (LEX_AHEAD - 1)] = k;
-        return 0;
-    }
-    cdi_lex_key *old = &c->ahead[c->head];   /* the ring is full: the oldest */
-    int64_t id = cdi_lexicon_probe(c->lex, old->slot, old->a, old->b);
-    *old = k;
-    c->head = (c->head + 1) & (LEX_AHEAD - 1);
-    return take_row(c, id);
+    c->batch[c->nbatch++] = cdi_lexicon_ahead(c->lex, tok, len);
+    return c->nbatch == CLS_BATCH ? flush(c) : 0;
 }
 
 /* Sort by decreasing p, ties by label index.  Classify sorts the labels
@@ -259,6 +313,11 @@ void cd_classifier_set_order(cd_classifier *c, size_t top)
     c->top = top > UINT32_MAX ? 0 : (uint32_t)top;
 }
 
+void cd_classifier_only_chosen(cd_classifier *c, int on)
+{
+    c->only_chosen = on != 0;
+}
+
 typedef struct text_source {
     cd_tokenizer *tok;
     const char *text;
@@ -298,12 +357,65 @@ static cd_status finish(cd_classifier *c, const cd_label_score **scores, size_t 
     return score(c, scores, n);
 }
 
+/* cd_classifier_only_chosen with a multi-label model: the chosen labels
+ * into c->out, sorted as sort_scores sorts them, with p computed (as
+ * nb_probabilities computes it) only for the labels whose sigmoid
+ * argument is not below their cut.  Returns how many. */
+static uint32_t chosen_multi(cd_classifier *c)
+{
+    const nb_view *v = &c->m->view;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < v->nlabels; i++) {
+        double x = nb_platt_x(v, i, c->scores[i]);
+        if (x < c->cut[i])
+            continue;
+        double p = nb_platt_p(x);
+        if (!(p >= v->labels[i].threshold))
+            continue;
+        cd_label_score s = { i, p, 1 };
+        sort_key key = key_of(&s, i);
+        uint32_t j = k++;
+        for (; j > 0 && ahead(key, key_of(&c->out[j - 1], c->out[j - 1].label)); j--)
+            c->out[j] = c->out[j - 1];
+        c->out[j] = s;
+    }
+    return k;
+}
+
+static void score_all(cd_classifier *c);
+
 /* Score the c->n terms in c->terms with their frequencies in c->freqs. */
 static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *n)
 {
     const nb_view *v = &c->m->view;
     nb_doc doc = { c->terms, c->freqs, c->n };
     nb_score(v, &doc, c->f, c->scores);
+    *scores = c->out;
+    if (!c->only_chosen) {
+        score_all(c);
+        *n = v->nlabels;
+        return CD_OK;
+    }
+    uint32_t k = 0;
+    if (v->params->multilabel)
+        k = chosen_multi(c);
+    if (!k && !(v->params->multilabel && !v->params->nb.at_least_one)) {
+        /* single-label, or none chosen where one must be: all the labels,
+         * then the chosen ones, which lead in their sorted order */
+        score_all(c);
+        for (uint32_t i = 0; i < v->nlabels; i++)
+            if (c->out[i].chosen)
+                c->out[k++] = c->out[i];
+    }
+    *n = k;
+    return CD_OK;
+}
+
+/* Every label's p into c->out, chosen marked, in cd_classifier_set_order's
+ * order. */
+static void score_all(cd_classifier *c)
+{
+    const nb_view *v = &c->m->view;
     nb_probabilities(v, c->scores, c->p);
     uint32_t L = v->nlabels, best = 0, any = 0;
     int multi = v->params->multilabel;
@@ -328,9 +440,6 @@ static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *
     if (!any && (!v->params->multilabel || v->params->nb.at_least_one))
         c->by_label[best].chosen = 1;
     sort_scores(c->by_label, c->out, c->keys, c->keys + L, L, c->top);
-    *scores = c->out;
-    *n = L;
-    return CD_OK;
 }
 
 cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
@@ -343,9 +452,9 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
         if (st != CD_OK)
             return st;
     }
-    c->nahead = 0;
+    c->nbatch = 0;
     each(src, on_token, c);
-    drain(c);
+    flush(c);
     return finish(c, scores, n, err);
 }
 

@@ -197,6 +197,8 @@ void nb_compute_weights(nb_view *v)
  * which the loops below overlap by asking for the data of the term
  * NB_AHEAD places ahead.  A hint only: the results are the same. */
 #define NB_AHEAD 6
+#define NB_RUN 4   /* dense rows added in one pass (add_rows) */
+#define NB_EARLY 48   /* score_packed: terms whose data is asked for ahead */
 static inline void nb_prefetch(const void *p)
 {
 #if defined(__GNUC__)
@@ -277,6 +279,55 @@ static void add_row_avx2(double *scores, const float *row, uint32_t L, double f)
         scores[c] += f * row[c];
 }
 
+/* add_row_avx2 for k <= NB_RUN rows in turn, each label's score kept in
+ * a register from one row to the next: scores[c] += f[0] * rows[0][c],
+ * then += f[1] * rows[1][c] and so on, the same operations in the same
+ * order as k calls of add_row_avx2, with one load and store of the scores
+ * instead of k. */
+__attribute__((target("avx2"), always_inline))
+static inline void add_rows_k(double *scores, const float *const *rows, const double *f,
+                              unsigned k, uint32_t L)
+{
+    __m256d F[NB_RUN];
+    for (unsigned j = 0; j < k; j++)
+        F[j] = _mm256_set1_pd(f[j]);
+    uint32_t c = 0;
+    for (; c + 8 <= L; c += 8) {
+        __m256d lo = _mm256_loadu_pd(scores + c), hi = _mm256_loadu_pd(scores + c + 4);
+        for (unsigned j = 0; j < k; j++) {
+            lo = _mm256_add_pd(lo, _mm256_mul_pd(F[j], _mm256_cvtps_pd(_mm_loadu_ps(rows[j] + c))));
+            hi = _mm256_add_pd(hi, _mm256_mul_pd(F[j], _mm256_cvtps_pd(_mm_loadu_ps(rows[j] + c + 4))));
+        }
+        _mm256_storeu_pd(scores + c, lo);
+        _mm256_storeu_pd(scores + c + 4, hi);
+    }
+    for (; c + 4 <= L; c += 4) {
+        __m256d x = _mm256_loadu_pd(scores + c);
+        for (unsigned j = 0; j < k; j++)
+            x = _mm256_add_pd(x, _mm256_mul_pd(F[j], _mm256_cvtps_pd(_mm_loadu_ps(rows[j] + c))));
+        _mm256_storeu_pd(scores + c, x);
+    }
+    for (; c < L; c++) {
+        double x = scores[c];
+        for (unsigned j = 0; j < k; j++)
+            x += f[j] * rows[j][c];
+        scores[c] = x;
+    }
+}
+
+/* add_rows_k with k known, its loops over the rows unrolled */
+__attribute__((target("avx2")))
+static void add_rows_avx2(double *scores, const float *const *rows, const double *f, unsigned k,
+                          uint32_t L)
+{
+    switch (k) {
+    case 2: add_rows_k(scores, rows, f, 2, L); break;
+    case 3: add_rows_k(scores, rows, f, 3, L); break;
+    case 4: add_rows_k(scores, rows, f, 4, L); break;
+    default: add_rows_k(scores, rows, f, k, L); break;
+    }
+}
+
 static _Atomic int have_avx2 = -1;
 #endif
 
@@ -307,6 +358,29 @@ static void add_row(double *scores, const float *row, uint32_t L, double f)
         scores[c] += f * row[c];
 }
 
+/* add_row for k <= NB_RUN rows in turn. */
+static void add_rows(double *scores, const float *const *rows, const double *f, unsigned k,
+                     uint32_t L)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (atomic_load_explicit(&have_avx2, memory_order_relaxed) > 0) {   /* add_row asked */
+        add_rows_avx2(scores, rows, f, k, L);
+        return;
+    }
+#endif
+    for (unsigned j = 0; j < k; j++)
+        add_row(scores, rows[j], L, f[j]);
+}
+
+/* The row or postings of term t, asked for ahead of their use. */
+static inline void prefetch_term(const nb_view *v, uint32_t t)
+{
+    if (t < v->ndense)
+        nb_prefetch(v->dense + (size_t)t * v->nlabels);
+    else
+        nb_prefetch(v->fposts + v->sterms[t].post_off);
+}
+
 /* The sums of nb_score_features for an open model: its packed terms,
  * dense rows and packed postings; the same operations in the same order. */
 static double score_packed(const nb_view *v, const uint32_t *terms, const double *f, size_t n,
@@ -314,28 +388,45 @@ static double score_packed(const nb_view *v, const uint32_t *terms, const double
 {
     const nb_sterm *S = v->sterms;
     double F = 0, G = 0;
+    /* this pass reads each term's record: the rows and postings of the
+     * first NB_EARLY terms are asked for here, long before they are
+     * added (a few terms ahead was too short to hide a miss), the
+     * others NB_EARLY terms ahead below */
     for (size_t i = 0; i < n; i++) {
         F += f[i];
         G += f[i] * S[terms[i]].g;
+        if (i < NB_EARLY)
+            prefetch_term(v, terms[i]);
     }
     for (uint32_t c = 0; c < v->nlabels; c++)
         scores[c] = F * v->labels[c].A + G;
-    for (size_t i = 0; i < n; i++) {
-        if (i + NB_AHEAD < n) {   /* the row or postings of a term ahead */
-            uint32_t t = terms[i + NB_AHEAD];
-            if (t < v->ndense)
-                nb_prefetch(v->dense + (size_t)t * v->nlabels);
-            else
-                nb_prefetch(v->fposts + S[t].post_off);
-        }
+    size_t ahead = n < NB_EARLY ? n : NB_EARLY;   /* the next term whose data is asked for */
+    for (size_t i = 0; i < n;) {
         uint32_t t = terms[i];
         if (t < v->ndense) {
-            add_row(scores, v->dense + (size_t)t * v->nlabels, v->nlabels, f[i]);
+            /* a run of terms with dense rows (common words often follow
+             * each other) is added in one pass over the labels */
+            const float *rows[NB_RUN];
+            unsigned k = 0;
+            do {
+                rows[k] = v->dense + (size_t)terms[i + k] * v->nlabels;
+                k++;
+            } while (k < NB_RUN && i + k < n && terms[i + k] < v->ndense);
+            for (; ahead < i + k + NB_EARLY && ahead < n; ahead++)
+                prefetch_term(v, terms[ahead]);
+            if (k == 1)
+                add_row(scores, rows[0], v->nlabels, f[i]);
+            else
+                add_rows(scores, rows, f + i, k, v->nlabels);
+            i += k;
             continue;
         }
+        for (; ahead < i + 1 + NB_EARLY && ahead < n; ahead++)
+            prefetch_term(v, terms[ahead]);
         const nb_fpost *p = v->fposts + S[t].post_off;
         for (uint32_t k = 0; k < S[t].post_n; k++)
             scores[p[k].label] += f[i] * p[k].delta;
+        i++;
     }
     return F;
 }
@@ -437,17 +528,6 @@ void nb_score(const nb_view *v, const nb_doc *d, double *f, double *scores)
     nb_score_features(v, d->terms, f, d->n, scores);
 }
 
-/* The sigmoid for classifying: above 40 it is 1 in double precision
- * anyway, and below -700 it is held at about 1e-304 instead of going on
- * into subnormals, where exp takes its slow underflow path (a few percent
- * of classify: most labels of a story score far below zero). */
-static double sigmoid_clamped(double x)
-{
-    if (x > 40)
-        return 1;
-    return nb_sigmoid(x < -700 ? -700 : x);
-}
-
 /* Scores of a sound model are finite; a crafted one (weights near the
  * largest double) can overflow to infinities and NaN.  Probabilities stay
  * numbers in [0,1] all the same: NaN counts as the lowest score. */
@@ -455,10 +535,8 @@ void nb_probabilities(const nb_view *v, const double *scores, double *p)
 {
     uint32_t L = v->nlabels;
     if (v->params->multilabel) {
-        for (uint32_t c = 0; c < L; c++) {
-            double x = v->labels[c].platt_a * scores[c] + v->labels[c].platt_b;
-            p[c] = isnan(x) ? 0 : sigmoid_clamped(x);
-        }
+        for (uint32_t c = 0; c < L; c++)
+            p[c] = nb_platt_p(nb_platt_x(v, c, scores[c]));
         return;
     }
     double tau = v->params->temperature > 0 ? v->params->temperature : 1;

@@ -145,6 +145,31 @@ static inline double nb_sigmoid(double x)
     return e / (1 + e);
 }
 
+/* The sigmoid for classifying: above 40 it is 1 in double precision
+ * anyway, and below -700 it is held at about 1e-304 instead of going on
+ * into subnormals, where exp takes its slow underflow path (a few percent
+ * of classify: most labels of a story score far below zero). */
+static inline double nb_sigmoid_clamped(double x)
+{
+    if (x > 40)
+        return 1;
+    return nb_sigmoid(x < -700 ? -700 : x);
+}
+
+/* The argument of a multi-label model's sigmoid for label c with raw
+ * score s (nb_probabilities: p = nb_platt_p of it). */
+static inline double nb_platt_x(const nb_view *v, uint32_t c, double s)
+{
+    return v->labels[c].platt_a * s + v->labels[c].platt_b;
+}
+
+/* The probability of label c of a multi-label model from the argument x
+ * of its sigmoid (nb_platt_x), as nb_probabilities gives it. */
+static inline double nb_platt_p(double x)
+{
+    return isnan(x) ? 0 : nb_sigmoid_clamped(x);
+}
+
 /* Fit p = 1/(1+exp(-(a s + b))) to n held-out (score, truth) pairs (Platt
  * 1999); -1 when out of memory (then a = 1, b = 0). */
 int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a, double *b);

@@ -197,6 +197,15 @@ CD_API cd_status cd_classify(cd_classifier *c, const char *text, size_t len,
  * top = 0 (the default) sorts them all. */
 CD_API void cd_classifier_set_order(cd_classifier *c, size_t top);
 
+/* For a caller that reads the chosen labels alone: after
+ * cd_classifier_only_chosen(c, 1), cd_classify gives only them (*n of
+ * them, possibly 0), sorted by decreasing p (ties in label order), the
+ * same labels with the same p as in the other orders.  It skips what the
+ * other labels cost: a multi-label model computes p (an exp) only for the
+ * labels whose score comes near their threshold, where most labels of a
+ * story are far below theirs.  on = 0 gives every label again. */
+CD_API void cd_classifier_only_chosen(cd_classifier *c, int on);
+
 /* After cd_classify: the up-to-k tokens of the last text that weighed most
  * for label (largest positive contribution first).  Returns how many were
  * written to out. */

@@ -535,6 +535,95 @@ static void partial_order_keeps_what_callers_read(void **state)
     cd_model_close(m);
 }
 
+/* cd_classifier_only_chosen(c, 1) gives the chosen labels of a full
+ * sort, in its order, with the same p to the bit, and nothing else: on
+ * the shipped models (90 labels multi-label, 5 labels single-label) and on
+ * a multi-label model trained with at_least_one, whose texts that reach
+ * no threshold still get their nearest label. */
+static void only_chosen_is_the_full_sorts_chosen(void **state)
+{
+    (void)state;
+    cd_error err;
+    char *dir = scratch_dir();
+    cd_nb_opts nb;
+    cd_nb_opts_default(&nb);
+    nb.mode = CD_LABELS_MULTI;
+    nb.at_least_one = 1;
+    cd_trainer *t;
+    assert_int_equal(cd_trainer_new(NULL, &nb, &t, &err), CD_OK);
+    const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
+    for (int i = 0; i < 10; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
+        assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
+        snprintf(text, sizeof text, "tanker vessels port freight cargo %d", i);
+        assert_int_equal(cd_trainer_add(t, text, strlen(text), ship, 1, &err), CD_OK);
+        snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
+        assert_int_equal(cd_trainer_add(t, text, strlen(text), both, 2, &err), CD_OK);
+    }
+    char *multi = save(t, dir, "nearest.cdm");
+    cd_trainer_free(t);
+    const char *paths[] = { "models/reuters.cdm", "models/bbc.cdm", multi };
+    const char *files[] = { "tests/samples/reuters-14826.json", "tests/samples/reuters-14828.json",
+                            "tests/samples/reuters-14881.json", "tests/samples/bbc-sport-005.json",
+                            "tests/samples/bbc-tech-010.json" };
+    const char *texts[] = { "", "grain wheat corn exports", "the the the", "crude oil tanker",
+                            "opec output crude prices", "football match report",
+                            "Profit rose to 12 mln dlrs; net shr 10 cts; oil prices and tariffs" };
+    size_t nfiles = sizeof files / sizeof files[0], ntexts = sizeof texts / sizeof texts[0];
+    size_t none = 0, fewer = 0;
+    for (size_t k = 0; k < 3; k++) {
+        cd_model *m;
+        assert_int_equal(cd_model_open(paths[k], &m, &err), CD_OK);
+        cd_classifier *full, *only;
+        assert_int_equal(cd_classifier_new(m, &full, &err), CD_OK);
+        assert_int_equal(cd_classifier_new(m, &only, &err), CD_OK);
+        cd_classifier_only_chosen(only, 1);
+        for (size_t i = 0; i < nfiles + ntexts; i++) {
+            char *text = i < nfiles ? slurp(files[i], NULL) : strdup(texts[i - nfiles]);
+            assert_non_null(text);
+            size_t len = strlen(text);
+            const cd_label_score *a, *b;
+            size_t na, nb_;
+            assert_int_equal(cd_classify(full, text, len, &a, &na, &err), CD_OK);
+            assert_int_equal(cd_classify(only, text, len, &b, &nb_, &err), CD_OK);
+            size_t j = 0;
+            for (size_t x = 0; x < na; x++) {
+                if (!a[x].chosen)
+                    continue;
+                assert_true(j < nb_);
+                assert_int_equal(b[j].label, a[x].label);
+                assert_memory_equal(&b[j].p, &a[x].p, sizeof a[x].p);
+                assert_true(b[j].chosen);
+                j++;
+            }
+            assert_int_equal(j, nb_);
+            none += k == 0 && nb_ == 0;
+            fewer += nb_ < na;
+            if (k > 0)   /* one label at least: single-label, or at_least_one */
+                assert_true(nb_ >= 1);
+            free(text);
+        }
+        /* every label again */
+        cd_classifier_only_chosen(only, 0);
+        const cd_label_score *b;
+        size_t nb_;
+        assert_int_equal(cd_classify(only, "crude oil", 9, &b, &nb_, &err), CD_OK);
+        cd_model_info info;
+        cd_model_get_info(m, &info);
+        assert_int_equal(nb_, info.labels);
+        if (k == 2)   /* the fall-back is taken */
+            assert_true(info.multilabel && info.at_least_one);
+        cd_classifier_free(full);
+        cd_classifier_free(only);
+        cd_model_close(m);
+    }
+    assert_true(none > 0);    /* the Reuters model leaves some texts without a label */
+    assert_true(fewer > 0);
+    free(multi);
+    scratch_remove(dir);
+}
+
 /* An open model scores from packed postings and, for its most common
  * terms, dense rows: exactly as the file's own postings score, bit for
  * bit.  Checked on the shipped Reuters model with every term once, and
@@ -668,6 +757,7 @@ int main(void)
         cmocka_unit_test(round_trip),
         cmocka_unit_test(terms_most_frequent_first),
         cmocka_unit_test(partial_order_keeps_what_callers_read),
+        cmocka_unit_test(only_chosen_is_the_full_sorts_chosen),
         cmocka_unit_test(packed_scoring_is_exact),
         cmocka_unit_test(every_term_is_found),
         cmocka_unit_test(stemmed_stop_words_are_terms),
