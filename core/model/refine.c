@@ -213,6 +213,7 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
     r->w = w;
     const double C = 1 / REFINE_LAMBDA, B = BIAS_FEATURE;
     const double a0 = fmin(0.001 * C, 1e-8), zmin = 1e-14 * C;
+    const double lg0 = log(a0 / (C - a0));   /* a cold start's, the same for every document */
     const uint32_t *restrict var = r->var;
     const float *restrict val = r->val;
     const size_t *restrict start = r->start;
@@ -230,11 +231,12 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
             /* a cold start, or the dual point of an earlier fit on these
              * documents (a fold starts from the whole set's) */
-            double ad = a0;
+            double ad = a0, lg = lg0;
             if (warm) {
                 ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
                 if (!(ad >= a0)) ad = a0;
                 if (!(ad <= C - a0)) ad = C - a0;
+                lg = log(ad / (C - ad));
             }
             double q = B * B;
             for (size_t j = start[d]; j < start[d + 1]; j++) {
@@ -245,7 +247,7 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             r->qdiag[d] = q;
             r->alpha[2 * d] = ad;
             r->alpha[2 * d + 1] = C - ad;
-            r->lg[d] = log(ad / (C - ad));
+            r->lg[d] = lg;
             r->order[d] = (uint32_t)d;
         }
         if (!warm || !P->warm_check)
