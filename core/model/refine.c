@@ -142,15 +142,22 @@ static uint64_t next_rand(uint64_t *s)
  * search in one variable): the corrections then start from a prior that
  * is right on average, and the solver's weak pull on the bias does not
  * matter.  r->y holds the label's truth. */
-static void fit_offset(problem *P, const rows *r, uint32_t c)
+static void fit_offset(problem *P, rows *r, uint32_t c)
 {
     size_t n = P->n;
     const double *base = P->base + (size_t)c * n;
+    /* sigmoid(s + b) = 1 / (1 + exp(-s) exp(-b)): one exp a document for
+     * the whole search, not one an iteration (exp(-s) may be 0 or
+     * infinite: p is then 1 or 0, as it should be; |b| stays below 250,
+     * so exp(-b) is neither) */
+    double *e = r->o;
+    for (size_t d = 0; d < n; d++)
+        e[d] = exp(-REFINE_SCALE * base[d]);
     double b = 0;
     for (int iter = 0; iter < 50; iter++) {
-        double g = 0, h = 1e-12;
+        double g = 0, h = 1e-12, eb = exp(-b);
         for (size_t d = 0; d < n; d++) {
-            double p = nb_sigmoid(REFINE_SCALE * base[d] + b);
+            double p = 1 / (1 + e[d] * eb);
             g += p - (r->y[d] > 0);
             h += p * (1 - p);
         }
