@@ -493,21 +493,30 @@ double nb_weight(const nb_view *v, uint32_t t, uint32_t c)
 /* ---- calibration ------------------------------------------------------- */
 
 /* Cross-entropy of Platt's targets under p = sigmoid(a x + b), x the
- * standardized scores; each text's p into p.  One exp and one log1p a
- * text give both: the loss the line search needs and the probabilities
- * the next step's gradient needs. */
+ * standardized scores; each text's p into p.  One exp a text gives both:
+ * the loss the line search needs and the probabilities the next step's
+ * gradient needs.  The loss's log(1 + e) terms are summed as the log of
+ * their product, a log every PLATT_BLOCK texts, not one a text (each
+ * factor is in (1, 2], so a block's product stays finite): the line
+ * search only compares losses. */
+#define PLATT_BLOCK 512
 static double platt_pass(const double *x, const uint8_t *y, size_t n, double hi, double lo,
                          double a, double b, double *p)
 {
-    double f = 0;
+    double f = 0, prod = 1;
     for (size_t i = 0; i < n; i++) {
         double z = a * x[i] + b, t = y[i] ? hi : lo;
         double e = exp(-fabs(z));
         /* t log(1+e^-z) + (1-t) log(1+e^z) = log(1+e^z) - t z, overflow-free */
-        f += (z > 0 ? z : 0) + log1p(e) - t * z;
+        f += (z > 0 ? z : 0) - t * z;
+        prod *= 1 + e;
+        if (i % PLATT_BLOCK == PLATT_BLOCK - 1) {
+            f += log(prod);
+            prod = 1;
+        }
         p[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
-    return f;
+    return f + log(prod);
 }
 
 int nb_fit_platt(const double *s, const uint8_t *y, size_t n, double *a_out, double *b_out)
