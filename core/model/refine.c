@@ -337,16 +337,23 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
                 lz = log(z / (C - z));
                 gp = a * (z - old) + sign * b + lz;
             }
+            /* the steps are a chain of dependent divisions and logs: one
+             * division, 1 / (z (C - z)), gives both the curvature
+             * C / (z (C - z)) and the log's z / (C - z) */
             int inner = 0;
+            double rz = 0;
             while (inner <= 100 && fabs(gp) >= innereps) {
-                double gpp = a + C / (C - z) / z;
+                if (inner == 0)
+                    rz = 1 / ((C - z) * z);
+                double gpp = a + C * rz;
                 double nz = z - gp / gpp;
                 z = nz <= 0 ? z * 0.1 : nz;
                 if (z < zmin)
                     z = zmin;
                 if (!(z < C - zmin))   /* stay inside (0, C), NaN included */
                     z = C - zmin;
-                lz = log(z / (C - z));
+                rz = 1 / ((C - z) * z);
+                lz = log(z * z * rz);
                 gp = a * (z - old) + sign * b + lz;
                 inner++;
                 newton++;
