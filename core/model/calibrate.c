@@ -277,6 +277,53 @@ static void on_fold_progress(const char *stage, double fraction, void *ud)
     fp->fn(stage, (fp->k + fraction) / fp->K, fp->ud);
 }
 
+/* Fold k's model in w: the whole set's counts without the fold's
+ * documents, and the weights they give (refined later, by the caller). */
+static void fold_prepare(const cd_trainer *t, const compiled *full, const uint32_t *fold,
+                         uint32_t k, cv_work *w)
+{
+    const stored_docs *d = &t->docs;
+    cv_reset(w, full);
+    for (size_t i = 0; i < d->n; i++)
+        if (fold[i] == k)
+            subtract_doc(t, &w->view, &w->params, i, w->f);
+    nb_compute_weights(&w->view);
+}
+
+/* Held-out scores of fold k's documents, from its model in w. */
+static void fold_score(const cd_trainer *t, const uint32_t *fold, uint32_t k, cv_work *w,
+                       double *scores)
+{
+    const stored_docs *d = &t->docs;
+    uint32_t L = w->view.nlabels;
+    for (size_t i = 0; i < d->n; i++)
+        if (fold[i] == k)
+            cv_score_doc(t, w, i, scores + i * L);
+}
+
+/* While fold k is refined (on every core), another thread scores fold
+ * k - 1 and prepares fold k + 1: what the folds do one at a time would
+ * otherwise leave the other cores idle.  Each fold's work is the same
+ * whichever thread does it. */
+typedef struct fold_ahead {
+    const cd_trainer *t;
+    const compiled *full;
+    const uint32_t *fold;
+    double *scores;
+    cv_work *w;              /* fold k - 1's, then fold k + 1's */
+    uint32_t score, prepare; /* the folds, UINT32_MAX for none */
+} fold_ahead;
+
+static void *fold_ahead_run(void *arg)
+{
+    fold_ahead *a = arg;
+    if (a->score != UINT32_MAX)
+        fold_score(a->t, a->fold, a->score, a->w, a->scores);
+    if (a->prepare != UINT32_MAX)
+        fold_prepare(a->t, a->full, a->fold, a->prepare, a->w);
+    return NULL;
+}
+
 /* Held-out scores of every stored document (rows of nlabels). */
 static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K, double *scores,
                           const double *warm, cd_progress_fn progress, void *ud)
@@ -288,39 +335,63 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
             max_terms = d->start[i + 1] - d->start[i];
     uint32_t L = full->view.nlabels;
     uint32_t *fold = assign_folds(t, K, L);
-    cv_work w;
-    if (!fold || cv_work_init(&w, full, max_terms)) {
+    cv_work w[2];
+    int nw = 0;
+    if (fold && cv_work_init(&w[0], full, max_terms) == 0) {
+        nw = 1;
+        /* a second fold model, for the thread that works ahead, when the
+         * folds are refined (the long part) */
+        if (tr_refining(t, &full->params) && nb_threads() > 1) {
+            if (cv_work_init(&w[1], full, max_terms) == 0)
+                nw = 2;
+            else
+                cv_work_free(&w[1]);
+        }
+    } else {
         if (fold)
-            cv_work_free(&w);
+            cv_work_free(&w[0]);
         free(fold);
         return -1;
     }
+    (void)L;
     fold_progress fp = { progress, ud, 0, K };
-    for (uint32_t k = 0; k < K; k++) {
+    int rc = 0;
+    if (nw == 2)
+        fold_prepare(t, full, fold, 0, &w[0]);
+    for (uint32_t k = 0; k < K && !rc; k++) {
         if (progress)
             progress("calibrating", (double)k / K, ud);
         fp.k = k;
-        cv_reset(&w, full);
-        for (size_t i = 0; i < d->n; i++)
-            if (fold[i] == k)
-                subtract_doc(t, &w.view, &w.params, i, w.f);
-        nb_compute_weights(&w.view);
-        if (tr_refining(t, &w.params) &&
-            tr_refine_view(t, &w.view, fold, k, warm, NULL, progress ? on_fold_progress : NULL,
-                           "calibrating", &fp)) {
-            cv_work_free(&w);
-            free(fold);
-            return -1;
+        cv_work *cur = &w[nw == 2 ? k % 2 : 0];
+        fold_ahead ahead = { t, full, fold, scores, &w[(k + 1) % 2],
+                             k > 0 ? k - 1 : UINT32_MAX, k + 1 < K ? k + 1 : UINT32_MAX };
+        pthread_t tid;
+        int started = 0;
+        if (nw == 2)
+            started = pthread_create(&tid, NULL, fold_ahead_run, &ahead) == 0;
+        else
+            fold_prepare(t, full, fold, k, cur);
+        if (tr_refining(t, &cur->params) &&
+            tr_refine_view(t, &cur->view, fold, k, warm, NULL, progress ? on_fold_progress : NULL,
+                           "calibrating", &fp))
+            rc = -1;
+        if (nw == 2) {
+            if (started)
+                pthread_join(tid, NULL);
+            else
+                fold_ahead_run(&ahead);
+        } else {
+            fold_score(t, fold, k, cur, scores);
         }
-        for (size_t i = 0; i < d->n; i++)
-            if (fold[i] == k)
-                cv_score_doc(t, &w, i, scores + i * L);
     }
-    if (progress)
+    if (!rc && nw == 2)
+        fold_score(t, fold, K - 1, &w[(K - 1) % 2], scores);
+    if (progress && !rc)
         progress("calibrating", 1.0, ud);
-    cv_work_free(&w);
+    for (int i = 0; i < nw; i++)
+        cv_work_free(&w[i]);
     free(fold);
-    return 0;
+    return rc;
 }
 
 static int cmp_dbl(const void *a, const void *b)

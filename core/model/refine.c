@@ -142,15 +142,22 @@ static uint64_t next_rand(uint64_t *s)
  * search in one variable): the corrections then start from a prior that
  * is right on average, and the solver's weak pull on the bias does not
  * matter.  r->y holds the label's truth. */
-static void fit_offset(problem *P, const rows *r, uint32_t c)
+static void fit_offset(problem *P, rows *r, uint32_t c)
 {
     size_t n = P->n;
     const double *base = P->base + (size_t)c * n;
+    /* sigmoid(s + b) = 1 / (1 + exp(-s) exp(-b)): one exp a document for
+     * the whole search, not one an iteration (exp(-s) may be 0 or
+     * infinite: p is then 1 or 0, as it should be; |b| stays below 250,
+     * so exp(-b) is neither) */
+    double *e = r->o;
+    for (size_t d = 0; d < n; d++)
+        e[d] = exp(-REFINE_SCALE * base[d]);
     double b = 0;
     for (int iter = 0; iter < 50; iter++) {
-        double g = 0, h = 1e-12;
+        double g = 0, h = 1e-12, eb = exp(-b);
         for (size_t d = 0; d < n; d++) {
-            double p = nb_sigmoid(REFINE_SCALE * base[d] + b);
+            double p = 1 / (1 + e[d] * eb);
             g += p - (r->y[d] > 0);
             h += p * (1 - p);
         }
@@ -163,6 +170,25 @@ static void fit_offset(problem *P, const rows *r, uint32_t c)
     }
     P->scale[c] = REFINE_SCALE;
     P->offset[c] = b;
+}
+
+/* w . x over a row's entries [from, to): four sums, so that the additions
+ * do not wait on one another (the solver's most frequent loop; a single
+ * sum made it as slow as the chain of its additions) */
+static inline double row_dot(const double *restrict w, const uint32_t *restrict var,
+                             const float *restrict val, size_t from, size_t to)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = from;
+    for (; j + 4 <= to; j += 4) {
+        s0 += w[var[j]] * val[j];
+        s1 += w[var[j + 1]] * val[j + 1];
+        s2 += w[var[j + 2]] * val[j + 2];
+        s3 += w[var[j + 3]] * val[j + 3];
+    }
+    for (; j < to; j++)
+        s0 += w[var[j]] * val[j];
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* Solve label c: P->u of its postings and P->bias[c]. */
@@ -213,6 +239,7 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
     r->w = w;
     const double C = 1 / REFINE_LAMBDA, B = BIAS_FEATURE;
     const double a0 = fmin(0.001 * C, 1e-8), zmin = 1e-14 * C;
+    const double lg0 = log(a0 / (C - a0));   /* a cold start's, the same for every document */
     const uint32_t *restrict var = r->var;
     const float *restrict val = r->val;
     const size_t *restrict start = r->start;
@@ -230,11 +257,12 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             r->o[d] = P->scale[c] * P->base[(size_t)c * n + d] + P->offset[c];
             /* a cold start, or the dual point of an earlier fit on these
              * documents (a fold starts from the whole set's) */
-            double ad = a0;
+            double ad = a0, lg = lg0;
             if (warm) {
                 ad = P->warm_in[(size_t)c * P->warm_n + P->warm_index[d]];
                 if (!(ad >= a0)) ad = a0;
                 if (!(ad <= C - a0)) ad = C - a0;
+                lg = log(ad / (C - ad));
             }
             double q = B * B;
             for (size_t j = start[d]; j < start[d + 1]; j++) {
@@ -245,7 +273,7 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
             r->qdiag[d] = q;
             r->alpha[2 * d] = ad;
             r->alpha[2 * d + 1] = C - ad;
-            r->lg[d] = log(ad / (C - ad));
+            r->lg[d] = lg;
             r->order[d] = (uint32_t)d;
         }
         if (!warm || !P->warm_check)
@@ -287,9 +315,7 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
         for (size_t s = 0; s < na; s++) {
             size_t d = r->order[s];
             double yd = r->y[d];
-            double wx = w[nvars] * B + r->o[d];
-            for (size_t j = start[d], e = start[d + 1]; j < e; j++)
-                wx += w[var[j]] * val[j];
+            double wx = row_dot(w, var, val, start[d], start[d + 1]) + (w[nvars] * B + r->o[d]);
             double a = r->qdiag[d], b = yd * wx;
             size_t i1 = 2 * d, i2 = 2 * d + 1;
             double sign = 1;
@@ -311,16 +337,23 @@ static int solve_label(problem *P, rows *r, uint32_t c, const uint32_t *term_of_
                 lz = log(z / (C - z));
                 gp = a * (z - old) + sign * b + lz;
             }
+            /* the steps are a chain of dependent divisions and logs: one
+             * division, 1 / (z (C - z)), gives both the curvature
+             * C / (z (C - z)) and the log's z / (C - z) */
             int inner = 0;
+            double rz = 0;
             while (inner <= 100 && fabs(gp) >= innereps) {
-                double gpp = a + C / (C - z) / z;
+                if (inner == 0)
+                    rz = 1 / ((C - z) * z);
+                double gpp = a + C * rz;
                 double nz = z - gp / gpp;
                 z = nz <= 0 ? z * 0.1 : nz;
                 if (z < zmin)
                     z = zmin;
                 if (!(z < C - zmin))   /* stay inside (0, C), NaN included */
                     z = C - zmin;
-                lz = log(z / (C - z));
+                rz = 1 / ((C - z) * z);
+                lz = log(z * z * rz);
                 gp = a * (z - old) + sign * b + lz;
                 inner++;
                 newton++;
