@@ -822,7 +822,9 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                 } else {
                     finish_letters(&e, j - i);
                 }
-                i = j;
+                /* an ASCII separator next (mostly a space) is skipped here,
+                 * as the main loop would skip it */
+                i = next == C_SEP && j < len ? j + 1 : j;
                 continue;
             }
         }
