@@ -149,10 +149,11 @@ static inline int add_term(cd_classifier *c, uint32_t id)
     return 0;
 }
 
-/* Count the term of lexicon row id, if any; non-zero when out of memory. */
+/* Count the term of lexicon row id, if any (a row from the model's nterms
+ * on is a stop word's: cdi_lexicon_new_own); non-zero when out of memory. */
 static inline int take_row(cd_classifier *c, int64_t id)
 {
-    return id < 0 ? 0 : add_term(c, (uint32_t)id);
+    return (uint64_t)id >= c->m->view.nterms ? 0 : add_term(c, (uint32_t)id);
 }
 
 /* Probe the tokens waiting, in their order, and count their terms;
@@ -168,7 +169,7 @@ static int flush(cd_classifier *c)
     for (unsigned i = 0; i < n; i++) {
         rows[i] = cdi_lexicon_probe(c->lex, c->batch[i].slot, c->batch[i].a, c->batch[i].b);
 #if defined(__GNUC__)
-        if (rows[i] >= 0)
+        if ((uint64_t)rows[i] < c->m->view.nterms)
             __builtin_prefetch(&c->tf[rows[i]], 1);
 #endif
     }
@@ -184,7 +185,7 @@ static int flush(cd_classifier *c)
      * its count was 0 (the slot past the list is written either way). */
     uint32_t sink = c->m->view.nterms;
     for (unsigned i = 0; i < n; i++) {
-        uint32_t term = rows[i] >= 0;
+        uint32_t term = (uint64_t)rows[i] < sink;   /* not -1, not a stop word's row */
         uint32_t id = term ? (uint32_t)rows[i] : sink;
         uint32_t old = c->tf[id];
         c->tf[id] = old + term;
@@ -448,7 +449,7 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
     c->n = 0;
     c->failed = 0;
     if (!c->lex) {
-        cd_status st = cdi_lexicon_new(&c->m, 1, &c->lex, err);
+        cd_status st = cdi_lexicon_new_own(c->m, &c->lex, err);
         if (st != CD_OK)
             return st;
     }

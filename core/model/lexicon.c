@@ -89,8 +89,26 @@ void cdi_lexicon_free(cdi_lexicon *x)
     free(x);
 }
 
-cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon **out,
-                          cd_error *err)
+static void count_word(const char *w, size_t len, void *ud);
+
+typedef struct own_stop {
+    cdi_lexicon *x;
+    uint32_t next;   /* the row of the next stop word */
+} own_stop;
+
+static void add_own_stop(const char *w, size_t len, void *ud)
+{
+    own_stop *o = ud;
+    int added;
+    intern(o->x, w, len, o->next, &added);
+    o->next += added;
+}
+
+/* A lexicon of n models; with own_stops (one model that drops its stop
+ * words), the stop words are rows of their own from the model's nterms
+ * on, put in first (cdi_lexicon_new_own). */
+static cd_status make(const cd_model *const *models, size_t n, int own_stops,
+                      cdi_lexicon **out, cd_error *err)
 {
     *out = NULL;
     size_t terms = 0;
@@ -98,6 +116,10 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
         terms += models[i]->view.nterms;
     if (n == 0 || terms >= UINT32_MAX / 4)
         return cd_error_set(err, CD_ERR_ARG, "lexicon: %zu models of %zu terms", n, terms);
+    size_t nstops = 0;
+    if (own_stops)
+        cd_stopwords_each(count_word, &nstops);
+    terms += nstops;   /* rows, and keys of the table */
     size_t slots = 64;
     while (slots < terms + terms / 2)
         slots *= 2;
@@ -122,6 +144,12 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
         cdi_lexicon_free(x);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
+    if (own_stops) {
+        /* first, so that each is at its own slot or near it: the
+         * commonest tokens of all, found in one probe or two */
+        own_stop o = { x, models[0]->view.nterms };
+        cd_stopwords_each(add_own_stop, &o);
+    }
     for (size_t i = 0; i < n; i++) {
         const cd_model *m = models[i];
         int stops = cdi_lexicon_drops_stopwords(m);
@@ -145,9 +173,20 @@ cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon *
                 x->ids[(size_t)r * n + i] = t;
         }
     }
-    x->stops_from = x->nrows;
+    x->stops_from = own_stops ? models[0]->view.nterms : x->nrows;
     *out = x;
     return CD_OK;
+}
+
+cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon **out,
+                          cd_error *err)
+{
+    return make(models, n, 0, out, err);
+}
+
+cd_status cdi_lexicon_new_own(const cd_model *m, cdi_lexicon **out, cd_error *err)
+{
+    return make(&m, 1, cdi_lexicon_drops_stopwords(m), out, err);
 }
 
 static void count_word(const char *w, size_t len, void *ud)

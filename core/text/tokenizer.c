@@ -797,7 +797,7 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                 unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(is));
                 j += run;
                 if (run < 16)
-                    break;
+                    goto scanned;   /* s[j] is no letter: the loop below would stop there */
             }
 #endif
             while (j < len && byte_class[s[j]] == C_LETTER) {
@@ -805,6 +805,9 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                     w[j - i] = (char)(s[j] | 0x20);
                 j++;
             }
+#ifdef __SSE2__
+        scanned:;
+#endif
             unsigned next = j < len ? byte_class[s[j]] : C_SEP;
             int ends = next == C_SEP || next == C_END || next == C_COMMA ||
                        (next == C_DOT && j - i >= 2);
@@ -819,7 +822,9 @@ size_t cd_tokenize(cd_tokenizer *tok, const char *text, size_t len,
                 } else {
                     finish_letters(&e, j - i);
                 }
-                i = j;
+                /* an ASCII separator next (mostly a space) is skipped here,
+                 * as the main loop would skip it */
+                i = next == C_SEP && j < len ? j + 1 : j;
                 continue;
             }
         }

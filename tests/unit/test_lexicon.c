@@ -64,6 +64,36 @@ static void one_model_rows_are_term_ids(void **state)
     cd_model_close(m);
 }
 
+/* A classifier's own lexicon (cdi_lexicon_new_own): the terms' rows are
+ * their ids as with cdi_lexicon_new, and each stop word of the list, which
+ * the Reuters model drops, is found, as a row of no term (from nterms on,
+ * cdi_lexicon_is_stop); unknown words are not found. */
+static void own_lexicon_has_stop_rows(void **state)
+{
+    (void)state;
+    cd_model *m = open_model("models/reuters.cdm");
+    cdi_lexicon *x;
+    cd_error err;
+    assert_true(cdi_lexicon_drops_stopwords(m));
+    assert_int_equal(cdi_lexicon_new_own(m, &x, &err), CD_OK);
+    for (uint32_t t = 0; t < m->view.nterms; t++) {
+        size_t len;
+        const char *name = cdi_model_term(m, t, &len);
+        assert_int_equal(cdi_lexicon_find(x, name, len), t);
+        assert_false(cdi_lexicon_is_stop(x, t));
+    }
+    static const char *const stops[] = { "the", "of", "and", "was", "themselves", "yourselves" };
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        int64_t r = cdi_lexicon_find(x, stops[i], strlen(stops[i]));
+        assert_true(r >= (int64_t)m->view.nterms);
+        assert_true(cdi_lexicon_is_stop(x, r));
+    }
+    assert_int_equal(cdi_lexicon_find(x, "qzxwv", 5), -1);
+    assert_int_equal(cdi_lexicon_find(x, "internationalisationally", 24), -1);
+    cdi_lexicon_free(x);
+    cd_model_close(m);
+}
+
 /* Two models: each row holds the term's id in each model, LEX_NONE where
  * a model lacks it; every term of both is found. */
 static void two_models_share_rows(void **state)
@@ -267,6 +297,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_model_rows_are_term_ids),
+        cmocka_unit_test(own_lexicon_has_stop_rows),
         cmocka_unit_test(two_models_share_rows),
         cmocka_unit_test(desk_scores_as_each_model_alone),
         cmocka_unit_test(stop_words_have_rows),
