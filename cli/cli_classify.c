@@ -30,6 +30,7 @@
 #include "copydesk.h"
 #include "deliver/deliver_ninjs.h"
 #include "desk/topics.h"
+#include "story/story_text.h"
 
 static void usage(FILE *out)
 {
@@ -415,17 +416,11 @@ static void classify_story(void *wp, cli_item *it, cli_pipe *p)
     const cd_label_score *sc = NULL;
     size_t n = 0;
     if (w->c) {
-        /* as cd_story_text makes it */
         cd_buf *text = &w->text;
-        cdi_buf_reset(text);
-        if (s->title)
-            cdi_buf_put(text, s->title, s->title_len);
-        cdi_buf_put(text, "\n", 1);
-        if (s->body)
-            cdi_buf_put(text, s->body, s->body_len);
-        if (text->failed)
+        int ok = cdi_story_text_into(s, text) == 0;
+        if (!ok)
             cd_error_set(&err, CD_ERR_NOMEM, "out of memory");
-        int ok = !text->failed && cd_classify(w->c, text->data, text->len, &sc, &n, &err) == CD_OK;
+        ok = ok && cd_classify(w->c, text->data, text->len, &sc, &n, &err) == CD_OK;
         if (text->cap > TEXT_KEEP)   /* after a long story: memory stays flat */
             cdi_buf_shrink(text, TEXT_KEEP);
         if (!ok) {

@@ -37,6 +37,7 @@
 #include "base/numfmt.h"
 #include "model/lexicon.h"
 #include "model/model_internal.h"
+#include "story/story_text.h"
 
 #define ERRBUF 1024
 
@@ -672,11 +673,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     cd_buf *tb = &d->text;
     if (tb->cap > ((size_t)4 << 20))
         cdi_buf_free(tb);   /* after one very large story */
-    cdi_buf_reset(tb);
-    cdi_buf_put(tb, s->title ? s->title : "", s->title ? s->title_len : 0);
-    cdi_buf_put(tb, "\n", 1);
-    cdi_buf_put(tb, s->body ? s->body : "", s->body ? s->body_len : 0);
-    if (tb->failed)
+    if (cdi_story_text_into(s, tb))
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     const char *text = tb->data;
     size_t len = tb->len;

@@ -234,9 +234,8 @@ static int by_label_key(const void *a, const void *b)
     return (x->doc > y->doc) - (x->doc < y->doc);
 }
 
-static uint32_t *assign_folds(const cd_trainer *t, uint32_t K, uint32_t L)
+static uint32_t *assign_folds(const cd_trainer *t, uint32_t K)
 {
-    (void)L;
     const stored_docs *d = &t->docs;
     uint32_t *fold = malloc(sizeof *fold * (d->n + 1));
     fold_key *keys = malloc(sizeof *keys * (d->n + 1));
@@ -333,8 +332,7 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
     for (size_t i = 0; i < d->n; i++)
         if (d->start[i + 1] - d->start[i] > max_terms)
             max_terms = d->start[i + 1] - d->start[i];
-    uint32_t L = full->view.nlabels;
-    uint32_t *fold = assign_folds(t, K, L);
+    uint32_t *fold = assign_folds(t, K);
     cv_work w[2];
     int nw = 0;
     if (fold && cv_work_init(&w[0], full, max_terms) == 0) {
@@ -353,7 +351,6 @@ static int cross_validate(const cd_trainer *t, const compiled *full, uint32_t K,
         free(fold);
         return -1;
     }
-    (void)L;
     fold_progress fp = { progress, ud, 0, K };
     int rc = 0;
     if (nw == 2)
@@ -555,7 +552,7 @@ static int fold_scores(const cd_trainer *t, const compiled *full, const double *
 {
     const stored_docs *d = &t->docs;
     uint32_t L = full->view.nlabels;
-    uint32_t *fold = assign_folds(t, K, L);
+    uint32_t *fold = assign_folds(t, K);
     double *tp = calloc((size_t)L * 3 + 1, sizeof *tp);
     if (!fold || !tp) {
         free(fold);

@@ -371,15 +371,15 @@ static void add_rows_avx512(double *scores, const float *const *rows, const doub
 
 /* The widest of the above the processor has: 2 AVX-512, 1 AVX2, 0
  * neither (SSE2); asked once (every thread that asks finds the same). */
-static _Atomic int have_avx2 = -1;
+static _Atomic int simd_known = -1;
 
 static int simd_level(void)
 {
-    int level = atomic_load_explicit(&have_avx2, memory_order_relaxed);
+    int level = atomic_load_explicit(&simd_known, memory_order_relaxed);
     if (level < 0) {
         level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
                 : __builtin_cpu_supports("avx2") ? 1 : 0;
-        atomic_store_explicit(&have_avx2, level, memory_order_relaxed);
+        atomic_store_explicit(&simd_known, level, memory_order_relaxed);
     }
     return level;
 }

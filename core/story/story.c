@@ -56,6 +56,7 @@
 #include "base/ascii.h"
 #include "copydesk/story.h"
 #include "story/ninjs.h"
+#include "story/story_text.h"
 
 void cd_story_clear(cd_story *story)
 {
@@ -91,6 +92,17 @@ char *cd_story_text(const cd_story *story, size_t *len)
     if (len)
         *len = n;
     return text;
+}
+
+int cdi_story_text_into(const cd_story *story, cd_buf *b)
+{
+    cdi_buf_reset(b);
+    if (story->title)
+        cdi_buf_put(b, story->title, story->title_len);
+    cdi_buf_put(b, "\n", 1);
+    if (story->body)
+        cdi_buf_put(b, story->body, story->body_len);
+    return b->failed ? -1 : 0;
 }
 
 /* A NUL-terminated copy of n bytes (which may themselves hold NULs). */

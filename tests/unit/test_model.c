@@ -278,14 +278,11 @@ static void incremental_training_adds_counts(void **state)
     scratch_remove(dir);
 }
 
-static void multilabel_thresholds(void **state)
+/* Ten stories each of oil, shipping, and both: a small multi-label corpus. */
+static void add_oil_shipping(cd_trainer *t)
 {
-    (void)state;
-    char *dir = scratch_dir();
-    cd_trainer *t;
-    cd_error err;
-    assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
     const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
+    cd_error err;
     for (int i = 0; i < 10; i++) {
         char text[128];
         snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
@@ -295,6 +292,16 @@ static void multilabel_thresholds(void **state)
         snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
         assert_int_equal(cd_trainer_add(t, text, strlen(text), both, 2, &err), CD_OK);
     }
+}
+
+static void multilabel_thresholds(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_trainer *t;
+    cd_error err;
+    assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
+    add_oil_shipping(t);
     char *path = save(t, dir, "multi.cdm");
     cd_trainer_free(t);
     cd_model *m;
@@ -324,6 +331,7 @@ static void multilabel_thresholds(void **state)
      * refined like the rest, and counted as a correction */
     assert_int_equal(cd_trainer_from_model(m, &t, &err), CD_OK);
     text = "crude oil barrels opec";
+    const char *oil[] = { "oil" };
     assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
     char *more = save(t, dir, "more.cdm");
     cd_trainer_free(t);
@@ -551,16 +559,7 @@ static void only_chosen_is_the_full_sorts_chosen(void **state)
     nb.at_least_one = 1;
     cd_trainer *t;
     assert_int_equal(cd_trainer_new(NULL, &nb, &t, &err), CD_OK);
-    const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
-    for (int i = 0; i < 10; i++) {
-        char text[128];
-        snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
-        snprintf(text, sizeof text, "tanker vessels port freight cargo %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), ship, 1, &err), CD_OK);
-        snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), both, 2, &err), CD_OK);
-    }
+    add_oil_shipping(t);
     char *multi = save(t, dir, "nearest.cdm");
     cd_trainer_free(t);
     const char *paths[] = { "models/reuters.cdm", "models/bbc.cdm", multi };
