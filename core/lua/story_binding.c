@@ -21,8 +21,8 @@
  * The userdata holds the desk and the number of the story it was made for;
  * a rule that keeps a story in a global and uses it after its decision
  * gets an error, never another story's data.  Field values are cached in
- * the userdata's user value, so that reading story.body twice does not
- * copy the body twice.
+ * the userdata's user value (a table made at the first field read), so
+ * that reading story.body twice does not copy the body twice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -448,10 +448,18 @@ static int story_index(lua_State *L)
     if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
-    lua_getiuservalue(L, 1, 1);                 /* the cache */
-    if (lua_getfield(L, -1, key) != LUA_TNIL)
+    /* the cache of fields read, made at the first field a rule reads: most
+     * stories are routed by methods alone */
+    if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, 1);
+    } else if (lua_getfield(L, -1, key) != LUA_TNIL) {
         return 1;
-    lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
+    }
     if (!push_field(L, d, key))
         return luaL_error(L, "a story has no field '%s' (id, title, body, source, meta, received; "
                              "methods: topic, topics, label, labels, prob, has, count, near, "
@@ -509,7 +517,5 @@ void cdi_story_binding_push(lua_State *L, cd_desk *desk)
     story_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->desk = desk;
     u->gen = desk->cur.gen;
-    lua_newtable(L);
-    lua_setiuservalue(L, -2, 1);
     luaL_setmetatable(L, STORY_MT);
 }
