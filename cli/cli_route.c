@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_pipe.h"
@@ -354,6 +355,12 @@ static int run(route_run *rr, char **inputs, size_t n)
         ws[i] = (route_worker){ a, rr->desks[i] };
         wp[i] = &ws[i];
     }
+    /* a dry run writes a kilobyte or two per story: into a pipe or a file
+     * in large writes (stdio's 4 KiB buffer spilled every other story,
+     * byte by byte in part); a terminal keeps its line buffering */
+    static char outbuf[1 << 16];
+    if (a->dry && !isatty(STDOUT_FILENO))
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     cli_pipe_run(r, wp, rr->ndesks, !a->dry, route_one, emit_one, rr);
     free(ws);
     free(wp);

@@ -21,17 +21,45 @@ static const double pow10[] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 };
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* "00" "01" .. "99": two digits per division. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* The k last decimal digits of n into out[0..k) (leading zeros when n
+ * has fewer). */
+static ALWAYS_INLINE void put_digits(uint64_t n, char *out, size_t k)
+{
+    if (k == 6) {   /* %.6g's digits (n < 10^6): three pairs, 32-bit divisions */
+        uint32_t m = (uint32_t)n, r = m % 10000;
+        memcpy(out, digits2 + 2 * (m / 10000), 2);
+        memcpy(out + 2, digits2 + 2 * (r / 100), 2);
+        memcpy(out + 4, digits2 + 2 * (r % 100), 2);
+        return;
+    }
+    while (k >= 2) {
+        k -= 2;
+        memcpy(out + k, digits2 + 2 * (n % 100), 2);
+        n /= 100;
+    }
+    if (k)
+        out[0] = (char)('0' + n % 10);
+}
+
 /* The decimal digits of n into out; their count. */
 static size_t put_uint(uint64_t n, char *out)
 {
-    char tmp[24];
-    size_t k = 0;
-    do {
-        tmp[k++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    for (size_t i = 0; i < k; i++)
-        out[i] = tmp[k - 1 - i];
+    size_t k = 1;
+    for (uint64_t m = n; m >= 10; m /= 10)
+        k++;
+    put_digits(n, out, k);
     return k;
 }
 
@@ -47,14 +75,17 @@ size_t cdi_fmt_int(double v, char *out)
     return o;
 }
 
-/* x rounded to an integer as printf rounds the exact value (ties to
- * even), when x is not within its rounding error of a tie: 0 then. */
-static int round_safe(double x, uint64_t *n)
+/* x (at least 0, below 2^53) rounded to an integer as printf rounds the
+ * exact value (ties to even), when x is not within its rounding error of
+ * a tie: 0 then.  The conversion truncates, which is floor here, and
+ * x - t is exact. */
+static inline int round_safe(double x, uint64_t *n)
 {
-    double r = floor(x), frac = x - r;
+    int64_t t = (int64_t)x;
+    double frac = x - (double)t;
     if (fabs(frac - 0.5) < 1e-6)
         return 0;
-    *n = (uint64_t)r + (frac > 0.5);
+    *n = (uint64_t)t + (frac > 0.5);
     return 1;
 }
 
@@ -64,7 +95,9 @@ static size_t slow(const char *fmt, double v, char *out)
     return n > 0 && n < CDI_NUM_MAX ? (size_t)n : 0;
 }
 
-size_t cdi_fmt_g(double v, int prec, char *out)
+/* cdi_fmt_g, inlined where prec is a constant (cdi_fmt_g6): the powers,
+ * the digit count and the loops are then fixed. */
+static ALWAYS_INLINE size_t fmt_g(double v, int prec, char *out)
 {
     static const char *const fmts[] = { "%.0g", "%.1g", "%.2g", "%.3g", "%.4g", "%.5g",
                                         "%.6g", "%.7g", "%.8g", "%.9g" };
@@ -78,8 +111,11 @@ size_t cdi_fmt_g(double v, int prec, char *out)
     /* %g writes fixed notation for decimal exponents -4 .. prec - 1 */
     if (a < 1e-4 || a >= pow10[prec])
         return slow(fmt, v, out);
+    /* 10^-4 .. 10^9, the doubles nearest (as 1 / 10^k is) */
+    static const double bound[] = { 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,
+                                    1e3,  1e4,  1e5,  1e6,  1e7, 1e8, 1e9 };
     int x = -4;   /* the decimal exponent: 10^x <= a, near enough */
-    while (x < prec - 1 && a >= (x + 1 >= 0 ? pow10[x + 1] : 1 / pow10[-(x + 1)]))
+    while (x < prec - 1 && a >= bound[x + 5])
         x++;
     uint64_t n;
     /* prec significant digits: a * 10^(prec-1-x), an exact power (<= 12) */
@@ -92,8 +128,8 @@ size_t cdi_fmt_g(double v, int prec, char *out)
     }
     if (n < lo || x > prec - 1)   /* the exponent was misjudged at a power of ten */
         return slow(fmt, v, out);
-    char d[16];
-    put_uint(n, d);   /* prec digits */
+    char d[16] = { 0 };   /* whole: copied 16 bytes at a time below */
+    put_digits(n, d, (size_t)prec);
     if (v < 0)
         out[o++] = '-';
     int last = prec - 1;   /* the last digit written: trailing zeros dropped */
@@ -108,20 +144,25 @@ size_t cdi_fmt_g(double v, int prec, char *out)
             o += (size_t)(last - x);
         }
     } else {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (int z = 0; z < -x - 1; z++)
-            out[o++] = '0';
-        memcpy(out + o, d, (size_t)last + 1);
+        /* "0." and -x - 1 zeros (0 to 3), then the digits: fixed-size
+         * copies, out has room (CDI_NUM_MAX) */
+        memcpy(out + o, "0.000", 5);
+        o += (size_t)(1 - x);
+        memcpy(out + o, d, 16);
         o += (size_t)last + 1;
     }
     out[o] = '\0';
     return o;
 }
 
+size_t cdi_fmt_g(double v, int prec, char *out)
+{
+    return fmt_g(v, prec, out);
+}
+
 size_t cdi_fmt_g6(double v, char *out)
 {
-    return cdi_fmt_g(v, 6, out);
+    return fmt_g(v, 6, out);
 }
 
 size_t cdi_fmt_f2(double v, char *out)
