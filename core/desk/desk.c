@@ -256,6 +256,8 @@ void cd_desk_free(cd_desk *d)
         return;
     reset_story(d);
     cdi_toklist_free(d->cur.own_toks);
+    cdi_toklist_free(d->cur.sample);
+    cdi_sieve_free(&d->sieve);
     cdi_desk_share_free(d);
     for (size_t i = 0; i < d->nlabel_refs; i++)
         free(d->label_refs[i].idx);
@@ -491,24 +493,47 @@ static int drain_rows(cd_desk *d)
     return rc;
 }
 
+/* Put the token being read in the story's sample (d->sampling): one that
+ * can be a keyword's word.  -1 when out of memory. */
+static int sample_token(cd_desk *d, const char *tok, size_t len)
+{
+    size_t at = cd_tokenizer_token_offset(d->tok_fill);
+    size_t sentence = cd_tokenizer_sentence(d->tok_fill);
+    return cdi_toklist_push_at(d->cur.sample, tok, len, d->kept,
+                               at > UINT32_MAX ? UINT32_MAX : (uint32_t)at,
+                               sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence);
+}
+
 /* cdi_toklist_fill_keep's filter when the lexicon tells stop words: a
  * stop word is dropped by its key alone (a small table); a token kept has
  * its lexicon slot asked for now and probed LEX_AHEAD tokens later, as
  * classify does (lexicon.h), its row counted then, in the order of the
- * text, as lexicon_rows would count it from the list. */
+ * text, as lexicon_rows would count it from the list.  When sampling, the
+ * same look at the small table tells a short keyword word (marked), and
+ * the sieve the prefixes and long words: those are sampled. */
 static int keep_token(const char *tok, size_t len, void *ud)
 {
     cd_desk *d = ud;
     if (len - 1 >= LEX_SHORT) {   /* long (or empty): never a stop word */
-        if (!len)
+        if (!len) {
+            d->kept++;
             return 1;
+        }
         if (drain_rows(d))
             return -1;
+        if (d->sampling && cdi_sieve_match(&d->sieve, tok, len) && sample_token(d, tok, len))
+            return -1;
+        d->kept++;
         return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
     }
     cdi_lex_key k = cdi_lexicon_ahead(d->lex, tok, len);
-    if (cdi_lexicon_is_stop_key(d->lex, k.a, k.b))
+    uint32_t tag = cdi_lexicon_key_tag(d->lex, k.a, k.b);
+    if (tag == LEX_TAG_STOP)
         return 0;
+    if (d->sampling && (tag == LEX_TAG_MARK || cdi_sieve_match(&d->sieve, tok, len)) &&
+        sample_token(d, tok, len))
+        return -1;
+    d->kept++;
     if (d->nahead < LEX_AHEAD) {
         d->ahead[(d->ahead_at + d->nahead++) & (LEX_AHEAD - 1)] = k;
         return 1;
@@ -518,6 +543,29 @@ static int keep_token(const char *tok, size_t len, void *ud)
     *old = k;
     d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
     return count_row(d, r) ? -1 : 1;
+}
+
+/* keep_token as the tokenizer's callback when no list is kept (sampling). */
+static int scan_token(const char *tok, size_t len, void *ud)
+{
+    cd_desk *d = ud;
+    if (keep_token(tok, len, ud) >= 0)
+        return 0;
+    d->sample_failed = 1;
+    return 1;
+}
+
+/* The filter of the whole list made after a sample (cdi_desk_tokens):
+ * the tokens keep_token keeps, without counting rows. */
+static int keep_unless_stop(const char *tok, size_t len, void *ud)
+{
+    const cd_desk *d = ud;
+    if (len - 1 >= LEX_SHORT)
+        return 1;
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(tok, len, &a, &b);
+    return !cdi_lexicon_is_stop_key(d->lex, a, b);
 }
 
 static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
@@ -545,6 +593,39 @@ static int64_t lexicon_rows(cd_desk *d, const cd_toklist *l)
     }
     count_rows(d, n);
     return (int64_t)n;
+}
+
+/* A keyword's word, for the sample (keep_token): a short exact word is
+ * marked in the lexicon, a prefix or a long word goes to the sieve. */
+static cd_status sample_word(const char *w, size_t len, int prefix, void *ud)
+{
+    cd_desk *d = ud;
+    cd_error e;
+    if (!prefix && len <= LEX_SHORT)
+        return cdi_lexicon_mark(d->lex, w, len, &e);
+    return cdi_sieve_add(&d->sieve, w, len, prefix, &e);
+}
+
+/* Count the keywords in a sample of each story's tokens when the story is
+ * read through the lexicon that tells stop words (d->tok_fill): the
+ * token list is then only made for a rule or a desk that asks for it.
+ * Not when a keyword's word is a one-byte prefix ("x*"): every token
+ * could be one. */
+static cd_status setup_sampling(cd_desk *d, cd_error *err)
+{
+    if (!d->tok_fill || !d->lex)
+        return CD_OK;
+    cd_status st = cdi_topics_words(d->topics, sample_word, d);
+    if (st == CD_OK) {
+        cd_error e;
+        st = cdi_sieve_seal(&d->sieve, &e);
+    }
+    if (st == CD_OK && !(d->cur.sample = cdi_toklist_new()))
+        st = CD_ERR_NOMEM;
+    if (st == CD_ERR_NOMEM)
+        return cd_error_set(err, st, "out of memory");
+    d->sampling = st == CD_OK;
+    return CD_OK;
 }
 
 /* After the file ran: tokenizer, keywords, fallback, limits. */
@@ -575,6 +656,8 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     if ((st = cdi_topics_compile(d->topics, d->tok, &e)) != CD_OK)
         return cd_error_set(err, st, "%s: taxonomy: %s",
                             d->taxonomy_where ? d->taxonomy_where : d->path, e.msg);
+    if ((st = setup_sampling(d, err)) != CD_OK)
+        return st;
     if (d->taxonomy_only)
         return CD_OK;
     if ((st = resolve_topic_labels(d, err)) != CD_OK)
@@ -681,7 +764,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
      * computed for this story (tokens, identical models) is reused */
     int share_toks = 0;
     const int64_t *share_models = NULL;
-    const cd_desk *from = d->share ? cdi_desk_shared(d, s, &share_toks, &share_models) : NULL;
+    cd_desk *from = d->share ? cdi_desk_shared(d, s, &share_toks, &share_models) : NULL;
     /* the text classified, title \n body (cd_story_text), in the desk's
      * own buffer: no allocation per story */
     cd_buf *tb = &d->text;
@@ -693,8 +776,32 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     size_t len = tb->len;
     cd_status st = CD_OK;
     int filled_rows = 0;
+    d->cur.toks = NULL;
+    d->cur.toks_ready = 0;
+    size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
+    d->cur.title_end = body;
+    d->cur.lede_end = body + lede_length(s->body, s->body_len);
     if (from && share_toks) {
-        d->cur.toks = from->cur.toks;
+        if (cdi_desk_tokens(from, &d->cur.toks) != CD_OK)
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        d->cur.toks_ready = 1;
+        d->cur.kw_toks = d->cur.toks;
+    } else if (d->sampling) {
+        /* the rows counted and the keywords' tokens sampled as it goes;
+         * the list only if asked for (cdi_desk_tokens: a rule's
+         * story:has, a desk sharing these tokens) */
+        d->nrows_fill = 0;
+        d->nahead = 0;
+        d->kept = 0;
+        d->sample_failed = 0;
+        cdi_toklist_clear_sample(d->cur.sample);
+        cd_tokenize(d->tok_fill, text, len, scan_token, d);
+        if ((drain_rows(d) || d->sample_failed) && st == CD_OK)
+            st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        count_rows(d, d->nrows_fill);
+        filled_rows = 1;
+        cdi_toklist_set_zones(d->cur.sample, d->cur.title_end, d->cur.lede_end);
+        d->cur.kw_toks = d->cur.sample;
     } else {
         if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -710,11 +817,11 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         } else if (st == CD_OK) {
             st = cdi_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
         }
-        if (st == CD_OK) {   /* shared tokens have their zones from the other desk */
-            size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
-            cdi_toklist_set_zones(d->cur.own_toks, body, body + lede_length(s->body, s->body_len));
-        }
+        if (st == CD_OK)   /* shared tokens have their zones from the other desk */
+            cdi_toklist_set_zones(d->cur.own_toks, d->cur.title_end, d->cur.lede_end);
         d->cur.toks = d->cur.own_toks;
+        d->cur.toks_ready = 1;
+        d->cur.kw_toks = d->cur.toks;
     }
     int64_t nrows = filled_rows ? (int64_t)d->nrows_fill : 0;
     if (st == CD_OK && d->lex && !filled_rows && (nrows = lexicon_rows(d, d->cur.toks)) < 0)
@@ -740,10 +847,29 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
     }
     if (st == CD_OK) {
-        cdi_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);
+        cdi_topics_score(d->topics, d->cur.kw_toks, topic_label_p, d, d->cur.scores);
         d->cur.analysed = 1;
     }
     return st;
+}
+
+cd_status cdi_desk_tokens(cd_desk *d, const cd_toklist **out)
+{
+    *out = d->cur.toks;
+    if (d->cur.toks_ready || !d->sampling || !d->text.data)
+        return CD_OK;   /* made, or no story read */
+    if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
+        return CD_ERR_NOMEM;
+    cd_error e;
+    cd_status st = cdi_toklist_fill_keep(d->cur.own_toks, d->tok_fill, d->text.data,
+                                         d->text.len, keep_unless_stop, d, &e);
+    if (st != CD_OK)
+        return st;
+    cdi_toklist_set_zones(d->cur.own_toks, d->cur.title_end, d->cur.lede_end);
+    d->cur.toks = d->cur.own_toks;
+    d->cur.toks_ready = 1;
+    *out = d->cur.toks;
+    return CD_OK;
 }
 
 /* ---- decide: the rules ---------------------------------------------------- */
@@ -1425,7 +1551,7 @@ static void json_evidence(cd_buf *b, const cd_desk *d)
         json_given(b, d, i);
         cdi_buf_puts(b, ",\"keywords\":[");
         for (size_t j = 0, k = 0; j < cdi_topics_keywords(t, i); j++) {
-            size_t hits = cdi_topics_keyword_hits(t, i, j, d->cur.toks);
+            size_t hits = cdi_topics_keyword_hits(t, i, j, d->cur.kw_toks);
             if (!hits)
                 continue;
             cdi_buf_puts(b, k++ ? ",{\"keyword\":" : "{\"keyword\":");

@@ -19,6 +19,7 @@
 #include "desk/topics.h"
 #include "desk/desk_live.h"
 #include "model/lexicon.h"
+#include "text/sieve.h"
 
 typedef struct desk_model {
     char *name;                    /* "bbc" for models/bbc.cdm, or as declared */
@@ -81,8 +82,14 @@ typedef struct desk_expect {
 typedef struct desk_story {
     const cd_story *story;
     int meta_ref;                  /* expect cases: a Lua meta table, or LUA_NOREF */
-    const cd_toklist *toks;        /* own_toks, or a desk's it shares (desk_share.c) */
+    const cd_toklist *toks;        /* own_toks, or a desk's it shares (desk_share.c);
+                                      NULL until cdi_desk_tokens makes it */
     cd_toklist *own_toks;
+    int toks_ready;                /* toks is this story's */
+    const cd_toklist *kw_toks;     /* where the keywords are counted: toks, or
+                                      sample (topics.h, cdi_topics_words) */
+    cd_toklist *sample;            /* the tokens that can be keywords' words */
+    size_t title_end, lede_end;    /* the zones (cdi_toklist_set_zones) */
     int analysed;                  /* the models and tokens are this story's */
     cd_topic_score *scores;        /* one per topic */
     char **tags;
@@ -126,6 +133,14 @@ struct cd_desk {
     unsigned ahead_at, nahead;
     cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
                                       tells them (cdi_lexicon_add_stopwords) */
+    /* the keywords counted in a sample of the story's tokens, those that
+     * can be a keyword's word: the short words marked in the lexicon
+     * (cdi_lexicon_mark), the others and the prefixes in sieve; the whole
+     * list is made only when asked for (cdi_desk_tokens) */
+    int sampling;
+    cdi_sieve sieve;
+    uint32_t kept;                 /* tokens kept so far, while reading */
+    int sample_failed;
     size_t *top;                   /* one per topic: scratch of the JSON writers */
     size_t rows_cap;
     desk_dest *dests;
@@ -207,6 +222,10 @@ void cdi_desk_model_all(const desk_model *m, const cd_label_score **scores, size
 double cdi_desk_label_p(const char *label, void *desk);
 /* "file:line" of the Lua code calling the running C function (new string). */
 char *cdi_desk_caller_where(lua_State *L);
+/* The analysed story's tokens into *out (NULL before any story), made
+ * now if they were only sampled (desk.c, analyse); CD_ERR_NOMEM when out
+ * of memory. */
+cd_status cdi_desk_tokens(cd_desk *desk, const cd_toklist **out);
 /* Decide a story without delivering or counting it (expect cases). */
 void cdi_desk_decide_quietly(cd_desk *desk, const cd_story *story);
 /* desk_ninjs.c: the current story as a ninjs 2.2 document, into b
@@ -215,8 +234,8 @@ void cdi_desk_ninjs_write(cd_desk *desk, cd_buf *b);
 /* desk_share.c: the desk whose tokens (*toks) and model results (index
  * in it per model of d, -1 when not shared) d may reuse for story s, or
  * NULL when it has not analysed s. */
-const cd_desk *cdi_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
-                               const int64_t **models);
+cd_desk *cdi_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
+                         const int64_t **models);
 void cdi_desk_share_free(cd_desk *d);
 
 /* What a tag or log line s costs against the memory limit. */

@@ -80,8 +80,8 @@ size_t cd_desk_share(cd_desk *d, cd_desk *from, int *tokens_shared)
     return n;
 }
 
-const cd_desk *cdi_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
-                               const int64_t **models)
+cd_desk *cdi_desk_shared(const cd_desk *d, const cd_story *s, int *toks,
+                         const int64_t **models)
 {
     const struct desk_share *sh = d->share;
     if (!sh || sh->from->cur.story != s || !sh->from->cur.analysed)

@@ -415,6 +415,28 @@ int64_t cdi_topics_find(const cd_topics *t, const char *id)
     return -1;
 }
 
+static cd_status phrase_words(const cd_phrase *p, cd_topic_word_fn fn, void *ud)
+{
+    const cd_toklist *w = p->toks;
+    cd_status st = CD_OK;
+    for (size_t j = 0; j < w->n && st == CD_OK; j++)
+        st = fn(w->text + w->off[j], w->len[j], p->prefix && j + 1 == w->n, ud);
+    return st;
+}
+
+cd_status cdi_topics_words(const cd_topics *t, cd_topic_word_fn fn, void *ud)
+{
+    cd_status st = CD_OK;
+    for (size_t i = 0; i < t->n && st == CD_OK; i++)
+        for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n && st == CD_OK; j++) {
+            const cd_query *q = t->v[i].phrases[j];
+            st = phrase_words(q->a, fn, ud);
+            if (st == CD_OK && q->b)
+                st = phrase_words(q->b, fn, ud);
+        }
+    return st;
+}
+
 /* ---- scoring ------------------------------------------------------------ */
 
 size_t cdi_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_toklist *toks)

@@ -85,6 +85,15 @@ const char *cdi_topics_label(const cd_topics *t, size_t i, size_t j);
 size_t cdi_topics_keywords(const cd_topics *t, size_t i);
 const char *cdi_topics_keyword(const cd_topics *t, size_t i, size_t j);
 
+/* Call fn on every word of every compiled keyword, near phrases too
+ * (folded; prefix: the last word of a keyword ending in '*'), for a
+ * caller that samples a story's tokens (text/sieve.h): the keywords match
+ * in a sample that holds every token that can be one of these words as
+ * they do in the whole story.  Stops, returning fn's status, when fn
+ * returns other than CD_OK. */
+typedef cd_status (*cd_topic_word_fn)(const char *w, size_t len, int prefix, void *ud);
+cd_status cdi_topics_words(const cd_topics *t, cd_topic_word_fn fn, void *ud);
+
 /* ---- scoring ------------------------------------------------------------ */
 
 /* Probability of a label for the story being scored, or a negative value
@@ -100,7 +109,8 @@ typedef struct cd_topic_score {
     double keyword;    /* k */
 } cd_topic_score;
 
-/* Score every topic; out has cdi_topics_count entries. */
+/* Score every topic; out has cdi_topics_count entries.  toks is the
+ * story's token list, or a sample of it (see cdi_topics_words). */
 void cdi_topics_score(const cd_topics *t, const cd_toklist *toks, cd_label_p_fn label_p,
                       void *ud, cd_topic_score *out);
 

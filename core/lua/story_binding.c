@@ -258,7 +258,11 @@ static size_t query_count(lua_State *L, cd_desk *d, int near)
     cd_error e;
     if (cdi_query_compile(d->tok, &k, &q, &e) != CD_OK)
         luaL_error(L, "%s", e.msg);
-    const cd_toklist *l = d->cur.toks;
+    const cd_toklist *l;
+    if (cdi_desk_tokens(d, &l) != CD_OK) {   /* made now if only sampled */
+        cdi_query_free(q);
+        luaL_error(L, "out of memory");
+    }
     size_t words = phrase_words(k.text) + (k.near ? phrase_words(k.near) : 0);
     if (!cdi_sandbox_count(L, (uint64_t)(l ? l->n : 0) * words)) {
         cdi_query_free(q);

@@ -230,19 +230,54 @@ static void add_stop(const char *w, size_t len, void *ud)
         x->ids[(size_t)r * x->n + k] = LEX_NONE;
 }
 
+/* Put key (a, b) with its tag in the table of short keys (which has room). */
+static void put_key(cdi_lexicon *x, uint64_t a, uint32_t b, uint32_t tag)
+{
+    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;
+    while (x->stop_keys[i].row)
+        i = (i + 1) & x->stop_mask;
+    x->stop_keys[i] = (lex_slot){ a, b, tag };
+    x->stop_used++;
+}
+
 static void add_stop_key(const char *w, size_t len, void *ud)
 {
     cdi_lexicon *x = ud;
     uint64_t a;
     uint32_t b;
     cdi_lex_short_key(w, len, &a, &b);   /* stop words are short: at most 10 bytes */
-    if (cdi_lexicon_is_stop_key(x, a, b))
-        return;
-    uint64_t h = (a ^ ((uint64_t)b << 29)) * 0x9E3779B97F4A7C15ull;
-    uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;
-    while (x->stop_keys[i].row)
-        i = (i + 1) & x->stop_mask;
-    x->stop_keys[i] = (lex_slot){ a, b, 1 };
+    if (!cdi_lexicon_key_tag(x, a, b))
+        put_key(x, a, b, LEX_TAG_STOP);
+}
+
+cd_status cdi_lexicon_mark(cdi_lexicon *x, const char *w, size_t len, cd_error *err)
+{
+    if (!x->stop_keys || len == 0 || len > LEX_SHORT)
+        return cd_error_set(err, CD_ERR_ARG, "lexicon: no short word to mark");
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(w, len, &a, &b);
+    if (cdi_lexicon_key_tag(x, a, b))
+        return CD_OK;
+    if ((size_t)(x->stop_used + 1) * 2 > (size_t)x->stop_mask + 1) {   /* half full at most */
+        uint32_t slots = (x->stop_mask + 1) * 2;
+        lex_slot *old = x->stop_keys, *keys = calloc(slots, sizeof *keys);
+        if (!keys || slots < x->stop_mask) {
+            free(keys);
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        }
+        uint32_t n = x->stop_mask + 1;
+        x->stop_keys = keys;
+        x->stop_mask = slots - 1;
+        x->stop_used = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (old[i].row)
+                put_key(x, old[i].a, old[i].b, old[i].row);
+        free(old);
+    }
+    put_key(x, a, b, LEX_TAG_MARK);
+    return CD_OK;
 }
 
 cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,

@@ -46,8 +46,11 @@ typedef struct cdi_lexicon {
     uint32_t *name_lens;
     uint32_t stops_from;      /* rows from here on are stop words
                                  (cdi_lexicon_add_stopwords), else nrows */
-    lex_slot *stop_keys;      /* the stop words' keys alone, a few kB (or NULL) */
+    lex_slot *stop_keys;      /* the stop words' keys alone, a few kB (or NULL),
+                                 and words marked (cdi_lexicon_mark); row is
+                                 the tag (LEX_TAG_*) */
     uint32_t stop_mask;
+    uint32_t stop_used;       /* keys in stop_keys */
 } cdi_lexicon;
 
 /* A lexicon of n models (1 <= n).  The models must outlive it. */
@@ -76,10 +79,15 @@ int cdi_lexicon_drops_stopwords(const cd_model *m);
 cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
                                     cd_error *err);
 
-/* Whether the short key (a, b) is a stop word's, from a table small
- * enough to stay in cache: tells a stop word without waiting for the
- * lexicon's slot (cdi_lexicon_add_stopwords; 0 before). */
-static inline int cdi_lexicon_is_stop_key(const cdi_lexicon *x, uint64_t a, uint32_t b)
+/* What the small table of short keys (cdi_lexicon_add_stopwords) says of
+ * the short key (a, b): LEX_TAG_STOP, a stop word's; LEX_TAG_MARK, a word
+ * a caller marked (cdi_lexicon_mark); 0, neither (or no table).  From a
+ * table small enough to stay in cache, without waiting for the lexicon's
+ * slot. */
+#define LEX_TAG_STOP 1u
+#define LEX_TAG_MARK 2u
+
+static inline uint32_t cdi_lexicon_key_tag(const cdi_lexicon *x, uint64_t a, uint32_t b)
 {
     if (!x->stop_keys)
         return 0;
@@ -87,11 +95,24 @@ static inline int cdi_lexicon_is_stop_key(const cdi_lexicon *x, uint64_t a, uint
     for (uint32_t i = (uint32_t)(h >> 40) & x->stop_mask;; i = (i + 1) & x->stop_mask) {
         const lex_slot *e = &x->stop_keys[i];
         if (e->a == a && e->b == b)
-            return 1;
+            return e->row;
         if (!e->row)
             return 0;
     }
 }
+
+/* Whether the short key (a, b) is a stop word's (0 before
+ * cdi_lexicon_add_stopwords). */
+static inline int cdi_lexicon_is_stop_key(const cdi_lexicon *x, uint64_t a, uint32_t b)
+{
+    return cdi_lexicon_key_tag(x, a, b) == LEX_TAG_STOP;
+}
+
+/* Mark a short word (1 to LEX_SHORT bytes) in the table of short keys, so
+ * that cdi_lexicon_key_tag tells it in the lookup that tells stop words
+ * (a desk marks its keywords' words: desk.c).  A stop word stays a stop
+ * word.  CD_ERR_ARG without the table, or for a longer word. */
+cd_status cdi_lexicon_mark(cdi_lexicon *x, const char *w, size_t len, cd_error *err);
 
 /* Whether row r is a stop word's (cdi_lexicon_add_stopwords). */
 static inline int cdi_lexicon_is_stop(const cdi_lexicon *x, int64_t r)

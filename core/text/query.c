@@ -72,11 +72,55 @@ static int in_scope(const cd_toklist *l, size_t i, size_t n, int scope)
     return 0;
 }
 
+/* The story's token number of token i of l (a sample: text/toklist.h). */
+static inline size_t pos_of(const cd_toklist *l, size_t i)
+{
+    return l->pos ? l->pos[i] : i;
+}
+
+/* near_at in a sample (text/toklist.h): the same positions, in the
+ * story's numbering, those of the sample that lie among them (b's words
+ * are all in it). */
+static int near_sample(const cd_query *q, const cd_toklist *l, size_t i, size_t na,
+                       uint64_t *work)
+{
+    size_t nb = q->b->toks->n;
+    size_t p = l->pos[i];
+    uint32_t s = l->sent[i];
+    int sentence = q->within < 0;
+    size_t w = sentence ? CD_NEAR_MAX : (size_t)q->within;
+    size_t lo = sentence ? (p > w ? p - w : 0) : (p > w + nb ? p - w - nb : 0);
+    size_t hi = p + na + w;
+    size_t j = i;
+    while (j > 0 && l->pos[j - 1] >= lo && (!sentence || l->sent[j - 1] == s))
+        j--;
+    for (; j < l->n && l->pos[j] <= hi; j++) {
+        (*work)++;
+        if (sentence) {
+            if (l->sent[j] != s)
+                return 0;
+            if (cdi_phrase_at(q->b, l, j) && l->sent[j + nb - 1] == s &&
+                in_scope(l, j, nb, q->scope))
+                return 1;
+            continue;
+        }
+        if (!cdi_phrase_at(q->b, l, j) || !in_scope(l, j, nb, q->scope))
+            continue;
+        size_t pj = l->pos[j];
+        size_t gap = pj >= p + na ? pj - (p + na) : pj + nb <= p ? p - (pj + nb) : 0;
+        if (gap <= w)
+            return 1;
+    }
+    return 0;
+}
+
 /* Is b near the occurrence of a at i (na tokens)?  Adds the positions
  * it looked at to *work. */
 static int near_at(const cd_query *q, const cd_toklist *l, size_t i, size_t na,
                    uint64_t *work)
 {
+    if (l->pos)
+        return near_sample(q, l, i, na, work);
     size_t nb = q->b->toks->n;
     if (q->within < 0) {   /* in one sentence, at most CD_NEAR_MAX tokens away */
         uint32_t s = l->sent[i];

@@ -8,9 +8,9 @@
 
 /* ---- token lists -------------------------------------------------------- */
 
-static int toklist_push(const char *tok, size_t len, void *ud)
+/* Room for one more token of len bytes; -1 when out of memory. */
+static int toklist_room(cd_toklist *l, size_t len)
 {
-    cd_toklist *l = ud;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         size_t *off = realloc(l->off, cap * sizeof *off);
@@ -23,11 +23,13 @@ static int toklist_push(const char *tok, size_t len, void *ud)
         if (src)
             l->src = src;
         uint32_t *sent = src ? realloc(l->sent, cap * sizeof *sent) : NULL;
-        if (!sent) {
-            l->failed = 1;
-            return 1;
-        }
-        l->sent = sent;
+        if (sent)
+            l->sent = sent;
+        uint32_t *pos = sent && l->pos ? realloc(l->pos, cap * sizeof *pos) : NULL;
+        if (pos)
+            l->pos = pos;
+        if (!sent || (l->pos && !pos))
+            return -1;
         l->cap = cap;
     }
     if (l->text_len + len + 1 > l->text_cap) {
@@ -35,23 +37,59 @@ static int toklist_push(const char *tok, size_t len, void *ud)
         while (cap < l->text_len + len + 1)
             cap *= 2;
         char *text = realloc(l->text, cap);
-        if (!text) {
-            l->failed = 1;
-            return 1;
-        }
+        if (!text)
+            return -1;
         l->text = text;
         l->text_cap = cap;
     }
+    return 0;
+}
+
+static inline void toklist_put(cd_toklist *l, const char *tok, size_t len, uint32_t src,
+                               uint32_t sent)
+{
     memcpy(l->text + l->text_len, tok, len);
     l->text[l->text_len + len] = '\0';
     l->off[l->n] = l->text_len;
     l->len[l->n] = len;
-    size_t at = l->tok ? cd_tokenizer_token_offset(l->tok) : 0;
-    size_t sentence = l->tok ? cd_tokenizer_sentence(l->tok) : 0;
-    l->src[l->n] = at > UINT32_MAX ? UINT32_MAX : (uint32_t)at;
-    l->sent[l->n] = sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence;
+    l->src[l->n] = src;
+    l->sent[l->n] = sent;
     l->text_len += len + 1;
     l->n++;
+}
+
+static int toklist_push(const char *tok, size_t len, void *ud)
+{
+    cd_toklist *l = ud;
+    if (toklist_room(l, len)) {
+        l->failed = 1;
+        return 1;
+    }
+    size_t at = l->tok ? cd_tokenizer_token_offset(l->tok) : 0;
+    size_t sentence = l->tok ? cd_tokenizer_sentence(l->tok) : 0;
+    toklist_put(l, tok, len, at > UINT32_MAX ? UINT32_MAX : (uint32_t)at,
+                sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence);
+    return 0;
+}
+
+void cdi_toklist_clear_sample(cd_toklist *l)
+{
+    l->n = l->text_len = 0;
+    l->title_end = l->lede_end = 0;
+    l->failed = 0;
+}
+
+int cdi_toklist_push_at(cd_toklist *l, const char *tok, size_t len, uint32_t pos,
+                        uint32_t src, uint32_t sent)
+{
+    if (!l->pos) {   /* a sample from now on */
+        if (l->n || !(l->pos = malloc((l->cap ? l->cap : 1) * sizeof *l->pos)))
+            return -1;
+    }
+    if (toklist_room(l, len))
+        return -1;
+    l->pos[l->n] = pos;
+    toklist_put(l, tok, len, src, sent);
     return 0;
 }
 
@@ -106,6 +144,8 @@ cd_status cdi_toklist_fill_keep(cd_toklist *l, cd_tokenizer *tok, const char *te
     l->title_end = l->lede_end = 0;
     l->failed = 0;
     l->tok = tok;
+    free(l->pos);   /* the whole story, not a sample */
+    l->pos = NULL;
     if (keep) {
         keeper k = { l, keep, ud };
         cd_tokenize(tok, text, len, push_kept, &k);
@@ -148,6 +188,7 @@ void cdi_toklist_free(cd_toklist *l)
     free(l->len);
     free(l->src);
     free(l->sent);
+    free(l->pos);
     free(l);
 }
 

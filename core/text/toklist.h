@@ -27,6 +27,12 @@ struct cd_toklist {
     size_t *len;      /* length of token i */
     uint32_t *src;    /* byte offset of token i's word in the tokenized text */
     uint32_t *sent;   /* sentence number of token i (text/query.h) */
+    uint32_t *pos;    /* NULL: the list holds every token, token i is the
+                         story's token i.  Else a sample of the story's
+                         tokens (cdi_toklist_push_at), in order, token i
+                         being the story's token pos[i]: phrases and
+                         queries match as in the whole list as long as it
+                         holds every token that can be a word of theirs */
     size_t n, cap;
     size_t title_end, lede_end;   /* zones by offset (cdi_toklist_set_zones) */
     cd_tokenizer *tok;            /* while filling */
@@ -54,6 +60,13 @@ cd_status cdi_toklist_fill_keep(cd_toklist *l, cd_tokenizer *tok, const char *te
 void cdi_toklist_each(const void *list, cd_token_fn fn, void *ud);
 size_t cdi_toklist_size(const cd_toklist *l);
 void cdi_toklist_free(cd_toklist *l);
+/* A sample list (see pos): empty it, then add the story's token number
+ * pos (positions increasing), whose word is at byte src of the text, in
+ * sentence sent; -1 when out of memory.  A sample list is never filled
+ * (cdi_toklist_fill) and a filled list never sampled. */
+void cdi_toklist_clear_sample(cd_toklist *l);
+int cdi_toklist_push_at(cd_toklist *l, const char *tok, size_t len, uint32_t pos,
+                        uint32_t src, uint32_t sent);
 /* Where the story's body starts and its lede (first paragraph) ends, as
  * offsets in the text the list was filled from, for scopes (text/query.h).
  * A new fill unsets them: everything is body. */
@@ -92,6 +105,8 @@ static inline int cdi_phrase_at(const cd_phrase *p, const cd_toklist *l, size_t 
     const cd_toklist *w = p->toks;
     if (i + w->n > l->n)
         return 0;
+    if (l->pos && l->pos[i + w->n - 1] - l->pos[i] != w->n - 1)
+        return 0;   /* a gap in the sample: not consecutive in the story */
     for (size_t j = 0; j < w->n; j++)
         if (!cdi_token_matches(l, i + j, w, j, p->prefix && j + 1 == w->n))
             return 0;
