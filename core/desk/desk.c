@@ -193,6 +193,9 @@ static cd_status resolve_topic_labels(cd_desk *d, cd_error *err)
 
 /* ---- loading ------------------------------------------------------------ */
 
+static struct desk_names *names_new(void);
+static void names_free(struct desk_names *nm);
+
 static void free_strv(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -288,6 +291,7 @@ void cd_desk_free(cd_desk *d)
     free(d->rule_result);
     free(d->cur.scores);
     free(d->top);
+    names_free(d->names);
     free(d->path);
     free(d->errbuf);
     cdi_spool_free(d->spool);    /* after the destinations bound to it */
@@ -574,6 +578,7 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     size_t nt = cdi_topics_count(d->topics);
     d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
     d->top = malloc((nt ? nt : 1) * sizeof *d->top);
+    d->names = names_new();   /* NULL: the names escaped every time */
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
@@ -996,12 +1001,101 @@ static void json_str(cd_buf *b, const char *s)
         cdi_buf_puts(b, "null");
 }
 
+/* ---- the desk's names as JSON ------------------------------------------ */
+
+/* The names every decision's JSON repeats (topics' ids and names, models,
+ * labels, destinations, rules, outcomes) live as long as the desk: each
+ * is escaped once, then found by its address (open addressing, never
+ * emptied: these names are a fixed set) and copied. */
+typedef struct name_slot {
+    const char *s;
+    size_t at, len;   /* its JSON: text.data + at */
+} name_slot;
+
+struct desk_names {
+    name_slot *slots;
+    size_t cap, n;    /* cap a power of two, n < cap / 2 */
+    cd_buf text;
+};
+
+static struct desk_names *names_new(void)
+{
+    return calloc(1, sizeof(struct desk_names));
+}
+
+static void names_free(struct desk_names *nm)
+{
+    if (!nm)
+        return;
+    free(nm->slots);
+    cdi_buf_free(&nm->text);
+    free(nm);
+}
+
+static size_t name_hash(const char *s, size_t cap)
+{
+    return (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+/* Remember json (len bytes) as s's; nothing when out of memory. */
+static void name_remember(struct desk_names *nm, const char *s, const char *json, size_t len)
+{
+    if (2 * (nm->n + 1) > nm->cap) {
+        size_t cap = nm->cap ? 2 * nm->cap : 64;
+        name_slot *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return;
+        for (size_t i = 0; i < nm->cap; i++) {
+            if (!nm->slots[i].s)
+                continue;
+            size_t j = name_hash(nm->slots[i].s, cap);
+            while (slots[j].s)
+                j = (j + 1) & (cap - 1);
+            slots[j] = nm->slots[i];
+        }
+        free(nm->slots);
+        nm->slots = slots;
+        nm->cap = cap;
+    }
+    size_t at = nm->text.len;
+    cdi_buf_put(&nm->text, json, len);
+    if (nm->text.failed)
+        return;
+    size_t j = name_hash(s, nm->cap);
+    while (nm->slots[j].s)
+        j = (j + 1) & (nm->cap - 1);
+    nm->slots[j] = (name_slot){ s, at, len };
+    nm->n++;
+}
+
+/* json_str of s, a name that lives as long as the desk. */
+static void json_name(cd_buf *b, const cd_desk *d, const char *s)
+{
+    struct desk_names *nm = d->names;
+    if (!s || !nm) {
+        json_str(b, s);
+        return;
+    }
+    if (nm->cap) {
+        for (size_t j = name_hash(s, nm->cap); nm->slots[j].s; j = (j + 1) & (nm->cap - 1)) {
+            if (nm->slots[j].s == s) {
+                cdi_buf_put(b, nm->text.data + nm->slots[j].at, nm->slots[j].len);
+                return;
+            }
+        }
+    }
+    size_t at = b->len;
+    json_str(b, s);
+    if (!b->failed)
+        name_remember(nm, s, b->data + at, b->len - at);
+}
+
 static void json_route(cd_buf *b, const cd_desk *d)
 {
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < d->nroute; i++) {
         cdi_buf_puts(b, i ? "," : "");
-        json_str(b, d->route_names[i]);
+        json_name(b, d, d->route_names[i]);
     }
     cdi_buf_puts(b, "]");
 }
@@ -1024,9 +1118,9 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
         cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        json_str(b, cdi_topics_id(d->topics, top[i]));
+        json_name(b, d, cdi_topics_id(d->topics, top[i]));
         cdi_buf_puts(b, ",\"name\":");
-        json_str(b, cdi_topics_name(d->topics, top[i]));
+        json_name(b, d, cdi_topics_name(d->topics, top[i]));
         cdi_buf_puts(b, ",\"score\":");
         cdi_buf_json_number(b, d->cur.scores[top[i]].score);
         cdi_buf_puts(b, "}");
@@ -1042,14 +1136,14 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
     for (size_t i = 0; i < d->nmodels; i++) {
         const desk_model *m = &d->models[i];
         cdi_buf_puts(b, i ? "," : "");
-        json_str(b, m->name);
+        json_name(b, d, m->name);
         cdi_buf_puts(b, ":[");
         size_t shown = 0;
         for (size_t j = 0; j < m->nscores && shown < max; j++) {
             if (!m->scores[j].chosen)
                 continue;
             cdi_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
-            json_str(b, cd_model_label(m->model, m->scores[j].label));
+            json_name(b, d, cd_model_label(m->model, m->scores[j].label));
             cdi_buf_puts(b, ",\"p\":");
             cdi_buf_json_number(b, m->scores[j].p);
             cdi_buf_puts(b, "}");
@@ -1105,7 +1199,7 @@ static void story_json(cd_desk *d, cd_buf *b)
     cdi_buf_puts(b, ",\"route\":");
     json_route(b, d);
     cdi_buf_puts(b, ",\"rule\":");
-    json_str(b, d->rule);
+    json_name(b, d, d->rule);
     cdi_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
     json_held(b, d);
@@ -1374,9 +1468,9 @@ static void json_rules(cd_buf *b, const cd_desk *d)
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < d->nrules; i++) {
         cdi_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
-        json_str(b, d->rules[i].name);
+        json_name(b, d, d->rules[i].name);
         cdi_buf_puts(b, ",\"result\":");
-        json_str(b, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
+        json_name(b, d, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
         cdi_buf_puts(b, "}");
     }
     cdi_buf_puts(b, "]");
@@ -1436,11 +1530,11 @@ int cdi_desk_decision_json_to(cd_desk *d, int explain, cd_buf *out)
     cdi_buf_puts(b, ",\"source\":");
     json_str(b, d->cur.story->source);
     cdi_buf_puts(b, ",\"outcome\":");
-    json_str(b, cd_outcome_name(d->outcome));
+    json_name(b, d, cd_outcome_name(d->outcome));
     cdi_buf_puts(b, ",\"route\":");
     json_route(b, d);
     cdi_buf_puts(b, ",\"rule\":");
-    json_str(b, d->rule);
+    json_name(b, d, d->rule);
     cdi_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
     cdi_buf_puts(b, ",\"error\":");

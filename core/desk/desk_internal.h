@@ -124,6 +124,7 @@ struct cd_desk {
     cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
                                       tells them (cdi_lexicon_add_stopwords) */
     size_t *top;                   /* one per topic: scratch of the JSON writers */
+    struct desk_names *names;      /* the desk's names as JSON, escaped once */
     size_t rows_cap;
     desk_dest *dests;
     size_t ndests;
