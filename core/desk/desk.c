@@ -982,8 +982,9 @@ static void make_reason(cd_desk *d)
         cdi_iso8601_format(d->hold_until, when, sizeof when);
         cdi_buf_printf(b, "; held until %s", when);
     }
-    size_t top[3];
-    size_t n = top_topics(d, top, 3, 0.01);
+    size_t *top = d->top3;
+    size_t n = d->ntop3 = top_topics(d, top, 3, 0.01);
+    d->top3_gen = d->cur.gen;
     char num[CDI_NUM_MAX];
     for (size_t i = 0; i < n; i++) {
         cdi_buf_puts(b, i ? ", " : "; topics: ");
@@ -1113,8 +1114,12 @@ static void json_strv(cd_buf *b, char **v, size_t n)
 static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
 {
     size_t nt = cdi_topics_count(d->topics);
-    size_t *top = d->top;   /* nt entries, made with the desk */
-    size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
+    const size_t *top = d->top3;
+    size_t n = d->ntop3;
+    if (k != 3 || d->top3_gen != d->cur.gen) {   /* not the reason's three */
+        n = top_topics(d, d->top, k < nt ? k : nt, 0.01);   /* nt entries */
+        top = d->top;
+    }
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
         cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
