@@ -1005,11 +1005,19 @@ static void json_str(cd_buf *b, const char *s)
 /* ---- the desk's names as JSON ------------------------------------------ */
 
 /* The names every decision's JSON repeats (topics' ids and names, models,
- * labels, destinations, rules, outcomes) live as long as the desk: each
- * is escaped once, then found by its address (open addressing, never
- * emptied: these names are a fixed set) and copied. */
+ * labels, destinations, rules, outcomes) live as long as the desk: their
+ * JSON is written once, then found by the name's address and what was
+ * written (open addressing, never emptied: these names are a fixed set)
+ * and copied. */
+enum name_kind {
+    NAME_PLAIN,       /* the name as a JSON string */
+    NAME_TOPIC,       /* {"id":..,"name":..,"score": of the topic of this id */
+    NAME_LABEL,       /* {"label":..,"p": */
+};
+
 typedef struct name_slot {
     const char *s;
+    enum name_kind kind;
     size_t at, len;   /* its JSON: text.data + at */
 } name_slot;
 
@@ -1033,14 +1041,37 @@ static void names_free(struct desk_names *nm)
     free(nm);
 }
 
-static size_t name_hash(const char *s, size_t cap)
+static size_t name_hash(const char *s, enum name_kind kind, size_t cap)
 {
-    return (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+    uint64_t k = (uint64_t)(uintptr_t)s + (uint64_t)kind;
+    return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
 }
 
-/* Remember json (len bytes) as s's; nothing when out of memory. */
-static void name_remember(struct desk_names *nm, const char *s, const char *json, size_t len)
+/* Put the JSON remembered for s and kind into b: 1, or 0 when there is
+ * none (or no memo). */
+static int names_put(cd_buf *b, const cd_desk *d, const char *s, enum name_kind kind)
 {
+    struct desk_names *nm = d->names;
+    if (!nm || !nm->cap)
+        return 0;
+    for (size_t j = name_hash(s, kind, nm->cap); nm->slots[j].s; j = (j + 1) & (nm->cap - 1)) {
+        const name_slot *e = &nm->slots[j];
+        if (e->s == s && e->kind == kind) {
+            cdi_buf_put(b, nm->text.data + e->at, e->len);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Remember what b got since at as the JSON of s and kind; nothing when b
+ * failed or memory is short. */
+static void names_keep(cd_buf *b, const cd_desk *d, const char *s, enum name_kind kind,
+                       size_t at)
+{
+    struct desk_names *nm = d->names;
+    if (!nm || !s || b->failed)   /* a NULL s marks a free slot */
+        return;
     if (2 * (nm->n + 1) > nm->cap) {
         size_t cap = nm->cap ? 2 * nm->cap : 64;
         name_slot *slots = calloc(cap, sizeof *slots);
@@ -1049,7 +1080,7 @@ static void name_remember(struct desk_names *nm, const char *s, const char *json
         for (size_t i = 0; i < nm->cap; i++) {
             if (!nm->slots[i].s)
                 continue;
-            size_t j = name_hash(nm->slots[i].s, cap);
+            size_t j = name_hash(nm->slots[i].s, nm->slots[i].kind, cap);
             while (slots[j].s)
                 j = (j + 1) & (cap - 1);
             slots[j] = nm->slots[i];
@@ -1058,37 +1089,56 @@ static void name_remember(struct desk_names *nm, const char *s, const char *json
         nm->slots = slots;
         nm->cap = cap;
     }
-    size_t at = nm->text.len;
-    cdi_buf_put(&nm->text, json, len);
+    size_t from = nm->text.len, len = b->len - at;
+    cdi_buf_put(&nm->text, b->data + at, len);
     if (nm->text.failed)
         return;
-    size_t j = name_hash(s, nm->cap);
+    size_t j = name_hash(s, kind, nm->cap);
     while (nm->slots[j].s)
         j = (j + 1) & (nm->cap - 1);
-    nm->slots[j] = (name_slot){ s, at, len };
+    nm->slots[j] = (name_slot){ s, kind, from, len };
     nm->n++;
 }
 
 /* json_str of s, a name that lives as long as the desk. */
 static void json_name(cd_buf *b, const cd_desk *d, const char *s)
 {
-    struct desk_names *nm = d->names;
-    if (!s || !nm) {
-        json_str(b, s);
+    if (!s) {
+        cdi_buf_puts(b, "null");
         return;
     }
-    if (nm->cap) {
-        for (size_t j = name_hash(s, nm->cap); nm->slots[j].s; j = (j + 1) & (nm->cap - 1)) {
-            if (nm->slots[j].s == s) {
-                cdi_buf_put(b, nm->text.data + nm->slots[j].at, nm->slots[j].len);
-                return;
-            }
-        }
-    }
+    if (names_put(b, d, s, NAME_PLAIN))
+        return;
     size_t at = b->len;
     json_str(b, s);
-    if (!b->failed)
-        name_remember(nm, s, b->data + at, b->len - at);
+    names_keep(b, d, s, NAME_PLAIN, at);
+}
+
+/* {"id":..,"name":..,"score": of topic t. */
+static void json_topic_head(cd_buf *b, const cd_desk *d, size_t t)
+{
+    const char *id = cdi_topics_id(d->topics, t);
+    if (names_put(b, d, id, NAME_TOPIC))
+        return;
+    size_t at = b->len;
+    cdi_buf_puts(b, "{\"id\":");
+    json_str(b, id);
+    cdi_buf_puts(b, ",\"name\":");
+    json_str(b, cdi_topics_name(d->topics, t));
+    cdi_buf_puts(b, ",\"score\":");
+    names_keep(b, d, id, NAME_TOPIC, at);
+}
+
+/* {"label":..,"p": of label (a model's). */
+static void json_label_head(cd_buf *b, const cd_desk *d, const char *label)
+{
+    if (names_put(b, d, label, NAME_LABEL))
+        return;
+    size_t at = b->len;
+    cdi_buf_puts(b, "{\"label\":");
+    json_str(b, label);
+    cdi_buf_puts(b, ",\"p\":");
+    names_keep(b, d, label, NAME_LABEL, at);
 }
 
 static void json_route(cd_buf *b, const cd_desk *d)
@@ -1122,11 +1172,8 @@ static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
     }
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
-        cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        json_name(b, d, cdi_topics_id(d->topics, top[i]));
-        cdi_buf_puts(b, ",\"name\":");
-        json_name(b, d, cdi_topics_name(d->topics, top[i]));
-        cdi_buf_puts(b, ",\"score\":");
+        cdi_buf_puts(b, i ? "," : "");
+        json_topic_head(b, d, top[i]);
         cdi_buf_json_number(b, d->cur.scores[top[i]].score);
         cdi_buf_puts(b, "}");
     }
@@ -1147,9 +1194,8 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
         for (size_t j = 0; j < m->nscores && shown < max; j++) {
             if (!m->scores[j].chosen)
                 continue;
-            cdi_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
-            json_name(b, d, cd_model_label(m->model, m->scores[j].label));
-            cdi_buf_puts(b, ",\"p\":");
+            cdi_buf_puts(b, shown++ ? "," : "");
+            json_label_head(b, d, cd_model_label(m->model, m->scores[j].label));
             cdi_buf_json_number(b, m->scores[j].p);
             cdi_buf_puts(b, "}");
         }
