@@ -185,10 +185,14 @@ size_t cdi_fmt_f2(double v, char *out)
     size_t o = 0;
     if (v < 0)   /* printf keeps the sign of a negative that rounds to 0 */
         out[o++] = '-';
-    o += put_uint(n / 100, out + o);
+    if (n < 1000) {   /* below 10: scores and probabilities */
+        out[o++] = (char)('0' + n / 100);
+    } else {
+        o += put_uint(n / 100, out + o);
+    }
     out[o++] = '.';
-    out[o++] = (char)('0' + n / 10 % 10);
-    out[o++] = (char)('0' + n % 10);
+    memcpy(out + o, digits2 + 2 * (n % 100), 2);
+    o += 2;
     out[o] = '\0';
     return o;
 }
