@@ -114,8 +114,18 @@ static ALWAYS_INLINE size_t fmt_g(double v, int prec, char *out)
     /* 10^-4 .. 10^9, the doubles nearest (as 1 / 10^k is) */
     static const double bound[] = { 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,
                                     1e3,  1e4,  1e5,  1e6,  1e7, 1e8, 1e9 };
-    int x = -4;   /* the decimal exponent: 10^x <= a, near enough */
-    while (x < prec - 1 && a >= bound[x + 5])
+    /* the decimal exponent x: the last of -4 .. prec - 1 whose bound a
+     * reaches.  From a's binary exponent e, floor(e log10 2) (exact
+     * as e * 1233 >> 12 for |e| < 680) is that x or one below: a's
+     * bounds lie between 10^x <= 2^e and 2^(e+1) < 10^(x+2), and the
+     * doubles nearest those powers cannot cross these powers of two */
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    int e = (int)(bits >> 52) - 1023;   /* a is normal: at least 1e-4 */
+    int x = ((e + 4096) * 1233 >> 12) - 1233;   /* floor, shifting no negative */
+    if (x < -4)
+        x = -4;
+    if (x < prec - 1 && a >= bound[x + 5])
         x++;
     uint64_t n;
     /* prec significant digits: a * 10^(prec-1-x), an exact power (<= 12) */
@@ -175,10 +185,14 @@ size_t cdi_fmt_f2(double v, char *out)
     size_t o = 0;
     if (v < 0)   /* printf keeps the sign of a negative that rounds to 0 */
         out[o++] = '-';
-    o += put_uint(n / 100, out + o);
+    if (n < 1000) {   /* below 10: scores and probabilities */
+        out[o++] = (char)('0' + n / 100);
+    } else {
+        o += put_uint(n / 100, out + o);
+    }
     out[o++] = '.';
-    out[o++] = (char)('0' + n / 10 % 10);
-    out[o++] = (char)('0' + n % 10);
+    memcpy(out + o, digits2 + 2 * (n % 100), 2);
+    o += 2;
     out[o] = '\0';
     return o;
 }

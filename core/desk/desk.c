@@ -208,6 +208,9 @@ static cd_status resolve_topic_labels(cd_desk *d, cd_error *err)
 
 /* ---- loading ------------------------------------------------------------ */
 
+static struct desk_names *names_new(void);
+static void names_free(struct desk_names *nm);
+
 static void free_strv(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -304,6 +307,7 @@ void cd_desk_free(cd_desk *d)
     free(d->rule_result);
     free(d->cur.scores);
     free(d->top);
+    names_free(d->names);
     free(d->path);
     free(d->errbuf);
     cdi_spool_free(d->spool);    /* after the destinations bound to it */
@@ -671,6 +675,7 @@ static cd_status finish(cd_desk *d, const cd_desk_opts *opts, cd_error *err)
     size_t nt = cdi_topics_count(d->topics);
     d->cur.scores = calloc(nt ? nt : 1, sizeof *d->cur.scores);
     d->top = malloc((nt ? nt : 1) * sizeof *d->top);
+    d->names = names_new();   /* NULL: the names escaped every time */
     d->route = calloc(d->ndests, sizeof *d->route);
     d->route_names = calloc(d->ndests, sizeof *d->route_names);
     d->errbuf = malloc(ERRBUF);
@@ -1114,8 +1119,9 @@ static void make_reason(cd_desk *d)
         cdi_iso8601_format(d->hold_until, when, sizeof when);
         cdi_buf_printf(b, "; held until %s", when);
     }
-    size_t top[3];
-    size_t n = top_topics(d, top, 3, 0.01);
+    size_t *top = d->top3;
+    size_t n = d->ntop3 = top_topics(d, top, 3, 0.01);
+    d->top3_gen = d->cur.gen;
     char num[CDI_NUM_MAX];
     for (size_t i = 0; i < n; i++) {
         cdi_buf_puts(b, i ? ", " : "; topics: ");
@@ -1133,12 +1139,151 @@ static void json_str(cd_buf *b, const char *s)
         cdi_buf_puts(b, "null");
 }
 
+/* ---- the desk's names as JSON ------------------------------------------ */
+
+/* The names every decision's JSON repeats (topics' ids and names, models,
+ * labels, destinations, rules, outcomes) live as long as the desk: their
+ * JSON is written once, then found by the name's address and what was
+ * written (open addressing, never emptied: these names are a fixed set)
+ * and copied. */
+enum name_kind {
+    NAME_PLAIN,       /* the name as a JSON string */
+    NAME_TOPIC,       /* {"id":..,"name":..,"score": of the topic of this id */
+    NAME_LABEL,       /* {"label":..,"p": */
+};
+
+typedef struct name_slot {
+    const char *s;
+    enum name_kind kind;
+    size_t at, len;   /* its JSON: text.data + at */
+} name_slot;
+
+struct desk_names {
+    name_slot *slots;
+    size_t cap, n;    /* cap a power of two, n < cap / 2 */
+    cd_buf text;
+};
+
+static struct desk_names *names_new(void)
+{
+    return calloc(1, sizeof(struct desk_names));
+}
+
+static void names_free(struct desk_names *nm)
+{
+    if (!nm)
+        return;
+    free(nm->slots);
+    cdi_buf_free(&nm->text);
+    free(nm);
+}
+
+static size_t name_hash(const char *s, enum name_kind kind, size_t cap)
+{
+    uint64_t k = (uint64_t)(uintptr_t)s + (uint64_t)kind;
+    return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+/* Put the JSON remembered for s and kind into b: 1, or 0 when there is
+ * none (or no memo). */
+static int names_put(cd_buf *b, const cd_desk *d, const char *s, enum name_kind kind)
+{
+    struct desk_names *nm = d->names;
+    if (!nm || !nm->cap)
+        return 0;
+    for (size_t j = name_hash(s, kind, nm->cap); nm->slots[j].s; j = (j + 1) & (nm->cap - 1)) {
+        const name_slot *e = &nm->slots[j];
+        if (e->s == s && e->kind == kind) {
+            cdi_buf_put(b, nm->text.data + e->at, e->len);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Remember what b got since at as the JSON of s and kind; nothing when b
+ * failed or memory is short. */
+static void names_keep(cd_buf *b, const cd_desk *d, const char *s, enum name_kind kind,
+                       size_t at)
+{
+    struct desk_names *nm = d->names;
+    if (!nm || !s || b->failed)   /* a NULL s marks a free slot */
+        return;
+    if (2 * (nm->n + 1) > nm->cap) {
+        size_t cap = nm->cap ? 2 * nm->cap : 64;
+        name_slot *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return;
+        for (size_t i = 0; i < nm->cap; i++) {
+            if (!nm->slots[i].s)
+                continue;
+            size_t j = name_hash(nm->slots[i].s, nm->slots[i].kind, cap);
+            while (slots[j].s)
+                j = (j + 1) & (cap - 1);
+            slots[j] = nm->slots[i];
+        }
+        free(nm->slots);
+        nm->slots = slots;
+        nm->cap = cap;
+    }
+    size_t from = nm->text.len, len = b->len - at;
+    cdi_buf_put(&nm->text, b->data + at, len);
+    if (nm->text.failed)
+        return;
+    size_t j = name_hash(s, kind, nm->cap);
+    while (nm->slots[j].s)
+        j = (j + 1) & (nm->cap - 1);
+    nm->slots[j] = (name_slot){ s, kind, from, len };
+    nm->n++;
+}
+
+/* json_str of s, a name that lives as long as the desk. */
+static void json_name(cd_buf *b, const cd_desk *d, const char *s)
+{
+    if (!s) {
+        cdi_buf_puts(b, "null");
+        return;
+    }
+    if (names_put(b, d, s, NAME_PLAIN))
+        return;
+    size_t at = b->len;
+    json_str(b, s);
+    names_keep(b, d, s, NAME_PLAIN, at);
+}
+
+/* {"id":..,"name":..,"score": of topic t. */
+static void json_topic_head(cd_buf *b, const cd_desk *d, size_t t)
+{
+    const char *id = cdi_topics_id(d->topics, t);
+    if (names_put(b, d, id, NAME_TOPIC))
+        return;
+    size_t at = b->len;
+    cdi_buf_puts(b, "{\"id\":");
+    json_str(b, id);
+    cdi_buf_puts(b, ",\"name\":");
+    json_str(b, cdi_topics_name(d->topics, t));
+    cdi_buf_puts(b, ",\"score\":");
+    names_keep(b, d, id, NAME_TOPIC, at);
+}
+
+/* {"label":..,"p": of label (a model's). */
+static void json_label_head(cd_buf *b, const cd_desk *d, const char *label)
+{
+    if (names_put(b, d, label, NAME_LABEL))
+        return;
+    size_t at = b->len;
+    cdi_buf_puts(b, "{\"label\":");
+    json_str(b, label);
+    cdi_buf_puts(b, ",\"p\":");
+    names_keep(b, d, label, NAME_LABEL, at);
+}
+
 static void json_route(cd_buf *b, const cd_desk *d)
 {
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < d->nroute; i++) {
         cdi_buf_puts(b, i ? "," : "");
-        json_str(b, d->route_names[i]);
+        json_name(b, d, d->route_names[i]);
     }
     cdi_buf_puts(b, "]");
 }
@@ -1156,15 +1301,16 @@ static void json_strv(cd_buf *b, char **v, size_t n)
 static void json_topics(cd_buf *b, const cd_desk *d, size_t k)
 {
     size_t nt = cdi_topics_count(d->topics);
-    size_t *top = d->top;   /* nt entries, made with the desk */
-    size_t n = top_topics(d, top, k < nt ? k : nt, 0.01);
+    const size_t *top = d->top3;
+    size_t n = d->ntop3;
+    if (k != 3 || d->top3_gen != d->cur.gen) {   /* not the reason's three */
+        n = top_topics(d, d->top, k < nt ? k : nt, 0.01);   /* nt entries */
+        top = d->top;
+    }
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < n; i++) {
-        cdi_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        json_str(b, cdi_topics_id(d->topics, top[i]));
-        cdi_buf_puts(b, ",\"name\":");
-        json_str(b, cdi_topics_name(d->topics, top[i]));
-        cdi_buf_puts(b, ",\"score\":");
+        cdi_buf_puts(b, i ? "," : "");
+        json_topic_head(b, d, top[i]);
         cdi_buf_json_number(b, d->cur.scores[top[i]].score);
         cdi_buf_puts(b, "}");
     }
@@ -1179,15 +1325,14 @@ static void json_labels(cd_buf *b, const cd_desk *d, size_t max)
     for (size_t i = 0; i < d->nmodels; i++) {
         const desk_model *m = &d->models[i];
         cdi_buf_puts(b, i ? "," : "");
-        json_str(b, m->name);
+        json_name(b, d, m->name);
         cdi_buf_puts(b, ":[");
         size_t shown = 0;
         for (size_t j = 0; j < m->nscores && shown < max; j++) {
             if (!m->scores[j].chosen)
                 continue;
-            cdi_buf_puts(b, shown++ ? ",{\"label\":" : "{\"label\":");
-            json_str(b, cd_model_label(m->model, m->scores[j].label));
-            cdi_buf_puts(b, ",\"p\":");
+            cdi_buf_puts(b, shown++ ? "," : "");
+            json_label_head(b, d, cd_model_label(m->model, m->scores[j].label));
             cdi_buf_json_number(b, m->scores[j].p);
             cdi_buf_puts(b, "}");
         }
@@ -1242,7 +1387,7 @@ static void story_json(cd_desk *d, cd_buf *b)
     cdi_buf_puts(b, ",\"route\":");
     json_route(b, d);
     cdi_buf_puts(b, ",\"rule\":");
-    json_str(b, d->rule);
+    json_name(b, d, d->rule);
     cdi_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
     json_held(b, d);
@@ -1511,9 +1656,9 @@ static void json_rules(cd_buf *b, const cd_desk *d)
     cdi_buf_puts(b, "[");
     for (size_t i = 0; i < d->nrules; i++) {
         cdi_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
-        json_str(b, d->rules[i].name);
+        json_name(b, d, d->rules[i].name);
         cdi_buf_puts(b, ",\"result\":");
-        json_str(b, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
+        json_name(b, d, names[d->rule_result[i] < 5 ? d->rule_result[i] : 0]);
         cdi_buf_puts(b, "}");
     }
     cdi_buf_puts(b, "]");
@@ -1573,11 +1718,11 @@ int cdi_desk_decision_json_to(cd_desk *d, int explain, cd_buf *out)
     cdi_buf_puts(b, ",\"source\":");
     json_str(b, d->cur.story->source);
     cdi_buf_puts(b, ",\"outcome\":");
-    json_str(b, cd_outcome_name(d->outcome));
+    json_name(b, d, cd_outcome_name(d->outcome));
     cdi_buf_puts(b, ",\"route\":");
     json_route(b, d);
     cdi_buf_puts(b, ",\"rule\":");
-    json_str(b, d->rule);
+    json_name(b, d, d->rule);
     cdi_buf_puts(b, ",\"reason\":");
     json_str(b, d->reason.data ? d->reason.data : "");
     cdi_buf_puts(b, ",\"error\":");

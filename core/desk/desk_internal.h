@@ -142,6 +142,10 @@ struct cd_desk {
     uint32_t kept;                 /* tokens kept so far, while reading */
     int sample_failed;
     size_t *top;                   /* one per topic: scratch of the JSON writers */
+    struct desk_names *names;      /* the desk's names as JSON, escaped once */
+    size_t top3[3];                /* the best three topics of the reason, */
+    size_t ntop3;                  /* reused by the JSON of the same story */
+    uint64_t top3_gen;             /* the cur.gen they are of (0: none) */
     size_t rows_cap;
     desk_dest *dests;
     size_t ndests;
