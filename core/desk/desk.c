@@ -434,7 +434,8 @@ static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
             st = cd_tokenizer_new(&o, &d->tok_fill, err);
     }
     free(ms);
-    if (st == CD_OK && !(d->row_tf = calloc(d->lex->nrows ? d->lex->nrows : 1, sizeof *d->row_tf)))
+    /* one entry more: flush_rows' sink */
+    if (st == CD_OK && !(d->row_tf = calloc((size_t)d->lex->nrows + 1, sizeof *d->row_tf)))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     return st;
 }
@@ -484,17 +485,38 @@ static int count_row(cd_desk *d, int64_t r)
     return 0;
 }
 
-/* Probe the kept tokens still waiting, in their order. */
-static int drain_rows(cd_desk *d)
+/* Probe the kept tokens waiting (d->batch), in their order, and count
+ * their rows; -1 when out of memory.  As classify does (classifier.c,
+ * flush): all the probes first, each asking for its row's count, then the
+ * counts, without branches: a token of no row (or a stop word's, never
+ * kept) counts in the sink entry past the rows, which stays 0, and a row
+ * is appended only when its count was 0 (the entry past the list is
+ * written either way). */
+static int flush_rows(cd_desk *d)
 {
-    int rc = 0;
-    for (; d->nahead; d->nahead--) {
-        const cdi_lex_key *k = &d->ahead[d->ahead_at];
-        d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
-        if (count_row(d, cdi_lexicon_probe(d->lex, k->slot, k->a, k->b)))
-            rc = -1;
+    unsigned n = d->nbatch;
+    d->nbatch = 0;
+    int64_t rows[DESK_BATCH];
+    uint32_t stops = d->lex->stops_from;
+    for (unsigned i = 0; i < n; i++) {
+        rows[i] = cdi_lexicon_probe(d->lex, d->batch[i].slot, d->batch[i].a, d->batch[i].b);
+#if defined(__GNUC__)
+        if ((uint64_t)rows[i] < stops)
+            __builtin_prefetch(&d->row_tf[rows[i]], 1);
+#endif
     }
-    return rc;
+    if (grow_rows(d, d->nrows_fill + n + 1))
+        return -1;
+    uint32_t sink = d->lex->nrows;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t term = (uint64_t)rows[i] < stops;
+        uint32_t id = term ? (uint32_t)rows[i] : sink;
+        uint32_t old = d->row_tf[id];
+        d->row_tf[id] = old + term;
+        d->rows[d->nrows_fill] = id;
+        d->nrows_fill += (old == 0) & term;
+    }
+    return 0;
 }
 
 /* Put the token being read in the story's sample (d->sampling): one that
@@ -510,50 +532,76 @@ static int sample_token(cd_desk *d, const char *tok, size_t len)
 
 /* cdi_toklist_fill_keep's filter when the lexicon tells stop words: a
  * stop word is dropped by its key alone (a small table); a token kept has
- * its lexicon slot asked for now and probed LEX_AHEAD tokens later, as
- * classify does (lexicon.h), its row counted then, in the order of the
- * text, as lexicon_rows would count it from the list.  When sampling, the
- * same look at the small table tells a short keyword word (marked), and
- * the sieve the prefixes and long words: those are sampled. */
-static int keep_token(const char *tok, size_t len, void *ud)
+ * its lexicon slot asked for now and probed when DESK_BATCH tokens wait,
+ * or before a long token, or at the end (flush_rows), as classify does
+ * (lexicon.h): its row counted then, in the order of the text, as
+ * lexicon_rows would count it from the list.  When sampling, the same
+ * look at the small table tells a short keyword word (marked), and the
+ * sieve the prefixes and long words: those are sampled.  1: kept, 0: a
+ * stop word, -1: out of memory. */
+#if defined(__GNUC__)
+#define DESK_COLD __attribute__((noinline, cold))
+#define DESK_HOT_INLINE __attribute__((always_inline)) inline
+#else
+#define DESK_COLD
+#define DESK_HOT_INLINE inline
+#endif
+
+/* keep_token_in for a token longer than a short key (or empty): never a
+ * stop word, looked up at once.  Out of the way of the short ones. */
+static DESK_COLD int keep_long_token(cd_desk *d, const char *tok, size_t len)
 {
-    cd_desk *d = ud;
-    if (len - 1 >= LEX_SHORT) {   /* long (or empty): never a stop word */
-        if (!len) {
-            d->kept++;
-            return 1;
-        }
-        if (drain_rows(d))
-            return -1;
-        if (d->sampling && cdi_sieve_match(&d->sieve, tok, len) && sample_token(d, tok, len))
-            return -1;
+    if (!len) {
         d->kept++;
-        return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
+        return 1;
     }
-    cdi_lex_key k = cdi_lexicon_ahead(d->lex, tok, len);
-    uint32_t tag = cdi_lexicon_key_tag(d->lex, k.a, k.b);
+    if (flush_rows(d))
+        return -1;
+    if (d->sampling && cdi_sieve_match(&d->sieve, tok, len) && sample_token(d, tok, len))
+        return -1;
+    d->kept++;
+    return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
+}
+
+static DESK_COLD int sample_short_token(cd_desk *d, const char *tok, size_t len)
+{
+    return sample_token(d, tok, len);
+}
+
+static DESK_HOT_INLINE int keep_token_in(cd_desk *d, const char *tok, size_t len)
+{
+    if (len - 1 >= LEX_SHORT)   /* long (or empty): never a stop word */
+        return keep_long_token(d, tok, len);
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(tok, len, &a, &b);
+    uint32_t tag = cdi_lexicon_key_tag(d->lex, a, b);
     if (tag == LEX_TAG_STOP)
         return 0;
     if (d->sampling && (tag == LEX_TAG_MARK || cdi_sieve_match(&d->sieve, tok, len)) &&
-        sample_token(d, tok, len))
+        sample_short_token(d, tok, len))
         return -1;
     d->kept++;
-    if (d->nahead < LEX_AHEAD) {
-        d->ahead[(d->ahead_at + d->nahead++) & (LEX_AHEAD - 1)] = k;
-        return 1;
-    }
-    cdi_lex_key *old = &d->ahead[d->ahead_at];   /* the ring is full: the oldest */
-    int64_t r = cdi_lexicon_probe(d->lex, old->slot, old->a, old->b);
-    *old = k;
-    d->ahead_at = (d->ahead_at + 1) & (LEX_AHEAD - 1);
-    return count_row(d, r) ? -1 : 1;
+    cdi_lex_key *k = &d->batch[d->nbatch++];
+    k->a = a;
+    k->b = b;
+    k->slot = cdi_lex_slot_of(d->lex, a, b);
+#if defined(__GNUC__)
+    __builtin_prefetch(&d->lex->slots[k->slot]);
+#endif
+    return d->nbatch == DESK_BATCH && flush_rows(d) ? -1 : 1;
+}
+
+static int keep_token(const char *tok, size_t len, void *ud)
+{
+    return keep_token_in(ud, tok, len);
 }
 
 /* keep_token as the tokenizer's callback when no list is kept (sampling). */
 static int scan_token(const char *tok, size_t len, void *ud)
 {
     cd_desk *d = ud;
-    if (keep_token(tok, len, ud) >= 0)
+    if (keep_token_in(d, tok, len) >= 0)
         return 0;
     d->sample_failed = 1;
     return 1;
@@ -796,12 +844,12 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
          * the list only if asked for (cdi_desk_tokens: a rule's
          * story:has, a desk sharing these tokens) */
         d->nrows_fill = 0;
-        d->nahead = 0;
+        d->nbatch = 0;
         d->kept = 0;
         d->sample_failed = 0;
         cdi_toklist_clear_sample(d->cur.sample);
         cd_tokenize(d->tok_fill, text, len, scan_token, d);
-        if ((drain_rows(d) || d->sample_failed) && st == CD_OK)
+        if ((flush_rows(d) || d->sample_failed) && st == CD_OK)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         count_rows(d, d->nrows_fill);
         filled_rows = 1;
@@ -812,10 +860,10 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         if (st == CD_OK && d->tok_fill) {   /* the rows counted as it goes */
             d->nrows_fill = 0;
-            d->nahead = 0;
+            d->nbatch = 0;
             st = cdi_toklist_fill_keep(d->cur.own_toks, d->tok_fill, text, len, keep_token,
                                        d, err);
-            if (drain_rows(d) && st == CD_OK)
+            if (flush_rows(d) && st == CD_OK)
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             count_rows(d, d->nrows_fill);
             filled_rows = 1;

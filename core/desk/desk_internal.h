@@ -107,6 +107,9 @@ typedef struct label_ref {
     int64_t *idx;                  /* nmodels entries */
 } label_ref;
 
+#define DESK_BATCH 32   /* tokens whose lexicon slots are asked for before
+                           the first is probed (keep_token) */
+
 struct cd_desk {
     cd_sandbox *sb;
     int taxonomy_only;             /* cd_desk_opts.taxonomy_only */
@@ -128,9 +131,9 @@ struct cd_desk {
     uint32_t *row_counts;          /* the tokens of each */
     uint32_t *row_tf;              /* per lexicon row, zero between stories */
     size_t nrows_fill;             /* rows so far while the tokens are read */
-    cdi_lex_key ahead[LEX_AHEAD];  /* tokens kept, their rows not yet probed:
-                                      a ring from ahead_at (keep_token) */
-    unsigned ahead_at, nahead;
+    cdi_lex_key batch[DESK_BATCH]; /* tokens kept, their rows not yet probed
+                                      (keep_token) */
+    unsigned nbatch;
     cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
                                       tells them (cdi_lexicon_add_stopwords) */
     /* the keywords counted in a sample of the story's tokens, those that

@@ -73,7 +73,11 @@ struct cd_topics {
     uint32_t *start;
     size_t nshort;
     size_t nrefs;
-    size_t *counts;        /* per keyword, while scoring one story */
+    size_t *counts;        /* per keyword, while scoring one story: 0
+                              between stories */
+    uint32_t *touched;     /* the keywords whose count is not 0 */
+    uint32_t *kw_topic;    /* per keyword: its topic */
+    unsigned *kw_min;      /* per keyword: its minimum */
 };
 
 static uint32_t bucket_of(const char *w)
@@ -86,9 +90,14 @@ static void drop_index(cd_topics *t)
     free(t->refs);
     free(t->start);
     free(t->counts);
+    free(t->touched);
+    free(t->kw_topic);
+    free(t->kw_min);
     t->refs = NULL;
     t->start = NULL;
     t->counts = NULL;
+    t->touched = t->kw_topic = NULL;
+    t->kw_min = NULL;
     t->nshort = t->nrefs = 0;
 }
 
@@ -358,8 +367,12 @@ static cd_status build_index(cd_topics *t, cd_error *err)
     t->start = calloc(NBUCKETS + 2, sizeof *t->start);
     t->refs = malloc((nrefs ? nrefs : 1) * sizeof *t->refs);
     t->counts = calloc(nrefs ? nrefs : 1, sizeof *t->counts);
+    t->touched = malloc((nrefs ? nrefs : 1) * sizeof *t->touched);
+    t->kw_topic = malloc((nrefs ? nrefs : 1) * sizeof *t->kw_topic);
+    t->kw_min = malloc((nrefs ? nrefs : 1) * sizeof *t->kw_min);
     t->nrefs = nrefs;
-    if (!t->start || !t->refs || !t->counts || nrefs > UINT32_MAX) {
+    if (!t->start || !t->refs || !t->counts || !t->touched || !t->kw_topic || !t->kw_min ||
+        nrefs > UINT32_MAX || t->n > UINT32_MAX) {
         drop_index(t);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -379,6 +392,8 @@ static cd_status build_index(cd_topics *t, cd_error *err)
     for (size_t i = 0; i < t->n; i++)
         for (size_t j = 0; t->v[i].phrases && j < t->v[i].keywords.n; j++) {
             const cd_query *p = t->v[i].phrases[j];
+            t->kw_topic[kw] = (uint32_t)i;
+            t->kw_min[kw] = p->min;
             t->refs[fill[phrase_bucket(p)]++] = (phrase_ref){ p, i, kw++ };
         }
     free(fill);
@@ -447,28 +462,42 @@ size_t cdi_topics_keyword_hits(const cd_topics *t, size_t i, size_t j, const cd_
     return cdi_query_count(tp->phrases[j], toks, NULL);
 }
 
-/* Keyword hits of every topic, into out[].hits: one pass over the story,
- * each keyword counted apart (t->counts: a cd_topics scores one story at a
- * time) so that a keyword's minimum applies to its own count. */
+/* Count one more hit of keyword kw; *nt keywords counted so far. */
+static inline void hit(const cd_topics *t, size_t kw, size_t *nt)
+{
+    if (t->counts[kw]++ == 0)
+        t->touched[(*nt)++] = (uint32_t)kw;
+}
+
+/* Keyword hits of every topic, into out[].hits: one pass over the story
+ * (or a sample of it: cdi_topics_words), each keyword counted apart
+ * (t->counts: a cd_topics scores one story at a time) so that a keyword's
+ * minimum applies to its own count; then only the keywords found are
+ * looked at again.  The hits are whole numbers, so the order in which a
+ * topic's keywords add theirs up does not change the sum. */
 static void count_hits(const cd_topics *t, const cd_toklist *l, cd_topic_score *out)
 {
     if (!t->refs || !l)
         return;
-    memset(t->counts, 0, t->nrefs * sizeof *t->counts);
+    size_t nt = 0;
     const phrase_ref *shorts = t->refs + t->start[NBUCKETS];
     for (size_t i = 0; i < l->n; i++) {
         if (l->len[i] >= 2) {
             uint32_t b = bucket_of(l->text + l->off[i]);
             for (uint32_t r = t->start[b]; r < t->start[b + 1]; r++)
-                t->counts[t->refs[r].kw] += (size_t)cdi_query_at(t->refs[r].p, l, i);
+                if (cdi_query_at(t->refs[r].p, l, i))
+                    hit(t, t->refs[r].kw, &nt);
         }
         for (size_t r = 0; r < t->nshort; r++)
-            t->counts[shorts[r].kw] += (size_t)cdi_query_at(shorts[r].p, l, i);
+            if (cdi_query_at(shorts[r].p, l, i))
+                hit(t, shorts[r].kw, &nt);
     }
-    for (size_t r = 0; r < t->nrefs; r++) {
-        size_t c = t->counts[t->refs[r].kw];
-        if (c >= t->refs[r].p->min)
-            out[t->refs[r].topic].hits += (double)c;
+    for (size_t k = 0; k < nt; k++) {
+        uint32_t kw = t->touched[k];
+        size_t c = t->counts[kw];
+        t->counts[kw] = 0;
+        if (c >= t->kw_min[kw])
+            out[t->kw_topic[kw]].hits += (double)c;
     }
 }
 

@@ -260,7 +260,7 @@ cd_status cdi_lexicon_mark(cdi_lexicon *x, const char *w, size_t len, cd_error *
     cdi_lex_short_key(w, len, &a, &b);
     if (cdi_lexicon_key_tag(x, a, b))
         return CD_OK;
-    if ((size_t)(x->stop_used + 1) * 2 > (size_t)x->stop_mask + 1) {   /* half full at most */
+    if ((size_t)(x->stop_used + 1) * 4 > (size_t)x->stop_mask + 1) {   /* a quarter full */
         uint32_t slots = (x->stop_mask + 1) * 2;
         lex_slot *old = x->stop_keys, *keys = calloc(slots, sizeof *keys);
         if (!keys || slots < x->stop_mask) {
@@ -299,8 +299,10 @@ cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *model
     cd_stopwords_each(add_stop, &a);
     if (a.failed)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    /* a quarter full at most (with the words cdi_lexicon_mark adds): most
+     * tokens are not in it, and a miss then ends in a probe or two */
     uint32_t slots = 64;
-    while (slots < 2 * stops)
+    while (slots < 4 * stops)
         slots *= 2;
     if (!(x->stop_keys = calloc(slots, sizeof *x->stop_keys)))
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");

@@ -72,12 +72,6 @@ static int in_scope(const cd_toklist *l, size_t i, size_t n, int scope)
     return 0;
 }
 
-/* The story's token number of token i of l (a sample: text/toklist.h). */
-static inline size_t pos_of(const cd_toklist *l, size_t i)
-{
-    return l->pos ? l->pos[i] : i;
-}
-
 /* near_at in a sample (text/toklist.h): the same positions, in the
  * story's numbering, those of the sample that lie among them (b's words
  * are all in it). */

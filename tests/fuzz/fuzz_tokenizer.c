@@ -6,7 +6,10 @@
  * must be non-empty, not longer than the scratch bound, and valid UTF-8
  * (the tokenizer folds and recomposes, so whatever it emits is its own
  * output, never a copy of invalid input).  The same text then goes through
- * the token list and phrase matching the desk uses (core/desk/topics.h).
+ * the token list and phrase matching the desk uses (core/desk/topics.h),
+ * and a query (its first two lines, near each other) must count as many
+ * occurrences in a sample of the list, the tokens that can be its words
+ * (text/sieve.h), as in the whole list: the desk counts its keywords so.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +18,68 @@
 
 #include "copydesk.h"
 #include "desk/topics.h"
+#include "text/query.h"
+#include "text/sieve.h"
+
+static cd_status sieve_word(const char *w, size_t len, int prefix, void *ud)
+{
+    return cdi_sieve_add(ud, w, len, prefix, NULL);
+}
+
+static cd_status query_words(const cd_query *q, cd_status (*fn)(const char *, size_t, int, void *),
+                             void *ud)
+{
+    cd_status st = CD_OK;
+    for (int k = 0; k < 2 && st == CD_OK; k++) {
+        const cd_phrase *p = k ? q->b : q->a;
+        for (size_t j = 0; p && j < p->toks->n && st == CD_OK; j++)
+            st = fn(p->toks->text + p->toks->off[j], p->toks->len[j],
+                    p->prefix && j + 1 == p->toks->n, ud);
+    }
+    return st;
+}
+
+/* The first line of the text as a query, near the second when there is
+ * one (within and scope from the text's length): as many hits in the
+ * sample of l as in l. */
+static void check_sample(cd_tokenizer *kt, cd_toklist *l, const char *text, size_t len)
+{
+    const char *nl = memchr(text, '\n', len);
+    if (!nl || nl - text > 64)
+        return;
+    char a[65], b[65];
+    memcpy(a, text, (size_t)(nl - text));
+    a[nl - text] = '\0';
+    const char *rest = nl + 1, *nl2 = memchr(rest, '\n', len - (size_t)(rest - text));
+    size_t blen = nl2 ? (size_t)(nl2 - rest) : 0;
+    if (blen > 64)
+        return;
+    memcpy(b, rest, blen);
+    b[blen] = '\0';
+    cd_keyword_spec k = { a, blen ? b : NULL, (int)(len % 13) - 1, (int)(len % 4),
+                          (unsigned)(len % 3) };
+    cd_query *q;
+    if (cdi_query_compile(kt, &k, &q, NULL) != CD_OK)
+        return;
+    cdi_sieve sv;
+    memset(&sv, 0, sizeof sv);
+    cd_toklist *sample = cdi_toklist_new();
+    if (sample && query_words(q, sieve_word, &sv) == CD_OK && cdi_sieve_seal(&sv, NULL) == CD_OK) {
+        cdi_toklist_clear_sample(sample);
+        int ok = 1;
+        for (size_t i = 0; i < l->n && ok; i++)
+            if (cdi_sieve_match(&sv, l->text + l->off[i], l->len[i]))
+                ok = cdi_toklist_push_at(sample, l->text + l->off[i], l->len[i], (uint32_t)i,
+                                         l->src[i], l->sent[i]) == 0;
+        cdi_toklist_set_zones(l, len / 3, len / 2);
+        cdi_toklist_set_zones(sample, len / 3, len / 2);
+        if (ok && cdi_query_count(q, l, NULL) != cdi_query_count(q, sample, NULL))
+            abort();
+    }
+    cdi_toklist_free(sample);
+    cdi_sieve_free(&sv);
+    cdi_query_free(q);
+}
 
 static int valid_utf8(const unsigned char *s, size_t n)
 {
@@ -109,6 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 free(phrase);
             }
+            check_sample(kt, l, text, len);
             cdi_toklist_free(l);
         }
         cd_tokenizer_free(kt);
