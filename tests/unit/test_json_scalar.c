@@ -5,5 +5,8 @@
  */
 #define CDI_JSON_SCALAR 1
 #include "base/json.c"
+#ifdef JSON_SSE2
+#error "json.c took its vector path: this test is for the portable one"
+#endif
 
 #include "test_json.c"
