@@ -4,7 +4,8 @@
  *
  * Flow of one story (cd_desk_route):
  *
- *   analyse   cd_classify with every model (probability per label), the
+ *   analyse   cd_classify with every model (its chosen labels; any other
+ *             label's probability is computed when asked for), the
  *             story's tokens (for keywords and story:has), topic scores
  *   decide    rules in order, each under the sandbox's limits; the first
  *             rule that returns destinations decides, unless it was
@@ -122,14 +123,28 @@ static void resolve_label(const cd_desk *d, const char *label, int64_t *idx)
         idx[i] = model_label_index(&d->models[i], label, strlen(label));
 }
 
+double cdi_desk_model_p(const desk_model *m, uint32_t i)
+{
+    return cdi_classifier_p(m->scored, i);
+}
+
+void cdi_desk_model_all(const desk_model *m, const cd_label_score **scores, size_t *n)
+{
+    cdi_classifier_all(m->scored, scores, n);
+}
+
 /* The best probability for the current story over the resolved indexes,
  * or -1 when no model has the label. */
 static double resolved_p(const cd_desk *d, const int64_t *idx)
 {
     double best = -1;
-    for (size_t i = 0; i < d->nmodels; i++)
-        if (idx[i] >= 0 && d->models[i].p[idx[i]] > best)
-            best = d->models[i].p[idx[i]];
+    for (size_t i = 0; i < d->nmodels; i++) {
+        if (idx[i] < 0)
+            continue;
+        double p = cdi_desk_model_p(&d->models[i], (uint32_t)idx[i]);
+        if (p > best)
+            best = p;
+    }
     return best;
 }
 
@@ -252,7 +267,6 @@ void cd_desk_free(cd_desk *d)
         free(d->models[i].name);
         free(d->models[i].path);
         free(d->models[i].where);
-        free(d->models[i].p);
     }
     free(d->models);
     for (size_t i = 0; i < d->ndests; i++) {
@@ -709,13 +723,13 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         desk_model *m = &d->models[i];
         if (from && share_models[i] >= 0) {
             const desk_model *fm = &from->models[share_models[i]];
-            memcpy(m->p, fm->p, m->nlabels * sizeof *m->p);
+            m->scored = fm->scored;
             m->scores = fm->scores;
             m->nscores = fm->nscores;
             continue;
         }
         m->nscores = 0;
-        memset(m->p, 0, m->nlabels * sizeof *m->p);
+        m->scored = m->cls;
         if (m->lex_pos)
             st = cdi_classify_rows(m->cls, d->lex, m->lex_pos - 1, d->rows, d->row_counts,
                                    (size_t)nrows, &m->scores, &m->nscores, err);
@@ -724,9 +738,6 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
                                    &m->nscores, err);
         else
             st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
-        for (size_t j = 0; st == CD_OK && j < m->nscores; j++)
-            if (m->scores[j].label < m->nlabels)
-                m->p[m->scores[j].label] = m->scores[j].p;
     }
     if (st == CD_OK) {
         cdi_topics_score(d->topics, d->cur.toks, topic_label_p, d, d->cur.scores);

@@ -29,8 +29,11 @@ typedef struct desk_model {
     int shares_tokens;             /* classified from the desk's token list */
     size_t lex_pos;                /* 1 + its number in the desk's lexicon; 0: none */
     uint32_t nlabels;
-    double *p;                     /* per story: probability by label index */
-    const cd_label_score *scores;  /* per story: sorted, owned by cls */
+    /* per story: its scores, in cls or in a desk's it shares (desk_share.c),
+     * where a label's p is computed only when asked for (cdi_desk_model_p,
+     * cdi_desk_model_all) */
+    cd_classifier *scored;
+    const cd_label_score *scores;  /* the chosen labels, sorted, owned by scored */
     size_t nscores;
 } desk_model;
 
@@ -194,6 +197,11 @@ void cdi_story_binding_push(lua_State *L, cd_desk *desk);
 /* desk.c helpers used by the bindings. */
 int64_t cdi_desk_find_dest(const cd_desk *desk, const char *name);
 int64_t cdi_desk_find_model(const cd_desk *desk, const char *name);
+/* The current story's p of label index i of model m; every label's
+ * scores (cd_classify's, in cd_classifier_set_order(1)'s order: the best
+ * label first), computed on the first call for the story. */
+double cdi_desk_model_p(const desk_model *m, uint32_t i);
+void cdi_desk_model_all(const desk_model *m, const cd_label_score **scores, size_t *n);
 /* Probability of "label" or "model:label" for the current story; < 0 when
  * no model has it. */
 double cdi_desk_label_p(const char *label, void *desk);

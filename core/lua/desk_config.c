@@ -156,15 +156,15 @@ static void open_model(lua_State *L, cd_desk *d, desk_model *m, const char *path
         st = cd_classifier_new(m->model, &m->cls, &e);
     if (st != CD_OK)
         luaL_error(L, "model '%s': %s", path, e.msg);
-    /* the best label and the chosen ones in order: story:labels sorts what
-     * it returns itself */
+    /* a story's chosen labels, the other labels' p when asked for
+     * (desk_model); once every label is asked for, the best label and the
+     * chosen ones in order: story:labels sorts what it returns itself */
+    cd_classifier_only_chosen(m->cls, 1);
     cd_classifier_set_order(m->cls, 1);
+    m->scored = m->cls;
     cd_model_info info;
     cd_model_get_info(m->model, &info);
     m->nlabels = info.labels;
-    m->p = calloc(info.labels ? info.labels : 1, sizeof *m->p);
-    if (!m->p)
-        luaL_error(L, "out of memory");
 }
 
 /* "models/bbc.cdm" -> "bbc", pushed on the stack. */

@@ -148,13 +148,16 @@ static int m_label(lua_State *L)
 {
     cd_desk *d = check_story(L);
     desk_model *m = check_model(L, d, 2);
-    if (m->nscores == 0) {
+    const cd_label_score *all;   /* the best label first */
+    size_t nall;
+    cdi_desk_model_all(m, &all, &nall);
+    if (nall == 0) {
         lua_pushnil(L);
         lua_pushnumber(L, 0);
         return 2;
     }
-    lua_pushstring(L, cd_model_label(m->model, m->scores[0].label));
-    lua_pushnumber(L, m->scores[0].p);
+    lua_pushstring(L, cd_model_label(m->model, all[0].label));
+    lua_pushnumber(L, all[0].p);
     return 2;
 }
 
@@ -172,14 +175,19 @@ static int m_labels(lua_State *L)
     cd_desk *d = check_story(L);
     desk_model *m = check_model(L, d, 2);
     double min = luaL_optnumber(L, 3, 0.01);
-    /* the scores are sorted only as far as the best and the chosen labels
-     * (cd_classifier_set_order): gather those that reach min and sort them,
-     * in a userdata, not malloc, since the tables below may raise */
-    cd_label_score *v = lua_newuserdatauv(L, sizeof *v * (m->nscores ? m->nscores : 1), 0);
+    /* every label's p, computed now for the story (analyse computes the
+     * chosen labels' alone), sorted only as far as the best and the chosen
+     * labels (cd_classifier_set_order): gather those that reach min and
+     * sort them, in a userdata, not malloc, since the tables below may
+     * raise */
+    const cd_label_score *all;
+    size_t nall;
+    cdi_desk_model_all(m, &all, &nall);
+    cd_label_score *v = lua_newuserdatauv(L, sizeof *v * (nall ? nall : 1), 0);
     size_t n = 0;
-    for (size_t i = 0; i < m->nscores; i++)
-        if (m->scores[i].p >= min)
-            v[n++] = m->scores[i];
+    for (size_t i = 0; i < nall; i++)
+        if (all[i].p >= min)
+            v[n++] = all[i];
     qsort(v, n, sizeof *v, by_p_desc);
     lua_createtable(L, (int)(n < 1000 ? n : 1000), 0);
     for (size_t i = 0; i < n; i++) {

@@ -39,9 +39,14 @@ struct cd_classifier {
     double *scores, *p;
     cd_label_score *by_label;  /* the scores in label order */
     cd_label_score *out;       /* the same, sorted */
+    cd_label_score *chosen;    /* cd_classifier_only_chosen: the chosen labels */
     struct sort_key *keys;     /* 2 * nlabels: the sort's keys and scratch */
     uint32_t top;              /* cd_classifier_set_order; 0: sort all */
     int only_chosen;           /* cd_classifier_only_chosen */
+    int scored;                /* scores is the last text's (0 before any, or
+                                  after a failure) */
+    int all;                   /* p, by_label and out are the last text's
+                                  (score_all ran for it) */
     double *cut;               /* multi-label: per label, a sigmoid argument
                                   below which its p cannot reach its
                                   threshold (-INFINITY: always compute p) */
@@ -75,10 +80,11 @@ cd_status cd_classifier_new(const cd_model *m, cd_classifier **out, cd_error *er
     c->scores = malloc(sizeof *c->scores * L);
     c->p = malloc(sizeof *c->p * L);
     c->out = malloc(sizeof *c->out * L);
+    c->chosen = malloc(sizeof *c->chosen * L);
     c->by_label = malloc(sizeof *c->by_label * L);
     c->keys = malloc(sizeof *c->keys * 2 * L);
     c->cut = malloc(sizeof *c->cut * L);
-    if (!c->tf || !c->scores || !c->p || !c->out || !c->by_label || !c->keys || !c->cut) {
+    if (!c->tf || !c->scores || !c->p || !c->out || !c->chosen || !c->by_label || !c->keys || !c->cut) {
         cd_classifier_free(c);
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     }
@@ -107,6 +113,7 @@ void cd_classifier_free(cd_classifier *c)
     free(c->scores);
     free(c->p);
     free(c->out);
+    free(c->chosen);
     free(c->by_label);
     free(c->keys);
     free(c->cut);
@@ -359,12 +366,13 @@ static cd_status finish(cd_classifier *c, const cd_label_score **scores, size_t 
 }
 
 /* cd_classifier_only_chosen with a multi-label model: the chosen labels
- * into c->out, sorted as sort_scores sorts them, with p computed (as
- * nb_probabilities computes it) only for the labels whose sigmoid
- * argument is not below their cut.  Returns how many. */
+ * into c->chosen, sorted as sort_scores sorts them, with p computed (as
+ * nb_probabilities computes it, see label_p) only for the labels whose
+ * sigmoid argument is not below their cut.  Returns how many. */
 static uint32_t chosen_multi(cd_classifier *c)
 {
     const nb_view *v = &c->m->view;
+    cd_label_score *out = c->chosen;
     uint32_t k = 0;
     for (uint32_t i = 0; i < v->nlabels; i++) {
         double x = nb_platt_x(v, i, c->scores[i]);
@@ -376,9 +384,9 @@ static uint32_t chosen_multi(cd_classifier *c)
         cd_label_score s = { i, p, 1 };
         sort_key key = key_of(&s, i);
         uint32_t j = k++;
-        for (; j > 0 && ahead(key, key_of(&c->out[j - 1], c->out[j - 1].label)); j--)
-            c->out[j] = c->out[j - 1];
-        c->out[j] = s;
+        for (; j > 0 && ahead(key, key_of(&out[j - 1], out[j - 1].label)); j--)
+            out[j] = out[j - 1];
+        out[j] = s;
     }
     return k;
 }
@@ -391,12 +399,15 @@ static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *
     const nb_view *v = &c->m->view;
     nb_doc doc = { c->terms, c->freqs, c->n };
     nb_score(v, &doc, c->f, c->scores);
-    *scores = c->out;
+    c->scored = 1;
     if (!c->only_chosen) {
         score_all(c);
+        *scores = c->out;
         *n = v->nlabels;
         return CD_OK;
     }
+    /* the chosen labels in a buffer of their own: every label's p
+     * (cdi_classifier_all) may still be asked for while they are read */
     uint32_t k = 0;
     if (v->params->multilabel)
         k = chosen_multi(c);
@@ -406,14 +417,15 @@ static cd_status score(cd_classifier *c, const cd_label_score **scores, size_t *
         score_all(c);
         for (uint32_t i = 0; i < v->nlabels; i++)
             if (c->out[i].chosen)
-                c->out[k++] = c->out[i];
+                c->chosen[k++] = c->out[i];
     }
+    *scores = c->chosen;
     *n = k;
     return CD_OK;
 }
 
-/* Every label's p into c->out, chosen marked, in cd_classifier_set_order's
- * order. */
+/* Every label's p into c->p and c->out, chosen marked, in
+ * cd_classifier_set_order's order. */
 static void score_all(cd_classifier *c)
 {
     const nb_view *v = &c->m->view;
@@ -441,6 +453,30 @@ static void score_all(cd_classifier *c)
     if (!any && (!v->params->multilabel || v->params->nb.at_least_one))
         c->by_label[best].chosen = 1;
     sort_scores(c->by_label, c->out, c->keys, c->keys + L, L, c->top);
+    c->all = 1;
+}
+
+double cdi_classifier_p(const cd_classifier *c, uint32_t label)
+{
+    const nb_view *v = &c->m->view;
+    if (!c->scored || label >= v->nlabels)
+        return 0;
+    if (c->all)
+        return c->p[label];
+    /* only a multi-label model leaves p uncomputed (chosen_multi):
+     * nb_probabilities' expression for one label, the same bits */
+    return nb_platt_p(nb_platt_x(v, label, c->scores[label]));
+}
+
+void cdi_classifier_all(cd_classifier *c, const cd_label_score **scores, size_t *n)
+{
+    *scores = c->out;
+    *n = 0;
+    if (!c->scored)
+        return;
+    if (!c->all)
+        score_all(c);
+    *n = c->m->view.nlabels;
 }
 
 cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
@@ -448,6 +484,7 @@ cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *
 {
     c->n = 0;
     c->failed = 0;
+    c->scored = c->all = 0;
     if (!c->lex) {
         cd_status st = cdi_lexicon_new_own(c->m, &c->lex, err);
         if (st != CD_OK)
@@ -465,6 +502,7 @@ cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t whi
 {
     c->n = 0;
     c->failed = 0;
+    c->scored = c->all = 0;
     while (c->cap < nrows)
         if (grow_doc(c))
             return cd_error_set(err, CD_ERR_NOMEM, "out of memory");

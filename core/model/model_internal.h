@@ -61,6 +61,15 @@ typedef void (*cd_token_source)(const void *src, cd_token_fn fn, void *ud);
  * see cdi_classifier_tok_opts). */
 cd_status cdi_classify_from(cd_classifier *c, cd_token_source each, const void *src,
                             const cd_label_score **scores, size_t *n, cd_error *err);
+/* After cd_classifier_only_chosen(c, 1), what the other labels cost is
+ * spent only when asked for, for the last text classified:
+ * cdi_classifier_p gives label's p, cdi_classifier_all every label's
+ * scores as cd_classify gives them without only_chosen (owned by c, valid
+ * until the next text; the chosen labels given for it stay valid too).
+ * Both are bit for bit what cd_classify computes; with nothing classified
+ * (or after a failure), p is 0 and there are no scores. */
+double cdi_classifier_p(const cd_classifier *c, uint32_t label);
+void cdi_classifier_all(cd_classifier *c, const cd_label_score **scores, size_t *n);
 /* The settings the classifier tokenizes with (the model's). */
 const cd_tok_opts *cdi_classifier_tok_opts(const cd_classifier *c);
 
