@@ -454,12 +454,15 @@ static int push_field(lua_State *L, cd_desk *d, const char *key)
 
 static int story_index(lua_State *L)
 {
-    cd_desk *d = check_story_mt(L, lua_upvalueindex(2));
-    const char *key = luaL_checkstring(L, 2);
-    /* the methods table is the upvalue: one lookup per story:method() */
-    if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL)
+    /* the methods table is the upvalue: one lookup per story:method(); a
+     * method checks its story when it is called, a field here */
+    lua_settop(L, 2);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
+    cd_desk *d = check_story_mt(L, lua_upvalueindex(2));
+    const char *key = luaL_checkstring(L, 2);
     /* the cache of fields read, made at the first field a rule reads: most
      * stories are routed by methods alone */
     if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {

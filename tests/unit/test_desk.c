@@ -250,6 +250,36 @@ static void kept_story_expires(void **state)
     cd_desk_free(d);
 }
 
+/* The same through a method: story_index hands out a method without
+ * checking the story, and the method refuses the expired one when called;
+ * a method looked up on a table or string that is no story is refused. */
+static void kept_story_method_expires(void **state)
+{
+    (void)state;
+    const char *p = write_config("stale_method.lua",
+        "rule(\"keep\", function(s) if not kept then kept = s; return nil end\n"
+        "  local topics = kept.topics\n"
+        "  return topics(kept)[1] and 'review' end)\n"
+        "fallback \"review\"\n");
+    cd_desk *d = load_ok(p);
+    cd_decision dec = route(d, "a", "A", "a", 1);
+    assert_null(dec.error);
+    dec = route(d, "b", "B", "b", 1);
+    assert_non_null(dec.error);
+    assert_non_null(strstr(dec.error, "no longer valid"));
+    assert_route(&dec, "review");
+    cd_desk_free(d);
+
+    p = write_config("method_on_other.lua",
+        "rule(\"other\", function(s) local f = s.topic; return f({}, 'x') end)\n"
+        "fallback \"review\"\n");
+    d = load_ok(p);
+    dec = route(d, "c", "C", "c", 1);
+    assert_non_null(dec.error);
+    assert_non_null(strstr(dec.error, "copydesk.story expected"));
+    cd_desk_free(d);
+}
+
 /* ---- broken configurations ------------------------------------------------- */
 
 static void expect_load_error(const char *name, const char *body, const char *want)
@@ -475,6 +505,7 @@ int main(void)
         cmocka_unit_test(config_functions_build_the_desk),
         cmocka_unit_test(story_methods_answer),
         cmocka_unit_test(kept_story_expires),
+        cmocka_unit_test(kept_story_method_expires),
         cmocka_unit_test(broken_configurations_name_file_and_line),
         cmocka_unit_test(missing_file_is_an_io_error),
         cmocka_unit_test(editing_a_rule_changes_the_route),
