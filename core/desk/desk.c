@@ -218,27 +218,74 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
-/* Drop the notes (tags or log lines) from keep on, and release what they
- * held against the memory limit. */
-static void drop_notes(cd_desk *d, char **v, size_t *n, size_t keep)
+/* A note's buffer larger than this is freed when the note is dropped
+ * rather than kept for the next story's. */
+#define NOTE_KEEP 256
+
+int cdi_desk_note_add(desk_notes *nt, const char *s)
 {
-    for (size_t i = keep; i < *n; i++) {
-        if (d->sb)
-            cdi_sandbox_release(d->sb, cdi_desk_note_cost(v[i]));
-        free(v[i]);
+    size_t len = strlen(s) + 1;
+    if (nt->n == nt->slots) {
+        size_t slots = nt->slots ? nt->slots * 2 : 8;
+        char **v = realloc(nt->v, slots * sizeof *v);
+        if (!v)
+            return 0;
+        nt->v = v;
+        size_t *cap = realloc(nt->cap, slots * sizeof *cap);
+        if (!cap)
+            return 0;   /* v is larger than slots say: harmless */
+        nt->cap = cap;
+        for (size_t i = nt->slots; i < slots; i++) {
+            v[i] = NULL;
+            cap[i] = 0;
+        }
+        nt->slots = slots;
     }
-    if (*n > keep)
-        *n = keep;
+    size_t i = nt->n;
+    if (nt->cap[i] < len) {
+        size_t want = len < 64 ? 64 : len;
+        free(nt->v[i]);
+        nt->v[i] = malloc(want);
+        nt->cap[i] = nt->v[i] ? want : 0;
+        if (!nt->v[i])
+            return 0;
+    }
+    memcpy(nt->v[i], s, len);
+    nt->n++;
+    return 1;
+}
+
+/* Drop the notes (tags or log lines) from keep on, and release what they
+ * held against the memory limit; their buffers stay for the next notes
+ * unless large. */
+static void drop_notes(cd_desk *d, desk_notes *nt, size_t keep)
+{
+    for (size_t i = keep; i < nt->n; i++) {
+        if (d->sb)
+            cdi_sandbox_release(d->sb, cdi_desk_note_cost(nt->v[i]));
+        if (nt->cap[i] > NOTE_KEEP) {
+            free(nt->v[i]);
+            nt->v[i] = NULL;
+            nt->cap[i] = 0;
+        }
+    }
+    if (nt->n > keep)
+        nt->n = keep;
+}
+
+static void notes_free(desk_notes *nt)
+{
+    for (size_t i = 0; i < nt->slots; i++)
+        free(nt->v[i]);
+    free(nt->v);
+    free(nt->cap);
+    memset(nt, 0, sizeof *nt);
 }
 
 static void reset_story(cd_desk *d)
 {
-    drop_notes(d, d->cur.tags, &d->cur.ntags, 0);
-    drop_notes(d, d->cur.log, &d->cur.nlog, 0);
-    free(d->cur.tags);
-    free(d->cur.log);
-    d->cur.tags = d->cur.log = NULL;
-    d->cur.ntags = d->cur.nlog = 0;
+    drop_notes(d, &d->cur.tags, 0);
+    drop_notes(d, &d->cur.log, 0);
     d->cur.live = 0;
     d->cur.analysed = 0;
     d->nroute = d->nkept = 0;
@@ -258,6 +305,8 @@ void cd_desk_free(cd_desk *d)
     if (!d)
         return;
     reset_story(d);
+    notes_free(&d->cur.tags);
+    notes_free(&d->cur.log);
     cdi_toklist_free(d->cur.own_toks);
     cdi_toklist_free(d->cur.sample);
     cdi_sieve_free(&d->sieve);
@@ -1039,22 +1088,23 @@ static void rule_failed(cd_desk *d, size_t i, const char *msg)
     d->error = d->errbuf;
 }
 
-/* Run rule i on the story at stack index story: 1 when it decided, 0 when
- * not, -1 when it failed (d->error says why). */
-static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
+/* Run rule i on the story at stack index story, with the sandbox's
+ * message handler at handler: 1 when it decided, 0 when not, -1 when it
+ * failed (d->error says why). */
+static int run_rule(lua_State *L, cd_desk *d, size_t i, int story, int handler)
 {
     desk_rule *r = &d->rules[i];
     int top = lua_gettop(L);
-    size_t ntags = d->cur.ntags;   /* a rule that fails tags nothing */
+    size_t ntags = d->cur.tags.n;   /* a rule that fails tags nothing */
     if (r->fn_ref == LUA_NOREF) {
         lua_pushnil(L);
     } else {
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
         lua_pushvalue(L, story);
-        if (cdi_sandbox_pcall(d->sb, 1, 1) != LUA_OK) {
+        if (cdi_sandbox_pcallh(d->sb, 1, 1, handler) != LUA_OK) {
             rule_failed(d, i, lua_tostring(L, -1));
             lua_settop(L, top);
-            drop_notes(d, d->cur.tags, &d->cur.ntags, ntags);
+            drop_notes(d, &d->cur.tags, ntags);
             return -1;
         }
     }
@@ -1063,7 +1113,7 @@ static int run_rule(lua_State *L, cd_desk *d, size_t i, int story)
     lua_settop(L, top);
     if (r_ans < 0) {
         rule_failed(d, i, why);
-        drop_notes(d, d->cur.tags, &d->cur.ntags, ntags);
+        drop_notes(d, &d->cur.tags, ntags);
     }
     return r_ans;
 }
@@ -1077,8 +1127,10 @@ static int decide_protected(lua_State *L)
     cd_desk *d = lua_touserdata(L, 1);
     cdi_story_binding_push(L, d);
     int story = lua_gettop(L);
+    cdi_sandbox_push_handler(L);   /* one message handler for every rule */
+    int handler = lua_gettop(L);
     for (size_t i = 0; i < d->nrules; i++) {
-        int r = run_rule(L, d, i, story);
+        int r = run_rule(L, d, i, story, handler);
         if (r < 0) {
             d->rule_result[i] = RULE_FAILED;
             d->nroute = d->nkept;
@@ -1431,7 +1483,7 @@ static void story_json(cd_desk *d, cd_buf *b)
     cdi_buf_puts(b, ",\"labels\":");
     json_labels(b, d, 5);
     cdi_buf_puts(b, ",\"tags\":");
-    json_strv(b, d->cur.tags, d->cur.ntags);
+    json_strv(b, d->cur.tags.v, d->cur.tags.n);
     cdi_buf_puts(b, ",\"route\":");
     json_route(b, d);
     cdi_buf_puts(b, ",\"rule\":");
@@ -1781,9 +1833,9 @@ int cdi_desk_decision_json_to(cd_desk *d, int explain, cd_buf *out)
     cdi_buf_puts(b, ",\"labels\":");
     json_labels(b, d, explain ? 5 : 1);
     cdi_buf_puts(b, ",\"tags\":");
-    json_strv(b, d->cur.tags, d->cur.ntags);
+    json_strv(b, d->cur.tags.v, d->cur.tags.n);
     cdi_buf_puts(b, ",\"log\":");
-    json_strv(b, d->cur.log, d->cur.nlog);
+    json_strv(b, d->cur.log.v, d->cur.log.n);
     if (explain) {
         cdi_buf_puts(b, ",\"evidence\":");
         json_evidence(b, d);

@@ -79,6 +79,17 @@ typedef struct desk_expect {
 } desk_expect;
 
 /* The story being decided, as rules see it (story_binding.c). */
+/* A story's tags or log lines: v[0..n) the notes.  The buffers of the
+ * slots are kept from story to story (v[n..slots), cap their sizes), so
+ * that a rule's story:tag or story:log allocates nothing once the desk has
+ * seen a few stories; what the notes hold counts against the memory limit
+ * as if each were allocated (cdi_desk_note_cost). */
+typedef struct desk_notes {
+    char **v;
+    size_t *cap;
+    size_t n, slots;
+} desk_notes;
+
 typedef struct desk_story {
     const cd_story *story;
     int meta_ref;                  /* expect cases: a Lua meta table, or LUA_NOREF */
@@ -92,10 +103,8 @@ typedef struct desk_story {
     size_t title_end, lede_end;    /* the zones (cdi_toklist_set_zones) */
     int analysed;                  /* the models and tokens are this story's */
     cd_topic_score *scores;        /* one per topic */
-    char **tags;
-    size_t ntags;
-    char **log;
-    size_t nlog;
+    desk_notes tags;
+    desk_notes log;
     int live;                      /* 0 once the decision is made */
     uint64_t gen;                  /* which story: stale story objects are refused */
 } desk_story;
@@ -247,6 +256,9 @@ void cdi_desk_share_free(cd_desk *d);
 
 /* What a tag or log line s costs against the memory limit. */
 size_t cdi_desk_note_cost(const char *s);
+/* Add a note (a copy of s) to notes: 0 when memory runs out (nothing
+ * added).  The caller has checked the count and held its cost. */
+int cdi_desk_note_add(desk_notes *notes, const char *s);
 /* strdup or raise a Lua memory error. */
 char *cdi_desk_strdup(lua_State *L, const char *s);
 

@@ -208,26 +208,41 @@ static int sb_msgh(lua_State *L)
     return 1;
 }
 
+void cdi_sandbox_push_handler(lua_State *L)
+{
+    lua_pushcfunction(L, sb_msgh);
+}
+
 int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults)
 {
     lua_State *L = sb->L;
     int base = lua_gettop(L) - nargs;
-    lua_pushcfunction(L, sb_msgh);
+    cdi_sandbox_push_handler(L);
     lua_insert(L, base);
+    int rc = cdi_sandbox_pcallh(sb, nargs, nresults, base);
+    lua_remove(L, base);
+    return rc;
+}
+
+int cdi_sandbox_pcallh(cd_sandbox *sb, int nargs, int nresults, int handler)
+{
+    lua_State *L = sb->L;
     sb->count = 0;
     sb->steps = 0;
     sb->tripped = 0;
     sb->deadline = now_s() + sb->seconds;
-    lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);   /* a fresh countdown */
     sb->armed = 1;
     sb->strict = 1;
-    int rc = lua_pcall(L, nargs, nresults, base);
+    int rc = lua_pcall(L, nargs, nresults, handler);
     int tripped = sb->tripped;
     sb->strict = 0;
     sb->armed = 0;
     sb->tripped = 0;
-    lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
-    lua_remove(L, base);
+    /* a spent limit left the hook firing at every instruction; otherwise
+     * it is as armed, and the next call starts its countdown afresh */
+    if (tripped || lua_gethookcount(L) != sb->every)
+        lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->every);
     if (rc != LUA_OK) {
         lua_gc(L, LUA_GCCOLLECT);
         if (rc == LUA_ERRMEM && tripped == 2) {

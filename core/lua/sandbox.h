@@ -51,6 +51,11 @@ void cdi_sandbox_get_limits(const cd_sandbox *sb, uint64_t *instructions, size_t
  * On error returns the Lua status and leaves one string on the stack: the
  * message, with the file and line where Lua knows them. */
 int cdi_sandbox_pcall(cd_sandbox *sb, int nargs, int nresults);
+/* The same with the message handler the caller pushed (once, with
+ * cdi_sandbox_push_handler) at stack index handler, below the function:
+ * for a caller that makes many calls in a row, such as a story's rules. */
+void cdi_sandbox_push_handler(lua_State *L);
+int cdi_sandbox_pcallh(cd_sandbox *sb, int nargs, int nresults, int handler);
 
 /* Work done by C code for desk code, in steps (a pattern item tried at
  * one position, a comparison, an element moved, 64 bytes copied): every

@@ -306,13 +306,12 @@ static int m_near(lua_State *L)
 
 /* A tag or log line is kept by the engine, outside the Lua state, and
  * held against the desk's memory limit until the story is done. */
-static void add_note(lua_State *L, cd_desk *d, char ***list, size_t *n, const char *s,
-                     int unique)
+static void add_note(lua_State *L, cd_desk *d, desk_notes *notes, const char *s, int unique)
 {
-    for (size_t i = 0; unique && i < *n; i++)
-        if (!strcmp((*list)[i], s))
+    for (size_t i = 0; unique && i < notes->n; i++)
+        if (!strcmp(notes->v[i], s))
             return;
-    if (*n >= MAX_NOTES)
+    if (notes->n >= MAX_NOTES)
         luaL_error(L, "more than %d tags or log lines for one story", MAX_NOTES);
     size_t cost = cdi_desk_note_cost(s);
     if (!cdi_sandbox_hold(d->sb, cost)) {
@@ -321,16 +320,10 @@ static void add_note(lua_State *L, cd_desk *d, char ***list, size_t *n, const ch
         luaL_error(L, "memory limit of %I bytes exceeded (by the story's tags and log lines)",
                    (lua_Integer)limit);
     }
-    char **v = realloc(*list, (*n + 1) * sizeof *v);
-    char *copy = v ? strdup(s) : NULL;
-    if (v)
-        *list = v;
-    if (!copy) {
+    if (!cdi_desk_note_add(notes, s)) {
         cdi_sandbox_release(d->sb, cost);
         luaL_error(L, "out of memory");
     }
-    v[*n] = copy;
-    (*n)++;
 }
 
 static int m_tag(lua_State *L)
@@ -339,16 +332,16 @@ static int m_tag(lua_State *L)
     const char *tag = luaL_checkstring(L, 2);
     if (!*tag)
         return luaL_error(L, "a tag cannot be empty");
-    add_note(L, d, &d->cur.tags, &d->cur.ntags, tag, 1);
+    add_note(L, d, &d->cur.tags, tag, 1);
     return 0;
 }
 
 static int m_tags(lua_State *L)
 {
     cd_desk *d = check_story(L);
-    lua_createtable(L, (int)d->cur.ntags, 0);
-    for (size_t i = 0; i < d->cur.ntags; i++) {
-        lua_pushstring(L, d->cur.tags[i]);
+    lua_createtable(L, (int)d->cur.tags.n, 0);
+    for (size_t i = 0; i < d->cur.tags.n; i++) {
+        lua_pushstring(L, d->cur.tags.v[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;
@@ -366,7 +359,7 @@ static int m_log(lua_State *L)
     char *where = cdi_desk_caller_where(L);
     lua_pushfstring(L, "%s: %s", where, lua_tostring(L, -1));
     free(where);
-    add_note(L, d, &d->cur.log, &d->cur.nlog, lua_tostring(L, -1), 0);
+    add_note(L, d, &d->cur.log, lua_tostring(L, -1), 0);
     return 0;
 }
 

@@ -272,8 +272,8 @@ static void want_tag(const cd_desk *d, const char *prefix, const char *label, do
 {
     char want[256];
     snprintf(want, sizeof want, "%s%s=%a", prefix, label, p);
-    for (size_t i = 0; i < d->cur.ntags; i++)
-        if (!strcmp(d->cur.tags[i], want))
+    for (size_t i = 0; i < d->cur.tags.n; i++)
+        if (!strcmp(d->cur.tags.v[i], want))
             return;
     fail_msg("no tag %s", want);
 }
@@ -342,7 +342,7 @@ static void rules_read_labels_not_computed(void **state)
                 want_tag(desk, "all:", cd_model_label(ms[1], sc[1][j].label), sc[1][j].p);
             want_tag(desk, "best:", cd_model_label(ms[1], sc[1][0].label), sc[1][0].p);
             want_tag(desk, "section:", cd_model_label(ms[0], sc[0][0].label), sc[0][0].p);
-            assert_int_equal(desk->cur.ntags, 3 + n[1] + 2);
+            assert_int_equal(desk->cur.tags.n, 3 + n[1] + 2);
             assert_int_equal(dec.nroute, 1);
             assert_string_equal(dec.route[0], pg >= 0.5 ? "grain-desk" : "review");
             to_grain += pg >= 0.5;

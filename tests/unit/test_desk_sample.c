@@ -246,7 +246,7 @@ static void edge_cases_as_before(void **state)
         /* the rule asked: the whole list was made */
         assert_non_null(d->cur.toks);
         assert_ptr_not_equal(d->cur.toks, d->cur.kw_toks);
-        assert_int_equal(d->cur.nlog, 1);
+        assert_int_equal(d->cur.log.n, 1);
         assert_int_equal(cdi_topics_keywords(d->topics, 0), 11);
         for (size_t j = 0; j < 11; j++)
             assert_int_equal(cdi_topics_keyword_hits(d->topics, 0, j, d->cur.kw_toks),
