@@ -130,15 +130,20 @@ static int m_topics(lua_State *L)
         }
         top[j] = i;
     }
+    /* the keys are upvalues 2 to 4, set raw: the tables are new, and
+     * this spares interning each key at every field */
     lua_createtable(L, (int)k, 0);
     for (size_t r = 0; r < k; r++) {
         lua_createtable(L, 0, 3);
+        lua_pushvalue(L, lua_upvalueindex(2));
         lua_pushstring(L, cdi_topics_id(d->topics, top[r]));
-        lua_setfield(L, -2, "id");
+        lua_rawset(L, -3);
+        lua_pushvalue(L, lua_upvalueindex(3));
         lua_pushstring(L, cdi_topics_name(d->topics, top[r]));
-        lua_setfield(L, -2, "name");
+        lua_rawset(L, -3);
+        lua_pushvalue(L, lua_upvalueindex(4));
         lua_pushnumber(L, d->cur.scores[top[r]].score);
-        lua_setfield(L, -2, "score");
+        lua_rawset(L, -3);
         lua_rawseti(L, -2, (lua_Integer)r + 1);
     }
     return 1;
@@ -510,6 +515,12 @@ void cdi_story_binding_register(lua_State *L)
     luaL_newlibtable(L, methods);
     lua_pushvalue(L, -2);
     luaL_setfuncs(L, methods, 1);          /* each with the metatable */
+    lua_pushvalue(L, -2);                  /* topics: also its tables' keys */
+    lua_pushliteral(L, "id");
+    lua_pushliteral(L, "name");
+    lua_pushliteral(L, "score");
+    lua_pushcclosure(L, m_topics, 4);
+    lua_setfield(L, -2, "topics");
     lua_pushvalue(L, -1);
     lua_pushvalue(L, -3);
     lua_pushcclosure(L, story_index, 2);   /* __index, with the methods and the metatable */

@@ -60,13 +60,28 @@ static const char config[] =
     "    end\n"
     "  end\n"
     "  if t == \"big\" then story:log(\"%s\", string.rep(\"z\", 5000000)) end\n"
+    "  if t == \"topics\" then\n"
+    "    local all = story:topics()\n"
+    "    for i, e in ipairs(all) do\n"
+    "      local n = 0\n"
+    "      for _ in pairs(e) do n = n + 1 end\n"
+    "      story:tag(string.format(\"%d %s %s %s %d\", i, e.id, e.name,\n"
+    "        tostring(e.score == story:topic(e.id)), n))\n"
+    "    end\n"
+    "    all[1].id = \"changed\"\n"
+    "    story:tag(story:topics()[1].id)\n"
+    "  end\n"
     "  return \"ok\"\n"
     "end)\n"
     "rule(\"never after a failure\", function(story)\n"
     "  story:tag(\"last\")\n"
     "end)\n"
     "fallback \"review\"\n"
-    "limits { instructions = 200000, memory = \"32M\", seconds = 2 }\n";
+    "limits { instructions = 200000, memory = \"32M\", seconds = 2 }\n"
+    "taxonomy {\n"
+    "  { id = \"markets\", name = \"Markets\", keywords = { \"market\" } },\n"
+    "  { id = \"sport\", name = \"Sport\", keywords = { \"match\" } },\n"
+    "}\n";
 
 static int setup(void **state)
 {
@@ -345,6 +360,27 @@ static void notes_memory_given_back(void **state)
     next_is_clean();
 }
 
+/* story:topics: a new table of {id, name, score} tables at every call,
+ * best first, each with those three fields only. */
+static void topics_tables(void **state)
+{
+    (void)state;
+    cd_story s;
+    make_story(&s, "tp", "topics", "The market, the market and a match.", NULL);
+    cd_decision dec;
+    cd_error err;
+    assert_int_equal(cd_desk_route(desk, &s, 1, &dec, &err), CD_OK);
+    assert_null(dec.error);
+    result r;
+    char *text = cd_desk_decision_json(desk, 0);
+    r.json = cJSON_Parse(text);
+    free(text);
+    assert_non_null(r.json);
+    expect_tags(&r, "first|second|1 markets Markets true 3|2 sport Sport true 3|markets");
+    done(&r);
+    cd_story_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +393,7 @@ int main(void)
         cmocka_unit_test(copies_kept_when_later_rule_fails),
         cmocka_unit_test(notes_reused_across_stories),
         cmocka_unit_test(notes_memory_given_back),
+        cmocka_unit_test(topics_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
