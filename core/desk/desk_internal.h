@@ -121,6 +121,7 @@ struct cd_desk {
     cd_topics *topics;
     label_ref *label_refs;         /* every label and given label of the topics */
     size_t nlabel_refs;
+    size_t label_next;             /* the ref topic_label_p tries first */
     char *taxonomy_where;
     cd_tokenizer *tok;
     /* the models that share the token list, when more than one: each
@@ -132,7 +133,12 @@ struct cd_desk {
     uint32_t *row_tf;              /* per lexicon row, zero between stories */
     size_t nrows_fill;             /* rows so far while the tokens are read */
     cdi_lex_key batch[DESK_BATCH]; /* tokens kept, their rows not yet probed
-                                      (keep_token) */
+                                      (keep_token); when sampling, every
+                                      short token, stop words too */
+    size_t batch_src[DESK_BATCH];  /* when sampling: each one's offset */
+    size_t batch_sent[DESK_BATCH]; /* and sentence (cd_tokenizer_sentence) */
+    const size_t *tok_start;       /* tok_fill's offset and sentence, read */
+    const size_t *tok_sentence;    /* inline (cdi_tokenizer_cursor) */
     unsigned nbatch;
     cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
                                       tells them (cdi_lexicon_add_stopwords) */
