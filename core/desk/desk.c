@@ -903,31 +903,14 @@ cd_status cd_desk_load_text(const char *text, size_t len, const char *path, cons
 
 /* ---- analyse: classify, tokenize, score ---------------------------------- */
 
-/* The lede, the body's first paragraph: up to its first blank line, or
- * without one, up to its first line break (leading blank lines skipped). */
-static size_t lede_length(const char *body, size_t n)
+/* The zones of a list of the story's tokens: the title up to
+ * cur.title_end, then the body, whose first paragraph is the lede, found
+ * if a scope asks for it (cdi_toklist_set_body): in d->text, which stays
+ * until the next story. */
+static void set_zones(cd_desk *d, cd_toklist *l)
 {
-    if (!body)
-        return 0;
-    size_t i = 0;
-    while (i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
-        i++;
-    size_t first_break = 0;
-    for (; i < n; i++) {
-        /* from line break to line break (memchr: a story's lines are long) */
-        const char *nl = memchr(body + i, '\n', n - i);
-        if (!nl)
-            break;
-        i = (size_t)(nl - body);
-        if (!first_break)
-            first_break = i;
-        size_t j = i + 1;
-        while (j < n && (body[j] == ' ' || body[j] == '\t' || body[j] == '\r'))
-            j++;
-        if (j < n && body[j] == '\n')
-            return i;    /* a blank line follows */
-    }
-    return first_break ? first_break : n;
+    size_t body = d->cur.title_end;
+    cdi_toklist_set_body(l, body, d->text.data + body, d->text.len - body);
 }
 
 static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
@@ -952,7 +935,6 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     d->cur.toks_ready = 0;
     size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
     d->cur.title_end = body;
-    d->cur.lede_end = body + lede_length(s->body, s->body_len);
     if (from && share_toks) {
         if (cdi_desk_tokens(from, &d->cur.toks) != CD_OK)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -972,7 +954,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         count_rows(d, d->nrows_fill);
         filled_rows = 1;
-        cdi_toklist_set_zones(d->cur.sample, d->cur.title_end, d->cur.lede_end);
+        set_zones(d, d->cur.sample);
         d->cur.kw_toks = d->cur.sample;
     } else {
         if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
@@ -990,7 +972,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cdi_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
         }
         if (st == CD_OK)   /* shared tokens have their zones from the other desk */
-            cdi_toklist_set_zones(d->cur.own_toks, d->cur.title_end, d->cur.lede_end);
+            set_zones(d, d->cur.own_toks);
         d->cur.toks = d->cur.own_toks;
         d->cur.toks_ready = 1;
         d->cur.kw_toks = d->cur.toks;
@@ -1038,7 +1020,7 @@ cd_status cdi_desk_tokens(cd_desk *d, const cd_toklist **out)
                                          d->text.len, keep_unless_stop, d, &e);
     if (st != CD_OK)
         return st;
-    cdi_toklist_set_zones(d->cur.own_toks, d->cur.title_end, d->cur.lede_end);
+    set_zones(d, d->cur.own_toks);
     d->cur.toks = d->cur.own_toks;
     d->cur.toks_ready = 1;
     *out = d->cur.toks;

@@ -89,7 +89,7 @@ typedef struct desk_story {
     const cd_toklist *kw_toks;     /* where the keywords are counted: toks, or
                                       sample (topics.h, cdi_topics_words) */
     cd_toklist *sample;            /* the tokens that can be keywords' words */
-    size_t title_end, lede_end;    /* the zones (cdi_toklist_set_zones) */
+    size_t title_end;              /* where the body starts (set_zones) */
     int analysed;                  /* the models and tokens are this story's */
     cd_topic_score *scores;        /* one per topic */
     char **tags;

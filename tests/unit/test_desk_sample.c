@@ -148,7 +148,7 @@ static size_t check_story(cd_desk *d, const word_set *words)
         assert_int_equal(d->row_counts[k2], tf[d->rows[k2]]);
     free(tf);
     assert_int_equal(sample->title_end, full->title_end);
-    assert_int_equal(sample->lede_end, full->lede_end);
+    assert_int_equal(cdi_toklist_lede_end(sample), cdi_toklist_lede_end(full));
     size_t nt = cdi_topics_count(d->topics);
     cd_topic_score *again = calloc(nt, sizeof *again);
     assert_non_null(again);
@@ -386,6 +386,59 @@ static void queries_count_in_a_sample_as_in_the_list(void **state)
     cd_tokenizer_free(tok);
 }
 
+/* ---- the lede, found when a scope asks ---------------------------------- */
+
+static void lede_found_when_asked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        size_t lede;   /* its length in body, as the desk gave it before */
+    } cases[] = {
+        { "First para.\n\nSecond.", 11 },
+        { "\n \r\n\tFirst\nline two\n \t\r\nthird", 19 },   /* leading blanks skipped */
+        { "one\ntwo\nthree", 3 },                           /* no blank line: first break */
+        { "one line only", 13 },
+        { "", 0 },
+        { "\n\n", 2 },
+        { "a\r\n\r\nb", 2 },
+    };
+    cd_toklist *l = cdi_toklist_new();
+    assert_non_null(l);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        cdi_toklist_clear_sample(l);
+        cdi_toklist_set_body(l, 7, cases[k].body, strlen(cases[k].body));
+        assert_int_equal(l->title_end, 7);
+        assert_non_null(l->lede_body);   /* not yet read */
+        assert_int_equal(cdi_toklist_lede_end(l), 7 + cases[k].lede);
+        assert_null(l->lede_body);
+        assert_int_equal(cdi_toklist_lede_end(l), 7 + cases[k].lede);
+    }
+    cdi_toklist_set_zones(l, 3, 5);
+    assert_int_equal(cdi_toklist_lede_end(l), 5);
+    cdi_toklist_free(l);
+    /* a desk whose keywords have no lede scope never reads it */
+    static const char text[] =
+        "model(\"sections\", \"../models/bbc.cdm\")\n"
+        "model(\"topics\", \"../models/reuters.cdm\")\n"
+        "taxonomy { { id = \"t\", name = \"T\", keywords = { \"tariff*\", { \"pct\", scope = \"body\" } } } }\n"
+        "destination \"a\" { folder = \"out/a\" }\n"
+        "fallback \"a\"\n";
+    cd_desk *d = NULL;
+    cd_error err;
+    if (cd_desk_load_text(text, strlen(text), DESK_PATH, NULL, NULL, &d, &err) != CD_OK)
+        fail_msg("%s", err.msg);
+    cd_story s;
+    make_story(&s, "x", "Tariffs", "Tariffs rose 5 pct.\nThen more.\n\nAnd pct.", NULL);
+    cd_decision dec;
+    assert_int_equal(cd_desk_route(d, &s, 1, &dec, &err), CD_OK);
+    assert_true(d->cur.scores[0].hits >= 3);
+    assert_non_null(d->cur.kw_toks->lede_body);
+    assert_int_equal(cdi_toklist_lede_end(d->cur.kw_toks), 8 + 30);
+    cd_story_clear(&s);
+    cd_desk_free(d);
+}
+
 /* ---- a desk sharing a sampling desk's tokens (diff) --------------------- */
 
 static void sharing_desk_decides_as_alone(void **state)
@@ -426,6 +479,7 @@ int main(void)
         cmocka_unit_test(edge_cases_as_before),
         cmocka_unit_test(queries_count_in_a_sample_as_in_the_list),
         cmocka_unit_test(sharing_desk_decides_as_alone),
+        cmocka_unit_test(lede_found_when_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
