@@ -39,6 +39,7 @@
 #include "model/lexicon.h"
 #include "model/model_internal.h"
 #include "story/story_text.h"
+#include "text/tokenizer_internal.h"
 
 #define ERRBUF 1024
 
@@ -163,13 +164,23 @@ double cdi_desk_label_p(const char *label, void *desk)
 
 /* cdi_desk_label_p for the topics' own label strings, resolved at load
  * (looking labels up by name for every topic of every story was a tenth
- * of route). */
+ * of route).  The topics ask for them in the order they were resolved
+ * (resolve_topic_labels), but for a label asked twice or a given label
+ * not asked: the one after the last found is tried first, and the
+ * search of all of them is for the others. */
 static double topic_label_p(const char *label, void *desk)
 {
     cd_desk *d = desk;
+    size_t k = d->label_next;
+    if (k < d->nlabel_refs && d->label_refs[k].name == label) {
+        d->label_next = k + 1;
+        return resolved_p(d, d->label_refs[k].idx);
+    }
     for (size_t i = 0; i < d->nlabel_refs; i++)
-        if (d->label_refs[i].name == label)
+        if (d->label_refs[i].name == label) {
+            d->label_next = i + 1;
             return resolved_p(d, d->label_refs[i].idx);
+        }
     return cdi_desk_label_p(label, desk);
 }
 
@@ -568,12 +579,12 @@ static int flush_rows(cd_desk *d)
     return 0;
 }
 
-/* Put the token being read in the story's sample (d->sampling): one that
- * can be a keyword's word.  -1 when out of memory. */
-static int sample_token(cd_desk *d, const char *tok, size_t len)
+/* Put a token whose word is at byte at of the text, in sentence sentence,
+ * in the story's sample (d->sampling): one that can be a keyword's word.
+ * -1 when out of memory. */
+static int sample_token_at(cd_desk *d, const char *tok, size_t len, size_t at,
+                           size_t sentence)
 {
-    size_t at = cd_tokenizer_token_offset(d->tok_fill);
-    size_t sentence = cd_tokenizer_sentence(d->tok_fill);
     return cdi_toklist_push_at(d->cur.sample, tok, len, d->kept,
                                at > UINT32_MAX ? UINT32_MAX : (uint32_t)at,
                                sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence);
@@ -584,10 +595,8 @@ static int sample_token(cd_desk *d, const char *tok, size_t len)
  * its lexicon slot asked for now and probed when DESK_BATCH tokens wait,
  * or before a long token, or at the end (flush_rows), as classify does
  * (lexicon.h): its row counted then, in the order of the text, as
- * lexicon_rows would count it from the list.  When sampling, the same
- * look at the small table tells a short keyword word (marked), and the
- * sieve the prefixes and long words: those are sampled.  1: kept, 0: a
- * stop word, -1: out of memory. */
+ * lexicon_rows would count it from the list.  1: kept, 0: a stop word,
+ * -1: out of memory.  (When sampling, scan_token instead.) */
 #if defined(__GNUC__)
 #define DESK_COLD __attribute__((noinline, cold))
 #define DESK_HOT_INLINE __attribute__((always_inline)) inline
@@ -606,15 +615,8 @@ static DESK_COLD int keep_long_token(cd_desk *d, const char *tok, size_t len)
     }
     if (flush_rows(d))
         return -1;
-    if (d->sampling && cdi_sieve_match(&d->sieve, tok, len) && sample_token(d, tok, len))
-        return -1;
     d->kept++;
     return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
-}
-
-static DESK_COLD int sample_short_token(cd_desk *d, const char *tok, size_t len)
-{
-    return sample_token(d, tok, len);
 }
 
 static DESK_HOT_INLINE int keep_token_in(cd_desk *d, const char *tok, size_t len)
@@ -627,9 +629,6 @@ static DESK_HOT_INLINE int keep_token_in(cd_desk *d, const char *tok, size_t len
     uint32_t tag = cdi_lexicon_key_tag(d->lex, a, b);
     if (tag == LEX_TAG_STOP)
         return 0;
-    if (d->sampling && (tag == LEX_TAG_MARK || cdi_sieve_match(&d->sieve, tok, len)) &&
-        sample_short_token(d, tok, len))
-        return -1;
     d->kept++;
     cdi_lex_key *k = &d->batch[d->nbatch++];
     k->a = a;
@@ -646,11 +645,115 @@ static int keep_token(const char *tok, size_t len, void *ud)
     return keep_token_in(ud, tok, len);
 }
 
-/* keep_token as the tokenizer's callback when no list is kept (sampling). */
+/* When sampling (no list kept), a story's tokens are read as classify
+ * reads them (classifier.c): every short token, stop words too, has its
+ * lexicon slot asked for, its offset and sentence noted, and is probed
+ * when DESK_BATCH tokens wait, or before a long token, or at the end
+ * (flush_sample).  The row then tells all: a stop word (left out), a word
+ * that can be a keyword's (sampled: LEX_ROW_SAMPLE, setup_sampling), a
+ * term (counted).  A token of no row is sampled when marked or in the
+ * sieve, as the row's tag would say. */
+
+/* Whether a short token of no lexicon row (key a, b) can be a keyword's
+ * word; its text into buf (LEX_SHORT bytes) when it can. */
+static int sample_unknown(const cd_desk *d, uint64_t a, uint32_t b, char *buf, size_t *len)
+{
+    if (cdi_lexicon_key_tag(d->lex, a, b) == LEX_TAG_MARK) {
+        *len = cdi_lex_short_text(a, b, buf);
+        return 1;
+    }
+    if ((a & 0xFF) < 2)
+        return 0;
+    char two[2] = { (char)(a >> 8), (char)(a >> 16) };
+    uint32_t k = cdi_sieve_bucket(two);
+    if (!(d->sieve.bits[k / 64] >> (k % 64) & 1))
+        return 0;
+    *len = cdi_lex_short_text(a, b, buf);
+    return cdi_sieve_match_bucket(&d->sieve, buf, *len, k);
+}
+
+static int flush_sample(cd_desk *d)
+{
+    unsigned n = d->nbatch;
+    d->nbatch = 0;
+    const cdi_lexicon *x = d->lex;
+    int64_t rows[DESK_BATCH];
+    uint32_t stops = x->stops_from;
+    for (unsigned i = 0; i < n; i++) {
+        rows[i] = cdi_lexicon_probe(x, d->batch[i].slot, d->batch[i].a, d->batch[i].b);
+#if defined(__GNUC__)
+        if ((uint64_t)rows[i] < stops)
+            __builtin_prefetch(&d->row_tf[rows[i]], 1);
+#endif
+    }
+    if (grow_rows(d, d->nrows_fill + n + 1))
+        return -1;
+    uint32_t sink = x->nrows;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t r = rows[i];
+        unsigned tag = r >= 0 ? x->tags[r] : 0;
+        if (tag & LEX_ROW_STOP)
+            continue;
+        char buf[LEX_SHORT];
+        size_t len;
+        if (tag & LEX_ROW_SAMPLE) {
+            len = cdi_lex_short_text(d->batch[i].a, d->batch[i].b, buf);
+            if (sample_token_at(d, buf, len, d->batch_src[i], d->batch_sent[i]))
+                return -1;
+        } else if (r < 0 && sample_unknown(d, d->batch[i].a, d->batch[i].b, buf, &len) &&
+                   sample_token_at(d, buf, len, d->batch_src[i], d->batch_sent[i])) {
+            return -1;
+        }
+        d->kept++;
+        /* as flush_rows: a term's row counted, appended when new */
+        uint32_t term = r >= 0;
+        uint32_t id = term ? (uint32_t)r : sink;
+        uint32_t old = d->row_tf[id];
+        d->row_tf[id] = old + term;
+        d->rows[d->nrows_fill] = id;
+        d->nrows_fill += (old == 0) & term;
+    }
+    return 0;
+}
+
+/* A long token (or an empty one): never a stop word, looked up at once,
+ * after the tokens before it. */
+static DESK_COLD int scan_long_token(cd_desk *d, const char *tok, size_t len)
+{
+    if (!len) {
+        d->kept++;
+        return 0;
+    }
+    if (flush_sample(d))
+        return -1;
+    if (cdi_sieve_match(&d->sieve, tok, len) &&
+        sample_token_at(d, tok, len, *d->tok_start, *d->tok_sentence))
+        return -1;
+    d->kept++;
+    return count_row(d, cdi_lexicon_find_long(d->lex, tok, len));
+}
+
+static DESK_HOT_INLINE int scan_token_in(cd_desk *d, const char *tok, size_t len)
+{
+    if (len - 1 >= LEX_SHORT)
+        return scan_long_token(d, tok, len);
+    unsigned i = d->nbatch++;
+    cdi_lex_key *k = &d->batch[i];
+    cdi_lex_short_key(tok, len, &k->a, &k->b);
+    k->slot = cdi_lex_slot_of(d->lex, k->a, k->b);
+#if defined(__GNUC__)
+    __builtin_prefetch(&d->lex->slots[k->slot]);
+#endif
+    d->batch_src[i] = *d->tok_start;
+    d->batch_sent[i] = *d->tok_sentence;
+    return d->nbatch == DESK_BATCH ? flush_sample(d) : 0;
+}
+
+/* The tokenizer's callback when sampling. */
 static int scan_token(const char *tok, size_t len, void *ud)
 {
     cd_desk *d = ud;
-    if (keep_token_in(d, tok, len) >= 0)
+    if (scan_token_in(d, tok, len) >= 0)
         return 0;
     d->sample_failed = 1;
     return 1;
@@ -721,6 +824,22 @@ static cd_status setup_sampling(cd_desk *d, cd_error *err)
         cd_error e;
         st = cdi_sieve_seal(&d->sieve, &e);
     }
+    /* each row's tag: a row whose word a token of the sample would be */
+    cdi_lexicon *x = d->lex;
+    for (uint32_t r = 0; st == CD_OK && r < x->stops_from; r++) {
+        const char *w = x->names[r];
+        size_t len = x->name_lens[r];
+        uint64_t a;
+        uint32_t b;
+        int marked = 0;
+        if (len <= LEX_SHORT) {
+            cdi_lex_short_key(w, len, &a, &b);
+            marked = cdi_lexicon_key_tag(x, a, b) == LEX_TAG_MARK;
+        }
+        if (marked || cdi_sieve_match(&d->sieve, w, len))
+            x->tags[r] |= LEX_ROW_SAMPLE;
+    }
+    cdi_tokenizer_cursor(d->tok_fill, &d->tok_start, &d->tok_sentence);
     if (st == CD_OK && !(d->cur.sample = cdi_toklist_new()))
         st = CD_ERR_NOMEM;
     if (st == CD_ERR_NOMEM)
@@ -833,31 +952,14 @@ cd_status cd_desk_load_text(const char *text, size_t len, const char *path, cons
 
 /* ---- analyse: classify, tokenize, score ---------------------------------- */
 
-/* The lede, the body's first paragraph: up to its first blank line, or
- * without one, up to its first line break (leading blank lines skipped). */
-static size_t lede_length(const char *body, size_t n)
+/* The zones of a list of the story's tokens: the title up to
+ * cur.title_end, then the body, whose first paragraph is the lede, found
+ * if a scope asks for it (cdi_toklist_set_body): in d->text, which stays
+ * until the next story. */
+static void set_zones(cd_desk *d, cd_toklist *l)
 {
-    if (!body)
-        return 0;
-    size_t i = 0;
-    while (i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
-        i++;
-    size_t first_break = 0;
-    for (; i < n; i++) {
-        /* from line break to line break (memchr: a story's lines are long) */
-        const char *nl = memchr(body + i, '\n', n - i);
-        if (!nl)
-            break;
-        i = (size_t)(nl - body);
-        if (!first_break)
-            first_break = i;
-        size_t j = i + 1;
-        while (j < n && (body[j] == ' ' || body[j] == '\t' || body[j] == '\r'))
-            j++;
-        if (j < n && body[j] == '\n')
-            return i;    /* a blank line follows */
-    }
-    return first_break ? first_break : n;
+    size_t body = d->cur.title_end;
+    cdi_toklist_set_body(l, body, d->text.data + body, d->text.len - body);
 }
 
 static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
@@ -882,7 +984,6 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
     d->cur.toks_ready = 0;
     size_t body = (s->title ? s->title_len : 0) + 1;   /* text is title \n body */
     d->cur.title_end = body;
-    d->cur.lede_end = body + lede_length(s->body, s->body_len);
     if (from && share_toks) {
         if (cdi_desk_tokens(from, &d->cur.toks) != CD_OK)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
@@ -898,11 +999,11 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         d->sample_failed = 0;
         cdi_toklist_clear_sample(d->cur.sample);
         cd_tokenize(d->tok_fill, text, len, scan_token, d);
-        if ((flush_rows(d) || d->sample_failed) && st == CD_OK)
+        if ((d->sample_failed || flush_sample(d)) && st == CD_OK)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         count_rows(d, d->nrows_fill);
         filled_rows = 1;
-        cdi_toklist_set_zones(d->cur.sample, d->cur.title_end, d->cur.lede_end);
+        set_zones(d, d->cur.sample);
         d->cur.kw_toks = d->cur.sample;
     } else {
         if (!d->cur.own_toks && !(d->cur.own_toks = cdi_toklist_new()))
@@ -920,7 +1021,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cdi_toklist_fill(d->cur.own_toks, d->tok, text, len, err);
         }
         if (st == CD_OK)   /* shared tokens have their zones from the other desk */
-            cdi_toklist_set_zones(d->cur.own_toks, d->cur.title_end, d->cur.lede_end);
+            set_zones(d, d->cur.own_toks);
         d->cur.toks = d->cur.own_toks;
         d->cur.toks_ready = 1;
         d->cur.kw_toks = d->cur.toks;
@@ -949,6 +1050,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             st = cd_classify(m->cls, text, len, &m->scores, &m->nscores, err);
     }
     if (st == CD_OK) {
+        d->label_next = 0;
         cdi_topics_score(d->topics, d->cur.kw_toks, topic_label_p, d, d->cur.scores);
         d->cur.analysed = 1;
     }
@@ -967,7 +1069,7 @@ cd_status cdi_desk_tokens(cd_desk *d, const cd_toklist **out)
                                          d->text.len, keep_unless_stop, d, &e);
     if (st != CD_OK)
         return st;
-    cdi_toklist_set_zones(d->cur.own_toks, d->cur.title_end, d->cur.lede_end);
+    set_zones(d, d->cur.own_toks);
     d->cur.toks = d->cur.own_toks;
     d->cur.toks_ready = 1;
     *out = d->cur.toks;

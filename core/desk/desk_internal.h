@@ -100,7 +100,7 @@ typedef struct desk_story {
     const cd_toklist *kw_toks;     /* where the keywords are counted: toks, or
                                       sample (topics.h, cdi_topics_words) */
     cd_toklist *sample;            /* the tokens that can be keywords' words */
-    size_t title_end, lede_end;    /* the zones (cdi_toklist_set_zones) */
+    size_t title_end;              /* where the body starts (set_zones) */
     int analysed;                  /* the models and tokens are this story's */
     cd_topic_score *scores;        /* one per topic */
     desk_notes tags;
@@ -130,6 +130,7 @@ struct cd_desk {
     cd_topics *topics;
     label_ref *label_refs;         /* every label and given label of the topics */
     size_t nlabel_refs;
+    size_t label_next;             /* the ref topic_label_p tries first */
     char *taxonomy_where;
     cd_tokenizer *tok;
     /* the models that share the token list, when more than one: each
@@ -141,7 +142,12 @@ struct cd_desk {
     uint32_t *row_tf;              /* per lexicon row, zero between stories */
     size_t nrows_fill;             /* rows so far while the tokens are read */
     cdi_lex_key batch[DESK_BATCH]; /* tokens kept, their rows not yet probed
-                                      (keep_token) */
+                                      (keep_token); when sampling, every
+                                      short token, stop words too */
+    size_t batch_src[DESK_BATCH];  /* when sampling: each one's offset */
+    size_t batch_sent[DESK_BATCH]; /* and sentence (cd_tokenizer_sentence) */
+    const size_t *tok_start;       /* tok_fill's offset and sentence, read */
+    const size_t *tok_sentence;    /* inline (cdi_tokenizer_cursor) */
     unsigned nbatch;
     cd_tokenizer *tok_fill;        /* tok keeping stop words, when the lexicon
                                       tells them (cdi_lexicon_add_stopwords) */

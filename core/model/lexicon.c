@@ -86,6 +86,7 @@ void cdi_lexicon_free(cdi_lexicon *x)
     free(x->ids);
     free(x->names);
     free(x->name_lens);
+    free(x->tags);
     free(x);
 }
 
@@ -230,6 +231,18 @@ static void add_stop(const char *w, size_t len, void *ud)
         x->ids[(size_t)r * x->n + k] = LEX_NONE;
 }
 
+/* Put row r back in the slots (emptied), by its name. */
+static void put_row(cdi_lexicon *x, uint32_t r)
+{
+    uint64_t a;
+    uint32_t b;
+    key_of(x->names[r], x->name_lens[r], &a, &b);
+    uint32_t i = cdi_lex_slot_of(x, a, b);
+    while (x->slots[i].row)
+        i = (i + 1) & x->mask;
+    x->slots[i] = (lex_slot){ a, b, r + 1 };
+}
+
 /* Put key (a, b) with its tag in the table of short keys (which has room). */
 static void put_key(cdi_lexicon *x, uint64_t a, uint32_t b, uint32_t tag)
 {
@@ -308,5 +321,16 @@ cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *model
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     x->stop_mask = slots - 1;
     cd_stopwords_each(add_stop_key, x);
+    if (!(x->tags = calloc(x->nrows ? x->nrows : 1, 1)))
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    /* the slots again, the stop words first: some 30% of a story's tokens,
+     * each then at its own slot or near it */
+    memset(x->slots, 0, sizeof *x->slots * ((size_t)x->mask + 1));
+    for (uint32_t r = x->stops_from; r < x->nrows; r++) {
+        put_row(x, r);
+        x->tags[r] = LEX_ROW_STOP;
+    }
+    for (uint32_t r = 0; r < x->stops_from; r++)
+        put_row(x, r);
     return CD_OK;   /* stops_from stays where the models' rows end */
 }

@@ -51,7 +51,14 @@ typedef struct cdi_lexicon {
                                  the tag (LEX_TAG_*) */
     uint32_t stop_mask;
     uint32_t stop_used;       /* keys in stop_keys */
+    uint8_t *tags;            /* per row, LEX_ROW_* (cdi_lexicon_add_stopwords),
+                                 or NULL */
 } cdi_lexicon;
+
+/* What a row is besides its terms (tags): a stop word's; a word a caller
+ * set apart (a desk: a token that can be a keyword's word, desk.c). */
+#define LEX_ROW_STOP 1u
+#define LEX_ROW_SAMPLE 2u
 
 /* A lexicon of n models (1 <= n).  The models must outlive it. */
 cd_status cdi_lexicon_new(const cd_model *const *models, size_t n, cdi_lexicon **out,
@@ -74,8 +81,10 @@ int cdi_lexicon_drops_stopwords(const cd_model *m);
  * model, after the others, so that one lookup tells a token that is a
  * term, a stop word, or neither: for a lexicon of several models that all
  * leave stop words out (cdi_lexicon_drops_stopwords), whose tokens would
- * otherwise be tested against the stop-word list first.  CD_ERR_ARG for
- * another lexicon. */
+ * otherwise be tested against the stop-word list first.  The slots are
+ * then filled again, the stop words first, as cdi_lexicon_new_own puts
+ * them (found in a probe or two), and each row gets its tags (LEX_ROW_STOP
+ * for the stop words).  CD_ERR_ARG for another lexicon. */
 cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *models,
                                     cd_error *err);
 
@@ -118,6 +127,18 @@ cd_status cdi_lexicon_mark(cdi_lexicon *x, const char *w, size_t len, cd_error *
 static inline int cdi_lexicon_is_stop(const cdi_lexicon *x, int64_t r)
 {
     return r >= (int64_t)x->stops_from;
+}
+
+/* The bytes of a short key (cdi_lex_short_key) back: its token, len
+ * bytes (the key's byte 0) into out, which holds LEX_SHORT.  The length. */
+static inline size_t cdi_lex_short_text(uint64_t a, uint32_t b, char *out)
+{
+    size_t len = (size_t)(a & 0xFF);
+    for (size_t i = 0; i < len && i < 7; i++)
+        out[i] = (char)(a >> (8 * (i + 1)));
+    for (size_t i = 7; i < len; i++)
+        out[i] = (char)(b >> (8 * (i - 7)));
+    return len;
 }
 
 static inline uint64_t cdi_lex_load(const char *s, size_t n)

@@ -66,7 +66,7 @@ static int in_scope(const cd_toklist *l, size_t i, size_t n, int scope)
     uint32_t first = l->src[i], last = l->src[i + n - 1];
     switch (scope) {
     case CD_SCOPE_TITLE: return last < l->title_end;
-    case CD_SCOPE_LEDE: return first >= l->title_end && last < l->lede_end;
+    case CD_SCOPE_LEDE: return first >= l->title_end && last < cdi_toklist_lede_end(l);
     case CD_SCOPE_BODY: return first >= l->title_end;
     }
     return 0;

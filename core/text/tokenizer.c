@@ -76,6 +76,7 @@
 #endif
 
 #include "copydesk/tokenizer.h"
+#include "text/tokenizer_internal.h"
 
 /* The longest canonical decomposition of one code point (U+1F82), also
  * with case folding; checked over all of Unicode for utf8proc 2.8.  A
@@ -329,6 +330,13 @@ size_t cd_tokenizer_token_offset(const cd_tokenizer *tok)
 size_t cd_tokenizer_sentence(const cd_tokenizer *tok)
 {
     return tok->sentence;
+}
+
+void cdi_tokenizer_cursor(const cd_tokenizer *tok, const size_t **start,
+                          const size_t **sentence)
+{
+    *start = &tok->start;
+    *sentence = &tok->sentence;
 }
 
 const cd_tok_opts *cd_tokenizer_opts(const cd_tokenizer *tok)

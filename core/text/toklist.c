@@ -76,6 +76,7 @@ void cdi_toklist_clear_sample(cd_toklist *l)
 {
     l->n = l->text_len = 0;
     l->title_end = l->lede_end = 0;
+    l->lede_body = NULL;
     l->failed = 0;
 }
 
@@ -142,6 +143,7 @@ cd_status cdi_toklist_fill_keep(cd_toklist *l, cd_tokenizer *tok, const char *te
 {
     l->n = l->text_len = 0;
     l->title_end = l->lede_end = 0;
+    l->lede_body = NULL;
     l->failed = 0;
     l->tok = tok;
     free(l->pos);   /* the whole story, not a sample */
@@ -177,6 +179,51 @@ void cdi_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end)
 {
     l->title_end = title_end;
     l->lede_end = lede_end;
+    l->lede_body = NULL;
+}
+
+void cdi_toklist_set_body(cd_toklist *l, size_t title_end, const char *body, size_t len)
+{
+    l->title_end = l->lede_end = title_end;
+    l->lede_body = body;
+    l->lede_body_len = len;
+}
+
+/* The lede's length in body (cdi_toklist_set_body). */
+static size_t lede_length(const char *body, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
+    size_t first_break = 0;
+    for (; i < n; i++) {
+        /* from line break to line break (memchr: a story's lines are long) */
+        const char *nl = memchr(body + i, '\n', n - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - body);
+        if (!first_break)
+            first_break = i;
+        size_t j = i + 1;
+        while (j < n && (body[j] == ' ' || body[j] == '\t' || body[j] == '\r'))
+            j++;
+        if (j < n && body[j] == '\n')
+            return i;    /* a blank line follows */
+    }
+    return first_break ? first_break : n;
+}
+
+size_t cdi_toklist_lede_end(const cd_toklist *l)
+{
+    if (l->lede_body) {
+        /* found once, when first asked (most stories never are: it reads
+         * the body up to its first blank line, often all of it); the list
+         * is the caller's own, never const itself */
+        cd_toklist *w = (cd_toklist *)l;
+        w->lede_end = l->title_end + lede_length(l->lede_body, l->lede_body_len);
+        w->lede_body = NULL;
+    }
+    return l->lede_end;
 }
 
 void cdi_toklist_free(cd_toklist *l)

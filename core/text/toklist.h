@@ -34,7 +34,11 @@ struct cd_toklist {
                          queries match as in the whole list as long as it
                          holds every token that can be a word of theirs */
     size_t n, cap;
-    size_t title_end, lede_end;   /* zones by offset (cdi_toklist_set_zones) */
+    size_t title_end, lede_end;   /* zones by offset (cdi_toklist_set_zones); the
+                                     lede's end read with cdi_toklist_lede_end */
+    const char *lede_body;        /* not NULL: the lede's end is still to be
+                                     found in this body (cdi_toklist_set_body) */
+    size_t lede_body_len;
     cd_tokenizer *tok;            /* while filling */
     int failed;
 };
@@ -71,6 +75,15 @@ int cdi_toklist_push_at(cd_toklist *l, const char *tok, size_t len, uint32_t pos
  * offsets in the text the list was filled from, for scopes (text/query.h).
  * A new fill unsets them: everything is body. */
 void cdi_toklist_set_zones(cd_toklist *l, size_t title_end, size_t lede_end);
+/* cdi_toklist_set_zones for a text that is a title, a line break at
+ * title_end - 1, then body (len bytes): the lede is the body's first
+ * paragraph, up to its first blank line, or without one, up to its first
+ * line break (leading blank lines skipped).  Found only when a scope asks
+ * for it (cdi_toklist_lede_end): body must stay until then, or until the
+ * list is filled or set again. */
+void cdi_toklist_set_body(cd_toklist *l, size_t title_end, const char *body, size_t len);
+/* Where the lede ends (finding it the first time after cdi_toklist_set_body). */
+size_t cdi_toklist_lede_end(const cd_toklist *l);
 
 /* ---- phrases ------------------------------------------------------------ */
 

@@ -71,9 +71,17 @@ static void check_sample(cd_tokenizer *kt, cd_toklist *l, const char *text, size
             if (cdi_sieve_match(&sv, l->text + l->off[i], l->len[i]))
                 ok = cdi_toklist_push_at(sample, l->text + l->off[i], l->len[i], (uint32_t)i,
                                          l->src[i], l->sent[i]) == 0;
-        cdi_toklist_set_zones(l, len / 3, len / 2);
-        cdi_toklist_set_zones(sample, len / 3, len / 2);
+        if (len % 2) {
+            cdi_toklist_set_zones(l, len / 3, len / 2);
+            cdi_toklist_set_zones(sample, len / 3, len / 2);
+        } else {   /* the lede found in the text after the "title" when asked */
+            cdi_toklist_set_body(l, len / 3, text + len / 3, len - len / 3);
+            cdi_toklist_set_body(sample, len / 3, text + len / 3, len - len / 3);
+        }
         if (ok && cdi_query_count(q, l, NULL) != cdi_query_count(q, sample, NULL))
+            abort();
+        size_t lede = cdi_toklist_lede_end(l);
+        if (lede < len / 3 || lede > len || lede != cdi_toklist_lede_end(sample))
             abort();
     }
     cdi_toklist_free(sample);

@@ -49,6 +49,8 @@ static const char taxonomy[] =
     "        { \"international*\", scope = \"title\" }, { \"unemployment\", scope = \"body\" },\n"
     "        \"telecommunications*\", \"exchange rate*\", \"qu*\" } },\n"
     "  },\n"
+    "  { id = \"made\", name = \"Made up\", keywords = { \"zorbl\", \"qxzv*\",\n"
+    "      \"zorblaxificationz\", { \"zorbl\", near = \"qxzv*\", within = \"sentence\" } } },\n"
     "}\n"
     "destination \"a\" { folder = \"out/a\" }\n"
     "fallback \"a\"\n";
@@ -126,8 +128,27 @@ static size_t check_story(cd_desk *d, const word_set *words)
         }
     }
     assert_int_equal(k, sample->n);
+    /* the rows counted while sampling: those of the whole list's tokens
+     * (stop words left out), each once in the order of its first token */
+    const cdi_lexicon *x = d->lex;
+    uint32_t *tf = calloc(x->nrows, sizeof *tf);
+    assert_non_null(tf);
+    size_t nrows = 0;
+    for (size_t i = 0; i < full->n; i++) {
+        int64_t r = cdi_lexicon_find(x, full->text + full->off[i], full->len[i]);
+        assert_false(r >= 0 && cdi_lexicon_is_stop(x, r));
+        if (r >= 0 && tf[r]++ == 0) {
+            assert_true(nrows < d->nrows_fill);
+            assert_int_equal(d->rows[nrows], r);
+            nrows++;
+        }
+    }
+    assert_int_equal(nrows, d->nrows_fill);
+    for (size_t k2 = 0; k2 < nrows; k2++)
+        assert_int_equal(d->row_counts[k2], tf[d->rows[k2]]);
+    free(tf);
     assert_int_equal(sample->title_end, full->title_end);
-    assert_int_equal(sample->lede_end, full->lede_end);
+    assert_int_equal(cdi_toklist_lede_end(sample), cdi_toklist_lede_end(full));
     size_t nt = cdi_topics_count(d->topics);
     cd_topic_score *again = calloc(nt, sizeof *again);
     assert_non_null(again);
@@ -187,6 +208,37 @@ static void sample_counts_as_the_whole_list(void **state)
     assert_true(sampled * 4 < tokens);   /* and the sample is a small part */
     printf("# %zu stories: %zu tokens, %zu sampled, %zu keyword hits\n", stories, tokens,
            sampled, hits);
+    cd_desk_free(d);
+}
+
+/* Words of no model sampled as the others: a keyword's word (zorbl), a
+ * token under a prefix (qxzv*), long ones, in title, lede and body, next
+ * to stop words and to words of both models, beyond the batch of tokens
+ * probed at once. */
+static void sample_of_words_of_no_model(void **state)
+{
+    (void)state;
+    cd_desk *d = load("");
+    word_set words = { .n = 0 };
+    assert_int_equal(cdi_topics_words(d->topics, add_word, &words), CD_OK);
+    char body[4096];
+    size_t n = (size_t)snprintf(body, sizeof body,
+        "Zorbl qxzv the soldiers said zorblaxificationz, and the qxzvqxzvqxzvqxzv of it.\n\n");
+    for (int i = 0; i < 30; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n,
+            "%s the zorbl of a qxzvab is not %d pct. ", i % 3 ? "Said" : "Armed forces", i);
+    cd_story s;
+    make_story(&s, "made", "Zorbl and the QXZV tariffs", body, NULL);
+    cd_decision dec;
+    cd_error err;
+    assert_int_equal(cd_desk_route(d, &s, 1, &dec, &err), CD_OK);
+    size_t sampled = check_story(d, &words);
+    assert_true(sampled > 60);
+    size_t made = cdi_topics_count(d->topics) - 1;
+    assert_int_equal(cdi_topics_keyword_hits(d->topics, made, 0, d->cur.kw_toks), 32);
+    assert_int_equal(cdi_topics_keyword_hits(d->topics, made, 1, d->cur.kw_toks), 33);
+    assert_int_equal(cdi_topics_keyword_hits(d->topics, made, 2, d->cur.kw_toks), 1);
+    cd_story_clear(&s);
     cd_desk_free(d);
 }
 
@@ -334,6 +386,59 @@ static void queries_count_in_a_sample_as_in_the_list(void **state)
     cd_tokenizer_free(tok);
 }
 
+/* ---- the lede, found when a scope asks ---------------------------------- */
+
+static void lede_found_when_asked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        size_t lede;   /* its length in body, as the desk gave it before */
+    } cases[] = {
+        { "First para.\n\nSecond.", 11 },
+        { "\n \r\n\tFirst\nline two\n \t\r\nthird", 19 },   /* leading blanks skipped */
+        { "one\ntwo\nthree", 3 },                           /* no blank line: first break */
+        { "one line only", 13 },
+        { "", 0 },
+        { "\n\n", 2 },
+        { "a\r\n\r\nb", 2 },
+    };
+    cd_toklist *l = cdi_toklist_new();
+    assert_non_null(l);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        cdi_toklist_clear_sample(l);
+        cdi_toklist_set_body(l, 7, cases[k].body, strlen(cases[k].body));
+        assert_int_equal(l->title_end, 7);
+        assert_non_null(l->lede_body);   /* not yet read */
+        assert_int_equal(cdi_toklist_lede_end(l), 7 + cases[k].lede);
+        assert_null(l->lede_body);
+        assert_int_equal(cdi_toklist_lede_end(l), 7 + cases[k].lede);
+    }
+    cdi_toklist_set_zones(l, 3, 5);
+    assert_int_equal(cdi_toklist_lede_end(l), 5);
+    cdi_toklist_free(l);
+    /* a desk whose keywords have no lede scope never reads it */
+    static const char text[] =
+        "model(\"sections\", \"../models/bbc.cdm\")\n"
+        "model(\"topics\", \"../models/reuters.cdm\")\n"
+        "taxonomy { { id = \"t\", name = \"T\", keywords = { \"tariff*\", { \"pct\", scope = \"body\" } } } }\n"
+        "destination \"a\" { folder = \"out/a\" }\n"
+        "fallback \"a\"\n";
+    cd_desk *d = NULL;
+    cd_error err;
+    if (cd_desk_load_text(text, strlen(text), DESK_PATH, NULL, NULL, &d, &err) != CD_OK)
+        fail_msg("%s", err.msg);
+    cd_story s;
+    make_story(&s, "x", "Tariffs", "Tariffs rose 5 pct.\nThen more.\n\nAnd pct.", NULL);
+    cd_decision dec;
+    assert_int_equal(cd_desk_route(d, &s, 1, &dec, &err), CD_OK);
+    assert_true(d->cur.scores[0].hits >= 3);
+    assert_non_null(d->cur.kw_toks->lede_body);
+    assert_int_equal(cdi_toklist_lede_end(d->cur.kw_toks), 8 + 30);
+    cd_story_clear(&s);
+    cd_desk_free(d);
+}
+
 /* ---- a desk sharing a sampling desk's tokens (diff) --------------------- */
 
 static void sharing_desk_decides_as_alone(void **state)
@@ -370,9 +475,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sample_counts_as_the_whole_list),
+        cmocka_unit_test(sample_of_words_of_no_model),
         cmocka_unit_test(edge_cases_as_before),
         cmocka_unit_test(queries_count_in_a_sample_as_in_the_list),
         cmocka_unit_test(sharing_desk_decides_as_alone),
+        cmocka_unit_test(lede_found_when_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,12 +124,34 @@ static void two_models_share_rows(void **state)
     cd_model_close(ms[1]);
 }
 
+/* Slots from a short word's own (cdi_lex_slot_of) to the one that holds
+ * it. */
+static uint32_t slots_away(const cdi_lexicon *x, const char *w, size_t len)
+{
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(w, len, &a, &b);
+    uint32_t home = cdi_lex_slot_of(x, a, b), i = home;
+    while (!(x->slots[i].a == a && x->slots[i].b == b)) {
+        assert_true(x->slots[i].row);
+        i = (i + 1) & x->mask;
+    }
+    return (i - home) & x->mask;
+}
+
+static uint32_t stop_away;   /* the farthest stop word (each_stop) */
+
 static void each_stop(const char *w, size_t len, void *ud)
 {
     const cdi_lexicon *x = ud;
     int64_t r = cdi_lexicon_find(x, w, len);
     assert_true(r >= 0);
     assert_true(cdi_lexicon_is_stop(x, r));
+    assert_non_null(x->tags);
+    assert_int_equal(x->tags[r], LEX_ROW_STOP);
+    uint32_t away = slots_away(x, w, len);
+    if (away > stop_away)
+        stop_away = away;
     uint64_t a;
     uint32_t b;
     assert_true(len <= LEX_SHORT);
@@ -153,13 +175,18 @@ static void stop_words_have_rows(void **state)
     assert_int_equal(cdi_lexicon_add_stopwords(x, (const cd_model *const *)ms, &err), CD_OK);
     assert_int_equal(x->stops_from, before);
     assert_true(x->nrows > before + 100);
+    stop_away = 0;
     cd_stopwords_each(each_stop, x);
+    /* put in first: each at its own slot or the next (after the terms, a
+     * few would be many slots away) */
+    assert_true(stop_away <= 1);
     for (size_t i = 0; i < 2; i++)
         for (uint32_t t = 0; t < ms[i]->view.nterms; t++) {
             size_t len;
             const char *name = cdi_model_term(ms[i], t, &len);
             int64_t r = cdi_lexicon_find(x, name, len);
             assert_true(r >= 0 && !cdi_lexicon_is_stop(x, r));
+            assert_int_equal(x->tags[r], 0);
             assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), t);
             if (len <= LEX_SHORT) {
                 uint64_t a;
@@ -178,6 +205,24 @@ static void stop_words_have_rows(void **state)
     cdi_lexicon_free(x);
     cd_model_close(ms[0]);
     cd_model_close(ms[1]);
+}
+
+/* A short key gives its token back, every length, every byte value. */
+static void short_key_gives_its_text(void **state)
+{
+    (void)state;
+    char w[LEX_SHORT], back[LEX_SHORT];
+    for (size_t len = 1; len <= LEX_SHORT; len++)
+        for (unsigned v = 0; v < 256; v++) {
+            for (size_t i = 0; i < len; i++)
+                w[i] = (char)(v + 37 * i);
+            uint64_t a;
+            uint32_t b;
+            cdi_lex_short_key(w, len, &a, &b);
+            memset(back, 0, sizeof back);
+            assert_int_equal(cdi_lex_short_text(a, b, back), len);
+            assert_memory_equal(back, w, len);
+        }
 }
 
 /* The shipped desk reads a story with a tokenizer that keeps stop words
@@ -323,6 +368,7 @@ int main(void)
         cmocka_unit_test(two_models_share_rows),
         cmocka_unit_test(desk_scores_as_each_model_alone),
         cmocka_unit_test(stop_words_have_rows),
+        cmocka_unit_test(short_key_gives_its_text),
         cmocka_unit_test(desk_tokens_without_stop_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
