@@ -63,6 +63,13 @@ static size_t put_uint(uint64_t n, char *out)
     return k;
 }
 
+size_t cdi_fmt_uint(uint64_t n, char *out)
+{
+    size_t k = put_uint(n, out);
+    out[k] = '\0';
+    return k;
+}
+
 size_t cdi_fmt_int(double v, char *out)
 {
     size_t o = 0;

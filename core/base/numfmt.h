@@ -12,6 +12,7 @@
 #define CD_BASE_NUMFMT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Room for any number written by these, with its NUL. */
 #define CDI_NUM_MAX 48
@@ -19,6 +20,8 @@
 /* printf "%.0f" of v, which must be a whole number below 1e15 in
  * magnitude; the length written (NUL-terminated) into out. */
 size_t cdi_fmt_int(double v, char *out);
+/* printf "%llu" of n; the length written (NUL-terminated) into out. */
+size_t cdi_fmt_uint(uint64_t n, char *out);
 /* printf "%.<prec>g" of v, prec from 1 to 9. */
 size_t cdi_fmt_g(double v, int prec, char *out);
 /* printf "%.6g" of v. */

@@ -60,6 +60,7 @@
 
 #include "base/ascii.h"
 #include "base/buf.h"
+#include "base/numfmt.h"
 #include "copydesk/story.h"
 #include "story/feed.h"
 #include "story/fetch.h"
@@ -117,6 +118,7 @@ struct cd_reader {
     cd_buf acc;             /* the story being gathered; bounded by max_story_bytes */
     char *source;           /* scratch for "name:LINE" */
     size_t source_cap;
+    size_t source_prefix;   /* "name:" is in source, this long; 0: not yet */
     unsigned long elem_line;  /* array: line of the last element start */
     unsigned same_line;       /* array: elements started on that line */
     cd_raw_story *raw;        /* cdi_reader_next_raw: JSON lines go here */
@@ -317,20 +319,32 @@ static int scan_element(src *s, char *chunk, cd_buf *b)
 
 /* ---- turning gathered bytes into stories -------------------------------- */
 
+/* "name:LINE", or "name:LINE#NTH" for the nth story starting on a line,
+ * in r->source: the "name:" part is written once per file (source_prefix,
+ * 0 when not yet), the numbers by hand (snprintf was a thousand
+ * instructions a story). */
 static const char *make_source(cd_reader *r, unsigned long line, unsigned nth)
 {
-    size_t need = strlen(r->name) + 48;
-    if (need > r->source_cap) {
-        char *p = realloc(r->source, need);
-        if (!p)
-            return NULL;
-        r->source = p;
-        r->source_cap = need;
+    if (!r->source_prefix) {
+        size_t n = strlen(r->name);
+        size_t need = n + 1 + 2 * CDI_NUM_MAX;
+        if (need > r->source_cap) {
+            char *p = realloc(r->source, need);
+            if (!p)
+                return NULL;
+            r->source = p;
+            r->source_cap = need;
+        }
+        memcpy(r->source, r->name, n);
+        r->source[n] = ':';
+        r->source_prefix = n + 1;
     }
-    if (nth > 1)
-        snprintf(r->source, need, "%s:%lu#%u", r->name, line, nth);
-    else
-        snprintf(r->source, need, "%s:%lu", r->name, line);
+    char *p = r->source + r->source_prefix;
+    p += cdi_fmt_uint(line, p);
+    if (nth > 1) {
+        *p++ = '#';
+        cdi_fmt_uint(nth, p);
+    }
     return r->source;
 }
 
@@ -790,6 +804,7 @@ static void file_close(cd_reader *r)
     free(r->name);
     free(r->label);
     r->name = r->label = NULL;
+    r->source_prefix = 0;
     memset(&r->in, 0, sizeof r->in);
     r->in.fd = -1;
     r->open = 0;
@@ -802,6 +817,7 @@ static int file_start(cd_reader *r, int fd, int own_fd, char *doc, size_t doclen
 {
     r->name = strdup(name);
     r->label = label ? strdup(label) : NULL;
+    r->source_prefix = 0;
     r->in = (src){ .fd = fd, .own_fd = own_fd, .doc = doc, .buf = doc,
                    .len = doc ? doclen : 0, .line = 1 };
     r->mode = M_DETECT;

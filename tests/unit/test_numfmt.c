@@ -3,8 +3,8 @@
  * probabilities and scores of every story's JSON) on many values (every
  * millionth of [0, 1) and its ties, powers of ten and their neighbours,
  * denormals, the largest doubles, NaN and infinities, random bit
- * patterns), %.<p>g for every precision, %.2f, %.0f, and the JSON number
- * written into a buffer.
+ * patterns), %.<p>g for every precision, %.2f, %.0f, %llu, and the JSON
+ * number written into a buffer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +186,36 @@ static void json_number_in_buffers(void **state)
     }
 }
 
+/* %llu: each power of ten and its neighbours, the largest, random ones. */
+static void unsigned_integers(void **state)
+{
+    (void)state;
+    char got[CDI_NUM_MAX], want[CDI_NUM_MAX];
+    uint64_t v[80];
+    size_t n = 0;
+    for (uint64_t p = 1; n < 57; p *= 10) {
+        v[n++] = p - 1;
+        v[n++] = p;
+        v[n++] = p + 1;
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+    v[n++] = UINT64_MAX;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t x = next() >> (next() % 64);
+        size_t k = cdi_fmt_uint(x, got);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)x);
+        assert_string_equal(got, want);
+        assert_int_equal(k, strlen(want));
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = cdi_fmt_uint(v[i], got);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v[i]);
+        assert_string_equal(got, want);
+        assert_int_equal(k, strlen(want));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +223,7 @@ int main(void)
         cmocka_unit_test(every_millionth),
         cmocka_unit_test(random_values),
         cmocka_unit_test(json_number_in_buffers),
+        cmocka_unit_test(unsigned_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

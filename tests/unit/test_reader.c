@@ -394,6 +394,41 @@ static void test_json_array_one_line(void **state)
     free(path);
 }
 
+/* The source of a story without an id names its file and line, the file
+ * it is in: reading a file with a long name, then one with a short name,
+ * then the long one again, each source is its own file's (the "name:"
+ * part is written once a file) and its line number is whole. */
+static void test_sources_across_files(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    const char lines[] = "{\"title\":\"a\"}\n\n{\"title\":\"b\"}\n";
+    char *longp = scratch_file(dir, "a-rather-long-file-name-for-the-wire.jsonl", lines,
+                               sizeof lines - 1);
+    const char one[] = "{\"title\":\"c\"}\n";
+    char *shortp = scratch_file(dir, "s.jsonl", one, sizeof one - 1);
+    const char *inputs[] = { longp, shortp, longp };
+    cd_reader *r = open_inputs(inputs, 3, 0);
+    char *want[] = { str_printf("%s:1", longp), str_printf("%s:3", longp),
+                     str_printf("%s:1", shortp), str_printf("%s:1", longp),
+                     str_printf("%s:3", longp) };
+    const char *titles[] = { "a", "b", "c", "a", "b" };
+    for (size_t i = 0; i < 5; i++) {
+        cd_story s;
+        next_story(r, &s);
+        assert_string_equal(s.source, want[i]);
+        assert_string_equal(s.id, want[i]);   /* no id: the source is the id */
+        assert_string_equal(s.title, titles[i]);
+        cd_story_clear(&s);
+        free(want[i]);
+    }
+    next_end(r);
+    cd_reader_free(r);
+    free(longp);
+    free(shortp);
+    scratch_remove(dir);
+}
+
 static void test_json_array_broken(void **state)
 {
     (void)state;
@@ -1275,6 +1310,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_ninjs_meta),
         cmocka_unit_test(test_json_array),
         cmocka_unit_test(test_json_array_one_line),
+        cmocka_unit_test(test_sources_across_files),
         cmocka_unit_test(test_json_array_broken),
         cmocka_unit_test(test_pretty_object),
         cmocka_unit_test(test_plain_text),
