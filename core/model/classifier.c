@@ -516,10 +516,6 @@ cd_status cdi_classify_rows(cd_classifier *c, const cdi_lexicon *lex, size_t whi
         if (id != LEX_NONE) {
             c->terms[c->n] = id;
             c->freqs[c->n++] = counts[i];
-#if defined(__GNUC__)
-            if (c->sterms)   /* what scoring reads first, asked for now (add_term) */
-                __builtin_prefetch(&c->sterms[id]);
-#endif
         }
     }
     return score(c, scores, n);
