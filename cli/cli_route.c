@@ -357,9 +357,14 @@ static int run(route_run *rr, char **inputs, size_t n)
     }
     /* a dry run writes a kilobyte or two per story: into a pipe or a file
      * in large writes (stdio's 4 KiB buffer spilled every other story,
-     * byte by byte in part); a terminal keeps its line buffering */
+     * byte by byte in part); a terminal keeps its line buffering, and a
+     * run reading standard input keeps stdio's buffer, so that a pipeline
+     * fed story by story gets its decisions no later than it did */
     static char outbuf[1 << 16];
-    if (a->dry && !isatty(STDOUT_FILENO))
+    int from_stdin = n == 0;
+    for (size_t i = 0; i < n; i++)
+        from_stdin |= !strcmp(inputs[i], "-");
+    if (a->dry && !from_stdin && !isatty(STDOUT_FILENO))
         setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     cli_pipe_run(r, wp, rr->ndesks, !a->dry, route_one, emit_one, rr);
     free(ws);
