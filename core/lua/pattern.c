@@ -93,6 +93,7 @@ static int class_has(int c, int cl)
     case 'u': res = isupper(c); break;
     case 'w': res = isalnum(c); break;
     case 'x': res = isxdigit(c); break;
+    case 'z': res = c == 0; break;  /* deprecated in Lua 5.2, still in 5.4 */
     default: return cl == c;
     }
     if (isupper(cl))
