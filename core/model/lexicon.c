@@ -105,6 +105,24 @@ static void add_own_stop(const char *w, size_t len, void *ud)
     o->next += added;
 }
 
+/* An empty table of slots for keys keys, at most two thirds full, and
+ * its mask.  Read at random: on huge pages (base/hugemem.h), one 2 MB
+ * page rather than hundreds of small ones for a table of half a megabyte
+ * or more (the Reuters model's is 1 MB), whose TLB misses cost more than
+ * the memory left unused at the end of the page.  NULL when out of
+ * memory. */
+static lex_slot *new_slots(size_t keys, uint32_t *mask)
+{
+    size_t slots = 64;
+    while (slots < keys + keys / 2)
+        slots *= 2;
+    *mask = (uint32_t)slots - 1;
+    size_t room = slots;
+    if (room * sizeof(lex_slot) >= ((size_t)1 << 19) && room * sizeof(lex_slot) < ((size_t)2 << 20))
+        room = ((size_t)2 << 20) / sizeof(lex_slot);
+    return cdi_calloc_huge(room, sizeof(lex_slot));
+}
+
 /* A lexicon of n models; with own_stops (one model that drops its stop
  * words), the stop words are rows of their own from the model's nterms
  * on, put in first (cdi_lexicon_new_own). */
@@ -121,22 +139,11 @@ static cd_status make(const cd_model *const *models, size_t n, int own_stops,
     if (own_stops)
         cd_stopwords_each(count_word, &nstops);
     terms += nstops;   /* rows, and keys of the table */
-    size_t slots = 64;
-    while (slots < terms + terms / 2)
-        slots *= 2;
     cdi_lexicon *x = calloc(1, sizeof *x);
     if (!x)
         return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     x->n = n;
-    x->mask = (uint32_t)slots - 1;
-    /* read at random: on huge pages (base/hugemem.h), one 2 MB page
-     * rather than hundreds of small ones for a table of half a megabyte
-     * or more (the Reuters model's is 1 MB), whose TLB misses cost more
-     * than the memory left unused at the end of the page */
-    size_t room = slots;
-    if (room * sizeof *x->slots >= ((size_t)1 << 19) && room * sizeof *x->slots < ((size_t)2 << 20))
-        room = ((size_t)2 << 20) / sizeof *x->slots;
-    x->slots = cdi_calloc_huge(room, sizeof *x->slots);
+    x->slots = new_slots(terms, &x->mask);
     x->names = malloc(sizeof *x->names * (terms ? terms : 1));
     x->name_lens = malloc(sizeof *x->name_lens * (terms ? terms : 1));
     if (n > 1)
@@ -302,12 +309,22 @@ cd_status cdi_lexicon_add_stopwords(cdi_lexicon *x, const cd_model *const *model
         if (!cdi_lexicon_drops_stopwords(models[i]))
             return cd_error_set(err, CD_ERR_ARG, "lexicon: a model keeps its stop words");
     /* the slots were sized for every model's terms, which counts each
-     * shared word more than once: room for the list as well, or the
-     * table would fill */
+     * shared word more than once; when that leaves too little room for
+     * the list as well (small models), a larger table, the rows put back */
     size_t stops = 0;
     cd_stopwords_each(count_word, &stops);
-    if ((size_t)x->nrows + stops >= (size_t)x->mask)
-        return cd_error_set(err, CD_ERR_ARG, "lexicon: no room for the stop words");
+    size_t keys = (size_t)x->nrows + stops;
+    if (keys + keys / 2 > (size_t)x->mask + 1) {
+        uint32_t mask;
+        lex_slot *slots = new_slots(keys, &mask);
+        if (!slots)
+            return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+        free(x->slots);
+        x->slots = slots;
+        x->mask = mask;
+        for (uint32_t r = 0; r < x->nrows; r++)
+            put_row(x, r);
+    }
     stop_adder a = { x, x->nrows, 0 };
     cd_stopwords_each(add_stop, &a);
     if (a.failed)
