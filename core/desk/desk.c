@@ -494,7 +494,7 @@ static cd_status make_lexicon(cd_desk *d, size_t nshare, cd_error *err)
             st = cd_tokenizer_new(&o, &d->tok_fill, err);
     }
     free(ms);
-    /* one entry more: flush_rows' sink */
+    /* one entry more: flush_batch's sink */
     if (st == CD_OK && !(d->row_tf = calloc((size_t)d->lex->nrows + 1, sizeof *d->row_tf)))
         st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
     return st;
@@ -545,40 +545,6 @@ static int count_row(cd_desk *d, int64_t r)
     return 0;
 }
 
-/* Probe the kept tokens waiting (d->batch), in their order, and count
- * their rows; -1 when out of memory.  As classify does (classifier.c,
- * flush): all the probes first, each asking for its row's count, then the
- * counts, without branches: a token of no row (or a stop word's, never
- * kept) counts in the sink entry past the rows, which stays 0, and a row
- * is appended only when its count was 0 (the entry past the list is
- * written either way). */
-static int flush_rows(cd_desk *d)
-{
-    unsigned n = d->nbatch;
-    d->nbatch = 0;
-    int64_t rows[DESK_BATCH];
-    uint32_t stops = d->lex->stops_from;
-    for (unsigned i = 0; i < n; i++) {
-        rows[i] = cdi_lexicon_probe(d->lex, d->batch[i].slot, d->batch[i].a, d->batch[i].b);
-#if defined(__GNUC__)
-        if ((uint64_t)rows[i] < stops)
-            __builtin_prefetch(&d->row_tf[rows[i]], 1);
-#endif
-    }
-    if (grow_rows(d, d->nrows_fill + n + 1))
-        return -1;
-    uint32_t sink = d->lex->nrows;
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t term = (uint64_t)rows[i] < stops;
-        uint32_t id = term ? (uint32_t)rows[i] : sink;
-        uint32_t old = d->row_tf[id];
-        d->row_tf[id] = old + term;
-        d->rows[d->nrows_fill] = id;
-        d->nrows_fill += (old == 0) & term;
-    }
-    return 0;
-}
-
 /* Put a token whose word is at byte at of the text, in sentence sentence,
  * in the story's sample (d->sampling): one that can be a keyword's word.
  * -1 when out of memory. */
@@ -589,70 +555,6 @@ static int sample_token_at(cd_desk *d, const char *tok, size_t len, size_t at,
                                at > UINT32_MAX ? UINT32_MAX : (uint32_t)at,
                                sentence > UINT32_MAX ? UINT32_MAX : (uint32_t)sentence);
 }
-
-/* cdi_toklist_fill_keep's filter when the lexicon tells stop words: a
- * stop word is dropped by its key alone (a small table); a token kept has
- * its lexicon slot asked for now and probed when DESK_BATCH tokens wait,
- * or before a long token, or at the end (flush_rows), as classify does
- * (lexicon.h): its row counted then, in the order of the text, as
- * lexicon_rows would count it from the list.  1: kept, 0: a stop word,
- * -1: out of memory.  (When sampling, scan_token instead.) */
-#if defined(__GNUC__)
-#define DESK_COLD __attribute__((noinline, cold))
-#define DESK_HOT_INLINE __attribute__((always_inline)) inline
-#else
-#define DESK_COLD
-#define DESK_HOT_INLINE inline
-#endif
-
-/* keep_token_in for a token longer than a short key (or empty): never a
- * stop word, looked up at once.  Out of the way of the short ones. */
-static DESK_COLD int keep_long_token(cd_desk *d, const char *tok, size_t len)
-{
-    if (!len) {
-        d->kept++;
-        return 1;
-    }
-    if (flush_rows(d))
-        return -1;
-    d->kept++;
-    return count_row(d, cdi_lexicon_find_long(d->lex, tok, len)) ? -1 : 1;
-}
-
-static DESK_HOT_INLINE int keep_token_in(cd_desk *d, const char *tok, size_t len)
-{
-    if (len - 1 >= LEX_SHORT)   /* long (or empty): never a stop word */
-        return keep_long_token(d, tok, len);
-    uint64_t a;
-    uint32_t b;
-    cdi_lex_short_key(tok, len, &a, &b);
-    uint32_t tag = cdi_lexicon_key_tag(d->lex, a, b);
-    if (tag == LEX_TAG_STOP)
-        return 0;
-    d->kept++;
-    cdi_lex_key *k = &d->batch[d->nbatch++];
-    k->a = a;
-    k->b = b;
-    k->slot = cdi_lex_slot_of(d->lex, a, b);
-#if defined(__GNUC__)
-    __builtin_prefetch(&d->lex->slots[k->slot]);
-#endif
-    return d->nbatch == DESK_BATCH && flush_rows(d) ? -1 : 1;
-}
-
-static int keep_token(const char *tok, size_t len, void *ud)
-{
-    return keep_token_in(ud, tok, len);
-}
-
-/* When sampling (no list kept), a story's tokens are read as classify
- * reads them (classifier.c): every short token, stop words too, has its
- * lexicon slot asked for, its offset and sentence noted, and is probed
- * when DESK_BATCH tokens wait, or before a long token, or at the end
- * (flush_sample).  The row then tells all: a stop word (left out), a word
- * that can be a keyword's (sampled: LEX_ROW_SAMPLE, setup_sampling), a
- * term (counted).  A token of no row is sampled when marked or in the
- * sieve, as the row's tag would say. */
 
 /* Whether a short token of no lexicon row (key a, b) can be a keyword's
  * word; its text into buf (LEX_SHORT bytes) when it can. */
@@ -672,7 +574,58 @@ static int sample_unknown(const cd_desk *d, uint64_t a, uint32_t b, char *buf, s
     return cdi_sieve_match_bucket(&d->sieve, buf, *len, k);
 }
 
-static int flush_sample(cd_desk *d)
+#if defined(__GNUC__)
+#define DESK_COLD __attribute__((noinline, cold))
+#define DESK_HOT_INLINE __attribute__((always_inline)) inline
+#else
+#define DESK_COLD
+#define DESK_HOT_INLINE inline
+#endif
+
+/* When sampling, batched token i of row r (-1: none): 1 when it is a stop
+ * word (left out), else sampled if it can be a keyword's word (its row's
+ * tag, or for a token of no row the mark or the sieve) and counted in
+ * d->kept; -1 when out of memory. */
+static DESK_HOT_INLINE int sample_batched(cd_desk *d, const uint8_t *tags, unsigned i, int64_t r)
+{
+    unsigned tag = r >= 0 ? tags[r] : 0;
+    if (tag & LEX_ROW_STOP)
+        return 1;
+    char buf[LEX_SHORT];
+    size_t len = 0;
+    int sampled = 1;
+    if (tag & LEX_ROW_SAMPLE)
+        len = cdi_lex_short_text(d->batch[i].a, d->batch[i].b, buf);
+    else
+        sampled = r < 0 && sample_unknown(d, d->batch[i].a, d->batch[i].b, buf, &len);
+    if (sampled && sample_token_at(d, buf, len, d->batch_src[i], d->batch_sent[i]))
+        return -1;
+    d->kept++;
+    return 0;
+}
+
+/* Count row r of a probe (-1: none, or a stop word's row, from stops on)
+ * without branches: in the sink entry past the rows when it is no term. */
+static DESK_HOT_INLINE void tally_row(cd_desk *d, int64_t r, uint32_t stops, uint32_t sink)
+{
+    uint32_t term = (uint64_t)r < stops;
+    uint32_t id = term ? (uint32_t)r : sink;
+    uint32_t old = d->row_tf[id];
+    d->row_tf[id] = old + term;
+    d->rows[d->nrows_fill] = id;
+    d->nrows_fill += (old == 0) & term;
+}
+
+/* Probe the tokens waiting (d->batch), in their order, and count their
+ * rows; -1 when out of memory.  As classify does (classifier.c, flush):
+ * all the probes first, each asking for its row's count, then the counts,
+ * without branches: a token of no row (or a stop word's) counts in the
+ * sink entry past the rows, which stays 0, and a row is appended only
+ * when its count was 0 (the entry past the list is written either way).
+ * When sampling, the batch holds stop words too, and the keywords' words
+ * go to the sample (sample_batched); otherwise stop words were never
+ * batched (keep_token). */
+static int flush_batch(cd_desk *d)
 {
     unsigned n = d->nbatch;
     d->nbatch = 0;
@@ -689,54 +642,85 @@ static int flush_sample(cd_desk *d)
     if (grow_rows(d, d->nrows_fill + n + 1))
         return -1;
     uint32_t sink = x->nrows;
+    if (!d->sampling) {
+        for (unsigned i = 0; i < n; i++)
+            tally_row(d, rows[i], stops, sink);
+        return 0;
+    }
     for (unsigned i = 0; i < n; i++) {
-        int64_t r = rows[i];
-        unsigned tag = r >= 0 ? x->tags[r] : 0;
-        if (tag & LEX_ROW_STOP)
-            continue;
-        char buf[LEX_SHORT];
-        size_t len;
-        if (tag & LEX_ROW_SAMPLE) {
-            len = cdi_lex_short_text(d->batch[i].a, d->batch[i].b, buf);
-            if (sample_token_at(d, buf, len, d->batch_src[i], d->batch_sent[i]))
-                return -1;
-        } else if (r < 0 && sample_unknown(d, d->batch[i].a, d->batch[i].b, buf, &len) &&
-                   sample_token_at(d, buf, len, d->batch_src[i], d->batch_sent[i])) {
+        int s = sample_batched(d, x->tags, i, rows[i]);
+        if (s < 0)
             return -1;
-        }
-        d->kept++;
-        /* as flush_rows: a term's row counted, appended when new */
-        uint32_t term = r >= 0;
-        uint32_t id = term ? (uint32_t)r : sink;
-        uint32_t old = d->row_tf[id];
-        d->row_tf[id] = old + term;
-        d->rows[d->nrows_fill] = id;
-        d->nrows_fill += (old == 0) & term;
+        if (s == 0)
+            tally_row(d, rows[i], stops, sink);
     }
     return 0;
 }
 
-/* A long token (or an empty one): never a stop word, looked up at once,
- * after the tokens before it. */
-static DESK_COLD int scan_long_token(cd_desk *d, const char *tok, size_t len)
+/* A token longer than a short key (or an empty one): never a stop word,
+ * looked up at once, after the tokens batched before it; sampled when
+ * sampling and the sieve says it can be a keyword's word.  -1 when out of
+ * memory.  Out of the way of the short ones. */
+static DESK_COLD int long_token(cd_desk *d, const char *tok, size_t len)
 {
     if (!len) {
         d->kept++;
         return 0;
     }
-    if (flush_sample(d))
+    if (flush_batch(d))
         return -1;
-    if (cdi_sieve_match(&d->sieve, tok, len) &&
+    if (d->sampling && cdi_sieve_match(&d->sieve, tok, len) &&
         sample_token_at(d, tok, len, *d->tok_start, *d->tok_sentence))
         return -1;
     d->kept++;
     return count_row(d, cdi_lexicon_find_long(d->lex, tok, len));
 }
 
+/* cdi_toklist_fill_keep's filter when the lexicon tells stop words and
+ * the desk does not sample: a stop word is dropped by its key alone (a
+ * small table); a token kept has its lexicon slot asked for now and
+ * probed when DESK_BATCH tokens wait, or before a long token, or at the
+ * end (flush_batch), as classify does (lexicon.h): its row counted then,
+ * in the order of the text, as lexicon_rows would count it from the list.
+ * 1: kept, 0: a stop word, -1: out of memory. */
+static DESK_HOT_INLINE int keep_token_in(cd_desk *d, const char *tok, size_t len)
+{
+    if (len - 1 >= LEX_SHORT)   /* long (or empty): never a stop word */
+        return long_token(d, tok, len) ? -1 : 1;
+    uint64_t a;
+    uint32_t b;
+    cdi_lex_short_key(tok, len, &a, &b);
+    uint32_t tag = cdi_lexicon_key_tag(d->lex, a, b);
+    if (tag == LEX_TAG_STOP)
+        return 0;
+    d->kept++;
+    cdi_lex_key *k = &d->batch[d->nbatch++];
+    k->a = a;
+    k->b = b;
+    k->slot = cdi_lex_slot_of(d->lex, a, b);
+#if defined(__GNUC__)
+    __builtin_prefetch(&d->lex->slots[k->slot]);
+#endif
+    return d->nbatch == DESK_BATCH && flush_batch(d) ? -1 : 1;
+}
+
+static int keep_token(const char *tok, size_t len, void *ud)
+{
+    return keep_token_in(ud, tok, len);
+}
+
+/* When sampling (no list kept), a story's tokens are read as classify
+ * reads them (classifier.c): every short token, stop words too, has its
+ * lexicon slot asked for, its offset and sentence noted, and is probed
+ * when DESK_BATCH tokens wait, or before a long token, or at the end
+ * (flush_batch).  The row then tells all: a stop word (left out), a word
+ * that can be a keyword's (sampled: LEX_ROW_SAMPLE, setup_sampling), a
+ * term (counted).  A token of no row is sampled when marked or in the
+ * sieve, as the row's tag would say. */
 static DESK_HOT_INLINE int scan_token_in(cd_desk *d, const char *tok, size_t len)
 {
     if (len - 1 >= LEX_SHORT)
-        return scan_long_token(d, tok, len);
+        return long_token(d, tok, len);
     unsigned i = d->nbatch++;
     cdi_lex_key *k = &d->batch[i];
     cdi_lex_short_key(tok, len, &k->a, &k->b);
@@ -746,7 +730,7 @@ static DESK_HOT_INLINE int scan_token_in(cd_desk *d, const char *tok, size_t len
 #endif
     d->batch_src[i] = *d->tok_start;
     d->batch_sent[i] = *d->tok_sentence;
-    return d->nbatch == DESK_BATCH ? flush_sample(d) : 0;
+    return d->nbatch == DESK_BATCH ? flush_batch(d) : 0;
 }
 
 /* The tokenizer's callback when sampling. */
@@ -999,7 +983,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
         d->sample_failed = 0;
         cdi_toklist_clear_sample(d->cur.sample);
         cd_tokenize(d->tok_fill, text, len, scan_token, d);
-        if ((d->sample_failed || flush_sample(d)) && st == CD_OK)
+        if ((d->sample_failed || flush_batch(d)) && st == CD_OK)
             st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
         count_rows(d, d->nrows_fill);
         filled_rows = 1;
@@ -1013,7 +997,7 @@ static cd_status analyse(cd_desk *d, const cd_story *s, cd_error *err)
             d->nbatch = 0;
             st = cdi_toklist_fill_keep(d->cur.own_toks, d->tok_fill, text, len, keep_token,
                                        d, err);
-            if (flush_rows(d) && st == CD_OK)
+            if (flush_batch(d) && st == CD_OK)
                 st = cd_error_set(err, CD_ERR_NOMEM, "out of memory");
             count_rows(d, d->nrows_fill);
             filled_rows = 1;

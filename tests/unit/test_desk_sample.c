@@ -100,6 +100,30 @@ static int is_keyword_word(const word_set *s, const char *tok, size_t len)
     return 0;
 }
 
+/* The rows d counted as it read its story (while sampling, or while
+ * making the list): those of the whole list's tokens (stop words left
+ * out), each once in the order of its first token, with their counts. */
+static void check_rows(const cd_desk *d, const cd_toklist *full)
+{
+    const cdi_lexicon *x = d->lex;
+    uint32_t *tf = calloc(x->nrows, sizeof *tf);
+    assert_non_null(tf);
+    size_t nrows = 0;
+    for (size_t i = 0; i < full->n; i++) {
+        int64_t r = cdi_lexicon_find(x, full->text + full->off[i], full->len[i]);
+        assert_false(r >= 0 && cdi_lexicon_is_stop(x, r));
+        if (r >= 0 && tf[r]++ == 0) {
+            assert_true(nrows < d->nrows_fill);
+            assert_int_equal(d->rows[nrows], r);
+            nrows++;
+        }
+    }
+    assert_int_equal(nrows, d->nrows_fill);
+    for (size_t k = 0; k < nrows; k++)
+        assert_int_equal(d->row_counts[k], tf[d->rows[k]]);
+    free(tf);
+}
+
 /* After d routed a story: its sample is the whole list's tokens that can
  * be a keyword's word, at their places, and the topics score on the whole
  * list exactly as they did on the sample.  Returns the sample's size. */
@@ -128,25 +152,7 @@ static size_t check_story(cd_desk *d, const word_set *words)
         }
     }
     assert_int_equal(k, sample->n);
-    /* the rows counted while sampling: those of the whole list's tokens
-     * (stop words left out), each once in the order of its first token */
-    const cdi_lexicon *x = d->lex;
-    uint32_t *tf = calloc(x->nrows, sizeof *tf);
-    assert_non_null(tf);
-    size_t nrows = 0;
-    for (size_t i = 0; i < full->n; i++) {
-        int64_t r = cdi_lexicon_find(x, full->text + full->off[i], full->len[i]);
-        assert_false(r >= 0 && cdi_lexicon_is_stop(x, r));
-        if (r >= 0 && tf[r]++ == 0) {
-            assert_true(nrows < d->nrows_fill);
-            assert_int_equal(d->rows[nrows], r);
-            nrows++;
-        }
-    }
-    assert_int_equal(nrows, d->nrows_fill);
-    for (size_t k2 = 0; k2 < nrows; k2++)
-        assert_int_equal(d->row_counts[k2], tf[d->rows[k2]]);
-    free(tf);
+    check_rows(d, full);
     assert_int_equal(sample->title_end, full->title_end);
     assert_int_equal(cdi_toklist_lede_end(sample), cdi_toklist_lede_end(full));
     size_t nt = cdi_topics_count(d->topics);
@@ -439,6 +445,103 @@ static void lede_found_when_asked(void **state)
     cd_desk_free(d);
 }
 
+/* ---- a desk that cannot sample ------------------------------------------ */
+
+/* Two models of one-letter tokens (min_len 1), labels a and b. */
+static void train_one_letter(const char *path, const char *la, const char *lb)
+{
+    static const char *const texts[] = {
+        "A trade deficit: tariffs on imports, a quota and a W-shaped recovery",
+        "The striker scored; the cup final went to a penalty shoot-out at 3 a.m.",
+    };
+    cd_tok_opts tok;
+    cd_nb_opts nb;
+    cd_tok_opts_default(&tok);
+    tok.min_len = 1;
+    cd_nb_opts_default(&nb);
+    nb.min_df = 1;
+    cd_trainer *t;
+    cd_error err;
+    assert_int_equal(cd_trainer_new(&tok, &nb, &t, &err), CD_OK);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(cd_trainer_add(t, texts[0], strlen(texts[0]), &la, 1, &err), CD_OK);
+        assert_int_equal(cd_trainer_add(t, texts[1], strlen(texts[1]), &lb, 1, &err), CD_OK);
+    }
+    assert_int_equal(cd_trainer_save(t, path, NULL, NULL, &err), CD_OK);
+    cd_trainer_free(t);
+}
+
+/* A keyword of a one-letter prefix ("w*") could be any token's word, so
+ * the desk does not sample: it makes the whole list, counting the
+ * lexicon's rows as it goes (keep_token).  The rows are those of the list
+ * read again, and each model's p that of the model alone. */
+static void whole_list_when_a_prefix_is_one_letter(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/one.cdm", dir);
+    train_one_letter(path, "trade", "sport");
+    snprintf(path, sizeof path, "%s/two.cdm", dir);
+    train_one_letter(path, "money", "games");
+    cd_desk *d = load_desk(dir,
+        "model(\"one\", \"one.cdm\")\n"
+        "model(\"two\", \"two.cdm\")\n"
+        "taxonomy {\n"
+        "  { id = \"trade\", name = \"Trade\", labels = { \"one:trade\" },\n"
+        "    keywords = { \"w*\", \"trade deficit\", { \"w*\", near = \"quota\", within = 3 } } },\n"
+        "  { id = \"sport\", name = \"Sport\", keywords = { \"cup final\", \"penalt*\" } },\n"
+        "}\n"
+        "destination \"x\" { folder = \"out/x\" }\n"
+        "fallback \"x\"\n");
+    assert_non_null(d);
+    assert_non_null(d->lex);
+    assert_non_null(d->tok_fill);
+    assert_false(d->sampling);
+    static const char *const bodies[] = {
+        "A W-shaped recovery, a trade deficit and a quota: a tariff war, w/o end.",
+        "The cup final: a penalty, a save, a goal at 3 a.m. and a W.",
+        "",
+        /* more than a batch of tokens (DESK_BATCH), terms to the end */
+        "Tariffs on imports, a quota: a trade deficit. The striker scored. "
+        "Tariffs on imports, a quota: a trade deficit. The striker scored. "
+        "Tariffs on imports, a quota: a trade deficit. The striker scored. "
+        "Tariffs on imports, a quota: a trade deficit. The striker scored. "
+        "Tariffs on imports, a quota: a trade deficit. The striker scored.",
+    };
+    for (size_t k = 0; k < sizeof bodies / sizeof *bodies; k++) {
+        cd_story s;
+        make_story(&s, "s", "A w title", bodies[k], NULL);
+        cd_decision dec;
+        cd_error err;
+        assert_int_equal(cd_desk_route(d, &s, 1, &dec, &err), CD_OK);
+        const cd_toklist *full = d->cur.toks;
+        assert_non_null(full);
+        assert_ptr_equal(d->cur.kw_toks, full);
+        check_rows(d, full);
+        char text[512];
+        snprintf(text, sizeof text, "%s\n%s", s.title, s.body);
+        static const char *const labels[][2] = {
+            { "one:trade", "trade" }, { "one:sport", "sport" },
+            { "two:money", "money" }, { "two:games", "games" },
+        };
+        for (size_t i = 0; i < 4; i++) {
+            const cd_model *m = d->models[i / 2].model;
+            double alone = label_prob(m, text, labels[i][1]);
+            assert_true(alone >= 0);
+            assert_true(fabs(cdi_desk_label_p(labels[i][0], d) - alone) < 1e-12);
+        }
+        /* the one-letter prefix counts every token of a w */
+        size_t ws = 0;
+        for (size_t i = 0; i < full->n; i++)
+            ws += full->text[full->off[i]] == 'w';
+        assert_int_equal(cdi_topics_keyword_hits(d->topics, 0, 0, full), ws);
+        cd_story_clear(&s);
+    }
+    cd_desk_free(d);
+    scratch_remove(dir);
+}
+
 /* ---- a desk sharing a sampling desk's tokens (diff) --------------------- */
 
 static void sharing_desk_decides_as_alone(void **state)
@@ -478,6 +581,7 @@ int main(void)
         cmocka_unit_test(sample_of_words_of_no_model),
         cmocka_unit_test(edge_cases_as_before),
         cmocka_unit_test(queries_count_in_a_sample_as_in_the_list),
+        cmocka_unit_test(whole_list_when_a_prefix_is_one_letter),
         cmocka_unit_test(sharing_desk_decides_as_alone),
         cmocka_unit_test(lede_found_when_asked),
     };
