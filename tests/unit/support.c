@@ -108,6 +108,24 @@ cd_desk *load_desk(const char *dir, const char *text)
     return desk;
 }
 
+cd_status add_oil_shipping(cd_trainer *t, cd_error *err)
+{
+    const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
+    cd_status st = CD_OK;
+    for (int i = 0; i < 10 && st == CD_OK; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
+        st = cd_trainer_add(t, text, strlen(text), oil, 1, err);
+        snprintf(text, sizeof text, "tanker vessels port freight cargo %d", i);
+        if (st == CD_OK)
+            st = cd_trainer_add(t, text, strlen(text), ship, 1, err);
+        snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
+        if (st == CD_OK)
+            st = cd_trainer_add(t, text, strlen(text), both, 2, err);
+    }
+    return st;
+}
+
 double label_prob(const cd_model *m, const char *text, const char *label)
 {
     cd_classifier *c;

@@ -32,6 +32,10 @@ void make_story(cd_story *s, const char *id, const char *title, const char *body
  * when m has no such label or classifying fails. */
 double label_prob(const cd_model *m, const char *text, const char *label);
 
+/* Ten stories each of oil, shipping, and both, added to t: a small
+ * multi-label corpus.  CD_OK, or the first error. */
+cd_status add_oil_shipping(cd_trainer *t, cd_error *err);
+
 /* Write text as DIR/desk.lua and load it; NULL (with the error printed)
  * when it does not load. */
 cd_desk *load_desk(const char *dir, const char *text);

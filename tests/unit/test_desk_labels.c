@@ -81,7 +81,6 @@ static void story_at(size_t i, cd_story *s)
  * label, saved under dir (a new string). */
 static char *nearest_model(const char *dir)
 {
-    const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
     cd_nb_opts nb;
     cd_nb_opts_default(&nb);
     nb.mode = CD_LABELS_MULTI;
@@ -89,15 +88,7 @@ static char *nearest_model(const char *dir)
     cd_trainer *t;
     cd_error err;
     assert_int_equal(cd_trainer_new(NULL, &nb, &t, &err), CD_OK);
-    for (int i = 0; i < 10; i++) {
-        char text[128];
-        snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
-        snprintf(text, sizeof text, "tanker vessels port freight cargo %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), ship, 1, &err), CD_OK);
-        snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), both, 2, &err), CD_OK);
-    }
+    assert_int_equal(add_oil_shipping(t, &err), CD_OK);
     char *path = malloc(strlen(dir) + 16);
     assert_non_null(path);
     sprintf(path, "%s/nearest.cdm", dir);

@@ -278,22 +278,6 @@ static void incremental_training_adds_counts(void **state)
     scratch_remove(dir);
 }
 
-/* Ten stories each of oil, shipping, and both: a small multi-label corpus. */
-static void add_oil_shipping(cd_trainer *t)
-{
-    const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };
-    cd_error err;
-    for (int i = 0; i < 10; i++) {
-        char text[128];
-        snprintf(text, sizeof text, "crude oil prices barrels opec output %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), oil, 1, &err), CD_OK);
-        snprintf(text, sizeof text, "tanker vessels port freight cargo %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), ship, 1, &err), CD_OK);
-        snprintf(text, sizeof text, "crude oil tanker vessels barrels port %d", i);
-        assert_int_equal(cd_trainer_add(t, text, strlen(text), both, 2, &err), CD_OK);
-    }
-}
-
 static void multilabel_thresholds(void **state)
 {
     (void)state;
@@ -301,7 +285,7 @@ static void multilabel_thresholds(void **state)
     cd_trainer *t;
     cd_error err;
     assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
-    add_oil_shipping(t);
+    assert_int_equal(add_oil_shipping(t, NULL), CD_OK);
     char *path = save(t, dir, "multi.cdm");
     cd_trainer_free(t);
     cd_model *m;
@@ -559,7 +543,7 @@ static void only_chosen_is_the_full_sorts_chosen(void **state)
     nb.at_least_one = 1;
     cd_trainer *t;
     assert_int_equal(cd_trainer_new(NULL, &nb, &t, &err), CD_OK);
-    add_oil_shipping(t);
+    assert_int_equal(add_oil_shipping(t, NULL), CD_OK);
     char *multi = save(t, dir, "nearest.cdm");
     cd_trainer_free(t);
     const char *paths[] = { "models/reuters.cdm", "models/bbc.cdm", multi };
