@@ -161,6 +161,27 @@ static void each_stop(const char *w, size_t len, void *ud)
         assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), LEX_NONE);
 }
 
+/* Every term of the n models found in x, none a stop word, each with its
+ * model's term id. */
+static void terms_found(const cdi_lexicon *x, cd_model *const *ms, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t t = 0; t < ms[i]->view.nterms; t++) {
+            size_t len;
+            const char *name = cdi_model_term(ms[i], t, &len);
+            int64_t r = cdi_lexicon_find(x, name, len);
+            assert_true(r >= 0 && !cdi_lexicon_is_stop(x, r));
+            assert_int_equal(x->tags[r], 0);
+            assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), t);
+            if (len <= LEX_SHORT) {
+                uint64_t a;
+                uint32_t b;
+                cdi_lex_short_key(name, len, &a, &b);
+                assert_false(cdi_lexicon_is_stop_key(x, a, b));
+            }
+        }
+}
+
 /* The stop words as rows of their own: each found and told a stop word,
  * a term of no model; every term of both models still found, none a stop
  * word; a one-model lexicon (rows are term ids there) refuses them. */
@@ -180,21 +201,7 @@ static void stop_words_have_rows(void **state)
     /* put in first: each at its own slot or the next (after the terms, a
      * few would be many slots away) */
     assert_true(stop_away <= 1);
-    for (size_t i = 0; i < 2; i++)
-        for (uint32_t t = 0; t < ms[i]->view.nterms; t++) {
-            size_t len;
-            const char *name = cdi_model_term(ms[i], t, &len);
-            int64_t r = cdi_lexicon_find(x, name, len);
-            assert_true(r >= 0 && !cdi_lexicon_is_stop(x, r));
-            assert_int_equal(x->tags[r], 0);
-            assert_int_equal(cdi_lexicon_id(x, (uint32_t)r, i), t);
-            if (len <= LEX_SHORT) {
-                uint64_t a;
-                uint32_t b;
-                cdi_lex_short_key(name, len, &a, &b);
-                assert_false(cdi_lexicon_is_stop_key(x, a, b));
-            }
-        }
+    terms_found(x, ms, 2);
     assert_int_equal(cdi_lexicon_find(x, "qzxwv", 5), -1);
     /* twice: refused, the rows stay */
     assert_int_equal(cdi_lexicon_add_stopwords(x, (const cd_model *const *)ms, &err), CD_ERR_ARG);
@@ -205,6 +212,40 @@ static void stop_words_have_rows(void **state)
     cdi_lexicon_free(x);
     cd_model_close(ms[0]);
     cd_model_close(ms[1]);
+}
+
+/* Two small models (a few dozen terms): the table sized for their terms
+ * has no room for the stop-word list beside them, and grows. */
+static void small_models_get_stop_words(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir();
+    cd_model *ms[2];
+    for (size_t i = 0; i < 2; i++) {
+        cd_trainer *t;
+        cd_error err;
+        assert_int_equal(cd_trainer_new(NULL, NULL, &t, &err), CD_OK);
+        assert_int_equal(add_oil_shipping(t, &err), CD_OK);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/m%zu.cdm", dir, i);
+        assert_int_equal(cd_trainer_save(t, path, NULL, NULL, &err), CD_OK);
+        cd_trainer_free(t);
+        ms[i] = open_model(path);
+    }
+    assert_true(ms[0]->view.nterms < 50);
+    cdi_lexicon *x;
+    cd_error err;
+    assert_int_equal(cdi_lexicon_new((const cd_model *const *)ms, 2, &x, &err), CD_OK);
+    uint32_t mask = x->mask;
+    assert_int_equal(cdi_lexicon_add_stopwords(x, (const cd_model *const *)ms, &err), CD_OK);
+    assert_true(x->mask > mask);
+    stop_away = 0;
+    cd_stopwords_each(each_stop, x);
+    terms_found(x, ms, 2);
+    cdi_lexicon_free(x);
+    cd_model_close(ms[0]);
+    cd_model_close(ms[1]);
+    scratch_remove(dir);
 }
 
 /* A short key gives its token back, every length, every byte value. */
@@ -368,6 +409,7 @@ int main(void)
         cmocka_unit_test(two_models_share_rows),
         cmocka_unit_test(desk_scores_as_each_model_alone),
         cmocka_unit_test(stop_words_have_rows),
+        cmocka_unit_test(small_models_get_stop_words),
         cmocka_unit_test(short_key_gives_its_text),
         cmocka_unit_test(desk_tokens_without_stop_words),
     };
