@@ -78,7 +78,6 @@ typedef struct desk_expect {
     char *where;
 } desk_expect;
 
-/* The story being decided, as rules see it (story_binding.c). */
 /* A story's tags or log lines: v[0..n) the notes.  The buffers of the
  * slots are kept from story to story (v[n..slots), cap their sizes), so
  * that a rule's story:tag or story:log allocates nothing once the desk has
@@ -90,6 +89,7 @@ typedef struct desk_notes {
     size_t n, slots;
 } desk_notes;
 
+/* The story being decided, as rules see it (story_binding.c). */
 typedef struct desk_story {
     const cd_story *story;
     int meta_ref;                  /* expect cases: a Lua meta table, or LUA_NOREF */

@@ -501,12 +501,11 @@ static int story_tostring(lua_State *L)
 void cdi_story_binding_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        { "topic", m_topic },   { "topics", m_topics }, { "label", m_label },
-        { "labels", m_labels }, { "prob", m_prob },     { "has", m_has },
-        { "count", m_count },   { "near", m_near },     { "tag", m_tag },
-        { "tags", m_tags },
+        { "topic", m_topic },   { "label", m_label }, { "labels", m_labels },
+        { "prob", m_prob },     { "has", m_has },     { "count", m_count },
+        { "near", m_near },     { "tag", m_tag },     { "tags", m_tags },
         { "log", m_log },       { NULL, NULL },
-    };
+    };   /* and topics, with more upvalues, below */
     static const luaL_Reg meta[] = {
         { "__newindex", story_newindex }, { "__tostring", story_tostring }, { NULL, NULL },
     };

@@ -804,7 +804,6 @@ static void file_close(cd_reader *r)
     free(r->name);
     free(r->label);
     r->name = r->label = NULL;
-    r->source_prefix = 0;
     memset(&r->in, 0, sizeof r->in);
     r->in.fd = -1;
     r->open = 0;

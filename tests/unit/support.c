@@ -108,6 +108,21 @@ cd_desk *load_desk(const char *dir, const char *text)
     return desk;
 }
 
+int desk_setup(char **dir, cd_desk **desk, const char *text)
+{
+    *dir = scratch_dir();
+    *desk = *dir ? load_desk(*dir, text) : NULL;
+    return *desk ? 0 : -1;
+}
+
+void desk_teardown(char **dir, cd_desk **desk)
+{
+    cd_desk_free(*desk);
+    scratch_remove(*dir);
+    *desk = NULL;
+    *dir = NULL;
+}
+
 cd_status add_oil_shipping(cd_trainer *t, cd_error *err)
 {
     const char *both[] = { "oil", "shipping" }, *oil[] = { "oil" }, *ship[] = { "shipping" };

@@ -32,6 +32,12 @@ void make_story(cd_story *s, const char *id, const char *title, const char *body
  * when m has no such label or classifying fails. */
 double label_prob(const cd_model *m, const char *text, const char *label);
 
+/* A test group's desk: a new scratch folder in *dir and text loaded
+ * there as its desk.lua into *desk (cmocka setup: 0, or -1 when it does
+ * not load); desk_teardown frees both and removes the folder. */
+int desk_setup(char **dir, cd_desk **desk, const char *text);
+void desk_teardown(char **dir, cd_desk **desk);
+
 /* Ten stories each of oil, shipping, and both, added to t: a small
  * multi-label corpus.  CD_OK, or the first error. */
 cd_status add_oil_shipping(cd_trainer *t, cd_error *err);

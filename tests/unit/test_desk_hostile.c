@@ -95,8 +95,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    cd_desk_free(desk);
-    scratch_remove(dir);
+    desk_teardown(&dir, &desk);
     return 0;
 }
 

@@ -86,16 +86,13 @@ static const char config[] =
 static int setup(void **state)
 {
     (void)state;
-    dir = scratch_dir();
-    desk = load_desk(dir, config);
-    return desk ? 0 : -1;
+    return desk_setup(&dir, &desk, config);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    cd_desk_free(desk);
-    scratch_remove(dir);
+    desk_teardown(&dir, &desk);
     return 0;
 }
 
