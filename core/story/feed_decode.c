@@ -231,6 +231,11 @@ static int convert(const char *from, size_t unit, int cp1252, const char *p, siz
         put(out, tmp, (size_t)(o - tmp));
         if (rc != (size_t)-1 || errno == E2BIG)
             continue;
+        if (left == 0) {   /* an error with all input taken (some encodings): a last bad unit */
+            puts_(out, REPLACEMENT);
+            (*bad)++;
+            break;
+        }
         unsigned char c = (unsigned char)*in;
         if (errno == EILSEQ && cp1252 && unit == 1 &&
             (c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D)) {
