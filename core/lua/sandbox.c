@@ -43,6 +43,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lua/block_pool.h"
 #include "lua/budget.h"
 #include "lua/pattern.h"
 #include "lua/sandbox.h"
@@ -51,10 +52,13 @@
 #define HOOK_EVERY 1000
 /* Blocks at least this large are refused once the deadline has passed. */
 #define LATE_BLOCK ((size_t)64 << 10)
+/* The region of the state's pool of small blocks (reserved, taken as used). */
+#define POOL_BYTES ((size_t)8 << 20)
 static const char LOADED_KEY[] = "copydesk.loaded";
 
 struct cd_sandbox {
     lua_State *L;
+    cdi_block_pool *pool;   /* the state's small blocks */
     void *owner;
     char *config_dir;    /* real path, no trailing slash */
     char *scripts_dir;   /* real path, or NULL */
@@ -77,7 +81,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     cd_sandbox *sb = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        free(ptr);
+        cdi_block_pool_release(sb->pool, ptr, old);
         sb->used -= old;
         return NULL;
     }
@@ -93,7 +97,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             sb->tripped = 2;
         return NULL;
     }
-    void *p = realloc(ptr, nsize);
+    void *p = cdi_block_pool_realloc(sb->pool, ptr, old, nsize);
     if (p)
         sb->used = sb->used - old + nsize;
     return p;
@@ -568,6 +572,11 @@ cd_status cdi_sandbox_new(const char *config_dir, const char *scripts_dir, void 
     }
     if (scripts_dir)
         sb->scripts_dir = realpath(scripts_dir, NULL);
+    sb->pool = cdi_block_pool_new(POOL_BYTES);
+    if (!sb->pool) {
+        cdi_sandbox_free(sb);
+        return cd_error_set(err, CD_ERR_NOMEM, "out of memory");
+    }
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L) {
         cdi_sandbox_free(sb);
@@ -595,6 +604,7 @@ void cdi_sandbox_free(cd_sandbox *sb)
         return;
     if (sb->L)
         lua_close(sb->L);
+    cdi_block_pool_free(sb->pool);   /* after the state: its blocks are dead */
     free(sb->config_dir);
     free(sb->scripts_dir);
     free(sb);
