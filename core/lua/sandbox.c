@@ -30,7 +30,9 @@
  * Memory is held by the allocator: strictly while desk code runs, with a
  * little slack while the engine itself builds error messages.  What the
  * engine keeps for a rule outside the state (tags, log lines) is held
- * against the same limit (cdi_sandbox_hold).
+ * against the same limit (cdi_sandbox_hold).  Small blocks the state frees
+ * are kept for its next ones (block_pool.h, at most POOL_BYTES a state):
+ * the limit counts the blocks in use, not those kept.
  */
 #include <errno.h>
 #include <limits.h>
