@@ -1245,6 +1245,7 @@ static void decide(cd_desk *d)
         d->rule = NULL;
         lua_pop(L, 1);
     }
+    cdi_story_binding_expire(L);
     if (!d->rule) {
         if (d->error)
             d->nroute = d->nkept;   /* the copies decided before the failure stay */

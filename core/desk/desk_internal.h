@@ -230,6 +230,7 @@ void cdi_desk_free_feeds(cd_desk *desk);
  * error instead of a dangling pointer). */
 void cdi_story_binding_register(lua_State *L);
 void cdi_story_binding_push(lua_State *L, cd_desk *desk);
+void cdi_story_binding_expire(lua_State *L);
 
 /* desk.c helpers used by the bindings. */
 int64_t cdi_desk_find_dest(const cd_desk *desk, const char *name);

@@ -18,11 +18,17 @@
  *          story:tags()           the tags so far
  *          story:log(fmt, ...)    a note for --explain and dry runs
  *
- * The userdata holds the desk and the number of the story it was made for;
- * a rule that keeps a story in a global and uses it after its decision
- * gets an error, never another story's data.  Field values are cached in
- * the userdata's user value (a table made at the first field read), so
- * that reading story.body twice does not copy the body twice.
+ * The userdata holds the desk and the number of the story it was made for.
+ * Its metatable's __index is the methods table itself, so that looking up
+ * story:topic costs a table read and no C call; a name that is no method
+ * falls to the methods table's own __index, which reads the field of the
+ * story being decided (the registry keeps which one).  When the story's
+ * decision is made the object is given the metatable of an expired story,
+ * whose every field and method is an error: a rule that keeps a story in a
+ * global and uses it after its decision gets an error, never another
+ * story's data.  Field values are cached in the userdata's user value (a
+ * table made at the first field read), so that reading story.body twice
+ * does not copy the body twice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,7 @@
 #include "desk/suggest.h"
 
 #define STORY_MT "copydesk.story"
+#define EXPIRED_MSG "this story object is no longer valid (kept after its rule returned)"
 #define MAX_NOTES 100
 #define MAX_META_DEPTH 64
 
@@ -42,18 +49,28 @@ typedef struct story_ud {
     uint64_t gen;
 } story_ud;
 
+/* Registry keys (their addresses): the story metatable, the expired
+ * story's, and the story object being decided (false when none). */
+static const char STORY_KEY = 0, EXPIRED_KEY = 0, CURRENT_KEY = 0;
+
 /* The story at argument 1, checked against mt, the stack index of the
  * story metatable (an upvalue of every method: cheaper than the registry
  * lookup of luaL_checkudata, which was a tenth of the rules' time). */
 static cd_desk *check_story_mt(lua_State *L, int mt)
 {
     story_ud *u = lua_touserdata(L, 1);
-    if (!u || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, mt))
+    if (!u || !lua_getmetatable(L, 1))
         luaL_typeerror(L, 1, STORY_MT);
+    if (!lua_rawequal(L, -1, mt)) {   /* an expired story (a method kept), or no story */
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &EXPIRED_KEY);
+        if (lua_rawequal(L, -1, -2))
+            luaL_error(L, EXPIRED_MSG);
+        luaL_typeerror(L, 1, STORY_MT);
+    }
     lua_pop(L, 1);
     cd_desk *d = u->desk;
     if (!d->cur.live || d->cur.gen != u->gen)
-        luaL_error(L, "this story object is no longer valid (kept after its rule returned)");
+        luaL_error(L, EXPIRED_MSG);
     return d;
 }
 
@@ -450,16 +467,17 @@ static int push_field(lua_State *L, cd_desk *d, const char *key)
     return 1;
 }
 
-static int story_index(lua_State *L)
+/* The methods table's __index (methods, key): a field of the story being
+ * decided.  Only a live story object reaches it (an expired one has
+ * another metatable); the method that found no key was looked up on that
+ * story.  A method checks its story when it is called. */
+static int field_index(lua_State *L)
 {
-    /* the methods table is the upvalue: one lookup per story:method(); a
-     * method checks its story when it is called, a field here */
     lua_settop(L, 2);
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-        return 1;
-    lua_pop(L, 1);
-    cd_desk *d = check_story_mt(L, lua_upvalueindex(2));
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &CURRENT_KEY) != LUA_TUSERDATA)
+        return luaL_error(L, EXPIRED_MSG);
+    lua_replace(L, 1);   /* the story, where a method has it */
+    cd_desk *d = check_story_mt(L, lua_upvalueindex(1));
     const char *key = luaL_checkstring(L, 2);
     /* the cache of fields read, made at the first field a rule reads: most
      * stories are routed by methods alone */
@@ -498,6 +516,19 @@ static int story_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- the expired story's metatable ----------------------------------------- */
+
+static int expired_index(lua_State *L)
+{
+    return luaL_error(L, EXPIRED_MSG);
+}
+
+static int expired_tostring(lua_State *L)
+{
+    lua_pushliteral(L, "story (expired)");
+    return 1;
+}
+
 void cdi_story_binding_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -508,6 +539,10 @@ void cdi_story_binding_register(lua_State *L)
     };   /* and topics, with more upvalues, below */
     static const luaL_Reg meta[] = {
         { "__newindex", story_newindex }, { "__tostring", story_tostring }, { NULL, NULL },
+    };
+    static const luaL_Reg expired[] = {
+        { "__index", expired_index }, { "__newindex", story_newindex },
+        { "__tostring", expired_tostring }, { NULL, NULL },
     };
     luaL_newmetatable(L, STORY_MT);
     luaL_setfuncs(L, meta, 0);
@@ -520,14 +555,22 @@ void cdi_story_binding_register(lua_State *L)
     lua_pushliteral(L, "score");
     lua_pushcclosure(L, m_topics, 4);
     lua_setfield(L, -2, "topics");
-    lua_pushvalue(L, -1);
+    lua_createtable(L, 0, 1);              /* the methods' own: the fields */
     lua_pushvalue(L, -3);
-    lua_pushcclosure(L, story_index, 2);   /* __index, with the methods and the metatable */
-    lua_setfield(L, -3, "__index");
-    lua_setfield(L, -2, "methods");
+    lua_pushcclosure(L, field_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "__index");        /* the story's: the methods */
     lua_pushliteral(L, "story");
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &STORY_KEY);
+    lua_createtable(L, 0, 4);
+    luaL_setfuncs(L, expired, 0);
+    lua_pushliteral(L, "story");
+    lua_setfield(L, -2, "__metatable");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &EXPIRED_KEY);
+    lua_pushboolean(L, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &CURRENT_KEY);
 }
 
 void cdi_story_binding_push(lua_State *L, cd_desk *desk)
@@ -535,5 +578,23 @@ void cdi_story_binding_push(lua_State *L, cd_desk *desk)
     story_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->desk = desk;
     u->gen = desk->cur.gen;
-    luaL_setmetatable(L, STORY_MT);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &STORY_KEY);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &CURRENT_KEY);
+}
+
+void cdi_story_binding_expire(lua_State *L)
+{
+    /* none of these raises: the keys are there since the registration,
+     * and setting a metatable or a user value allocates nothing */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &CURRENT_KEY) == LUA_TUSERDATA) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &EXPIRED_KEY);
+        lua_setmetatable(L, -2);
+        lua_pushnil(L);                  /* its fields' cache goes with the story */
+        lua_setiuservalue(L, -2, 1);
+        lua_pushboolean(L, 0);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &CURRENT_KEY);
+    }
+    lua_pop(L, 1);
 }

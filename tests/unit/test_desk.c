@@ -278,6 +278,37 @@ static void kept_story_method_expires(void **state)
     cd_desk_free(d);
 }
 
+/* A method taken from a live story and called later on the kept one is
+ * refused the same way (the kept object is an expired story, not "no
+ * story"), and the kept object prints as expired while the fields of the
+ * story being decided still read, a second time from the cache. */
+static void kept_story_expires_everywhere(void **state)
+{
+    (void)state;
+    const char *p = write_config("stale_everywhere.lua",
+        "rule(\"look\", function(s)\n"
+        "  if kept then s:tag(tostring(kept)) end\n"
+        "  s:tag(s.title .. '/' .. s.title)\n"
+        "end)\n"
+        "rule(\"keep\", function(s)\n"
+        "  if not kept then kept = s; f = s.topic; return nil end\n"
+        "  return f(kept, 'trade') > 2 and 'wire'\n"
+        "end)\n"
+        "fallback \"review\"\n");
+    cd_desk *d = load_ok(p);
+    cd_decision dec = route(d, "a", "A", "a", 1);
+    assert_null(dec.error);
+    char *json = NULL;
+    dec = route_json(d, "b", "B", "b", 1, &json);
+    assert_non_null(dec.error);
+    assert_non_null(strstr(dec.error, "no longer valid"));
+    assert_route(&dec, "review");
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"tags\":[\"story (expired)\",\"B/B\"]"));
+    free(json);
+    cd_desk_free(d);
+}
+
 /* ---- broken configurations ------------------------------------------------- */
 
 static void expect_load_error(const char *name, const char *body, const char *want)
@@ -504,6 +535,7 @@ int main(void)
         cmocka_unit_test(story_methods_answer),
         cmocka_unit_test(kept_story_expires),
         cmocka_unit_test(kept_story_method_expires),
+        cmocka_unit_test(kept_story_expires_everywhere),
         cmocka_unit_test(broken_configurations_name_file_and_line),
         cmocka_unit_test(missing_file_is_an_io_error),
         cmocka_unit_test(editing_a_rule_changes_the_route),
