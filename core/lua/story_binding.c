@@ -51,7 +51,7 @@ typedef struct story_ud {
 
 /* Registry keys (their addresses): the story metatable, the expired
  * story's, and the story object being decided (false when none). */
-static const char STORY_KEY = 0, EXPIRED_KEY = 0, CURRENT_KEY = 0;
+static char STORY_KEY, EXPIRED_KEY, CURRENT_KEY;
 
 /* The story at argument 1, checked against mt, the stack index of the
  * story metatable (an upvalue of every method: cheaper than the registry
