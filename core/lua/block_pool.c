@@ -11,7 +11,10 @@
  *
  * Under AddressSanitizer the region is poisoned, a block unpoisoned while
  * it is in use, so a read of a freed Lua object is reported as it would be
- * with malloc.
+ * with malloc; and the region is one of LeakSanitizer's roots, since a
+ * block malloc gave may be pointed to only from a pooled one (a table's
+ * slots from the table), and LeakSanitizer scans no region it was not
+ * told of.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,11 +34,16 @@
 #endif
 #ifdef POOL_ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#define ROOT(p, n) __lsan_register_root_region((p), (n))
+#define UNROOT(p, n) __lsan_unregister_root_region((p), (n))
 #else
 #define POISON(p, n) ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
+#define ROOT(p, n) ((void)(p), (void)(n))
+#define UNROOT(p, n) ((void)(p), (void)(n))
 #endif
 
 #define STEP 16
@@ -66,6 +74,7 @@ cdi_block_pool *cdi_block_pool_new(size_t bytes)
         p->base = p->next = m;
         p->end = p->base + bytes;
         POISON(p->base, bytes);
+        ROOT(p->base, bytes);
     }
     return p;
 }
@@ -75,6 +84,7 @@ void cdi_block_pool_free(cdi_block_pool *p)
     if (!p)
         return;
     if (p->base) {
+        UNROOT(p->base, (size_t)(p->end - p->base));
         UNPOISON(p->base, (size_t)(p->end - p->base));
         munmap(p->base, (size_t)(p->end - p->base));
     }
