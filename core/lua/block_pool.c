@@ -16,6 +16,7 @@
  * slots from the table), and LeakSanitizer scans no region it was not
  * told of.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ void *cdi_block_pool_realloc(cdi_block_pool *p, void *ptr, size_t old, size_t ns
         return realloc(ptr, nsize);   /* a block malloc gave stays malloc's */
     }
     size_t oc = class_of(old);
+    assert(oc > 0);   /* a pooled block is small: old is the size it was given */
     if (c == oc)
         return ptr;   /* the block already has room: same size class */
     void *b = c ? take(p, c) : NULL;
@@ -144,13 +146,15 @@ void *cdi_block_pool_realloc(cdi_block_pool *p, void *ptr, size_t old, size_t ns
 
 void cdi_block_pool_release(cdi_block_pool *p, void *ptr, size_t old)
 {
-    if (ptr && owns(p, ptr))
+    if (ptr && owns(p, ptr)) {
+        assert(class_of(old) > 0);
         give(p, ptr, class_of(old));
-    else
+    } else {
         free(ptr);
+    }
 }
 
 size_t cdi_block_pool_carved(const cdi_block_pool *p)
 {
-    return (size_t)(p->next - p->base);
+    return p->base ? (size_t)(p->next - p->base) : 0;
 }
