@@ -18,8 +18,7 @@
  *          story:tags()           the tags so far
  *          story:log(fmt, ...)    a note for --explain and dry runs
  *
- * The userdata holds the desk and the number of the story it was made for.
- * Its metatable's __index is the methods table itself, so that looking up
+ * The userdata holds the desk.  Its metatable's __index is the methods table itself, so that looking up
  * story:topic costs a table read and no C call; a name that is no method
  * falls to the methods table's own __index, which reads the field of the
  * story being decided (the registry keeps which one).  When the story's
@@ -46,7 +45,6 @@
 
 typedef struct story_ud {
     cd_desk *desk;
-    uint64_t gen;
 } story_ud;
 
 /* Registry keys (their addresses): the story metatable, the expired
@@ -68,10 +66,7 @@ static cd_desk *check_story_mt(lua_State *L, int mt)
         luaL_typeerror(L, 1, STORY_MT);
     }
     lua_pop(L, 1);
-    cd_desk *d = u->desk;
-    if (!d->cur.live || d->cur.gen != u->gen)
-        luaL_error(L, EXPIRED_MSG);
-    return d;
+    return u->desk;   /* the story metatable: the story being decided */
 }
 
 /* In a method: the metatable is its upvalue. */
@@ -508,11 +503,8 @@ static int story_newindex(lua_State *L)
 static int story_tostring(lua_State *L)
 {
     story_ud *u = luaL_checkudata(L, 1, STORY_MT);
-    cd_desk *d = u->desk;
-    if (d->cur.live && d->cur.gen == u->gen)
-        lua_pushfstring(L, "story %s", d->cur.story->id ? d->cur.story->id : "?");
-    else
-        lua_pushliteral(L, "story (expired)");
+    const cd_story *st = u->desk->cur.story;
+    lua_pushfstring(L, "story %s", st->id ? st->id : "?");
     return 1;
 }
 
@@ -577,7 +569,6 @@ void cdi_story_binding_push(lua_State *L, cd_desk *desk)
 {
     story_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->desk = desk;
-    u->gen = desk->cur.gen;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &STORY_KEY);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
